@@ -1,0 +1,47 @@
+# Every command of the project lives here. `make run` and `make test` work on a fresh machine
+# with Python 3.11 and make: they create .venv and install the pinned dependencies first.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install run worker api test lint format bench migrate admin clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=24"
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: install  ## the whole system: embedded PostgreSQL + Redis (unless DATABASE_URL/REDIS_URL), migrations, API, worker
+	$(PY) -m services.devstack run
+
+worker: install  ## only the SLA worker (several may run at once)
+	$(PY) -m services.devstack worker
+
+api: install  ## only the API
+	$(PY) -m services.devstack api
+
+migrate: install  ## alembic upgrade head
+	$(PY) -m services.devstack migrate
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+format: install
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+bench: install
+	@set -e; for script in bench/[a-z]*.py; do echo "== $$script"; $(PY) $$script; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,225 @@
+"""Reading complaints and their events, and the idempotency and reference-number helpers."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import orjson
+from asyncpg.exceptions import DuplicateTableError, UndefinedTableError, UniqueViolationError
+from sqlalchemy import ColumnElement, Select, and_, select, text, tuple_
+from sqlalchemy.exc import DBAPIError, IntegrityError, ProgrammingError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.db.tables import Complaint, ComplaintEvent, IdempotencyKey
+from shared.domain.complaint import Actor, ComplaintState, EventMeta
+from shared.domain.events import Event, parse_event
+
+complaints = Complaint.__table__
+events = ComplaintEvent.__table__
+idempotency = IdempotencyKey.__table__
+
+
+async def get_row(conn: AsyncConnection, complaint_id: uuid.UUID) -> dict[str, Any] | None:
+    row = (await conn.execute(select(complaints).where(complaints.c.id == complaint_id))).first()
+    return dict(row._mapping) if row else None
+
+
+async def get_row_by_reference(conn: AsyncConnection, reference: str) -> dict[str, Any] | None:
+    stmt = select(complaints).where(complaints.c.reference == reference)
+    row = (await conn.execute(stmt)).first()
+    return dict(row._mapping) if row else None
+
+
+async def get_state(conn: AsyncConnection, complaint_id: uuid.UUID) -> ComplaintState | None:
+    row = await get_row(conn, complaint_id)
+    return state_from_row(row) if row else None
+
+
+def state_from_row(row: dict[str, Any]) -> ComplaintState:
+    return ComplaintState.model_validate({k: v for k, v in row.items() if k != "customer_phone"})
+
+
+async def list_events(
+    conn: AsyncConnection, complaint_id: uuid.UUID
+) -> list[tuple[Event, EventMeta, int]]:
+    """The complaint's whole log, oldest first, as (event, meta, global event id)."""
+    stmt = select(events).where(events.c.complaint_id == complaint_id).order_by(events.c.seq)
+    out = []
+    for row in (await conn.execute(stmt)).mappings():
+        meta = EventMeta(
+            complaint_id=row["complaint_id"],
+            seq=row["seq"],
+            occurred_at=row["occurred_at"],
+            actor=Actor(kind=row["actor_kind"], id=row["actor_id"]),
+        )
+        out.append((parse_event(row["type"], row["payload"]), meta, row["id"]))
+    return out
+
+
+async def find_idempotent(
+    conn: AsyncConnection, keys: Sequence[tuple[str, str]]
+) -> tuple[str, uuid.UUID] | None:
+    """The (request hash, complaint id) stored under any of the given (scope, key) pairs."""
+    if not keys:
+        return None
+    stmt = select(idempotency.c.request_hash, idempotency.c.complaint_id).where(
+        tuple_(idempotency.c.scope, idempotency.c.key).in_(list(keys))
+    )
+    row = (await conn.execute(stmt)).first()
+    return (row.request_hash, row.complaint_id) if row else None
+
+
+async def purge_idempotency_keys(conn: AsyncConnection, before: datetime) -> int:
+    result = await conn.execute(idempotency.delete().where(idempotency.c.created_at < before))
+    return int(result.rowcount or 0)
+
+
+# --- reference numbers (受理号) ---------------------------------------------------------------
+
+
+def _sequence_name(day: date) -> str:
+    return f"complaint_reference_{day:%Y%m%d}"
+
+
+async def ensure_reference_sequence(conn: AsyncConnection, day: date) -> None:
+    """Create the day's number sequence (idempotent; safe when several processes race)."""
+    try:
+        await conn.execute(text(f"CREATE SEQUENCE IF NOT EXISTS {_sequence_name(day)}"))
+    except (IntegrityError, ProgrammingError) as exc:
+        # Two concurrent CREATE … IF NOT EXISTS can still collide in the catalogue.
+        cause = exc.orig.__cause__ if exc.orig is not None else None
+        if not isinstance(cause, UniqueViolationError | DuplicateTableError):
+            raise
+
+
+async def next_reference_number(conn: AsyncConnection, day: date) -> int:
+    """The next number of the day. Sequences never block and never roll back: unique, with gaps.
+
+    `conn` must be in autocommit mode (a failed nextval must not poison a transaction).
+    """
+    stmt = text("SELECT nextval(CAST(CAST(:seq AS text) AS regclass))")
+    try:
+        return int((await conn.execute(stmt, {"seq": _sequence_name(day)})).scalar_one())
+    except DBAPIError as exc:
+        if not isinstance(exc.orig.__cause__ if exc.orig else None, UndefinedTableError):
+            raise
+    await ensure_reference_sequence(conn, day)
+    return int((await conn.execute(stmt, {"seq": _sequence_name(day)})).scalar_one())
+
+
+async def drop_reference_sequences(conn: AsyncConnection, before: date) -> list[str]:
+    """Drop the number sequences of days before `before` (their numbers are all handed out)."""
+    rows = await conn.execute(
+        text(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE c.relkind = 'S' AND n.nspname = current_schema() "
+            "AND c.relname ~ '^complaint_reference_[0-9]{8}$'"
+        )
+    )
+    cutoff = _sequence_name(before)
+    dropped = [name for (name,) in rows if name < cutoff]
+    for name in dropped:
+        await conn.execute(text(f"DROP SEQUENCE IF EXISTS {name}"))
+    return dropped
+
+
+# --- listing with keyset (cursor) pagination --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ComplaintFilters:
+    status: Sequence[str] = ()
+    kind: str | None = None
+    category: str | None = None
+    level: int | None = None
+    channel: str | None = None
+    department: str | None = None
+    assignee_id: uuid.UUID | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    customer_phone: str | None = None
+    reference: str | None = None
+
+    def clauses(self) -> list[ColumnElement[bool]]:
+        c = complaints.c
+        out: list[ColumnElement[bool]] = []
+        if self.status:
+            out.append(c.status.in_(list(self.status)))
+        for name in ("kind", "category", "level", "channel", "department", "assignee_id"):
+            value = getattr(self, name)
+            if value is not None:
+                out.append(c[name] == value)
+        if self.created_from is not None:
+            out.append(c.created_at >= self.created_from)
+        if self.created_to is not None:
+            out.append(c.created_at < self.created_to)
+        if self.customer_phone is not None:
+            out.append(c.customer_phone == self.customer_phone)
+        if self.reference is not None:
+            out.append(c.reference == self.reference)
+        return out
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Position after the last row of a page: opaque to clients (base64 of JSON)."""
+
+    created_at: datetime
+    id: uuid.UUID
+    descending: bool
+
+    def encode(self) -> str:
+        raw = orjson.dumps({"t": self.created_at, "i": self.id, "d": self.descending})
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, value: str) -> Cursor:
+        try:
+            raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+            data = orjson.loads(raw)
+            return cls(
+                created_at=datetime.fromisoformat(data["t"]),
+                id=uuid.UUID(data["i"]),
+                descending=bool(data["d"]),
+            )
+        except (ValueError, TypeError, KeyError, orjson.JSONDecodeError) as exc:
+            raise ValueError("invalid cursor") from exc
+
+
+def page_query(
+    filters: ComplaintFilters, *, limit: int, descending: bool, after: Cursor | None
+) -> Select[Any]:
+    c = complaints.c
+    clauses = filters.clauses()
+    if after is not None:
+        position = tuple_(c.created_at, c.id)
+        mark = tuple_(after.created_at, after.id)
+        clauses.append(position < mark if descending else position > mark)
+    order = (c.created_at.desc(), c.id.desc()) if descending else (c.created_at, c.id)
+    return select(complaints).where(and_(*clauses)).order_by(*order).limit(limit + 1)
+
+
+async def list_page(
+    conn: AsyncConnection,
+    filters: ComplaintFilters,
+    *,
+    limit: int,
+    descending: bool = True,
+    after: Cursor | None = None,
+) -> tuple[list[dict[str, Any]], Cursor | None]:
+    rows = [
+        dict(r) for r in (await conn.execute(page_query(
+            filters, limit=limit, descending=descending, after=after
+        ))).mappings()
+    ]
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    last = rows[-1]
+    return rows, Cursor(created_at=last["created_at"], id=last["id"], descending=descending)
+

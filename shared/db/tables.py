@@ -1,0 +1,126 @@
+"""Every table of Kesu, in SQLAlchemy 2.0 declarative style.
+
+`migrations/` creates them (Alembic, static revisions); this module is what the code and
+`alembic check` compare against. Timestamps are `TIMESTAMP WITH TIME ZONE` and stored in UTC.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Computed,
+    Date,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Json = dict[str, Any]
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {
+        datetime: TIMESTAMP(timezone=True),
+        uuid.UUID: UUID(as_uuid=True),
+        Json: JSONB,
+        list[Any]: JSONB,
+        str: Text,
+        date: Date,
+    }
+
+
+class Complaint(Base):
+    """The current-state projection of a complaint's event log (one row per complaint)."""
+
+    __tablename__ = "complaints"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(unique=True)  # 受理号 KS-YYYYMMDD-NNNNNN
+    version: Mapped[int] = mapped_column(Integer)  # = seq of the last event; the ETag
+    status: Mapped[str]
+    kind: Mapped[str]
+    category: Mapped[str]
+    subcategory: Mapped[str | None]
+    cause_class: Mapped[str | None]
+    level: Mapped[int] = mapped_column(SmallInteger)
+    channel: Mapped[str]
+    customer: Mapped[Json]
+    product: Mapped[Json | None]
+    content: Mapped[str]
+    desired_resolution: Mapped[Json | None]
+    attachments: Mapped[list[Any]]
+    subject: Mapped[Json | None]  # the staff member / shop complained about (被投诉对象)
+    channel_meta: Mapped[Json]
+    notify_customer: Mapped[bool] = mapped_column(Boolean)
+    department: Mapped[str | None]
+    assignee_id: Mapped[uuid.UUID | None]
+    repeat_of: Mapped[uuid.UUID | None]
+    created_by_kind: Mapped[str]
+    created_by_id: Mapped[str | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    # Derived in the database so that filters and repeat detection can use an index.
+    customer_phone: Mapped[str | None] = mapped_column(
+        Computed("customer ->> 'phone'", persisted=True)
+    )
+
+    __table_args__ = (
+        Index("ix_complaints_created_at_id", "created_at", "id"),
+        Index("ix_complaints_customer_phone", "customer_phone"),
+        Index("ix_complaints_status", "status"),
+        Index("ix_complaints_assignee_id", "assignee_id"),
+        Index("ix_complaints_department", "department"),
+    )
+
+
+class ComplaintEvent(Base):
+    """The append-only event log (the database refuses UPDATE, DELETE and TRUNCATE)."""
+
+    __tablename__ = "complaint_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    complaint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("complaints.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str]
+    actor_kind: Mapped[str]
+    actor_id: Mapped[str | None]
+    occurred_at: Mapped[datetime]
+    payload: Mapped[Json]
+
+    __table_args__ = (UniqueConstraint("complaint_id", "seq"),)
+
+
+class IdempotencyKey(Base):
+    """Idempotent creation: (caller scope, key) → the complaint the first request created."""
+
+    __tablename__ = "idempotency_keys"
+
+    scope: Mapped[str] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(primary_key=True)
+    request_hash: Mapped[str]
+    complaint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("complaints.id"))
+    created_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
+
+    __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)

@@ -1,0 +1,94 @@
+"""Small value types shared by the domain models: safe text, phone numbers, money.
+
+Text that reaches PostgreSQL must be valid UTF-8 without NUL characters; these types refuse
+anything else at the edge so a request never fails half-way in the database.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Annotated
+
+import phonenumbers
+from pydantic import AfterValidator, Field, StringConstraints
+
+_FORBIDDEN = re.compile("[\x00\ud800-\udfff]")
+
+
+def _clean(value: str) -> str:
+    if _FORBIDDEN.search(value):
+        raise ValueError("text contains a NUL character or an unpaired surrogate")
+    return value
+
+
+ShortText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    AfterValidator(_clean),
+]
+Name = ShortText
+Code = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+    AfterValidator(_clean),
+]
+Identifier = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=128),
+    AfterValidator(_clean),
+]
+MediumText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
+    AfterValidator(_clean),
+]
+LongText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=5000),
+    AfterValidator(_clean),
+]
+ComplaintText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=20000),
+    AfterValidator(_clean),
+]
+
+
+def normalize_phone(value: str) -> str:
+    """Parse a phone number (China by default) and return it in E.164 form, e.g. +8613812345678.
+
+    Mobile and fixed-line numbers of any country are accepted when `phonenumbers` says they are
+    valid; a Chinese mobile number must have the right prefix and 11 digits.
+    """
+    _clean(value)
+    try:
+        parsed = phonenumbers.parse(value, "CN")
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError("not a phone number") from exc
+    if not phonenumbers.is_valid_number(parsed):
+        raise ValueError("not a valid phone number (validated with libphonenumber)")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+PhoneNumber = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=3, max_length=32),
+    AfterValidator(normalize_phone),
+]
+
+Money = Annotated[Decimal, Field(ge=0, le=Decimal("100000000"), max_digits=12, decimal_places=2)]
+
+
+def mask_phone(e164: str) -> str:
+    """138****1234 for Chinese numbers; keeps the country code for others (+44 79****0123)."""
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return "****"
+    national = str(parsed.national_number)
+    keep_head = 3 if len(national) >= 11 else max(len(national) // 3, 1)
+    keep_tail = 4 if len(national) >= 8 else max(len(national) // 4, 1)
+    masked = national[:keep_head] + "*" * (len(national) - keep_head - keep_tail)
+    masked += national[-keep_tail:]
+    return masked if parsed.country_code == 86 else f"+{parsed.country_code} {masked}"
