@@ -1,0 +1,487 @@
+"""Pure business rules of complaint handling: level (分级), repeats, routing, approval,
+satisfaction, escalation and closure (四不放过).
+
+Each rule set is a frozen pydantic model with the seeds' defaults, so it can be stored as data and
+edited by admins later; every function takes its rules as a keyword argument defaulting to those
+defaults. Nothing here reads the clock or touches a database.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from datetime import timedelta
+from decimal import Decimal
+from enum import StrEnum
+from functools import lru_cache
+from typing import Annotated, Protocol
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from shared.domain.enums import (
+    Category,
+    Channel,
+    Level,
+    RemedyType,
+    Responsibility,
+    Role,
+    Satisfaction,
+)
+from shared.domain.values import Money
+
+__all__ = [
+    "DEFAULT_APPROVAL_RULES",
+    "DEFAULT_CLOSURE_RULES",
+    "DEFAULT_LEVEL_RULES",
+    "DEFAULT_ROUTING_RULES",
+    "ApprovalRules",
+    "ClosureBlocker",
+    "ClosureRules",
+    "LevelRules",
+    "LevelSuggestion",
+    "RemedyLike",
+    "RepeatKey",
+    "RepeatRule",
+    "RoutingDecision",
+    "RoutingRules",
+    "SatisfactionOutcome",
+    "closure_blockers",
+    "escalate",
+    "is_repeat_of",
+    "may_mark_invalid",
+    "required_approval",
+    "route",
+    "satisfaction_outcome",
+    "suggest_level",
+    "tier_for",
+]
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+Keyword = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+DepartmentCode = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)
+]
+
+# ---------------------------------------------------------------------------------------------
+# Level suggestion (投诉分级, seed 002 §4.3, SPEC §2)
+# ---------------------------------------------------------------------------------------------
+
+# Seed 002 §4.3.3 (12315, 批量投诉, 职能部门不作为) and SPEC §2 (媒体曝光, 律师, 起诉, 受伤, 群体).
+_VERY_SERIOUS_KEYWORDS = (
+    "12315", "315", "消协", "消费者协会", "市场监管", "工商局", "质监",
+    "媒体", "曝光", "记者", "电视台", "报社", "热搜",
+    "律师", "起诉", "法院", "诉讼", "仲裁", "投诉到",
+    "受伤", "伤害", "人身安全", "安全隐患", "烫伤", "烧伤", "触电", "起火", "爆炸", "中毒", "住院",
+    "财产损失", "集体", "群体", "批量", "不作为",
+)  # fmt: skip
+# Seed 002 §4.3.2: second complaints, service attitude, policy disputes, beyond tier-1 authority.
+_SERIOUS_KEYWORDS = (
+    "二次投诉", "再次投诉", "多次投诉", "态度", "政策",
+    "欺骗", "忽悠", "找领导", "找经理", "负责人",
+)  # fmt: skip
+
+
+class LevelRules(BaseModel):
+    """Signals that raise a complaint's suggested level; the level is always settable by staff.
+
+    The rules err towards the higher level: a false alarm costs a tier-2 or tier-3 look, a missed
+    safety or media case costs far more. Keywords therefore ignore negation ("没有受伤" still
+    matches 受伤); staff lower the level when it is wrong.
+    """
+
+    model_config = _FROZEN
+
+    very_serious_keywords: tuple[Keyword, ...] = _VERY_SERIOUS_KEYWORDS  # → 三级投诉
+    serious_keywords: tuple[Keyword, ...] = _SERIOUS_KEYWORDS  # → 二级投诉
+    channel_levels: Mapping[Channel, Level] = Field(
+        default_factory=lambda: {Channel.REGULATOR: Level.VERY_SERIOUS}
+    )
+    repeat_level: Level = Level.SERIOUS  # seed 002: 针对同一事件的二次投诉
+    group_min_customers: int = Field(default=3, ge=2)  # 群体投诉: 3+ customers (SPEC §2)
+    group_level: Level = Level.VERY_SERIOUS
+
+
+# Frozen models: one shared default instance is safe.
+DEFAULT_LEVEL_RULES = LevelRules()
+
+
+class LevelSuggestion(BaseModel):
+    """A suggested level and why: codes such as `keyword:曝光`, `channel:regulator`, `repeat`."""
+
+    model_config = _FROZEN
+
+    level: Level
+    reasons: list[str]
+
+
+_ASCII_ALNUM = "0-9A-Za-z"
+
+
+@lru_cache(maxsize=64)
+def _keyword_patterns(keywords: tuple[str, ...]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    patterns = []
+    for keyword in keywords:
+        normalized = unicodedata.normalize("NFKC", keyword)
+        # Digits and Latin letters run together in phone and order numbers ("13153…" holds
+        # "315"), so an ASCII end of a keyword must not touch another ASCII letter or digit.
+        # Chinese is written without spaces: a CJK end matches anywhere.
+        head = (
+            f"(?<![{_ASCII_ALNUM}])" if normalized[0].isascii() and normalized[0].isalnum() else ""
+        )
+        tail = (
+            f"(?![{_ASCII_ALNUM}])" if normalized[-1].isascii() and normalized[-1].isalnum() else ""
+        )
+        pattern = re.compile(head + re.escape(normalized) + tail, re.IGNORECASE | re.ASCII)
+        patterns.append((keyword, pattern))
+    return tuple(patterns)
+
+
+def _matched(keywords: tuple[str, ...], text: str) -> list[str]:
+    return [keyword for keyword, pattern in _keyword_patterns(keywords) if pattern.search(text)]
+
+
+def suggest_level(
+    *,
+    channel: Channel,
+    text: str,
+    is_repeat: bool,
+    current: Level | None = None,
+    customer_count: int = 1,
+    rules: LevelRules = DEFAULT_LEVEL_RULES,
+) -> LevelSuggestion:
+    """Suggest a level from the channel, the complaint text, repeat and group signals.
+
+    The suggestion is the highest level any signal gives, and never lower than `current` (a
+    level staff set is a floor, not something to undo). Text is NFKC-normalized so full-width
+    digits (１２３１５) match; ASCII keywords match case-insensitively.
+    """
+    normalized = unicodedata.normalize("NFKC", text)
+    level = Level.ORDINARY
+    reasons: list[str] = []
+
+    def raise_to(candidate: Level, reason: str) -> None:
+        nonlocal level
+        level = max(level, candidate)
+        reasons.append(reason)
+
+    if channel in rules.channel_levels:
+        raise_to(rules.channel_levels[channel], f"channel:{channel}")
+    if is_repeat:
+        raise_to(rules.repeat_level, "repeat")
+    if customer_count >= rules.group_min_customers:
+        raise_to(rules.group_level, f"group:{customer_count}")
+    for keyword in _matched(rules.very_serious_keywords, normalized):
+        raise_to(Level.VERY_SERIOUS, f"keyword:{keyword}")
+    for keyword in _matched(rules.serious_keywords, normalized):
+        raise_to(Level.SERIOUS, f"keyword:{keyword}")
+    if current is not None and current > level:
+        raise_to(current, f"current:{int(current)}")
+    return LevelSuggestion(level=level, reasons=reasons)
+
+
+# ---------------------------------------------------------------------------------------------
+# Repeat complaints (二次投诉, seed 002 §4.3.2)
+# ---------------------------------------------------------------------------------------------
+
+E164 = Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")]
+
+
+class RepeatKey(BaseModel):
+    """What identifies "the same customer about the same event" for repeat detection."""
+
+    model_config = _FROZEN
+
+    phone: E164  # normalized E.164, e.g. +8613800138000
+    name: str | None = None  # shown to staff; never matched (spellings and nicknames vary)
+    order_number: str | None = None
+    serial_number: str | None = None
+    product_model: str | None = None
+    created_at: AwareDatetime
+
+
+class RepeatRule(BaseModel):
+    """The repeat window, in calendar days: customers count days, not working days."""
+
+    model_config = _FROZEN
+
+    window_days: int = Field(default=30, ge=1, le=3650)
+
+    @property
+    def window(self) -> timedelta:
+        return timedelta(days=self.window_days)
+
+    def is_repeat(self, new: RepeatKey, earlier: RepeatKey) -> bool:
+        return is_repeat_of(new, earlier, window=self.window)
+
+
+def _identifier(value: str | None) -> str | None:
+    # Order and serial numbers are typed by hand from labels: fold width, case and spaces.
+    if value is None:
+        return None
+    folded = "".join(unicodedata.normalize("NFKC", value).split()).casefold()
+    return folded or None
+
+
+def is_repeat_of(new: RepeatKey, earlier: RepeatKey, *, window: timedelta) -> bool:
+    """Whether `new` repeats `earlier`: same phone, same order, serial or model, within `window`.
+
+    The customer is identified by phone alone: it is the one identifier every channel captures,
+    normalized, while names are ambiguous. The event is identified by any shared product
+    identifier; the product model is the broadest, and accepted on purpose, since a missed
+    repeat under-serves an already unhappy customer while a false one only floors the level at 2
+    and staff can unlink it. Both ends of the window are inclusive; `new` must not precede
+    `earlier`. Missing identifiers never match each other.
+    """
+    if new.phone != earlier.phone:
+        return False
+    elapsed = new.created_at - earlier.created_at
+    if not timedelta(0) <= elapsed <= window:
+        return False
+    pairs = (
+        (new.order_number, earlier.order_number),
+        (new.serial_number, earlier.serial_number),
+        (new.product_model, earlier.product_model),
+    )
+    for mine, theirs in pairs:
+        ours = _identifier(mine)
+        if ours is not None and ours == _identifier(theirs):
+            return True
+    return False
+
+
+# ---------------------------------------------------------------------------------------------
+# Routing and tiers (确定责任部门, 一级/二级/三级受理人)
+# ---------------------------------------------------------------------------------------------
+
+_TIER_ROLES = frozenset({Role.AGENT, Role.MANAGER, Role.DIRECTOR})
+
+
+class RoutingRules(BaseModel):
+    """Seed 000 第二条: 按照投诉分类确定责任部门; seed 002 §4.2: one tier per level."""
+
+    model_config = _FROZEN
+
+    department_by_category: Mapping[Category, DepartmentCode] = Field(
+        default_factory=lambda: {
+            Category.PRODUCT_QUALITY: "quality",
+            Category.AFTER_SALES_SERVICE: "service",
+            Category.LOGISTICS: "logistics",
+            Category.PRICE_MARKETING: "sales",
+            Category.OTHER: "service",
+        }
+    )
+    tier_by_level: Mapping[Level, Role] = Field(
+        default_factory=lambda: {
+            Level.ORDINARY: Role.AGENT,  # 一级受理人
+            Level.SERIOUS: Role.MANAGER,  # 二级受理人
+            Level.VERY_SERIOUS: Role.DIRECTOR,  # 三级受理人
+        }
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> RoutingRules:
+        # Stored config must answer for every category and level, or routing fails at 2 a.m.
+        if missing := set(Category) - set(self.department_by_category):
+            raise ValueError(f"no department for categories {sorted(missing)}")
+        if missing_levels := set(Level) - set(self.tier_by_level):
+            raise ValueError(f"no tier for levels {sorted(missing_levels)}")
+        if odd := set(self.tier_by_level.values()) - _TIER_ROLES:
+            raise ValueError(f"tiers must be agent, manager or director, not {sorted(odd)}")
+        return self
+
+
+DEFAULT_ROUTING_RULES = RoutingRules()
+
+
+class RoutingDecision(BaseModel):
+    model_config = _FROZEN
+
+    department_code: str
+    tier_role: Role
+
+
+def route(
+    category: Category,
+    level: Level,
+    *,
+    rules: RoutingRules = DEFAULT_ROUTING_RULES,
+) -> RoutingDecision:
+    """The responsible department (责任部门) for the category and the tier for the level."""
+    return RoutingDecision(
+        department_code=rules.department_by_category[category],
+        tier_role=rules.tier_by_level[level],
+    )
+
+
+def tier_for(
+    level: Level,
+    *,
+    rules: RoutingRules = DEFAULT_ROUTING_RULES,
+) -> Role:
+    """The tier that handles `level`: agent (一级), manager (二级), director (三级)."""
+    return rules.tier_by_level[level]
+
+
+def escalate(level: Level) -> Level:
+    """One level up (升级). Level 3 stays 3: there is no tier above management, and every
+    level-3 case already notifies management at once (SPEC §2), so callers notify, not fail."""
+    return Level(min(int(level) + 1, int(Level.VERY_SERIOUS)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Approval of remedies (审批)
+# ---------------------------------------------------------------------------------------------
+
+
+class RemedyLike(Protocol):
+    """Any remedy value with a type and an optional CNY amount (two decimal places)."""
+
+    @property
+    def type(self) -> RemedyType: ...
+
+    @property
+    def amount(self) -> Decimal | None: ...
+
+
+class ApprovalRules(BaseModel):
+    """Amount limits in CNY above which a solution needs tier-2 or tier-3 approval.
+
+    Counted by default: compensation and refunds, the money that leaves the company at the
+    handler's discretion; seed 000 (重大质量事故) has 退车 and 附带赔偿 alike approved by
+    公司领导. Replacement, repair and return are warranty (三包) obligations, not counted unless
+    configured. Limits are exclusive: exactly 500.00 needs no approval.
+    """
+
+    model_config = _FROZEN
+
+    manager_above: Money = Decimal("500.00")
+    director_above: Money = Decimal("5000.00")
+    counted_types: frozenset[RemedyType] = frozenset({RemedyType.COMPENSATION, RemedyType.REFUND})
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ApprovalRules:
+        if self.director_above < self.manager_above:
+            raise ValueError("director_above must not be below manager_above")
+        return self
+
+
+DEFAULT_APPROVAL_RULES = ApprovalRules()
+
+
+def required_approval(
+    remedies: Iterable[RemedyLike],
+    *,
+    rules: ApprovalRules = DEFAULT_APPROVAL_RULES,
+) -> Role | None:
+    """The role that must approve the remedies (None: the handler decides), by their total."""
+    total = Decimal("0.00")
+    for remedy in remedies:
+        amount = remedy.amount
+        if amount is None:
+            continue
+        if not amount.is_finite() or amount < 0:
+            raise ValueError(f"remedy amount must be a finite, non-negative sum, got {amount}")
+        exponent = amount.as_tuple().exponent
+        if isinstance(exponent, int) and exponent < -2:
+            raise ValueError(f"remedy amount has more than two decimal places (分): {amount}")
+        if remedy.type in rules.counted_types:
+            total += amount
+    if total > rules.director_above:
+        return Role.DIRECTOR
+    if total > rules.manager_above:
+        return Role.MANAGER
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Satisfaction survey (满意度回访, seed 002 §5.3.1.6–7)
+# ---------------------------------------------------------------------------------------------
+
+
+class SatisfactionOutcome(BaseModel):
+    model_config = _FROZEN
+
+    closable: bool  # 1–3: 视为投诉事件处理完毕
+    reopen: bool  # 4–5: 自动升级到下一级别, 重新填报《投诉处理单》
+    escalate_to: Level | None  # the next level, None when already at level 3
+    management_review: bool  # level 3 rated 4–5: 提交总经理例会研究处理
+
+
+def satisfaction_outcome(score: Satisfaction | int, level: Level) -> SatisfactionOutcome:
+    """What a survey answer means. The scale's thresholds are the seed's, not configuration."""
+    rating = Satisfaction(score)  # ValueError outside 1–5
+    if rating <= Satisfaction.ACCEPTABLE:
+        return SatisfactionOutcome(
+            closable=True, reopen=False, escalate_to=None, management_review=False
+        )
+    at_top = level >= Level.VERY_SERIOUS
+    return SatisfactionOutcome(
+        closable=False,
+        reopen=True,
+        escalate_to=None if at_top else escalate(level),
+        management_review=at_top,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Closure (结案) and invalid-path guards
+# ---------------------------------------------------------------------------------------------
+
+
+class ClosureBlocker(StrEnum):
+    ROOT_CAUSE_MISSING = "root_cause_missing"  # 原因没有查清不放过
+    CORRECTIVE_ACTION_MISSING = "corrective_action_missing"  # 没有制定纠正预防措施不放过
+    CORRECTIVE_ACTION_UNVERIFIED = "corrective_action_unverified"  # 措施绩效跟踪 (seed 004)
+    SATISFACTION_MISSING = "satisfaction_missing"  # 未回访 (seed 002 §5.4.1.3)
+    CUSTOMER_DISSATISFIED = "customer_dissatisfied"  # rated 4–5: reopen, do not close
+
+
+class ClosureRules(BaseModel):
+    """四不放过 / 五不放过 (seed 003): fault cases close only with a root cause and an action.
+
+    Verification of effectiveness (效果确认) usually takes weeks; by default it may finish after
+    结案, and the lifecycle allows verifying corrective actions on closed complaints.
+    """
+
+    model_config = _FROZEN
+
+    fault_responsibilities: frozenset[Responsibility] = frozenset(
+        {Responsibility.COMPANY, Responsibility.SHARED}
+    )
+    require_verified_actions: bool = False
+    require_satisfaction: bool = False  # customers who cannot be reached must not block 结案
+
+
+DEFAULT_CLOSURE_RULES = ClosureRules()
+
+
+def closure_blockers(
+    *,
+    responsibility: Responsibility,
+    has_root_cause: bool,
+    action_count: int,
+    all_actions_verified: bool = True,
+    satisfaction: Satisfaction | None = None,
+    rules: ClosureRules = DEFAULT_CLOSURE_RULES,
+) -> list[ClosureBlocker]:
+    """Why the complaint cannot close yet; empty when it can."""
+    blockers: list[ClosureBlocker] = []
+    if responsibility in rules.fault_responsibilities:
+        if not has_root_cause:
+            blockers.append(ClosureBlocker.ROOT_CAUSE_MISSING)
+        if action_count < 1:
+            blockers.append(ClosureBlocker.CORRECTIVE_ACTION_MISSING)
+    if rules.require_verified_actions and action_count > 0 and not all_actions_verified:
+        blockers.append(ClosureBlocker.CORRECTIVE_ACTION_UNVERIFIED)
+    if satisfaction is None:
+        if rules.require_satisfaction:
+            blockers.append(ClosureBlocker.SATISFACTION_MISSING)
+    elif satisfaction > Satisfaction.ACCEPTABLE:
+        blockers.append(ClosureBlocker.CUSTOMER_DISSATISFIED)
+    return blockers
+
+
+def may_mark_invalid(responsibility: Responsibility) -> bool:
+    """Only a finding of customer or third-party fault makes a complaint invalid (非我方原因)."""
+    return responsibility in {Responsibility.CUSTOMER, Responsibility.THIRD_PARTY}
