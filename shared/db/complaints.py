@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 from asyncpg.exceptions import DuplicateTableError, UndefinedTableError, UniqueViolationError
-from sqlalchemy import ColumnElement, Select, and_, select, text, tuple_
+from sqlalchemy import ColumnElement, Select, Table, and_, select, text, tuple_
 from sqlalchemy.exc import DBAPIError, IntegrityError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -22,6 +22,7 @@ from shared.domain.events import Event, parse_event
 complaints = Complaint.__table__
 events = ComplaintEvent.__table__
 idempotency = IdempotencyKey.__table__
+assert isinstance(idempotency, Table)
 
 
 async def get_row(conn: AsyncConnection, complaint_id: uuid.UUID) -> dict[str, Any] | None:
@@ -213,13 +214,13 @@ async def list_page(
     after: Cursor | None = None,
 ) -> tuple[list[dict[str, Any]], Cursor | None]:
     rows = [
-        dict(r) for r in (await conn.execute(page_query(
-            filters, limit=limit, descending=descending, after=after
-        ))).mappings()
+        dict(r)
+        for r in (
+            await conn.execute(page_query(filters, limit=limit, descending=descending, after=after))
+        ).mappings()
     ]
     if len(rows) <= limit:
         return rows, None
     rows = rows[:limit]
     last = rows[-1]
     return rows, Cursor(created_at=last["created_at"], id=last["id"], descending=descending)
-

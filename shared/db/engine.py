@@ -7,11 +7,15 @@ always uses the asyncpg driver. Unix-socket servers (the embedded PostgreSQL) ar
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import orjson
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+AsyncConnectionContext = AbstractAsyncContextManager[AsyncConnection]
+AsyncTransactionContext = AbstractAsyncContextManager[AsyncConnection]
 
 
 def asyncpg_url(url: str) -> str:
@@ -41,3 +45,27 @@ def create_engine(url: str, *, pool_size: int = 20, max_overflow: int = 10) -> A
         json_deserializer=orjson.loads,
         connect_args={"server_settings": {"timezone": "UTC", "application_name": "kesu"}},
     )
+
+
+class Database:
+    """The engine and the two ways to use it.
+
+    - `connect()`: a connection in autocommit mode. Each statement is its own transaction; this
+      is what reads and single-statement complaint changes (`shared.db.changes`) use, at one
+      round trip per statement.
+    - `begin()`: a connection inside one transaction, committed when the block ends normally and
+      rolled back on error — for changes that need several statements.
+    """
+
+    def __init__(self, url: str, *, pool_size: int = 20, max_overflow: int = 10) -> None:
+        self.engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow)
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    def connect(self) -> AsyncConnectionContext:
+        return self._autocommit.connect()
+
+    def begin(self) -> AsyncTransactionContext:
+        return self.engine.begin()
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

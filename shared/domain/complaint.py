@@ -84,4 +84,6 @@ class ComplaintState(BaseModel):
 
     def advanced(self, meta: EventMeta, **changes: object) -> ComplaintState:
         """The state after one more event: version and timestamps move with every event."""
-        return self.model_copy(update={**changes, "version": meta.seq, "updated_at": meta.occurred_at})
+        return self.model_copy(
+            update={**changes, "version": meta.seq, "updated_at": meta.occurred_at}
+        )

@@ -1,4 +1,4 @@
-"""The vocabulary of Kesu (客诉): every closed set of values the API, the worker and the database share.
+"""The vocabulary of Kesu (客诉): the closed sets of values the API, worker and database share.
 
 Values are stable API and database strings; never rename one without a migration.
 """

@@ -1,0 +1,120 @@
+"""`python -m services.devstack run|api|worker|migrate`: what `make run` and friends execute.
+
+- Without `DATABASE_URL` / `REDIS_URL` it starts the embedded PostgreSQL and Redis (data under
+  `KESU_DATA_DIR`, default `.data/`, kept between runs) and passes their URLs to its children.
+- It applies the migrations, then starts the API (uvicorn) and/or the SLA worker as child
+  processes, and stops everything it started on Ctrl-C / SIGTERM, the servers last.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from types import FrameType
+
+from services.devstack.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start_redis
+from services.devstack.migrate import upgrade_head
+from shared.config import get_settings
+
+log = logging.getLogger("kesu.devstack")
+COMMANDS = ("run", "api", "worker", "migrate")
+STOP_GRACE_SECONDS = 30
+
+
+def _die_with_parent() -> None:
+    # Linux: children get SIGTERM if the supervisor itself is killed, so nothing is orphaned.
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    # A session of its own so that Ctrl-C reaches it once, from us, in order.
+    return subprocess.Popen(  # noqa: S603
+        args, env=env, start_new_session=True, preexec_fn=_die_with_parent
+    )
+
+
+def _stop(children: list[subprocess.Popen[bytes]]) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for child in children:
+        try:
+            child.wait(timeout=max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            log.warning("pid %s did not stop in %ss; killing it", child.pid, STOP_GRACE_SECONDS)
+            child.kill()
+            child.wait()
+
+
+def main(argv: list[str]) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    if len(argv) != 1 or argv[0] not in COMMANDS:
+        print(f"usage: python -m services.devstack {{{'|'.join(COMMANDS)}}}", file=sys.stderr)
+        return 2
+    command = argv[0]
+    settings = get_settings()
+    env = dict(os.environ)
+    servers: list[EmbeddedPostgres | EmbeddedRedis] = []
+    stopping = False
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+        log.info("received %s; stopping", signal.Signals(signum).name)
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    children: list[subprocess.Popen[bytes]] = []
+    try:
+        data_dir = settings.data_dir.resolve()
+        if not settings.database_url:
+            pg = start_postgres(data_dir / "postgres")
+            servers.append(pg)
+            env["DATABASE_URL"] = pg.url()
+        if not settings.redis_url and command != "migrate":
+            redis = start_redis(data_dir / "redis")
+            servers.append(redis)
+            env["REDIS_URL"] = redis.url()
+        upgrade_head(env["DATABASE_URL"])
+        if command == "migrate":
+            return 0
+        if command in ("run", "api"):
+            children.append(_spawn(_api_args(settings.host, settings.port), env))
+            log.info("API on http://%s:%s (docs at /docs)", settings.host, settings.port)
+        if command in ("run", "worker"):
+            children.append(_spawn([sys.executable, "-m", "services.sla_worker"], env))
+        while not stopping:
+            exited = [c for c in children if c.poll() is not None]
+            if exited:
+                log.error(
+                    "pid %s exited with %s; stopping the rest", exited[0].pid, exited[0].returncode
+                )
+                return exited[0].returncode or 1
+            time.sleep(0.2)
+        return 0
+    finally:
+        _stop(children)
+        for server in reversed(servers):
+            server.stop()
+
+
+def _api_args(host: str, port: int) -> list[str]:
+    return [
+        sys.executable, "-m", "uvicorn", "services.intake_api.app:create_app", "--factory",
+        "--host", host, "--port", str(port), "--no-access-log", "--timeout-graceful-shutdown", "20",
+    ]  # fmt: skip
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

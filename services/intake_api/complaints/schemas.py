@@ -1,0 +1,121 @@
+"""What the complaint endpoints return. Times are shown in Asia/Shanghai (+08:00)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from shared.domain.complaint import Actor
+from shared.domain.enums import (
+    Category,
+    CauseClass,
+    Channel,
+    CustomerType,
+    Kind,
+    Level,
+    Status,
+)
+from shared.domain.intake import Attachment, ComplaintSubject, Product, Wish
+from shared.domain.reference import SHANGHAI
+
+LocalTime = Annotated[datetime, AfterValidator(lambda t: t.astimezone(SHANGHAI))]
+
+
+class CustomerView(BaseModel):
+    """The customer; phone, email, address and id number may be masked (e.g. 138****1234)."""
+
+    name: str
+    phone: str | None = None
+    email: str | None = None
+    address: str | None = None
+    customer_type: CustomerType
+    id_number: str | None = None
+
+
+class ChannelMetaView(BaseModel):
+    call_id: str | None = None
+    caller_number: str | None = None
+    agent_id: str | None = None
+    regulator: str | None = None
+    regulator_case_number: str | None = None
+    source_url: str | None = None
+
+
+class ComplaintOut(BaseModel):
+    """A complaint as registered and handled so far."""
+
+    model_config = ConfigDict(from_attributes=False)
+
+    id: uuid.UUID
+    reference: str = Field(description="受理号, e.g. KS-20261125-000123")
+    version: int = Field(description="Increases with every event; the ETag")
+    status: Status
+    kind: Kind
+    category: Category
+    subcategory: str | None
+    cause_class: CauseClass | None
+    level: Level
+    channel: Channel
+    customer: CustomerView
+    product: Product | None
+    content: str
+    desired_resolution: Wish | None
+    attachments: list[Attachment]
+    subject: ComplaintSubject | None
+    channel_meta: ChannelMetaView
+    notify_customer: bool
+    department: str | None
+    assignee_id: uuid.UUID | None
+    repeat_of: uuid.UUID | None
+    created_by: Actor
+    created_at: LocalTime
+    updated_at: LocalTime
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> ComplaintOut:
+        data = dict(row)
+        data["created_by"] = {"kind": data.pop("created_by_kind"), "id": data.pop("created_by_id")}
+        data.pop("customer_phone", None)
+        return cls.model_validate(data)
+
+
+class ComplaintPage(BaseModel):
+    items: list[ComplaintOut]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null on the last page"
+    )
+
+
+class EventOut(BaseModel):
+    id: int = Field(description="Global event id (increasing)")
+    seq: int = Field(description="Position in this complaint's log, from 1")
+    type: str
+    actor: Actor
+    occurred_at: LocalTime
+    payload: dict[str, Any]
+
+
+class StatusLookup(BaseModel):
+    """The customer's proof: the reference number and the phone number given at registration."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reference: str = Field(min_length=1, max_length=32, examples=["KS-20261125-000123"])
+    phone: str = Field(min_length=3, max_length=32, examples=["13812345678"])
+
+
+class StatusView(BaseModel):
+    """Only the status: no personal data."""
+
+    reference: str
+    kind: Kind
+    status: Status
+    stage: str = Field(description="The stage in words, in Chinese (e.g. 处理中)")
+    registered_at: LocalTime
+    updated_at: LocalTime
+    next_deadline: LocalTime | None = Field(
+        default=None, description="When the customer can next expect to hear from us"
+    )

@@ -1,0 +1,31 @@
+"""Request bodies for tests: realistic, and unique so that a test can find its own rows."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from typing import Any
+
+
+def mobile() -> str:
+    """A random valid Chinese mobile number (139 prefix), so each test finds its own complaints."""
+    return "139" + f"{random.randrange(10**8):08d}"
+
+
+def complaint_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "channel": "web",
+        "kind": "complaint",
+        "category": "product_quality",
+        "customer": {"name": "王芳", "phone": mobile(), "email": "wang.fang@example.com"},
+        "product": {
+            "model": "KX-200",
+            "serial_number": f"SN{uuid.uuid4().hex[:10].upper()}",
+            "order_number": f"ORD{uuid.uuid4().hex[:10].upper()}",
+            "purchase_date": "2026-10-01",
+        },
+        "content": "电水壶使用一周后底座开裂漏电，要求退货。",
+        "desired_resolution": {"types": ["refund"]},
+    }
+    body.update(overrides)
+    return body
