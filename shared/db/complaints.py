@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 from asyncpg.exceptions import DuplicateTableError, UndefinedTableError, UniqueViolationError
-from sqlalchemy import ColumnElement, Select, Table, and_, select, text, tuple_
+from sqlalchemy import ColumnElement, Select, and_, delete, select, text, tuple_
 from sqlalchemy.exc import DBAPIError, IntegrityError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -22,7 +22,6 @@ from shared.domain.events import Event, parse_event
 complaints = Complaint.__table__
 events = ComplaintEvent.__table__
 idempotency = IdempotencyKey.__table__
-assert isinstance(idempotency, Table)
 
 
 async def get_row(conn: AsyncConnection, complaint_id: uuid.UUID) -> dict[str, Any] | None:
@@ -76,7 +75,7 @@ async def find_idempotent(
 
 
 async def purge_idempotency_keys(conn: AsyncConnection, before: datetime) -> int:
-    result = await conn.execute(idempotency.delete().where(idempotency.c.created_at < before))
+    result = await conn.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < before))
     return int(result.rowcount or 0)
 
 
