@@ -10,7 +10,7 @@ import redis.asyncio as aioredis
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
-from services.intake_api import problems
+from services.intake_api import openapi, problems
 from services.intake_api.complaints.router import router as complaints_router
 from services.intake_api.middleware import AccessLogMiddleware, BodyLimitMiddleware
 from services.intake_api.ops.router import router as ops_router
@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     problems.install(app)
+    openapi.install(app)
     app.include_router(ops_router)
     app.include_router(complaints_router)
     app.include_router(public_router)

@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 import orjson
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.intake_api.problems import PROBLEM_JSON
@@ -17,8 +18,12 @@ from services.intake_api.problems import PROBLEM_JSON
 access_log = logging.getLogger("kesu.access")
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(HTTPException):
+    """Raised from `receive`: FastAPI re-raises HTTPExceptions met while reading a body, so the
+    problem handler answers 413 (any other exception there would become a 400)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, detail=f"The request body exceeds {limit} bytes.")
 
 
 def _problem_413(limit: int) -> list[Message]:
@@ -74,7 +79,7 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.limit:
-                    raise BodyTooLarge
+                    raise BodyTooLarge(self.limit)
             return message
 
         async def tracking_send(message: Message) -> None:

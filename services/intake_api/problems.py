@@ -148,7 +148,7 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error %s on %s %s", incident, request.method, request.url.path)
     return problem_response(
         500,
-        detail=f"An unexpected error occurred; nothing was saved. Incident {incident}.",
+        detail=f"An unexpected error occurred (incident {incident}).",
         instance=request.url.path,
     )
 

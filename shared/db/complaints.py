@@ -174,7 +174,7 @@ class Cursor:
     descending: bool
 
     def encode(self) -> str:
-        raw = orjson.dumps({"t": self.created_at, "i": self.id, "d": self.descending})
+        raw = orjson.dumps({"t": self.created_at, "i": str(self.id), "d": self.descending})
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     @classmethod

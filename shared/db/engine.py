@@ -7,7 +7,9 @@ always uses the asyncpg driver. Unix-socket servers (the embedded PostgreSQL) ar
 
 from __future__ import annotations
 
+import uuid
 from contextlib import AbstractAsyncContextManager
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -28,9 +30,8 @@ def json_dumps(value: Any) -> str:
 
 
 def _default(value: Any) -> Any:
-    from decimal import Decimal
-
-    if isinstance(value, Decimal):
+    # Decimal (money) keeps its exact digits; asyncpg's UUID subclass is not one orjson knows.
+    if isinstance(value, Decimal | uuid.UUID):
         return str(value)
     raise TypeError(f"cannot serialise {type(value).__name__} to JSON")
 

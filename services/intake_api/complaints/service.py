@@ -88,7 +88,7 @@ async def register(
             if exc.constraint != "pk_idempotency_keys":
                 raise
             return await _replay(conn, keys, request_hash)
-    return Registration(row=state.model_dump(), created=True)
+    return Registration(row=state.model_dump(mode="json"), created=True)
 
 
 async def _replay(conn: Any, keys: list[tuple[str, str]], request_hash: str) -> Registration:

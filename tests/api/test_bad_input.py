@@ -1,0 +1,200 @@
+"""Bad input gets an RFC 9457 problem with the right status, and nothing is written."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from shared.db.engine import Database
+from tests.support.factories import complaint_body
+
+PROBLEM = "application/problem+json"
+
+
+async def _counts(db: Database) -> tuple[int, int]:
+    async with db.connect() as conn:
+        complaints = (await conn.execute(text("SELECT count(*) FROM complaints"))).scalar_one()
+        events = (await conn.execute(text("SELECT count(*) FROM complaint_events"))).scalar_one()
+    return int(complaints), int(events)
+
+
+def _with(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    """Set a nested field (dotted path) of a body."""
+
+    def change(body: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        node = body
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[last] = value
+
+    return change
+
+
+def _without(path: str) -> Callable[[dict[str, Any]], None]:
+    def change(body: dict[str, Any]) -> None:
+        *parents, last = path.split(".")
+        node = body
+        for p in parents:
+            node = node[p]
+        del node[last]
+
+    return change
+
+
+tomorrow_plus = (datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=3)).isoformat()
+
+INVALID_BODIES = [
+    ("wrong type", _with("product.quantity", "three"), ["body", "product", "quantity"]),
+    ("unknown enum", _with("channel", "pigeon"), ["body", "channel"]),
+    ("unknown category", _with("category", "weather"), ["body", "category"]),
+    ("missing content", _without("content"), ["body", "content"]),
+    ("missing customer", _without("customer"), ["body", "customer"]),
+    ("empty content", _with("content", "   "), ["body", "content"]),
+    ("content over limit", _with("content", "投" * 20001), ["body", "content"]),
+    ("name over limit", _with("customer.name", "张" * 101), ["body", "customer", "name"]),
+    ("invalid mobile", _with("customer.phone", "12345678901"), ["body", "customer", "phone"]),
+    ("short mobile", _with("customer.phone", "1381234567"), ["body", "customer", "phone"]),
+    (
+        "future purchase",
+        _with("product.purchase_date", tomorrow_plus),
+        ["body", "product", "purchase_date"],
+    ),
+    ("bad email", _with("customer.email", "not-an-email"), ["body", "customer", "email"]),
+    ("server-owned status", _with("status", "closed"), ["body", "status"]),
+    ("server-owned level", _with("level", 3), ["body", "level"]),
+    ("server-owned reference", _with("reference", "KS-20260101-000001"), ["body", "reference"]),
+    ("nul character", _with("content", "坏了\x00"), ["body", "content"]),
+    ("regulator without case number", _with("channel", "regulator"), ["body"]),
+    ("no contact at all", _with("customer", {"name": "匿名"}), ["body", "customer"]),
+    ("naive occurred_at", _with("occurred_at", "2026-11-01T10:00:00"), ["body"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "change", "loc"), INVALID_BODIES, ids=[c[0] for c in INVALID_BODIES]
+)
+async def test_invalid_bodies_get_422_with_field_details_and_write_nothing(
+    client: httpx.AsyncClient,
+    db: Database,
+    case: str,
+    change: Callable[[dict[str, Any]], None],
+    loc: list[str],
+) -> None:
+    body = complaint_body()
+    change(body)
+    before = await _counts(db)
+    response = await client.post("/api/v1/complaints", json=body)
+    assert response.status_code == 422, (case, response.text)
+    assert response.headers["content-type"] == PROBLEM
+    problem = response.json()
+    assert problem["status"] == 422
+    assert problem["title"]
+    assert any(err["loc"][: len(loc)] == loc for err in problem["errors"]), problem["errors"]
+    assert "Traceback" not in response.text
+    assert await _counts(db) == before
+
+
+async def test_malformed_json_is_400(client: httpx.AsyncClient, db: Database) -> None:
+    before = await _counts(db)
+    response = await client.post(
+        "/api/v1/complaints",
+        content=b'{"channel": "web", "customer": ',
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"] == PROBLEM
+    assert response.json()["type"] == "/problems/malformed-json"
+    assert await _counts(db) == before
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+async def test_non_json_media_type_is_415(
+    client: httpx.AsyncClient, content_type: str | None
+) -> None:
+    headers = {"content-type": content_type} if content_type else {}
+    response = await client.post("/api/v1/complaints", content=b"channel=web", headers=headers)
+    assert response.status_code == 415
+    assert response.headers["content-type"] == PROBLEM
+
+
+async def test_body_over_one_mebibyte_is_413(client: httpx.AsyncClient, db: Database) -> None:
+    before = await _counts(db)
+    body = complaint_body(content="x")
+    raw = httpx.Request("POST", "/", json=body).content
+    padded = raw[:-1] + b', "pad": "' + b"a" * (1024 * 1024) + b'"}'
+    response = await client.post(
+        "/api/v1/complaints", content=padded, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert response.headers["content-type"] == PROBLEM
+    assert await _counts(db) == before
+
+
+async def test_streamed_body_over_limit_is_413(client: httpx.AsyncClient) -> None:
+    async def chunks() -> Any:
+        yield b'{"content": "'
+        for _ in range(20):
+            yield b"a" * 65536
+        yield b'"}'
+
+    response = await client.post(
+        "/api/v1/complaints", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+
+
+async def test_non_uuid_id_is_404(client: httpx.AsyncClient) -> None:
+    for path in ("/api/v1/complaints/12345", "/api/v1/complaints/12345/events"):
+        response = await client.get(path)
+        assert response.status_code == 404
+        assert response.headers["content-type"] == PROBLEM
+
+
+async def test_unknown_ids_and_references_are_404(client: httpx.AsyncClient) -> None:
+    for path in (
+        "/api/v1/complaints/00000000-0000-4000-8000-000000000000",
+        "/api/v1/complaints/00000000-0000-4000-8000-000000000000/events",
+        "/api/v1/complaints/by-reference/KS-20200101-000001",
+        "/api/v1/complaints/by-reference/not-a-reference",
+    ):
+        response = await client.get(path)
+        assert response.status_code == 404, path
+        assert response.json()["status"] == 404
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"limit": 0},
+        {"limit": 1000},
+        {"level": 7},
+        {"status": "sleeping"},
+        {"created_from": "yesterday"},
+        {"created_from": "2026-11-01T00:00:00"},
+        {"cursor": "!!!"},
+        {"customer_phone": "123"},
+        {"assignee_id": "bob"},
+        {"sort": "reference"},
+    ],
+)
+async def test_bad_list_queries_are_422(client: httpx.AsyncClient, query: dict[str, Any]) -> None:
+    response = await client.get("/api/v1/complaints", params=query)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == PROBLEM
+    assert response.json()["errors"]
+
+
+async def test_unknown_route_and_method_are_problems(client: httpx.AsyncClient) -> None:
+    missing = await client.get("/api/v1/nothing-here")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == PROBLEM
+    wrong = await client.delete("/api/v1/complaints")
+    assert wrong.status_code == 405
+    assert wrong.headers["content-type"] == PROBLEM
