@@ -471,10 +471,12 @@ class BusinessCalendar:
     def _add_working_us(self, start: datetime, amount_us: int) -> Due:
         idx, day, sod = self._split(start)
         idx, target, tod = self._advance(idx, day, sod, amount_us)
-        return Due(
-            self._to_utc(idx, target, tod),
-            day < self._known_from_ord or target > self._known_until_ord,
-        )
+        utc_epoch = idx.utc_epoch  # `_to_utc` inlined: this is the hottest path
+        if utc_epoch is not None:
+            at = utc_epoch + timedelta(target - _EPOCH_ORD, 0, tod)
+        else:
+            at = self._to_utc(idx, target, tod)
+        return Due(at, day < self._known_from_ord or target > self._known_until_ord)
 
     def _position(self, idx: _Index, day: int, sod: int) -> int:
         """Working µs from the start of the window to local (day, time of day)."""
