@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     default_page_size: int = 50
 
     log_level: str = "INFO"
+
+    # The first admin, created at start-up when no admin exists yet (compose deployments).
+    admin_username: str | None = None
+    admin_password: SecretStr | None = None
 
     def require_database_url(self) -> str:
         if not self.database_url:

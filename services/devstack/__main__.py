@@ -86,7 +86,10 @@ def main(argv: list[str]) -> int:
             redis = start_redis(data_dir / "redis")
             servers.append(redis)
             env["REDIS_URL"] = redis.url()
-        upgrade_head(env["DATABASE_URL"])
+        # Against an external database only `run` and `migrate` migrate: in a deployment the
+        # one-shot migration job does it, never each API or worker replica.
+        if command in ("run", "migrate") or not settings.database_url:
+            upgrade_head(env["DATABASE_URL"])
         if command == "migrate":
             return 0
         if command in ("run", "api"):

@@ -67,3 +67,4 @@ class WorkerSettings:
     job_deserializer = deserialize
     handle_signals = True
     health_check_key = f"{settings.redis_prefix}:worker:health-check"
+    health_check_interval = 20

@@ -39,7 +39,7 @@ def live_url(settings: Settings) -> Iterator[str]:
 def test_schemathesis_finds_no_server_errors_or_schema_violations(
     live_url: str, tmp_path: Path
 ) -> None:
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [
             str(Path(sys.executable).with_name("st")), "run", f"{live_url}/openapi.json",
             "--checks", CHECKS,

@@ -5,6 +5,7 @@ fresh database (and its own Redis key prefix and queue), so runs never see each 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from services.devstack.embedded import start_postgres, start_redis
 from services.devstack.migrate import upgrade_head
 
 ROOT = Path(__file__).resolve().parents[2]
+logging.getLogger("pgserver").setLevel(logging.WARNING)
 
 
 @dataclass
