@@ -42,6 +42,18 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    # Sign-in. The JWT secret signs access tokens (`make run` keeps one in .data/).
+    jwt_secret: SecretStr | None = None
+    access_token_minutes: int = 15
+    refresh_token_days: int = 7
+    cheap_password_hashing: bool = False  # test suites only: argon2 at minimum cost
+
+    # Rate limits (`limits` notation). Integration keys carry their own per-minute limit.
+    user_rate_limit: str = "600/minute"
+    login_rate_limit: str = "10/minute"
+    public_lookup_ip_limit: str = "20/minute"
+    public_lookup_reference_limit: str = "10/hour"
+
     # The first admin, created at start-up when no admin exists yet (compose deployments).
     admin_username: str | None = None
     admin_password: SecretStr | None = None
@@ -50,6 +62,11 @@ class Settings(BaseSettings):
         if not self.database_url:
             raise RuntimeError("DATABASE_URL is not set (make run / make test set it for you)")
         return self.database_url
+
+    def require_jwt_secret(self) -> str:
+        if self.jwt_secret is None or len(self.jwt_secret.get_secret_value()) < 32:
+            raise RuntimeError("KESU_JWT_SECRET must be set to at least 32 random characters")
+        return self.jwt_secret.get_secret_value()
 
     def require_redis_url(self) -> str:
         if not self.redis_url:

@@ -1,4 +1,5 @@
-"""Shared fixtures: real PostgreSQL and Redis (see tests/support/servers.py), the app, a client."""
+"""Shared fixtures: real PostgreSQL and Redis (see tests/support/servers.py), the app, clients
+signed in as the different kinds of caller."""
 
 from __future__ import annotations
 
@@ -8,11 +9,21 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from services.intake_api.app import create_app
 from shared.config import Settings
 from shared.db.engine import Database
+from tests.support.principals import (
+    ADMIN_PASSWORD,
+    ADMIN_USERNAME,
+    Account,
+    create_key,
+    sign_in,
+)
 from tests.support.servers import Servers, create_database, drop_database, servers
+
+FULL_INTEGRATION_SCOPES = ["complaints:create", "complaints:read", "pii:read"]
 
 
 @pytest.fixture(scope="session")
@@ -28,16 +39,29 @@ def database_url(test_servers: Servers) -> Iterator[str]:
     drop_database(test_servers.admin_url, url)
 
 
+def make_settings(database_url: str, redis_url: str, **overrides: object) -> Settings:
+    run = uuid.uuid4().hex[:8]
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "redis_url": redis_url,
+        "queue_name": f"kesu-test-{run}:queue",
+        "redis_prefix": f"kesu-test-{run}",
+        "db_pool_size": 10,
+        "jwt_secret": SecretStr(uuid.uuid4().hex * 2),
+        "cheap_password_hashing": True,
+        "admin_username": ADMIN_USERNAME,
+        "admin_password": SecretStr(ADMIN_PASSWORD),
+        "user_rate_limit": "100000/minute",
+        "login_rate_limit": "1000/minute",
+        "public_lookup_ip_limit": "1000/minute",
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
 @pytest.fixture(scope="session")
 def settings(database_url: str, test_servers: Servers) -> Settings:
-    run = uuid.uuid4().hex[:8]
-    return Settings(
-        database_url=database_url,
-        redis_url=test_servers.redis_url,
-        queue_name=f"kesu-test-{run}:queue",
-        redis_prefix=f"kesu-test-{run}",
-        db_pool_size=10,
-    )
+    return make_settings(database_url, test_servers.redis_url)
 
 
 @pytest.fixture(scope="session")
@@ -48,9 +72,31 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
 
 
 @pytest.fixture(scope="session")
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+async def anon(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client with no credentials (customers, attackers)."""
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://kesu.test") as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+async def admin_headers(anon: httpx.AsyncClient) -> dict[str, str]:
+    return await sign_in(anon, ADMIN_USERNAME, ADMIN_PASSWORD)
+
+
+@pytest.fixture(scope="session")
+async def integration(anon: httpx.AsyncClient, admin_headers: dict[str, str]) -> Account:
+    """A telephony integration's key: creates and reads its own complaints, with contact data."""
+    return await create_key(anon, admin_headers, FULL_INTEGRATION_SCOPES)
+
+
+@pytest.fixture(scope="session")
+async def client(app: FastAPI, integration: Account) -> AsyncIterator[httpx.AsyncClient]:
+    """The default client: the integration above (most intake tests are telephony-like)."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://kesu.test", headers=integration.headers
+    ) as c:
         yield c
 
 

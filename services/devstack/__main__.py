@@ -9,12 +9,14 @@
 from __future__ import annotations
 
 import ctypes
+import secrets
 import logging
 import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from types import FrameType
 
 from services.devstack.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start_redis
@@ -82,6 +84,8 @@ def main(argv: list[str]) -> int:
             pg = start_postgres(data_dir / "postgres")
             servers.append(pg)
             env["DATABASE_URL"] = pg.url()
+        if settings.jwt_secret is None:
+            env["KESU_JWT_SECRET"] = _local_jwt_secret(data_dir)
         if not settings.redis_url and command != "migrate":
             redis = start_redis(data_dir / "redis")
             servers.append(redis)
@@ -110,6 +114,17 @@ def main(argv: list[str]) -> int:
         _stop(children)
         for server in reversed(servers):
             server.stop()
+
+
+def _local_jwt_secret(data_dir: Path) -> str:
+    """A signing secret kept in the data directory, so tokens survive restarts of `make run`.
+    Deployments set KESU_JWT_SECRET themselves."""
+    path = data_dir / "jwt-secret"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def _api_args(host: str, port: int) -> list[str]:

@@ -5,22 +5,34 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from services.intake_api import openapi, problems
+from services.intake_api.admin.router import router as admin_router
+from services.intake_api.audit.router import router as audit_router
+from services.intake_api.auth.principals import Authenticator
+from services.intake_api.auth.router import router as auth_router
+from services.intake_api.auth.secrets import password_hasher
+from services.intake_api.auth.service import Passwords, ensure_admin
 from services.intake_api.complaints.router import router as complaints_router
 from services.intake_api.middleware import AccessLogMiddleware, BodyLimitMiddleware
 from services.intake_api.ops.router import router as ops_router
 from services.intake_api.public.router import router as public_router
+from services.intake_api.ratelimit import RateLimiter
 from shared.config import Settings, get_settings
 from shared.db.engine import Database
 
 DESCRIPTION = """
 Kesu (客诉) registers customer complaints from every channel, gives each a reference number
 (受理号), and lets front-ends, telephony integrations and ops follow them.
+
+**Signing in.** Staff: the *Authorize* button (OAuth2 password flow) or
+`POST /api/v1/auth/token`; send `Authorization: Bearer <access_token>`. Integrations: an API key
+created by an admin, sent as `X-API-Key`. Customers: only `POST /api/v1/public/status-lookup`.
 
 Errors are [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457) problem documents
 (`application/problem+json`). Times are shown in Asia/Shanghai (+08:00).
@@ -33,17 +45,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.db = Database(
+        db = Database(
             settings.require_database_url(),
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
         )
-        app.state.redis = aioredis.Redis.from_url(settings.require_redis_url())
+        pool = aioredis.ConnectionPool.from_url(settings.require_redis_url())
+        app.state.db = db
+        app.state.redis = aioredis.Redis(connection_pool=pool)
+        app.state.limiter = RateLimiter(pool, prefix=settings.redis_prefix)
+        app.state.authenticator = Authenticator(db, jwt_secret=settings.require_jwt_secret())
+        app.state.passwords = Passwords(password_hasher(cheap=settings.cheap_password_hashing))
         try:
+            await _bootstrap_admin(settings, db, app.state.passwords)
             yield
         finally:
             await app.state.redis.aclose()
-            await app.state.db.dispose()
+            await pool.aclose()
+            await db.dispose()
 
     app = FastAPIOffline(
         title="Kesu 客诉 API",
@@ -55,8 +74,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     openapi.install(app)
     app.include_router(ops_router)
+    app.include_router(auth_router)
     app.include_router(complaints_router)
     app.include_router(public_router)
+    app.include_router(admin_router)
+    app.include_router(audit_router)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(AccessLogMiddleware)
     return app
+
+
+async def _bootstrap_admin(settings: Settings, db: Database, passwords: Passwords) -> None:
+    """KESU_ADMIN_USERNAME / KESU_ADMIN_PASSWORD: create the first admin if there is none."""
+    if not (settings.admin_username and settings.admin_password):
+        return
+    created = await ensure_admin(
+        db,
+        passwords,
+        username=settings.admin_username,
+        password=settings.admin_password.get_secret_value(),
+        now=datetime.now(UTC),
+    )
+    if created:
+        logging.getLogger("kesu.api").info("created the first admin %r", settings.admin_username)

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
+from services.intake_api.auth.principals import Authenticator
+from services.intake_api.auth.secrets import InvalidCredentials
+from services.intake_api.ratelimit import RateLimiter
 from shared.config import Settings
 from shared.db.engine import Database
-from shared.domain.errors import NotFound
+from shared.domain.access import Principal
+from shared.domain.complaint import ActorKind
+from shared.domain.enums import Role
+from shared.domain.errors import Forbidden, NotFound, Unauthenticated
 
 
 def get_db(request: Request) -> Database:
@@ -23,9 +31,18 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
+def get_limiter(request: Request) -> RateLimiter:
+    limiter: RateLimiter = request.app.state.limiter
+    return limiter
+
+
 def get_now() -> datetime:
     """The request's clock (overridden in tests); the domain itself never reads the clock."""
     return datetime.now(UTC)
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
 
 
 def require_json(request: Request) -> None:
@@ -49,7 +66,65 @@ def complaint_id_path(complaint_id: str) -> uuid.UUID:
         raise NotFound("no such complaint") from None
 
 
+bearer_scheme = OAuth2PasswordBearer(
+    tokenUrl="/api/v1/auth/token",
+    auto_error=False,
+    description="Staff: sign in with username and password (the Authorize button).",
+)
+api_key_scheme = APIKeyHeader(
+    name="X-API-Key",
+    auto_error=False,
+    description="Integrations (telephony, web forms, regulator bridges): the key shown once.",
+)
+
+
+async def current_principal(
+    request: Request,
+    token: Annotated[str | None, Depends(bearer_scheme)],
+    api_key: Annotated[str | None, Depends(api_key_scheme)],
+) -> Principal:
+    """The authenticated caller, counted against its rate limit."""
+    authenticator: Authenticator = request.app.state.authenticator
+    settings = get_settings(request)
+    limiter = get_limiter(request)
+    try:
+        if api_key:
+            principal, per_minute = await authenticator.from_api_key(api_key)
+            limit = f"{per_minute}/minute"
+        elif token:
+            principal = await authenticator.from_bearer(token)
+            limit = settings.user_rate_limit
+        else:
+            raise Unauthenticated("Sign in (Bearer token) or send an integration key (X-API-Key).")
+    except InvalidCredentials:
+        raise Unauthenticated("The token or key is invalid, expired or revoked.") from None
+    request.state.principal = principal
+    request.scope.setdefault("state", {})["principal_label"] = principal.label
+    await limiter.hit(limit, principal.kind, principal.id)
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def staff(*roles: Role) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """A dependency admitting signed-in staff of the given roles (403 for anyone else)."""
+
+    async def dependency(principal: CurrentPrincipal) -> Principal:
+        if principal.kind is not ActorKind.USER or principal.role not in roles:
+            allowed = ", ".join(sorted(r.value for r in roles))
+            raise Forbidden(f"Only these roles may do this: {allowed}.")
+        return principal
+
+    return dependency
+
+
+AdminPrincipal = Annotated[Principal, Depends(staff(Role.ADMIN))]
+AuditReader = Annotated[Principal, Depends(staff(Role.AUDITOR, Role.ADMIN))]
+
 DbDep = Annotated[Database, Depends(get_db)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
 NowDep = Annotated[datetime, Depends(get_now)]
+ClientIpDep = Annotated[str, Depends(client_ip)]
 ComplaintIdDep = Annotated[uuid.UUID, Depends(complaint_id_path)]

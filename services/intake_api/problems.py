@@ -7,6 +7,7 @@ builds an error response. A 500 never carries a stack trace, only an id to find 
 from __future__ import annotations
 
 import logging
+import traceback
 import uuid
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
@@ -19,6 +20,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from services.intake_api.audit_trail import record_denial
 from shared.domain import errors as domain
 
 log = logging.getLogger("kesu.api")
@@ -112,6 +114,8 @@ async def _http(request: Request, exc: Exception) -> Response:
 
 
 _DOMAIN_STATUS: list[tuple[type[domain.DomainError], int, str]] = [
+    (domain.Unauthenticated, 401, "about:blank"),
+    (domain.RateLimited, 429, "about:blank"),
     (domain.InvalidInput, 422, "/problems/validation"),
     (domain.NotFound, 404, "about:blank"),
     (domain.PreconditionFailed, 412, "/problems/stale-version"),
@@ -137,15 +141,27 @@ async def _domain(request: Request, exc: Exception) -> Response:
         extensions["allowed_actions"] = sorted(str(a) for a in allowed)
     type_ = getattr(exc, "problem_type", None) or type_
     title = exc.title if type_ != "about:blank" else None
+    headers: dict[str, str] = {}
+    if isinstance(exc, domain.Unauthenticated):
+        headers["WWW-Authenticate"] = 'Bearer realm="kesu"'
+    if isinstance(exc, domain.RateLimited):
+        headers["Retry-After"] = str(exc.retry_after_seconds)
+    if isinstance(exc, domain.Unauthenticated | domain.Forbidden | domain.NotVisible):
+        await record_denial(request, status, exc.detail)
     return problem_response(
         status, type_=type_, title=title, detail=exc.detail, instance=request.url.path,
-        **extensions,
+        headers=headers, **extensions,
     )  # fmt: skip
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     incident = uuid.uuid4().hex
-    log.exception("unhandled error %s on %s %s", incident, request.method, request.url.path)
+    # The exception's message may quote input (personal data): log its type and frames only.
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    log.error(
+        "unhandled %s (incident %s) on %s %s\n%s",
+        type(exc).__name__, incident, request.method, request.url.path, frames,
+    )  # fmt: skip
     return problem_response(
         500,
         detail=f"An unexpected error occurred (incident {incident}).",

@@ -63,9 +63,7 @@ def event_row(event: Event, meta: EventMeta) -> dict[str, Any]:
 
 
 def _table(name: str) -> Table:
-    table = Base.metadata.tables[name]
-    assert isinstance(table, Table)
-    return table
+    return Base.metadata.tables[name]
 
 
 def _columns(table: Table) -> list[str]:
@@ -76,8 +74,12 @@ def _columns(table: Table) -> list[str]:
     ]
 
 
-def _insert_cte(name: str, guarded: bool) -> str:
-    cols = ", ".join(_columns(_table(name)))
+def _insert_cte(name: str, columns: tuple[str, ...], guarded: bool) -> str:
+    if not set(columns) <= set(_columns(_table(name))):
+        raise ValueError(
+            f"{name} has no columns {sorted(set(columns) - set(_columns(_table(name))))}"
+        )
+    cols = ", ".join(columns)
     guard = " WHERE EXISTS (SELECT 1 FROM proj)" if guarded else ""
     return (
         f"w_{name} AS (INSERT INTO {name} ({cols}) SELECT {cols} "
@@ -87,7 +89,9 @@ def _insert_cte(name: str, guarded: bool) -> str:
 
 
 @cache
-def _statement(is_update: bool, tables: tuple[str, ...]) -> str:
+def _statement(is_update: bool, tables: tuple[tuple[str, tuple[str, ...]], ...]) -> str:
+    """The statement for a change; `tables` names each companion table and the columns its rows
+    give (columns they omit take their defaults). Cached: a few shapes cover every change."""
     cols = ", ".join(_columns(_table("complaints")))
     one = "jsonb_populate_record(NULL::complaints, (SELECT d FROM doc) -> 'complaints')"
     if is_update:
@@ -101,7 +105,7 @@ def _statement(is_update: bool, tables: tuple[str, ...]) -> str:
     ctes = [
         "doc AS (SELECT CAST(CAST(:doc AS text) AS jsonb) AS d)",
         proj,
-        *(_insert_cte(t, guarded=is_update) for t in tables),
+        *(_insert_cte(t, columns, guarded=is_update) for t, columns in tables),
     ]
     return "WITH " + ",\n".join(ctes) + "\nSELECT count(*) FROM proj"
 
@@ -115,7 +119,11 @@ async def write_change(conn: AsyncConnection, change: ComplaintChange) -> None:
     for table, rows in change.rows.items():
         if rows:
             document[table] = list(rows)
-    tables = tuple(sorted(t for t in document if t != "complaints"))
+    tables = tuple(
+        (t, tuple(sorted({k for row in rows for k in row})))
+        for t, rows in sorted(document.items())
+        if t != "complaints"
+    )
     is_update = change.expected_version is not None
     params: dict[str, Any] = {"doc": json_dumps(document)}
     if is_update:

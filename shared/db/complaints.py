@@ -11,17 +11,29 @@ from typing import Any
 
 import orjson
 from asyncpg.exceptions import DuplicateTableError, UndefinedTableError, UniqueViolationError
-from sqlalchemy import ColumnElement, Select, and_, delete, select, text, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    delete,
+    false,
+    or_,
+    select,
+    text,
+    true,
+    tuple_,
+)
 from sqlalchemy.exc import DBAPIError, IntegrityError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.db.tables import Complaint, ComplaintEvent, IdempotencyKey
+from shared.db.tables import Complaint, ComplaintEvent, IdempotencyKey, table_of
+from shared.domain.access import ComplaintFacts, Visibility
 from shared.domain.complaint import Actor, ComplaintState, EventMeta
 from shared.domain.events import Event, parse_event
 
-complaints = Complaint.__table__
-events = ComplaintEvent.__table__
-idempotency = IdempotencyKey.__table__
+complaints = table_of(Complaint)
+events = table_of(ComplaintEvent)
+idempotency = table_of(IdempotencyKey)
 
 
 async def get_row(conn: AsyncConnection, complaint_id: uuid.UUID) -> dict[str, Any] | None:
@@ -40,8 +52,22 @@ async def get_state(conn: AsyncConnection, complaint_id: uuid.UUID) -> Complaint
     return state_from_row(row) if row else None
 
 
+GENERATED = ("customer_phone", "subject_user_id")
+
+
 def state_from_row(row: dict[str, Any]) -> ComplaintState:
-    return ComplaintState.model_validate({k: v for k, v in row.items() if k != "customer_phone"})
+    return ComplaintState.model_validate({k: v for k, v in row.items() if k not in GENERATED})
+
+
+def facts_from_row(row: dict[str, Any]) -> ComplaintFacts:
+    return ComplaintFacts(
+        created_by_kind=row["created_by_kind"],
+        created_by_id=row["created_by_id"],
+        assignee_id=row["assignee_id"],
+        department=row["department"],
+        level=row["level"],
+        subject_user_id=row["subject_user_id"],
+    )
 
 
 async def list_events(
@@ -191,11 +217,44 @@ class Cursor:
             raise ValueError("invalid cursor") from exc
 
 
+def visibility_clause(vis: Visibility) -> ColumnElement[bool]:
+    """The SQL form of `Visibility.allows` (shared.domain.access): the same rule, for lists."""
+    c = complaints.c
+    grants: list[ColumnElement[bool]] = []
+    if vis.everything:
+        grants.append(true())
+    if vis.created_by is not None:
+        grants.append(
+            and_(c.created_by_kind == vis.created_by[0], c.created_by_id == vis.created_by[1])
+        )
+    if vis.assignee_id is not None:
+        grants.append(c.assignee_id == vis.assignee_id)
+    if vis.max_level is not None:
+        level_ok = c.level <= vis.max_level
+        grants.append(
+            level_ok if vis.department is None else and_(level_ok, c.department == vis.department)
+        )
+    elif vis.department is not None:
+        grants.append(c.department == vis.department)
+    clause: ColumnElement[bool] = or_(*grants) if grants else false()
+    if vis.excluded_subject is not None:
+        clause = and_(
+            clause,
+            or_(c.subject_user_id.is_(None), c.subject_user_id != vis.excluded_subject),
+        )
+    return clause
+
+
 def page_query(
-    filters: ComplaintFilters, *, limit: int, descending: bool, after: Cursor | None
+    filters: ComplaintFilters,
+    *,
+    limit: int,
+    descending: bool,
+    after: Cursor | None,
+    visible: Visibility,
 ) -> Select[Any]:
     c = complaints.c
-    clauses = filters.clauses()
+    clauses = [visibility_clause(visible), *filters.clauses()]
     if after is not None:
         position = tuple_(c.created_at, c.id)
         mark = tuple_(after.created_at, after.id)
@@ -209,15 +268,12 @@ async def list_page(
     filters: ComplaintFilters,
     *,
     limit: int,
+    visible: Visibility,
     descending: bool = True,
     after: Cursor | None = None,
 ) -> tuple[list[dict[str, Any]], Cursor | None]:
-    rows = [
-        dict(r)
-        for r in (
-            await conn.execute(page_query(filters, limit=limit, descending=descending, after=after))
-        ).mappings()
-    ]
+    stmt = page_query(filters, limit=limit, descending=descending, after=after, visible=visible)
+    rows = [dict(r) for r in (await conn.execute(stmt)).mappings()]
     if len(rows) <= limit:
         return rows, None
     rows = rows[:limit]

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     SmallInteger,
+    Table,
     Text,
     UniqueConstraint,
     text,
@@ -85,6 +86,9 @@ class Complaint(Base):
     customer_phone: Mapped[str | None] = mapped_column(
         Computed("customer ->> 'phone'", persisted=True)
     )
+    subject_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        Computed("CAST(subject ->> 'staff_user_id' AS uuid)", persisted=True)
+    )
 
     __table_args__ = (
         Index("ix_complaints_created_at_id", "created_at", "id"),
@@ -92,6 +96,8 @@ class Complaint(Base):
         Index("ix_complaints_status", "status"),
         Index("ix_complaints_assignee_id", "assignee_id"),
         Index("ix_complaints_department", "department"),
+        Index("ix_complaints_subject_user_id", "subject_user_id"),
+        Index("ix_complaints_created_by", "created_by_kind", "created_by_id"),
     )
 
 
@@ -124,3 +130,95 @@ class IdempotencyKey(Base):
     created_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
 
     __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)
+
+
+class Department(Base):
+    """A responsible department (责任部门): quality, logistics, service, sales …"""
+
+    __tablename__ = "departments"
+
+    code: Mapped[str] = mapped_column(primary_key=True)
+    name: Mapped[str]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class User(Base):
+    """A staff account. Passwords are argon2 hashes; `token_version` revokes issued tokens."""
+
+    __tablename__ = "users"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(unique=True)  # stored lower-case
+    display_name: Mapped[str]
+    role: Mapped[str]
+    department: Mapped[str | None] = mapped_column(ForeignKey("departments.code"))
+    password_hash: Mapped[str]
+    is_active: Mapped[bool] = mapped_column(Boolean)
+    token_version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class RefreshToken(Base):
+    """Opaque refresh tokens, stored as SHA-256 digests and rotated on every use."""
+
+    __tablename__ = "refresh_tokens"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(unique=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    family_id: Mapped[uuid.UUID]
+    issued_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_refresh_tokens_family_id", "family_id"),)
+
+
+class ApiKey(Base):
+    """An integration's key (`ksk_<prefix>_<secret>`): shown once, stored as a SHA-256 digest."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    name: Mapped[str]
+    prefix: Mapped[str] = mapped_column(unique=True)
+    key_hash: Mapped[str]
+    scopes: Mapped[list[Any]]
+    rate_limit_per_minute: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[uuid.UUID | None]
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class AuditEvent(Base):
+    """The audit log (审计日志): append-only, never holds unmasked personal data."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    occurred_at: Mapped[datetime]
+    actor_kind: Mapped[str]
+    actor_id: Mapped[str | None]
+    actor_label: Mapped[str | None]
+    action: Mapped[str]
+    outcome: Mapped[str]  # ok / denied / failed
+    target_type: Mapped[str | None]
+    target_id: Mapped[str | None]
+    client_ip: Mapped[str | None]
+    details: Mapped[Json]
+
+    __table_args__ = (
+        Index("ix_audit_events_occurred_at", "occurred_at"),
+        Index("ix_audit_events_target", "target_type", "target_id"),
+        Index("ix_audit_events_actor", "actor_kind", "actor_id"),
+    )
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core table of a mapped class (typed: `Model.__table__` is only a FromClause)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table

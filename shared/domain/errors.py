@@ -55,3 +55,22 @@ class InvalidInput(DomainError):
     def __init__(self, errors: Sequence[FieldError]) -> None:
         super().__init__("; ".join(e.msg for e in errors) or "invalid input")
         self.errors = tuple(errors)
+
+
+class Unauthenticated(DomainError):
+    """No credentials, or credentials that authenticate no one (401)."""
+
+    title = "Unauthorized"
+
+
+class NotVisible(NotFound):
+    """The record exists but the caller may not see it: answered exactly like NotFound (404),
+    and recorded in the audit log as a denied request."""
+
+
+class RateLimited(DomainError):
+    title = "Too Many Requests"
+
+    def __init__(self, detail: str, retry_after_seconds: int) -> None:
+        super().__init__(detail)
+        self.retry_after_seconds = retry_after_seconds

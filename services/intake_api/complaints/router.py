@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.intake_api.complaints import service
-from services.intake_api.complaints.schemas import ComplaintOut, ComplaintPage, EventOut
-from services.intake_api.deps import ComplaintIdDep, DbDep, NowDep, SettingsDep, require_json
+from services.intake_api.complaints.schemas import (
+    ComplaintOut,
+    ComplaintPage,
+    EventOut,
+    PersonalData,
+    mask_event,
+)
+from services.intake_api.deps import (
+    ClientIpDep,
+    ComplaintIdDep,
+    CurrentPrincipal,
+    DbDep,
+    NowDep,
+    SettingsDep,
+    require_json,
+)
 from services.intake_api.examples import COMPLAINT_EXAMPLES
 from services.intake_api.problems import responses
 from shared.db.complaints import ComplaintFilters, Cursor
-from shared.domain.complaint import Actor, ActorKind
+from shared.domain.access import sees_contact_data
 from shared.domain.enums import Category, Channel, Kind, Level, Status
 from shared.domain.errors import FieldError, InvalidInput
 from shared.domain.intake import ComplaintIntake
@@ -43,11 +56,13 @@ def _etag(version: int) -> str:
     status_code=201,
     summary="Register a complaint (受理登记)",
     response_model=ComplaintOut,
-    responses=responses(400, 413, 415, 422),
+    responses=responses(400, 401, 403, 413, 415, 422, 429),
 )
 async def register_complaint(
     db: DbDep,
     now: NowDep,
+    ip: ClientIpDep,
+    principal: CurrentPrincipal,
     response: Response,
     intake: Annotated[ComplaintIntake, Body(openapi_examples=COMPLAINT_EXAMPLES)],
     idempotency_key: Annotated[
@@ -58,11 +73,10 @@ async def register_complaint(
     ] = None,
 ) -> ComplaintOut:
     """Registers the complaint at once and returns it with its reference number (受理号)."""
-    actor = Actor(kind=ActorKind.INTEGRATION, id=None)
     registration = await service.register(
-        db, intake, actor=actor, scope="anonymous", idempotency_key=idempotency_key, now=now
+        db, intake, principal=principal, idempotency_key=idempotency_key, now=now, client_ip=ip
     )
-    out = ComplaintOut.from_row(registration.row)
+    out = ComplaintOut.from_row(registration.row, contact_visible=sees_contact_data(principal))
     response.headers["Location"] = f"{router.prefix}/{out.id}"
     response.headers["ETag"] = _etag(out.version)
     if not registration.created:
@@ -80,30 +94,26 @@ class ComplaintQuery(BaseModel):
     channel: Channel | None = None
     department: Code | None = None
     assignee_id: uuid.UUID | None = None
-    created_from: datetime | None = Field(default=None, description="Inclusive, with offset")
-    created_to: datetime | None = Field(default=None, description="Exclusive, with offset")
+    created_from: AwareDatetime | None = Field(default=None, description="Inclusive")
+    created_to: AwareDatetime | None = Field(default=None, description="Exclusive")
     customer_phone: str | None = Field(default=None, max_length=32)
     reference: str | None = Field(default=None, pattern=REFERENCE_PATTERN)
     sort: Literal["created_at", "-created_at"] = "-created_at"
     cursor: str | None = Field(default=None, max_length=200)
     limit: int = Field(default=50, ge=1, le=200)
 
-    @field_validator("created_from", "created_to")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("give a time zone offset, e.g. 2026-11-25T00:00:00+08:00")
-        return value
-
 
 @router.get(
     "",
     summary="List complaints (filters, cursor pagination)",
     response_model=ComplaintPage,
-    responses=responses(422),
+    responses=responses(401, 422, 429),
 )
 async def list_complaints(
-    db: DbDep, settings: SettingsDep, query: Annotated[ComplaintQuery, Query()]
+    db: DbDep,
+    settings: SettingsDep,
+    principal: CurrentPrincipal,
+    query: Annotated[ComplaintQuery, Query()],
 ) -> ComplaintPage:
     """Newest first by default. Pages are stable while complaints are being registered."""
     phone = None
@@ -136,10 +146,11 @@ async def list_complaints(
     )
     limit = min(query.limit, settings.max_page_size)
     rows, next_cursor = await service.list_page(
-        db, filters, limit=limit, descending=descending, after=after
+        db, principal, filters, limit=limit, descending=descending, after=after
     )
+    contact_visible = sees_contact_data(principal)
     return ComplaintPage(
-        items=[ComplaintOut.from_row(r) for r in rows],
+        items=[ComplaintOut.from_row(r, contact_visible=contact_visible) for r in rows],
         next_cursor=next_cursor.encode() if next_cursor else None,
     )
 
@@ -148,10 +159,13 @@ async def list_complaints(
     "/by-reference/{reference}",
     summary="Get a complaint by its reference number (受理号)",
     response_model=ComplaintOut,
-    responses=responses(404),
+    responses=responses(401, 404, 429),
 )
-async def get_by_reference(db: DbDep, reference: str, response: Response) -> ComplaintOut:
-    out = ComplaintOut.from_row(await service.get_by_reference(db, reference))
+async def get_by_reference(
+    db: DbDep, principal: CurrentPrincipal, reference: str, response: Response
+) -> ComplaintOut:
+    row = await service.get_by_reference(db, principal, reference)
+    out = ComplaintOut.from_row(row, contact_visible=sees_contact_data(principal))
     response.headers["ETag"] = _etag(out.version)
     return out
 
@@ -160,12 +174,13 @@ async def get_by_reference(db: DbDep, reference: str, response: Response) -> Com
     "/{complaint_id}",
     summary="Get a complaint",
     response_model=ComplaintOut,
-    responses=responses(404),
+    responses=responses(401, 404, 429),
 )
 async def get_complaint(
-    db: DbDep, complaint_id: ComplaintIdDep, response: Response
+    db: DbDep, principal: CurrentPrincipal, complaint_id: ComplaintIdDep, response: Response
 ) -> ComplaintOut:
-    out = ComplaintOut.from_row(await service.get(db, complaint_id))
+    row = await service.get(db, principal, complaint_id)
+    out = ComplaintOut.from_row(row, contact_visible=sees_contact_data(principal))
     response.headers["ETag"] = _etag(out.version)
     return out
 
@@ -174,7 +189,32 @@ async def get_complaint(
     "/{complaint_id}/events",
     summary="The complaint's full history, oldest first",
     response_model=list[EventOut],
-    responses=responses(404),
+    responses=responses(401, 404, 429),
 )
-async def list_events(db: DbDep, complaint_id: ComplaintIdDep) -> list[EventOut]:
-    return [EventOut.model_validate(e) for e in await service.events(db, complaint_id)]
+async def list_events(
+    db: DbDep, principal: CurrentPrincipal, complaint_id: ComplaintIdDep
+) -> list[EventOut]:
+    """Event payloads hold the complaint as registered, personal data included: the history is
+    for those who may read the complaint, with contact data masked like the complaint itself."""
+    contact_visible = sees_contact_data(principal)
+    return [
+        EventOut.model_validate(mask_event(e, contact_visible=contact_visible))
+        for e in await service.events(db, principal, complaint_id)
+    ]
+
+
+@router.post(
+    "/{complaint_id}/reveal",
+    summary="Reveal the complainant's personal data (audited)",
+    response_model=PersonalData,
+    responses=responses(401, 403, 404, 429),
+)
+async def reveal(
+    db: DbDep, now: NowDep, ip: ClientIpDep, principal: CurrentPrincipal,
+    complaint_id: ComplaintIdDep, response: Response,
+) -> PersonalData:  # fmt: skip
+    """Phone, email, address and identity number in clear. Every call writes an audit entry
+    (who, when, from where, which fields — never the values)."""
+    row = await service.reveal(db, principal, complaint_id, now=now, client_ip=ip)
+    response.headers["Cache-Control"] = "no-store"
+    return PersonalData.from_row(row)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from shared.domain.access import mask_customer
 from shared.domain.complaint import Actor
 from shared.domain.enums import (
     Category,
@@ -20,6 +21,7 @@ from shared.domain.enums import (
 )
 from shared.domain.intake import Attachment, ComplaintSubject, Product, Wish
 from shared.domain.reference import SHANGHAI
+from shared.domain.values import mask_phone
 
 LocalTime = Annotated[datetime, AfterValidator(lambda t: t.astimezone(SHANGHAI))]
 
@@ -75,11 +77,30 @@ class ComplaintOut(BaseModel):
     updated_at: LocalTime
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> ComplaintOut:
+    def from_row(cls, row: dict[str, Any], *, contact_visible: bool) -> ComplaintOut:
+        """The complaint as a principal may see it: contact data masked unless
+        `contact_visible`, identity numbers always masked (the reveal call shows them)."""
         data = dict(row)
         data["created_by"] = {"kind": data.pop("created_by_kind"), "id": data.pop("created_by_id")}
         data.pop("customer_phone", None)
+        data.pop("subject_user_id", None)
+        data["customer"] = mask_customer(data["customer"], contact_visible=contact_visible)
+        caller = (data.get("channel_meta") or {}).get("caller_number")
+        if caller and not contact_visible:
+            data["channel_meta"] = {**data["channel_meta"], "caller_number": mask_phone(caller)}
         return cls.model_validate(data)
+
+
+class PersonalData(BaseModel):
+    """Everything personal about the complainant, in clear (an audited reveal)."""
+
+    customer: CustomerView
+    caller_number: str | None = None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> PersonalData:
+        caller = (row.get("channel_meta") or {}).get("caller_number")
+        return cls.model_validate({"customer": row["customer"], "caller_number": caller})
 
 
 class ComplaintPage(BaseModel):
@@ -119,3 +140,20 @@ class StatusView(BaseModel):
     next_deadline: LocalTime | None = Field(
         default=None, description="When the customer can next expect to hear from us"
     )
+
+
+def mask_event(event: dict[str, Any], *, contact_visible: bool) -> dict[str, Any]:
+    """An event as a principal may see it: the personal data an event carries (the customer
+    and caller number of the registration) is masked like the complaint's."""
+    payload = event["payload"]
+    intake = payload.get("intake")
+    if not isinstance(intake, dict):
+        return event
+    intake = {
+        **intake,
+        "customer": mask_customer(intake["customer"], contact_visible=contact_visible),
+    }
+    caller = (intake.get("channel_meta") or {}).get("caller_number")
+    if caller and not contact_visible:
+        intake["channel_meta"] = {**intake["channel_meta"], "caller_number": mask_phone(caller)}
+    return {**event, "payload": {**payload, "intake": intake}}

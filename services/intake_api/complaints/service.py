@@ -10,12 +10,15 @@ from typing import Any
 
 import orjson
 
+from shared.db import audit
 from shared.db import complaints as repo
+from shared.db.audit import AuditRecord
 from shared.db.changes import ComplaintChange, DuplicateKey, write_change
 from shared.db.engine import Database
-from shared.domain.complaint import Actor, EventMeta
+from shared.domain.access import Principal, can_register, can_reveal, visibility
+from shared.domain.complaint import EventMeta
 from shared.domain.enums import Channel, Level
-from shared.domain.errors import DomainError, NotFound
+from shared.domain.errors import DomainError, Forbidden, NotFound, NotVisible
 from shared.domain.events import ComplaintRegistered
 from shared.domain.intake import ComplaintIntake, check_intake
 from shared.domain.reference import format_reference, is_reference, local_date
@@ -55,20 +58,22 @@ async def register(
     db: Database,
     intake: ComplaintIntake,
     *,
-    actor: Actor,
-    scope: str,
+    principal: Principal,
     idempotency_key: str | None,
     now: datetime,
+    client_ip: str | None,
 ) -> Registration:
     """受理: register a complaint and give it its reference number, exactly once per key."""
+    if not can_register(principal):
+        raise Forbidden("This account may not register complaints.")
     check_intake(intake, now=now, today=local_date(now))
-    keys = _idempotency_keys(intake, scope, idempotency_key)
+    keys = _idempotency_keys(intake, principal.idempotency_scope, idempotency_key)
     request_hash = _request_hash(intake) if keys else ""
     async with db.connect() as conn:
         day = local_date(now)
         reference = format_reference(day, await repo.next_reference_number(conn, day))
         event = ComplaintRegistered(reference=reference, intake=intake, level=Level.ORDINARY)
-        meta = EventMeta(complaint_id=uuid.uuid4(), seq=1, occurred_at=now, actor=actor)
+        meta = EventMeta(complaint_id=uuid.uuid4(), seq=1, occurred_at=now, actor=principal.actor)
         state = event.apply(None, meta)
         idempotency_rows = [
             {"scope": s, "key": k, "request_hash": request_hash, "complaint_id": state.id,
@@ -80,8 +85,14 @@ async def register(
             expected_version=None,
             state=state,
             events=[(event, meta)],
-            rows={"idempotency_keys": idempotency_rows},
-        )
+            rows={
+                "idempotency_keys": idempotency_rows,
+                "audit_events": [
+                    _audit(principal, "complaint.register", state.id, now, client_ip,
+                           {"reference": reference, "channel": intake.channel.value})
+                ],
+            },
+        )  # fmt: skip
         try:
             await write_change(conn, change)
         except DuplicateKey as exc:
@@ -105,26 +116,87 @@ async def _replay(conn: Any, keys: list[tuple[str, str]], request_hash: str) -> 
     return Registration(row=row, created=False)
 
 
-async def get(db: Database, complaint_id: uuid.UUID) -> dict[str, Any]:
-    async with db.connect() as conn:
-        row = await repo.get_row(conn, complaint_id)
+def _audit(
+    principal: Principal,
+    action: str,
+    complaint_id: uuid.UUID,
+    now: datetime,
+    client_ip: str | None,
+    details: dict[str, Any],
+) -> dict[str, Any]:
+    return AuditRecord(
+        occurred_at=now,
+        actor_kind=principal.kind.value,
+        actor_id=principal.id,
+        actor_label=principal.label,
+        action=action,
+        target_type="complaint",
+        target_id=str(complaint_id),
+        client_ip=client_ip,
+        details=details,
+    ).row()
+
+
+def ensure_visible(principal: Principal, row: dict[str, Any] | None) -> dict[str, Any]:
+    """The complaint, if this principal may read it; otherwise the same 404 as an unknown one
+    (existence is not revealed) — audited as a denied request."""
     if row is None:
         raise NotFound("no such complaint")
+    if not visibility(principal).allows(repo.facts_from_row(row)):
+        raise NotVisible("no such complaint")
     return row
 
 
-async def get_by_reference(db: Database, reference: str) -> dict[str, Any]:
+async def get(db: Database, principal: Principal, complaint_id: uuid.UUID) -> dict[str, Any]:
+    async with db.connect() as conn:
+        row = await repo.get_row(conn, complaint_id)
+    return ensure_visible(principal, row)
+
+
+async def get_by_reference(db: Database, principal: Principal, reference: str) -> dict[str, Any]:
     row = None
     if is_reference(reference):
         async with db.connect() as conn:
             row = await repo.get_row_by_reference(conn, reference)
-    if row is None:
-        raise NotFound("no complaint has this reference number")
+    return ensure_visible(principal, row)
+
+
+async def reveal(
+    db: Database,
+    principal: Principal,
+    complaint_id: uuid.UUID,
+    *,
+    now: datetime,
+    client_ip: str | None,
+) -> dict[str, Any]:
+    """Personal data in clear, for someone who may read the complaint; always audited."""
+    row = await get(db, principal, complaint_id)
+    if not can_reveal(principal):
+        raise Forbidden("This account may not reveal personal data.")
+    fields = sorted(k for k, v in row["customer"].items() if v is not None and k != "name")
+    async with db.connect() as conn:
+        await audit.append(
+            conn,
+            [
+                AuditRecord(
+                    occurred_at=now,
+                    actor_kind=principal.kind.value,
+                    actor_id=principal.id,
+                    actor_label=principal.label,
+                    action="complaint.reveal",
+                    target_type="complaint",
+                    target_id=str(complaint_id),
+                    client_ip=client_ip,
+                    details={"fields": fields},
+                )
+            ],
+        )
     return row
 
 
 async def list_page(
     db: Database,
+    principal: Principal,
     filters: repo.ComplaintFilters,
     *,
     limit: int,
@@ -132,14 +204,18 @@ async def list_page(
     after: repo.Cursor | None,
 ) -> tuple[list[dict[str, Any]], repo.Cursor | None]:
     async with db.connect() as conn:
-        return await repo.list_page(conn, filters, limit=limit, descending=descending, after=after)
+        return await repo.list_page(
+            conn, filters, limit=limit, descending=descending, after=after,
+            visible=visibility(principal),
+        )  # fmt: skip
 
 
-async def events(db: Database, complaint_id: uuid.UUID) -> list[dict[str, Any]]:
+async def events(
+    db: Database, principal: Principal, complaint_id: uuid.UUID
+) -> list[dict[str, Any]]:
     async with db.connect() as conn:
+        ensure_visible(principal, await repo.get_row(conn, complaint_id))
         log = await repo.list_events(conn, complaint_id)
-    if not log:
-        raise NotFound("no such complaint")
     return [
         {"id": event_id, "seq": meta.seq, "type": event.type, "actor": meta.actor,
          "occurred_at": meta.occurred_at, "payload": event.payload()}

@@ -1,0 +1,248 @@
+"""`/api/v1/users`, `/api/v1/departments`, `/api/v1/api-keys`: admin-managed configuration."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.intake_api.admin import service
+from services.intake_api.auth.principals import Authenticator
+from services.intake_api.auth.service import Passwords
+from services.intake_api.complaints.schemas import LocalTime
+from services.intake_api.deps import AdminPrincipal, CurrentPrincipal, DbDep, NowDep, require_json
+from services.intake_api.problems import responses
+from shared.db import accounts
+from shared.domain.access import Scope
+from shared.domain.enums import Role
+from shared.domain.errors import NotFound
+from shared.domain.values import Code, Name
+
+router = APIRouter(prefix="/api/v1", tags=["admin"], dependencies=[Depends(require_json)])
+
+Username = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.@-]{3,64}$", examples=["li.na"])]
+Password = Annotated[str, Field(min_length=12, max_length=256, examples=["请换成一个长密码-2026"])]
+ERRORS = responses(401, 403, 404, 409, 415, 422, 429)
+
+
+def _passwords(request: Request) -> Passwords:
+    passwords: Passwords = request.app.state.passwords
+    return passwords
+
+
+def _authenticator(request: Request) -> Authenticator:
+    authenticator: Authenticator = request.app.state.authenticator
+    return authenticator
+
+
+PasswordsDep = Annotated[Passwords, Depends(_passwords)]
+AuthenticatorDep = Annotated[Authenticator, Depends(_authenticator)]
+
+
+class UserIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: Username
+    display_name: Name = Field(examples=["李娜"])
+    role: Role
+    department: Code | None = Field(default=None, examples=["quality"])
+    password: Password
+
+
+class UserPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: Name | None = None
+    role: Role | None = None
+    department: Code | None = None
+    is_active: bool | None = None
+    password: Password | None = None
+
+
+class UserOut(BaseModel):
+    id: uuid.UUID
+    username: str
+    display_name: str
+    role: Role
+    department: str | None
+    is_active: bool
+    created_at: LocalTime
+    updated_at: LocalTime
+
+
+USER_EXAMPLE = {
+    "handler": {
+        "summary": "质量部处理人",
+        "value": {
+            "username": "li.na",
+            "display_name": "李娜",
+            "role": "handler",
+            "department": "quality",
+            "password": "请换成一个长密码-2026",
+        },
+    }
+}
+
+
+@router.get("/users", summary="List staff accounts", response_model=list[UserOut],
+            responses=ERRORS)  # fmt: skip
+async def list_users(db: DbDep, _: AdminPrincipal) -> list[UserOut]:
+    async with db.connect() as conn:
+        return [UserOut.model_validate(u) for u in await accounts.list_users(conn)]
+
+
+@router.post("/users", summary="Create a staff account", status_code=201,
+             response_model=UserOut, responses=ERRORS,
+             openapi_extra={"requestBody": {"content": {"application/json": {
+                 "examples": USER_EXAMPLE}}}})  # fmt: skip
+async def create_user(
+    db: DbDep, passwords: PasswordsDep, request: Request, principal: AdminPrincipal,
+    now: NowDep, body: UserIn, response: Response,
+) -> UserOut:  # fmt: skip
+    user = await service.create_user(
+        db, passwords, request, principal, username=body.username,
+        display_name=body.display_name, role=body.role, department=body.department,
+        password=body.password, now=now,
+    )  # fmt: skip
+    response.headers["Location"] = f"/api/v1/users/{user['id']}"
+    return UserOut.model_validate(user)
+
+
+def _user_id(user_id: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(user_id)
+    except ValueError:
+        raise NotFound("no such user") from None
+
+
+@router.get("/users/{user_id}", summary="Get a staff account", response_model=UserOut,
+            responses=ERRORS)  # fmt: skip
+async def get_user(
+    db: DbDep, _: AdminPrincipal, user_id: Annotated[uuid.UUID, Depends(_user_id)]
+) -> UserOut:
+    async with db.connect() as conn:
+        user = await accounts.get_user(conn, user_id)
+    if user is None:
+        raise NotFound("no such user")
+    return UserOut.model_validate(user)
+
+
+@router.patch("/users/{user_id}", summary="Change a staff account (role, department, "
+              "active, password)", response_model=UserOut, responses=ERRORS,
+              openapi_extra={"requestBody": {"content": {"application/json": {"examples": {
+                  "disable": {"summary": "停用账号", "value": {"is_active": False}},
+                  "move": {"summary": "调到物流部", "value": {"department": "logistics"}},
+              }}}}})  # fmt: skip
+async def update_user(
+    db: DbDep, passwords: PasswordsDep, authenticator: AuthenticatorDep, request: Request,
+    principal: AdminPrincipal, now: NowDep, body: UserPatch,
+    user_id: Annotated[uuid.UUID, Depends(_user_id)],
+) -> UserOut:  # fmt: skip
+    user = await service.update_user(
+        db, passwords, authenticator, request, principal, user_id,
+        changes=body.model_dump(exclude_unset=True), now=now,
+    )  # fmt: skip
+    return UserOut.model_validate(user)
+
+
+class DepartmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name = Field(examples=["质量部"])
+
+
+class DepartmentOut(BaseModel):
+    code: str
+    name: str
+    created_at: LocalTime
+    updated_at: LocalTime
+
+
+@router.get("/departments", summary="List departments", response_model=list[DepartmentOut],
+            responses=responses(401, 429))  # fmt: skip
+async def list_departments(db: DbDep, _: CurrentPrincipal) -> list[DepartmentOut]:
+    async with db.connect() as conn:
+        return [DepartmentOut.model_validate(d) for d in await accounts.list_departments(conn)]
+
+
+@router.put("/departments/{code}", summary="Create or rename a department",
+            response_model=DepartmentOut, responses=ERRORS,
+            openapi_extra={"requestBody": {"content": {"application/json": {"examples": {
+                "quality": {"summary": "质量部", "value": {"name": "质量部"}}}}}}})  # fmt: skip
+async def put_department(
+    db: DbDep, request: Request, principal: AdminPrincipal, now: NowDep,
+    code: Annotated[str, Path(pattern=r"^[a-z][a-z0-9_-]{1,31}$", examples=["quality"])],
+    body: DepartmentIn,
+    response: Response,
+) -> DepartmentOut:  # fmt: skip
+    department, created = await service.upsert_department(
+        db, request, principal, code=code, name=body.name, now=now
+    )
+    if created:
+        response.status_code = 201
+    return DepartmentOut.model_validate(department)
+
+
+class ApiKeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name = Field(examples=["呼叫中心-主线路"])
+    scopes: list[Scope] = Field(min_length=1, max_length=8)
+    rate_limit_per_minute: int = Field(default=600, ge=1, le=100_000)
+
+
+class ApiKeyOut(BaseModel):
+    id: uuid.UUID
+    name: str
+    prefix: str = Field(description="Identifies the key; the key itself is never shown again")
+    scopes: list[str]
+    rate_limit_per_minute: int
+    created_at: LocalTime
+    revoked_at: LocalTime | None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key: str = Field(description="Send as X-API-Key. Shown only in this response: store it now.")
+
+
+@router.get("/api-keys", summary="List integration keys (without the keys)",
+            response_model=list[ApiKeyOut], responses=ERRORS)  # fmt: skip
+async def list_api_keys(db: DbDep, _: AdminPrincipal) -> list[ApiKeyOut]:
+    async with db.connect() as conn:
+        return [ApiKeyOut.model_validate(k) for k in await accounts.list_api_keys(conn)]
+
+
+@router.post("/api-keys", summary="Create an integration key (shown once)", status_code=201,
+             response_model=ApiKeyCreated, responses=ERRORS,
+             openapi_extra={"requestBody": {"content": {"application/json": {"examples": {
+                 "telephony": {"summary": "呼叫中心集成", "value": {
+                     "name": "呼叫中心-主线路", "scopes": ["complaints:create", "complaints:read"],
+                     "rate_limit_per_minute": 1200}}}}}}})  # fmt: skip
+async def create_api_key(
+    db: DbDep, request: Request, principal: AdminPrincipal, now: NowDep, body: ApiKeyIn,
+    response: Response,
+) -> ApiKeyCreated:  # fmt: skip
+    values, key = await service.create_api_key(
+        db, request, principal, name=body.name, scopes=[s.value for s in body.scopes],
+        rate_limit_per_minute=body.rate_limit_per_minute, now=now,
+    )  # fmt: skip
+    response.headers["Cache-Control"] = "no-store"
+    return ApiKeyCreated.model_validate({**values, "key": key})
+
+
+def _key_id(key_id: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(key_id)
+    except ValueError:
+        raise NotFound("no such API key") from None
+
+
+@router.delete("/api-keys/{key_id}", summary="Revoke an integration key", status_code=204,
+               responses=ERRORS)  # fmt: skip
+async def revoke_api_key(
+    db: DbDep, authenticator: AuthenticatorDep, request: Request, principal: AdminPrincipal,
+    now: NowDep, key_id: Annotated[uuid.UUID, Depends(_key_id)],
+) -> None:  # fmt: skip
+    await service.revoke_api_key(db, authenticator, request, principal, key_id, now=now)

@@ -1,0 +1,69 @@
+"""`/api/v1/audit-events`: the audit log, for auditors and admins (newest first)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from services.intake_api.complaints.schemas import LocalTime
+from services.intake_api.deps import AuditReader, DbDep
+from services.intake_api.problems import responses
+from shared.db import audit
+from shared.domain.values import Identifier
+
+router = APIRouter(prefix="/api/v1", tags=["audit"])
+
+
+class AuditEventOut(BaseModel):
+    id: int
+    occurred_at: LocalTime
+    actor_kind: str
+    actor_id: str | None
+    actor_label: str | None
+    action: str
+    outcome: str
+    target_type: str | None
+    target_id: str | None
+    client_ip: str | None
+    details: dict[str, Any]
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEventOut]
+    next_before_id: int | None = Field(description="Pass as `before_id` for the next page")
+
+
+class AuditQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    actor_id: Identifier | None = None
+    action: Identifier | None = Field(default=None, examples=["complaint.reveal"])
+    outcome: Identifier | None = Field(default=None, examples=["denied"])
+    target_type: Identifier | None = None
+    target_id: Identifier | None = None
+    occurred_from: AwareDatetime | None = None
+    occurred_to: AwareDatetime | None = None
+    before_id: int | None = Field(default=None, ge=1)
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+@router.get("/audit-events", summary="Query the audit log", response_model=AuditPage,
+            responses=responses(401, 403, 422, 429))  # fmt: skip
+async def audit_events(
+    db: DbDep, _: AuditReader, query: Annotated[AuditQuery, Query()]
+) -> AuditPage:
+    filters = audit.AuditFilters(
+        actor_id=query.actor_id, action=query.action, outcome=query.outcome,
+        target_type=query.target_type, target_id=query.target_id,
+        occurred_from=query.occurred_from, occurred_to=query.occurred_to,
+    )  # fmt: skip
+    async with db.connect() as conn:
+        rows = await audit.page(conn, filters, before_id=query.before_id, limit=query.limit)
+    more = len(rows) > query.limit
+    rows = rows[: query.limit]
+    return AuditPage(
+        items=[AuditEventOut.model_validate(r) for r in rows],
+        next_before_id=rows[-1]["id"] if more and rows else None,
+    )

@@ -1,0 +1,139 @@
+"""`/api/v1/auth` and `/api/v1/me`: OAuth2 password sign-in, refresh, sign-out."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Depends, Form, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.intake_api.auth import service
+from services.intake_api.deps import (
+    ClientIpDep,
+    CurrentPrincipal,
+    DbDep,
+    LimiterDep,
+    NowDep,
+    SettingsDep,
+    require_json,
+)
+from services.intake_api.problems import responses
+from shared.domain.access import Scope
+from shared.domain.complaint import ActorKind
+from shared.domain.enums import Role
+
+router = APIRouter(tags=["auth"])
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
+    expires_in: int = Field(description="Seconds until the access token expires")
+    refresh_token: str = Field(description="Works once; POST it to /api/v1/auth/refresh")
+
+
+class RefreshIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_token: str = Field(min_length=10, max_length=200, examples=["krt_…"])
+
+
+REFRESH_EXAMPLES = {
+    "refresh": {
+        "summary": "用上次登录得到的刷新令牌换取新令牌（每个刷新令牌只能用一次）",
+        "value": {"refresh_token": "krt_3q2-7wKxExampleOnlyToken0000000000000000000"},
+    }
+}
+
+
+class MeOut(BaseModel):
+    kind: ActorKind
+    id: str
+    label: str = Field(description="Username, or the key's name")
+    role: Role | None = None
+    department: str | None = None
+    scopes: list[Scope | str] = []
+
+
+def _passwords(request: Request) -> service.Passwords:
+    passwords: service.Passwords = request.app.state.passwords
+    return passwords
+
+
+@router.post(
+    "/api/v1/auth/token",
+    summary="Sign in (OAuth2 password flow)",
+    response_model=TokenOut,
+    responses=responses(401, 422, 429),
+)
+async def sign_in(
+    db: DbDep,
+    settings: SettingsDep,
+    limiter: LimiterDep,
+    now: NowDep,
+    ip: ClientIpDep,
+    passwords: Annotated[service.Passwords, Depends(_passwords)],
+    username: Annotated[str, Form(min_length=1, max_length=64)],
+    password: Annotated[str, Form(min_length=1, max_length=256)],
+    response: Response,
+) -> TokenOut:
+    """Form fields `username` and `password` (what the docs page's Authorize button sends).
+    Every attempt, good or bad, is audited."""
+    await limiter.hit(settings.login_rate_limit, "sign-in", ip, username.lower(), what="sign-ins")
+    pair = await service.sign_in(
+        db, passwords, settings, username=username, password=password, now=now, client_ip=ip
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return TokenOut(**pair.__dict__)
+
+
+@router.post(
+    "/api/v1/auth/refresh",
+    summary="Exchange a refresh token for new tokens",
+    response_model=TokenOut,
+    responses=responses(401, 415, 422, 429),
+    dependencies=[Depends(require_json)],
+)
+async def refresh(
+    db: DbDep,
+    settings: SettingsDep,
+    limiter: LimiterDep,
+    now: NowDep,
+    ip: ClientIpDep,
+    body: Annotated[RefreshIn, Body(openapi_examples=REFRESH_EXAMPLES)],
+    response: Response,
+) -> TokenOut:
+    await limiter.hit(settings.login_rate_limit, "refresh", ip, what="refreshes")
+    pair = await service.refresh(
+        db, settings, refresh_token=body.refresh_token, now=now, client_ip=ip
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return TokenOut(**pair.__dict__)
+
+
+@router.post(
+    "/api/v1/auth/sign-out",
+    summary="Revoke a refresh token (and the tokens rotated from it)",
+    status_code=204,
+    responses=responses(401, 415, 422),
+    dependencies=[Depends(require_json)],
+)
+async def sign_out(
+    db: DbDep,
+    now: NowDep,
+    body: Annotated[RefreshIn, Body(openapi_examples=REFRESH_EXAMPLES)],
+    _: CurrentPrincipal,
+) -> None:
+    await service.sign_out(db, refresh_token=body.refresh_token, now=now)
+
+
+@router.get("/api/v1/me", summary="Who am I", response_model=MeOut, responses=responses(401, 429))
+async def me(principal: CurrentPrincipal) -> MeOut:
+    return MeOut(
+        kind=principal.kind,
+        id=principal.id,
+        label=principal.label,
+        role=principal.role,
+        department=principal.department,
+        scopes=sorted(principal.scopes),
+    )

@@ -1,0 +1,213 @@
+"""Who may see and do what (保密, SPEC §7; seeds 000 and 003).
+
+Records are shown only to those who need them:
+
+- agents (一级受理人) see what they registered or are assigned;
+- handlers see their department's cases (and what they are assigned);
+- managers (二级) and directors (三级) see cases at or below their tier, in their department when
+  they have one, company-wide otherwise;
+- auditors read everything and change nothing; admins manage accounts and configuration and may
+  read complaints with personal data masked;
+- integrations see only what they created, unless given the `complaints:read:all` scope;
+- whatever the role, the staff member a complaint is about never sees it (recusal, 回避).
+
+`Visibility` is the one statement of the record rule. The API evaluates it on a loaded complaint
+(`allows`) and the repository turns the same object into SQL for lists, so the two cannot drift.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from shared.domain.complaint import Actor, ActorKind
+from shared.domain.enums import Role
+from shared.domain.values import mask_phone
+
+
+class Scope(StrEnum):
+    """What an integration key may do."""
+
+    COMPLAINTS_CREATE = "complaints:create"
+    COMPLAINTS_READ = "complaints:read"  # what this key created
+    COMPLAINTS_READ_ALL = "complaints:read:all"
+    PII_READ = "pii:read"  # unmasked contact data of readable complaints
+
+
+TIER_OF_ROLE: dict[Role, int] = {Role.AGENT: 1, Role.MANAGER: 2, Role.DIRECTOR: 3}
+STAFF_CREATORS = frozenset({Role.AGENT, Role.MANAGER, Role.DIRECTOR, Role.HANDLER})
+CONTACT_READERS = frozenset({Role.AGENT, Role.HANDLER, Role.MANAGER, Role.DIRECTOR})
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller: a staff user or an integration key."""
+
+    kind: ActorKind  # USER or INTEGRATION
+    id: str
+    label: str  # username or key name, for audit and logs (never customer data)
+    role: Role | None = None
+    department: str | None = None
+    scopes: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def user_id(self) -> uuid.UUID | None:
+        return uuid.UUID(self.id) if self.kind is ActorKind.USER else None
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(kind=self.kind, id=self.id)
+
+    def has_role(self, *roles: Role) -> bool:
+        return self.kind is ActorKind.USER and self.role in roles
+
+    def has_scope(self, scope: Scope) -> bool:
+        return self.kind is ActorKind.INTEGRATION and scope in self.scopes
+
+    @property
+    def idempotency_scope(self) -> str:
+        """Idempotency keys are per caller: two integrations may both send key "1"."""
+        return f"{self.kind}:{self.id}"
+
+
+@dataclass(frozen=True)
+class ComplaintFacts:
+    """The fields of a complaint the access rules look at."""
+
+    created_by_kind: str
+    created_by_id: str | None
+    assignee_id: uuid.UUID | None
+    department: str | None
+    level: int
+    subject_user_id: uuid.UUID | None
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """Which complaints a principal may read: the union of the grants, minus the recused ones.
+
+    `everything` grants all; otherwise a complaint is visible when any grant matches it.
+    """
+
+    everything: bool = False
+    created_by: tuple[str, str] | None = None  # (kind, id)
+    assignee_id: uuid.UUID | None = None
+    department: str | None = None  # cases routed to this department
+    max_level: int | None = None  # with `department` (None: any department), level <= max_level
+    excluded_subject: uuid.UUID | None = None  # recusal: never, whatever the grants
+
+    def allows(self, facts: ComplaintFacts) -> bool:
+        if self.excluded_subject is not None and facts.subject_user_id == self.excluded_subject:
+            return False
+        if self.everything:
+            return True
+        if self.created_by is not None and self.created_by == (
+            facts.created_by_kind,
+            facts.created_by_id,
+        ):
+            return True
+        if self.assignee_id is not None and facts.assignee_id == self.assignee_id:
+            return True
+        if self.max_level is not None:
+            in_scope = self.department is None or facts.department == self.department
+            return in_scope and facts.level <= self.max_level
+        return self.department is not None and facts.department == self.department
+
+    @property
+    def nothing(self) -> bool:
+        return not (
+            self.everything
+            or self.created_by
+            or self.assignee_id
+            or self.department
+            or self.max_level is not None
+        )
+
+
+def visibility(principal: Principal) -> Visibility:
+    """The record-level rule for a principal (see the module docstring)."""
+    if principal.kind is ActorKind.INTEGRATION:
+        if Scope.COMPLAINTS_READ_ALL in principal.scopes:
+            return Visibility(everything=True)
+        if Scope.COMPLAINTS_READ in principal.scopes:
+            return Visibility(created_by=(ActorKind.INTEGRATION, principal.id))
+        return Visibility()
+    user_id = principal.user_id
+    assert user_id is not None
+    mine = (ActorKind.USER.value, principal.id)
+    role = principal.role
+    if role in (Role.AUDITOR, Role.ADMIN):
+        return Visibility(everything=True, excluded_subject=user_id)
+    if role is Role.AGENT:
+        return Visibility(created_by=mine, assignee_id=user_id, excluded_subject=user_id)
+    if role is Role.HANDLER:
+        return Visibility(
+            created_by=mine,
+            assignee_id=user_id,
+            department=principal.department or None,
+            excluded_subject=user_id,
+        )
+    if role in (Role.MANAGER, Role.DIRECTOR):
+        return Visibility(
+            created_by=mine,
+            assignee_id=user_id,
+            department=principal.department,
+            max_level=TIER_OF_ROLE[role],
+            excluded_subject=user_id,
+        )
+    return Visibility(excluded_subject=user_id)
+
+
+def can_register(principal: Principal) -> bool:
+    if principal.kind is ActorKind.INTEGRATION:
+        return Scope.COMPLAINTS_CREATE in principal.scopes
+    return principal.role in STAFF_CREATORS
+
+
+def sees_contact_data(principal: Principal) -> bool:
+    """Phone, email and address in clear: the people who contact the customer."""
+    if principal.kind is ActorKind.INTEGRATION:
+        return Scope.PII_READ in principal.scopes
+    return principal.role in CONTACT_READERS
+
+
+def can_reveal(principal: Principal) -> bool:
+    """An explicit, audited reveal of every personal field (identity number included)."""
+    if principal.kind is ActorKind.INTEGRATION:
+        return Scope.PII_READ in principal.scopes
+    return principal.role is not None
+
+
+MASK = "****"
+
+
+def mask_email(email: str) -> str:
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}" if domain else MASK
+
+
+def mask_text(value: str, keep: int = 6) -> str:
+    """Addresses keep their first characters (the city), the rest is hidden."""
+    return value[:keep] + MASK if len(value) > keep else MASK
+
+
+def mask_identifier(value: str) -> str:
+    return value[:2] + MASK + value[-2:] if len(value) > 6 else MASK
+
+
+def mask_customer(customer: dict[str, object], *, contact_visible: bool) -> dict[str, object]:
+    """The customer as a principal may see it: identity numbers always masked (reveal shows
+    them), contact data masked unless the principal contacts customers."""
+    out = dict(customer)
+    if isinstance(out.get("id_number"), str):
+        out["id_number"] = mask_identifier(str(out["id_number"]))
+    if contact_visible:
+        return out
+    if isinstance(out.get("phone"), str):
+        out["phone"] = mask_phone(str(out["phone"]))
+    if isinstance(out.get("email"), str):
+        out["email"] = mask_email(str(out["email"]))
+    if isinstance(out.get("address"), str):
+        out["address"] = mask_text(str(out["address"]))
+    return out
