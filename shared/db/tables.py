@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Computed,
     Date,
     ForeignKey,
@@ -158,6 +159,9 @@ class User(Base):
     token_version: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # Where staff notifications go (revision 0004); personal data, shown to admins only.
+    email: Mapped[str | None]
+    mobile: Mapped[str | None]  # E.164
 
 
 class RefreshToken(Base):
@@ -222,3 +226,163 @@ def table_of(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
     return table
+
+
+# === Notifications (通知): outbox, webhook subscriptions and deliveries, templates ============
+# Revision 0004. The outbox is written by complaint changes (same statement as the event); the
+# SLA worker delivers it (services/sla_worker/jobs/deliveries.py). Rows never hold customer
+# contact data: the worker resolves addresses at send time.
+
+# The earliest moment a worker may claim a row: not before it is available, not before its next
+# attempt, not while another worker's lease on it runs. GREATEST ignores NULLs.
+_OUTBOX_DUE = "GREATEST(available_at, next_attempt_at, lease_expires_at)"
+_DELIVERY_DUE = "GREATEST(next_attempt_at, lease_expires_at)"
+
+
+class Outbox(Base):
+    """One notification owed (通知发件箱): a webhook event (`kind='webhook'`, fanned out to the
+    matching subscriptions) or a message to one person (`kind='message'`, SMS or email).
+
+    `message_id` is stable across retries and replays: it is the SMS gateway's idempotency key
+    and the email's Message-ID, so a re-delivery after a crash can be recognised downstream.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    message_id: Mapped[uuid.UUID] = mapped_column(
+        unique=True, server_default=text("gen_random_uuid()")
+    )
+    created_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
+    available_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
+    kind: Mapped[str]  # webhook / message
+    topic: Mapped[str]  # the event type, e.g. complaint.escalated
+    complaint_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("complaints.id"))
+    event_seq: Mapped[int | None] = mapped_column(Integer)
+    payload: Mapped[Json] = mapped_column(server_default=text("'{}'::jsonb"))
+    template_key: Mapped[str | None]
+    audience: Mapped[str | None]  # customer / staff
+    recipient_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    channel: Mapped[str | None]  # sms / email / NULL: what the recipient has
+    # pending → delivered | dispatched (webhook event fanned out) | skipped | dead (死信)
+    status: Mapped[str] = mapped_column(server_default=text("'pending'"))
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    next_attempt_at: Mapped[datetime | None]
+    lease_expires_at: Mapped[datetime | None]
+    lease_token: Mapped[uuid.UUID | None]
+    leased_by: Mapped[str | None]
+    last_error: Mapped[str | None]
+    delivered_at: Mapped[datetime | None]  # delivered, dispatched, skipped or dead-lettered
+    updated_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
+    due_at: Mapped[datetime] = mapped_column(Computed(_OUTBOX_DUE, persisted=True))
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('webhook', 'message')", name="kind"),
+        CheckConstraint(
+            "status IN ('pending', 'delivered', 'dispatched', 'skipped', 'dead')", name="status"
+        ),
+        CheckConstraint("audience IS NULL OR audience IN ('customer', 'staff')", name="audience"),
+        CheckConstraint("channel IS NULL OR channel IN ('sms', 'email')", name="channel"),
+        Index("ix_outbox_due", "kind", "due_at", postgresql_where=text("status = 'pending'")),
+        Index("ix_outbox_dead", "created_at", postgresql_where=text("status = 'dead'")),
+        Index("ix_outbox_complaint_id", "complaint_id"),
+        Index("ix_outbox_status_id", "status", "id"),
+    )
+
+
+class WebhookSubscription(Base):
+    """A receiver of signed webhooks (回调订阅). The secret is shown once, at creation."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    description: Mapped[str]
+    url: Mapped[str]
+    event_types: Mapped[list[Any]]  # patterns: "complaint.escalated", "complaint.*", "*"
+    secret: Mapped[str]  # whsec_…; needed in clear to sign, never returned after creation
+    active: Mapped[bool] = mapped_column(Boolean)
+    disabled_reason: Mapped[str | None]
+    disabled_at: Mapped[datetime | None]
+    created_by: Mapped[uuid.UUID | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    deleted_at: Mapped[datetime | None]  # kept for the delivery log; never delivered to again
+
+
+class WebhookDelivery(Base):
+    """One webhook event owed to one subscription (投递): its own attempts and status, and the
+    `webhook_id` every attempt (and every replay) of it carries."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("outbox.id"))
+    subscription_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("webhook_subscriptions.id"))
+    webhook_id: Mapped[uuid.UUID] = mapped_column(
+        unique=True, server_default=text("gen_random_uuid()")
+    )
+    status: Mapped[str] = mapped_column(server_default=text("'pending'"))
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    next_attempt_at: Mapped[datetime]
+    lease_expires_at: Mapped[datetime | None]
+    lease_token: Mapped[uuid.UUID | None]
+    leased_by: Mapped[str | None]
+    last_error: Mapped[str | None]
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    delivered_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    due_at: Mapped[datetime] = mapped_column(Computed(_DELIVERY_DUE, persisted=True))
+
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'delivered', 'skipped', 'dead')", name="status"
+        ),
+        UniqueConstraint("outbox_id", "subscription_id"),
+        Index("ix_webhook_deliveries_due", "due_at", postgresql_where=text("status = 'pending'")),
+        Index("ix_webhook_deliveries_subscription_id", "subscription_id", "id"),
+        Index("ix_webhook_deliveries_status_id", "status", "id"),
+    )
+
+
+class DeliveryAttempt(Base):
+    """The delivery log (投递记录): one row per attempt. No personal data, no secrets: errors
+    are scrubbed of the recipient's address before they are written."""
+
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("outbox.id"))
+    webhook_delivery_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("webhook_deliveries.id")
+    )
+    attempt: Mapped[int] = mapped_column(Integer)
+    attempted_at: Mapped[datetime]
+    channel: Mapped[str]  # webhook / sms / email
+    outcome: Mapped[str]  # delivered / retry / gone / refused / failed / skipped
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None]
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    worker: Mapped[str | None]
+
+    __table_args__ = (
+        Index("ix_delivery_attempts_outbox_id", "outbox_id", "id"),
+        Index("ix_delivery_attempts_webhook_delivery_id", "webhook_delivery_id", "id"),
+    )
+
+
+class NotificationTemplate(Base):
+    """Admin overrides of `shared.domain.templates.DEFAULT_TEMPLATES` (通知模板), versioned: the
+    highest version of a key is in force; a version with no body restores the default."""
+
+    __tablename__ = "notification_templates"
+
+    key: Mapped[str] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subject: Mapped[str | None]
+    body: Mapped[str | None]
+    created_by: Mapped[uuid.UUID | None]
+    created_at: Mapped[datetime]
+
+
+# === end of notifications ======================================================================
