@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -16,14 +16,18 @@ from sqlalchemy import (
     CheckConstraint,
     Computed,
     Date,
+    Double,
     ForeignKey,
+    ForeignKeyConstraint,
     Identity,
     Index,
     Integer,
+    Interval,
     MetaData,
     SmallInteger,
     Table,
     Text,
+    Time,
     UniqueConstraint,
     text,
 )
@@ -386,3 +390,195 @@ class NotificationTemplate(Base):
 
 
 # === end of notifications ======================================================================
+
+
+# === Business calendar (工作日历), SLA policies (时限规则) and deadlines (时限) =================
+# Migration: migrations/versions/20261125_0003_calendar.py. Repositories: shared/db/calendars.py,
+# shared/db/sla.py, shared/db/deadlines.py. The CHECK texts are repeated verbatim there.
+
+# The deadline statuses that still owe something; the partial indexes below are on these.
+OPEN_DEADLINE_SQL = "status IN ('pending', 'warned')"
+
+
+class Calendar(Base):
+    """A business calendar: zone, working hours, and the range of days whose official schedule
+    (放假安排, with 调休) it holds. Outside `known_from..known_until` deadlines are provisional.
+
+    `version` is bumped by every change (days, hours, a year loaded): caches key on it and open
+    deadlines record the version they were computed with, so stale ones can be found.
+    """
+
+    __tablename__ = "calendars"
+
+    code: Mapped[str] = mapped_column(primary_key=True)  # 'default'
+    name: Mapped[str]
+    tz: Mapped[str]
+    work_start: Mapped[time] = mapped_column(Time())
+    work_end: Mapped[time] = mapped_column(Time())
+    lunch_start: Mapped[time | None] = mapped_column(Time())
+    lunch_end: Mapped[time | None] = mapped_column(Time())
+    # NULL until the first schedule is seeded or loaded (a calendar that knows no year).
+    known_from: Mapped[date | None]
+    known_until: Mapped[date | None]
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        CheckConstraint("work_start < work_end", name="working_hours"),
+        CheckConstraint(
+            "(lunch_start IS NULL AND lunch_end IS NULL) OR "
+            "(work_start < lunch_start AND lunch_start < lunch_end AND lunch_end < work_end)",
+            name="lunch_break",
+        ),
+        CheckConstraint(
+            "(known_from IS NULL AND known_until IS NULL) OR known_from <= known_until",
+            name="known_range",
+        ),
+    )
+
+
+class CalendarDay(Base):
+    """A day whose status differs from Mon–Fri (or that has a name): a statutory holiday on a
+    weekday (法定节假日) or a make-up working day on a weekend (调休上班)."""
+
+    __tablename__ = "calendar_days"
+
+    calendar_code: Mapped[str] = mapped_column(
+        ForeignKey("calendars.code", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(primary_key=True)
+    type: Mapped[str]  # holiday | workday
+    name: Mapped[str]
+    source: Mapped[str]  # chinesecalendar | admin | file
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        CheckConstraint("type IN ('holiday', 'workday')", name="type"),
+        CheckConstraint("source IN ('chinesecalendar', 'admin', 'file')", name="source"),
+    )
+
+
+class SlaPolicyRecord(Base):
+    """An SLA policy as it is now (`shared.domain.sla.SlaPolicy`); every version it ever had is
+    kept in `sla_policy_versions`, which deadlines reference."""
+
+    __tablename__ = "sla_policies"
+
+    id: Mapped[int] = mapped_column(Integer, Identity(always=True), primary_key=True)
+    name: Mapped[str]
+    # Match fields: NULL matches any value.
+    kind: Mapped[str | None]
+    level: Mapped[int | None] = mapped_column(SmallInteger)
+    category: Mapped[str | None]
+    channel: Mapped[str | None]
+    priority: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean)
+    stages: Mapped[list[Any]]  # [{stage, amount, unit, warn_ratio, starts_on, repeats, on_breach}]
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class SlaPolicyVersion(Base):
+    """One version of a policy, immutable: the whole policy document and when it was in force.
+
+    New complaints use the versions in force when they are registered; deadlines keep
+    (policy_id, version), so changing a policy never changes a deadline already planned.
+    """
+
+    __tablename__ = "sla_policy_versions"
+
+    policy_id: Mapped[int] = mapped_column(Integer, ForeignKey("sla_policies.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document: Mapped[Json]
+    valid_from: Mapped[datetime]
+    valid_until: Mapped[datetime | None]  # NULL: the current version
+    changed_by: Mapped[str | None]
+
+
+class Deadline(Base):
+    """One planned deadline (时限) of a complaint: (stage, cycle) is unique per complaint.
+
+    A stage planned again (a level change re-plans the resolution, progress updates repeat)
+    gets a new `cycle`; the previous row is met or cancelled, never rewritten into another
+    plan. `provisional` sits beside `status` rather than being one of its values: a deadline
+    computed on guessed days is still pending, warned, met or breached like any other, and
+    stops being provisional when the schedule is loaded and it is recomputed.
+    """
+
+    __tablename__ = "deadlines"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    complaint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("complaints.id"))
+    stage: Mapped[str]
+    cycle: Mapped[int] = mapped_column(Integer)
+    policy_id: Mapped[int] = mapped_column(Integer)
+    policy_version: Mapped[int] = mapped_column(Integer)
+    calendar_version: Mapped[int] = mapped_column(Integer)
+    unit: Mapped[str]
+    amount: Mapped[int] = mapped_column(Integer)
+    warn_ratio: Mapped[float] = mapped_column(Double())
+    started_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    warn_at: Mapped[datetime]
+    provisional: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(server_default=text("'pending'"))
+    # While the complaint awaits the customer the clock stops: `paused_at` is set, and on
+    # resumption the paused time (in the unit's sense) is added to `paused_total`.
+    paused_at: Mapped[datetime | None]
+    paused_total: Mapped[timedelta] = mapped_column(Interval(), server_default=text("'0'"))
+    warned_at: Mapped[datetime | None]
+    met_at: Mapped[datetime | None]
+    breached_at: Mapped[datetime | None]
+    breached_assignee_id: Mapped[uuid.UUID | None]  # who held the case (seed 002 counts them)
+    escalated_at: Mapped[datetime | None]  # set once: a deadline never escalates twice
+    cancelled_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
+
+    __table_args__ = (
+        UniqueConstraint("complaint_id", "stage", "cycle"),
+        ForeignKeyConstraint(
+            ["policy_id", "policy_version"],
+            ["sla_policy_versions.policy_id", "sla_policy_versions.version"],
+            name="fk_deadlines_policy_version_sla_policy_versions",
+        ),
+        CheckConstraint(
+            "status IN ('pending', 'warned', 'met', 'breached', 'cancelled')", name="status"
+        ),
+        CheckConstraint("unit IN ('hours', 'business_hours', 'working_days')", name="unit"),
+        CheckConstraint("cycle >= 1 AND amount >= 0", name="cycle_amount"),
+        CheckConstraint("warn_ratio >= 0 AND warn_ratio <= 1", name="warn_ratio"),
+        # The SLA worker's sweeps: warnings due, breaches due (paused clocks excluded).
+        Index(
+            "ix_deadlines_warn_at_pending",
+            "warn_at",
+            postgresql_where=text("status = 'pending' AND paused_at IS NULL"),
+        ),
+        Index(
+            "ix_deadlines_due_at_open",
+            "due_at",
+            postgresql_where=text(f"{OPEN_DEADLINE_SQL} AND paused_at IS NULL"),
+        ),
+        # The complaint list's "breached" filter and the per-handler breach counts.
+        Index(
+            "ix_deadlines_complaint_id_breached",
+            "complaint_id",
+            postgresql_where=text("status = 'breached'"),
+        ),
+        Index(
+            "ix_deadlines_breached_assignee_id",
+            "breached_assignee_id",
+            "breached_at",
+            postgresql_where=text("status = 'breached'"),
+        ),
+        # Recomputing what a newly loaded schedule makes definite.
+        Index(
+            "ix_deadlines_provisional_open",
+            "due_at",
+            postgresql_where=text(f"provisional AND {OPEN_DEADLINE_SQL}"),
+        ),
+    )
+
+
+# === end of calendar, SLA policies and deadlines ===============================================
