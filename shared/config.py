@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     default_page_size: int = 50
 
     log_level: str = "INFO"
+    # Where customers open links we send them (survey pages of the company's front-end).
+    public_base_url: str = "http://127.0.0.1:8000"
 
     # Sign-in. The JWT secret signs access tokens (`make run` keeps one in .data/).
     jwt_secret: SecretStr | None = None

@@ -19,6 +19,7 @@ from tests.support.principals import (
     ADMIN_USERNAME,
     Account,
     create_key,
+    create_user,
     sign_in,
 )
 from tests.support.servers import Servers, create_database, drop_database, servers
@@ -104,3 +105,34 @@ async def client(app: FastAPI, integration: Account) -> AsyncIterator[httpx.Asyn
 async def db(app: FastAPI) -> Database:
     database: Database = app.state.db
     return database
+
+
+class Staff:
+    """One account per kind of staff principal (made once per test run, through the API)."""
+
+    agent: Account
+    agent2: Account
+    handler_quality: Account
+    handler_logistics: Account
+    manager: Account
+    director: Account
+    auditor: Account
+    subject: Account  # an agent who will be the staff member complained about
+
+
+@pytest.fixture(scope="session")
+async def staff(anon: httpx.AsyncClient, admin_headers: dict[str, str]) -> Staff:
+    team = Staff()
+    team.agent = await create_user(anon, admin_headers, role="agent", department="service")
+    team.agent2 = await create_user(anon, admin_headers, role="agent", department="service")
+    team.handler_quality = await create_user(
+        anon, admin_headers, role="handler", department="quality"
+    )
+    team.handler_logistics = await create_user(
+        anon, admin_headers, role="handler", department="logistics"
+    )
+    team.manager = await create_user(anon, admin_headers, role="manager")
+    team.director = await create_user(anon, admin_headers, role="director")
+    team.auditor = await create_user(anon, admin_headers, role="auditor")
+    team.subject = await create_user(anon, admin_headers, role="agent", department="service")
+    return team

@@ -9,9 +9,9 @@
 from __future__ import annotations
 
 import ctypes
-import secrets
 import logging
 import os
+import secrets
 import signal
 import subprocess
 import sys

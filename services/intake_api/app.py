@@ -18,6 +18,7 @@ from services.intake_api.auth.principals import Authenticator
 from services.intake_api.auth.router import router as auth_router
 from services.intake_api.auth.secrets import password_hasher
 from services.intake_api.auth.service import Passwords, ensure_admin
+from services.intake_api.complaints.actions_router import router as actions_router
 from services.intake_api.complaints.router import router as complaints_router
 from services.intake_api.middleware import AccessLogMiddleware, BodyLimitMiddleware
 from services.intake_api.ops.router import router as ops_router
@@ -25,6 +26,7 @@ from services.intake_api.public.router import router as public_router
 from services.intake_api.ratelimit import RateLimiter
 from shared.config import Settings, get_settings
 from shared.db.engine import Database
+from shared.domain.handling import Rules
 
 DESCRIPTION = """
 Kesu (客诉) registers customer complaints from every channel, gives each a reference number
@@ -55,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.redis = aioredis.Redis(connection_pool=pool)
         app.state.limiter = RateLimiter(pool, prefix=settings.redis_prefix)
         app.state.authenticator = Authenticator(db, jwt_secret=settings.require_jwt_secret())
+        app.state.rules = Rules()
         app.state.passwords = Passwords(password_hasher(cheap=settings.cheap_password_hashing))
         try:
             await _bootstrap_admin(settings, db, app.state.passwords)
@@ -76,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops_router)
     app.include_router(auth_router)
     app.include_router(complaints_router)
+    app.include_router(actions_router)
     app.include_router(public_router)
     app.include_router(admin_router)
     app.include_router(audit_router)

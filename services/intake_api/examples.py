@@ -92,3 +92,63 @@ STATUS_LOOKUP_EXAMPLES: dict[str, dict[str, Any]] = {
         "value": {"reference": "KS-20261125-000123", "phone": "13812345678"},
     }
 }
+
+# One realistic body per action (POST /api/v1/complaints/{id}/<action>), in handling order.
+ACTION_EXAMPLES: dict[str, dict[str, Any]] = {
+    "triage": {"category": "product_quality", "subcategory": "漏水", "cause_class": "quality"},
+    "assign": {"department": "quality", "note": "请质量部检测漏水原因"},
+    "reassign": {"department": "quality", "reason": "原处理人休假，转交同部门同事"},
+    "start_investigation": {"note": "已安排工程师上门检测"},
+    "log_contact": {"method": "phone", "outcome": "已电话联系客户，约定明天上门检测"},
+    "await_customer": {"reason": "等待客户提供购买凭证和故障照片", "expected_by": "2026-12-01"},
+    "customer_responded": {"summary": "客户已上传购买凭证和照片"},
+    "record_findings": {
+        "findings": "经检测，排水泵密封圈装配不良导致漏水",
+        "responsibility": "company",
+        "evidence": ["检测报告 QA-2026-1125-07"],
+        "fault_department": "quality",
+    },
+    "record_root_cause": {"root_cause": "供应商来料密封圈尺寸超差，进货检验未覆盖该尺寸"},
+    "propose_solution": {
+        "remedies": [
+            {"type": "repair", "description": "免费更换排水泵"},
+            {"type": "compensation", "amount": "800.00", "description": "地板维修费用"},
+        ],
+        "description": "免费更换排水泵并赔偿地板维修费用800元",
+    },
+    "approve_solution": {"comment": "同意按方案赔偿"},
+    "reject_solution": {"reason": "赔偿依据不足，请补充地板维修报价单"},
+    "customer_agrees": {"note": "客户电话确认同意方案"},
+    "customer_rejects": {"reason": "客户认为赔偿金额不足以覆盖地板损失"},
+    "implement_solution": {"note": "已更换排水泵，赔偿款已转账"},
+    "resolve": {"result": "已为您更换排水泵并完成赔偿，感谢您的耐心等待"},
+    "record_satisfaction": {"score": 2, "comment": "回访：客户表示满意"},
+    "add_corrective_action": {
+        "kind": "corrective",
+        "description": "对密封圈来料增加尺寸全检",
+        "owner": "质量部 王工",
+        "due_date": "2026-12-15",
+    },
+    "update_corrective_action": {
+        "action_id": "6f1c2d3e-4b5a-4c6d-8e7f-0a1b2c3d4e5f",
+        "status": "done",
+        "note": "来料全检已上线",
+    },
+    "verify_corrective_action": {
+        "action_id": "6f1c2d3e-4b5a-4c6d-8e7f-0a1b2c3d4e5f",
+        "effective": True,
+        "note": "连续三个月无同类投诉",
+    },
+    "escalate": {"reason": "客户情绪激动，扬言向媒体曝光"},
+    "withdraw": {"reason": "客户表示问题已自行解决，申请撤诉"},
+    "mark_invalid": {"explanation": "经核实，漏水系安装时进水管未拧紧所致，已为您免费紧固"},
+    "reopen": {"reason": "客户反映同一问题再次出现"},
+    "close": {"summary": "处理完毕，客户满意，纠正措施已落实"},
+    "regulator_reply": {
+        "replied_at": "2026-11-30T10:00:00+08:00",
+        "content": "已与消费者协商一致，退还差价320元，消费者表示满意",
+        "outcome": "调解成功",
+    },
+    "add_note": {"text": "客户要求周末上门，已与服务网点确认"},
+    "reply_to_customer": {"text": "您好，您反映的问题已安排质量部调查，预计3个工作日内答复您"},
+}

@@ -22,6 +22,7 @@ from starlette.responses import Response
 
 from services.intake_api.audit_trail import record_denial
 from shared.domain import errors as domain
+from shared.domain.lifecycle import InvalidTransition
 
 log = logging.getLogger("kesu.api")
 
@@ -136,9 +137,9 @@ async def _domain(request: Request, exc: Exception) -> Response:
         extensions["errors"] = [
             {"loc": list(e.loc), "msg": e.msg, "type": e.type} for e in exc.errors
         ]
-    allowed = getattr(exc, "allowed_actions", None)
-    if allowed is not None:
-        extensions["allowed_actions"] = sorted(str(a) for a in allowed)
+    if isinstance(exc, InvalidTransition):
+        type_ = "/problems/invalid-transition"
+        extensions["allowed_actions"] = sorted(str(a) for a in exc.allowed)
     type_ = getattr(exc, "problem_type", None) or type_
     title = exc.title if type_ != "about:blank" else None
     headers: dict[str, str] = {}

@@ -279,3 +279,17 @@ async def list_page(
     rows = rows[:limit]
     last = rows[-1]
     return rows, Cursor(created_at=last["created_at"], id=last["id"], descending=descending)
+
+
+async def recent_for_phone(
+    conn: AsyncConnection, phone: str, since: datetime, *, limit: int = 50
+) -> list[dict[str, Any]]:
+    """The customer's complaints since `since`, oldest first (repeat detection, 二次投诉)."""
+    c = complaints.c
+    stmt = (
+        select(c.id, c.created_at, c.product, c.customer_phone)
+        .where(c.customer_phone == phone, c.created_at >= since)
+        .order_by(c.created_at)
+        .limit(limit)
+    )
+    return [dict(r) for r in (await conn.execute(stmt)).mappings()]

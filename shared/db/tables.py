@@ -87,6 +87,23 @@ class Complaint(Base):
     created_by_id: Mapped[str | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # What handling has recorded (shared.domain.records), as the projection holds it.
+    level_reasons: Mapped[list[Any]]
+    status_before_pause: Mapped[str | None]
+    paused_at: Mapped[datetime | None]
+    last_contact_at: Mapped[datetime | None]
+    contact_count: Mapped[int] = mapped_column(Integer)
+    investigation: Mapped[Json | None]
+    root_cause: Mapped[str | None]
+    solution: Mapped[Json | None]
+    corrective_actions: Mapped[list[Any]]
+    satisfaction: Mapped[int | None] = mapped_column(SmallInteger)
+    satisfaction_source: Mapped[str | None]
+    management_review: Mapped[bool] = mapped_column(Boolean)
+    survey_nonce: Mapped[str | None]
+    regulator_reply: Mapped[Json | None]
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
     # Derived in the database so that filters and repeat detection can use an index.
     customer_phone: Mapped[str | None] = mapped_column(
         Computed("customer ->> 'phone'", persisted=True)
@@ -339,9 +356,7 @@ class WebhookDelivery(Base):
     due_at: Mapped[datetime] = mapped_column(Computed(_DELIVERY_DUE, persisted=True))
 
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('pending', 'delivered', 'skipped', 'dead')", name="status"
-        ),
+        CheckConstraint("status IN ('pending', 'delivered', 'skipped', 'dead')", name="status"),
         UniqueConstraint("outbox_id", "subscription_id"),
         Index("ix_webhook_deliveries_due", "due_at", postgresql_where=text("status = 'pending'")),
         Index("ix_webhook_deliveries_subscription_id", "subscription_id", "id"),

@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.domain.enums import Category, CauseClass, Channel, Kind, Level, Status
+from shared.domain.enums import Category, CauseClass, Channel, Kind, Level, Satisfaction, Status
 from shared.domain.intake import (
     Attachment,
     ChannelMeta,
@@ -21,6 +21,7 @@ from shared.domain.intake import (
     Product,
     Wish,
 )
+from shared.domain.records import CorrectiveAction, Investigation, RegulatorReply, Solution
 
 
 class ActorKind(StrEnum):
@@ -81,6 +82,23 @@ class ComplaintState(BaseModel):
     created_by_id: str | None
     created_at: datetime
     updated_at: datetime
+    # What handling has recorded so far (shared.domain.records); empty at registration.
+    level_reasons: list[str] = []
+    status_before_pause: Status | None = None
+    paused_at: datetime | None = None
+    last_contact_at: datetime | None = None
+    contact_count: int = 0
+    investigation: Investigation | None = None
+    root_cause: str | None = None
+    solution: Solution | None = None
+    corrective_actions: list[CorrectiveAction] = []
+    satisfaction: Satisfaction | None = None
+    satisfaction_source: str | None = None
+    management_review: bool = False
+    survey_nonce: str | None = None  # the open survey invitation; cleared once answered
+    regulator_reply: RegulatorReply | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
 
     def advanced(self, meta: EventMeta, **changes: object) -> ComplaintState:
         """The state after one more event: version and timestamps move with every event."""

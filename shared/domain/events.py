@@ -1,21 +1,46 @@
 """The events of a complaint's log (事件). Each is a pydantic model; its payload is the JSON stored
 in `complaint_events.payload` and its `apply` moves the projection one event forward.
 
-New event types are added here and registered in `EVENT_TYPES`; stored payloads are parsed back
-with `parse_event`, so every payload in the database is one the domain validates.
+Events named by a lifecycle `Action` move the status through `lifecycle.next_status`, so the
+state machine is enforced the same way when a command is decided and when the log is replayed.
+New event types are registered in `EVENT_TYPES`; stored payloads are parsed back with
+`parse_event`, so every payload in the database is one the domain validates.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from datetime import date, datetime
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
 from shared.domain.complaint import ComplaintState, EventMeta
-from shared.domain.enums import Level, Status
+from shared.domain.enums import (
+    Category,
+    CauseClass,
+    ContactMethod,
+    Kind,
+    Level,
+    Responsibility,
+    Role,
+    Satisfaction,
+    Stage,
+    Status,
+)
 from shared.domain.intake import ComplaintIntake
+from shared.domain.lifecycle import Action, next_status
+from shared.domain.records import (
+    ActionStatus,
+    Approval,
+    CorrectiveAction,
+    CustomerResponse,
+    Investigation,
+    RegulatorReply,
+    Remedy,
+    Solution,
+)
 
 
 class Event(BaseModel):
@@ -46,6 +71,7 @@ class ComplaintRegistered(Event):
     level: Level
     level_reasons: list[str] = []
     repeat_of: uuid.UUID | None = None
+    department: str | None = None  # the default responsible department for the category
 
     def apply(self, state: ComplaintState | None, meta: EventMeta) -> ComplaintState:
         if state is not None:
@@ -61,6 +87,7 @@ class ComplaintRegistered(Event):
             subcategory=intake.subcategory,
             cause_class=intake.cause_class,
             level=self.level,
+            level_reasons=self.level_reasons,
             channel=intake.channel,
             customer=intake.customer,
             product=intake.product,
@@ -70,7 +97,7 @@ class ComplaintRegistered(Event):
             subject=intake.subject,
             channel_meta=intake.channel_meta,
             notify_customer=intake.notify_customer,
-            department=None,
+            department=self.department,
             assignee_id=None,
             repeat_of=self.repeat_of,
             created_by_kind=meta.actor.kind,
@@ -80,7 +107,476 @@ class ComplaintRegistered(Event):
         )
 
 
-EVENT_TYPES: dict[str, type[Event]] = {cls.type: cls for cls in (ComplaintRegistered,)}
+class LifecycleEvent(Event):
+    """An event made by a lifecycle action: the status follows the transition table."""
+
+    action: ClassVar[Action]
+
+    def apply(self, state: ComplaintState | None, meta: EventMeta) -> ComplaintState:
+        state = _require(state, self)
+        status = next_status(state.status, self.action, previous=state.status_before_pause)
+        changes: dict[str, Any] = {"status": status}
+        if self.action is Action.AWAIT_CUSTOMER:
+            changes.update(status_before_pause=state.status, paused_at=meta.occurred_at)
+        elif state.status is Status.AWAITING_CUSTOMER and status is not Status.AWAITING_CUSTOMER:
+            changes.update(status_before_pause=None, paused_at=None)
+        changes.update(self.changes(state, meta))
+        return state.advanced(meta, **changes)
+
+    def changes(self, state: ComplaintState, meta: EventMeta) -> dict[str, Any]:
+        return {}
+
+
+class Triaged(LifecycleEvent):
+    """初步判断: kind, category, cause class and level (staff may override the suggestion)."""
+
+    type: ClassVar[str] = "complaint.triaged"
+    action: ClassVar[Action] = Action.TRIAGE
+
+    kind: Kind
+    category: Category
+    subcategory: str | None = None
+    cause_class: CauseClass | None = None
+    level: Level
+    level_reasons: list[str] = []
+    override_reason: str | None = None
+    department: str | None = None
+
+    def changes(self, state: ComplaintState, meta: EventMeta) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "category": self.category,
+            "subcategory": self.subcategory,
+            "cause_class": self.cause_class,
+            "level": self.level,
+            "level_reasons": self.level_reasons,
+            "department": self.department,
+        }
+
+
+class Assigned(LifecycleEvent):
+    """转交责任部门: the responsible department and, when known, the handler."""
+
+    type: ClassVar[str] = "complaint.assigned"
+    action: ClassVar[Action] = Action.ASSIGN
+
+    department: str
+    assignee_id: uuid.UUID | None = None
+    note: str | None = None
+
+    def changes(self, state: ComplaintState, meta: EventMeta) -> dict[str, Any]:
+        return {"department": self.department, "assignee_id": self.assignee_id}
+
+
+class Reassigned(Assigned):
+    type: ClassVar[str] = "complaint.reassigned"
+    action: ClassVar[Action] = Action.REASSIGN
+
+    reason: str
+
+
+class InvestigationStarted(LifecycleEvent):
+    type: ClassVar[str] = "complaint.investigation_started"
+    action: ClassVar[Action] = Action.START_INVESTIGATION
+
+    note: str | None = None
+
+
+class ContactLogged(LifecycleEvent):
+    """与客户联系: counts for the first-contact and progress-update deadlines."""
+
+    type: ClassVar[str] = "complaint.contact_logged"
+    action: ClassVar[Action] = Action.LOG_CONTACT
+
+    method: ContactMethod
+    contacted_at: datetime
+    outcome: str
+    summary: str | None = None
+
+    def changes(self, state: ComplaintState, meta: EventMeta) -> dict[str, Any]:
+        last = state.last_contact_at
+        return {
+            "last_contact_at": self.contacted_at if last is None else max(last, self.contacted_at),
+            "contact_count": state.contact_count + 1,
+        }
+
+
+class AwaitingCustomer(LifecycleEvent):
+    """Waiting for the customer (evidence, a visit date …): the SLA clock is paused."""
+
+    type: ClassVar[str] = "complaint.awaiting_customer"
+    action: ClassVar[Action] = Action.AWAIT_CUSTOMER
+
+    reason: str
+    expected_by: date | None = None
+
+
+class CustomerResponded(LifecycleEvent):
+    type: ClassVar[str] = "complaint.customer_responded"
+    action: ClassVar[Action] = Action.CUSTOMER_RESPONDED
+
+    summary: str | None = None
+
+
+class FindingsRecorded(LifecycleEvent):
+    """调查结果 and 责任判定."""
+
+    type: ClassVar[str] = "complaint.findings_recorded"
+    action: ClassVar[Action] = Action.RECORD_FINDINGS
+
+    findings: str
+    responsibility: Responsibility
+    evidence: list[str] = []
+    fault_department: str | None = None
+
+    def changes(self, state: ComplaintState, meta: EventMeta) -> dict[str, Any]:
+        investigation = Investigation(
+            findings=self.findings,
+            responsibility=self.responsibility,
+            evidence=self.evidence,
+            fault_department=self.fault_department,
+            recorded_at=meta.occurred_at,
+        )
+        return {"investigation": investigation}
+
+
+class RootCauseRecorded(LifecycleEvent):
+    type: ClassVar[str] = "complaint.root_cause_recorded"
+    action: ClassVar[Action] = Action.RECORD_ROOT_CAUSE
+
+    root_cause: str
+
+    def changes(self, state: ComplaintState, meta: EventMeta) -> dict[str, Any]:
+        return {"root_cause": self.root_cause}
+
+
+class SolutionProposed(LifecycleEvent):
+    """处理方案: replaces any earlier proposal; approvals start over."""
+
+    type: ClassVar[str] = "complaint.solution_proposed"
+    action: ClassVar[Action] = Action.PROPOSE_SOLUTION
+
+    remedies: list[Remedy]
+    description: str
+    required_approval: Role | None = None
+
+    def changes(self, state: ComplaintState, meta: EventMeta) -> dict[str, Any]:
+        solution = Solution(
+            remedies=self.remedies,
+            description=self.description,
+            proposed_at=meta.occurred_at,
+            required_approval=self.required_approval,
+        )
+        return {"solution": solution}
+
+
+def _solution(state: ComplaintState, event: Event) -> Solution:
+    if state.solution is None:
+        raise ValueError(f"{event.type} needs a proposed solution")
+    return state.solution
+
+
+class SolutionApproved(LifecycleEvent):
+    type: ClassVar[str] = "complaint.solution_approved"
+    action: ClassVar[Action] = Action.APPROVE_SOLUTION
+
+    role: Role
+    comment: str | None = None
+
+    def changes(self, state: ComplaintState, meta: EventMeta) -> dict[str, Any]:
+        solution = _solution(state, self)
+        approval = Approval(
+            role=self.role, user_id=meta.actor.id or "", at=meta.occurred_at, comment=self.comment
+        )
+        return {
+            "solution": solution.model_copy(update={"approvals": [*solution.approvals, approval]})
+        }
+
+
+class SolutionRejected(LifecycleEvent):
+    """The approver sends the solution back (审批不通过): investigate and propose again."""
+
+    type: ClassVar[str] = "complaint.solution_rejected"
+    action: ClassVar[Action] = Action.REJECT_SOLUTION
+
+    reason: str
+
+
+class CustomerAgreed(LifecycleEvent):
+    type: ClassVar[str] = "complaint.customer_agreed"
+    action: ClassVar[Action] = Action.CUSTOMER_AGREES
+
+    note: str | None = None
+
+    def changes(self, state: ComplaintState, meta: EventMeta) -> dict[str, Any]:
+        solution = _solution(state, self).model_copy(
+            update={"customer_response": CustomerResponse.AGREED}
+        )
+        return {"solution": solution}
+
+
+class CustomerRejected(LifecycleEvent):
+    """客户确认 NG: the customer rejects the solution; back to the investigation."""
+
+    type: ClassVar[str] = "complaint.customer_rejected"
+    action: ClassVar[Action] = Action.CUSTOMER_REJECTS
+
+    reason: str
+
+    def changes(self, state: ComplaintState, meta: EventMeta) -> dict[str, Any]:
+        solution = _solution(state, self).model_copy(
+            update={
+                "customer_response": CustomerResponse.REJECTED,
+                "customer_response_reason": self.reason,
+            }
+        )
+        return {"solution": solution}
+
+
+class SolutionImplemented(LifecycleEvent):
+    type: ClassVar[str] = "complaint.solution_implemented"
+    action: ClassVar[Action] = Action.IMPLEMENT_SOLUTION
+
+    note: str | None = None
+
+    def changes(self, state: ComplaintState, meta: EventMeta) -> dict[str, Any]:
+        solution = _solution(state, self).model_copy(
+            update={"implemented_at": meta.occurred_at, "implementation_note": self.note}
+        )
+        return {"solution": solution}
+
+
+class Resolved(LifecycleEvent):
+    """处理结果告知客户; opens the satisfaction survey (the invitation's nonce)."""
+
+    type: ClassVar[str] = "complaint.resolved"
+    action: ClassVar[Action] = Action.RESOLVE
+
+    result: str
+    survey_nonce: str | None = None
+
+    def changes(self, state: ComplaintState, meta: EventMeta) -> dict[str, Any]:
+        return {"resolved_at": meta.occurred_at, "survey_nonce": self.survey_nonce}
+
+
+class SatisfactionRecorded(LifecycleEvent):
+    """满意度回访 on seed 002's scale, from the survey link or a return call (回访)."""
+
+    type: ClassVar[str] = "complaint.satisfaction_recorded"
+    action: ClassVar[Action] = Action.RECORD_SATISFACTION
+
+    score: Satisfaction
+    source: str  # "survey" (the customer) or "return_call" (staff)
+    comment: str | None = None
+    management_review: bool = False  # level 3 rated 4–5: 提交总经理例会
+
+    def changes(self, state: ComplaintState, meta: EventMeta) -> dict[str, Any]:
+        return {
+            "satisfaction": self.score,
+            "satisfaction_source": self.source,
+            "survey_nonce": None,
+            "management_review": state.management_review or self.management_review,
+        }
+
+
+class CorrectiveActionAdded(LifecycleEvent):
+    type: ClassVar[str] = "complaint.corrective_action_added"
+    action: ClassVar[Action] = Action.ADD_CORRECTIVE_ACTION
+
+    action_id: uuid.UUID
+    kind: str
+    description: str
+    owner: str
+    due_date: date
+
+    def changes(self, state: ComplaintState, meta: EventMeta) -> dict[str, Any]:
+        added = CorrectiveAction(
+            id=self.action_id,
+            kind=self.kind,
+            description=self.description,
+            owner=self.owner,
+            due_date=self.due_date,
+            created_at=meta.occurred_at,
+            updated_at=meta.occurred_at,
+        )
+        return {"corrective_actions": [*state.corrective_actions, added]}
+
+
+def _replace_action(
+    state: ComplaintState, action_id: uuid.UUID, event: Event, **update: Any
+) -> dict[str, Any]:
+    actions = list(state.corrective_actions)
+    for i, existing in enumerate(actions):
+        if existing.id == action_id:
+            actions[i] = existing.model_copy(update=update)
+            return {"corrective_actions": actions}
+    raise ValueError(f"{event.type}: no corrective action {action_id}")
+
+
+class CorrectiveActionUpdated(LifecycleEvent):
+    type: ClassVar[str] = "complaint.corrective_action_updated"
+    action: ClassVar[Action] = Action.UPDATE_CORRECTIVE_ACTION
+
+    action_id: uuid.UUID
+    status: ActionStatus
+    note: str | None = None
+
+    def changes(self, state: ComplaintState, meta: EventMeta) -> dict[str, Any]:
+        return _replace_action(
+            state, self.action_id, self, status=self.status, note=self.note,
+            updated_at=meta.occurred_at,
+        )  # fmt: skip
+
+
+class CorrectiveActionVerified(LifecycleEvent):
+    """效果确认: whether the action worked."""
+
+    type: ClassVar[str] = "complaint.corrective_action_verified"
+    action: ClassVar[Action] = Action.VERIFY_CORRECTIVE_ACTION
+
+    action_id: uuid.UUID
+    effective: bool
+    note: str | None = None
+
+    def changes(self, state: ComplaintState, meta: EventMeta) -> dict[str, Any]:
+        return _replace_action(
+            state, self.action_id, self, verified=self.effective, verification_note=self.note,
+            updated_at=meta.occurred_at,
+        )  # fmt: skip
+
+
+class Escalated(LifecycleEvent):
+    """升级: one level up, to the next tier (by hand, after a 4–5 rating, or after a breach)."""
+
+    type: ClassVar[str] = "complaint.escalated"
+    action: ClassVar[Action] = Action.ESCALATE
+
+    from_level: Level
+    to_level: Level
+    reason: str
+    cause: str  # "manual", "satisfaction" or "breach"
+    stage: Stage | None = None  # the deadline whose breach caused it
+
+    def changes(self, state: ComplaintState, meta: EventMeta) -> dict[str, Any]:
+        return {"level": self.to_level}
+
+
+class Withdrawn(LifecycleEvent):
+    """撤诉."""
+
+    type: ClassVar[str] = "complaint.withdrawn"
+    action: ClassVar[Action] = Action.WITHDRAW
+
+    reason: str
+
+
+class MarkedInvalid(LifecycleEvent):
+    """投诉不成立: not the company's fault; the explanation is sent to the customer."""
+
+    type: ClassVar[str] = "complaint.marked_invalid"
+    action: ClassVar[Action] = Action.MARK_INVALID
+
+    explanation: str
+
+
+class Reopened(LifecycleEvent):
+    type: ClassVar[str] = "complaint.reopened"
+    action: ClassVar[Action] = Action.REOPEN
+
+    reason: str
+
+    def changes(self, state: ComplaintState, meta: EventMeta) -> dict[str, Any]:
+        return {"resolved_at": None, "closed_at": None}
+
+
+class Closed(LifecycleEvent):
+    """结案."""
+
+    type: ClassVar[str] = "complaint.closed"
+    action: ClassVar[Action] = Action.CLOSE
+
+    summary: str | None = None
+
+    def changes(self, state: ComplaintState, meta: EventMeta) -> dict[str, Any]:
+        return {"closed_at": meta.occurred_at}
+
+
+class RegulatorReplied(LifecycleEvent):
+    """The reply sent back to the regulator (12315) for a forwarded case."""
+
+    type: ClassVar[str] = "complaint.regulator_replied"
+    action: ClassVar[Action] = Action.REGULATOR_REPLY
+
+    replied_at: datetime
+    content: str
+    outcome: str | None = None
+
+    def changes(self, state: ComplaintState, meta: EventMeta) -> dict[str, Any]:
+        reply = RegulatorReply(
+            replied_at=self.replied_at,
+            content=self.content,
+            outcome=self.outcome,
+            recorded_at=meta.occurred_at,
+        )
+        return {"regulator_reply": reply}
+
+
+class NoteAdded(LifecycleEvent):
+    """An internal note: never shown to the customer."""
+
+    type: ClassVar[str] = "complaint.note_added"
+    action: ClassVar[Action] = Action.ADD_NOTE
+
+    text: str
+
+
+class CustomerReplySent(LifecycleEvent):
+    """A reply to the customer (customer-visible), sent with the progress-update template."""
+
+    type: ClassVar[str] = "complaint.customer_reply_sent"
+    action: ClassVar[Action] = Action.REPLY_TO_CUSTOMER
+
+    text: str
+
+
+_TYPES: tuple[type[Event], ...] = (
+    ComplaintRegistered,
+    Triaged,
+    Assigned,
+    Reassigned,
+    InvestigationStarted,
+    ContactLogged,
+    AwaitingCustomer,
+    CustomerResponded,
+    FindingsRecorded,
+    RootCauseRecorded,
+    SolutionProposed,
+    SolutionApproved,
+    SolutionRejected,
+    CustomerAgreed,
+    CustomerRejected,
+    SolutionImplemented,
+    Resolved,
+    SatisfactionRecorded,
+    CorrectiveActionAdded,
+    CorrectiveActionUpdated,
+    CorrectiveActionVerified,
+    Escalated,
+    Withdrawn,
+    MarkedInvalid,
+    Reopened,
+    Closed,
+    RegulatorReplied,
+    NoteAdded,
+    CustomerReplySent,
+)
+EVENT_TYPES: dict[str, type[Event]] = {cls.type: cls for cls in _TYPES}
+
+
+def register_event_type(cls: type[Event]) -> type[Event]:
+    """For event types defined elsewhere in the domain (deadlines); use as a decorator."""
+    EVENT_TYPES[cls.type] = cls
+    return cls
 
 
 def parse_event(type_: str, payload: dict[str, Any]) -> Event:

@@ -104,3 +104,22 @@ def api_key_prefix(key: str) -> str:
     if len(parts) != 3 or parts[0] != API_KEY_PREFIX or len(parts[1]) != 8:
         raise InvalidCredentials("malformed API key")
     return parts[1]
+
+
+def survey_token(secret: str, complaint_id: uuid.UUID, nonce: str) -> str:
+    """The signed, single-use link token of a satisfaction survey (满意度调查): the complaint id,
+    the invitation's nonce and an HMAC. Single use: answering clears the nonce."""
+    message = f"survey:{complaint_id}.{nonce}".encode()
+    mac = hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
+    return f"{complaint_id}.{nonce}.{mac}"
+
+
+def parse_survey_token(secret: str, token: str) -> tuple[uuid.UUID, str]:
+    try:
+        complaint_text, nonce, _mac = token.split(".")
+        complaint_id = uuid.UUID(complaint_text)
+    except ValueError:
+        raise InvalidCredentials("malformed survey token") from None
+    if not hmac.compare_digest(survey_token(secret, complaint_id, nonce), token):
+        raise InvalidCredentials("survey token signature mismatch")
+    return complaint_id, nonce

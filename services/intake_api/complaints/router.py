@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Response
+from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.intake_api.complaints import service
@@ -28,7 +28,7 @@ from services.intake_api.deps import (
 from services.intake_api.examples import COMPLAINT_EXAMPLES
 from services.intake_api.problems import responses
 from shared.db.complaints import ComplaintFilters, Cursor
-from shared.domain.access import sees_contact_data
+from shared.domain.access import Principal, sees_contact_data
 from shared.domain.enums import Category, Channel, Kind, Level, Status
 from shared.domain.errors import FieldError, InvalidInput
 from shared.domain.intake import ComplaintIntake
@@ -51,6 +51,12 @@ def _etag(version: int) -> str:
     return f'"{version}"'
 
 
+def _view(row: dict[str, Any], principal: Principal) -> ComplaintOut:
+    return ComplaintOut.from_row(
+        row, contact_visible=sees_contact_data(principal), principal=principal
+    )
+
+
 @router.post(
     "",
     status_code=201,
@@ -59,6 +65,7 @@ def _etag(version: int) -> str:
     responses=responses(400, 401, 403, 413, 415, 422, 429),
 )
 async def register_complaint(
+    request: Request,
     db: DbDep,
     now: NowDep,
     ip: ClientIpDep,
@@ -74,9 +81,12 @@ async def register_complaint(
 ) -> ComplaintOut:
     """Registers the complaint at once and returns it with its reference number (受理号)."""
     registration = await service.register(
-        db, intake, principal=principal, idempotency_key=idempotency_key, now=now, client_ip=ip
+        db, intake, principal=principal, idempotency_key=idempotency_key, now=now, client_ip=ip,
+        rules=request.app.state.rules,
+    )  # fmt: skip
+    out = ComplaintOut.from_row(
+        registration.row, contact_visible=sees_contact_data(principal), principal=principal
     )
-    out = ComplaintOut.from_row(registration.row, contact_visible=sees_contact_data(principal))
     response.headers["Location"] = f"{router.prefix}/{out.id}"
     response.headers["ETag"] = _etag(out.version)
     if not registration.created:
@@ -150,7 +160,10 @@ async def list_complaints(
     )
     contact_visible = sees_contact_data(principal)
     return ComplaintPage(
-        items=[ComplaintOut.from_row(r, contact_visible=contact_visible) for r in rows],
+        items=[
+            ComplaintOut.from_row(r, contact_visible=contact_visible, principal=principal)
+            for r in rows
+        ],
         next_cursor=next_cursor.encode() if next_cursor else None,
     )
 
@@ -165,7 +178,9 @@ async def get_by_reference(
     db: DbDep, principal: CurrentPrincipal, reference: str, response: Response
 ) -> ComplaintOut:
     row = await service.get_by_reference(db, principal, reference)
-    out = ComplaintOut.from_row(row, contact_visible=sees_contact_data(principal))
+    out = ComplaintOut.from_row(
+        row, contact_visible=sees_contact_data(principal), principal=principal
+    )
     response.headers["ETag"] = _etag(out.version)
     return out
 
@@ -180,7 +195,9 @@ async def get_complaint(
     db: DbDep, principal: CurrentPrincipal, complaint_id: ComplaintIdDep, response: Response
 ) -> ComplaintOut:
     row = await service.get(db, principal, complaint_id)
-    out = ComplaintOut.from_row(row, contact_visible=sees_contact_data(principal))
+    out = ComplaintOut.from_row(
+        row, contact_visible=sees_contact_data(principal), principal=principal
+    )
     response.headers["ETag"] = _etag(out.version)
     return out
 

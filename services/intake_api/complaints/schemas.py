@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from shared.domain.access import mask_customer
+from shared.domain.access import Principal, mask_customer
 from shared.domain.complaint import Actor
 from shared.domain.enums import (
     Category,
@@ -17,9 +17,13 @@ from shared.domain.enums import (
     CustomerType,
     Kind,
     Level,
+    Satisfaction,
     Status,
 )
+from shared.domain.handling import permitted_actions
 from shared.domain.intake import Attachment, ComplaintSubject, Product, Wish
+from shared.domain.lifecycle import Action
+from shared.domain.records import CorrectiveAction, Investigation, RegulatorReply, Solution
 from shared.domain.reference import SHANGHAI
 from shared.domain.values import mask_phone
 
@@ -75,16 +79,43 @@ class ComplaintOut(BaseModel):
     created_by: Actor
     created_at: LocalTime
     updated_at: LocalTime
+    level_reasons: list[str] = Field(description="Why the level was suggested (e.g. keyword:曝光)")
+    status_before_pause: Status | None = None
+    paused_at: LocalTime | None = None
+    last_contact_at: LocalTime | None = None
+    contact_count: int = 0
+    investigation: Investigation | None = None
+    root_cause: str | None = None
+    solution: Solution | None = None
+    corrective_actions: list[CorrectiveAction] = []
+    satisfaction: Satisfaction | None = None
+    satisfaction_source: str | None = None
+    management_review: bool = Field(description="Level 3 rated 4–5: for the management meeting")
+    regulator_reply: RegulatorReply | None = None
+    resolved_at: LocalTime | None = None
+    closed_at: LocalTime | None = None
+    allowed_actions: list[Action] = Field(
+        default=[], description="What the caller may do next in this status"
+    )
 
     @classmethod
-    def from_row(cls, row: dict[str, Any], *, contact_visible: bool) -> ComplaintOut:
+    def from_row(
+        cls,
+        row: dict[str, Any],
+        *,
+        contact_visible: bool,
+        principal: Principal | None = None,
+    ) -> ComplaintOut:
         """The complaint as a principal may see it: contact data masked unless
         `contact_visible`, identity numbers always masked (the reveal call shows them)."""
         data = dict(row)
         data["created_by"] = {"kind": data.pop("created_by_kind"), "id": data.pop("created_by_id")}
         data.pop("customer_phone", None)
         data.pop("subject_user_id", None)
+        data.pop("survey_nonce", None)  # part of a survey credential: never shown
         data["customer"] = mask_customer(data["customer"], contact_visible=contact_visible)
+        if principal is not None:
+            data["allowed_actions"] = sorted(permitted_actions(principal, Status(data["status"])))
         caller = (data.get("channel_meta") or {}).get("caller_number")
         if caller and not contact_visible:
             data["channel_meta"] = {**data["channel_meta"], "caller_number": mask_phone(caller)}

@@ -17,11 +17,13 @@ from shared.db.changes import ComplaintChange, DuplicateKey, write_change
 from shared.db.engine import Database
 from shared.domain.access import Principal, can_register, can_reveal, visibility
 from shared.domain.complaint import EventMeta
-from shared.domain.enums import Channel, Level
+from shared.domain.enums import Channel
 from shared.domain.errors import DomainError, Forbidden, NotFound, NotVisible
 from shared.domain.events import ComplaintRegistered
+from shared.domain.handling import Rules
 from shared.domain.intake import ComplaintIntake, check_intake
 from shared.domain.reference import format_reference, is_reference, local_date
+from shared.domain.rules import RepeatKey, is_repeat_of, route, suggest_level
 from shared.domain.values import normalize_phone
 
 
@@ -62,6 +64,7 @@ async def register(
     idempotency_key: str | None,
     now: datetime,
     client_ip: str | None,
+    rules: Rules,
 ) -> Registration:
     """受理: register a complaint and give it its reference number, exactly once per key."""
     if not can_register(principal):
@@ -72,7 +75,22 @@ async def register(
     async with db.connect() as conn:
         day = local_date(now)
         reference = format_reference(day, await repo.next_reference_number(conn, day))
-        event = ComplaintRegistered(reference=reference, intake=intake, level=Level.ORDINARY)
+        repeat_of = await _repeat_of(conn, intake, now, rules)
+        suggestion = suggest_level(
+            channel=intake.channel,
+            text=_level_text(intake),
+            is_repeat=repeat_of is not None,
+            rules=rules.level,
+        )
+        routing = route(intake.category, suggestion.level, rules=rules.routing)
+        event = ComplaintRegistered(
+            reference=reference,
+            intake=intake,
+            level=suggestion.level,
+            level_reasons=suggestion.reasons,
+            repeat_of=repeat_of,
+            department=routing.department_code,
+        )
         meta = EventMeta(complaint_id=uuid.uuid4(), seq=1, occurred_at=now, actor=principal.actor)
         state = event.apply(None, meta)
         idempotency_rows = [
@@ -100,6 +118,43 @@ async def register(
                 raise
             return await _replay(conn, keys, request_hash)
     return Registration(row=state.model_dump(mode="json"), created=True)
+
+
+def _level_text(intake: ComplaintIntake) -> str:
+    """What the level keywords (12315, 曝光, 受伤 …) are looked for in."""
+    parts = [intake.content]
+    if intake.desired_resolution and intake.desired_resolution.detail:
+        parts.append(intake.desired_resolution.detail)
+    if intake.product and intake.product.symptom:
+        parts.append(intake.product.symptom)
+    return "\n".join(parts)
+
+
+async def _repeat_of(
+    conn: Any, intake: ComplaintIntake, now: datetime, rules: Rules
+) -> uuid.UUID | None:
+    """二次投诉: the earliest complaint of the same customer about the same order, serial number
+    or product within the repeat window (shared.domain.rules.is_repeat_of)."""
+    phone = intake.customer.phone
+    if phone is None or intake.product is None:
+        return None
+    new = _repeat_key(phone, intake.product.model_dump(), now)
+    window = rules.repeat.window
+    for earlier in await repo.recent_for_phone(conn, phone, now - window):
+        key = _repeat_key(phone, earlier["product"] or {}, earlier["created_at"])
+        if is_repeat_of(new, key, window=window):
+            return uuid.UUID(str(earlier["id"]))
+    return None
+
+
+def _repeat_key(phone: str, product: dict[str, Any], at: datetime) -> RepeatKey:
+    return RepeatKey(
+        phone=phone,
+        order_number=product.get("order_number"),
+        serial_number=product.get("serial_number"),
+        product_model=product.get("model"),
+        created_at=at,
+    )
 
 
 async def _replay(conn: Any, keys: list[tuple[str, str]], request_hash: str) -> Registration:

@@ -5,12 +5,24 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends
+from pydantic import BaseModel, ConfigDict, Field
 
-from services.intake_api.complaints import service
+from services.intake_api.auth.secrets import InvalidCredentials, parse_survey_token
+from services.intake_api.complaints import actions, service
 from services.intake_api.complaints.schemas import StatusLookup, StatusView
-from services.intake_api.deps import ClientIpDep, DbDep, LimiterDep, SettingsDep, require_json
+from services.intake_api.deps import (
+    ClientIpDep,
+    DbDep,
+    LimiterDep,
+    NowDep,
+    SettingsDep,
+    require_json,
+)
 from services.intake_api.examples import STATUS_LOOKUP_EXAMPLES
 from services.intake_api.problems import responses
+from shared.domain.enums import Satisfaction
+from shared.domain.errors import NotFound
+from shared.domain.values import MediumText
 
 router = APIRouter(prefix="/api/v1/public", tags=["public"], dependencies=[Depends(require_json)])
 
@@ -39,3 +51,54 @@ async def status_lookup(
         what="lookups of this reference",
     )
     return StatusView.model_validate(await service.status_lookup(db, body.reference, body.phone))
+
+
+class SurveyAnswer(BaseModel):
+    """The customer's rating (seed 002): 1 非常满意, 2 满意, 3 可理解/接受, 4 不满意, 5 很不满意."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=10, max_length=200, description="From the survey link")
+    score: Satisfaction
+    comment: MediumText | None = None
+
+
+SURVEY_EXAMPLES = {
+    "satisfied": {
+        "summary": "客户通过短信链接评价：满意",
+        "value": {
+            "token": (
+                "6f1c2d3e-4b5a-4c6d-8e7f-0a1b2c3d4e5f.1b2c3d4e5f60718293a4b5c6d7e8f901."
+                "0123456789abcdef0123456789abcdef"
+            ),
+            "score": 2,
+            "comment": "处理及时，态度很好",
+        },
+    }
+}
+
+
+@router.post(
+    "/survey",
+    summary="Answer a satisfaction survey (满意度调查) with the link's token",
+    status_code=204,
+    responses=responses(400, 404, 415, 422, 429),
+)
+async def answer_survey(
+    db: DbDep,
+    settings: SettingsDep,
+    limiter: LimiterDep,
+    now: NowDep,
+    ip: ClientIpDep,
+    body: Annotated[SurveyAnswer, Body(openapi_examples=SURVEY_EXAMPLES)],
+) -> None:
+    """The link works once. A rating of 4 or 5 reopens the complaint one level up."""
+    await limiter.hit(settings.public_lookup_ip_limit, "survey-ip", ip, what="survey answers")
+    try:
+        complaint_id, nonce = parse_survey_token(settings.require_jwt_secret(), body.token)
+    except InvalidCredentials:
+        raise NotFound("this survey link is unknown, used or expired") from None
+    await actions.answer_survey(
+        db, complaint_id=complaint_id, nonce=nonce, score=body.score, comment=body.comment,
+        now=now, client_ip=ip,
+    )  # fmt: skip

@@ -1,0 +1,162 @@
+"""Acting on a complaint: load it, check the caller and the ETag, let the domain decide, and write
+the events, the new projection and their companion rows in one statement."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from services.intake_api.complaints.service import ensure_visible
+from shared.db import accounts
+from shared.db import complaints as repo
+from shared.db.audit import AuditRecord
+from shared.db.changes import ComplaintChange, StaleVersion, write_change
+from shared.db.engine import Database
+from shared.domain.access import Principal
+from shared.domain.complaint import Actor, ActorKind, ComplaintState, EventMeta
+from shared.domain.enums import Role, Satisfaction
+from shared.domain.errors import FieldError, InvalidInput, NotFound, PreconditionRequired
+from shared.domain.events import Event
+from shared.domain.handling import (
+    HANDLERS,
+    Command,
+    Context,
+    Rules,
+    decide,
+    satisfaction_events,
+)
+from shared.domain.lifecycle import Action
+
+
+def parse_if_match(value: str | None) -> int:
+    """The version an If-Match header names (`"7"` or `W/"7"`); 428 when absent or unusable."""
+    if not value:
+        raise PreconditionRequired(
+            "Send If-Match with the ETag of the complaint you acted on (GET it first)."
+        )
+    tag = value.strip().removeprefix("W/").strip('"')
+    if not tag.isdigit():
+        raise PreconditionRequired('If-Match must be the complaint\'s ETag, e.g. "3".')
+    return int(tag)
+
+
+def stamp(
+    state: ComplaintState, events: Sequence[Event], *, actor: Actor, now: datetime
+) -> tuple[ComplaintState, list[tuple[Event, EventMeta]]]:
+    """Apply events to a state, numbering them after its version."""
+    stamped = []
+    for event in events:
+        meta = EventMeta(complaint_id=state.id, seq=state.version + 1, occurred_at=now, actor=actor)
+        state = event.apply(state, meta)
+        stamped.append((event, meta))
+    return state, stamped
+
+
+async def _check_assignee(conn: Any, state: ComplaintState, events: Sequence[Event]) -> None:
+    """An assignee must be an active handling account; a department handler must belong to the
+    department the complaint goes to."""
+    for event in events:
+        assignee_id = getattr(event, "assignee_id", None)
+        department = getattr(event, "department", None)
+        if department is not None and await accounts.get_department(conn, department) is None:
+            raise InvalidInput([FieldError(("body", "department"), "no such department")])
+        if assignee_id is None:
+            continue
+        user = await accounts.get_user(conn, assignee_id)
+        if user is None or not user["is_active"] or Role(user["role"]) not in HANDLERS:
+            raise InvalidInput(
+                [FieldError(("body", "assignee_id"), "not an active agent, handler or manager")]
+            )
+        if user["role"] == Role.HANDLER and user["department"] != department:
+            raise InvalidInput(
+                [FieldError(("body", "assignee_id"), "this handler is in another department")]
+            )
+
+
+async def act(
+    db: Database,
+    principal: Principal,
+    complaint_id: uuid.UUID,
+    action: Action,
+    command: Command,
+    *,
+    if_match: str | None,
+    now: datetime,
+    client_ip: str | None,
+    rules: Rules,
+) -> dict[str, Any]:
+    expected = parse_if_match(if_match)
+    async with db.connect() as conn:
+        row = ensure_visible(principal, await repo.get_row(conn, complaint_id))
+        state = repo.state_from_row(row)
+        if state.version != expected:
+            raise StaleVersion(
+                f"the complaint is at version {state.version}, not {expected}: reload it"
+            )
+        events = decide(state, action, command, Context(principal=principal, now=now, rules=rules))
+        await _check_assignee(conn, state, events)
+        new_state, stamped = stamp(state, events, actor=principal.actor, now=now)
+        audit = AuditRecord(
+            occurred_at=now,
+            actor_kind=principal.kind.value,
+            actor_id=principal.id,
+            actor_label=principal.label,
+            action=f"complaint.{action}",
+            target_type="complaint",
+            target_id=str(complaint_id),
+            client_ip=client_ip,
+            details={"events": [e.type for e in events], "version": new_state.version},
+        )
+        change = ComplaintChange(
+            complaint_id=complaint_id,
+            expected_version=state.version,
+            state=new_state,
+            events=stamped,
+            rows={"audit_events": [audit.row()]},
+        )
+        await write_change(conn, change)
+    out = new_state.model_dump(mode="json")
+    out["subject_user_id"] = row["subject_user_id"]
+    return out
+
+
+async def answer_survey(
+    db: Database,
+    *,
+    complaint_id: uuid.UUID,
+    nonce: str,
+    score: Satisfaction,
+    comment: str | None,
+    now: datetime,
+    client_ip: str | None,
+) -> None:
+    """The customer's answer through the survey link (满意度调查). The link works once: the
+    answer clears the invitation's nonce in the same statement that records it."""
+    not_found = NotFound("this survey link is unknown, used or expired")
+    async with db.connect() as conn:
+        row = await repo.get_row(conn, complaint_id)
+        if row is None or not row["survey_nonce"] or row["survey_nonce"] != nonce:
+            raise not_found
+        state = repo.state_from_row(row)
+        events = satisfaction_events(state, score, source="survey", comment=comment)
+        state, stamped = stamp(
+            state, events, actor=Actor(kind=ActorKind.CUSTOMER, id=None), now=now
+        )
+        audit = AuditRecord(
+            occurred_at=now, actor_kind=ActorKind.CUSTOMER.value, actor_id=None,
+            actor_label="survey", action="complaint.survey_answered", target_type="complaint",
+            target_id=str(complaint_id), client_ip=client_ip, details={"score": int(score)},
+        )  # fmt: skip
+        change = ComplaintChange(
+            complaint_id=complaint_id,
+            expected_version=int(row["version"]),
+            state=state,
+            events=stamped,
+            rows={"audit_events": [audit.row()]},
+        )
+        try:
+            await write_change(conn, change)
+        except StaleVersion:
+            raise not_found from None  # answered twice at once: the first one counts

@@ -1,0 +1,80 @@
+"""`POST /api/v1/complaints/{id}/<action>`: one endpoint per lifecycle action, each with its own
+typed body, generated from the domain's command table. Every action needs `If-Match`.
+
+(No `from __future__ import annotations` here: the endpoints' annotations name each command
+type from the loop, so they must be evaluated when the endpoint is made.)
+"""
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Header, Request, Response
+
+from services.intake_api.complaints.actions import act
+from services.intake_api.complaints.schemas import ComplaintOut
+from services.intake_api.deps import (
+    ClientIpDep,
+    ComplaintIdDep,
+    CurrentPrincipal,
+    DbDep,
+    NowDep,
+    require_json,
+)
+from services.intake_api.examples import ACTION_EXAMPLES
+from services.intake_api.problems import responses
+from shared.domain.access import sees_contact_data
+from shared.domain.handling import COMMANDS, Command, Rules
+from shared.domain.lifecycle import Action
+
+router = APIRouter(
+    prefix="/api/v1/complaints", tags=["handling"], dependencies=[Depends(require_json)]
+)
+
+IF_MATCH_DOC = "The complaint's ETag (from GET); a stale one gets 412, none gets 428."
+
+
+def _rules(request: Request) -> Rules:
+    rules: Rules = request.app.state.rules
+    return rules
+
+
+def _endpoint(action: Action, command_type: type[Command]) -> Callable[..., Awaitable[Any]]:
+    async def endpoint(
+        db: DbDep,
+        now: NowDep,
+        ip: ClientIpDep,
+        principal: CurrentPrincipal,
+        complaint_id: ComplaintIdDep,
+        response: Response,
+        rules: Annotated[Rules, Depends(_rules)],
+        command: Annotated[
+            command_type,  # type: ignore[valid-type]
+            Body(openapi_examples={action.value: {
+                "summary": (command_type.__doc__ or action.value).split("\n")[0][:60],
+                "value": ACTION_EXAMPLES[action.value]}}),
+        ],
+        if_match: Annotated[str | None, Header(max_length=64, description=IF_MATCH_DOC)] = None,
+    ) -> ComplaintOut:  # fmt: skip
+        row = await act(
+            db, principal, complaint_id, action, command,
+            if_match=if_match, now=now, client_ip=ip, rules=rules,
+        )  # fmt: skip
+        response.headers["ETag"] = f'"{row["version"]}"'
+        return ComplaintOut.from_row(
+            row, contact_visible=sees_contact_data(principal), principal=principal
+        )
+
+    endpoint.__name__ = f"complaint_{action.value}"
+    return endpoint
+
+
+for _action, _command in COMMANDS.items():
+    router.add_api_route(
+        f"/{{complaint_id}}/{_action.value.replace('_', '-')}",
+        _endpoint(_action, _command),
+        methods=["POST"],
+        summary=f"{_action.value.replace('_', ' ').capitalize()}: "
+        + (_command.__doc__ or "").strip().split("\n")[0],
+        response_model=ComplaintOut,
+        responses=responses(401, 403, 404, 409, 412, 415, 422, 428, 429),
+    )

@@ -1,0 +1,661 @@
+"""Handling a complaint (处理): the commands staff send, who may send them, and the events each
+produces. `decide` is pure: given the current state, the command, the caller and the rules, it
+returns the events to append (or raises a domain error), and nothing else.
+
+Who may act (on top of record visibility, shared.domain.access):
+- agents (一级受理人), handlers, managers and directors handle: contact, investigate, propose,
+  record the customer's answer, implement, resolve, add notes and corrective actions, escalate;
+- triage, assignment, withdrawal, reopening and closing are tier decisions: agents up to level 1,
+  managers up to level 2, directors at every level (二级/三级受理人);
+- solutions above the approval limits are approved by a manager or a director (审批);
+- the reply to the regulator is sent by a manager or director;
+- auditors, admins and integrations never act on complaints.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.domain.access import TIER_OF_ROLE, Principal
+from shared.domain.complaint import ComplaintState
+from shared.domain.enums import (
+    Category,
+    CauseClass,
+    ContactMethod,
+    Kind,
+    Level,
+    RemedyType,
+    Responsibility,
+    Role,
+    Satisfaction,
+    Status,
+)
+from shared.domain.errors import FieldError, Forbidden, InvalidInput
+from shared.domain.events import (
+    Assigned,
+    AwaitingCustomer,
+    Closed,
+    ContactLogged,
+    CorrectiveActionAdded,
+    CorrectiveActionUpdated,
+    CorrectiveActionVerified,
+    CustomerAgreed,
+    CustomerRejected,
+    CustomerReplySent,
+    CustomerResponded,
+    Escalated,
+    Event,
+    FindingsRecorded,
+    InvestigationStarted,
+    MarkedInvalid,
+    NoteAdded,
+    Reassigned,
+    RegulatorReplied,
+    Reopened,
+    Resolved,
+    RootCauseRecorded,
+    SatisfactionRecorded,
+    SolutionApproved,
+    SolutionImplemented,
+    SolutionProposed,
+    SolutionRejected,
+    Triaged,
+    Withdrawn,
+)
+from shared.domain.lifecycle import Action, InvalidTransition, allowed_actions
+from shared.domain.records import ActionStatus, Remedy
+from shared.domain.rules import (
+    DEFAULT_APPROVAL_RULES,
+    DEFAULT_CLOSURE_RULES,
+    DEFAULT_LEVEL_RULES,
+    DEFAULT_ROUTING_RULES,
+    ApprovalRules,
+    ClosureRules,
+    LevelRules,
+    RepeatRule,
+    RoutingRules,
+    closure_blockers,
+    escalate,
+    may_mark_invalid,
+    required_approval,
+    route,
+    satisfaction_outcome,
+    suggest_level,
+)
+from shared.domain.templates import find_forbidden_phrases
+from shared.domain.values import Code, LongText, MediumText
+
+HANDLERS = frozenset({Role.AGENT, Role.HANDLER, Role.MANAGER, Role.DIRECTOR})
+TIERED = frozenset({Role.AGENT, Role.MANAGER, Role.DIRECTOR})
+LEADS = frozenset({Role.MANAGER, Role.DIRECTOR})
+
+ACTION_ROLES: dict[Action, frozenset[Role]] = {
+    Action.TRIAGE: TIERED,
+    Action.ASSIGN: TIERED,
+    Action.REASSIGN: TIERED,
+    Action.WITHDRAW: TIERED,
+    Action.REOPEN: TIERED,
+    Action.CLOSE: TIERED,
+    Action.RECORD_SATISFACTION: TIERED,
+    Action.APPROVE_SOLUTION: LEADS,
+    Action.REJECT_SOLUTION: LEADS,
+    Action.REGULATOR_REPLY: LEADS,
+    Action.MARK_INVALID: frozenset({Role.HANDLER, Role.MANAGER, Role.DIRECTOR}),
+}
+# Tier decisions: the caller's tier must cover the complaint's level.
+TIER_ACTIONS = frozenset(
+    {Action.TRIAGE, Action.ASSIGN, Action.REASSIGN, Action.WITHDRAW, Action.REOPEN, Action.CLOSE}
+)
+
+
+DEFAULT_REPEAT_RULE = RepeatRule()
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The configurable rule sets (stored as data; defaults from the seeds)."""
+
+    level: LevelRules = DEFAULT_LEVEL_RULES
+    repeat: RepeatRule = DEFAULT_REPEAT_RULE
+    routing: RoutingRules = DEFAULT_ROUTING_RULES
+    approval: ApprovalRules = DEFAULT_APPROVAL_RULES
+    closure: ClosureRules = DEFAULT_CLOSURE_RULES
+
+
+@dataclass(frozen=True)
+class Context:
+    principal: Principal
+    now: datetime
+    rules: Rules = field(default_factory=Rules)
+    new_id: Callable[[], uuid.UUID] = uuid.uuid4
+    new_nonce: Callable[[], str] = lambda: uuid.uuid4().hex
+
+
+def authorize(principal: Principal, action: Action, state: ComplaintState) -> None:
+    roles = ACTION_ROLES.get(action, HANDLERS)
+    if principal.role not in roles or not principal.has_role(*roles):
+        raise Forbidden(f"your role may not {action} complaints")
+    if action in TIER_ACTIONS:
+        tier = TIER_OF_ROLE.get(principal.role, 0)
+        if tier < state.level:
+            raise Forbidden(
+                f"a level-{int(state.level)} complaint needs a higher tier to {action} "
+                f"(一级/二级/三级受理人)"
+            )
+
+
+def permitted_actions(principal: Principal, status: Status) -> frozenset[Action]:
+    """The actions the status allows and the caller's role may take (tier limits aside)."""
+    return frozenset(
+        a for a in allowed_actions(status) if principal.has_role(*ACTION_ROLES.get(a, HANDLERS))
+    )
+
+
+def _polite(loc: str, text: str | None) -> None:
+    """Text sent to customers must not use seed 002's forbidden phrases (禁忌语言)."""
+    if text and (found := find_forbidden_phrases(text)):
+        raise InvalidInput(
+            [FieldError(("body", loc), f"禁忌语言 (forbidden phrases): {'、'.join(found)}")]
+        )
+
+
+_CMD = ConfigDict(extra="forbid", frozen=True)
+
+
+class Command(BaseModel):
+    model_config = _CMD
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+        raise NotImplementedError
+
+
+# --- classification and routing ------------------------------------------------------------
+
+
+class Triage(Command):
+    """初步判断: set kind, category, cause class and level. Without `level` the suggested level
+    applies (regulator → 3, keywords → 3, repeat → ≥2); a different `level` needs a reason."""
+
+    kind: Kind | None = None
+    category: Category | None = None
+    subcategory: Code | None = None
+    cause_class: CauseClass | None = None
+    level: Level | None = None
+    level_reason: MediumText | None = Field(default=None, description="Why the level differs")
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+        suggestion = suggest_level(
+            channel=state.channel,
+            text=state.content,
+            is_repeat=state.repeat_of is not None,
+            rules=ctx.rules.level,
+        )
+        level = self.level or max(suggestion.level, state.level)
+        if level != suggestion.level and level != state.level and not self.level_reason:
+            raise InvalidInput(
+                [FieldError(("body", "level_reason"), "give a reason to override the level")]
+            )
+        category = self.category or state.category
+        department = state.department
+        if category != state.category and state.assignee_id is None:
+            department = route(category, level, rules=ctx.rules.routing).department_code
+        return [
+            Triaged(
+                kind=self.kind or state.kind,
+                category=category,
+                subcategory=self.subcategory if self.subcategory is not None else state.subcategory,
+                cause_class=self.cause_class or state.cause_class,
+                level=level,
+                level_reasons=suggestion.reasons,
+                override_reason=self.level_reason,
+                department=department,
+            )
+        ]
+
+
+class Assign(Command):
+    """转交责任部门: the department (default: by category) and optionally the handler."""
+
+    department: Code | None = Field(default=None, examples=["quality"])
+    assignee_id: uuid.UUID | None = None
+    note: MediumText | None = None
+
+    def _department(self, state: ComplaintState, ctx: Context) -> str:
+        _not_the_subject(state, self.assignee_id)
+        if self.department or state.department:
+            return self.department or state.department or ""
+        return route(state.category, state.level, rules=ctx.rules.routing).department_code
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+        department = self._department(state, ctx)
+        return [Assigned(department=department, assignee_id=self.assignee_id, note=self.note)]
+
+
+class Reassign(Assign):
+    """Another handler or department (recusal, next tier, absence), with a reason."""
+
+    reason: MediumText = Field(examples=["原处理人休假，转交同部门同事"])
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+        department = self._department(state, ctx)
+        return [
+            Reassigned(
+                department=department, assignee_id=self.assignee_id, note=self.note,
+                reason=self.reason,
+            )
+        ]  # fmt: skip
+
+
+def _not_the_subject(state: ComplaintState, assignee_id: uuid.UUID | None) -> None:
+    subject = state.subject.staff_user_id if state.subject else None
+    if assignee_id is not None and assignee_id == subject:
+        raise InvalidInput(
+            [
+                FieldError(
+                    ("body", "assignee_id"), "the staff member complained about must recuse (回避)"
+                )
+            ]
+        )
+
+
+# --- investigation ---------------------------------------------------------------------------
+
+
+class StartInvestigation(Command):
+    note: MediumText | None = None
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+        return [InvestigationStarted(note=self.note)]
+
+
+class LogContact(Command):
+    """与客户联系: each contact counts for the first-contact and progress-update deadlines."""
+
+    method: ContactMethod
+    contacted_at: datetime | None = Field(default=None, description="Default: now")
+    outcome: MediumText = Field(examples=["已电话联系客户，约定明天上门检测"])
+    summary: LongText | None = None
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+        at = self.contacted_at or ctx.now
+        if at.tzinfo is None or at > ctx.now:
+            raise InvalidInput([FieldError(("body", "contacted_at"), "must be past, with offset")])
+        return [ContactLogged(method=self.method, contacted_at=at, outcome=self.outcome,
+                              summary=self.summary)]  # fmt: skip
+
+
+class AwaitCustomer(Command):
+    """Wait for the customer (evidence, a visit date …): the SLA clock pauses."""
+
+    reason: MediumText = Field(examples=["等待客户提供购买凭证和故障照片"])
+    expected_by: date | None = None
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+        return [AwaitingCustomer(reason=self.reason, expected_by=self.expected_by)]
+
+
+class CustomerRespondedCmd(Command):
+    summary: MediumText | None = None
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+        return [CustomerResponded(summary=self.summary)]
+
+
+class RecordFindings(Command):
+    """调查结果 and 责任判定: company / customer / shared / third party / undetermined."""
+
+    findings: LongText = Field(examples=["经检测，排水泵密封圈装配不良导致漏水"])
+    responsibility: Responsibility
+    evidence: list[MediumText] = Field(default_factory=list, max_length=20)
+    fault_department: Code | None = None
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+        return [
+            FindingsRecorded(
+                findings=self.findings, responsibility=self.responsibility,
+                evidence=self.evidence, fault_department=self.fault_department,
+            )
+        ]  # fmt: skip
+
+
+class RecordRootCause(Command):
+    root_cause: LongText = Field(examples=["供应商来料密封圈尺寸超差，进货检验未覆盖该尺寸"])
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+        return [RootCauseRecorded(root_cause=self.root_cause)]
+
+
+# --- solution ------------------------------------------------------------------------------
+
+
+class RemedyIn(BaseModel):
+    model_config = _CMD
+
+    type: RemedyType
+    amount: Annotated[str, Field(pattern=r"^[0-9]{1,9}(\.[0-9]{1,2})?$")] | None = Field(
+        default=None, description='CNY with at most two decimals, as a string (e.g. "800.00")'
+    )
+    description: LongText | None = None
+
+
+class ProposeSolution(Command):
+    """处理方案: remedies and a description sent to the customer. Amounts above the approval
+    limits need a manager's or director's approval before they are implemented."""
+
+    remedies: list[RemedyIn] = Field(min_length=1, max_length=10)
+    description: LongText = Field(examples=["免费更换排水泵并赔偿地板维修费用800元"])
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+        _polite("description", self.description)
+        remedies = [
+            Remedy(type=r.type, amount=Decimal(r.amount) if r.amount else None,
+                   description=r.description)
+            for r in self.remedies
+        ]  # fmt: skip
+        for i, remedy in enumerate(remedies):
+            if remedy.type is RemedyType.COMPENSATION and remedy.amount is None:
+                raise InvalidInput(
+                    [FieldError(("body", "remedies", i, "amount"), "compensation needs an amount")]
+                )
+        needed = required_approval(remedies, rules=ctx.rules.approval)
+        return [SolutionProposed(remedies=remedies, description=self.description,
+                                 required_approval=needed)]  # fmt: skip
+
+
+class ApproveSolution(Command):
+    comment: MediumText | None = None
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+        solution = state.solution
+        assert solution is not None  # solution_proposed always has one
+        role = ctx.principal.role
+        assert role is not None
+        needed = solution.required_approval
+        if needed is Role.DIRECTOR and role is not Role.DIRECTOR:
+            raise Forbidden("this solution's amount needs a director's approval (三级审批)")
+        return [SolutionApproved(role=role, comment=self.comment)]
+
+
+class RejectSolution(Command):
+    reason: MediumText
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+        return [SolutionRejected(reason=self.reason)]
+
+
+class CustomerAgrees(Command):
+    note: MediumText | None = None
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+        return [CustomerAgreed(note=self.note)]
+
+
+class CustomerRejects(Command):
+    reason: MediumText = Field(examples=["客户认为赔偿金额不足以覆盖地板损失"])
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+        return [CustomerRejected(reason=self.reason)]
+
+
+class ImplementSolution(Command):
+    note: MediumText | None = Field(default=None, examples=["已更换排水泵，赔偿款已转账"])
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+        solution = state.solution
+        assert solution is not None
+        errors = []
+        if not solution.approved:
+            errors.append(f"awaiting approval by a {solution.required_approval}")
+        if solution.customer_response is None:
+            errors.append("the customer has not agreed to the solution yet")
+        if errors:
+            raise InvalidInput([FieldError(("body",), "; ".join(errors))])
+        return [SolutionImplemented(note=self.note)]
+
+
+class Resolve(Command):
+    """将处理结果告知客户: the result goes to the customer with the survey invitation."""
+
+    result: LongText = Field(examples=["已为您更换排水泵并完成赔偿，感谢您的耐心等待"])
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+        _polite("result", self.result)
+        solution = state.solution
+        if solution is not None and solution.implemented_at is None:
+            raise InvalidInput([FieldError(("body",), "implement the proposed solution first")])
+        return [Resolved(result=self.result, survey_nonce=ctx.new_nonce())]
+
+
+# --- satisfaction, escalation, closure ---------------------------------------------------------
+
+
+def satisfaction_events(
+    state: ComplaintState, score: Satisfaction, *, source: str, comment: str | None
+) -> list[Event]:
+    """Seed 002 §5.3.1.7: 1–3 lets the case close; 4–5 reopens it one level up; a level-3 case
+    rated 4–5 goes to the management meeting."""
+    outcome = satisfaction_outcome(score, state.level)
+    events: list[Event] = [
+        SatisfactionRecorded(score=score, source=source, comment=comment,
+                             management_review=outcome.management_review)
+    ]  # fmt: skip
+    if outcome.reopen:
+        events.append(Reopened(reason=f"满意度评价 {int(score)} (dissatisfied)"))
+        if outcome.escalate_to is not None:
+            events.append(
+                Escalated(from_level=state.level, to_level=outcome.escalate_to,
+                          reason=f"满意度评价 {int(score)}", cause="satisfaction")
+            )  # fmt: skip
+    return events
+
+
+class RecordSatisfaction(Command):
+    """回访: the rating the customer gave on a return call (1 非常满意 … 5 很不满意)."""
+
+    score: Satisfaction
+    comment: MediumText | None = None
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+        return satisfaction_events(state, self.score, source="return_call", comment=self.comment)
+
+
+class Escalate(Command):
+    """升级 by hand: one level up, to the next tier."""
+
+    reason: MediumText = Field(examples=["客户情绪激动，扬言向媒体曝光"])
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+        if state.level >= Level.VERY_SERIOUS:
+            raise InvalidInput([FieldError(("body",), "already at level 3 (三级投诉)")])
+        return [Escalated(from_level=state.level, to_level=escalate(state.level),
+                          reason=self.reason, cause="manual")]  # fmt: skip
+
+
+class Withdraw(Command):
+    """撤诉: the customer withdraws the complaint."""
+
+    reason: MediumText = Field(examples=["客户表示问题已自行解决，申请撤诉"])
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+        return [Withdrawn(reason=self.reason)]
+
+
+class MarkInvalid(Command):
+    """投诉不成立: the findings show customer or third-party fault; the explanation is sent."""
+
+    explanation: LongText = Field(examples=["经核实，漏水系安装时进水管未拧紧所致，已为您免费紧固"])
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+        _polite("explanation", self.explanation)
+        if state.investigation is None or not may_mark_invalid(state.investigation.responsibility):
+            raise InvalidInput(
+                [
+                    FieldError(
+                        ("body",),
+                        "only findings of customer or third-party fault make a complaint invalid",
+                    )
+                ]
+            )
+        return [MarkedInvalid(explanation=self.explanation)]
+
+
+class Reopen(Command):
+    reason: MediumText
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+        return [Reopened(reason=self.reason)]
+
+
+class Close(Command):
+    """结案. Company or shared fault needs a root cause and a corrective action (四不放过)."""
+
+    summary: MediumText | None = None
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+        if state.investigation is not None:
+            blockers = closure_blockers(
+                responsibility=state.investigation.responsibility,
+                has_root_cause=bool(state.root_cause),
+                action_count=len(state.corrective_actions),
+                all_actions_verified=all(a.verified for a in state.corrective_actions),
+                satisfaction=state.satisfaction,
+                rules=ctx.rules.closure,
+            )
+            if blockers:
+                raise InvalidInput(
+                    [FieldError(("body",), f"cannot close yet: {', '.join(blockers)}")]
+                )
+        return [Closed(summary=self.summary)]
+
+
+# --- 8D corrective and preventive actions ------------------------------------------------------
+
+
+class AddCorrectiveAction(Command):
+    kind: Literal["corrective", "preventive"] = "corrective"
+    description: LongText = Field(examples=["对密封圈来料增加尺寸全检"])
+    owner: MediumText = Field(examples=["质量部 王工"])
+    due_date: date
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+        return [CorrectiveActionAdded(action_id=ctx.new_id(), kind=self.kind,
+                                      description=self.description, owner=self.owner,
+                                      due_date=self.due_date)]  # fmt: skip
+
+
+def _known_action(state: ComplaintState, action_id: uuid.UUID) -> None:
+    if all(a.id != action_id for a in state.corrective_actions):
+        raise InvalidInput([FieldError(("body", "action_id"), "no such corrective action")])
+
+
+class UpdateCorrectiveAction(Command):
+    action_id: uuid.UUID
+    status: ActionStatus
+    note: MediumText | None = None
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+        _known_action(state, self.action_id)
+        return [CorrectiveActionUpdated(action_id=self.action_id, status=self.status,
+                                        note=self.note)]  # fmt: skip
+
+
+class VerifyCorrectiveAction(Command):
+    """效果确认."""
+
+    action_id: uuid.UUID
+    effective: bool
+    note: MediumText | None = None
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+        _known_action(state, self.action_id)
+        return [CorrectiveActionVerified(action_id=self.action_id, effective=self.effective,
+                                         note=self.note)]  # fmt: skip
+
+
+# --- regulator and communication ---------------------------------------------------------------
+
+
+class RegulatorReply(Command):
+    """The reply sent back to the regulator (12315) with its date."""
+
+    replied_at: datetime
+    content: LongText = Field(examples=["已与消费者协商一致，退还差价320元，消费者表示满意"])
+    outcome: MediumText | None = Field(default=None, examples=["调解成功"])
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+        if state.channel != "regulator":
+            raise InvalidInput([FieldError(("body",), "only regulator-forwarded cases")])
+        if self.replied_at.tzinfo is None or self.replied_at > ctx.now:
+            raise InvalidInput([FieldError(("body", "replied_at"), "must be past, with offset")])
+        return [RegulatorReplied(replied_at=self.replied_at, content=self.content,
+                                 outcome=self.outcome)]  # fmt: skip
+
+
+class AddNote(Command):
+    """An internal note (内部备注): never shown to the customer."""
+
+    text: LongText = Field(examples=["客户要求周末上门，已与服务网点确认"])
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+        return [NoteAdded(text=self.text)]
+
+
+class ReplyToCustomer(Command):
+    """A reply the customer receives (progress-update message)."""
+
+    text: LongText = Field(
+        examples=["您好，您反映的问题我们已安排质量部调查，预计3个工作日内给您答复"]
+    )
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+        _polite("text", self.text)
+        return [CustomerReplySent(text=self.text)]
+
+
+COMMANDS: dict[Action, type[Command]] = {
+    Action.TRIAGE: Triage,
+    Action.ASSIGN: Assign,
+    Action.REASSIGN: Reassign,
+    Action.START_INVESTIGATION: StartInvestigation,
+    Action.LOG_CONTACT: LogContact,
+    Action.AWAIT_CUSTOMER: AwaitCustomer,
+    Action.CUSTOMER_RESPONDED: CustomerRespondedCmd,
+    Action.RECORD_FINDINGS: RecordFindings,
+    Action.RECORD_ROOT_CAUSE: RecordRootCause,
+    Action.PROPOSE_SOLUTION: ProposeSolution,
+    Action.APPROVE_SOLUTION: ApproveSolution,
+    Action.REJECT_SOLUTION: RejectSolution,
+    Action.CUSTOMER_AGREES: CustomerAgrees,
+    Action.CUSTOMER_REJECTS: CustomerRejects,
+    Action.IMPLEMENT_SOLUTION: ImplementSolution,
+    Action.RESOLVE: Resolve,
+    Action.RECORD_SATISFACTION: RecordSatisfaction,
+    Action.ADD_CORRECTIVE_ACTION: AddCorrectiveAction,
+    Action.UPDATE_CORRECTIVE_ACTION: UpdateCorrectiveAction,
+    Action.VERIFY_CORRECTIVE_ACTION: VerifyCorrectiveAction,
+    Action.ESCALATE: Escalate,
+    Action.WITHDRAW: Withdraw,
+    Action.MARK_INVALID: MarkInvalid,
+    Action.REOPEN: Reopen,
+    Action.CLOSE: Close,
+    Action.REGULATOR_REPLY: RegulatorReply,
+    Action.ADD_NOTE: AddNote,
+    Action.REPLY_TO_CUSTOMER: ReplyToCustomer,
+}
+
+
+def decide(state: ComplaintState, action: Action, command: Command, ctx: Context) -> list[Event]:
+    """The events `command` produces on `state`, or a domain error: 409 when the status does not
+    allow the action (with the allowed actions), 403 when the caller may not, 422 when a rule
+    (approval, closure, invalid path, recusal) refuses it."""
+    if action not in allowed_actions(state.status):
+        raise InvalidTransition(state.status, action, allowed_actions(state.status))
+    authorize(ctx.principal, action, state)
+    return command.decide(state, ctx)
