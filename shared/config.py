@@ -60,6 +60,41 @@ class Settings(BaseSettings):
     admin_username: str | None = None
     admin_password: SecretStr | None = None
 
+    # --- Notifications (通知投递, SLA worker) ---
+    # Webhook SSRF allow list (放行名单): comma-separated CIDRs and/or exact host names that may
+    # be private, e.g. "10.20.0.0/16,hooks.intranet.example". Empty: public addresses only.
+    webhook_allow: str = ""
+    webhook_timeout_seconds: float = 15.0
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_sender: str | None = None  # e.g. "客服中心 <service@example.com>"
+    smtp_starttls: bool | None = None  # True: required; None: when offered; False: never
+    smtp_use_tls: bool = False  # implicit TLS (port 465)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_seconds: float = 15.0
+    sms_url: str | None = None  # the HTTP SMS gateway (短信网关) adapter's endpoint
+    sms_token: SecretStr | None = None
+    sms_sign: str | None = None  # 短信签名, e.g. 【某公司】, when the gateway wants it per request
+    sms_timeout_seconds: float = 15.0
+    notify_cap_per_recipient: str = "10/hour"
+    notify_cap_global: str = "600/minute"
+    # Keys the recipient digests of the send caps in Redis; falls back to the JWT secret.
+    notify_key_secret: SecretStr | None = None
+    # Values of the template placeholders that are the same for every message.
+    company_name: str = "本公司"
+    service_phone: str = ""
+    console_url: str = ""  # staff console base URL; case_url = console_url + /complaints/{id}
+    # The delivery job: how many rows one claim takes, how long its lease runs (longer than
+    # the slowest attempt), how many sends run at once, how long one run keeps claiming.
+    outbox_batch_size: int = 50
+    outbox_lease_seconds: float = 60.0
+    delivery_concurrency: int = 16
+    delivery_run_seconds: float = 10.0
+
+    def webhook_allow_list(self) -> list[str]:
+        return [entry.strip() for entry in self.webhook_allow.split(",") if entry.strip()]
+
     def require_database_url(self) -> str:
         if not self.database_url:
             raise RuntimeError("DATABASE_URL is not set (make run / make test set it for you)")

@@ -1,10 +1,17 @@
 """The SLA worker (arq on Redis). PostgreSQL decides what is owed; Redis only schedules jobs.
 
 Run with `python -m services.sla_worker` (what `make worker` does); several may run at once.
+Cron jobs carry no data and may run twice (arq #196, #343): each asks PostgreSQL what is due
+and claims it with FOR UPDATE SKIP LOCKED, so duplicates find nothing left to do.
+
+SIGTERM: arq stops taking jobs and waits up to `job_completion_wait` for the running ones (a
+delivery run ends within its time budget plus one send timeout), then cancels them; a cancelled
+run hands its unsent rows back (`services/sla_worker/jobs/batch.py`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -13,8 +20,14 @@ from typing import Any, ClassVar
 
 from arq import cron
 from arq.connections import RedisSettings
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy import text
 
+from services.sla_worker.jobs.deliveries import CRON_SECONDS, deliver_notifications
+from services.sla_worker.jobs.delivery_runtime import DeliveryRuntime, runtime_from_settings
 from services.sla_worker.serialization import deserialize, serialize
 from shared.config import get_settings
 from shared.db.engine import Database
@@ -23,6 +36,18 @@ log = logging.getLogger("kesu.worker")
 settings = get_settings()
 
 HEARTBEAT_TTL_SECONDS = 60
+HEARTBEAT_PATTERN = "worker:heartbeat:*"
+
+
+def redis_settings_for(url: str | None) -> RedisSettings:
+    """arq's connection, retrying commands across a Redis restart: without this, the first
+    failed poll while Redis restarts ends the worker (arq's main loop does not catch it).
+    About a minute of retries; PostgreSQL keeps what is owed meanwhile."""
+    redis_settings = RedisSettings.from_dsn(url or "redis://127.0.0.1:6379")
+    redis_settings.retry = Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=40)
+    redis_settings.retry_on_error = [RedisConnectionError, RedisTimeoutError, OSError]
+    redis_settings.conn_retries = 30
+    return redis_settings
 
 
 def heartbeat_key(worker_id: str) -> str:
@@ -34,11 +59,16 @@ async def startup(ctx: dict[str, Any]) -> None:
     async with ctx["db"].connect() as conn:
         await conn.execute(text("SELECT 1"))
     ctx["worker_id"] = f"{socket.gethostname()}:{os.getpid()}"
+    ctx["started_at"] = datetime.now(UTC)
+    ctx["deliveries"] = runtime_from_settings(settings, ctx["db"], ctx["worker_id"])
     log.info("SLA worker %s connected to PostgreSQL and Redis", ctx["worker_id"])
     await heartbeat(ctx)
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    runtime: DeliveryRuntime | None = ctx.get("deliveries")
+    if runtime is not None:
+        await runtime.aclose()
     db: Database | None = ctx.get("db")
     if db is not None:
         await db.dispose()
@@ -49,22 +79,46 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 
 
 async def heartbeat(ctx: dict[str, Any]) -> None:
-    """Shows ops that this worker is alive (`kesu:worker:heartbeat:*` keys with a TTL)."""
-    now = datetime.now(UTC).isoformat()
-    await ctx["redis"].set(heartbeat_key(ctx["worker_id"]), now, ex=HEARTBEAT_TTL_SECONDS)
+    """Shows ops that this worker is alive (`{prefix}:worker:heartbeat:*` keys with a TTL),
+    with what it has delivered since it started (read by `GET /api/v1/ops/status`)."""
+    runtime: DeliveryRuntime | None = ctx.get("deliveries")
+    value = {
+        "at": datetime.now(UTC).isoformat(),
+        "worker": ctx["worker_id"],
+        "started_at": ctx["started_at"].isoformat() if "started_at" in ctx else None,
+        "last_delivery_run_at": (
+            runtime.last_run_at.isoformat() if runtime and runtime.last_run_at else None
+        ),
+        "deliveries": dict(runtime.totals) if runtime else {},
+    }
+    await ctx["redis"].set(
+        heartbeat_key(ctx["worker_id"]), json.dumps(value), ex=HEARTBEAT_TTL_SECONDS
+    )
 
 
 class WorkerSettings:
     functions: ClassVar[list[Any]] = []
     cron_jobs: ClassVar[list[Any]] = [
-        cron(heartbeat, second={0, 15, 30, 45}, run_at_startup=False, unique=False)
+        cron(heartbeat, second={0, 15, 30, 45}, run_at_startup=False, unique=False),
+        # unique: one run per tick across workers (arq may still run two; harmless).
+        cron(
+            deliver_notifications,
+            second=set(CRON_SECONDS),
+            run_at_startup=True,
+            unique=True,
+            timeout=settings.delivery_run_seconds + 3 * settings.webhook_timeout_seconds + 30,
+            max_tries=1,
+            keep_result=0,
+        ),
     ]
     on_startup = startup
     on_shutdown = shutdown
     queue_name = settings.queue_name
-    redis_settings = RedisSettings.from_dsn(settings.redis_url or "redis://127.0.0.1:6379")
+    redis_settings = redis_settings_for(settings.redis_url)
     job_serializer = serialize
     job_deserializer = deserialize
     handle_signals = True
+    # Finish the batch in hand on SIGTERM: one run's budget plus a send timeout.
+    job_completion_wait = int(settings.delivery_run_seconds + settings.webhook_timeout_seconds + 5)
     health_check_key = f"{settings.redis_prefix}:worker:health-check"
     health_check_interval = 20

@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from services.intake_api.admin import service
 from services.intake_api.auth.principals import Authenticator
@@ -18,7 +18,7 @@ from shared.db import accounts
 from shared.domain.access import Scope
 from shared.domain.enums import Role
 from shared.domain.errors import NotFound
-from shared.domain.values import Code, Name
+from shared.domain.values import Code, Name, PhoneNumber
 
 router = APIRouter(prefix="/api/v1", tags=["admin"], dependencies=[Depends(require_json)])
 
@@ -49,6 +49,9 @@ class UserIn(BaseModel):
     role: Role
     department: Code | None = Field(default=None, examples=["quality"])
     password: Password
+    # Where staff notifications go (分派、预警、超时、升级): email first, SMS where allowed.
+    email: EmailStr | None = Field(default=None, max_length=254, examples=["li.na@example.com"])
+    mobile: PhoneNumber | None = Field(default=None, examples=["13912345678"])
 
 
 class UserPatch(BaseModel):
@@ -59,6 +62,8 @@ class UserPatch(BaseModel):
     department: Code | None = None
     is_active: bool | None = None
     password: Password | None = None
+    email: EmailStr | None = Field(default=None, max_length=254)
+    mobile: PhoneNumber | None = None
 
 
 class UserOut(BaseModel):
@@ -68,6 +73,8 @@ class UserOut(BaseModel):
     role: Role
     department: str | None
     is_active: bool
+    email: str | None = None
+    mobile: str | None = Field(default=None, description="E.164, e.g. +8613912345678")
     created_at: LocalTime
     updated_at: LocalTime
 
@@ -81,6 +88,8 @@ USER_EXAMPLE = {
             "role": "handler",
             "department": "quality",
             "password": "请换成一个长密码-2026",
+            "email": "li.na@example.com",
+            "mobile": "13912345678",
         },
     }
 }
@@ -106,6 +115,13 @@ async def create_user(
         display_name=body.display_name, role=body.role, department=body.department,
         password=body.password, now=now,
     )  # fmt: skip
+    contact = body.model_dump(include={"email", "mobile"}, exclude_none=True)
+    if contact:
+        # Notification addresses (revision 0004): set through the audited update path.
+        user = await service.update_user(
+            db, passwords, _authenticator(request), request, principal, user["id"],
+            changes=contact, now=now,
+        )  # fmt: skip
     response.headers["Location"] = f"/api/v1/users/{user['id']}"
     return UserOut.model_validate(user)
 

@@ -1,0 +1,150 @@
+"""What the delivery job needs, built once per worker process (`on_startup`).
+
+Tests build their own `DeliveryRuntime` (short timeouts, a loopback allow list) and call the job
+functions directly; the worker builds it from `Settings`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import httpx
+
+from services.sla_worker.delivery import HttpSmsGateway, SendCaps, SmsGateway, new_webhook_client
+from shared.config import Settings
+from shared.db.engine import Database
+
+log = logging.getLogger("kesu.worker.deliveries")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpConfig:
+    host: str
+    port: int
+    sender: str
+    starttls: bool | None
+    use_tls: bool
+    username: str | None
+    password: str | None = field(repr=False)
+    timeout: float
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryConfig:
+    """Tunables of the delivery job (see the `KESU_*` settings of the same names)."""
+
+    webhook_allow: tuple[str, ...] = ()
+    webhook_timeout: float = 15.0
+    smtp: SmtpConfig | None = None
+    batch_size: int = 50
+    lease_seconds: float = 60.0
+    concurrency: int = 16
+    run_seconds: float = 10.0
+    company_name: str = "本公司"
+    service_phone: str = ""
+    console_url: str = ""
+    # While Redis (the send caps) is away, messages wait this long instead of going uncapped.
+    caps_unavailable_delay: float = 5.0
+
+
+@dataclass
+class DeliveryRuntime:
+    db: Database
+    http: httpx.AsyncClient
+    config: DeliveryConfig
+    worker_id: str
+    sms: SmsGateway | None = None
+    caps: SendCaps | None = None
+    clock: Callable[[], datetime] = utc_now
+    # For the heartbeat and ops: what this process did since it started.
+    totals: Counter[str] = field(default_factory=Counter)
+    last_run_at: datetime | None = None
+    _owned: list[httpx.AsyncClient] = field(default_factory=list)
+
+    async def aclose(self) -> None:
+        if self.caps is not None:
+            await self.caps.aclose()
+        for client in self._owned:
+            await client.aclose()
+
+
+def caps_key_secret(settings: Settings) -> bytes:
+    """The key of the recipient digests in Redis. Every worker must use the same one, so it
+    comes from configuration: KESU_NOTIFY_KEY_SECRET, else the JWT secret, else (with a warning)
+    the database URL, which Redis does not hold either."""
+    if settings.notify_key_secret is not None:
+        secret = settings.notify_key_secret.get_secret_value()
+    elif settings.jwt_secret is not None:
+        secret = "caps:" + settings.jwt_secret.get_secret_value()
+    else:
+        log.warning("KESU_NOTIFY_KEY_SECRET is not set; send-cap keys derive from DATABASE_URL")
+        secret = "caps:" + settings.require_database_url()
+    return hashlib.blake2b(secret.encode("utf-8"), digest_size=32).digest()
+
+
+def config_from_settings(settings: Settings) -> DeliveryConfig:
+    smtp = None
+    if settings.smtp_host and settings.smtp_sender:
+        smtp = SmtpConfig(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.smtp_sender,
+            starttls=settings.smtp_starttls,
+            use_tls=settings.smtp_use_tls,
+            username=settings.smtp_username,
+            password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+            timeout=settings.smtp_timeout_seconds,
+        )
+    return DeliveryConfig(
+        webhook_allow=tuple(settings.webhook_allow_list()),
+        webhook_timeout=settings.webhook_timeout_seconds,
+        smtp=smtp,
+        batch_size=settings.outbox_batch_size,
+        lease_seconds=settings.outbox_lease_seconds,
+        concurrency=settings.delivery_concurrency,
+        run_seconds=settings.delivery_run_seconds,
+        company_name=settings.company_name,
+        service_phone=settings.service_phone,
+        console_url=settings.console_url,
+    )
+
+
+def runtime_from_settings(settings: Settings, db: Database, worker_id: str) -> DeliveryRuntime:
+    http = new_webhook_client()
+    owned = [http]
+    sms: SmsGateway | None = None
+    if settings.sms_url and settings.sms_token:
+        sms_client = httpx.AsyncClient(trust_env=False, follow_redirects=False)
+        owned.append(sms_client)
+        sms = HttpSmsGateway(
+            client=sms_client,
+            url=settings.sms_url,
+            token=settings.sms_token.get_secret_value(),
+            sign_name=settings.sms_sign,
+            timeout=settings.sms_timeout_seconds,
+        )
+    caps = SendCaps(
+        settings.require_redis_url(),
+        key_secret=caps_key_secret(settings),
+        per_recipient=settings.notify_cap_per_recipient,
+        global_cap=settings.notify_cap_global,
+        key_prefix=f"{settings.redis_prefix}:ratecap",
+    )
+    return DeliveryRuntime(
+        db=db,
+        http=http,
+        config=config_from_settings(settings),
+        worker_id=worker_id,
+        sms=sms,
+        caps=caps,
+        _owned=owned,
+    )

@@ -1,0 +1,145 @@
+"""Messages to one person (短信 / 邮件): claim, plan, cap, send, settle."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from services.sla_worker.delivery import DeliveryOutcome, send_email
+from services.sla_worker.jobs.batch import run_batch
+from services.sla_worker.jobs.delivery_runtime import DeliveryRuntime
+from services.sla_worker.jobs.message_plan import (
+    Fail,
+    Send,
+    Skip,
+    effective_templates,
+    plan_message,
+    scrub,
+)
+from services.sla_worker.jobs.outcomes import settlement_for
+from shared.db import notifications as notification_repo
+from shared.db import outbox as repo
+from shared.domain.templates import MessageChannel, MessageTemplate, TemplateKey
+
+log = logging.getLogger("kesu.worker.deliveries")
+
+
+async def deliver_messages(runtime: DeliveryRuntime) -> list[str]:
+    """One batch of due messages; returns a label per message (delivered, retry, dead, …)."""
+    now = runtime.clock()
+    token = repo.new_lease_token()
+    async with runtime.db.connect() as conn:
+        rows = await repo.claim_messages(
+            conn,
+            now=now,
+            lease_until=now + timedelta(seconds=runtime.config.lease_seconds),
+            token=token,
+            worker=runtime.worker_id,
+            limit=runtime.config.batch_size,
+        )
+        if not rows:
+            return []
+        templates = effective_templates(await notification_repo.current_templates(conn))
+
+    async def handle(row: dict[str, Any]) -> str:
+        return await _deliver_one(runtime, row, token, templates)
+
+    return await run_batch(
+        runtime.db, "outbox", rows, token,
+        concurrency=runtime.config.concurrency, handle=handle,
+    )  # fmt: skip
+
+
+async def _deliver_one(
+    runtime: DeliveryRuntime,
+    row: dict[str, Any],
+    token: uuid.UUID,
+    templates: Mapping[TemplateKey, MessageTemplate],
+) -> str:
+    plan = plan_message(row, templates, runtime.config)
+    if isinstance(plan, Skip | Fail):
+        status = "skipped" if isinstance(plan, Skip) else "dead"
+        outcome = repo.Settlement(status, error=plan.reason, counted=False)
+        attempt = repo.Attempt(
+            attempted_at=runtime.clock(), channel=row["channel"] or "message",
+            outcome="skipped" if status == "skipped" else "failed",
+            status_code=None, error=plan.reason, duration_ms=0, worker=runtime.worker_id,
+        )  # fmt: skip
+        await _settle(runtime, row, token, outcome, attempt)
+        return status
+    wait = await _cap_wait(runtime, plan.address)
+    if wait is not None:
+        # Capped (or Redis away): not an attempt, just later.
+        deferred = repo.Settlement(
+            "pending", next_attempt_at=runtime.clock() + wait, error="send cap: deferred",
+            counted=False,
+        )  # fmt: skip
+        await _settle(runtime, row, token, deferred, None)
+        return "deferred"
+    started = time.monotonic()
+    result = await _send(runtime, plan, str(row["message_id"]))
+    now = runtime.clock()
+    error = scrub(result.error, plan.address)
+    settlement = settlement_for(result, attempts_before=row["attempts"], now=now)
+    if settlement.error is not None:
+        settlement = repo.Settlement(
+            settlement.status, settlement.next_attempt_at, scrub(settlement.error, plan.address),
+            settlement.status_code, settlement.counted,
+        )  # fmt: skip
+    attempt = repo.Attempt(
+        attempted_at=now, channel=plan.channel.value, outcome=result.status.value,
+        status_code=result.http_status, error=error,
+        duration_ms=int((time.monotonic() - started) * 1000), worker=runtime.worker_id,
+    )  # fmt: skip
+    await _settle(runtime, row, token, settlement, attempt)
+    return "retry" if settlement.status == "pending" else settlement.status
+
+
+async def _cap_wait(runtime: DeliveryRuntime, address: str) -> timedelta | None:
+    if runtime.caps is None:
+        return None
+    try:
+        return await runtime.caps.acquire(address)
+    except (RedisError, OSError) as exc:
+        # Hold messages while Redis restarts rather than send them uncapped.
+        log.warning("send caps unavailable (%s); deferring", type(exc).__name__)
+        return timedelta(seconds=runtime.config.caps_unavailable_delay)
+
+
+async def _send(runtime: DeliveryRuntime, plan: Send, message_id: str) -> DeliveryOutcome:
+    if plan.channel is MessageChannel.SMS:
+        if runtime.sms is None:
+            return DeliveryOutcome.retry("SMS gateway not configured (KESU_SMS_URL)")
+        return await runtime.sms.send(to=plan.address, text=plan.body, message_id=message_id)
+    smtp = runtime.config.smtp
+    if smtp is None:
+        return DeliveryOutcome.retry("SMTP not configured (KESU_SMTP_HOST, KESU_SMTP_SENDER)")
+    return await send_email(
+        host=smtp.host, port=smtp.port, sender=smtp.sender, to=plan.address,
+        subject=plan.subject, body=plan.body, starttls=smtp.starttls, use_tls=smtp.use_tls,
+        username=smtp.username, password=smtp.password, timeout=smtp.timeout,
+        message_id=message_id,
+    )  # fmt: skip
+
+
+async def _settle(
+    runtime: DeliveryRuntime,
+    row: dict[str, Any],
+    token: uuid.UUID,
+    settlement: repo.Settlement,
+    attempt: repo.Attempt | None,
+) -> None:
+    async with runtime.db.connect() as conn:
+        applied = await repo.settle(
+            conn, "outbox", row_id=row["id"], outbox_id=row["id"], token=token,
+            attempts_before=row["attempts"], settlement=settlement, attempt=attempt,
+            now=runtime.clock(),
+        )  # fmt: skip
+    if not applied:
+        log.info("outbox %s: lease lost before its outcome was recorded", row["id"])

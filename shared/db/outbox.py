@@ -1,0 +1,322 @@
+"""The notification outbox (通知发件箱) as the SLA worker works it: fan-out, claims, outcomes.
+
+PostgreSQL decides who delivers what; arq only wakes the worker. Every function here is one SQL
+statement, so it runs in one short transaction on an autocommit connection:
+
+- **claim**: ``SELECT … FOR UPDATE SKIP LOCKED LIMIT n`` picks due rows no other worker holds,
+  and the same statement stamps a lease on them (``lease_expires_at``, ``lease_token``). The row
+  locks end with the statement; the lease keeps other workers off the rows while this one sends
+  outside any transaction. ``due_at`` (a generated column, GREATEST of available, next attempt
+  and lease expiry) makes a leased row invisible to claims until its lease runs out, so a worker
+  killed mid-delivery delays its rows by one lease, never loses them.
+- **outcome**: the row is settled only by the lease holder (``lease_token`` matches), except a
+  success, which is a fact whoever learns it. The attempt is logged in the same statement.
+- **release**: a worker that stops gracefully hands back its unsent rows at once.
+
+Webhook events are fanned out to one `webhook_deliveries` row per matching subscription, each
+with its own attempts, status and stable ``webhook_id``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+Table = Literal["outbox", "webhook_deliveries"]
+FINAL_STATUSES = frozenset({"delivered", "dispatched", "skipped", "dead"})
+
+# A subscription pattern matches a topic exactly, as "*", or as a "prefix.*" wildcard.
+# starts_with rather than LIKE: "_" in a topic must not be a wildcard.
+_MATCHES = """EXISTS (
+    SELECT 1 FROM jsonb_array_elements_text(s.event_types) AS p(pattern)
+    WHERE p.pattern = '*' OR p.pattern = src.topic
+       OR (right(p.pattern, 2) = '.*' AND starts_with(src.topic, left(p.pattern, -1))))"""
+
+_FAN_OUT = f"""
+WITH src AS (
+    SELECT id, topic FROM outbox
+    WHERE status = 'pending' AND kind = 'webhook' AND due_at <= :now
+    ORDER BY due_at, id
+    LIMIT :limit
+    FOR UPDATE SKIP LOCKED
+),
+pairs AS (
+    SELECT src.id AS outbox_id, s.id AS subscription_id
+    FROM src JOIN webhook_subscriptions AS s
+      ON s.active AND s.deleted_at IS NULL AND {_MATCHES}
+),
+ins AS (
+    INSERT INTO webhook_deliveries (outbox_id, subscription_id, next_attempt_at, created_at,
+                                    updated_at)
+    SELECT outbox_id, subscription_id, :now, :now, :now FROM pairs
+    ON CONFLICT (outbox_id, subscription_id) DO NOTHING
+    RETURNING 1
+),
+upd AS (
+    UPDATE outbox AS o
+    SET status = CASE WHEN m.n > 0 THEN 'dispatched' ELSE 'skipped' END,
+        last_error = CASE WHEN m.n > 0 THEN NULL
+                          ELSE 'no active webhook subscription matches the topic' END,
+        delivered_at = :now, updated_at = :now
+    FROM (SELECT src.id, (SELECT count(*) FROM pairs WHERE pairs.outbox_id = src.id) AS n
+          FROM src) AS m
+    WHERE o.id = m.id
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM upd) AS events, (SELECT count(*) FROM ins) AS deliveries
+"""
+
+_CLAIM_MESSAGES = """
+WITH picked AS (
+    SELECT id FROM outbox
+    WHERE status = 'pending' AND kind = 'message' AND due_at <= :now
+    ORDER BY due_at, id
+    LIMIT :limit
+    FOR UPDATE SKIP LOCKED
+),
+claimed AS (
+    UPDATE outbox AS o
+    SET lease_expires_at = :lease_until, lease_token = :token, leased_by = :worker
+    FROM picked WHERE o.id = picked.id
+    RETURNING o.id, o.message_id, o.topic, o.complaint_id, o.event_seq, o.payload,
+              o.template_key, o.audience, o.recipient_user_id, o.channel, o.attempts
+)
+SELECT c.*,
+       cp.reference, cp.customer, cp.notify_customer, cp.subject_user_id, cp.level,
+       cp.department, cp.category,
+       u.email AS user_email, u.mobile AS user_mobile, u.display_name AS user_name,
+       u.is_active AS user_active
+FROM claimed AS c
+LEFT JOIN complaints AS cp ON cp.id = c.complaint_id
+LEFT JOIN users AS u ON u.id = c.recipient_user_id
+ORDER BY c.id
+"""
+
+_CLAIM_DELIVERIES = """
+WITH picked AS (
+    SELECT id FROM webhook_deliveries
+    WHERE status = 'pending' AND due_at <= :now
+    ORDER BY due_at, id
+    LIMIT :limit
+    FOR UPDATE SKIP LOCKED
+),
+claimed AS (
+    UPDATE webhook_deliveries AS d
+    SET lease_expires_at = :lease_until, lease_token = :token, leased_by = :worker
+    FROM picked WHERE d.id = picked.id
+    RETURNING d.id, d.outbox_id, d.subscription_id, d.webhook_id, d.attempts
+)
+SELECT c.*, o.topic, o.payload, o.message_id,
+       s.url, s.secret, s.active AND s.deleted_at IS NULL AS subscription_active
+FROM claimed AS c
+JOIN outbox AS o ON o.id = c.outbox_id
+JOIN webhook_subscriptions AS s ON s.id = c.subscription_id
+ORDER BY c.id
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One attempt for the delivery log (投递记录). `error` holds no personal data."""
+
+    attempted_at: datetime
+    channel: str  # webhook / sms / email
+    outcome: str  # delivered / retry / gone / refused / failed / skipped
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+    worker: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """Where a claimed row goes next. `pending` with `next_attempt_at` is a retry (or a
+    deferral, when `counted` is False: a send cap or Redis being away is not an attempt)."""
+
+    status: str  # pending / delivered / skipped / dead
+    next_attempt_at: datetime | None = None
+    error: str | None = None
+    status_code: int | None = None
+    counted: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class FanOut:
+    events: int
+    deliveries: int
+
+
+def new_lease_token() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+async def fan_out_webhooks(conn: AsyncConnection, *, now: datetime, limit: int) -> FanOut:
+    """Turn due webhook events into one delivery per matching active subscription."""
+    row = (await conn.execute(text(_FAN_OUT), {"now": now, "limit": limit})).one()
+    return FanOut(events=int(row.events), deliveries=int(row.deliveries))
+
+
+async def claim_messages(
+    conn: AsyncConnection,
+    *,
+    now: datetime,
+    lease_until: datetime,
+    token: uuid.UUID,
+    worker: str,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Lease up to `limit` due messages, with what sending needs: the complaint's reference
+    and contact data (resolved now, never copied into the outbox) and the staff recipient."""
+    params = {"now": now, "lease_until": lease_until, "token": token, "worker": worker,
+              "limit": limit}  # fmt: skip
+    return [dict(r) for r in (await conn.execute(text(_CLAIM_MESSAGES), params)).mappings()]
+
+
+async def claim_webhook_deliveries(
+    conn: AsyncConnection,
+    *,
+    now: datetime,
+    lease_until: datetime,
+    token: uuid.UUID,
+    worker: str,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Lease up to `limit` due webhook deliveries, with their event and subscription."""
+    params = {"now": now, "lease_until": lease_until, "token": token, "worker": worker,
+              "limit": limit}  # fmt: skip
+    return [dict(r) for r in (await conn.execute(text(_CLAIM_DELIVERIES), params)).mappings()]
+
+
+def _settle_sql(table: Table) -> str:
+    # Explicit casts: asyncpg must know every parameter's type, and a parameter compared with a
+    # literal (CASE WHEN :status = …) gives PostgreSQL nothing to infer it from.
+    status_code = (
+        ", last_status_code = CAST(:status_code AS integer)"
+        if table == "webhook_deliveries"
+        else ""
+    )
+    return f"""
+WITH u AS (
+    UPDATE {table}
+    SET status = CAST(:status AS text),
+        attempts = attempts + CAST(:increment AS integer),
+        next_attempt_at = COALESCE(CAST(:next_attempt_at AS timestamptz), next_attempt_at),
+        last_error = CAST(:error AS text){status_code},
+        delivered_at = CASE WHEN CAST(:status AS text) = 'pending' THEN NULL
+                            ELSE CAST(:now AS timestamptz) END,
+        lease_expires_at = NULL, lease_token = NULL, leased_by = NULL,
+        updated_at = CAST(:now AS timestamptz)
+    WHERE id = :id AND status = 'pending'
+      AND (lease_token = CAST(:token AS uuid) OR CAST(:status AS text) = 'delivered')
+    RETURNING 1
+),
+logged AS (
+    INSERT INTO delivery_attempts (outbox_id, webhook_delivery_id, attempt, attempted_at,
+                                   channel, outcome, status_code, error, duration_ms, worker)
+    SELECT CAST(:outbox_id AS bigint), CAST(:delivery_id AS bigint),
+           CAST(:attempt AS integer), CAST(:attempted_at AS timestamptz),
+           CAST(:channel AS text), CAST(:outcome AS text),
+           CAST(:attempt_status_code AS integer), CAST(:attempt_error AS text),
+           CAST(:duration_ms AS integer), CAST(:worker AS text)
+    WHERE CAST(:log AS boolean)
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM u) AS settled
+"""
+
+
+async def settle(
+    conn: AsyncConnection,
+    table: Table,
+    *,
+    row_id: int,
+    outbox_id: int,
+    token: uuid.UUID,
+    attempts_before: int,
+    settlement: Settlement,
+    attempt: Attempt | None,
+    now: datetime,
+) -> bool:
+    """Record a claimed row's outcome and log the attempt; False when the lease was lost (the
+    row was re-claimed after it expired: that worker's outcome wins, the attempt stays logged).
+    """
+    increment = 1 if settlement.counted and attempt is not None else 0
+    params: dict[str, Any] = {
+        "id": row_id,
+        "token": token,
+        "status": settlement.status,
+        "increment": increment,
+        "next_attempt_at": settlement.next_attempt_at,
+        "error": settlement.error,
+        "now": now,
+        "outbox_id": outbox_id,
+        "delivery_id": row_id if table == "webhook_deliveries" else None,
+        "attempt": attempts_before + 1,
+        "log": attempt is not None,
+        "attempted_at": attempt.attempted_at if attempt else now,
+        "channel": attempt.channel if attempt else "",
+        "outcome": attempt.outcome if attempt else "",
+        "attempt_status_code": attempt.status_code if attempt else None,
+        "attempt_error": attempt.error if attempt else None,
+        "duration_ms": attempt.duration_ms if attempt else 0,
+        "worker": attempt.worker if attempt else None,
+    }
+    if table == "webhook_deliveries":
+        params["status_code"] = settlement.status_code
+    result = await conn.execute(text(_settle_sql(table)), params)
+    return bool(result.scalar_one())
+
+
+async def release(conn: AsyncConnection, table: Table, *, ids: list[int], token: uuid.UUID) -> int:
+    """Hand back leased rows that were not sent (graceful shutdown): claimable at once."""
+    if not ids:
+        return 0
+    result = await conn.execute(
+        text(
+            f"UPDATE {table} SET lease_expires_at = NULL, lease_token = NULL, leased_by = NULL "
+            "WHERE id = ANY(:ids) AND lease_token = :token AND status = 'pending'"
+        ),
+        {"ids": ids, "token": token},
+    )
+    return int(result.rowcount)
+
+
+async def disable_subscription(
+    conn: AsyncConnection, subscription_id: uuid.UUID, *, reason: str, now: datetime
+) -> bool:
+    """A receiver answered 410 Gone: stop sending to it until an admin re-enables it."""
+    result = await conn.execute(
+        text(
+            "UPDATE webhook_subscriptions SET active = false, disabled_reason = :reason, "
+            "disabled_at = :now, updated_at = :now WHERE id = :id AND active"
+        ),
+        {"id": subscription_id, "reason": reason, "now": now},
+    )
+    return bool(result.rowcount)
+
+
+_BACKLOG = """
+SELECT
+  (SELECT count(*) FROM outbox WHERE status = 'pending') AS outbox_pending,
+  (SELECT count(*) FROM outbox WHERE status = 'pending' AND due_at <= :now) AS outbox_due,
+  (SELECT min(due_at) FROM outbox WHERE status = 'pending' AND due_at <= :now)
+      AS outbox_oldest_due_at,
+  (SELECT count(*) FROM outbox WHERE status = 'dead') AS outbox_dead,
+  (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending') AS webhooks_pending,
+  (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending' AND due_at <= :now)
+      AS webhooks_due,
+  (SELECT min(due_at) FROM webhook_deliveries WHERE status = 'pending' AND due_at <= :now)
+      AS webhooks_oldest_due_at,
+  (SELECT count(*) FROM webhook_deliveries WHERE status = 'dead') AS webhooks_dead
+"""
+
+
+async def backlog(conn: AsyncConnection, *, now: datetime) -> dict[str, Any]:
+    """What ops watch (积压): owed, overdue, the oldest overdue, dead letters (死信)."""
+    row = (await conn.execute(text(_BACKLOG), {"now": now})).mappings().one()
+    return dict(row)
