@@ -117,7 +117,7 @@ class Staff:
     manager: Account
     director: Account
     auditor: Account
-    subject: Account  # an agent who will be the staff member complained about
+    subject: Account  # a manager who will be the staff member complained about (recusal)
 
 
 @pytest.fixture(scope="session")
@@ -134,5 +134,5 @@ async def staff(anon: httpx.AsyncClient, admin_headers: dict[str, str]) -> Staff
     team.manager = await create_user(anon, admin_headers, role="manager")
     team.director = await create_user(anon, admin_headers, role="director")
     team.auditor = await create_user(anon, admin_headers, role="auditor")
-    team.subject = await create_user(anon, admin_headers, role="agent", department="service")
+    team.subject = await create_user(anon, admin_headers, role="manager")
     return team

@@ -30,7 +30,14 @@ def test_run_starts_everything_and_stops_it_on_sigint(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update({"KESU_DATA_DIR": str(data_dir), "PORT": str(port)})
+    env.update(
+        {
+            "KESU_DATA_DIR": str(data_dir),
+            "PORT": str(port),
+            "KESU_ADMIN_USERNAME": "admin",
+            "KESU_ADMIN_PASSWORD": "first-admin-password",
+        }
+    )
     process = subprocess.Popen(
         [sys.executable, "-m", "services.devstack", "run"],
         env=env,
@@ -41,7 +48,20 @@ def test_run_starts_everything_and_stops_it_on_sigint(tmp_path: Path) -> None:
     try:
         wait_until_up(f"{base}/readyz", process, timeout=90)
         assert httpx.get(f"{base}/readyz").json()["status"] == "ready"
-        created = httpx.post(f"{base}/api/v1/complaints", json=complaint_body())
+        # The first admin (from the environment) signs in and makes a key for an integration.
+        signed = httpx.post(
+            f"{base}/api/v1/auth/token",
+            data={"username": "admin", "password": "first-admin-password"},
+        )
+        admin = {"Authorization": f"Bearer {signed.json()['access_token']}"}
+        key = httpx.post(
+            f"{base}/api/v1/api-keys",
+            headers=admin,
+            json={"name": "呼叫中心", "scopes": ["complaints:create"]},
+        ).json()["key"]
+        created = httpx.post(
+            f"{base}/api/v1/complaints", json=complaint_body(), headers={"X-API-Key": key}
+        )
         assert created.status_code == 201
         assert (data_dir / "postgres" / "PG_VERSION").exists()
         assert (data_dir / "redis").is_dir()

@@ -12,6 +12,10 @@ from services.intake_api.problems import PROBLEM_JSON
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
 
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}}}
+
+
 def install(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -33,10 +37,12 @@ def _build(app: FastAPI) -> dict[str, Any]:
         for operation in path_item.values():
             responses = operation.get("responses", {})
             if "422" in responses:
-                responses["422"] = {
-                    "description": "Invalid input (field-level details in `errors`)",
-                    "content": {PROBLEM_JSON: {"schema": PROBLEM_REF}},
-                }
+                responses["422"] = _problem("Invalid input (field-level details in `errors`)")
+            if "requestBody" in operation:
+                # Every body can be malformed, too large or of the wrong media type.
+                responses.setdefault("400", _problem("Malformed body (not JSON, bad form data)"))
+                responses.setdefault("413", _problem("Body larger than the limit (1 MiB)"))
+                responses.setdefault("415", _problem("Unsupported media type"))
     schemas = schema.get("components", {}).get("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)

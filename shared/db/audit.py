@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, insert, select
+from sqlalchemy import ColumnElement, and_, insert, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.db.tables import AuditEvent, table_of
@@ -83,7 +83,7 @@ async def page(
         clauses.append(audit_events.c.id < before_id)
     stmt = (
         select(audit_events)
-        .where(and_(*clauses))
+        .where(and_(true(), *clauses))
         .order_by(audit_events.c.id.desc())
         .limit(limit + 1)
     )

@@ -652,10 +652,10 @@ COMMANDS: dict[Action, type[Command]] = {
 
 
 def decide(state: ComplaintState, action: Action, command: Command, ctx: Context) -> list[Event]:
-    """The events `command` produces on `state`, or a domain error: 409 when the status does not
-    allow the action (with the allowed actions), 403 when the caller may not, 422 when a rule
+    """The events `command` produces on `state`, or a domain error: 403 when the caller may not,
+    409 when the status does not allow the action (with the allowed actions), 422 when a rule
     (approval, closure, invalid path, recusal) refuses it."""
+    authorize(ctx.principal, action, state)  # who you are comes before what the state allows
     if action not in allowed_actions(state.status):
         raise InvalidTransition(state.status, action, allowed_actions(state.status))
-    authorize(ctx.principal, action, state)
     return command.decide(state, ctx)

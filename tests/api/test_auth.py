@@ -1,0 +1,279 @@
+"""Sign-in, tokens, keys and limits: tampering, alg=none, expiry, refresh rotation, revocation,
+rate limits, and personal data never reaching the logs."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import jwt
+import pytest
+from fastapi import FastAPI
+
+from services.intake_api.app import create_app
+from services.intake_api.auth.secrets import AUDIENCE, ISSUER
+from shared.config import Settings
+from tests.conftest import Staff, make_settings
+from tests.support.factories import complaint_body
+from tests.support.principals import STAFF_PASSWORD, create_key, create_user, sign_in
+
+
+def _b64(data: dict[str, object]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+
+def _claims(user_id: str, **extra: object) -> dict[str, object]:
+    now = int(datetime.now(UTC).timestamp())
+    return {"iss": ISSUER, "aud": AUDIENCE, "sub": user_id, "tv": 0, "iat": now,
+            "exp": now + 600, **extra}  # fmt: skip
+
+
+async def _me(anon: httpx.AsyncClient, token: str) -> httpx.Response:
+    return await anon.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+
+
+async def test_unauthenticated_calls_get_401_problems(anon: httpx.AsyncClient) -> None:
+    for method, path in [
+        ("GET", "/api/v1/complaints"),
+        ("POST", "/api/v1/complaints"),
+        ("GET", f"/api/v1/complaints/{uuid.uuid4()}"),
+        ("GET", "/api/v1/me"),
+        ("GET", "/api/v1/users"),
+        ("GET", "/api/v1/audit-events"),
+    ]:
+        response = await anon.request(method, path, json={} if method == "POST" else None)
+        assert response.status_code == 401, (method, path)
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+async def test_sign_in_me_and_wrong_passwords(anon: httpx.AsyncClient, staff: Staff) -> None:
+    me = await anon.get("/api/v1/me", headers=staff.handler_quality.headers)
+    assert me.json()["role"] == "handler"
+    assert me.json()["department"] == "quality"
+    bad = await anon.post(
+        "/api/v1/auth/token", data={"username": staff.agent.name, "password": "wrong-password!"}
+    )
+    unknown = await anon.post(
+        "/api/v1/auth/token", data={"username": "nobody-here", "password": "wrong-password!"}
+    )
+    assert bad.status_code == unknown.status_code == 401
+    assert bad.json()["detail"] == unknown.json()["detail"]  # no user enumeration
+
+
+async def test_tampered_alg_none_wrong_key_and_expired_tokens_are_refused(
+    anon: httpx.AsyncClient, staff: Staff, settings: Settings
+) -> None:
+    secret = settings.require_jwt_secret()
+    user = staff.agent.id
+    good = jwt.encode(_claims(user), secret, algorithm="HS256")
+    assert (await _me(anon, good)).status_code == 200
+    header, payload, signature = good.split(".")
+    elevated = _b64({**_claims(user), "sub": staff.director.id})
+    forged = [
+        f"{header}.{elevated}.{signature}",  # payload changed, signature kept
+        f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{payload}.",  # alg=none
+        jwt.encode(_claims(user), "another-secret-of-at-least-32-bytes!!", algorithm="HS256"),
+        jwt.encode(
+            _claims(user, exp=int(datetime.now(UTC).timestamp()) - 5), secret, algorithm="HS256"
+        ),
+        jwt.encode(_claims(user, aud="someone-else"), secret, algorithm="HS256"),
+        jwt.encode(_claims(user, tv=7), secret, algorithm="HS256"),  # revoked token version
+        "not-a-jwt",
+    ]
+    for token in forged:
+        response = await _me(anon, token)
+        assert response.status_code == 401, token
+        assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_refresh_rotates_and_a_reused_token_revokes_the_family(
+    anon: httpx.AsyncClient, staff: Staff
+) -> None:
+    signed = await anon.post(
+        "/api/v1/auth/token", data={"username": staff.agent2.name, "password": STAFF_PASSWORD}
+    )
+    first = signed.json()["refresh_token"]
+    rotated = await anon.post("/api/v1/auth/refresh", json={"refresh_token": first})
+    assert rotated.status_code == 200
+    second = rotated.json()["refresh_token"]
+    assert second != first
+    assert (await _me(anon, rotated.json()["access_token"])).status_code == 200
+    reused = await anon.post("/api/v1/auth/refresh", json={"refresh_token": first})
+    assert reused.status_code == 401
+    # The reuse revoked the whole family, the rotated token included.
+    assert (
+        await anon.post("/api/v1/auth/refresh", json={"refresh_token": second})
+    ).status_code == 401
+
+
+async def test_disabling_a_user_revokes_their_tokens(
+    anon: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    account = await create_user(anon, admin_headers, role="agent", department="service")
+    assert (await anon.get("/api/v1/me", headers=account.headers)).status_code == 200
+    disabled = await anon.patch(
+        f"/api/v1/users/{account.id}", json={"is_active": False}, headers=admin_headers
+    )
+    assert disabled.status_code == 200
+    assert (await anon.get("/api/v1/me", headers=account.headers)).status_code == 401
+    again = await anon.post(
+        "/api/v1/auth/token", data={"username": account.name, "password": STAFF_PASSWORD}
+    )
+    assert again.status_code == 401
+
+
+async def test_api_keys_are_shown_once_scoped_and_revocable(
+    anon: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    key = await create_key(anon, admin_headers, ["complaints:create"])
+    listed = (await anon.get("/api/v1/api-keys", headers=admin_headers)).json()
+    [mine] = [k for k in listed if k["id"] == key.id]
+    assert "key" not in mine
+    created = await anon.post("/api/v1/complaints", json=complaint_body(), headers=key.headers)
+    assert created.status_code == 201
+    # Without complaints:read it cannot read back even its own complaint.
+    read = await anon.get(f"/api/v1/complaints/{created.json()['id']}", headers=key.headers)
+    assert read.status_code == 404
+    revoked = await anon.delete(f"/api/v1/api-keys/{key.id}", headers=admin_headers)
+    assert revoked.status_code == 204
+    refused = await anon.post("/api/v1/complaints", json=complaint_body(), headers=key.headers)
+    assert refused.status_code == 401
+    wrong = {"X-API-Key": key.headers["X-API-Key"][:-4] + "AAAA"}
+    assert (await anon.get("/api/v1/me", headers=wrong)).status_code == 401
+
+
+async def test_non_admins_cannot_manage_accounts(anon: httpx.AsyncClient, staff: Staff) -> None:
+    for account in (staff.agent, staff.manager, staff.director, staff.auditor):
+        assert (await anon.get("/api/v1/users", headers=account.headers)).status_code == 403
+        created = await anon.post(
+            "/api/v1/users",
+            json={"username": "sneaky", "display_name": "x", "role": "admin",
+                  "password": "a-long-password-1"},
+            headers=account.headers,
+        )  # fmt: skip
+        assert created.status_code == 403
+    assert (await anon.get("/api/v1/audit-events", headers=staff.agent.headers)).status_code == 403
+    assert (
+        await anon.get("/api/v1/audit-events", headers=staff.auditor.headers)
+    ).status_code == 200
+
+
+async def test_an_integration_key_has_its_own_rate_limit(
+    anon: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    key = await create_key(anon, admin_headers, ["complaints:read"], rate_limit_per_minute=3)
+    codes = [(await anon.get("/api/v1/me", headers=key.headers)).status_code for _ in range(5)]
+    assert codes[:3] == [200, 200, 200]
+    assert codes[3:] == [429, 429]
+    limited = await anon.get("/api/v1/me", headers=key.headers)
+    assert int(limited.headers["retry-after"]) >= 1
+    assert limited.headers["content-type"] == "application/problem+json"
+
+
+async def test_public_lookup_is_limited_per_reference(
+    anon: httpx.AsyncClient, client: httpx.AsyncClient
+) -> None:
+    created = (await client.post("/api/v1/complaints", json=complaint_body())).json()
+    codes = []
+    for i in range(12):
+        response = await anon.post(
+            "/api/v1/public/status-lookup",
+            json={"reference": created["reference"], "phone": f"1390000{i:04d}"},
+        )
+        codes.append(response.status_code)
+    assert codes[:10] == [404] * 10
+    assert codes[10:] == [429, 429]
+
+
+@pytest.fixture
+async def strict_app(database_url: str, settings: Settings) -> FastAPI:
+    strict = make_settings(
+        database_url, settings.require_redis_url(), public_lookup_ip_limit="2/minute",
+        login_rate_limit="2/minute",
+    )  # fmt: skip
+    return create_app(strict)
+
+
+async def test_public_lookup_and_sign_in_are_limited_per_client(strict_app: FastAPI) -> None:
+    async with strict_app.router.lifespan_context(strict_app):
+        transport = httpx.ASGITransport(app=strict_app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://kesu.test") as c:
+            lookups = [
+                (await c.post("/api/v1/public/status-lookup",
+                              json={"reference": f"KS-20260101-00000{i}", "phone": "13900000000"})
+                 ).status_code
+                for i in range(3)
+            ]  # fmt: skip
+            assert lookups == [404, 404, 429]
+            tries = [
+                (await c.post("/api/v1/auth/token",
+                              data={"username": "admin", "password": "guess-password"})).status_code
+                for _ in range(3)
+            ]  # fmt: skip
+            assert tries == [401, 401, 429]
+
+
+async def test_canary_personal_data_never_reaches_the_logs(
+    anon: httpx.AsyncClient,
+    client: httpx.AsyncClient,
+    staff: Staff,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    canary_phone = "13912345670"
+    canary_email = "canary.kesu@example.com"
+    canary_address = "金丝雀路1号"
+    body = complaint_body()
+    body["customer"] = {"name": "金丝雀", "phone": canary_phone, "email": canary_email,
+                        "address": canary_address}  # fmt: skip
+    with caplog.at_level(logging.DEBUG):
+        created = (await client.post("/api/v1/complaints", json=body)).json()
+        await client.get("/api/v1/complaints", params={"customer_phone": canary_phone})
+        await client.get(f"/api/v1/complaints/{created['id']}")
+        await client.post(f"/api/v1/complaints/{created['id']}/reveal")
+        await anon.post(
+            "/api/v1/public/status-lookup",
+            json={"reference": created["reference"], "phone": canary_phone},
+        )
+        bad = dict(body, channel="pigeon")
+        await client.post("/api/v1/complaints", json=bad)
+        await anon.get(f"/api/v1/complaints/{created['id']}", headers=staff.agent2.headers)
+    # The test's own HTTP client logs its request URLs (query strings included): that is the
+    # caller's log, not the service's.
+    text = "\n".join(r.getMessage() for r in caplog.records if r.name != "httpx")
+    assert "kesu.access" in {r.name for r in caplog.records}  # the service's logs were captured
+    for canary in (canary_phone, canary_email, canary_address, "金丝雀"):
+        assert canary not in text
+
+
+async def test_audit_log_records_sign_ins_and_changes(
+    anon: httpx.AsyncClient, admin_headers: dict[str, str], staff: Staff
+) -> None:
+    await sign_in(anon, staff.manager.name, STAFF_PASSWORD)
+    await anon.post("/api/v1/auth/token", data={"username": staff.manager.name, "password": "x"})
+    audit = (
+        await anon.get(
+            "/api/v1/audit-events", params={"action": "auth.sign_in"}, headers=admin_headers
+        )
+    ).json()["items"]
+    mine = [e for e in audit if e["actor_id"] == staff.manager.id]
+    assert {"ok", "failed"} <= {e["outcome"] for e in mine}
+    assert all(e["client_ip"] for e in mine)
+    before = datetime.now(UTC) - timedelta(minutes=5)
+    created = await anon.post(
+        "/api/v1/complaints", json=complaint_body(), headers=staff.agent.headers
+    )
+    changes = (
+        await anon.get(
+            "/api/v1/audit-events",
+            params={"action": "complaint.register", "target_id": created.json()["id"],
+                    "occurred_from": before.isoformat()},
+            headers=admin_headers,
+        )
+    ).json()["items"]  # fmt: skip
+    assert len(changes) == 1
+    assert changes[0]["actor_id"] == staff.agent.id
