@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run worker api test lint format bench migrate admin clean
+.PHONY: install run worker api test lint format bench migrate admin calendar clean
 
 install: $(STAMP)
 
@@ -27,6 +27,9 @@ api: install  ## only the API
 
 migrate: install  ## alembic upgrade head
 	$(PY) -m services.devstack migrate
+
+admin: install  ## the first admin by hand: make admin USERNAME=li.na (password asked, or KESU_ADMIN_PASSWORD)
+	$(PY) -m services.devstack cli services.intake_api.cli create-admin --username "$(USERNAME)"
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

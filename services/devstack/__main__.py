@@ -24,7 +24,7 @@ from services.devstack.migrate import upgrade_head
 from shared.config import get_settings
 
 log = logging.getLogger("kesu.devstack")
-COMMANDS = ("run", "api", "worker", "migrate")
+COMMANDS = ("run", "api", "worker", "migrate", "cli")
 STOP_GRACE_SECONDS = 30
 
 
@@ -61,8 +61,12 @@ def _stop(children: list[subprocess.Popen[bytes]]) -> None:
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("pgserver").setLevel(logging.WARNING)
-    if len(argv) != 1 or argv[0] not in COMMANDS:
-        print(f"usage: python -m services.devstack {{{'|'.join(COMMANDS)}}}", file=sys.stderr)
+    if not argv or argv[0] not in COMMANDS or (argv[0] != "cli" and len(argv) != 1):
+        print(
+            f"usage: python -m services.devstack {{{'|'.join(COMMANDS)}}} "
+            "(cli MODULE ARGS…: run `python -m MODULE ARGS…` against the same servers)",
+            file=sys.stderr,
+        )
         return 2
     command = argv[0]
     settings = get_settings()
@@ -86,16 +90,20 @@ def main(argv: list[str]) -> int:
             env["DATABASE_URL"] = pg.url()
         if settings.jwt_secret is None:
             env["KESU_JWT_SECRET"] = _local_jwt_secret(data_dir)
-        if not settings.redis_url and command != "migrate":
+        if not settings.redis_url and command not in ("migrate", "cli"):
             redis = start_redis(data_dir / "redis")
             servers.append(redis)
             env["REDIS_URL"] = redis.url()
         # Against an external database only `run` and `migrate` migrate: in a deployment the
         # one-shot migration job does it, never each API or worker replica.
-        if command in ("run", "migrate") or not settings.database_url:
+        if command in ("run", "migrate", "cli") or not settings.database_url:
             upgrade_head(env["DATABASE_URL"])
         if command == "migrate":
             return 0
+        if command == "cli":
+            # A one-off command (create the first admin, load a calendar) on these servers.
+            tool = subprocess.run([sys.executable, "-m", *argv[1:]], env=env, check=False)  # noqa: S603
+            return tool.returncode
         if command in ("run", "api"):
             children.append(_spawn(_api_args(settings.host, settings.port), env))
             log.info("API on http://%s:%s (docs at /docs)", settings.host, settings.port)
