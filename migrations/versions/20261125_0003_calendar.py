@@ -270,12 +270,17 @@ def _seed() -> None:
         sa.column("created_at", postgresql.TIMESTAMP(timezone=True)),
         sa.column("updated_at", postgresql.TIMESTAMP(timezone=True)),
     )
-    op.execute(
-        calendars.insert().values(
-            code="default", name="默认工作日历", tz="Asia/Shanghai", work_start=sa.text("'09:00'"),
-            work_end=sa.text("'18:00'"), version=1, created_at=SEEDED_AT, updated_at=SEEDED_AT,
-        )  # fmt: skip
-    )
+    default_calendar = {
+        "code": "default",
+        "name": "默认工作日历",
+        "tz": "Asia/Shanghai",
+        "work_start": sa.text("'09:00'"),
+        "work_end": sa.text("'18:00'"),
+        "version": 1,
+        "created_at": SEEDED_AT,
+        "updated_at": SEEDED_AT,
+    }
+    op.execute(calendars.insert().values(**default_calendar))
     policies = sa.table(
         "sla_policies",
         *(sa.column(c) for c in ("name", "kind", "level", "category", "channel", "priority")),
@@ -297,12 +302,9 @@ def _seed() -> None:
         DEFAULT_POLICIES, start=1
     ):
         match = {"kind": kind, "level": level, "category": category, "channel": channel}
-        op.execute(
-            policies.insert().values(
-                name=name, **match, priority=0, active=True, stages=stages, version=1,
-                created_at=SEEDED_AT, updated_at=SEEDED_AT,
-            )  # fmt: skip
-        )
+        row = {"name": name, **match, "priority": 0, "active": True, "stages": stages,
+               "version": 1, "created_at": SEEDED_AT, "updated_at": SEEDED_AT}  # fmt: skip
+        op.execute(policies.insert().values(**row))
         document = {"id": policy_id, "version": 1, "name": name, **match, "priority": 0,
                     "active": True, "stages": stages}  # fmt: skip
         op.execute(

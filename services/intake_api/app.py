@@ -18,12 +18,14 @@ from services.intake_api.auth.principals import Authenticator
 from services.intake_api.auth.router import router as auth_router
 from services.intake_api.auth.secrets import password_hasher
 from services.intake_api.auth.service import Passwords, ensure_admin
+from services.intake_api.calendar.router import router as calendar_router
 from services.intake_api.complaints.actions_router import router as actions_router
 from services.intake_api.complaints.router import router as complaints_router
 from services.intake_api.middleware import AccessLogMiddleware, BodyLimitMiddleware
 from services.intake_api.ops.router import router as ops_router
 from services.intake_api.public.router import router as public_router
 from services.intake_api.ratelimit import RateLimiter
+from services.intake_api.sla.router import router as sla_router
 from shared.config import Settings, get_settings
 from shared.db.engine import Database
 from shared.domain.handling import Rules
@@ -83,6 +85,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(public_router)
     app.include_router(admin_router)
     app.include_router(audit_router)
+    app.include_router(calendar_router)
+    app.include_router(sla_router)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(AccessLogMiddleware)
     return app

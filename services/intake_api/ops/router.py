@@ -9,7 +9,8 @@ from fastapi import APIRouter, Request
 from sqlalchemy import text
 from starlette.responses import Response
 
-from services.intake_api.deps import DbDep
+from services.intake_api.calendar.service import readiness as calendar_readiness
+from services.intake_api.deps import DbDep, NowDep
 from services.intake_api.problems import problem_response, responses
 
 router = APIRouter(tags=["ops"])
@@ -21,7 +22,9 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", summary="PostgreSQL and Redis are reachable", responses=responses(503))
-async def readyz(request: Request, db: DbDep) -> Any:
+async def readyz(request: Request, db: DbDep, now: NowDep) -> Any:
+    """Also reports the business calendar's last known day: deadlines after it are provisional
+    (a `warning` appears 60 days before; it never makes the service unready)."""
     checks: dict[str, str] = {}
 
     async def database() -> None:
@@ -37,9 +40,10 @@ async def readyz(request: Request, db: DbDep) -> Any:
             checks[name] = "ok"
         except Exception as exc:
             checks[name] = f"error: {type(exc).__name__}"
+    calendar = await calendar_readiness(db, now=now) if checks["database"] == "ok" else None
     if all(v == "ok" for v in checks.values()):
-        return {"status": "ready", "checks": checks}
+        return {"status": "ready", "checks": checks, "calendar": calendar}
     response: Response = problem_response(
-        503, detail="A dependency is not reachable.", checks=checks
+        503, detail="A dependency is not reachable.", checks=checks, calendar=calendar
     )
     return response

@@ -1,0 +1,302 @@
+"""Deadlines (时限) in PostgreSQL: rows for new plans, state changes, and the list filters.
+
+A deadline is planned in the domain (`shared.domain.sla`) and stored as one row per
+(complaint, stage, cycle). Two insert paths:
+
+- inside the complaint's own statement: `row_for(...)` dicts go in
+  `ComplaintChange.rows["deadlines"]` (one round trip for the change and its deadlines);
+- in bulk, outside a complaint change (imports, benchmarks): `insert_many` (multi-row INSERT)
+  or `copy_rows` (COPY, the fastest for tens of thousands of rows).
+
+Open means `pending` or `warned`; a paused deadline (`paused_at` set, the complaint awaits the
+customer) is open but its clock is stopped, so it is neither due, nor overdue, nor swept.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, exists, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.db.tables import Complaint, Deadline, table_of
+from shared.domain.enums import DeadlineStatus, DurationUnit, Stage
+from shared.domain.sla import PlannedDeadline
+
+deadlines = table_of(Deadline)
+complaints = table_of(Complaint)
+
+# A condition on `complaints` (over `complaints.c.id`) to AND into the complaint list query.
+ComplaintClause = ColumnElement[bool]
+
+OPEN_STATUSES = (DeadlineStatus.PENDING.value, DeadlineStatus.WARNED.value)
+# Columns a new row carries (the rest take their defaults); the order of `copy_rows`.
+PLAN_COLUMNS = (
+    "complaint_id", "stage", "cycle", "policy_id", "policy_version", "calendar_version", "unit",
+    "amount", "warn_ratio", "started_at", "due_at", "warn_at", "provisional",
+)  # fmt: skip
+
+
+def row_for(
+    complaint_id: uuid.UUID, planned: PlannedDeadline, *, calendar_version: int
+) -> dict[str, Any]:
+    """The row of a planned deadline, for `ComplaintChange.rows["deadlines"]` or
+    `insert_many`. The policy must be a stored one (it has an id)."""
+    if planned.policy_id is None:
+        raise ValueError("a deadline must come from a stored policy (policy_id is None)")
+    return {
+        "complaint_id": complaint_id,
+        "stage": planned.stage.value,
+        "cycle": planned.cycle,
+        "policy_id": planned.policy_id,
+        "policy_version": planned.policy_version,
+        "calendar_version": calendar_version,
+        "unit": planned.unit.value,
+        "amount": planned.amount,
+        "warn_ratio": planned.warn_ratio,
+        "started_at": planned.started_at,
+        "due_at": planned.due_at,
+        "warn_at": planned.warn_at,
+        "provisional": planned.provisional,
+    }
+
+
+def planned_from_row(row: Mapping[str, Any]) -> PlannedDeadline:
+    """A stored deadline back as the domain's plan (to recompute or move it)."""
+    return PlannedDeadline(
+        Stage(row["stage"]), row["cycle"], row["policy_id"], row["policy_version"],
+        DurationUnit(row["unit"]), row["amount"], row["warn_ratio"], row["started_at"],
+        row["due_at"], row["warn_at"], row["provisional"],
+    )  # fmt: skip
+
+
+async def insert_many(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """One multi-row INSERT (the unique (complaint, stage, cycle) refuses a double plan)."""
+    if rows:
+        await conn.execute(insert(deadlines).values(list(rows)))
+
+
+async def copy_rows(conn: AsyncConnection, rows: Iterable[Mapping[str, Any]]) -> int:
+    """COPY rows into `deadlines` through the asyncpg connection (bulk paths only)."""
+    records = [tuple(r[c] for c in PLAN_COLUMNS) for r in rows]
+    if not records:
+        return 0
+    raw = await conn.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    await driver.copy_records_to_table("deadlines", records=records, columns=list(PLAN_COLUMNS))
+    return len(records)
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+async def list_for_complaint(
+    conn: AsyncConnection, complaint_id: uuid.UUID
+) -> list[dict[str, Any]]:
+    """Every deadline of a complaint, in planning order."""
+    c = deadlines.c
+    stmt = select(deadlines).where(c.complaint_id == complaint_id).order_by(c.started_at, c.id)
+    return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+
+
+async def open_for_complaint(
+    conn: AsyncConnection, complaint_id: uuid.UUID, *, stages: Sequence[Stage] | None = None
+) -> list[dict[str, Any]]:
+    c = deadlines.c
+    stmt = select(deadlines).where(c.complaint_id == complaint_id, c.status.in_(OPEN_STATUSES))
+    if stages is not None:
+        stmt = stmt.where(c.stage.in_([s.value for s in stages]))
+    return [dict(r) for r in (await conn.execute(stmt.order_by(c.due_at))).mappings()]
+
+
+async def next_cycle(conn: AsyncConnection, complaint_id: uuid.UUID, stage: Stage) -> int:
+    """The cycle number for planning `stage` again (1 if it was never planned)."""
+    c = deadlines.c
+    stmt = select(func.coalesce(func.max(c.cycle), 0) + 1).where(
+        c.complaint_id == complaint_id, c.stage == stage.value
+    )
+    return int((await conn.execute(stmt)).scalar_one())
+
+
+async def next_deadline(conn: AsyncConnection, complaint_id: uuid.UUID) -> dict[str, Any] | None:
+    """The open deadline due first (running clocks before paused ones), for the public status
+    lookup: stage, due_at, provisional, paused_at. None when nothing is owed."""
+    c = deadlines.c
+    stmt = (
+        select(c.stage, c.due_at, c.unit, c.provisional, c.paused_at)
+        .where(c.complaint_id == complaint_id, c.status.in_(OPEN_STATUSES))
+        .order_by(c.paused_at.is_not(None), c.due_at)
+        .limit(1)
+    )
+    row = (await conn.execute(stmt)).mappings().first()
+    return dict(row) if row is not None else None
+
+
+# --- changing --------------------------------------------------------------------------------
+
+
+def _open_of(complaint_id: uuid.UUID, stages: Sequence[Stage] | None) -> list[ColumnElement[bool]]:
+    c = deadlines.c
+    clauses = [c.complaint_id == complaint_id, c.status.in_(OPEN_STATUSES)]
+    if stages is not None:
+        clauses.append(c.stage.in_([s.value for s in stages]))
+    return clauses
+
+
+async def mark_met(
+    conn: AsyncConnection, complaint_id: uuid.UUID, stage: Stage, *, at: datetime
+) -> int:
+    """The open deadline(s) of `stage` are met (e.g. first contact logged); returns how many.
+    A deadline already breached stays breached: meeting it late does not undo the breach."""
+    stmt = (
+        update(deadlines)
+        .where(*_open_of(complaint_id, [stage]))
+        .values(status=DeadlineStatus.MET.value, met_at=at, paused_at=None)
+    )
+    return int((await conn.execute(stmt)).rowcount or 0)
+
+
+async def cancel_open(
+    conn: AsyncConnection,
+    complaint_id: uuid.UUID,
+    *,
+    at: datetime,
+    stages: Sequence[Stage] | None = None,
+) -> int:
+    """Cancel open deadlines (all, or of `stages`): the case closed, was withdrawn, or a stage
+    is being re-planned (a level change re-plans the resolution as a new cycle)."""
+    stmt = (
+        update(deadlines)
+        .where(*_open_of(complaint_id, stages))
+        .values(status=DeadlineStatus.CANCELLED.value, cancelled_at=at)
+    )
+    return int((await conn.execute(stmt)).rowcount or 0)
+
+
+async def pause_open(conn: AsyncConnection, complaint_id: uuid.UUID, *, at: datetime) -> int:
+    """Stop the clocks of the open deadlines (the complaint now awaits the customer)."""
+    stmt = (
+        update(deadlines)
+        .where(*_open_of(complaint_id, None), deadlines.c.paused_at.is_(None))
+        .values(paused_at=at)
+    )
+    return int((await conn.execute(stmt)).rowcount or 0)
+
+
+async def update_plan(
+    conn: AsyncConnection,
+    deadline_id: int,
+    planned: PlannedDeadline,
+    *,
+    calendar_version: int,
+    paused_total: timedelta | None = None,
+    resume: bool = False,
+) -> bool:
+    """Store a recomputed or moved plan for one open deadline (after a pause, or a calendar
+    change). `resume` also clears `paused_at`; `paused_total` replaces the stored total."""
+    values: dict[str, Any] = {
+        "due_at": planned.due_at,
+        "warn_at": planned.warn_at,
+        "provisional": planned.provisional,
+        "calendar_version": calendar_version,
+    }
+    if paused_total is not None:
+        values["paused_total"] = paused_total
+    if resume:
+        values["paused_at"] = None
+    c = deadlines.c
+    stmt = update(deadlines).where(c.id == deadline_id, c.status.in_(OPEN_STATUSES)).values(values)
+    return bool((await conn.execute(stmt)).rowcount)
+
+
+# --- the calendar changed --------------------------------------------------------------------
+
+
+def _affected(first_day: date | None, last_day: date | None) -> list[ColumnElement[bool]]:
+    c = deadlines.c
+    clauses: list[ColumnElement[bool]] = [
+        c.status.in_(OPEN_STATUSES),
+        c.unit != DurationUnit.HOURS.value,  # calendar hours do not depend on the calendar
+    ]
+    if first_day is not None and last_day is not None:
+        # A changed day can only move a deadline whose counting spans it. Compared in UTC with
+        # a day's margin either side (the calendar's zone is within ±14 h of UTC); paused
+        # deadlines have no end yet and are always included.
+        lo = datetime.combine(first_day - timedelta(days=1), time(), tzinfo=UTC)
+        hi = datetime.combine(last_day + timedelta(days=2), time(), tzinfo=UTC)
+        clauses += [c.started_at < hi, or_(c.due_at >= lo, c.paused_at.is_not(None))]
+    return clauses
+
+
+async def count_open_affected(
+    conn: AsyncConnection, *, first_day: date | None = None, last_day: date | None = None
+) -> int:
+    """Open deadlines that a change of the days first_day..last_day may move (every open one
+    counted on the calendar when no range is given: working hours changed)."""
+    stmt = select(func.count()).select_from(deadlines).where(*_affected(first_day, last_day))
+    return int((await conn.execute(stmt)).scalar_one())
+
+
+async def open_affected(
+    conn: AsyncConnection,
+    *,
+    first_day: date | None = None,
+    last_day: date | None = None,
+    limit: int = 1000,
+    after_id: int = 0,
+) -> list[dict[str, Any]]:
+    """The same deadlines, by id in pages (`after_id`: the last id of the previous page)."""
+    c = deadlines.c
+    stmt = (
+        select(deadlines)
+        .where(*_affected(first_day, last_day), c.id > after_id)
+        .order_by(c.id)
+        .limit(limit)
+    )
+    return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+
+
+async def stale_open(
+    conn: AsyncConnection, *, calendar_version: int, limit: int = 1000
+) -> list[dict[str, Any]]:
+    """Open deadlines computed with an older calendar version (a change whose recompute did
+    not finish, or seeding on start-up): what a catch-up sweep recomputes."""
+    c = deadlines.c
+    stmt = (
+        select(deadlines)
+        .where(*_affected(None, None), c.calendar_version < calendar_version)
+        .order_by(c.id)
+        .limit(limit)
+    )
+    return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+
+
+# --- filters for the complaint list ----------------------------------------------------------
+
+
+def _running() -> list[ColumnElement[bool]]:
+    c = deadlines.c
+    return [c.complaint_id == complaints.c.id, c.status.in_(OPEN_STATUSES), c.paused_at.is_(None)]
+
+
+def due_within_clause(now: datetime, within: timedelta) -> ComplaintClause:
+    """Complaints with a running deadline due in [now, now + within): not yet overdue."""
+    c = deadlines.c
+    return exists().where(*_running(), c.due_at >= now, c.due_at < now + within)
+
+
+def overdue_clause(now: datetime) -> ComplaintClause:
+    """Complaints with a running deadline past due (breached or about to be recorded so)."""
+    return exists().where(*_running(), deadlines.c.due_at < now)
+
+
+def breached_clause() -> ComplaintClause:
+    """Complaints with at least one recorded breach (超时), whatever happened since."""
+    c = deadlines.c
+    return exists().where(
+        c.complaint_id == complaints.c.id, c.status == DeadlineStatus.BREACHED.value
+    )

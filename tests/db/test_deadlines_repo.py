@@ -1,0 +1,284 @@
+"""The deadlines repository against PostgreSQL: both insert paths, state changes, the complaint
+list filters, the public "next deadline", what a calendar change touches, and the caches.
+
+Deadlines are planned here on the seeded calendar and the seeded policy versions (as in force
+in 2020), so other tests changing the `default` calendar or the policies do not matter.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from shared.calendar_data import default_calendar
+from shared.db import calendars as calendars_repo
+from shared.db import complaints as complaints_repo
+from shared.db import deadlines as repo
+from shared.db import sla as sla_repo
+from shared.db.changes import ComplaintChange, write_change
+from shared.db.engine import Database
+from shared.domain.complaint import Actor, ActorKind, EventMeta
+from shared.domain.enums import (
+    Category,
+    Channel,
+    DeadlineStatus,
+    DurationUnit,
+    Kind,
+    Level,
+    Stage,
+)
+from shared.domain.events import ComplaintRegistered
+from shared.domain.intake import ComplaintIntake
+from shared.domain.reference import format_reference, local_date
+from shared.domain.sla import PlannedDeadline, SlaPolicy, StageTrigger, plan_on
+from tests.support.factories import complaint_body
+
+SH = ZoneInfo("Asia/Shanghai")
+CAL = default_calendar()
+START = datetime(2026, 6, 1, 10, tzinfo=SH)  # Monday
+SEEDED_ERA = datetime(2020, 1, 1, tzinfo=UTC)
+CAL_WD = DurationUnit.WORKING_DAYS
+
+
+@pytest.fixture(scope="module")
+async def policies(db: Database) -> list[SlaPolicy]:
+    async with db.connect() as conn:
+        return await sla_repo.load_policies(conn, as_of=SEEDED_ERA)
+
+
+async def new_complaint(client: httpx.AsyncClient) -> uuid.UUID:
+    response = await client.post("/api/v1/complaints", json=complaint_body())
+    assert response.status_code == 201, response.text
+    return uuid.UUID(response.json()["id"])
+
+
+def plan(policies: list[SlaPolicy], *, channel: Channel = Channel.WEB) -> list[PlannedDeadline]:
+    return plan_on(policies, StageTrigger.REGISTRATION, kind=Kind.COMPLAINT, level=Level.ORDINARY,
+                   category=Category.PRODUCT_QUALITY, channel=channel, start=START,
+                   calendar=CAL)  # fmt: skip
+
+
+def rows(complaint_id: uuid.UUID, planned: list[PlannedDeadline]) -> list[dict[str, object]]:
+    return [repo.row_for(complaint_id, p, calendar_version=1) for p in planned]
+
+
+async def test_planned_deadlines_round_trip(
+    client: httpx.AsyncClient, db: Database, policies: list[SlaPolicy]
+) -> None:
+    complaint_id = await new_complaint(client)
+    planned = plan(policies)
+    assert [p.stage for p in planned] == [Stage.ACKNOWLEDGEMENT, Stage.FIRST_CONTACT,
+                                          Stage.RESOLUTION, Stage.PROGRESS_UPDATE]  # fmt: skip
+    async with db.connect() as conn:
+        await repo.insert_many(conn, rows(complaint_id, planned))
+        stored = await repo.list_for_complaint(conn, complaint_id)
+    assert {repo.planned_from_row(r) for r in stored} == set(planned)
+    assert {r["status"] for r in stored} == {"pending"}
+    assert {r["paused_total"] for r in stored} == {timedelta(0)}
+    assert all(r["policy_version"] == 1 for r in stored)
+
+
+async def test_a_stage_is_planned_once_per_cycle(
+    client: httpx.AsyncClient, db: Database, policies: list[SlaPolicy]
+) -> None:
+    complaint_id = await new_complaint(client)
+    planned = plan(policies)
+    async with db.connect() as conn:
+        await repo.insert_many(conn, rows(complaint_id, planned))
+        with pytest.raises(IntegrityError, match="uq_deadlines_complaint_id_stage_cycle"):
+            await repo.insert_many(conn, rows(complaint_id, planned[:1]))
+        assert await repo.next_cycle(conn, complaint_id, Stage.RESOLUTION) == 2
+        assert await repo.next_cycle(conn, complaint_id, Stage.INVESTIGATION) == 1
+        # A level change: cancel the open resolution and plan it again as cycle 2.
+        assert await repo.cancel_open(conn, complaint_id, at=START, stages=[Stage.RESOLUTION]) == 1
+        again = planned[2]._replace(cycle=2, due_at=CAL.add(START, 7, CAL_WD).at)
+        await repo.insert_many(conn, rows(complaint_id, [again]))
+        open_ = await repo.open_for_complaint(conn, complaint_id, stages=[Stage.RESOLUTION])
+    assert [(r["cycle"], r["status"]) for r in open_] == [(2, "pending")]
+
+
+async def test_deadlines_ride_in_the_complaint_statement(
+    db: Database, policies: list[SlaPolicy]
+) -> None:
+    """The path the API takes: the deadlines are companion rows of the registration."""
+    body = complaint_body(channel="regulator", channel_meta={"regulator_case_number": "12315-1"})
+    intake = ComplaintIntake.model_validate(body)
+    now = datetime.now(UTC)
+    async with db.connect() as conn:
+        day = local_date(now)
+        reference = format_reference(day, await complaints_repo.next_reference_number(conn, day))
+        event = ComplaintRegistered(reference=reference, intake=intake, level=Level.VERY_SERIOUS)
+        meta = EventMeta(complaint_id=uuid.uuid4(), seq=1, occurred_at=now,
+                         actor=Actor(kind=ActorKind.SYSTEM, id="test"))  # fmt: skip
+        state = event.apply(None, meta)
+        planned = plan_on(policies, StageTrigger.REGISTRATION, kind=state.kind, level=state.level,
+                          category=state.category, channel=state.channel, start=now,
+                          calendar=CAL)  # fmt: skip
+        await write_change(conn, ComplaintChange(
+            complaint_id=state.id, expected_version=None, state=state, events=[(event, meta)],
+            rows={"deadlines": rows(state.id, planned)},
+        ))  # fmt: skip
+        stored = await repo.list_for_complaint(conn, state.id)
+    assert {r["stage"] for r in stored} == {"acknowledgement", "first_contact", "resolution",
+                                            "progress_update", "regulator_reply"}  # fmt: skip
+    by_stage = {r["stage"]: r for r in stored}
+    assert by_stage["resolution"]["amount"] == 15
+    assert by_stage["regulator_reply"]["due_at"] == CAL.add(now, 10, CAL_WD).at
+
+
+async def test_met_cancelled_paused_and_the_next_deadline(
+    client: httpx.AsyncClient, db: Database, policies: list[SlaPolicy]
+) -> None:
+    complaint_id = await new_complaint(client)
+    planned = {p.stage: p for p in plan(policies)}
+    async with db.connect() as conn:
+        await repo.insert_many(conn, rows(complaint_id, list(planned.values())))
+        first = await repo.next_deadline(conn, complaint_id)
+        assert first is not None
+        assert (first["stage"], first["due_at"]) == ("first_contact", START + timedelta(hours=24))
+        contact = START + timedelta(hours=3)
+        assert await repo.mark_met(conn, complaint_id, Stage.FIRST_CONTACT, at=contact) == 1
+        assert await repo.mark_met(conn, complaint_id, Stage.FIRST_CONTACT, at=contact) == 0
+        second = await repo.next_deadline(conn, complaint_id)
+        assert second is not None
+        assert second["stage"] == "acknowledgement"
+        assert await repo.pause_open(conn, complaint_id, at=contact) == 3
+        paused = await repo.next_deadline(conn, complaint_id)
+        assert paused is not None
+        assert paused["paused_at"] == contact
+        # Resuming: the plan moves by the paused working time and the clock runs again.
+        resumed_at = contact + timedelta(hours=2)
+        row = (await repo.open_for_complaint(conn, complaint_id, stages=[Stage.RESOLUTION]))[0]
+        moved = planned[Stage.RESOLUTION]._replace(
+            due_at=CAL.extend_for_pause(row["due_at"], CAL_WD, timedelta(hours=2)).at
+        )
+        assert await repo.update_plan(conn, row["id"], moved, calendar_version=1,
+                                      paused_total=timedelta(hours=2), resume=True)  # fmt: skip
+        resumed = await repo.next_deadline(conn, complaint_id)
+        assert resumed is not None
+        assert (resumed["stage"], resumed["paused_at"]) == ("resolution", None)
+        assert resumed["due_at"] == datetime(2026, 6, 5, 11, tzinfo=SH)
+        assert resumed_at < resumed["due_at"]
+        assert await repo.cancel_open(conn, complaint_id, at=resumed_at) == 3
+        assert await repo.next_deadline(conn, complaint_id) is None
+        final = await repo.list_for_complaint(conn, complaint_id)
+    statuses = {r["stage"]: r["status"] for r in final}
+    assert statuses == {"first_contact": "met", "acknowledgement": "cancelled",
+                        "resolution": "cancelled", "progress_update": "cancelled"}  # fmt: skip
+
+
+async def test_the_complaint_list_filters(
+    client: httpx.AsyncClient, db: Database, policies: list[SlaPolicy]
+) -> None:
+    now = datetime(2026, 6, 3, 12, tzinfo=SH)
+    base = plan(policies)[0]
+    cases = {
+        "soon": [base._replace(due_at=now + timedelta(hours=2))],
+        "later": [base._replace(due_at=now + timedelta(days=3))],
+        "overdue": [base._replace(due_at=now - timedelta(hours=1))],
+        "breached": [base._replace(due_at=now - timedelta(days=1))],
+        "paused": [base._replace(due_at=now - timedelta(hours=1))],
+        "met": [base._replace(due_at=now - timedelta(hours=1))],
+    }
+    ids = {name: await new_complaint(client) for name in cases}
+    async with db.connect() as conn:
+        for name, planned in cases.items():
+            await repo.insert_many(conn, rows(ids[name], planned))
+        await repo.pause_open(conn, ids["paused"], at=now - timedelta(days=1))
+        await repo.mark_met(conn, ids["met"], Stage.ACKNOWLEDGEMENT, at=now)
+        await conn.execute(
+            repo.deadlines.update()
+            .where(repo.deadlines.c.complaint_id == ids["breached"])
+            .values(status=DeadlineStatus.BREACHED.value, breached_at=now)
+        )
+
+        async def matching(clause: repo.ComplaintClause) -> set[str]:
+            c = repo.complaints.c
+            stmt = select(c.id).where(clause, c.id.in_(list(ids.values())))
+            found = {r[0] for r in await conn.execute(stmt)}
+            return {name for name, i in ids.items() if i in found}
+
+        assert await matching(repo.due_within_clause(now, timedelta(hours=4))) == {"soon"}
+        assert await matching(repo.due_within_clause(now, timedelta(days=4))) == {"soon", "later"}
+        assert await matching(repo.overdue_clause(now)) == {"overdue"}
+        assert await matching(repo.breached_clause()) == {"breached"}
+
+
+async def test_what_a_calendar_change_touches(
+    client: httpx.AsyncClient, db: Database, policies: list[SlaPolicy]
+) -> None:
+    complaint_id = await new_complaint(client)
+    planned = plan(policies)  # from Mon 2026-06-01; resolution due Thu 6-04, progress Mon 6-08
+    june_3 = date(2026, 6, 3)
+    async with db.connect() as conn:
+        before_day = await repo.count_open_affected(conn, first_day=june_3, last_day=june_3)
+        before_july = await repo.count_open_affected(conn, first_day=date(2026, 7, 1),
+                                                     last_day=date(2026, 7, 1))  # fmt: skip
+        before_all = await repo.count_open_affected(conn)
+        await repo.insert_many(conn, rows(complaint_id, planned))
+        day = await repo.count_open_affected(conn, first_day=june_3, last_day=june_3)
+        july = await repo.count_open_affected(conn, first_day=date(2026, 7, 1),
+                                              last_day=date(2026, 7, 1))  # fmt: skip
+        every = await repo.count_open_affected(conn)
+        page = await repo.open_affected(conn, first_day=june_3, last_day=june_3, limit=10_000)
+        stale = await repo.stale_open(conn, calendar_version=2, limit=10_000)
+        current = await repo.stale_open(conn, calendar_version=1, limit=10_000)
+    # Calendar hours (first contact, 24 h) never move; the three working-day ones span 6-03.
+    assert (day - before_day, july - before_july, every - before_all) == (3, 0, 3)
+    mine = {r["stage"] for r in page if r["complaint_id"] == complaint_id}
+    assert mine == {"acknowledgement", "resolution", "progress_update"}
+    assert {r["stage"] for r in stale if r["complaint_id"] == complaint_id} == mine
+    assert not [r for r in current if r["complaint_id"] == complaint_id]
+
+
+async def test_copy_is_the_bulk_path(
+    client: httpx.AsyncClient, db: Database, policies: list[SlaPolicy]
+) -> None:
+    complaint_id = await new_complaint(client)
+    planned = plan(policies, channel=Channel.REGULATOR)
+    async with db.connect() as conn:
+        assert await repo.copy_rows(conn, rows(complaint_id, planned)) == 5
+        assert await repo.copy_rows(conn, []) == 0
+        stored = await repo.list_for_complaint(conn, complaint_id)
+    assert {repo.planned_from_row(r) for r in stored} == set(planned)
+
+
+def test_row_for_needs_a_stored_policy(policies: list[SlaPolicy]) -> None:
+    unsaved = plan(policies)[0]._replace(policy_id=None)
+    with pytest.raises(ValueError, match="stored policy"):
+        repo.row_for(uuid.uuid4(), unsaved, calendar_version=1)
+
+
+async def test_the_calendar_cache_follows_the_version(db: Database) -> None:
+    code = f"t-{uuid.uuid4().hex[:10]}"
+    now = datetime(2026, 11, 25, 10, tzinfo=SH)
+    ticks = [0.0]
+    cache = calendars_repo.CalendarCache(recheck_after=5, clock=lambda: ticks[0])
+    async with db.begin() as conn:
+        await calendars_repo.upsert_calendar(conn, code, {
+            "name": "缓存测试", "tz": "Asia/Shanghai", "work_start": time(9),
+            "work_end": time(18), "lunch_start": None, "lunch_end": None}, now=now)  # fmt: skip
+    async with db.connect() as conn:
+        first = await cache.get(conn, code)  # seeds the library's years on first use
+        assert (first.known_from, first.known_until) == (date(2004, 1, 1), date(2026, 12, 31))
+        assert first.calendar.is_working_day(date(2026, 10, 10))  # 国庆节调休
+        assert await cache.get(conn, code) is first
+        await calendars_repo.bump_version(conn, code, now=now)
+        ticks[0] = 4.9
+        assert await cache.get(conn, code) is first  # not re-checked yet
+        ticks[0] = 5.0
+        second = await cache.get(conn, code)
+        assert second.version == first.version + 1
+        ticks[0] = 6.0
+        assert await cache.get(conn, code) is second  # checked at 5.0: cached again
+        await calendars_repo.bump_version(conn, code, now=now)
+        cache.invalidate(code)
+        assert (await cache.get(conn, code)).version == second.version + 1
+        with pytest.raises(LookupError):
+            await cache.get(conn, "t-no-such-calendar")
