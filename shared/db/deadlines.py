@@ -74,9 +74,11 @@ def planned_from_row(row: Mapping[str, Any]) -> PlannedDeadline:
 
 
 async def insert_many(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
-    """One multi-row INSERT (the unique (complaint, stage, cycle) refuses a double plan)."""
+    """INSERT the rows (all with the same keys, as `row_for` makes them). An executemany:
+    SQLAlchemy batches it into multi-row statements of a cached shape, within asyncpg's limit
+    of 32,767 parameters. The unique (complaint, stage, cycle) refuses a double plan."""
     if rows:
-        await conn.execute(insert(deadlines).values(list(rows)))
+        await conn.execute(insert(deadlines), list(rows))
 
 
 async def copy_rows(conn: AsyncConnection, rows: Iterable[Mapping[str, Any]]) -> int:

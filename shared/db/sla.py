@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.db.tables import SlaPolicyRecord, SlaPolicyVersion, table_of
 from shared.domain.errors import NotFound, PreconditionFailed
-from shared.domain.sla import SlaPolicy
+from shared.domain.sla import PolicyBook, SlaPolicy
 
 sla_policies = table_of(SlaPolicyRecord)
 sla_policy_versions = table_of(SlaPolicyVersion)
@@ -171,6 +171,7 @@ async def fingerprint(conn: AsyncConnection) -> tuple[int, int]:
 class _Cached:
     fingerprint: tuple[int, int]
     policies: list[SlaPolicy]
+    book: PolicyBook
     checked: float
 
 
@@ -189,15 +190,24 @@ class PolicyCache:
         self._cached: _Cached | None = None
 
     async def get(self, conn: AsyncConnection) -> list[SlaPolicy]:
+        """The active policies in force now."""
+        return (await self._current(conn)).policies
+
+    async def book(self, conn: AsyncConnection) -> PolicyBook:
+        """The same policies as a `PolicyBook` (stage choice memoised): plan with this."""
+        return (await self._current(conn)).book
+
+    async def _current(self, conn: AsyncConnection) -> _Cached:
         cached, now = self._cached, self._clock()
         if cached is not None and now - cached.checked < self._recheck_after:
-            return cached.policies
+            return cached
         mark = await fingerprint(conn)
         if cached is None or cached.fingerprint != mark:
-            cached = _Cached(mark, await load_policies(conn), now)
+            policies = await load_policies(conn)
+            cached = _Cached(mark, policies, PolicyBook(policies), now)
             self._cached = cached
         cached.checked = now
-        return cached.policies
+        return cached
 
     def invalidate(self) -> None:
         self._cached = None

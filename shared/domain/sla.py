@@ -44,6 +44,7 @@ __all__ = [
     "DEFAULT_WARN_RATIO",
     "BreachAction",
     "PlannedDeadline",
+    "PolicyBook",
     "Recipient",
     "SlaPolicy",
     "SlaStage",
@@ -294,6 +295,59 @@ def plan_on(
         _planned(policy, entry, start=start, calendar=calendar, cycle=cycle)
         for policy, entry in stages
     ]
+
+
+class PolicyBook:
+    """The policies in force, with the stage choice remembered per kind / level / category /
+    channel: planning a complaint is then only the calendar arithmetic. Immutable; build a
+    new book when the policies change (`shared.db.sla.PolicyCache` does)."""
+
+    __slots__ = ("_chosen", "policies")
+
+    def __init__(self, policies: Iterable[SlaPolicy]) -> None:
+        self.policies: tuple[SlaPolicy, ...] = tuple(policies)
+        self._chosen: dict[tuple[object, ...], tuple[tuple[SlaPolicy, SlaStage], ...]] = {}
+
+    def stages(
+        self,
+        *,
+        kind: Kind,
+        level: Level | int,
+        category: Category,
+        channel: Channel,
+        starts_on: StageTrigger | None = None,
+    ) -> tuple[tuple[SlaPolicy, SlaStage], ...]:
+        """`effective_stages` for these facts, computed once per combination."""
+        key = (kind, int(level), category, channel, starts_on)
+        chosen = self._chosen.get(key)
+        if chosen is None:
+            chosen = tuple(effective_stages(
+                self.policies, kind=kind, level=level, category=category, channel=channel,
+                starts_on=starts_on,
+            ))  # fmt: skip
+            self._chosen[key] = chosen
+        return chosen
+
+    def plan(
+        self,
+        trigger: StageTrigger,
+        *,
+        kind: Kind,
+        level: Level | int,
+        category: Category,
+        channel: Channel,
+        start: datetime,
+        calendar: BusinessCalendar,
+        cycle: int = 1,
+    ) -> list[PlannedDeadline]:
+        """`plan_on` with the remembered choice of stages."""
+        stages = self.stages(
+            kind=kind, level=level, category=category, channel=channel, starts_on=trigger
+        )
+        return [
+            _planned(policy, entry, start=start, calendar=calendar, cycle=cycle)
+            for policy, entry in stages
+        ]
 
 
 def recompute(

@@ -23,6 +23,7 @@ from shared.domain.sla import (
     DEFAULT_POLICIES,
     BreachAction,
     PlannedDeadline,
+    PolicyBook,
     SlaPolicy,
     SlaStage,
     StageTrigger,
@@ -400,3 +401,20 @@ def test_select_policy_returns_the_best_ranked_match(
         return
     best = max(candidates, key=lambda p: (p.priority, p.specificity, -(p.id or 0)))
     assert chosen is best
+
+
+channels = st.sampled_from([Channel.WEB, Channel.REGULATOR])
+
+
+@given(starts, st.sampled_from(Kind), st.sampled_from(Level), st.sampled_from(Category),
+       channels, st.sampled_from(StageTrigger))  # fmt: skip
+def test_a_policy_book_plans_like_plan_on(
+    start: datetime, kind: Kind, level: Level, category: Category, channel: Channel,
+    trigger: StageTrigger,
+) -> None:  # fmt: skip
+    book = PolicyBook(STORED)
+    facts_ = facts(kind=kind, level=level, category=category, channel=channel)
+    expected = plan_on(STORED, trigger, **facts_, start=start, calendar=CAL)
+    assert book.plan(trigger, **facts_, start=start, calendar=CAL) == expected
+    again = book.stages(**facts_, starts_on=trigger)
+    assert book.stages(**facts_, starts_on=trigger) is again  # remembered
