@@ -10,10 +10,12 @@ import asyncio
 import json
 import uuid
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import chinese_calendar
+import holidays
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -21,12 +23,14 @@ from sqlalchemy import text
 
 from services.intake_api.calendar import cli
 from services.intake_api.deps import get_now
+from shared.calendar_data import default_calendar
 from shared.config import Settings, get_settings
 from shared.db import calendars as repo
 from shared.db.calendars import DaySource
 from shared.db.engine import Database
 from shared.domain.calendar import DayOverride, DayType
 from tests.support.principals import Account, create_user
+from tests.support.servers import Servers, create_database, drop_database
 
 SH = ZoneInfo("Asia/Shanghai")
 BASE = "/api/v1/calendars"
@@ -417,3 +421,35 @@ def test_the_command_reads_csv_and_refuses_mixed_years(
     # seed: nothing is missing, so nothing changes.
     assert cli.main(["seed", "--calendar", code]) == 0
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["seeded_years"] == []
+
+
+def test_the_calendar_seeded_in_the_database_matches_both_sources(
+    test_servers: Servers,
+) -> None:
+    """On a database of its own (other tests and the API fuzzer change calendars): the default
+    calendar as first use seeds it equals chinesecalendar's every day, and agrees with the
+    independent `holidays` package on 2025 and 2026, 调休 included."""
+    url = create_database(test_servers.admin_url)
+
+    async def load() -> repo.LoadedCalendar:
+        db = Database(url, pool_size=1, max_overflow=0)
+        try:
+            async with db.connect() as conn:
+                return await repo.CalendarCache().get(conn)
+        finally:
+            await db.dispose()
+
+    try:
+        loaded = asyncio.run(load())
+    finally:
+        drop_database(test_servers.admin_url, url)
+    seeded = default_calendar()
+    assert (loaded.known_from, loaded.known_until) == (seeded.known_from, seeded.known_until)
+    assert loaded.calendar.overrides == seeded.overrides
+    china = holidays.China(years=[2025, 2026])
+    day = date(2025, 1, 1)
+    while day.year < 2027:
+        expected = china.is_working_day(day)
+        assert loaded.calendar.is_working_day(day) is expected, day
+        assert chinese_calendar.is_workday(day) is expected, day
+        day += timedelta(days=1)
