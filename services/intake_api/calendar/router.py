@@ -86,12 +86,12 @@ async def put_calendar(
     db: DbDep, request: Request, principal: AdminPrincipal, now: NowDep, code: WriteCodePath,
     body: CalendarIn, response: Response,
 ) -> CalendarOut:  # fmt: skip
-    row, created, _ = await service.put_calendar(
+    info, created, _ = await service.put_calendar(
         db, code, body.model_dump(), entry=_entry(request, principal, code, now), now=now
     )
     if created:
         response.status_code = 201
-    return CalendarOut.model_validate(await service.calendar_info(db, row["code"], now=now))
+    return CalendarOut.model_validate(info)
 
 
 @router.get("/{code}/days", summary="List the days that differ from Monday–Friday "

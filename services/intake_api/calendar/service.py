@@ -147,8 +147,8 @@ async def day_status(db: Database, code: str, day: date) -> dict[str, Any]:
 async def put_calendar(
     db: Database, code: str, values: dict[str, Any], *, entry: AuditEntry, now: datetime
 ) -> tuple[dict[str, Any], bool, CalendarChange]:
-    """Create a calendar (seeded from chinesecalendar) or change its hours. Returns the row,
-    whether it was created, and the change."""
+    """Create a calendar (seeded from chinesecalendar) or change its hours. Returns the
+    calendar as `calendar_info` shows it, whether it was created, and the change."""
     async with db.begin() as conn:
         row, created = await repo.upsert_calendar(conn, code, values, now=now)
         if created:
@@ -161,7 +161,7 @@ async def put_calendar(
         await audit.append(conn, [entry("calendar.create" if created else "calendar.update",
                                         details)])  # fmt: skip
     calendar_cache.invalidate(code)
-    return row, created, CalendarChange(row["version"], affected)
+    return _info(row, local_date(now)), created, CalendarChange(row["version"], affected)
 
 
 async def put_day(
