@@ -20,7 +20,9 @@ from services.intake_api.auth.secrets import password_hasher
 from services.intake_api.auth.service import Passwords, ensure_admin
 from services.intake_api.calendar.router import router as calendar_router
 from services.intake_api.complaints.actions_router import router as actions_router
+from services.intake_api.complaints.effects import Effects
 from services.intake_api.complaints.router import router as complaints_router
+from services.intake_api.docs import lifecycle_markdown
 from services.intake_api.middleware import AccessLogMiddleware, BodyLimitMiddleware
 from services.intake_api.ops.router import router as ops_router
 from services.intake_api.public.router import router as public_router
@@ -59,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.redis = aioredis.Redis(connection_pool=pool)
         app.state.limiter = RateLimiter(pool, prefix=settings.redis_prefix)
         app.state.authenticator = Authenticator(db, jwt_secret=settings.require_jwt_secret())
-        app.state.rules = Rules()
+        app.state.effects = Effects.from_settings(settings, Rules())
         app.state.passwords = Passwords(password_hasher(cheap=settings.cheap_password_hashing))
         try:
             await _bootstrap_admin(settings, db, app.state.passwords)
@@ -74,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        openapi_tags=[{"name": "handling", "description": lifecycle_markdown()}],
     )
     app.state.settings = settings
     problems.install(app)

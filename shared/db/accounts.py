@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -151,3 +152,16 @@ async def revoke_api_key(conn: AsyncConnection, key_id: uuid.UUID, now: datetime
 
 async def get_api_key(conn: AsyncConnection, key_id: uuid.UUID) -> dict[str, Any] | None:
     return _one((await conn.execute(select(api_keys).where(api_keys.c.id == key_id))).first())
+
+
+async def staff_by_role(
+    conn: AsyncConnection, roles: Sequence[str]
+) -> dict[str, list[tuple[uuid.UUID, str | None]]]:
+    """Active accounts of the given roles, as (id, department), for alerts by tier."""
+    stmt = select(users.c.id, users.c.role, users.c.department).where(
+        users.c.role.in_(list(roles)), users.c.is_active.is_(True)
+    )
+    out: dict[str, list[tuple[uuid.UUID, str | None]]] = {}
+    for row in await conn.execute(stmt):
+        out.setdefault(row.role, []).append((row.id, row.department))
+    return out

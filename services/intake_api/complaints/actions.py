@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from services.intake_api.complaints.effects import Effects, companion_rows
 from services.intake_api.complaints.service import ensure_visible
 from shared.db import accounts
 from shared.db import complaints as repo
@@ -19,14 +20,7 @@ from shared.domain.complaint import Actor, ActorKind, ComplaintState, EventMeta
 from shared.domain.enums import Role, Satisfaction
 from shared.domain.errors import FieldError, InvalidInput, NotFound, PreconditionRequired
 from shared.domain.events import Event
-from shared.domain.handling import (
-    HANDLERS,
-    Command,
-    Context,
-    Rules,
-    decide,
-    satisfaction_events,
-)
+from shared.domain.handling import HANDLERS, Command, Context, decide, satisfaction_events
 from shared.domain.lifecycle import Action
 
 
@@ -44,14 +38,16 @@ def parse_if_match(value: str | None) -> int:
 
 def stamp(
     state: ComplaintState, events: Sequence[Event], *, actor: Actor, now: datetime
-) -> tuple[ComplaintState, list[tuple[Event, EventMeta]]]:
-    """Apply events to a state, numbering them after its version."""
-    stamped = []
+) -> tuple[list[tuple[Event, EventMeta]], list[ComplaintState]]:
+    """Apply events to a state, numbering them after its version: the stamped events and the
+    state after each (the last is the new projection)."""
+    stamped, states = [], []
     for event in events:
         meta = EventMeta(complaint_id=state.id, seq=state.version + 1, occurred_at=now, actor=actor)
         state = event.apply(state, meta)
         stamped.append((event, meta))
-    return state, stamped
+        states.append(state)
+    return stamped, states
 
 
 async def _check_assignee(conn: Any, state: ComplaintState, events: Sequence[Event]) -> None:
@@ -85,7 +81,7 @@ async def act(
     if_match: str | None,
     now: datetime,
     client_ip: str | None,
-    rules: Rules,
+    effects: Effects,
 ) -> dict[str, Any]:
     expected = parse_if_match(if_match)
     async with db.connect() as conn:
@@ -95,9 +91,11 @@ async def act(
             raise StaleVersion(
                 f"the complaint is at version {state.version}, not {expected}: reload it"
             )
-        events = decide(state, action, command, Context(principal=principal, now=now, rules=rules))
+        ctx = Context(principal=principal, now=now, rules=effects.rules)
+        events = decide(state, action, command, ctx)
         await _check_assignee(conn, state, events)
-        new_state, stamped = stamp(state, events, actor=principal.actor, now=now)
+        stamped, states = stamp(state, events, actor=principal.actor, now=now)
+        new_state = states[-1]
         audit = AuditRecord(
             occurred_at=now,
             actor_kind=principal.kind.value,
@@ -114,7 +112,7 @@ async def act(
             expected_version=state.version,
             state=new_state,
             events=stamped,
-            rows={"audit_events": [audit.row()]},
+            rows=await companion_rows(conn, effects, stamped, states, now=now, audit=audit),
         )
         await write_change(conn, change)
     out = new_state.model_dump(mode="json")
@@ -124,6 +122,7 @@ async def act(
 
 async def answer_survey(
     db: Database,
+    effects: Effects,
     *,
     complaint_id: uuid.UUID,
     nonce: str,
@@ -141,9 +140,8 @@ async def answer_survey(
             raise not_found
         state = repo.state_from_row(row)
         events = satisfaction_events(state, score, source="survey", comment=comment)
-        state, stamped = stamp(
-            state, events, actor=Actor(kind=ActorKind.CUSTOMER, id=None), now=now
-        )
+        customer = Actor(kind=ActorKind.CUSTOMER, id=None)
+        stamped, states = stamp(state, events, actor=customer, now=now)
         audit = AuditRecord(
             occurred_at=now, actor_kind=ActorKind.CUSTOMER.value, actor_id=None,
             actor_label="survey", action="complaint.survey_answered", target_type="complaint",
@@ -152,9 +150,9 @@ async def answer_survey(
         change = ComplaintChange(
             complaint_id=complaint_id,
             expected_version=int(row["version"]),
-            state=state,
+            state=states[-1],
             events=stamped,
-            rows={"audit_events": [audit.row()]},
+            rows=await companion_rows(conn, effects, stamped, states, now=now, audit=audit),
         )
         try:
             await write_change(conn, change)

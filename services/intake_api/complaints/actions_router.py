@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Header, Request, Response
 
 from services.intake_api.complaints.actions import act
+from services.intake_api.complaints.effects import Effects
 from services.intake_api.complaints.schemas import ComplaintOut
 from services.intake_api.deps import (
     ClientIpDep,
@@ -23,7 +24,7 @@ from services.intake_api.deps import (
 from services.intake_api.examples import ACTION_EXAMPLES
 from services.intake_api.problems import responses
 from shared.domain.access import sees_contact_data
-from shared.domain.handling import COMMANDS, Command, Rules
+from shared.domain.handling import COMMANDS, Command
 from shared.domain.lifecycle import Action
 
 router = APIRouter(
@@ -33,9 +34,9 @@ router = APIRouter(
 IF_MATCH_DOC = "The complaint's ETag (from GET); a stale one gets 412, none gets 428."
 
 
-def _rules(request: Request) -> Rules:
-    rules: Rules = request.app.state.rules
-    return rules
+def _effects(request: Request) -> Effects:
+    effects: Effects = request.app.state.effects
+    return effects
 
 
 def _endpoint(action: Action, command_type: type[Command]) -> Callable[..., Awaitable[Any]]:
@@ -46,7 +47,7 @@ def _endpoint(action: Action, command_type: type[Command]) -> Callable[..., Awai
         principal: CurrentPrincipal,
         complaint_id: ComplaintIdDep,
         response: Response,
-        rules: Annotated[Rules, Depends(_rules)],
+        effects: Annotated[Effects, Depends(_effects)],
         command: Annotated[
             command_type,  # type: ignore[valid-type]
             Body(openapi_examples={action.value: {
@@ -57,7 +58,7 @@ def _endpoint(action: Action, command_type: type[Command]) -> Callable[..., Awai
     ) -> ComplaintOut:  # fmt: skip
         row = await act(
             db, principal, complaint_id, action, command,
-            if_match=if_match, now=now, client_ip=ip, rules=rules,
+            if_match=if_match, now=now, client_ip=ip, effects=effects,
         )  # fmt: skip
         response.headers["ETag"] = f'"{row["version"]}"'
         return ComplaintOut.from_row(

@@ -82,7 +82,7 @@ async def register_complaint(
     """Registers the complaint at once and returns it with its reference number (受理号)."""
     registration = await service.register(
         db, intake, principal=principal, idempotency_key=idempotency_key, now=now, client_ip=ip,
-        rules=request.app.state.rules,
+        effects=request.app.state.effects,
     )  # fmt: skip
     out = ComplaintOut.from_row(
         registration.row, contact_visible=sees_contact_data(principal), principal=principal

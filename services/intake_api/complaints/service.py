@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from services.intake_api.complaints.effects import Effects, companion_rows
 from shared.db import audit
 from shared.db import complaints as repo
 from shared.db.audit import AuditRecord
@@ -64,7 +65,7 @@ async def register(
     idempotency_key: str | None,
     now: datetime,
     client_ip: str | None,
-    rules: Rules,
+    effects: Effects,
 ) -> Registration:
     """受理: register a complaint and give it its reference number, exactly once per key."""
     if not can_register(principal):
@@ -75,6 +76,7 @@ async def register(
     async with db.connect() as conn:
         day = local_date(now)
         reference = format_reference(day, await repo.next_reference_number(conn, day))
+        rules = effects.rules
         repeat_of = await _repeat_of(conn, intake, now, rules)
         suggestion = suggest_level(
             channel=intake.channel,
@@ -105,10 +107,11 @@ async def register(
             events=[(event, meta)],
             rows={
                 "idempotency_keys": idempotency_rows,
-                "audit_events": [
-                    _audit(principal, "complaint.register", state.id, now, client_ip,
-                           {"reference": reference, "channel": intake.channel.value})
-                ],
+                **await companion_rows(
+                    conn, effects, [(event, meta)], [state], now=now,
+                    audit=_audit(principal, "complaint.register", state.id, now, client_ip,
+                                 {"reference": reference, "channel": intake.channel.value}),
+                ),
             },
         )  # fmt: skip
         try:
@@ -178,7 +181,7 @@ def _audit(
     now: datetime,
     client_ip: str | None,
     details: dict[str, Any],
-) -> dict[str, Any]:
+) -> AuditRecord:
     return AuditRecord(
         occurred_at=now,
         actor_kind=principal.kind.value,
@@ -189,7 +192,7 @@ def _audit(
         target_id=str(complaint_id),
         client_ip=client_ip,
         details=details,
-    ).row()
+    )
 
 
 def ensure_visible(principal: Principal, row: dict[str, Any] | None) -> dict[str, Any]:

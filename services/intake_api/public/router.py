@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake_api.auth.secrets import InvalidCredentials, parse_survey_token
@@ -85,6 +85,7 @@ SURVEY_EXAMPLES = {
     responses=responses(400, 404, 415, 422, 429),
 )
 async def answer_survey(
+    request: Request,
     db: DbDep,
     settings: SettingsDep,
     limiter: LimiterDep,
@@ -99,6 +100,12 @@ async def answer_survey(
     except InvalidCredentials:
         raise NotFound("this survey link is unknown, used or expired") from None
     await actions.answer_survey(
-        db, complaint_id=complaint_id, nonce=nonce, score=body.score, comment=body.comment,
-        now=now, client_ip=ip,
-    )  # fmt: skip
+        db,
+        request.app.state.effects,
+        complaint_id=complaint_id,
+        nonce=nonce,
+        score=body.score,
+        comment=body.comment,
+        now=now,
+        client_ip=ip,
+    )

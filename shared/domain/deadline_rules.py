@@ -1,0 +1,261 @@
+"""How a complaint's events move its deadlines (时限): planned, met, paused, resumed, cancelled.
+
+One table of rules, used by the API for every change and by the SLA worker after a breach:
+
+- registered: plan every stage that starts at registration; the acknowledgement is met at
+  once when the 受理号 goes out automatically or was given in person (phone, visit);
+- assigned (the first time): plan the responsible department's investigation;
+- contact logged, reply to the customer: meet the acknowledgement and the first contact; meet
+  the progress update and plan the next one (every 5 working days while open);
+- findings recorded: meet the investigation; plan "result to the customer";
+- resolved, marked invalid: meet result-to-customer and resolution (and any contact still
+  owed); stop the progress updates;
+- regulator replied: meet the regulator's reply;
+- escalated, triaged to another level, reopened: cancel the open resolution deadline and plan
+  it again under the new level, from now;
+- awaiting the customer / customer responded: pause every open deadline / resume them, moved
+  by the paused time;
+- closed, withdrawn: cancel what is still open (the regulator's reply is owed regardless).
+
+A level change re-plans from the moment of the change rather than from registration: the next
+tier gets its full time, and a complaint escalated because it was late is not instantly late
+again (which would escalate it in a storm).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from shared.domain.calendar import BusinessCalendar
+from shared.domain.complaint import ComplaintState, EventMeta
+from shared.domain.enums import Channel, DurationUnit, Stage
+from shared.domain.events import (
+    Assigned,
+    AwaitingCustomer,
+    Closed,
+    ComplaintRegistered,
+    ContactLogged,
+    CustomerReplySent,
+    CustomerResponded,
+    Escalated,
+    Event,
+    FindingsRecorded,
+    MarkedInvalid,
+    Reassigned,
+    RegulatorReplied,
+    Reopened,
+    Resolved,
+    Triaged,
+    Withdrawn,
+)
+from shared.domain.sla import (
+    PlannedDeadline,
+    SlaPolicy,
+    StageTrigger,
+    effective_stages,
+    plan_on,
+    plan_stage,
+    select_policy,
+)
+
+IN_PERSON = frozenset({Channel.PHONE, Channel.VISIT})
+
+
+@dataclass(frozen=True)
+class OpenDeadline:
+    """A stored deadline still owed (pending or warned)."""
+
+    id: int
+    stage: Stage
+    cycle: int
+    unit: DurationUnit
+    started_at: datetime
+    due_at: datetime
+    warn_at: datetime
+    paused_at: datetime | None
+    paused_total: timedelta
+
+
+@dataclass(frozen=True)
+class Resumed:
+    id: int
+    due_at: datetime
+    warn_at: datetime
+    paused_total: timedelta
+    provisional: bool
+
+
+@dataclass
+class DeadlineChanges:
+    """What one complaint change does to its deadlines."""
+
+    planned: list[PlannedDeadline] = field(default_factory=list)
+    met_on_plan: set[Stage] = field(default_factory=set)  # planned and met at once
+    met: set[int] = field(default_factory=set)  # ids
+    cancelled: set[int] = field(default_factory=set)
+    paused: set[int] = field(default_factory=set)
+    resumed: list[Resumed] = field(default_factory=list)
+
+    @property
+    def updates(self) -> bool:
+        return bool(self.met or self.cancelled or self.paused or self.resumed)
+
+
+class _Planner:
+    def __init__(
+        self,
+        open_deadlines: Sequence[OpenDeadline],
+        cycles: dict[Stage, int],
+        policies: Sequence[SlaPolicy],
+        calendar: BusinessCalendar,
+    ) -> None:
+        self.open = {d.stage: d for d in open_deadlines}
+        self.cycles = dict(cycles)  # highest cycle planned so far, per stage
+        self.policies = policies
+        self.calendar = calendar
+        self.out = DeadlineChanges()
+
+    def _next_cycle(self, stage: Stage) -> int:
+        self.cycles[stage] = self.cycles.get(stage, 0) + 1
+        return self.cycles[stage]
+
+    def plan(self, state: ComplaintState, stage: Stage, start: datetime) -> None:
+        policy = select_policy(
+            self.policies, kind=state.kind, level=state.level, category=state.category,
+            channel=state.channel, stage=stage,
+        )  # fmt: skip
+        if policy is None:
+            return
+        planned = plan_stage(
+            policy, stage, start=start, calendar=self.calendar, cycle=self._next_cycle(stage)
+        )
+        if planned is not None:
+            self.out.planned.append(planned)
+
+    def plan_trigger(self, state: ComplaintState, trigger: StageTrigger, start: datetime) -> None:
+        for policy, entry in effective_stages(
+            self.policies, kind=state.kind, level=state.level, category=state.category,
+            channel=state.channel, starts_on=trigger,
+        ):  # fmt: skip
+            planned = plan_stage(
+                policy, entry.stage, start=start, calendar=self.calendar,
+                cycle=self._next_cycle(entry.stage),
+            )  # fmt: skip
+            if planned is not None:
+                self.out.planned.append(planned)
+
+    def _take(self, stage: Stage) -> OpenDeadline | None:
+        return self.open.pop(stage, None)
+
+    def _planned_now(self, stage: Stage) -> PlannedDeadline | None:
+        return next((p for p in self.out.planned if p.stage == stage), None)
+
+    def meet(self, *stages: Stage) -> None:
+        for stage in stages:
+            existing = self._take(stage)
+            if existing is not None:
+                self.out.met.add(existing.id)
+            elif self._planned_now(stage) is not None:
+                self.out.met_on_plan.add(stage)
+
+    def cancel(self, *stages: Stage) -> None:
+        for stage in stages:
+            existing = self._take(stage)
+            if existing is not None:
+                self.out.cancelled.add(existing.id)
+            else:
+                self.out.planned = [p for p in self.out.planned if p.stage != stage]
+
+    def replan(self, state: ComplaintState, stage: Stage, start: datetime) -> None:
+        self.cancel(stage)
+        self.plan(state, stage, start)
+
+    def pause(self, at: datetime) -> None:
+        self.out.paused.update(d.id for d in self.open.values() if d.paused_at is None)
+
+    def resume(self, at: datetime) -> None:
+        for stage, d in list(self.open.items()):
+            if d.paused_at is None:
+                continue
+            pauses = [(d.paused_at, at)]
+            paused = self.calendar.paused_time(d.unit, pauses)
+            due = self.calendar.extend_for_pause(d.due_at, d.unit, paused)
+            warn = self.calendar.extend_for_pause(d.warn_at, d.unit, paused)
+            self.out.resumed.append(
+                Resumed(d.id, due.at, warn.at, d.paused_total + paused, due.provisional)
+            )
+            self.open[stage] = OpenDeadline(
+                d.id, d.stage, d.cycle, d.unit, d.started_at, due.at, warn.at, None,
+                d.paused_total + paused,
+            )  # fmt: skip
+
+
+def deadline_changes(
+    stamped: Sequence[tuple[Event, EventMeta]],
+    states: Sequence[ComplaintState],
+    *,
+    before: ComplaintState | None,
+    open_deadlines: Sequence[OpenDeadline],
+    cycles: dict[Stage, int],
+    policies: Sequence[SlaPolicy],
+    calendar: BusinessCalendar,
+) -> DeadlineChanges:
+    """What the events of one change do to the complaint's deadlines (see the module table).
+    `states[i]` is the state after `stamped[i]`; `cycles` the highest cycle per stage so far."""
+    p = _Planner(open_deadlines, cycles, policies, calendar)
+    previous = before
+    for (event, meta), state in zip(stamped, states, strict=True):
+        at = meta.occurred_at
+        if isinstance(event, ComplaintRegistered):
+            p.plan_trigger(state, StageTrigger.REGISTRATION, at)
+            if state.notify_customer or state.channel in IN_PERSON:
+                p.meet(Stage.ACKNOWLEDGEMENT)
+        elif isinstance(event, Reassigned):
+            pass
+        elif isinstance(event, Assigned):
+            if Stage.INVESTIGATION not in p.cycles:
+                p.plan_trigger(state, StageTrigger.ASSIGNMENT, at)
+        elif isinstance(event, ContactLogged | CustomerReplySent):
+            p.meet(Stage.ACKNOWLEDGEMENT, Stage.FIRST_CONTACT)
+            if p.open.get(Stage.PROGRESS_UPDATE) is not None:
+                p.meet(Stage.PROGRESS_UPDATE)
+                p.plan(state, Stage.PROGRESS_UPDATE, at)
+        elif isinstance(event, FindingsRecorded):
+            p.meet(Stage.INVESTIGATION)
+            if Stage.RESULT_TO_CUSTOMER not in p.open:
+                p.plan_trigger(state, StageTrigger.RESULT_KNOWN, at)
+        elif isinstance(event, Resolved | MarkedInvalid):
+            # Telling the customer the result is a contact, and ends the investigation.
+            p.meet(
+                Stage.RESULT_TO_CUSTOMER, Stage.RESOLUTION, Stage.INVESTIGATION,
+                Stage.FIRST_CONTACT, Stage.ACKNOWLEDGEMENT,
+            )  # fmt: skip
+            p.cancel(Stage.PROGRESS_UPDATE)
+        elif isinstance(event, RegulatorReplied):
+            p.meet(Stage.REGULATOR_REPLY)
+        elif isinstance(event, Escalated | Triaged):
+            if previous is not None and state.level != previous.level:
+                p.replan(state, Stage.RESOLUTION, at)
+        elif isinstance(event, Reopened):
+            p.replan(state, Stage.RESOLUTION, at)
+            p.replan(state, Stage.PROGRESS_UPDATE, at)
+        elif isinstance(event, AwaitingCustomer):
+            p.pause(at)
+        elif isinstance(event, CustomerResponded):
+            p.resume(at)
+        elif isinstance(event, Closed | Withdrawn):
+            p.cancel(*(s for s in Stage if s is not Stage.REGULATOR_REPLY))
+        previous = state
+    return p.out
+
+
+def plan_registration(
+    state: ComplaintState, *, policies: Sequence[SlaPolicy], calendar: BusinessCalendar
+) -> list[PlannedDeadline]:
+    """Every deadline registration starts (the benchmark's and the tests' shortcut)."""
+    return plan_on(
+        policies, StageTrigger.REGISTRATION, kind=state.kind, level=state.level,
+        category=state.category, channel=state.channel, start=state.created_at, calendar=calendar,
+    )  # fmt: skip

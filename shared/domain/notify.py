@@ -1,0 +1,205 @@
+"""Who is told what when a complaint changes (通知, SPEC §5): the outbox rows an event owes.
+
+Every event goes to webhook subscribers (ids and non-personal fields only). Customers hear of
+registration (with the 受理号), progress replies, the solution, the result and the survey; staff
+hear of assignments and escalations, and level-3 cases alert management at once. Staff alerts
+that are not urgent wait for working hours — nobody is woken at midnight for a level-1 matter.
+
+Rows carry no customer contact data: the worker resolves the address at send time, and never
+sends a complaint's notices to the staff member it is about (recusal). This module is pure: the
+people to tell (`StaffDirectory`) and the calendar are given to it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from shared.domain.calendar import BusinessCalendar
+from shared.domain.complaint import ComplaintState, EventMeta
+from shared.domain.enums import DurationUnit, Level, Role
+from shared.domain.events import (
+    Assigned,
+    ComplaintRegistered,
+    CustomerReplySent,
+    Escalated,
+    Event,
+    MarkedInvalid,
+    Resolved,
+    SolutionProposed,
+)
+from shared.domain.templates import TemplateKey
+
+TIER_ROLE = {
+    Level.ORDINARY: Role.AGENT,
+    Level.SERIOUS: Role.MANAGER,
+    Level.VERY_SERIOUS: Role.DIRECTOR,
+}
+
+
+@dataclass(frozen=True)
+class StaffDirectory:
+    """The staff to alert, by role: `(user id, department)` pairs of active accounts."""
+
+    by_role: Mapping[Role, Sequence[tuple[uuid.UUID, str | None]]] = field(default_factory=dict)
+
+    def tier(self, role: Role, department: str | None) -> list[uuid.UUID]:
+        """Everyone of `role` whose scope covers the department (company-wide ones included)."""
+        return [
+            user_id
+            for user_id, dept in self.by_role.get(role, ())
+            if dept is None or department is None or dept == department
+        ]
+
+
+def webhook_payload(state: ComplaintState, event: Event, meta: EventMeta) -> dict[str, Any]:
+    """Ids and non-personal fields only."""
+    return {
+        "complaint_id": str(state.id),
+        "reference": state.reference,
+        "event": event.type,
+        "seq": meta.seq,
+        "occurred_at": meta.occurred_at.isoformat(),
+        "status": state.status.value,
+        "level": int(state.level),
+        "kind": state.kind.value,
+        "category": state.category.value,
+        "department": state.department,
+        "assignee_id": str(state.assignee_id) if state.assignee_id else None,
+    }
+
+
+class Outbox:
+    """Collects the rows of one change (`rows()` for `ComplaintChange.rows["outbox"]`)."""
+
+    def __init__(self, *, now: datetime, calendar: BusinessCalendar) -> None:
+        self._now = now
+        self._calendar = calendar
+        self._rows: list[dict[str, Any]] = []
+
+    def rows(self) -> list[dict[str, Any]]:
+        return self._rows
+
+    def webhook(self, state: ComplaintState, event: Event, meta: EventMeta) -> None:
+        self._rows.append(
+            {
+                "created_at": self._now,
+                "available_at": self._now,
+                "kind": "webhook",
+                "topic": event.type,
+                "complaint_id": state.id,
+                "event_seq": meta.seq,
+                "payload": webhook_payload(state, event, meta),
+            }
+        )
+
+    def customer(
+        self, state: ComplaintState, meta: EventMeta, topic: str, key: TemplateKey, **values: str
+    ) -> None:
+        if not state.notify_customer:
+            return
+        self._rows.append(
+            {
+                "created_at": self._now,
+                "available_at": self._now,
+                "kind": "message",
+                "topic": topic,
+                "complaint_id": state.id,
+                "event_seq": meta.seq,
+                "payload": {"reference": state.reference, **values},
+                "template_key": key.value,
+                "audience": "customer",
+            }
+        )
+
+    def staff(
+        self,
+        state: ComplaintState,
+        meta: EventMeta,
+        topic: str,
+        key: TemplateKey,
+        recipients: Sequence[uuid.UUID],
+        *,
+        urgent: bool,
+        **values: str,
+    ) -> None:
+        subject = state.subject.staff_user_id if state.subject else None
+        available = self._now if urgent else self._working_moment()
+        for user_id in dict.fromkeys(recipients):  # once each, in order
+            if user_id == subject:
+                continue  # recusal: never told about a complaint about themselves
+            self._rows.append(
+                {
+                    "created_at": self._now,
+                    "available_at": available,
+                    "kind": "message",
+                    "topic": topic,
+                    "complaint_id": state.id,
+                    "event_seq": meta.seq,
+                    "payload": {
+                        "reference": state.reference,
+                        "level": str(int(state.level)),
+                        "department": state.department or "",
+                        **values,
+                    },
+                    "template_key": key.value,
+                    "audience": "staff",
+                    "recipient_user_id": user_id,
+                }
+            )
+
+    def _working_moment(self) -> datetime:
+        """Now if it is working time, else the start of the next working hours."""
+        return self._calendar.add(self._now, 0, DurationUnit.BUSINESS_HOURS).at
+
+
+def notices(
+    outbox: Outbox,
+    stamped: Sequence[tuple[Event, EventMeta]],
+    states: Sequence[ComplaintState],
+    *,
+    staff: StaffDirectory,
+    survey_url: Callable[[uuid.UUID, str], str] | None = None,
+) -> None:
+    """Add to `outbox` what each event of a change owes; `states[i]` is the state after event i."""
+    for (event, meta), state in zip(stamped, states, strict=True):
+        outbox.webhook(state, event, meta)
+        topic = event.type
+        if isinstance(event, ComplaintRegistered):
+            outbox.customer(state, meta, topic, TemplateKey.COMPLAINT_ACKNOWLEDGED)
+            if state.level is Level.VERY_SERIOUS:
+                outbox.staff(state, meta, topic, TemplateKey.LEVEL3_ALERT,
+                             staff.tier(Role.DIRECTOR, state.department), urgent=True)  # fmt: skip
+        elif isinstance(event, Assigned) and state.assignee_id is not None:
+            outbox.staff(state, meta, topic, TemplateKey.ASSIGNMENT, [state.assignee_id],
+                         urgent=state.level is Level.VERY_SERIOUS)  # fmt: skip
+        elif isinstance(event, Escalated):
+            tier = TIER_ROLE[event.to_level]
+            recipients = staff.tier(tier, state.department)
+            if state.assignee_id is not None:
+                recipients = [state.assignee_id, *recipients]
+            urgent = event.to_level is Level.VERY_SERIOUS
+            previous = str(int(event.from_level))
+            outbox.staff(state, meta, topic, TemplateKey.ESCALATION, recipients, urgent=urgent,
+                         previous_level=previous, reason=event.reason)  # fmt: skip
+            if urgent:
+                outbox.staff(state, meta, topic, TemplateKey.LEVEL3_ALERT,
+                             staff.tier(Role.DIRECTOR, state.department), urgent=True)  # fmt: skip
+        elif isinstance(event, SolutionProposed):
+            outbox.customer(state, meta, topic, TemplateKey.SOLUTION_PROPOSED,
+                            solution_summary=event.description)  # fmt: skip
+        elif isinstance(event, Resolved):
+            outbox.customer(state, meta, topic, TemplateKey.RESULT_NOTICE,
+                            result_summary=event.result)  # fmt: skip
+            if event.survey_nonce and survey_url is not None:
+                outbox.customer(state, meta, "survey.invited", TemplateKey.SURVEY_INVITATION,
+                                survey_url=survey_url(state.id, event.survey_nonce))  # fmt: skip
+        elif isinstance(event, MarkedInvalid):
+            outbox.customer(state, meta, topic, TemplateKey.RESULT_NOTICE,
+                            result_summary=event.explanation)  # fmt: skip
+        elif isinstance(event, CustomerReplySent):
+            outbox.customer(state, meta, topic, TemplateKey.PROGRESS_UPDATE,
+                            progress_summary=event.text)  # fmt: skip
