@@ -7,6 +7,8 @@ Revises: 0004
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
@@ -21,7 +23,7 @@ JSONB = postgresql.JSONB(astext_type=sa.Text())
 
 
 def upgrade() -> None:
-    columns = [
+    columns: list[sa.Column[Any]] = [
         sa.Column("level_reasons", JSONB, nullable=False, server_default="[]"),
         sa.Column("status_before_pause", sa.Text(), nullable=True),
         sa.Column("paused_at", TS, nullable=True),

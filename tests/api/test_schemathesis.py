@@ -14,6 +14,7 @@ import pytest
 from shared.config import Settings
 from tests.support.live import live_api
 from tests.support.principals import ADMIN_PASSWORD, ADMIN_USERNAME
+from tests.support.servers import Servers, create_database, drop_database
 
 CHECKS = ",".join(
     [
@@ -27,9 +28,12 @@ CHECKS = ",".join(
 
 
 @pytest.fixture(scope="module")
-def live_url(settings: Settings) -> Iterator[str]:
+def live_url(settings: Settings, test_servers: Servers) -> Iterator[str]:
+    # A database of its own: the fuzzer, as admin, changes calendars, policies and accounts,
+    # which the other tests must not see.
+    database_url = create_database(test_servers.admin_url)
     env = {
-        "DATABASE_URL": settings.require_database_url(),
+        "DATABASE_URL": database_url,
         "REDIS_URL": settings.require_redis_url(),
         "KESU_REDIS_PREFIX": settings.redis_prefix,
         "KESU_QUEUE_NAME": settings.queue_name,
@@ -40,8 +44,11 @@ def live_url(settings: Settings) -> Iterator[str]:
         "KESU_USER_RATE_LIMIT": "100000/minute",
         "KESU_LOG_LEVEL": "WARNING",
     }
-    with live_api(env) as url:
-        yield url
+    try:
+        with live_api(env) as url:
+            yield url
+    finally:
+        drop_database(test_servers.admin_url, database_url)
 
 
 def test_schemathesis_finds_no_server_errors_or_schema_violations(

@@ -66,7 +66,7 @@ def with_database(url: str, name: str) -> str:
 
 
 async def _admin(url: str, sql: str) -> None:
-    conn = await asyncpg.connect(**_asyncpg_dsn(url))  # type: ignore[arg-type]
+    conn = await asyncpg.connect(**_asyncpg_dsn(url))
     try:
         await conn.execute(sql)
     finally:

@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from services.intake_api.admin import service
 from services.intake_api.auth.principals import Authenticator
@@ -55,6 +55,9 @@ class UserIn(BaseModel):
 
 
 class UserPatch(BaseModel):
+    """Only the fields given change; `department: null` makes the account company-wide and
+    `email` / `mobile: null` remove them; other fields cannot be null."""
+
     model_config = ConfigDict(extra="forbid")
 
     display_name: Name | None = None
@@ -64,6 +67,14 @@ class UserPatch(BaseModel):
     password: Password | None = None
     email: EmailStr | None = Field(default=None, max_length=254)
     mobile: PhoneNumber | None = None
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> UserPatch:
+        given = self.model_fields_set - {"department", "email", "mobile"}
+        nulls = sorted(name for name in given if getattr(self, name) is None)
+        if nulls:
+            raise ValueError(f"these fields cannot be null: {', '.join(nulls)}")
+        return self
 
 
 class UserOut(BaseModel):

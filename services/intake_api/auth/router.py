@@ -73,8 +73,8 @@ async def sign_in(
     now: NowDep,
     ip: ClientIpDep,
     passwords: Annotated[service.Passwords, Depends(_passwords)],
-    username: Annotated[str, Form(min_length=1, max_length=64)],
-    password: Annotated[str, Form(min_length=1, max_length=256)],
+    username: Annotated[str, Form(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")],
+    password: Annotated[str, Form(min_length=1, max_length=256, pattern=r"^[^\x00]+$")],
     response: Response,
 ) -> TokenOut:
     """Form fields `username` and `password` (what the docs page's Authorize button sends).
