@@ -1,0 +1,560 @@
+"""Intake API throughput and latency against a bare-asyncpg baseline on the same stack.
+
+    .venv/bin/python bench/intake.py            # or: make bench
+
+Starts (or reuses) PostgreSQL and Redis like the tests do (DATABASE_URL / REDIS_URL, else the
+embedded servers under .data/), creates a fresh migrated database, and runs two uvicorn processes
+on it (1 worker each, uvloop + httptools, uvicorn's access log off; the API's own JSON access
+log stays on, as in production, into a log file):
+
+- the API (`services.intake_api.app:create_app`), and
+- the baseline (`bench/_baseline_app.py`): a raw ASGI endpoint inserting the same complaint row
+  and event row in one transaction with bare asyncpg on a pool of the API's size, no validation.
+
+The API is called as an integration (`X-API-Key`, like a telephony bridge): the script has the
+API bootstrap an admin, signs in and creates one key per measurement (100,000 requests/minute,
+the most a key may have), so rate limiting runs on every request as in production but never
+refuses one. The baseline has no authentication.
+
+This process generates the load (closed loop, one keep-alive connection per worker, see
+bench/_load.py): warm-up, then a fixed window per measurement, at concurrency 16 and 64.
+`POST /api/v1/complaints` bodies are realistic Chinese complaints, each with a new phone number;
+`GET /api/v1/complaints/{id}` reads the complaints created by the POST phase. Our POST throughput
+is reported as a ratio of the baseline's. Target on our 2-core machines: ratio ≥ 0.5 and
+p99 ≤ 50 ms at concurrency 16.
+
+Other work on the machine skews the figures (noisy ±30 % on shared machines): every row shows
+the CPU used by this client, the server, our database's PostgreSQL backends and everything else
+("other"), and the server's CPU per request, which is steadier than requests/s.
+
+Prints a table, then as its LAST line one JSON object with the figures. Exits 1 if any request
+failed (non-2xx): benchmark figures are never asserted.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import argparse
+import asyncio
+import contextlib
+import ctypes
+import functools
+import json
+import logging
+import os
+import random
+import secrets
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import httpx
+import orjson
+import uvloop
+from sqlalchemy.engine import make_url
+
+from bench._load import LoadResult, build_request, http_load, machine_cpu_pct, wait_http_ready
+from services.devstack.embedded import start_postgres, start_redis
+from services.devstack.migrate import upgrade_head
+from shared.config import Settings
+from tests.support.factories import complaint_body
+
+ROOT = Path(__file__).resolve().parents[1]
+HOST = "127.0.0.1"
+API_PREFIX = "/api/v1/complaints"
+ADMIN_USERNAME = "bench-admin"
+WRITER_SCOPES = ["complaints:create", "complaints:read", "pii:read"]  # a telephony bridge
+READER_SCOPES = ["complaints:read:all", "pii:read"]  # a front-end reading every complaint
+KEY_RATE_LIMIT = 100_000  # per minute, the most an API key may have
+TARGET_RATIO = 0.5
+TARGET_P99_MS = 50.0
+
+
+# --- PostgreSQL, Redis and a database of our own ------------------------------------------
+# As tests/support/servers.py does (not imported: mypy would then check the tests' helpers too).
+
+
+@dataclass
+class Servers:
+    admin_url: str  # a database on the server we may CREATE/DROP DATABASE from
+    redis_url: str
+
+
+@contextlib.contextmanager
+def servers() -> Iterator[Servers]:
+    """DATABASE_URL / REDIS_URL when set, else the embedded servers (stopped if started here)."""
+    data_dir = Path(os.environ.get("KESU_DATA_DIR", ROOT / ".data")).resolve()
+    stoppers = []
+    admin_url = os.environ.get("DATABASE_URL")
+    if not admin_url:
+        pg = start_postgres(data_dir / "postgres")
+        stoppers.append(pg.stop)
+        admin_url = pg.url("postgres")
+    redis_url = os.environ.get("REDIS_URL")
+    if not redis_url:
+        redis = start_redis(data_dir / "redis")
+        stoppers.append(redis.stop)
+        redis_url = redis.url()
+    try:
+        yield Servers(admin_url=admin_url, redis_url=redis_url)
+    finally:
+        for stop in reversed(stoppers):
+            stop()
+
+
+async def _admin(url: str, sql: str) -> None:
+    u = make_url(url)
+    conn = await asyncpg.connect(
+        user=u.username,
+        password=u.password,
+        host=u.query.get("host") or u.host,
+        port=u.port,
+        database=u.database,
+    )
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def create_database(admin_url: str) -> str:
+    """A new database on the admin URL's server, migrated to head; returns its URL."""
+    name = f"kesu_bench_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin(admin_url, f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING UTF8'))
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    upgrade_head(url)
+    return url
+
+
+def drop_database(admin_url: str, url: str) -> None:
+    name = make_url(url).database
+    asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+# --- server processes ------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _die_with_parent() -> None:
+    # Linux: the servers get SIGTERM if this script is killed, so none is left behind.
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+@dataclass
+class Server:
+    name: str
+    port: int
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    database: str  # PostgreSQL backends show it in their process title
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_uvicorn(name: str, target: str, env: dict[str, str], log_dir: Path) -> Server:
+    database = make_url(env["DATABASE_URL"]).database or ""
+    port = _free_port()
+    args = [
+        sys.executable, "-m", "uvicorn", target,
+        "--host", HOST, "--port", str(port),
+        "--workers", "1", "--loop", "uvloop", "--http", "httptools",
+        "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
+    if target.endswith("create_app"):
+        args.insert(4, "--factory")
+    log_path = log_dir / f"{name}.log"
+    with open(log_path, "wb") as log_file:
+        process = subprocess.Popen(
+            args,
+            cwd=ROOT,
+            env={**env, "PORT": str(port)},
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
+        )
+    return Server(name, port, process, log_path, database)
+
+
+@contextlib.contextmanager
+def running(servers_: list[Server]) -> Iterator[list[Server]]:
+    try:
+        yield servers_
+    finally:
+        for server in servers_:
+            server.stop()
+
+
+# --- the measurements ------------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    warmup: float
+    duration: float
+    extras: bool
+
+
+def _post_request(path: str, *, key: str | None = None, idempotent: bool = False) -> bytes:
+    # complaint_body() gives every complaint a new phone number, serial and order number.
+    body = orjson.dumps(complaint_body())
+    headers = [("x-api-key", key)] if key else []
+    if idempotent:
+        headers.append(("idempotency-key", uuid.uuid4().hex))
+    return build_request("POST", path, body=body, headers=headers)
+
+
+def api_env(base: dict[str, str], database_url: str, redis_url: str) -> tuple[dict[str, str], str]:
+    """The API's environment on our own database and Redis names, and the admin's password."""
+    run = uuid.uuid4().hex[:8]
+    password = secrets.token_urlsafe(24)
+    env = {
+        **base,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "KESU_REDIS_PREFIX": f"kesu-bench-{run}",
+        "KESU_QUEUE_NAME": f"kesu-bench-{run}:queue",
+        "KESU_JWT_SECRET": base.get("KESU_JWT_SECRET") or secrets.token_hex(32),
+        "KESU_ADMIN_USERNAME": ADMIN_USERNAME,
+        "KESU_ADMIN_PASSWORD": password,
+        "KESU_CHEAP_PASSWORD_HASHING": "true",  # sign-in is not measured
+        "PYTHONUNBUFFERED": "1",
+    }
+    return env, password
+
+
+async def create_api_keys(port: int, password: str, scopes: dict[str, list[str]]) -> dict[str, str]:
+    """Sign in as the bootstrapped admin and create one integration key per name."""
+    keys = {}
+    async with httpx.AsyncClient(base_url=f"http://{HOST}:{port}", timeout=30) as client:
+        response = await client.post(
+            "/api/v1/auth/token", data={"username": ADMIN_USERNAME, "password": password}
+        )
+        response.raise_for_status()
+        admin = {"Authorization": f"Bearer {response.json()['access_token']}"}
+        for name, key_scopes in scopes.items():
+            response = await client.post(
+                "/api/v1/api-keys",
+                json={
+                    "name": f"bench-{name}",
+                    "scopes": key_scopes,
+                    "rate_limit_per_minute": KEY_RATE_LIMIT,
+                },
+                headers=admin,
+            )
+            response.raise_for_status()
+            keys[name] = response.json()["key"]
+    return keys
+
+
+def _choose(requests: list[bytes]) -> Any:
+    if not requests:
+        raise RuntimeError("no complaint was created, so there is nothing to GET")
+    return functools.partial(random.choice, requests)
+
+
+def _id_collector(ids: list[str]) -> Any:
+    def on_response(_status: int, body: bytes) -> None:
+        # Both servers answer {"id":"<uuid>",…}; fall back to parsing if that ever changes.
+        if body.startswith(b'{"id":"'):
+            ids.append(body[7:43].decode())
+        else:
+            ids.append(str(orjson.loads(body)["id"]))
+
+    return on_response
+
+
+async def measure(
+    label: str,
+    server: Server,
+    make_request: Any,
+    concurrency: int,
+    plan: Plan,
+    *,
+    on_response: Any = None,
+    warmup: float | None = None,
+    duration: float | None = None,
+) -> LoadResult:
+    if server.process.poll() is not None:
+        raise RuntimeError(f"{server.name} exited:\n{server.log_tail()}")
+    result = await http_load(
+        HOST,
+        server.port,
+        make_request,
+        concurrency=concurrency,
+        duration=plan.duration if duration is None else duration,
+        warmup=plan.warmup if warmup is None else warmup,
+        on_response=on_response,
+        watch={server.name: server.pid, "postgres": server.database},
+    )
+    print(result.row(label), flush=True)
+    for sample in result.error_samples:
+        print(f"    error: {sample}", flush=True)
+    return result
+
+
+async def run_all(
+    api: Server, baseline: Server, plan: Plan, admin_password: str
+) -> tuple[dict[str, LoadResult], float]:
+    await wait_http_ready(HOST, api.port, "/readyz", within=60)
+    await wait_http_ready(HOST, baseline.port, "/healthz", within=60)
+    keys = await create_api_keys(
+        api.port,
+        admin_password,
+        {
+            "post_c16": WRITER_SCOPES,
+            "post_c64": WRITER_SCOPES,
+            "post_idempotent": WRITER_SCOPES,
+            "get_c16": READER_SCOPES,
+            "get_c64": READER_SCOPES,
+        },
+    )
+    results: dict[str, LoadResult] = {}
+    background = await machine_cpu_pct(1.0)
+    print(f"machine CPU before loading (other work): {background:.0f}% of one core", flush=True)
+    api_ids: list[str] = []
+    baseline_ids: list[str] = []
+
+    # The client's ceiling: a trivial endpoint (no database) on the same server stack.
+    healthz = build_request("GET", "/healthz")
+    results["healthz_c64"] = await measure(
+        "baseline GET /healthz", baseline, lambda: healthz, 64, plan, warmup=1, duration=4
+    )
+    for c in (16, 64):
+        results[f"baseline_post_c{c}"] = await measure(
+            "baseline POST",
+            baseline,
+            lambda: _post_request("/complaints"),
+            c,
+            plan,
+            on_response=_id_collector(baseline_ids),
+        )
+        key = keys[f"post_c{c}"]
+        results[f"post_c{c}"] = await measure(
+            "POST /api/v1/complaints",
+            api,
+            functools.partial(_post_request, API_PREFIX, key=key),
+            c,
+            plan,
+            on_response=_id_collector(api_ids),
+        )
+    random.shuffle(api_ids)
+    for c in (16, 64):
+        headers = [("x-api-key", keys[f"get_c{c}"])]
+        get_requests = [
+            build_request("GET", f"{API_PREFIX}/{i}", headers=headers) for i in api_ids[:50_000]
+        ]
+        results[f"get_c{c}"] = await measure(
+            "GET /api/v1/complaints/{id}",
+            api,
+            _choose(get_requests),
+            c,
+            plan,
+        )
+    if plan.extras:
+        baseline_gets = [build_request("GET", f"/complaints/{i}") for i in baseline_ids[:50_000]]
+        results["baseline_get_c16"] = await measure(
+            "baseline GET", baseline, _choose(baseline_gets), 16, plan
+        )
+        results["baseline_fastapi_post_c16"] = await measure(
+            "baseline POST via FastAPI",
+            baseline,
+            lambda: _post_request("/fastapi/complaints"),
+            16,
+            plan,
+        )
+        results["post_idempotent_c16"] = await measure(
+            "POST with Idempotency-Key",
+            api,
+            lambda: _post_request(API_PREFIX, key=keys["post_idempotent"], idempotent=True),
+            16,
+            plan,
+        )
+    return results, background
+
+
+# --- report ----------------------------------------------------------------------------------
+
+
+def server_cpu_ms(r: LoadResult) -> float:
+    """CPU milliseconds the server process spent per request."""
+    server = next(iter(r.process_cpu_pct.values()), 0.0)
+    return server * 10 / r.rps if r.rps else 0.0
+
+
+def other_cpu_pct(r: LoadResult) -> float:
+    """CPU used by anything but the client, the server and our database's backends."""
+    return max(0.0, r.machine_cpu_pct - r.client_cpu_pct - sum(r.process_cpu_pct.values()))
+
+
+def summary(results: dict[str, LoadResult], plan: Plan) -> dict[str, Any]:
+    def rps(key: str) -> int:
+        return round(results[key].rps)
+
+    def ms(value: float) -> float:
+        return round(value, 1)
+
+    out: dict[str, Any] = {
+        "post_rps_c16": rps("post_c16"),
+        "post_rps_c64": rps("post_c64"),
+        "get_rps_c16": rps("get_c16"),
+        "get_rps_c64": rps("get_c64"),
+        "baseline_rps_c16": rps("baseline_post_c16"),
+        "baseline_rps_c64": rps("baseline_post_c64"),
+        "ratio_c16": round(results["post_c16"].rps / results["baseline_post_c16"].rps, 3),
+        "ratio_c64": round(results["post_c64"].rps / results["baseline_post_c64"].rps, 3),
+        "post_p50_ms_c16": ms(results["post_c16"].p50_ms),
+        "post_p99_ms_c16": ms(results["post_c16"].p99_ms),
+        "post_p50_ms_c64": ms(results["post_c64"].p50_ms),
+        "post_p99_ms_c64": ms(results["post_c64"].p99_ms),
+        "get_p50_ms_c16": ms(results["get_c16"].p50_ms),
+        "get_p99_ms_c16": ms(results["get_c16"].p99_ms),
+        "get_p99_ms_c64": ms(results["get_c64"].p99_ms),
+        "baseline_p50_ms_c16": ms(results["baseline_post_c16"].p50_ms),
+        "baseline_p99_ms_c16": ms(results["baseline_post_c16"].p99_ms),
+        "baseline_p99_ms_c64": ms(results["baseline_post_c64"].p99_ms),
+    }
+    if plan.extras:
+        out["baseline_get_rps_c16"] = rps("baseline_get_c16")
+        out["get_ratio_c16"] = round(results["get_c16"].rps / results["baseline_get_c16"].rps, 3)
+        out["baseline_fastapi_rps_c16"] = rps("baseline_fastapi_post_c16")
+        out["post_rps_c16_idempotent"] = rps("post_idempotent_c16")
+        out["post_p99_ms_c16_idempotent"] = ms(results["post_idempotent_c16"].p99_ms)
+    for key in ("post_c16", "baseline_post_c16", "get_c16", "baseline_get_c16"):
+        if key in results:
+            out[f"{key.removesuffix('_c16')}_server_cpu_ms_c16"] = round(
+                server_cpu_ms(results[key]), 2
+            )
+    out["healthz_rps_c64"] = rps("healthz_c64")  # the client's ceiling (a lower bound)
+    out["client_cpu_pct_max"] = round(max(r.client_cpu_pct for r in results.values()))
+    out["api_cpu_pct_post_c16"] = round(results["post_c16"].process_cpu_pct.get("api", 0.0))
+    out["postgres_cpu_pct_post_c16"] = round(
+        results["post_c16"].process_cpu_pct.get("postgres", 0.0)
+    )
+    out["machine_cpu_pct_post_c16"] = round(results["post_c16"].machine_cpu_pct)
+    out["other_cpu_pct_max"] = round(max(other_cpu_pct(r) for r in results.values()))
+    out["target_met"] = bool(
+        out["ratio_c16"] >= TARGET_RATIO and out["post_p99_ms_c16"] <= TARGET_P99_MS
+    )
+    out["errors"] = sum(r.errors for r in results.values())
+    out["cores"] = os.cpu_count()
+    out["warmup_s"] = plan.warmup
+    out["duration_s"] = plan.duration
+    return out
+
+
+def print_report(results: dict[str, LoadResult], figures: dict[str, Any]) -> None:
+    print()
+    print(f"{'measurement':<26} {'conc':>4} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} "
+          f"{'srv ms/req':>10} {'client':>6} {'server':>6} {'pg':>5} {'other':>5}")  # fmt: skip
+    for key, r in results.items():
+        server_cpu, pg_cpu = [*r.process_cpu_pct.values(), 0.0, 0.0][:2]
+        print(
+            f"{key:<26} {r.concurrency:>4} {r.rps:>7.0f} {r.p50_ms:>7.1f} {r.p99_ms:>7.1f} "
+            f"{r.errors:>6} {server_cpu_ms(r):>10.2f} {r.client_cpu_pct:>5.0f}% "
+            f"{server_cpu:>5.0f}% {pg_cpu:>4.0f}% {other_cpu_pct(r):>4.0f}%"
+        )
+    print(
+        "(srv ms/req: server CPU per request. CPU columns in % of one core over each window: "
+        "this client, the server, our database's PostgreSQL backends, everything else.)"
+    )
+    print()
+    print(
+        f"POST / baseline: {figures['ratio_c16']:.2f} at c16, {figures['ratio_c64']:.2f} at c64; "
+        f"POST p99 at c16 {figures['post_p99_ms_c16']} ms. Target (ratio >= {TARGET_RATIO}, "
+        f"p99 <= {TARGET_P99_MS:.0f} ms at c16): {'met' if figures['target_met'] else 'NOT met'}."
+    )
+    print(
+        f"Client: at most {figures['client_cpu_pct_max']}% of one core; /healthz on the same "
+        f"stack reached {figures['healthz_rps_c64']} req/s (the client's floor of capacity). "
+        f"Other work on the machine: up to {figures['other_cpu_pct_max']}% of one core."
+    )
+
+
+# --- main ------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds (default 2)")
+    parser.add_argument("--duration", type=float, default=8.0, help="seconds (default 8)")
+    parser.add_argument("--no-extras", action="store_true", help="only the required figures")
+    parser.add_argument("--keep-logs", action="store_true", help="keep the servers' logs")
+    args = parser.parse_args(argv)
+    plan = Plan(warmup=args.warmup, duration=args.duration, extras=not args.no_extras)
+    # SIGTERM (e.g. `timeout`) unwinds like Ctrl-C: servers stopped, database dropped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    logging.basicConfig(level=logging.WARNING, format="%(name)s %(message)s")
+
+    started = time.monotonic()
+    log_dir = Path(tempfile.mkdtemp(prefix="kesu-bench-"))
+    with servers() as s:
+        database_url = create_database(s.admin_url)
+        try:
+            env, admin_password = api_env(dict(os.environ), database_url, s.redis_url)
+            api = start_uvicorn("api", "services.intake_api.app:create_app", env, log_dir)
+            baseline = start_uvicorn("baseline", "bench._baseline_app:app", env, log_dir)
+            print(
+                f"pool size {Settings().db_pool_size}; api pid {api.pid} :{api.port}, "
+                f"baseline pid {baseline.pid} :{baseline.port}; logs in {log_dir}",
+                flush=True,
+            )
+            with running([api, baseline]):
+                try:
+                    results, background = uvloop.run(run_all(api, baseline, plan, admin_password))
+                except BaseException:
+                    for server in (api, baseline):
+                        print(f"--- {server.name} log:\n{server.log_tail()}", file=sys.stderr)
+                    raise
+        finally:
+            drop_database(s.admin_url, database_url)
+    if not args.keep_logs:
+        for path in log_dir.iterdir():
+            path.unlink()
+        log_dir.rmdir()
+
+    figures = summary(results, plan)
+    figures["background_cpu_pct"] = round(background)
+    figures["wall_s"] = round(time.monotonic() - started)
+    print_report(results, figures)
+    print(json.dumps(figures, ensure_ascii=False), flush=True)
+    return 1 if figures["errors"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
