@@ -110,6 +110,15 @@ def _statement(is_update: bool, tables: tuple[tuple[str, tuple[str, ...]], ...])
     return "WITH " + ",\n".join(ctes) + "\nSELECT count(*) FROM proj"
 
 
+def _same_columns(table: str, rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
+    """The columns the rows of one table give. They must all give the same ones: a column one
+    row omits would be written as NULL for it, not as the column's default."""
+    columns = set(rows[0])
+    if any(set(row) != columns for row in rows):
+        raise ValueError(f"rows for {table} give different columns")
+    return tuple(sorted(columns))
+
+
 async def write_change(conn: AsyncConnection, change: ComplaintChange) -> None:
     """Append the change's events and update the projection, atomically, in one round trip."""
     document: dict[str, Any] = {
@@ -120,9 +129,7 @@ async def write_change(conn: AsyncConnection, change: ComplaintChange) -> None:
         if rows:
             document[table] = list(rows)
     tables = tuple(
-        (t, tuple(sorted({k for row in rows for k in row})))
-        for t, rows in sorted(document.items())
-        if t != "complaints"
+        (t, _same_columns(t, rows)) for t, rows in sorted(document.items()) if t != "complaints"
     )
     is_update = change.expected_version is not None
     params: dict[str, Any] = {"doc": json_dumps(document)}

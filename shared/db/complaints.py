@@ -170,6 +170,8 @@ class ComplaintFilters:
     created_to: datetime | None = None
     customer_phone: str | None = None
     reference: str | None = None
+    # Deadline filters (时限): conditions computed by shared.db.deadlines over complaints.id.
+    deadline_clauses: tuple[ColumnElement[bool], ...] = ()
 
     def clauses(self) -> list[ColumnElement[bool]]:
         c = complaints.c
@@ -188,6 +190,7 @@ class ComplaintFilters:
             out.append(c.customer_phone == self.customer_phone)
         if self.reference is not None:
             out.append(c.reference == self.reference)
+        out.extend(self.deadline_clauses)
         return out
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import ColumnElement, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.db.tables import Complaint, Deadline, table_of
+from shared.domain.deadline_rules import DeadlineChanges, OpenDeadline
 from shared.domain.enums import DeadlineStatus, DurationUnit, Stage
 from shared.domain.sla import PlannedDeadline
 
@@ -302,3 +303,74 @@ def breached_clause() -> ComplaintClause:
     return exists().where(
         c.complaint_id == complaints.c.id, c.status == DeadlineStatus.BREACHED.value
     )
+
+
+# --- a complaint change's effect on its deadlines (shared.domain.deadline_rules) -------------
+
+
+def open_deadline(row: Mapping[str, Any]) -> OpenDeadline:
+    return OpenDeadline(
+        id=row["id"],
+        stage=Stage(row["stage"]),
+        cycle=row["cycle"],
+        unit=DurationUnit(row["unit"]),
+        started_at=row["started_at"],
+        due_at=row["due_at"],
+        warn_at=row["warn_at"],
+        paused_at=row["paused_at"],
+        paused_total=row["paused_total"],
+    )
+
+
+def open_and_cycles(
+    rows: Sequence[Mapping[str, Any]],
+) -> tuple[list[OpenDeadline], dict[Stage, int]]:
+    """A complaint's open deadlines and the highest cycle planned per stage."""
+    cycles: dict[Stage, int] = {}
+    open_ones = []
+    for row in rows:
+        stage = Stage(row["stage"])
+        cycles[stage] = max(cycles.get(stage, 0), row["cycle"])
+        if row["status"] in OPEN_STATUSES:
+            open_ones.append(open_deadline(row))
+    return open_ones, cycles
+
+
+async def apply_changes(
+    conn: AsyncConnection, changes: DeadlineChanges, *, at: datetime, calendar_version: int
+) -> None:
+    """Meet, cancel, pause and resume deadlines by id, in the caller's transaction. Only open
+    deadlines change: one the worker breached meanwhile stays breached."""
+    c = deadlines.c
+    still_open = c.status.in_(OPEN_STATUSES)
+    if changes.met:
+        await conn.execute(
+            update(deadlines)
+            .where(c.id.in_(sorted(changes.met)), still_open)
+            .values(status=DeadlineStatus.MET.value, met_at=at, paused_at=None)
+        )
+    if changes.cancelled:
+        await conn.execute(
+            update(deadlines)
+            .where(c.id.in_(sorted(changes.cancelled)), still_open)
+            .values(status=DeadlineStatus.CANCELLED.value, cancelled_at=at)
+        )
+    if changes.paused:
+        await conn.execute(
+            update(deadlines)
+            .where(c.id.in_(sorted(changes.paused)), still_open, c.paused_at.is_(None))
+            .values(paused_at=at)
+        )
+    for resumed in changes.resumed:
+        await conn.execute(
+            update(deadlines)
+            .where(c.id == resumed.id, still_open)
+            .values(
+                due_at=resumed.due_at,
+                warn_at=resumed.warn_at,
+                provisional=resumed.provisional,
+                paused_total=resumed.paused_total,
+                paused_at=None,
+                calendar_version=calendar_version,
+            )
+        )

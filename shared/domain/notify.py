@@ -72,6 +72,9 @@ def webhook_payload(state: ComplaintState, event: Event, meta: EventMeta) -> dic
     }
 
 
+_ROW: dict[str, Any] = {"template_key": None, "audience": None, "recipient_user_id": None}
+
+
 class Outbox:
     """Collects the rows of one change (`rows()` for `ComplaintChange.rows["outbox"]`)."""
 
@@ -81,7 +84,8 @@ class Outbox:
         self._rows: list[dict[str, Any]] = []
 
     def rows(self) -> list[dict[str, Any]]:
-        return self._rows
+        # Every row gives the same columns (a column some row omitted would be NULL for it).
+        return [{**_ROW, **row} for row in self._rows]
 
     def webhook(self, state: ComplaintState, event: Event, meta: EventMeta) -> None:
         self._rows.append(

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from shared.calendar_data import default_calendar
@@ -52,10 +52,17 @@ async def policies(db: Database) -> list[SlaPolicy]:
         return await sla_repo.load_policies(conn, as_of=SEEDED_ERA)
 
 
-async def new_complaint(client: httpx.AsyncClient) -> uuid.UUID:
+async def new_complaint(client: httpx.AsyncClient, db: Database) -> uuid.UUID:
+    """A complaint whose deadlines these repository tests plan themselves: the ones its
+    registration planned are removed first."""
     response = await client.post("/api/v1/complaints", json=complaint_body())
     assert response.status_code == 201, response.text
-    return uuid.UUID(response.json()["id"])
+    complaint_id = uuid.UUID(response.json()["id"])
+    async with db.connect() as conn:
+        await conn.execute(
+            text("DELETE FROM deadlines WHERE complaint_id = :id"), {"id": complaint_id}
+        )
+    return complaint_id
 
 
 def plan(policies: list[SlaPolicy], *, channel: Channel = Channel.WEB) -> list[PlannedDeadline]:
@@ -71,7 +78,7 @@ def rows(complaint_id: uuid.UUID, planned: list[PlannedDeadline]) -> list[dict[s
 async def test_planned_deadlines_round_trip(
     client: httpx.AsyncClient, db: Database, policies: list[SlaPolicy]
 ) -> None:
-    complaint_id = await new_complaint(client)
+    complaint_id = await new_complaint(client, db)
     planned = plan(policies)
     assert [p.stage for p in planned] == [Stage.ACKNOWLEDGEMENT, Stage.FIRST_CONTACT,
                                           Stage.RESOLUTION, Stage.PROGRESS_UPDATE]  # fmt: skip
@@ -87,7 +94,7 @@ async def test_planned_deadlines_round_trip(
 async def test_a_stage_is_planned_once_per_cycle(
     client: httpx.AsyncClient, db: Database, policies: list[SlaPolicy]
 ) -> None:
-    complaint_id = await new_complaint(client)
+    complaint_id = await new_complaint(client, db)
     planned = plan(policies)
     async with db.connect() as conn:
         await repo.insert_many(conn, rows(complaint_id, planned))
@@ -135,7 +142,7 @@ async def test_deadlines_ride_in_the_complaint_statement(
 async def test_met_cancelled_paused_and_the_next_deadline(
     client: httpx.AsyncClient, db: Database, policies: list[SlaPolicy]
 ) -> None:
-    complaint_id = await new_complaint(client)
+    complaint_id = await new_complaint(client, db)
     planned = {p.stage: p for p in plan(policies)}
     async with db.connect() as conn:
         await repo.insert_many(conn, rows(complaint_id, list(planned.values())))
@@ -186,7 +193,7 @@ async def test_the_complaint_list_filters(
         "paused": [base._replace(due_at=now - timedelta(hours=1))],
         "met": [base._replace(due_at=now - timedelta(hours=1))],
     }
-    ids = {name: await new_complaint(client) for name in cases}
+    ids = {name: await new_complaint(client, db) for name in cases}
     async with db.connect() as conn:
         for name, planned in cases.items():
             await repo.insert_many(conn, rows(ids[name], planned))
@@ -213,7 +220,7 @@ async def test_the_complaint_list_filters(
 async def test_what_a_calendar_change_touches(
     client: httpx.AsyncClient, db: Database, policies: list[SlaPolicy]
 ) -> None:
-    complaint_id = await new_complaint(client)
+    complaint_id = await new_complaint(client, db)
     planned = plan(policies)  # from Mon 2026-06-01; resolution due Thu 6-04, progress Mon 6-08
     june_3 = date(2026, 6, 3)
     async with db.connect() as conn:
@@ -240,7 +247,7 @@ async def test_what_a_calendar_change_touches(
 async def test_copy_is_the_bulk_path(
     client: httpx.AsyncClient, db: Database, policies: list[SlaPolicy]
 ) -> None:
-    complaint_id = await new_complaint(client)
+    complaint_id = await new_complaint(client, db)
     planned = plan(policies, channel=Channel.REGULATOR)
     async with db.connect() as conn:
         assert await repo.copy_rows(conn, rows(complaint_id, planned)) == 5

@@ -14,11 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.intake_api.auth.secrets import survey_token
 from shared.config import Settings
-from shared.db import accounts
+from shared.db import accounts, deadlines
 from shared.db.audit import AuditRecord
-from shared.db.calendars import CalendarCache, calendar_cache
+from shared.db.calendars import CalendarCache, LoadedCalendar, calendar_cache
+from shared.db.changes import ComplaintChange, write_change
+from shared.db.engine import Database
+from shared.db.sla import load_policies, policy_cache
 from shared.domain.complaint import ComplaintState, EventMeta
-from shared.domain.enums import Level, Role
+from shared.domain.deadline_rules import DeadlineChanges, OpenDeadline, deadline_changes
+from shared.domain.enums import DeadlineStatus, Level, Role, Stage
 from shared.domain.events import ComplaintRegistered, Escalated, Event
 from shared.domain.handling import Rules
 from shared.domain.notify import Outbox, StaffDirectory, notices
@@ -52,21 +56,88 @@ def _needs_staff(
     return False
 
 
-async def companion_rows(
+@dataclass(frozen=True)
+class Companions:
+    """Rows inserted with the change (in its one statement), and the changes to deadlines
+    already stored (applied in the same transaction, after it)."""
+
+    rows: dict[str, list[dict[str, Any]]]
+    deadlines: DeadlineChanges
+    calendar_version: int
+
+
+async def companions(
     conn: AsyncConnection,
     effects: Effects,
     stamped: Sequence[tuple[Event, EventMeta]],
     states: Sequence[ComplaintState],
     *,
+    before: ComplaintState | None,
     now: datetime,
     audit: AuditRecord,
-) -> dict[str, list[dict[str, Any]]]:
-    """The rows to write with the change; `states[i]` is the state after `stamped[i]`."""
-    calendar = (await effects.calendars.get(conn)).calendar
+) -> Companions:
+    """What the change writes besides its events; `states[i]` is the state after `stamped[i]`."""
+    loaded = await effects.calendars.get(conn)
     staff = StaffDirectory()
     if _needs_staff(stamped, states):
         by_role = await accounts.staff_by_role(conn, [Role.MANAGER.value, Role.DIRECTOR.value])
         staff = StaffDirectory(by_role={Role(k): v for k, v in by_role.items()})
-    outbox = Outbox(now=now, calendar=calendar)
+    outbox = Outbox(now=now, calendar=loaded.calendar)
     notices(outbox, stamped, states, staff=staff, survey_url=effects.survey_url)
-    return {"audit_events": [audit.row()], "outbox": outbox.rows()}
+    changes = await _deadline_changes(conn, stamped, states, before=before, calendar=loaded)
+    complaint_id = states[-1].id
+    planned = []
+    for plan in changes.planned:
+        row = deadlines.row_for(complaint_id, plan, calendar_version=loaded.version)
+        met = plan.stage in changes.met_on_plan
+        # Every row of a table gives the same columns (shared.db.changes): status explicit.
+        row.update(
+            status=(DeadlineStatus.MET if met else DeadlineStatus.PENDING).value,
+            met_at=now if met else None,
+        )
+        planned.append(row)
+    rows = {"audit_events": [audit.row()], "outbox": outbox.rows(), "deadlines": planned}
+    return Companions(rows=rows, deadlines=changes, calendar_version=loaded.version)
+
+
+async def _deadline_changes(
+    conn: AsyncConnection,
+    stamped: Sequence[tuple[Event, EventMeta]],
+    states: Sequence[ComplaintState],
+    *,
+    before: ComplaintState | None,
+    calendar: LoadedCalendar,
+) -> DeadlineChanges:
+    open_ones: list[OpenDeadline] = []
+    cycles: dict[Stage, int] = {}
+    if before is None:  # registration: nothing stored yet, the policies in force now
+        policies = await policy_cache.get(conn)
+    else:
+        stored = await deadlines.list_for_complaint(conn, before.id)
+        open_ones, cycles = deadlines.open_and_cycles(stored)
+        # The rules in force when the complaint was registered (changes apply to new ones).
+        policies = await load_policies(conn, as_of=before.created_at)
+    return deadline_changes(
+        stamped, states, before=before, open_deadlines=open_ones, cycles=cycles,
+        policies=policies, calendar=calendar.calendar,
+    )  # fmt: skip
+
+
+async def save(
+    db: Database,
+    conn: AsyncConnection,
+    change: ComplaintChange,
+    extra: Companions,
+    *,
+    now: datetime,
+) -> None:
+    """Write the change: one statement when it only inserts; one transaction with the updates
+    of stored deadlines otherwise (the version guard still decides who wins)."""
+    if not extra.deadlines.updates:
+        await write_change(conn, change)
+        return
+    async with db.begin() as tx:
+        await write_change(tx, change)
+        await deadlines.apply_changes(
+            tx, extra.deadlines, at=now, calendar_version=extra.calendar_version
+        )

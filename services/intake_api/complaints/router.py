@@ -12,6 +12,7 @@ from services.intake_api.complaints import service
 from services.intake_api.complaints.schemas import (
     ComplaintOut,
     ComplaintPage,
+    DeadlineOut,
     EventOut,
     PersonalData,
     mask_event,
@@ -108,6 +109,14 @@ class ComplaintQuery(BaseModel):
     created_to: AwareDatetime | None = Field(default=None, description="Exclusive")
     customer_phone: str | None = Field(default=None, max_length=32)
     reference: str | None = Field(default=None, pattern=REFERENCE_PATTERN)
+    due_within_hours: int | None = Field(
+        default=None,
+        ge=1,
+        le=2000,
+        description="Only complaints with a running deadline due within this many working hours",
+    )
+    overdue: bool | None = Field(default=None, description="Only those with a deadline past due")
+    breached: bool | None = Field(default=None, description="Only those with a recorded breach")
     sort: Literal["created_at", "-created_at"] = "-created_at"
     cursor: str | None = Field(default=None, max_length=200)
     limit: int = Field(default=50, ge=1, le=200)
@@ -122,6 +131,7 @@ class ComplaintQuery(BaseModel):
 async def list_complaints(
     db: DbDep,
     settings: SettingsDep,
+    now: NowDep,
     principal: CurrentPrincipal,
     query: Annotated[ComplaintQuery, Query()],
 ) -> ComplaintPage:
@@ -153,6 +163,13 @@ async def list_complaints(
         created_to=query.created_to,
         customer_phone=phone,
         reference=query.reference,
+        deadline_clauses=await service.deadline_filters(
+            db,
+            now=now,
+            due_within_hours=query.due_within_hours,
+            overdue=query.overdue,
+            breached=query.breached,
+        ),
     )
     limit = min(query.limit, settings.max_page_size)
     rows, next_cursor = await service.list_page(
@@ -235,3 +252,21 @@ async def reveal(
     row = await service.reveal(db, principal, complaint_id, now=now, client_ip=ip)
     response.headers["Cache-Control"] = "no-store"
     return PersonalData.from_row(row)
+
+
+@router.get(
+    "/{complaint_id}/deadlines",
+    summary="The complaint's deadlines (时限), with the working time left",
+    response_model=list[DeadlineOut],
+    responses=responses(401, 404, 429),
+)
+async def list_deadlines(
+    db: DbDep, now: NowDep, principal: CurrentPrincipal, complaint_id: ComplaintIdDep
+) -> list[DeadlineOut]:
+    """Every deadline planned for the complaint, oldest first. `remaining_seconds` counts
+    working time for working-day and business-hour deadlines (a deadline at 18:00 on Friday
+    seen at 17:00 has one hour left, not a weekend) and is frozen while the clock is paused."""
+    return [
+        DeadlineOut.model_validate(d)
+        for d in await service.deadlines(db, principal, complaint_id, now=now)
+    ]

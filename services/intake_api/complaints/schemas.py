@@ -15,9 +15,12 @@ from shared.domain.enums import (
     CauseClass,
     Channel,
     CustomerType,
+    DeadlineStatus,
+    DurationUnit,
     Kind,
     Level,
     Satisfaction,
+    Stage,
     Status,
 )
 from shared.domain.handling import permitted_actions
@@ -188,3 +191,31 @@ def mask_event(event: dict[str, Any], *, contact_visible: bool) -> dict[str, Any
     if caller and not contact_visible:
         intake["channel_meta"] = {**intake["channel_meta"], "caller_number": mask_phone(caller)}
     return {**event, "payload": {**payload, "intake": intake}}
+
+
+class DeadlineOut(BaseModel):
+    """One deadline (时限): a stage to meet by `due_at`, warned at `warn_at`."""
+
+    id: int
+    stage: Stage
+    cycle: int = Field(description="Repeated or re-planned stages count up from 1")
+    status: DeadlineStatus
+    unit: DurationUnit
+    amount: int
+    started_at: LocalTime
+    due_at: LocalTime
+    warn_at: LocalTime
+    provisional: bool = Field(
+        description="Computed on days whose official schedule (调休) the calendar does not know"
+    )
+    paused: bool
+    remaining_seconds: int | None = Field(
+        description="Time left (negative: overdue), in working time for working units; "
+        "null once met, breached or cancelled"
+    )
+    met_at: LocalTime | None = None
+    warned_at: LocalTime | None = None
+    breached_at: LocalTime | None = None
+    cancelled_at: LocalTime | None = None
+    policy_id: int
+    policy_version: int

@@ -10,21 +10,24 @@ from typing import Any
 
 import orjson
 
-from services.intake_api.complaints.effects import Effects, companion_rows
+from services.intake_api.complaints.effects import Effects, companions
 from shared.db import audit
 from shared.db import complaints as repo
+from shared.db import deadlines as deadlines_repo
 from shared.db.audit import AuditRecord
+from shared.db.calendars import calendar_cache
 from shared.db.changes import ComplaintChange, DuplicateKey, write_change
 from shared.db.engine import Database
 from shared.domain.access import Principal, can_register, can_reveal, visibility
 from shared.domain.complaint import EventMeta
-from shared.domain.enums import Channel
+from shared.domain.enums import Channel, DurationUnit
 from shared.domain.errors import DomainError, Forbidden, NotFound, NotVisible
 from shared.domain.events import ComplaintRegistered
 from shared.domain.handling import Rules
 from shared.domain.intake import ComplaintIntake, check_intake
 from shared.domain.reference import format_reference, is_reference, local_date
 from shared.domain.rules import RepeatKey, is_repeat_of, route, suggest_level
+from shared.domain.sla import time_remaining
 from shared.domain.values import normalize_phone
 
 
@@ -107,11 +110,13 @@ async def register(
             events=[(event, meta)],
             rows={
                 "idempotency_keys": idempotency_rows,
-                **await companion_rows(
-                    conn, effects, [(event, meta)], [state], now=now,
-                    audit=_audit(principal, "complaint.register", state.id, now, client_ip,
-                                 {"reference": reference, "channel": intake.channel.value}),
-                ),
+                **(
+                    await companions(
+                        conn, effects, [(event, meta)], [state], before=None, now=now,
+                        audit=_audit(principal, "complaint.register", state.id, now, client_ip,
+                                     {"reference": reference, "channel": intake.channel.value}),
+                    )
+                ).rows,
             },
         )  # fmt: skip
         try:
@@ -306,8 +311,9 @@ async def status_lookup(db: Database, reference: str, phone: str) -> dict[str, A
         raise not_found
     async with db.connect() as conn:
         row = await repo.get_row_by_reference(conn, reference)
-    if row is None or row["customer_phone"] != e164:
-        raise not_found
+        if row is None or row["customer_phone"] != e164:
+            raise not_found
+        upcoming = await deadlines_repo.next_deadline(conn, row["id"])
     return {
         "reference": row["reference"],
         "kind": row["kind"],
@@ -315,5 +321,53 @@ async def status_lookup(db: Database, reference: str, phone: str) -> dict[str, A
         "stage": STAGE_LABELS.get(row["status"], row["status"]),
         "registered_at": row["created_at"],
         "updated_at": row["updated_at"],
-        "next_deadline": None,
+        "next_deadline": upcoming["due_at"] if upcoming else None,
     }
+
+
+OPEN_DEADLINE_STATUSES = ("pending", "warned")
+
+
+async def deadlines(
+    db: Database, principal: Principal, complaint_id: uuid.UUID, *, now: datetime
+) -> list[dict[str, Any]]:
+    async with db.connect() as conn:
+        ensure_visible(principal, await repo.get_row(conn, complaint_id))
+        rows = await deadlines_repo.list_for_complaint(conn, complaint_id)
+        calendar = (await calendar_cache.get(conn)).calendar
+    out = []
+    for row in rows:
+        remaining = None
+        if row["status"] in OPEN_DEADLINE_STATUSES:
+            left = time_remaining(
+                row["due_at"], DurationUnit(row["unit"]), now=now, calendar=calendar,
+                paused_at=row["paused_at"],
+            )  # fmt: skip
+            remaining = int(left.total_seconds())
+        out.append({**row, "paused": row["paused_at"] is not None, "remaining_seconds": remaining})
+    return out
+
+
+async def deadline_filters(
+    db: Database,
+    *,
+    now: datetime,
+    due_within_hours: int | None,
+    overdue: bool | None,
+    breached: bool | None,
+) -> tuple[Any, ...]:
+    """The list's deadline filters as SQL conditions ("due within N working hours" is turned
+    into calendar time on the business calendar)."""
+    clauses: list[Any] = []
+    if due_within_hours is not None:
+        async with db.connect() as conn:
+            calendar = (await calendar_cache.get(conn)).calendar
+        until = calendar.add(now, due_within_hours, DurationUnit.BUSINESS_HOURS).at
+        clauses.append(deadlines_repo.due_within_clause(now, until - now))
+    if overdue is not None:
+        clause = deadlines_repo.overdue_clause(now)
+        clauses.append(clause if overdue else ~clause)
+    if breached is not None:
+        clause = deadlines_repo.breached_clause()
+        clauses.append(clause if breached else ~clause)
+    return tuple(clauses)

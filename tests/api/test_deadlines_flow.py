@@ -1,0 +1,212 @@
+"""Deadlines follow the complaint (SPEC §4): planned at registration on the Chinese calendar
+(调休 included), met by the stage's action, re-planned on a level change, paused while waiting
+for the customer, cancelled at closure; shown with the working time left, filterable, and the
+next one in the public status lookup."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from services.intake_api.deps import get_now
+from tests.conftest import Staff
+from tests.support.factories import complaint_body
+from tests.support.flow import Flow
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def nth_working_day_end(start: datetime, n: int) -> datetime:
+    """End of working hours (18:00) of the nth working day after `start`'s day, counted with
+    chinesecalendar directly (an independent source: not the code under test)."""
+    day = start.astimezone(SHANGHAI).date()
+    counted = 0
+    while counted < n:
+        day += timedelta(days=1)
+        if chinese_calendar.is_workday(day):
+            counted += 1
+    return datetime(day.year, day.month, day.day, 18, tzinfo=SHANGHAI)
+
+
+class Clock:
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self.now = datetime(2026, 9, 30, 14, 0, tzinfo=SHANGHAI)
+
+    def set(self, when: datetime) -> None:
+        self.now = when
+
+
+@pytest.fixture
+def clock(app: FastAPI) -> Iterator[Clock]:
+    fixed = Clock(app)
+    app.dependency_overrides[get_now] = lambda: fixed.now
+    yield fixed
+    app.dependency_overrides.pop(get_now, None)
+
+
+async def _deadlines(
+    anon: httpx.AsyncClient, headers: dict[str, str], cid: str
+) -> list[dict[str, Any]]:
+    response = await anon.get(f"/api/v1/complaints/{cid}/deadlines", headers=headers)
+    assert response.status_code == 200, response.text
+    result: list[dict[str, Any]] = response.json()
+    return result
+
+
+def _by(deadlines: list[dict[str, Any]], stage: str, cycle: int = 1) -> dict[str, Any]:
+    return next(d for d in deadlines if d["stage"] == stage and d["cycle"] == cycle)
+
+
+async def test_registration_plans_the_deadlines_on_the_chinese_calendar(
+    anon: httpx.AsyncClient, staff: Staff, clock: Clock
+) -> None:
+    created = (
+        await anon.post("/api/v1/complaints", json=complaint_body(), headers=staff.agent.headers)
+    ).json()
+    found = await _deadlines(anon, staff.agent.headers, created["id"])
+    assert {d["stage"] for d in found} == {
+        "acknowledgement", "first_contact", "resolution", "progress_update",
+    }  # fmt: skip
+    # The 受理号 went out automatically: acknowledged at once.
+    assert _by(found, "acknowledgement")["status"] == "met"
+    # 24 hours are calendar hours, through the National Day holiday.
+    first = _by(found, "first_contact")
+    assert datetime.fromisoformat(first["due_at"]) == clock.now + timedelta(hours=24)
+    # Level 1: 3 working days. 2026-10-01..07 is National Day; 10-10 (Saturday) is a 调休
+    # make-up working day, so the third working day is that Saturday.
+    resolution = _by(found, "resolution")
+    assert datetime.fromisoformat(resolution["due_at"]) == nth_working_day_end(clock.now, 3)
+    assert datetime.fromisoformat(resolution["due_at"]).date() == date(2026, 10, 10)
+    assert resolution["status"] == "pending"
+    assert resolution["provisional"] is False
+    assert resolution["remaining_seconds"] == 3 * 9 * 3600 + 4 * 3600  # 14:00→18:00, then 3 days
+
+
+async def test_contact_meets_first_contact_and_renews_the_progress_update(
+    anon: httpx.AsyncClient, staff: Staff, clock: Clock
+) -> None:
+    created = (
+        await anon.post("/api/v1/complaints", json=complaint_body(), headers=staff.agent.headers)
+    ).json()
+    flow = Flow(anon, created)
+    clock.set(datetime(2026, 10, 8, 10, 0, tzinfo=SHANGHAI))
+    await flow.act("log_contact", staff.agent.headers, {"method": "phone", "outcome": "已联系"})
+    found = await _deadlines(anon, staff.agent.headers, flow.id)
+    assert _by(found, "first_contact")["status"] == "met"
+    assert _by(found, "progress_update", 1)["status"] == "met"
+    renewed = _by(found, "progress_update", 2)
+    assert renewed["status"] == "pending"
+    assert datetime.fromisoformat(renewed["due_at"]) == nth_working_day_end(clock.now, 5)
+
+
+async def test_findings_start_result_to_customer_and_resolve_meets_it(
+    anon: httpx.AsyncClient, staff: Staff, clock: Clock
+) -> None:
+    created = (
+        await anon.post("/api/v1/complaints", json=complaint_body(), headers=staff.agent.headers)
+    ).json()
+    flow = Flow(anon, created)
+    await flow.act("assign", staff.agent.headers, {"assignee_id": staff.handler_quality.id})
+    found = await _deadlines(anon, staff.agent.headers, flow.id)
+    investigation = _by(found, "investigation")
+    assert datetime.fromisoformat(investigation["due_at"]) == nth_working_day_end(clock.now, 2)
+    await flow.act("start_investigation", staff.handler_quality.headers, {})
+    await flow.act("record_findings", staff.handler_quality.headers,
+                   {"findings": "用户使用不当", "responsibility": "customer"})  # fmt: skip
+    found = await _deadlines(anon, staff.agent.headers, flow.id)
+    assert _by(found, "investigation")["status"] == "met"
+    assert _by(found, "result_to_customer")["status"] == "pending"
+    await flow.act("mark_invalid", staff.handler_quality.headers,
+                   {"explanation": "经核实系使用不当，感谢您的理解"})  # fmt: skip
+    found = await _deadlines(anon, staff.agent.headers, flow.id)
+    assert {d["stage"]: d["status"] for d in found if d["cycle"] == 1}[
+        "result_to_customer"
+    ] == "met"
+    assert _by(found, "resolution")["status"] == "met"
+    assert _by(found, "progress_update")["status"] == "cancelled"
+
+
+async def test_escalation_replans_the_resolution_from_now(
+    anon: httpx.AsyncClient, staff: Staff, clock: Clock
+) -> None:
+    created = (
+        await anon.post("/api/v1/complaints", json=complaint_body(), headers=staff.agent.headers)
+    ).json()
+    flow = Flow(anon, created)
+    clock.set(datetime(2026, 10, 9, 9, 30, tzinfo=SHANGHAI))
+    await flow.act("escalate", staff.agent.headers, {"reason": "客户情绪激动"})
+    found = await _deadlines(anon, staff.manager.headers, flow.id)
+    assert _by(found, "resolution", 1)["status"] == "cancelled"
+    level2 = _by(found, "resolution", 2)
+    assert datetime.fromisoformat(level2["due_at"]) == nth_working_day_end(clock.now, 7)
+
+
+async def test_waiting_for_the_customer_pauses_the_clock(
+    anon: httpx.AsyncClient, staff: Staff, clock: Clock
+) -> None:
+    created = (
+        await anon.post("/api/v1/complaints", json=complaint_body(), headers=staff.agent.headers)
+    ).json()
+    flow = Flow(anon, created)
+    before = _by(await _deadlines(anon, staff.agent.headers, flow.id), "resolution")
+    await flow.act("assign", staff.agent.headers, {"assignee_id": staff.agent.id})
+    clock.set(datetime(2026, 10, 8, 9, 0, tzinfo=SHANGHAI))
+    await flow.act("await_customer", staff.agent.headers, {"reason": "等待照片"})
+    paused = _by(await _deadlines(anon, staff.agent.headers, flow.id), "resolution")
+    assert paused["paused"] is True
+    # Two full working days later (Thu 09:00 → Fri 18:00 ... Sat 09:00 is a 调休 workday).
+    clock.set(datetime(2026, 10, 9, 18, 0, tzinfo=SHANGHAI))
+    await flow.act("customer_responded", staff.agent.headers, {"summary": "照片已收到"})
+    resumed = _by(await _deadlines(anon, staff.agent.headers, flow.id), "resolution")
+    assert resumed["paused"] is False
+    # Paused for 18 working hours (Thu and Fri): the deadline moved two working days later.
+    old_due = datetime.fromisoformat(before["due_at"])
+    new_due = datetime.fromisoformat(resumed["due_at"])
+    assert new_due == nth_working_day_end(old_due - timedelta(hours=1), 2)
+
+
+async def test_closing_cancels_what_is_open_and_filters_and_lookup_follow(
+    anon: httpx.AsyncClient, staff: Staff, clock: Clock
+) -> None:
+    body = complaint_body()
+    created = (await anon.post("/api/v1/complaints", json=body, headers=staff.agent.headers)).json()
+    phone = body["customer"]["phone"]
+    lookup = await anon.post(
+        "/api/v1/public/status-lookup", json={"reference": created["reference"], "phone": phone}
+    )
+    first_contact_due = datetime.fromisoformat(
+        _by(await _deadlines(anon, staff.agent.headers, created["id"]), "first_contact")["due_at"]
+    )
+    assert datetime.fromisoformat(lookup.json()["next_deadline"]) == first_contact_due
+
+    params = {"customer_phone": phone}
+    listed = await anon.get("/api/v1/complaints", params={**params, "overdue": "true"},
+                            headers=staff.agent.headers)  # fmt: skip
+    assert listed.json()["items"] == []
+    clock.set(datetime(2026, 10, 20, 9, 0, tzinfo=SHANGHAI))  # long after every deadline
+    overdue = await anon.get("/api/v1/complaints", params={**params, "overdue": "true"},
+                             headers=staff.agent.headers)  # fmt: skip
+    assert [c["id"] for c in overdue.json()["items"]] == [created["id"]]
+    clock.set(datetime(2026, 9, 30, 15, 0, tzinfo=SHANGHAI))
+    soon = await anon.get("/api/v1/complaints", params={**params, "due_within_hours": 3},
+                          headers=staff.agent.headers)  # fmt: skip
+    assert soon.json()["items"] == []  # first contact is 23 hours away; nothing in 3 working h
+    later = await anon.get("/api/v1/complaints", params={**params, "due_within_hours": 40},
+                           headers=staff.agent.headers)  # fmt: skip
+    assert [c["id"] for c in later.json()["items"]] == [created["id"]]
+
+    flow = Flow(anon, created)
+    await flow.act("assign", staff.agent.headers, {"assignee_id": staff.agent.id})
+    await flow.act("resolve", staff.agent.headers, {"result": "已为您处理完毕"})
+    await flow.act("close", staff.agent.headers, {})
+    found = await _deadlines(anon, staff.agent.headers, flow.id)
+    assert all(d["status"] in ("met", "cancelled") for d in found)
+    assert all(d["remaining_seconds"] is None for d in found)
