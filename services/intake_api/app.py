@@ -24,6 +24,7 @@ from services.intake_api.complaints.effects import Effects
 from services.intake_api.complaints.router import router as complaints_router
 from services.intake_api.docs import lifecycle_markdown
 from services.intake_api.middleware import AccessLogMiddleware, BodyLimitMiddleware
+from services.intake_api.notifications.router import router as notifications_router
 from services.intake_api.ops.router import router as ops_router
 from services.intake_api.public.router import router as public_router
 from services.intake_api.ratelimit import RateLimiter
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(public_router)
     app.include_router(admin_router)
     app.include_router(audit_router)
+    app.include_router(notifications_router)
     app.include_router(calendar_router)
     app.include_router(sla_router)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)

@@ -55,7 +55,12 @@ def heartbeat_key(worker_id: str) -> str:
 
 
 async def startup(ctx: dict[str, Any]) -> None:
-    ctx["db"] = Database(settings.require_database_url(), pool_size=5, max_overflow=5)
+    # Each send settles on its own connection: room for every concurrent send and the claims.
+    ctx["db"] = Database(
+        settings.require_database_url(),
+        pool_size=5,
+        max_overflow=settings.delivery_concurrency + 5,
+    )
     async with ctx["db"].connect() as conn:
         await conn.execute(text("SELECT 1"))
     ctx["worker_id"] = f"{socket.gethostname()}:{os.getpid()}"

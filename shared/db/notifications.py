@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, text, update
+from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.db.tables import (
@@ -147,9 +147,7 @@ async def list_outbox(
             clauses.append(outbox.c[name] == value)
     if before_id is not None:
         clauses.append(outbox.c.id < before_id)
-    stmt = (
-        select(*_OUTBOX_COLUMNS).where(and_(*clauses)).order_by(outbox.c.id.desc()).limit(limit + 1)
-    )
+    stmt = select(*_OUTBOX_COLUMNS).where(*clauses).order_by(outbox.c.id.desc()).limit(limit + 1)
     return [dict(r) for r in (await conn.execute(stmt)).mappings()]
 
 
@@ -179,7 +177,7 @@ async def list_deliveries(
     stmt = (
         select(*_DELIVERY_COLUMNS, outbox.c.topic)
         .join(outbox, outbox.c.id == deliveries.c.outbox_id)
-        .where(and_(*clauses))
+        .where(*clauses)
         .order_by(deliveries.c.id.desc())
         .limit(limit + 1)
     )

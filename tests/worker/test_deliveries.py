@@ -30,9 +30,11 @@ from tests.worker.test_deliveries_receivers import (
     Inbox,
     Receiver,
     deliveries_of,
+    forget_producer_rows,
     free_port,
     insert_outbox,
     insert_subscription,
+    isolate_subscriptions,
     make_due,
     message_row,
     outbox_rows,
@@ -42,6 +44,11 @@ from tests.worker.test_deliveries_receivers import (
 )
 
 LOOPBACK = ("127.0.0.1/32",)
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def _only_our_subscriptions(db: Database) -> None:
+    await isolate_subscriptions(db)
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -124,10 +131,11 @@ async def _subscription(db: Database, sid: uuid.UUID) -> dict[str, Any]:
         return dict(row.mappings().one())
 
 
-async def _complaint(client: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
+async def _complaint(client: httpx.AsyncClient, db: Database, **overrides: Any) -> dict[str, Any]:
     response = await client.post("/api/v1/complaints", json=complaint_body(**overrides))
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
+    await forget_producer_rows(db, body["id"])
     return body
 
 
@@ -348,7 +356,7 @@ async def test_customer_acknowledgement_by_sms_resolves_the_phone_at_send_time(
     db: Database, client: httpx.AsyncClient, receiver: Receiver, make_runtime: Any
 ) -> None:
     phone = mobile()
-    complaint = await _complaint(client, customer={"name": "王芳", "phone": phone})
+    complaint = await _complaint(client, db, customer={"name": "王芳", "phone": phone})
     row = message_row("complaint_acknowledged", audience="customer", complaint_id=complaint["id"])
     [oid] = await insert_outbox(db, [row])
     await run_deliveries(make_runtime())
@@ -371,7 +379,7 @@ async def test_customer_without_phone_gets_email(
     db: Database, client: httpx.AsyncClient, smtp: tuple[int, Inbox], make_runtime: Any
 ) -> None:
     address = f"kehu-{uuid.uuid4().hex[:8]}@example.com"
-    complaint = await _complaint(client, customer={"name": "李雷", "email": address})
+    complaint = await _complaint(client, db, customer={"name": "李雷", "email": address})
     row = message_row(
         "survey_invitation", audience="customer", complaint_id=complaint["id"],
         survey_url="https://kesu.example/s/abc",
@@ -407,7 +415,7 @@ async def test_staff_email_and_recusal(
         assert response.status_code == 200, response.text
         assert response.json()["email"] == emails[account.id]
     complaint = await _complaint(
-        client, subject={"staff_user_id": accused.id, "staff_name": "张三"}
+        client, db, subject={"staff_user_id": accused.id, "staff_name": "张三"}
     )
     rows = [
         message_row(
@@ -433,7 +441,7 @@ async def test_refused_address_is_dead_lettered_without_the_address_in_the_log(
     db: Database, client: httpx.AsyncClient, make_runtime: Any
 ) -> None:
     address = f"nobody@{uuid.uuid4().hex[:8]}.example"
-    complaint = await _complaint(client, customer={"name": "韩梅梅", "email": address})
+    complaint = await _complaint(client, db, customer={"name": "韩梅梅", "email": address})
     row = message_row("complaint_acknowledged", audience="customer", complaint_id=complaint["id"])
     [oid] = await insert_outbox(db, [row])
     await run_deliveries(make_runtime())
@@ -450,7 +458,7 @@ async def test_template_override_is_used(
     db: Database, client: httpx.AsyncClient, receiver: Receiver, make_runtime: Any
 ) -> None:
     phone = mobile()
-    complaint = await _complaint(client, customer={"name": "王芳", "phone": phone})
+    complaint = await _complaint(client, db, customer={"name": "王芳", "phone": phone})
     async with db.connect() as conn:
         version = await conn.execute(
             text("SELECT coalesce(max(version), 0) + 1 FROM notification_templates "
@@ -484,7 +492,7 @@ async def test_template_override_is_used(
 async def test_missing_placeholder_value_is_dead_lettered(
     db: Database, client: httpx.AsyncClient, make_runtime: Any
 ) -> None:
-    complaint = await _complaint(client)
+    complaint = await _complaint(client, db)
     # progress_update needs progress_summary, which this producer forgot.
     row = message_row("progress_update", audience="customer", complaint_id=complaint["id"])
     [oid] = await insert_outbox(db, [row])
@@ -498,7 +506,7 @@ async def test_send_cap_defers_without_spending_an_attempt(
     db: Database, client: httpx.AsyncClient, receiver: Receiver, make_runtime: Any
 ) -> None:
     phone = mobile()
-    complaint = await _complaint(client, customer={"name": "王芳", "phone": phone})
+    complaint = await _complaint(client, db, customer={"name": "王芳", "phone": phone})
     rows = [
         message_row("complaint_acknowledged", audience="customer", complaint_id=complaint["id"])
         for _ in range(2)

@@ -8,7 +8,7 @@ import asyncio
 import json
 import socket
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,7 +19,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import text
 from standardwebhooks import Webhook, WebhookVerificationError
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
@@ -34,22 +34,25 @@ class Hit:
     path: str
     webhook_id: str
     data: dict[str, Any]
-    verified: bool
+    verified: bool  # with SECRET
     at: float
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
 class Receiver:
     """Routes: /sms (an SMS gateway), /ok/{name} (204), /slow/{name} (204 after
     `slow_seconds`), /status/{code} (?retry_after=), /redirect, /hang (until released),
-    /flaky/{name} (500 `fail_first` times, then 204). Webhook requests are recorded with
-    whether their signature verified."""
+    /flaky/{name} (500 `fail_first` times, then 204), /gone/{name} (410 `gone_first`
+    times, then 204). Webhook requests are recorded with whether their signature verified."""
 
     base: str = ""
     hits: list[Hit] = field(default_factory=list)
     release: asyncio.Event = field(default_factory=asyncio.Event)
     slow_seconds: float = 0.2
     fail_first: dict[str, int] = field(default_factory=dict)
+    gone_first: dict[str, int] = field(default_factory=dict)
     sms: list[dict[str, Any]] = field(default_factory=list)
 
     def on(self, path: str) -> list[Hit]:
@@ -74,6 +77,8 @@ def _app(receiver: Receiver) -> Starlette:
             dict(envelope.get("data") or {}),
             verified,
             asyncio.get_running_loop().time(),
+            body,
+            headers,
         )
         receiver.hits.append(hit)
         return hit
@@ -124,17 +129,36 @@ def _app(receiver: Receiver) -> Starlette:
         )
         return Response(status_code=200)
 
-    return Starlette(
-        routes=[
-            Route("/sms", sms, methods=["POST"]),
-            Route("/ok/{name}", ok, methods=["POST"]),
-            Route("/slow/{name}", slow, methods=["POST"]),
-            Route("/status/{code:int}", status, methods=["POST"]),
-            Route("/redirect", redirect, methods=["POST"]),
-            Route("/hang", hang, methods=["POST"]),
-            Route("/flaky/{name}", flaky, methods=["POST"]),
-        ]
-    )
+    async def gone(request: Request) -> Response:
+        await record(request)
+        name = request.path_params["name"]
+        left = receiver.gone_first.get(name, 0)
+        if left > 0:
+            receiver.gone_first[name] = left - 1
+            return Response(status_code=410)
+        return Response(status_code=204)
+
+    def tolerant(endpoint: Callable[[Request], Awaitable[Response]]) -> Any:
+        # A worker SIGKILLed mid-request is expected here, not an error worth a traceback.
+        async def handle(request: Request) -> Response:
+            try:
+                return await endpoint(request)
+            except ClientDisconnect:
+                return Response(status_code=499)
+
+        return handle
+
+    routes = {
+        "/sms": sms,
+        "/ok/{name}": ok,
+        "/slow/{name}": slow,
+        "/status/{code:int}": status,
+        "/redirect": redirect,
+        "/hang": hang,
+        "/flaky/{name}": flaky,
+        "/gone/{name}": gone,
+    }
+    return Starlette(routes=[Route(p, tolerant(e), methods=["POST"]) for p, e in routes.items()])
 
 
 @asynccontextmanager
@@ -289,3 +313,37 @@ async def make_due(db: Database, table: str, ids: list[int]) -> None:
                  "WHERE id = ANY(:ids)"),
             {"ids": ids},
         )  # fmt: skip
+
+
+async def isolate_subscriptions(db: Database) -> None:
+    """Tests share one database: subscriptions other tests left behind (schemathesis creates
+    some with random public URLs and "*") must never receive this test's events, and nothing
+    may be sent beyond the loopback receivers of these tests."""
+    async with db.connect() as conn:
+        await conn.execute(
+            text(
+                "UPDATE webhook_subscriptions SET active = false, "
+                "disabled_reason = 'disabled by test isolation' "
+                "WHERE active AND (event_types ? '*' OR url NOT LIKE 'http://127.0.0.1:%')"
+            )
+        )
+        await conn.execute(
+            text(
+                "UPDATE webhook_deliveries SET status = 'skipped' WHERE status = 'pending' "
+                "AND subscription_id IN (SELECT id FROM webhook_subscriptions "
+                "                        WHERE url NOT LIKE 'http://127.0.0.1:%')"
+            )
+        )
+
+
+async def forget_producer_rows(db: Database, complaint_id: uuid.UUID | str) -> None:
+    """Registering a complaint makes the producer owe its own notifications (acknowledgement,
+    complaint.registered …); these tests deliver only the rows they insert themselves."""
+    async with db.connect() as conn:
+        await conn.execute(
+            text(
+                "UPDATE outbox SET status = 'skipped', last_error = 'skipped by the test' "
+                "WHERE complaint_id = :id AND status = 'pending'"
+            ),
+            {"id": str(complaint_id)},
+        )

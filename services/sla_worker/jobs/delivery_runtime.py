@@ -55,6 +55,14 @@ class DeliveryConfig:
     # While Redis (the send caps) is away, messages wait this long instead of going uncapped.
     caps_unavailable_delay: float = 5.0
 
+    def lease_for_batch(self) -> float:
+        """The lease must outlast the whole batch, not one send: with `concurrency` sends at a
+        time the last rows of a batch start a few timeouts late. An expired lease is not
+        wrong (the row is sent again, same id) but wasteful, so it is sized generously."""
+        slowest = max(self.webhook_timeout, self.smtp.timeout if self.smtp else 0.0)
+        waves = -(-self.batch_size // max(1, self.concurrency))
+        return max(self.lease_seconds, waves * slowest * 1.5)
+
 
 @dataclass
 class DeliveryRuntime:

@@ -38,7 +38,7 @@ async def deliver_messages(runtime: DeliveryRuntime) -> list[str]:
         rows = await repo.claim_messages(
             conn,
             now=now,
-            lease_until=now + timedelta(seconds=runtime.config.lease_seconds),
+            lease_until=now + timedelta(seconds=runtime.config.lease_for_batch()),
             token=token,
             worker=runtime.worker_id,
             limit=runtime.config.batch_size,

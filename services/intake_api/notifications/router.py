@@ -1,0 +1,341 @@
+"""Notification administration (通知管理): webhook subscriptions, message templates, the outbox
+(dead letters 死信 and replay), and the ops status of delivery.
+
+Admins change things; auditors (and admins) read the outbox, the delivery log and the status.
+Every change is audited.
+"""
+
+from __future__ import annotations
+
+import uuid
+from enum import Enum
+from typing import Annotated, Any
+
+import redis.asyncio as aioredis
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.intake_api.deps import (
+    AdminPrincipal,
+    AuditReader,
+    DbDep,
+    NowDep,
+    SettingsDep,
+    require_json,
+)
+from services.intake_api.notifications import service
+from services.intake_api.notifications.schemas import (
+    DeliveryDetail,
+    DeliveryOut,
+    DeliveryPage,
+    OpsStatus,
+    OutboxDetail,
+    OutboxOut,
+    OutboxPage,
+    SubscriptionCreated,
+    SubscriptionIn,
+    SubscriptionOut,
+    SubscriptionPatch,
+    TemplateIn,
+    TemplateOut,
+)
+from services.intake_api.problems import responses
+from shared.db.notifications import OutboxFilters
+from shared.domain.errors import NotFound
+from shared.domain.templates import TemplateKey
+
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_json)])
+
+READ_ERRORS = responses(401, 403, 404, 422, 429)
+WRITE_ERRORS = responses(401, 403, 404, 409, 415, 422, 429)
+_SUBSCRIPTIONS: list[str | Enum] = ["notifications: webhooks"]
+_TEMPLATES: list[str | Enum] = ["notifications: templates"]
+_OUTBOX: list[str | Enum] = ["notifications: outbox"]
+MAX_ROW_ID = 2**63 - 1  # bigint
+
+
+def _redis(request: Request) -> aioredis.Redis:
+    client: aioredis.Redis = request.app.state.redis
+    return client
+
+
+RedisDep = Annotated[aioredis.Redis, Depends(_redis)]
+
+
+def _subscription_id(subscription_id: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(subscription_id)
+    except ValueError:
+        raise NotFound("no such webhook subscription") from None
+
+
+SubscriptionId = Annotated[uuid.UUID, Depends(_subscription_id)]
+
+
+def _template_key(key: str) -> TemplateKey:
+    return service.template_key(key)
+
+
+TemplateKeyDep = Annotated[TemplateKey, Depends(_template_key)]
+
+
+# --- webhook subscriptions ---------------------------------------------------------------------
+
+SUBSCRIPTION_EXAMPLES = {
+    "escalations": {
+        "summary": "工单系统接收升级与超时事件",
+        "value": {
+            "description": "工单系统-升级与超时提醒",
+            "url": "https://hooks.example.com/kesu",
+            "event_types": ["complaint.escalated", "deadline.*"],
+        },
+    },
+    "everything": {
+        "summary": "数据仓库接收全部事件",
+        "value": {"description": "数据仓库同步", "url": "https://dw.example.com/in/kesu",
+                  "event_types": ["*"]},
+    },
+}  # fmt: skip
+
+
+@router.get("/webhook-subscriptions", tags=_SUBSCRIPTIONS, summary="List webhook subscriptions",
+            response_model=list[SubscriptionOut], responses=READ_ERRORS)  # fmt: skip
+async def list_subscriptions(db: DbDep, _: AdminPrincipal) -> list[SubscriptionOut]:
+    return [SubscriptionOut.model_validate(s) for s in await service.list_subscriptions(db)]
+
+
+@router.post("/webhook-subscriptions", tags=_SUBSCRIPTIONS, status_code=201,
+             summary="Subscribe a URL to events (the signing secret is shown once)",
+             response_model=SubscriptionCreated, responses=WRITE_ERRORS,
+             openapi_extra={"requestBody": {"content": {"application/json": {
+                 "examples": SUBSCRIPTION_EXAMPLES}}}})  # fmt: skip
+async def create_subscription(
+    db: DbDep, settings: SettingsDep, request: Request, principal: AdminPrincipal,
+    now: NowDep, body: SubscriptionIn, response: Response,
+) -> SubscriptionCreated:  # fmt: skip
+    """The URL must be http(s) and public: loopback, link-local and private addresses are
+    refused unless KESU_WEBHOOK_ALLOW permits them; it is checked again at every delivery."""
+    row, secret = await service.create_subscription(
+        db, settings, request, principal, description=body.description, url=body.url,
+        event_types=body.event_types, now=now,
+    )  # fmt: skip
+    response.headers["Location"] = f"/api/v1/webhook-subscriptions/{row['id']}"
+    response.headers["Cache-Control"] = "no-store"
+    return SubscriptionCreated.model_validate({**row, "secret": secret})
+
+
+@router.get("/webhook-subscriptions/{subscription_id}", tags=_SUBSCRIPTIONS,
+            summary="Get a webhook subscription", response_model=SubscriptionOut,
+            responses=READ_ERRORS)  # fmt: skip
+async def get_subscription(
+    db: DbDep, _: AdminPrincipal, subscription_id: SubscriptionId
+) -> SubscriptionOut:
+    return SubscriptionOut.model_validate(await service.get_subscription(db, subscription_id))
+
+
+@router.patch("/webhook-subscriptions/{subscription_id}", tags=_SUBSCRIPTIONS,
+              summary="Change a subscription (URL, events) or re-enable it after a 410",
+              response_model=SubscriptionOut, responses=WRITE_ERRORS,
+              openapi_extra={"requestBody": {"content": {"application/json": {"examples": {
+                  "enable": {"summary": "接收方已恢复，重新启用", "value": {"active": True}},
+                  "events": {"summary": "只接收升级事件",
+                             "value": {"event_types": ["complaint.escalated"]}},
+              }}}}})  # fmt: skip
+async def update_subscription(
+    db: DbDep, settings: SettingsDep, request: Request, principal: AdminPrincipal,
+    now: NowDep, body: SubscriptionPatch, subscription_id: SubscriptionId,
+) -> SubscriptionOut:  # fmt: skip
+    row = await service.update_subscription(
+        db, settings, request, principal, subscription_id,
+        changes=body.model_dump(exclude_unset=True), now=now,
+    )  # fmt: skip
+    return SubscriptionOut.model_validate(row)
+
+
+@router.post("/webhook-subscriptions/{subscription_id}/rotate-secret", tags=_SUBSCRIPTIONS,
+             summary="Replace the signing secret (the new one is shown once)",
+             response_model=SubscriptionCreated, responses=WRITE_ERRORS)  # fmt: skip
+async def rotate_secret(
+    db: DbDep, request: Request, principal: AdminPrincipal, now: NowDep,
+    subscription_id: SubscriptionId, response: Response,
+) -> SubscriptionCreated:  # fmt: skip
+    row, secret = await service.rotate_secret(db, request, principal, subscription_id, now=now)
+    response.headers["Cache-Control"] = "no-store"
+    return SubscriptionCreated.model_validate({**row, "secret": secret})
+
+
+@router.delete("/webhook-subscriptions/{subscription_id}", tags=_SUBSCRIPTIONS, status_code=204,
+               summary="Delete a subscription (its delivery log is kept)",
+               responses=WRITE_ERRORS)  # fmt: skip
+async def delete_subscription(
+    db: DbDep, request: Request, principal: AdminPrincipal, now: NowDep,
+    subscription_id: SubscriptionId,
+) -> None:  # fmt: skip
+    await service.delete_subscription(db, request, principal, subscription_id, now=now)
+
+
+# --- templates ---------------------------------------------------------------------------------
+
+
+@router.get("/notification-templates", tags=_TEMPLATES,
+            summary="Message templates in force (defaults follow seed 002's 客服标准话术)",
+            response_model=list[TemplateOut], responses=READ_ERRORS)  # fmt: skip
+async def list_templates(db: DbDep, _: AuditReader) -> list[TemplateOut]:
+    return [TemplateOut.model_validate(t) for t in await service.list_templates(db)]
+
+
+@router.get("/notification-templates/{key}", tags=_TEMPLATES, summary="One message template",
+            response_model=TemplateOut, responses=READ_ERRORS)  # fmt: skip
+async def get_template(db: DbDep, _: AuditReader, key: TemplateKeyDep) -> TemplateOut:
+    return TemplateOut.model_validate(await service.get_template(db, key))
+
+
+@router.put("/notification-templates/{key}", tags=_TEMPLATES,
+            summary="Override a template (validated: placeholders, 禁忌语言, lengths)",
+            response_model=TemplateOut, responses=WRITE_ERRORS,
+            openapi_extra={"requestBody": {"content": {"application/json": {"examples": {
+                "acknowledgement": {"summary": "受理回执（短信与邮件）", "value": {
+                    "subject": "您的投诉已受理（受理号：{reference}）",
+                    "body": "您好！感谢您联系{company_name}。您反映的问题已受理，受理号为 "
+                            "{reference} 。我们会尽快跟进处理，请您放心。"}},
+            }}}}})  # fmt: skip
+async def put_template(
+    db: DbDep, request: Request, principal: AdminPrincipal, now: NowDep, key: TemplateKeyDep,
+    body: TemplateIn,
+) -> TemplateOut:  # fmt: skip
+    """Refused with 422 and field errors: placeholders the key does not allow (e.g. the
+    customer's phone), unsafe placeholder syntax, missing required placeholders (the 受理号),
+    and the forbidden phrases of seed 002 (禁忌语言, e.g. 不关我的事)."""
+    view = await service.put_template(
+        db, request, principal, key, subject=body.subject, body=body.body, now=now
+    )
+    return TemplateOut.model_validate(view)
+
+
+@router.delete("/notification-templates/{key}", tags=_TEMPLATES, status_code=204,
+               summary="Restore the default template", responses=WRITE_ERRORS)  # fmt: skip
+async def reset_template(
+    db: DbDep, request: Request, principal: AdminPrincipal, now: NowDep, key: TemplateKeyDep
+) -> None:
+    await service.reset_template(db, request, principal, key, now=now)
+
+
+# --- the outbox --------------------------------------------------------------------------------
+
+
+class OutboxQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: str | None = Field(
+        default=None, pattern=r"^(pending|delivered|dispatched|skipped|dead)$", examples=["dead"]
+    )
+    kind: str | None = Field(default=None, pattern=r"^(webhook|message)$")
+    topic: str | None = Field(default=None, max_length=100, examples=["complaint.escalated"])
+    complaint_id: uuid.UUID | None = None
+    before_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+class DeliveryQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: str | None = Field(
+        default=None, pattern=r"^(pending|delivered|skipped|dead)$", examples=["dead"]
+    )
+    subscription_id: uuid.UUID | None = None
+    outbox_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)
+    before_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+def _row_id(value: str, what: str) -> int:
+    if not value.isdigit() or len(value) > 18:
+        raise NotFound(f"no such {what}")
+    return int(value)
+
+
+def _outbox_id(outbox_id: str) -> int:
+    return _row_id(outbox_id, "outbox row")
+
+
+def _delivery_id(delivery_id: str) -> int:
+    return _row_id(delivery_id, "webhook delivery")
+
+
+OutboxId = Annotated[int, Depends(_outbox_id)]
+DeliveryId = Annotated[int, Depends(_delivery_id)]
+
+
+@router.get("/outbox", tags=_OUTBOX,
+            summary="Notifications owed and sent; status=dead lists the dead letters (死信)",
+            response_model=OutboxPage, responses=READ_ERRORS)  # fmt: skip
+async def list_outbox(
+    db: DbDep, _: AuditReader, query: Annotated[OutboxQuery, Query()]
+) -> OutboxPage:
+    filters = OutboxFilters(
+        status=query.status, kind=query.kind, topic=query.topic, complaint_id=query.complaint_id
+    )
+    rows, next_id = await service.list_outbox(
+        db, filters, before_id=query.before_id, limit=query.limit
+    )
+    return OutboxPage(items=[OutboxOut.model_validate(r) for r in rows], next_before_id=next_id)
+
+
+@router.get("/outbox/{outbox_id}", tags=_OUTBOX,
+            summary="One outbox row with its webhook deliveries and delivery log",
+            response_model=OutboxDetail, responses=READ_ERRORS)  # fmt: skip
+async def get_outbox(db: DbDep, _: AuditReader, outbox_id: OutboxId) -> OutboxDetail:
+    return OutboxDetail.model_validate(await service.outbox_detail(db, outbox_id))
+
+
+@router.post("/outbox/{outbox_id}/replay", tags=_OUTBOX,
+             summary="Send a dead-lettered (or skipped) notification again, same message id",
+             response_model=OutboxOut, responses=WRITE_ERRORS)  # fmt: skip
+async def replay_outbox(
+    db: DbDep, request: Request, principal: AdminPrincipal, now: NowDep, outbox_id: OutboxId
+) -> OutboxOut:
+    return OutboxOut.model_validate(
+        await service.replay_outbox(db, request, principal, outbox_id, now=now)
+    )
+
+
+@router.get("/webhook-deliveries", tags=_OUTBOX,
+            summary="Webhook deliveries (one per event and subscription)",
+            response_model=DeliveryPage, responses=READ_ERRORS)  # fmt: skip
+async def list_deliveries(
+    db: DbDep, _: AuditReader, query: Annotated[DeliveryQuery, Query()]
+) -> DeliveryPage:
+    rows, next_id = await service.list_deliveries(
+        db, status=query.status, subscription_id=query.subscription_id,
+        outbox_id=query.outbox_id, before_id=query.before_id, limit=query.limit,
+    )  # fmt: skip
+    return DeliveryPage(items=[DeliveryOut.model_validate(r) for r in rows], next_before_id=next_id)
+
+
+@router.get("/webhook-deliveries/{delivery_id}", tags=_OUTBOX,
+            summary="One webhook delivery with its attempts (status codes, errors, durations)",
+            response_model=DeliveryDetail, responses=READ_ERRORS)  # fmt: skip
+async def get_delivery(db: DbDep, _: AuditReader, delivery_id: DeliveryId) -> DeliveryDetail:
+    return DeliveryDetail.model_validate(await service.delivery_detail(db, delivery_id))
+
+
+@router.post("/webhook-deliveries/{delivery_id}/replay", tags=_OUTBOX,
+             summary="Send one webhook delivery again (same webhook-id)",
+             response_model=DeliveryOut, responses=WRITE_ERRORS)  # fmt: skip
+async def replay_delivery(
+    db: DbDep, request: Request, principal: AdminPrincipal, now: NowDep, delivery_id: DeliveryId
+) -> DeliveryOut:
+    return DeliveryOut.model_validate(
+        await service.replay_delivery(db, request, principal, delivery_id, now=now)
+    )
+
+
+@router.get("/ops/status", tags=["ops"],
+            summary="Delivery backlog (积压, 死信) and live SLA workers",
+            response_model=OpsStatus, responses=responses(401, 403, 429))  # fmt: skip
+async def ops_status(
+    db: DbDep, client: RedisDep, settings: SettingsDep, _: AuditReader, now: NowDep
+) -> Any:
+    """`degraded` when no worker sent a heartbeat in the last minute, Redis is unreachable,
+    or the oldest due notification waits for more than a minute."""
+    return OpsStatus.model_validate(await service.ops_status(db, client, settings, now=now))
