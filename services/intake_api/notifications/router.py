@@ -23,7 +23,7 @@ from services.intake_api.deps import (
     SettingsDep,
     require_json,
 )
-from services.intake_api.notifications import service
+from services.intake_api.notifications import outbox_ops, subscriptions, templates
 from services.intake_api.notifications.schemas import (
     DeliveryDetail,
     DeliveryOut,
@@ -73,7 +73,7 @@ SubscriptionId = Annotated[uuid.UUID, Depends(_subscription_id)]
 
 
 def _template_key(key: str) -> TemplateKey:
-    return service.template_key(key)
+    return templates.template_key(key)
 
 
 TemplateKeyDep = Annotated[TemplateKey, Depends(_template_key)]
@@ -101,7 +101,7 @@ SUBSCRIPTION_EXAMPLES = {
 @router.get("/webhook-subscriptions", tags=_SUBSCRIPTIONS, summary="List webhook subscriptions",
             response_model=list[SubscriptionOut], responses=READ_ERRORS)  # fmt: skip
 async def list_subscriptions(db: DbDep, _: AdminPrincipal) -> list[SubscriptionOut]:
-    return [SubscriptionOut.model_validate(s) for s in await service.list_subscriptions(db)]
+    return [SubscriptionOut.model_validate(s) for s in await subscriptions.list_subscriptions(db)]
 
 
 @router.post("/webhook-subscriptions", tags=_SUBSCRIPTIONS, status_code=201,
@@ -115,7 +115,7 @@ async def create_subscription(
 ) -> SubscriptionCreated:  # fmt: skip
     """The URL must be http(s) and public: loopback, link-local and private addresses are
     refused unless KESU_WEBHOOK_ALLOW permits them; it is checked again at every delivery."""
-    row, secret = await service.create_subscription(
+    row, secret = await subscriptions.create_subscription(
         db, settings, request, principal, description=body.description, url=body.url,
         event_types=body.event_types, now=now,
     )  # fmt: skip
@@ -130,7 +130,7 @@ async def create_subscription(
 async def get_subscription(
     db: DbDep, _: AdminPrincipal, subscription_id: SubscriptionId
 ) -> SubscriptionOut:
-    return SubscriptionOut.model_validate(await service.get_subscription(db, subscription_id))
+    return SubscriptionOut.model_validate(await subscriptions.get_subscription(db, subscription_id))
 
 
 @router.patch("/webhook-subscriptions/{subscription_id}", tags=_SUBSCRIPTIONS,
@@ -145,7 +145,7 @@ async def update_subscription(
     db: DbDep, settings: SettingsDep, request: Request, principal: AdminPrincipal,
     now: NowDep, body: SubscriptionPatch, subscription_id: SubscriptionId,
 ) -> SubscriptionOut:  # fmt: skip
-    row = await service.update_subscription(
+    row = await subscriptions.update_subscription(
         db, settings, request, principal, subscription_id,
         changes=body.model_dump(exclude_unset=True), now=now,
     )  # fmt: skip
@@ -159,7 +159,9 @@ async def rotate_secret(
     db: DbDep, request: Request, principal: AdminPrincipal, now: NowDep,
     subscription_id: SubscriptionId, response: Response,
 ) -> SubscriptionCreated:  # fmt: skip
-    row, secret = await service.rotate_secret(db, request, principal, subscription_id, now=now)
+    row, secret = await subscriptions.rotate_secret(
+        db, request, principal, subscription_id, now=now
+    )
     response.headers["Cache-Control"] = "no-store"
     return SubscriptionCreated.model_validate({**row, "secret": secret})
 
@@ -171,7 +173,7 @@ async def delete_subscription(
     db: DbDep, request: Request, principal: AdminPrincipal, now: NowDep,
     subscription_id: SubscriptionId,
 ) -> None:  # fmt: skip
-    await service.delete_subscription(db, request, principal, subscription_id, now=now)
+    await subscriptions.delete_subscription(db, request, principal, subscription_id, now=now)
 
 
 # --- templates ---------------------------------------------------------------------------------
@@ -181,13 +183,13 @@ async def delete_subscription(
             summary="Message templates in force (defaults follow seed 002's 客服标准话术)",
             response_model=list[TemplateOut], responses=READ_ERRORS)  # fmt: skip
 async def list_templates(db: DbDep, _: AuditReader) -> list[TemplateOut]:
-    return [TemplateOut.model_validate(t) for t in await service.list_templates(db)]
+    return [TemplateOut.model_validate(t) for t in await templates.list_templates(db)]
 
 
 @router.get("/notification-templates/{key}", tags=_TEMPLATES, summary="One message template",
             response_model=TemplateOut, responses=READ_ERRORS)  # fmt: skip
 async def get_template(db: DbDep, _: AuditReader, key: TemplateKeyDep) -> TemplateOut:
-    return TemplateOut.model_validate(await service.get_template(db, key))
+    return TemplateOut.model_validate(await templates.get_template(db, key))
 
 
 @router.put("/notification-templates/{key}", tags=_TEMPLATES,
@@ -206,7 +208,7 @@ async def put_template(
     """Refused with 422 and field errors: placeholders the key does not allow (e.g. the
     customer's phone), unsafe placeholder syntax, missing required placeholders (the 受理号),
     and the forbidden phrases of seed 002 (禁忌语言, e.g. 不关我的事)."""
-    view = await service.put_template(
+    view = await templates.put_template(
         db, request, principal, key, subject=body.subject, body=body.body, now=now
     )
     return TemplateOut.model_validate(view)
@@ -217,7 +219,7 @@ async def put_template(
 async def reset_template(
     db: DbDep, request: Request, principal: AdminPrincipal, now: NowDep, key: TemplateKeyDep
 ) -> None:
-    await service.reset_template(db, request, principal, key, now=now)
+    await templates.reset_template(db, request, principal, key, now=now)
 
 
 # --- the outbox --------------------------------------------------------------------------------
@@ -275,7 +277,7 @@ async def list_outbox(
     filters = OutboxFilters(
         status=query.status, kind=query.kind, topic=query.topic, complaint_id=query.complaint_id
     )
-    rows, next_id = await service.list_outbox(
+    rows, next_id = await outbox_ops.list_outbox(
         db, filters, before_id=query.before_id, limit=query.limit
     )
     return OutboxPage(items=[OutboxOut.model_validate(r) for r in rows], next_before_id=next_id)
@@ -285,7 +287,7 @@ async def list_outbox(
             summary="One outbox row with its webhook deliveries and delivery log",
             response_model=OutboxDetail, responses=READ_ERRORS)  # fmt: skip
 async def get_outbox(db: DbDep, _: AuditReader, outbox_id: OutboxId) -> OutboxDetail:
-    return OutboxDetail.model_validate(await service.outbox_detail(db, outbox_id))
+    return OutboxDetail.model_validate(await outbox_ops.outbox_detail(db, outbox_id))
 
 
 @router.post("/outbox/{outbox_id}/replay", tags=_OUTBOX,
@@ -295,7 +297,7 @@ async def replay_outbox(
     db: DbDep, request: Request, principal: AdminPrincipal, now: NowDep, outbox_id: OutboxId
 ) -> OutboxOut:
     return OutboxOut.model_validate(
-        await service.replay_outbox(db, request, principal, outbox_id, now=now)
+        await outbox_ops.replay_outbox(db, request, principal, outbox_id, now=now)
     )
 
 
@@ -305,7 +307,7 @@ async def replay_outbox(
 async def list_deliveries(
     db: DbDep, _: AuditReader, query: Annotated[DeliveryQuery, Query()]
 ) -> DeliveryPage:
-    rows, next_id = await service.list_deliveries(
+    rows, next_id = await outbox_ops.list_deliveries(
         db, status=query.status, subscription_id=query.subscription_id,
         outbox_id=query.outbox_id, before_id=query.before_id, limit=query.limit,
     )  # fmt: skip
@@ -316,7 +318,7 @@ async def list_deliveries(
             summary="One webhook delivery with its attempts (status codes, errors, durations)",
             response_model=DeliveryDetail, responses=READ_ERRORS)  # fmt: skip
 async def get_delivery(db: DbDep, _: AuditReader, delivery_id: DeliveryId) -> DeliveryDetail:
-    return DeliveryDetail.model_validate(await service.delivery_detail(db, delivery_id))
+    return DeliveryDetail.model_validate(await outbox_ops.delivery_detail(db, delivery_id))
 
 
 @router.post("/webhook-deliveries/{delivery_id}/replay", tags=_OUTBOX,
@@ -326,7 +328,7 @@ async def replay_delivery(
     db: DbDep, request: Request, principal: AdminPrincipal, now: NowDep, delivery_id: DeliveryId
 ) -> DeliveryOut:
     return DeliveryOut.model_validate(
-        await service.replay_delivery(db, request, principal, delivery_id, now=now)
+        await outbox_ops.replay_delivery(db, request, principal, delivery_id, now=now)
     )
 
 
@@ -338,4 +340,4 @@ async def ops_status(
 ) -> Any:
     """`degraded` when no worker sent a heartbeat in the last minute, Redis is unreachable,
     or the oldest due notification waits for more than a minute."""
-    return OpsStatus.model_validate(await service.ops_status(db, client, settings, now=now))
+    return OpsStatus.model_validate(await outbox_ops.ops_status(db, client, settings, now=now))

@@ -1,0 +1,180 @@
+"""The outbox for ops (发件箱运维): listings, the delivery log, replay of dead letters (死信),
+and the delivery status (backlog from PostgreSQL, live workers from their heartbeats)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+import redis.asyncio as aioredis
+from fastapi import Request
+
+from services.intake_api.audit_trail import audit_record
+from shared.config import Settings
+from shared.db import audit
+from shared.db import notifications as repo
+from shared.db import outbox as outbox_repo
+from shared.db.engine import Database
+from shared.domain.access import Principal
+from shared.domain.errors import Conflict, NotFound
+
+LAG_DEGRADED_SECONDS = 60.0
+
+
+async def list_outbox(
+    db: Database, filters: repo.OutboxFilters, *, before_id: int | None, limit: int
+) -> tuple[list[dict[str, Any]], int | None]:
+    async with db.connect() as conn:
+        rows = await repo.list_outbox(conn, filters, before_id=before_id, limit=limit)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, rows[-1]["id"] if more and rows else None
+
+
+async def outbox_detail(db: Database, outbox_id: int) -> dict[str, Any]:
+    async with db.connect() as conn:
+        row = await repo.get_outbox(conn, outbox_id)
+        if row is None:
+            raise NotFound("no such outbox row")
+        deliveries = await repo.list_deliveries(
+            conn, status=None, subscription_id=None, outbox_id=outbox_id, before_id=None,
+            limit=1000,
+        )  # fmt: skip
+        log = await repo.attempts_of(conn, outbox_id=outbox_id)
+    return {**row, "deliveries": [delivery_view(d) for d in deliveries], "log": log}
+
+
+def delivery_view(row: dict[str, Any]) -> dict[str, Any]:
+    # The header value receivers see (services/sla_worker/jobs/webhook_sender.py).
+    return {**row, "webhook_id": f"msg_{row['webhook_id'].hex}"}
+
+
+async def list_deliveries(
+    db: Database,
+    *,
+    status: str | None,
+    subscription_id: uuid.UUID | None,
+    outbox_id: int | None,
+    before_id: int | None,
+    limit: int,
+) -> tuple[list[dict[str, Any]], int | None]:
+    async with db.connect() as conn:
+        rows = await repo.list_deliveries(
+            conn, status=status, subscription_id=subscription_id, outbox_id=outbox_id,
+            before_id=before_id, limit=limit,
+        )  # fmt: skip
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return [delivery_view(r) for r in rows], rows[-1]["id"] if more and rows else None
+
+
+async def delivery_detail(db: Database, delivery_id: int) -> dict[str, Any]:
+    async with db.connect() as conn:
+        row = await repo.get_delivery(conn, delivery_id)
+        if row is None:
+            raise NotFound("no such webhook delivery")
+        log = await repo.attempts_of(conn, delivery_id=delivery_id)
+    return {**delivery_view(row), "log": log}
+
+
+async def replay_outbox(
+    db: Database, request: Request, principal: Principal, outbox_id: int, *, now: datetime
+) -> dict[str, Any]:
+    """Owe a dead-lettered (or skipped, or delivered) row again: same message id, a fresh
+    budget of attempts; the worker picks it up within seconds."""
+    async with db.begin() as conn:
+        row = await repo.get_outbox(conn, outbox_id)
+        if row is None:
+            raise NotFound("no such outbox row")
+        if not await repo.replay_outbox(conn, outbox_id, now=now):
+            raise Conflict("the row is still pending: it will be attempted anyway")
+        record = audit_record(
+            request, principal, "outbox.replay", now=now, target_type="outbox",
+            target_id=str(outbox_id),
+            details={"previous_status": row["status"], "topic": row["topic"]},
+        )  # fmt: skip
+        await audit.append(conn, [record])
+        replayed = await repo.get_outbox(conn, outbox_id)
+    assert replayed is not None
+    return replayed
+
+
+async def replay_delivery(
+    db: Database, request: Request, principal: Principal, delivery_id: int, *, now: datetime
+) -> dict[str, Any]:
+    """Send one webhook delivery again with its webhook-id (receivers de-duplicate on it)."""
+    async with db.begin() as conn:
+        row = await repo.get_delivery(conn, delivery_id)
+        if row is None:
+            raise NotFound("no such webhook delivery")
+        subscription = await repo.get_subscription(conn, row["subscription_id"])
+        if subscription is None or not subscription["active"]:
+            raise Conflict("the subscription is disabled or deleted: re-enable it first")
+        if not await repo.replay_delivery(conn, delivery_id, now=now):
+            raise Conflict("the delivery is still pending: it will be attempted anyway")
+        record = audit_record(
+            request, principal, "webhook_delivery.replay", now=now,
+            target_type="webhook_delivery", target_id=str(delivery_id),
+            details={"previous_status": row["status"], "topic": row["topic"]},
+        )  # fmt: skip
+        await audit.append(conn, [record])
+        replayed = await repo.get_delivery(conn, delivery_id)
+    assert replayed is not None
+    return delivery_view(replayed)
+
+
+# --- ops status --------------------------------------------------------------------------------
+
+
+def _backlog(row: dict[str, Any], prefix: str, now: datetime) -> dict[str, Any]:
+    oldest = row[f"{prefix}_oldest_due_at"]
+    return {
+        "pending": row[f"{prefix}_pending"],
+        "due": row[f"{prefix}_due"],
+        "oldest_due_age_seconds": (now - oldest).total_seconds() if oldest else None,
+        "dead": row[f"{prefix}_dead"],
+    }
+
+
+async def _workers(client: aioredis.Redis, prefix: str) -> list[dict[str, Any]]:
+    workers = []
+    async for key in client.scan_iter(match=f"{prefix}:worker:heartbeat:*", count=100):
+        raw = await client.get(key)
+        if raw is None:
+            continue
+        name = key.decode().removeprefix(f"{prefix}:worker:heartbeat:")
+        text = raw.decode()
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = None
+        if isinstance(value, dict):
+            workers.append({**value, "worker": name, "seen_at": value.get("at", "")})
+        else:  # workers before revision 0004 stored the time only
+            workers.append({"worker": name, "seen_at": text})
+    return sorted(workers, key=lambda w: w["worker"])
+
+
+async def ops_status(
+    db: Database, client: aioredis.Redis, settings: Settings, *, now: datetime
+) -> dict[str, Any]:
+    """The outbox backlog from PostgreSQL and the live workers from their heartbeats."""
+    async with db.connect() as conn:
+        row = await outbox_repo.backlog(conn, now=now)
+    try:
+        workers = await _workers(client, settings.redis_prefix)
+        redis_state = "ok"
+    except Exception as exc:  # Redis away: the backlog is still worth showing
+        workers, redis_state = [], f"error: {type(exc).__name__}"
+    outbox, webhooks = _backlog(row, "outbox", now), _backlog(row, "webhooks", now)
+    lags = [b["oldest_due_age_seconds"] or 0.0 for b in (outbox, webhooks)]
+    healthy = workers and max(lags) < LAG_DEGRADED_SECONDS and redis_state == "ok"
+    return {
+        "status": "ok" if healthy else "degraded",
+        "outbox": outbox,
+        "webhooks": webhooks,
+        "workers": workers,
+        "redis": redis_state,
+    }
