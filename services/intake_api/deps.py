@@ -1,4 +1,8 @@
-"""Request dependencies: the database, the clock, the caller, the complaint in the path."""
+"""Request dependencies: the database, the clock, the caller, the complaint in the path.
+
+Every dependency is `async def`, even those that do no I/O: FastAPI runs plain `def`
+dependencies in a thread pool, a hand-off that cost more than the rest of a request's
+dependency work (measured by bench/intake.py's profile)."""
 
 from __future__ import annotations
 
@@ -21,31 +25,31 @@ from shared.domain.enums import Role
 from shared.domain.errors import Forbidden, NotFound, Unauthenticated
 
 
-def get_db(request: Request) -> Database:
+async def get_db(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_limiter(request: Request) -> RateLimiter:
+async def get_limiter(request: Request) -> RateLimiter:
     limiter: RateLimiter = request.app.state.limiter
     return limiter
 
 
-def get_now() -> datetime:
+async def get_now() -> datetime:
     """The request's clock (overridden in tests); the domain itself never reads the clock."""
     return datetime.now(UTC)
 
 
-def client_ip(request: Request) -> str:
+async def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def require_json(request: Request) -> None:
+async def require_json(request: Request) -> None:
     """JSON endpoints refuse other media types with 415 instead of failing to parse them."""
     if request.method not in ("POST", "PUT", "PATCH"):
         return
@@ -58,7 +62,7 @@ def require_json(request: Request) -> None:
         raise HTTPException(415, detail="Send the body as application/json (UTF-8).")
 
 
-def complaint_id_path(complaint_id: str) -> uuid.UUID:
+async def complaint_id_path(complaint_id: str) -> uuid.UUID:
     """A malformed id names no complaint: 404, like an unknown one."""
     try:
         return uuid.UUID(complaint_id)
@@ -84,9 +88,10 @@ async def current_principal(
     api_key: Annotated[str | None, Depends(api_key_scheme)],
 ) -> Principal:
     """The authenticated caller, counted against its rate limit."""
-    authenticator: Authenticator = request.app.state.authenticator
-    settings = get_settings(request)
-    limiter = get_limiter(request)
+    state = request.app.state
+    authenticator: Authenticator = state.authenticator
+    settings: Settings = state.settings
+    limiter: RateLimiter = state.limiter
     try:
         if api_key:
             principal, per_minute = await authenticator.from_api_key(api_key)

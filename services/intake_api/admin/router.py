@@ -27,12 +27,12 @@ Password = Annotated[str, Field(min_length=12, max_length=256, examples=["请换
 ERRORS = responses(401, 403, 404, 409, 415, 422, 429)
 
 
-def _passwords(request: Request) -> Passwords:
+async def _passwords(request: Request) -> Passwords:
     passwords: Passwords = request.app.state.passwords
     return passwords
 
 
-def _authenticator(request: Request) -> Authenticator:
+async def _authenticator(request: Request) -> Authenticator:
     authenticator: Authenticator = request.app.state.authenticator
     return authenticator
 
@@ -130,14 +130,14 @@ async def create_user(
     if contact:
         # Notification addresses (revision 0004): set through the audited update path.
         user = await service.update_user(
-            db, passwords, _authenticator(request), request, principal, user["id"],
+            db, passwords, request.app.state.authenticator, request, principal, user["id"],
             changes=contact, now=now,
         )  # fmt: skip
     response.headers["Location"] = f"/api/v1/users/{user['id']}"
     return UserOut.model_validate(user)
 
 
-def _user_id(user_id: str) -> uuid.UUID:
+async def _user_id(user_id: str) -> uuid.UUID:
     try:
         return uuid.UUID(user_id)
     except ValueError:
@@ -259,7 +259,7 @@ async def create_api_key(
     return ApiKeyCreated.model_validate({**values, "key": key})
 
 
-def _key_id(key_id: str) -> uuid.UUID:
+async def _key_id(key_id: str) -> uuid.UUID:
     try:
         return uuid.UUID(key_id)
     except ValueError:

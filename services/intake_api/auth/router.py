@@ -55,7 +55,7 @@ class MeOut(BaseModel):
     scopes: list[Scope | str] = []
 
 
-def _passwords(request: Request) -> service.Passwords:
+async def _passwords(request: Request) -> service.Passwords:
     passwords: service.Passwords = request.app.state.passwords
     return passwords
 

@@ -34,7 +34,7 @@ router = APIRouter(
 IF_MATCH_DOC = "The complaint's ETag (from GET); a stale one gets 412, none gets 428."
 
 
-def _effects(request: Request) -> Effects:
+async def _effects(request: Request) -> Effects:
     effects: Effects = request.app.state.effects
     return effects
 
