@@ -27,6 +27,8 @@ from typing import Any, Literal
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.domain.enums import DeadlineStatus
+
 Table = Literal["outbox", "webhook_deliveries"]
 FINAL_STATUSES = frozenset({"delivered", "dispatched", "skipped", "dead"})
 
@@ -71,7 +73,9 @@ upd AS (
 SELECT (SELECT count(*) FROM upd) AS events, (SELECT count(*) FROM ins) AS deliveries
 """
 
-_CLAIM_MESSAGES = """
+_OPEN_DEADLINES = f"('{DeadlineStatus.PENDING.value}', '{DeadlineStatus.WARNED.value}')"
+
+_CLAIM_MESSAGES = f"""
 WITH picked AS (
     SELECT id FROM outbox
     WHERE status = 'pending' AND kind = 'message' AND due_at <= :now
@@ -88,12 +92,18 @@ claimed AS (
 )
 SELECT c.*,
        cp.reference, cp.customer, cp.notify_customer, cp.subject_user_id, cp.level,
-       cp.department, cp.category,
+       cp.department, cp.category, dp.name AS department_name, nd.next_due_at,
        u.email AS user_email, u.mobile AS user_mobile, u.display_name AS user_name,
        u.is_active AS user_active
 FROM claimed AS c
 LEFT JOIN complaints AS cp ON cp.id = c.complaint_id
+LEFT JOIN departments AS dp ON dp.code = cp.department
 LEFT JOIN users AS u ON u.id = c.recipient_user_id
+-- The complaint's next open deadline (时限), for templates that name it.
+LEFT JOIN LATERAL (
+    SELECT min(dl.due_at) AS next_due_at FROM deadlines AS dl
+    WHERE dl.complaint_id = c.complaint_id AND dl.status IN {_OPEN_DEADLINES}
+) AS nd ON true
 ORDER BY c.id
 """
 

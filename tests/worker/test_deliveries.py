@@ -10,6 +10,9 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from email import policy as email_policy
+from email.message import EmailMessage
 from typing import Any
 
 import httpx
@@ -24,7 +27,9 @@ from services.sla_worker.jobs.delivery_runtime import DeliveryConfig, DeliveryRu
 from services.sla_worker.jobs.webhook_sender import webhook_message_id
 from shared.config import Settings
 from shared.db.engine import Database
+from tests.conftest import Staff
 from tests.support.factories import complaint_body, mobile
+from tests.support.flow import Flow
 from tests.support.principals import create_user
 from tests.worker.test_deliveries_receivers import (
     Inbox,
@@ -551,3 +556,74 @@ async def test_lease_expiry_brings_back_a_crashed_claim(
     [hit] = receiver.on(f"/ok/{name}")
     assert delivery["status"] == "delivered"
     assert hit.webhook_id == webhook_message_id(delivery["webhook_id"])
+
+
+# --- end to end with the producer ----------------------------------------------------------------
+
+
+def _text_of(envelope: Any) -> str:
+    message = message_from_bytes(envelope.original_content, policy=email_policy.default)
+    assert isinstance(message, EmailMessage)
+    body = message.get_body()
+    assert body is not None
+    return f"{message['Subject']}\n{body.get_content()}"
+
+
+async def test_what_complaint_changes_owe_is_delivered_readably(
+    anon: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    staff: Staff,
+    db: Database,
+    receiver: Receiver,
+    smtp: tuple[int, Inbox],
+    make_runtime: Any,
+) -> None:
+    """Rows written by the producer itself (registration, assignment, a progress reply, an
+    escalation): the customer gets SMS, the handler emails with labels, not codes."""
+    handler_email = f"{staff.handler_quality.name}@staff.example"
+    response = await anon.patch(
+        f"/api/v1/users/{staff.handler_quality.id}", json={"email": handler_email},
+        headers=admin_headers,
+    )  # fmt: skip
+    assert response.status_code == 200, response.text
+    phone = mobile()
+    body = complaint_body(customer={"name": "王芳", "phone": phone}, category="product_quality")
+    created = await anon.post("/api/v1/complaints", json=body, headers=staff.agent.headers)
+    assert created.status_code == 201, created.text
+    flow = Flow(anon, created.json())
+    await flow.act("assign", staff.manager.headers, {"assignee_id": staff.handler_quality.id})
+    await flow.act("reply_to_customer", staff.handler_quality.headers,
+                   {"text": "质量部已收到样品，正在检测"})  # fmt: skip
+    await flow.act("escalate", staff.handler_quality.headers, {"reason": "客户情绪激动"})
+    complaint_id, reference = flow.id, created.json()["reference"]
+    async with db.connect() as conn:
+        # Staff alerts wait for working hours; this test does not wait for Monday morning.
+        await conn.execute(
+            text("UPDATE outbox SET available_at = now() WHERE complaint_id = :id"),
+            {"id": uuid.UUID(complaint_id)},
+        )
+    await run_deliveries(make_runtime())
+
+    async with db.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT kind, template_key, status, last_error FROM outbox "
+                 "WHERE complaint_id = :id ORDER BY id"), {"id": uuid.UUID(complaint_id)},
+        )  # fmt: skip
+        statuses = [tuple(r) for r in rows]
+    assert all(status != "pending" and status != "dead" for _, _, status, _ in statuses), statuses
+    sms = [s["text"] for s in receiver.sms if s["to"] == f"+86{phone}"]
+    assert len(sms) == 2
+    assert reference in sms[0]
+    assert "示例电器" in sms[0]
+    assert "质量部已收到样品，正在检测" in sms[1]
+    mails = [_text_of(e) for e in smtp[1].to(handler_email)]
+    assignment = next(m for m in mails if m.startswith("【新投诉分派】"))
+    assert "一级投诉（普通投诉）" in assignment
+    assert "质量部" in assignment
+    assert "年" in assignment.split("请于", 1)[1]  # the first-contact deadline, local time
+    escalation = next(m for m in mails if m.startswith("【投诉升级】"))
+    assert "由一级投诉（普通投诉）升级为二级投诉（较严重投诉）" in escalation
+    assert "客户情绪激动" in escalation
+    for mail in mails:
+        assert "None" not in mail
+        assert phone not in mail  # staff never receive the customer's contact data

@@ -11,10 +11,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from services.sla_worker.jobs.delivery_runtime import DeliveryConfig
-from shared.domain.enums import Level
+from shared.domain.enums import Level, Stage
 from shared.domain.templates import (
     DEFAULT_TEMPLATES,
     Audience,
@@ -22,8 +23,10 @@ from shared.domain.templates import (
     MessageTemplate,
     TemplateError,
     TemplateKey,
+    format_due_at_local,
     level_label,
     render,
+    stage_label,
 )
 
 
@@ -148,8 +151,9 @@ def _choose_channel(
 
 
 def _values(row: Mapping[str, Any], audience: Audience, config: DeliveryConfig) -> dict[str, str]:
-    """Placeholder values: configuration, then what the complaint row says, then the producer's
-    payload (which wins: it describes the event, the complaint row only its current state)."""
+    """Placeholder values: configuration, then what the complaint row says now, then the
+    producer's payload (which wins: it describes the event), made readable: level numbers
+    become 一级投诉…, stage codes 投诉处理…, times Asia/Shanghai, department codes names."""
     values: dict[str, str] = {"company_name": config.company_name}
     if config.service_phone:
         values["service_phone"] = config.service_phone
@@ -159,13 +163,16 @@ def _values(row: Mapping[str, Any], audience: Audience, config: DeliveryConfig) 
         values["reference"] = row["reference"]
     if row["level"] is not None:
         values["level"] = level_label(Level(row["level"]))
-    if row["department"]:
-        values["department"] = row["department"]
+    department = row["department_name"] or row["department"]
+    if department:
+        values["department"] = department
+    if row["next_due_at"] is not None:
+        values["due_at_local"] = format_due_at_local(row["next_due_at"])
     if row["user_name"] and audience is Audience.STAFF:
         values["handler_name"] = row["user_name"]
     for name, value in (row["payload"] or {}).items():
-        if value is not None:
-            values[name] = value if isinstance(value, str) else str(value)
+        if value is not None and value != "":
+            values[name] = _readable(name, value if isinstance(value, str) else str(value), row)
     if audience is Audience.CUSTOMER:
         # Personal data is read at send time only, and only into customer messages.
         name = (row["customer"] or {}).get("name")
@@ -173,6 +180,25 @@ def _values(row: Mapping[str, Any], audience: Audience, config: DeliveryConfig) 
     else:
         values.pop("customer_name", None)
     return values
+
+
+_LEVELS = {str(int(level)): level for level in Level}
+_STAGES = {stage.value: stage for stage in Stage}
+
+
+def _readable(name: str, value: str, row: Mapping[str, Any]) -> str:
+    if name in ("level", "previous_level") and value in _LEVELS:
+        return level_label(_LEVELS[value])
+    if name == "stage" and value in _STAGES:
+        return stage_label(_STAGES[value])
+    if name == "department" and value == row["department"] and row["department_name"]:
+        return str(row["department_name"])
+    if name == "due_at_local" and "T" in value:
+        try:
+            return format_due_at_local(datetime.fromisoformat(value))
+        except ValueError:
+            return value
+    return value
 
 
 def scrub(error: str | None, address: str) -> str | None:
