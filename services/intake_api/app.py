@@ -78,6 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_tags=[{"name": "handling", "description": lifecycle_markdown()}],
+        # FastAPI's built-in OpenTelemetry hooks cost a check per request; none is configured.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     problems.install(app)

@@ -18,7 +18,7 @@ from functools import cache
 from typing import Any
 
 from asyncpg.exceptions import UniqueViolationError
-from sqlalchemy import Table, text
+from sqlalchemy import Table, TextClause, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -89,7 +89,7 @@ def _insert_cte(name: str, columns: tuple[str, ...], guarded: bool) -> str:
 
 
 @cache
-def _statement(is_update: bool, tables: tuple[tuple[str, tuple[str, ...]], ...]) -> str:
+def _statement(is_update: bool, tables: tuple[tuple[str, tuple[str, ...]], ...]) -> TextClause:
     """The statement for a change; `tables` names each companion table and the columns its rows
     give (columns they omit take their defaults). Cached: a few shapes cover every change."""
     cols = ", ".join(_columns(_table("complaints")))
@@ -107,7 +107,7 @@ def _statement(is_update: bool, tables: tuple[tuple[str, tuple[str, ...]], ...])
         proj,
         *(_insert_cte(t, columns, guarded=is_update) for t, columns in tables),
     ]
-    return "WITH " + ",\n".join(ctes) + "\nSELECT count(*) FROM proj"
+    return text("WITH " + ",\n".join(ctes) + "\nSELECT count(*) FROM proj")
 
 
 def _same_columns(table: str, rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
@@ -137,7 +137,7 @@ async def write_change(conn: AsyncConnection, change: ComplaintChange) -> None:
         params["complaint_id"] = str(change.complaint_id)
         params["expected_version"] = change.expected_version
     try:
-        result = await conn.execute(text(_statement(is_update, tables)), params)
+        result = await conn.execute(_statement(is_update, tables), params)
     except IntegrityError as exc:
         cause = exc.orig.__cause__ if exc.orig is not None else None
         if isinstance(cause, UniqueViolationError):

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     and_,
+    bindparam,
     delete,
     false,
     or_,
@@ -36,8 +37,11 @@ events = table_of(ComplaintEvent)
 idempotency = table_of(IdempotencyKey)
 
 
+_BY_ID = select(complaints).where(complaints.c.id == bindparam("complaint_id"))
+
+
 async def get_row(conn: AsyncConnection, complaint_id: uuid.UUID) -> dict[str, Any] | None:
-    row = (await conn.execute(select(complaints).where(complaints.c.id == complaint_id))).first()
+    row = (await conn.execute(_BY_ID, {"complaint_id": complaint_id})).first()
     return dict(row._mapping) if row else None
 
 
@@ -123,19 +127,39 @@ async def ensure_reference_sequence(conn: AsyncConnection, day: date) -> None:
             raise
 
 
-async def next_reference_number(conn: AsyncConnection, day: date) -> int:
-    """The next number of the day. Sequences never block and never roll back: unique, with gaps.
+_INTAKE_LOOKUP = text(
+    "SELECT nextval(CAST(CAST(:seq AS text) AS regclass)) AS number, ("
+    "  SELECT coalesce(json_agg(json_build_object("
+    "    'id', e.id, 'created_at', e.created_at, 'product', e.product"
+    "  ) ORDER BY e.created_at), '[]'::json)"
+    "  FROM (SELECT id, created_at, product FROM complaints"
+    "        WHERE customer_phone = CAST(:phone AS text) AND created_at >= :since"
+    "        ORDER BY created_at LIMIT 50) AS e"
+    ") AS earlier"
+)
+
+
+async def intake_lookup(
+    conn: AsyncConnection, day: date, *, phone: str | None, since: datetime
+) -> tuple[int, list[dict[str, Any]]]:
+    """What registering needs from the database, in one round trip: the next reference number
+    of the day (受理号; a sequence never blocks and never rolls back: unique, with gaps) and the
+    customer's complaints since `since`, oldest first (repeat detection, 二次投诉).
 
     `conn` must be in autocommit mode (a failed nextval must not poison a transaction).
     """
-    stmt = text("SELECT nextval(CAST(CAST(:seq AS text) AS regclass))")
+    params = {"seq": _sequence_name(day), "phone": phone, "since": since}
     try:
-        return int((await conn.execute(stmt, {"seq": _sequence_name(day)})).scalar_one())
+        row = (await conn.execute(_INTAKE_LOOKUP, params)).one()
     except DBAPIError as exc:
         if not isinstance(exc.orig.__cause__ if exc.orig else None, UndefinedTableError):
             raise
-    await ensure_reference_sequence(conn, day)
-    return int((await conn.execute(stmt, {"seq": _sequence_name(day)})).scalar_one())
+        await ensure_reference_sequence(conn, day)
+        row = (await conn.execute(_INTAKE_LOOKUP, params)).one()
+    earlier = row.earlier if isinstance(row.earlier, list) else orjson.loads(row.earlier)
+    for item in earlier:
+        item["created_at"] = datetime.fromisoformat(item["created_at"])
+    return int(row.number), earlier
 
 
 async def drop_reference_sequences(conn: AsyncConnection, before: date) -> list[str]:
@@ -282,17 +306,3 @@ async def list_page(
     rows = rows[:limit]
     last = rows[-1]
     return rows, Cursor(created_at=last["created_at"], id=last["id"], descending=descending)
-
-
-async def recent_for_phone(
-    conn: AsyncConnection, phone: str, since: datetime, *, limit: int = 50
-) -> list[dict[str, Any]]:
-    """The customer's complaints since `since`, oldest first (repeat detection, 二次投诉)."""
-    c = complaints.c
-    stmt = (
-        select(c.id, c.created_at, c.product, c.customer_phone)
-        .where(c.customer_phone == phone, c.created_at >= since)
-        .order_by(c.created_at)
-        .limit(limit)
-    )
-    return [dict(r) for r in (await conn.execute(stmt)).mappings()]

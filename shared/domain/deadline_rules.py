@@ -52,12 +52,11 @@ from shared.domain.events import (
 )
 from shared.domain.sla import (
     PlannedDeadline,
+    PolicyBook,
     SlaPolicy,
+    SlaStage,
     StageTrigger,
-    effective_stages,
-    plan_on,
     plan_stage,
-    select_policy,
 )
 
 IN_PERSON = frozenset({Channel.PHONE, Channel.VISIT})
@@ -108,12 +107,12 @@ class _Planner:
         self,
         open_deadlines: Sequence[OpenDeadline],
         cycles: dict[Stage, int],
-        policies: Sequence[SlaPolicy],
+        book: PolicyBook,
         calendar: BusinessCalendar,
     ) -> None:
         self.open = {d.stage: d for d in open_deadlines}
         self.cycles = dict(cycles)  # highest cycle planned so far, per stage
-        self.policies = policies
+        self.book = book
         self.calendar = calendar
         self.out = DeadlineChanges()
 
@@ -121,30 +120,29 @@ class _Planner:
         self.cycles[stage] = self.cycles.get(stage, 0) + 1
         return self.cycles[stage]
 
-    def plan(self, state: ComplaintState, stage: Stage, start: datetime) -> None:
-        policy = select_policy(
-            self.policies, kind=state.kind, level=state.level, category=state.category,
-            channel=state.channel, stage=stage,
+    def _stages(
+        self, state: ComplaintState, trigger: StageTrigger | None
+    ) -> tuple[tuple[SlaPolicy, SlaStage], ...]:
+        return self.book.stages(
+            kind=state.kind, level=state.level, category=state.category, channel=state.channel,
+            starts_on=trigger,
         )  # fmt: skip
-        if policy is None:
-            return
+
+    def _add(self, policy: SlaPolicy, stage: Stage, start: datetime) -> None:
         planned = plan_stage(
             policy, stage, start=start, calendar=self.calendar, cycle=self._next_cycle(stage)
         )
         if planned is not None:
             self.out.planned.append(planned)
 
+    def plan(self, state: ComplaintState, stage: Stage, start: datetime) -> None:
+        for policy, entry in self._stages(state, None):
+            if entry.stage == stage:
+                self._add(policy, stage, start)
+
     def plan_trigger(self, state: ComplaintState, trigger: StageTrigger, start: datetime) -> None:
-        for policy, entry in effective_stages(
-            self.policies, kind=state.kind, level=state.level, category=state.category,
-            channel=state.channel, starts_on=trigger,
-        ):  # fmt: skip
-            planned = plan_stage(
-                policy, entry.stage, start=start, calendar=self.calendar,
-                cycle=self._next_cycle(entry.stage),
-            )  # fmt: skip
-            if planned is not None:
-                self.out.planned.append(planned)
+        for policy, entry in self._stages(state, trigger):
+            self._add(policy, entry.stage, start)
 
     def _take(self, stage: Stage) -> OpenDeadline | None:
         return self.open.pop(stage, None)
@@ -199,12 +197,12 @@ def deadline_changes(
     before: ComplaintState | None,
     open_deadlines: Sequence[OpenDeadline],
     cycles: dict[Stage, int],
-    policies: Sequence[SlaPolicy],
+    book: PolicyBook,
     calendar: BusinessCalendar,
 ) -> DeadlineChanges:
     """What the events of one change do to the complaint's deadlines (see the module table).
     `states[i]` is the state after `stamped[i]`; `cycles` the highest cycle per stage so far."""
-    p = _Planner(open_deadlines, cycles, policies, calendar)
+    p = _Planner(open_deadlines, cycles, book, calendar)
     previous = before
     for (event, meta), state in zip(stamped, states, strict=True):
         at = meta.occurred_at
@@ -250,12 +248,3 @@ def deadline_changes(
         previous = state
     return p.out
 
-
-def plan_registration(
-    state: ComplaintState, *, policies: Sequence[SlaPolicy], calendar: BusinessCalendar
-) -> list[PlannedDeadline]:
-    """Every deadline registration starts (the benchmark's and the tests' shortcut)."""
-    return plan_on(
-        policies, StageTrigger.REGISTRATION, kind=state.kind, level=state.level,
-        category=state.category, channel=state.channel, start=state.created_at, calendar=calendar,
-    )  # fmt: skip

@@ -119,7 +119,8 @@ async def test_deadlines_ride_in_the_complaint_statement(
     now = datetime.now(UTC)
     async with db.connect() as conn:
         day = local_date(now)
-        reference = format_reference(day, await complaints_repo.next_reference_number(conn, day))
+        number, _ = await complaints_repo.intake_lookup(conn, day, phone=None, since=now)
+        reference = format_reference(day, number)
         event = ComplaintRegistered(reference=reference, intake=intake, level=Level.VERY_SERIOUS)
         meta = EventMeta(complaint_id=uuid.uuid4(), seq=1, occurred_at=now,
                          actor=Actor(kind=ActorKind.SYSTEM, id="test"))  # fmt: skip

@@ -26,6 +26,7 @@ from shared.domain.enums import DeadlineStatus, Level, Role, Stage
 from shared.domain.events import ComplaintRegistered, Escalated, Event
 from shared.domain.handling import Rules
 from shared.domain.notify import Outbox, StaffDirectory, notices
+from shared.domain.sla import PolicyBook
 
 
 @dataclass(frozen=True)
@@ -111,15 +112,15 @@ async def _deadline_changes(
     open_ones: list[OpenDeadline] = []
     cycles: dict[Stage, int] = {}
     if before is None:  # registration: nothing stored yet, the policies in force now
-        policies = await policy_cache.get(conn)
+        book = await policy_cache.book(conn)
     else:
         stored = await deadlines.list_for_complaint(conn, before.id)
         open_ones, cycles = deadlines.open_and_cycles(stored)
         # The rules in force when the complaint was registered (changes apply to new ones).
-        policies = await load_policies(conn, as_of=before.created_at)
+        book = PolicyBook(await load_policies(conn, as_of=before.created_at))
     return deadline_changes(
         stamped, states, before=before, open_deadlines=open_ones, cycles=cycles,
-        policies=policies, calendar=calendar.calendar,
+        book=book, calendar=calendar.calendar,
     )  # fmt: skip
 
 

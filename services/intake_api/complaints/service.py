@@ -78,9 +78,12 @@ async def register(
     request_hash = _request_hash(intake) if keys else ""
     async with db.connect() as conn:
         day = local_date(now)
-        reference = format_reference(day, await repo.next_reference_number(conn, day))
         rules = effects.rules
-        repeat_of = await _repeat_of(conn, intake, now, rules)
+        number, earlier = await repo.intake_lookup(
+            conn, day, phone=intake.customer.phone, since=now - rules.repeat.window
+        )
+        reference = format_reference(day, number)
+        repeat_of = _repeat_of(intake, earlier, now, rules)
         suggestion = suggest_level(
             channel=intake.channel,
             text=_level_text(intake),
@@ -138,8 +141,8 @@ def _level_text(intake: ComplaintIntake) -> str:
     return "\n".join(parts)
 
 
-async def _repeat_of(
-    conn: Any, intake: ComplaintIntake, now: datetime, rules: Rules
+def _repeat_of(
+    intake: ComplaintIntake, earlier: list[dict[str, Any]], now: datetime, rules: Rules
 ) -> uuid.UUID | None:
     """二次投诉: the earliest complaint of the same customer about the same order, serial number
     or product within the repeat window (shared.domain.rules.is_repeat_of)."""
@@ -148,10 +151,10 @@ async def _repeat_of(
         return None
     new = _repeat_key(phone, intake.product.model_dump(), now)
     window = rules.repeat.window
-    for earlier in await repo.recent_for_phone(conn, phone, now - window):
-        key = _repeat_key(phone, earlier["product"] or {}, earlier["created_at"])
+    for previous in earlier:
+        key = _repeat_key(phone, previous["product"] or {}, previous["created_at"])
         if is_repeat_of(new, key, window=window):
-            return uuid.UUID(str(earlier["id"]))
+            return uuid.UUID(str(previous["id"]))
     return None
 
 
