@@ -20,7 +20,7 @@ from services.intake_api.auth.secrets import password_hasher
 from services.intake_api.auth.service import Passwords, ensure_admin
 from services.intake_api.calendar.router import router as calendar_router
 from services.intake_api.complaints.actions_router import router as actions_router
-from services.intake_api.complaints.effects import Effects
+from services.intake_api.complaints.effects import api_effects
 from services.intake_api.complaints.router import router as complaints_router
 from services.intake_api.docs import lifecycle_markdown
 from services.intake_api.middleware import AccessLogMiddleware, BodyLimitMiddleware
@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.redis = aioredis.Redis(connection_pool=pool)
         app.state.limiter = RateLimiter(pool, prefix=settings.redis_prefix)
         app.state.authenticator = Authenticator(db, jwt_secret=settings.require_jwt_secret())
-        app.state.effects = Effects.from_settings(settings, Rules())
+        app.state.effects = api_effects(settings, Rules())
         app.state.passwords = Passwords(password_hasher(cheap=settings.cheap_password_hashing))
         try:
             await _bootstrap_admin(settings, db, app.state.passwords)

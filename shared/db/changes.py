@@ -1,12 +1,15 @@
-"""Writing a complaint change: events, projection and companion rows in ONE statement.
+"""Writing complaint changes: events, projections and companion rows in ONE statement.
 
 Every change to a complaint is a `ComplaintChange`: the events it appends, the projection after
-them, and the rows that must commit with them (idempotency keys, deadlines, outbox, audit). It is
-written by a single SQL statement of data-modifying CTEs fed by one JSON document, so it costs one
-round trip, commits atomically, and needs no explicit transaction.
+them, the rows that must commit with them (idempotency keys, deadlines, outbox, audit) and the
+stored companion rows it changes (deadlines met, paused, breached …). One SQL statement of
+data-modifying CTEs, fed by one JSON document, writes a change — or a batch of changes (the SLA
+worker escalates hundreds of complaints per statement) — so it costs one round trip and commits
+atomically without an explicit transaction.
 
 Optimistic concurrency: an update names the version it was computed from; if another change won
-in between, the UPDATE matches no row, nothing else is written, and `StaleVersion` is raised.
+in between, that complaint's UPDATE matches no row and none of its rows are written (they are
+tied to the complaints actually updated); `StaleVersion` is raised.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from shared.domain.complaint import ComplaintState, EventMeta
 from shared.domain.errors import PreconditionFailed
 from shared.domain.events import Event
 
+Rows = Mapping[str, Sequence[Mapping[str, Any]]]
+
 
 class DuplicateKey(Exception):
     """A unique constraint refused the change (e.g. an idempotency key already used)."""
@@ -47,7 +52,8 @@ class ComplaintChange:
     expected_version: int | None  # None: a new complaint
     state: ComplaintState
     events: Sequence[tuple[Event, EventMeta]]
-    rows: Mapping[str, Sequence[Mapping[str, Any]]] = field(default_factory=dict)
+    rows: Rows = field(default_factory=dict)  # inserted
+    updates: Rows = field(default_factory=dict)  # stored rows changed, by `id`
 
 
 def event_row(event: Event, meta: EventMeta) -> dict[str, Any]:
@@ -74,38 +80,67 @@ def _columns(table: Table) -> list[str]:
     ]
 
 
-def _insert_cte(name: str, columns: tuple[str, ...], guarded: bool) -> str:
-    if not set(columns) <= set(_columns(_table(name))):
-        raise ValueError(
-            f"{name} has no columns {sorted(set(columns) - set(_columns(_table(name))))}"
-        )
-    cols = ", ".join(columns)
-    guard = " WHERE EXISTS (SELECT 1 FROM proj)" if guarded else ""
+def _check(name: str, columns: tuple[str, ...], allowed: set[str]) -> str:
+    if not set(columns) <= allowed:
+        raise ValueError(f"{name} has no columns {sorted(set(columns) - allowed)}")
+    return ", ".join(columns)
+
+
+def _tied(name: str) -> str:
+    """Rows tied to a complaint are written only with that complaint's projection."""
+    if "complaint_id" in _table(name).columns:
+        return " WHERE s.complaint_id IN (SELECT id FROM proj)"
+    return " WHERE EXISTS (SELECT 1 FROM proj)"
+
+
+def _insert_cte(name: str, columns: tuple[str, ...]) -> str:
+    cols = _check(name, columns, set(_columns(_table(name))))
+    source = f"jsonb_populate_recordset(NULL::{name}, (SELECT d FROM doc) -> '{name}') AS s"
+    picked = ", ".join(f"s.{c}" for c in columns)
     return (
-        f"w_{name} AS (INSERT INTO {name} ({cols}) SELECT {cols} "
-        f"FROM jsonb_populate_recordset(NULL::{name}, (SELECT d FROM doc) -> '{name}'){guard} "
-        f"RETURNING 1)"
+        f"w_{name} AS (INSERT INTO {name} ({cols}) SELECT {picked} FROM {source}"
+        f"{_tied(name)} RETURNING 1)"
+    )
+
+
+def _update_cte(name: str, columns: tuple[str, ...]) -> str:
+    changed = tuple(c for c in columns if c != "id")
+    cols = _check(name, changed, set(_columns(_table(name))))
+    source = f"jsonb_populate_recordset(NULL::{name}, (SELECT d FROM doc) -> 'u:{name}') AS s"
+    picked = ", ".join(f"s.{c}" for c in changed)
+    return (
+        f"u_{name} AS (UPDATE {name} AS t SET ({cols}) = ROW({picked}) FROM {source}"
+        f"{_tied(name)} AND t.id = s.id RETURNING 1)"
     )
 
 
 @cache
-def _statement(is_update: bool, tables: tuple[tuple[str, tuple[str, ...]], ...]) -> TextClause:
-    """The statement for a change; `tables` names each companion table and the columns its rows
-    give (columns they omit take their defaults). Cached: a few shapes cover every change."""
+def _statement(
+    is_update: bool,
+    inserts: tuple[tuple[str, tuple[str, ...]], ...],
+    updates: tuple[tuple[str, tuple[str, ...]], ...],
+) -> TextClause:
+    """The statement for a shape of change; `inserts` / `updates` name each companion table and
+    the columns its rows give (columns inserts omit take their defaults). Cached: a few shapes
+    cover every change."""
     cols = ", ".join(_columns(_table("complaints")))
-    one = "jsonb_populate_record(NULL::complaints, (SELECT d FROM doc) -> 'complaints')"
+    picked = ", ".join(f"s.{c}" for c in _columns(_table("complaints")))
+    states = "jsonb_populate_recordset(NULL::complaints, (SELECT d FROM doc) -> 'complaints') AS s"
     if is_update:
         proj = (
-            f"proj AS (UPDATE complaints AS t SET ({cols}) = (SELECT {cols} FROM {one}) "
-            "WHERE t.id = CAST(:complaint_id AS uuid) AND t.version = :expected_version "
-            "RETURNING t.id)"
+            f"proj AS (UPDATE complaints AS t SET ({cols}) = ROW({picked}) FROM {states} "
+            "JOIN jsonb_to_recordset((SELECT d FROM doc) -> 'expected') AS e(id uuid, version int)"
+            " ON e.id = s.id WHERE t.id = s.id AND t.version = e.version RETURNING t.id)"
         )
     else:
-        proj = f"proj AS (INSERT INTO complaints ({cols}) SELECT {cols} FROM {one} RETURNING id)"
+        proj = (
+            f"proj AS (INSERT INTO complaints ({cols}) SELECT {picked} FROM {states} RETURNING id)"
+        )
     ctes = [
         "doc AS (SELECT CAST(CAST(:doc AS text) AS jsonb) AS d)",
         proj,
-        *(_insert_cte(t, columns, guarded=is_update) for t, columns in tables),
+        *(_insert_cte(t, columns) for t, columns in inserts),
+        *(_update_cte(t, columns) for t, columns in updates),
     ]
     return text("WITH " + ",\n".join(ctes) + "\nSELECT count(*) FROM proj")
 
@@ -119,29 +154,55 @@ def _same_columns(table: str, rows: Sequence[Mapping[str, Any]]) -> tuple[str, .
     return tuple(sorted(columns))
 
 
-async def write_change(conn: AsyncConnection, change: ComplaintChange) -> None:
-    """Append the change's events and update the projection, atomically, in one round trip."""
-    document: dict[str, Any] = {
-        "complaints": change.state.model_dump(mode="json"),
-        "complaint_events": [event_row(e, m) for e, m in change.events],
-    }
-    for table, rows in change.rows.items():
+def _merge(target: dict[str, list[Mapping[str, Any]]], source: Rows) -> None:
+    for table, rows in source.items():
         if rows:
-            document[table] = list(rows)
-    tables = tuple(
-        (t, _same_columns(t, rows)) for t, rows in sorted(document.items()) if t != "complaints"
-    )
-    is_update = change.expected_version is not None
-    params: dict[str, Any] = {"doc": json_dumps(document)}
+            target.setdefault(table, []).extend(rows)
+
+
+async def write_changes(conn: AsyncConnection, changes: Sequence[ComplaintChange]) -> None:
+    """Write changes, all new complaints or all updates, in one statement. Raises `StaleVersion`
+    if a complaint had moved on: that complaint's rows are not written; inside a transaction
+    (the SLA worker's batches, whose complaints are locked) the caller rolls back the rest."""
+    if not changes:
+        return
+    is_update = changes[0].expected_version is not None
+    if any((c.expected_version is not None) != is_update for c in changes):
+        raise ValueError("a batch is either new complaints or updates, not both")
+    document: dict[str, Any] = {
+        "complaints": [c.state.model_dump(mode="json") for c in changes],
+        "complaint_events": [event_row(e, m) for c in changes for e, m in c.events],
+    }
     if is_update:
-        params["complaint_id"] = str(change.complaint_id)
-        params["expected_version"] = change.expected_version
+        document["expected"] = [
+            {"id": c.complaint_id, "version": c.expected_version} for c in changes
+        ]
+    inserts: dict[str, list[Mapping[str, Any]]] = {}
+    updates: dict[str, list[Mapping[str, Any]]] = {}
+    for change in changes:
+        _merge(inserts, change.rows)
+        _merge(updates, change.updates)
+    document.update(inserts)
+    document.update({f"u:{table}": rows for table, rows in updates.items()})
+    insert_shape = tuple(
+        (t, _same_columns(t, rows))
+        for t, rows in sorted({**inserts, "complaint_events": document["complaint_events"]}.items())
+        if rows
+    )
+    update_shape = tuple((t, _same_columns(t, rows)) for t, rows in sorted(updates.items()))
     try:
-        result = await conn.execute(_statement(is_update, tables), params)
+        result = await conn.execute(
+            _statement(is_update, insert_shape, update_shape), {"doc": json_dumps(document)}
+        )
     except IntegrityError as exc:
         cause = exc.orig.__cause__ if exc.orig is not None else None
         if isinstance(cause, UniqueViolationError):
             raise DuplicateKey(cause.constraint_name or "") from exc
         raise
-    if result.scalar_one() != 1:
+    if result.scalar_one() != len(changes):
         raise StaleVersion("the complaint was changed by someone else; reload it and try again")
+
+
+async def write_change(conn: AsyncConnection, change: ComplaintChange) -> None:
+    """Append one change's events and update its projection, atomically, in one round trip."""
+    await write_changes(conn, [change])

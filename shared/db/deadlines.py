@@ -336,41 +336,53 @@ def open_and_cycles(
     return open_ones, cycles
 
 
-async def apply_changes(
-    conn: AsyncConnection, changes: DeadlineChanges, *, at: datetime, calendar_version: int
-) -> None:
-    """Meet, cancel, pause and resume deadlines by id, in the caller's transaction. Only open
-    deadlines change: one the worker breached meanwhile stays breached."""
-    c = deadlines.c
-    still_open = c.status.in_(OPEN_STATUSES)
-    if changes.met:
-        await conn.execute(
-            update(deadlines)
-            .where(c.id.in_(sorted(changes.met)), still_open)
-            .values(status=DeadlineStatus.MET.value, met_at=at, paused_at=None)
-        )
-    if changes.cancelled:
-        await conn.execute(
-            update(deadlines)
-            .where(c.id.in_(sorted(changes.cancelled)), still_open)
-            .values(status=DeadlineStatus.CANCELLED.value, cancelled_at=at)
-        )
-    if changes.paused:
-        await conn.execute(
-            update(deadlines)
-            .where(c.id.in_(sorted(changes.paused)), still_open, c.paused_at.is_(None))
-            .values(paused_at=at)
-        )
-    for resumed in changes.resumed:
-        await conn.execute(
-            update(deadlines)
-            .where(c.id == resumed.id, still_open)
-            .values(
-                due_at=resumed.due_at,
-                warn_at=resumed.warn_at,
-                provisional=resumed.provisional,
-                paused_total=resumed.paused_total,
-                paused_at=None,
-                calendar_version=calendar_version,
-            )
-        )
+# The columns a change may set on a stored deadline (`ComplaintChange.updates["deadlines"]`).
+CHANGEABLE = (
+    "id", "complaint_id", "status", "due_at", "warn_at", "provisional", "calendar_version",
+    "paused_at", "paused_total", "warned_at", "met_at", "breached_at", "breached_assignee_id",
+    "escalated_at", "cancelled_at",
+)  # fmt: skip
+
+
+def changed_rows(
+    stored: Sequence[Mapping[str, Any]],
+    changes: DeadlineChanges,
+    *,
+    at: datetime,
+    calendar_version: int,
+) -> list[dict[str, Any]]:
+    """The stored deadlines a change moves, as complete rows of `CHANGEABLE` columns, for the
+    change's own statement. Only open deadlines move; the complaint's version guard makes sure
+    nobody else (the SLA worker) changed them since they were read."""
+    resumed = {r.id: r for r in changes.resumed}
+    out = []
+    for row in stored:
+        deadline_id = row["id"]
+        if row["status"] not in OPEN_STATUSES:
+            continue
+        new = {c: row[c] for c in CHANGEABLE}
+        if deadline_id in changes.met:
+            new.update(status=DeadlineStatus.MET.value, met_at=at, paused_at=None)
+        elif deadline_id in changes.cancelled:
+            new.update(status=DeadlineStatus.CANCELLED.value, cancelled_at=at)
+        elif deadline_id in changes.breached:
+            new.update(
+                status=DeadlineStatus.BREACHED.value, breached_at=at,
+                breached_assignee_id=changes.breached[deadline_id],
+            )  # fmt: skip
+            if deadline_id in changes.escalated:
+                new["escalated_at"] = at
+        elif deadline_id in changes.warned:
+            new.update(status=DeadlineStatus.WARNED.value, warned_at=at)
+        elif deadline_id in changes.paused:
+            new["paused_at"] = at
+        elif deadline_id in resumed:
+            r = resumed[deadline_id]
+            new.update(
+                due_at=r.due_at, warn_at=r.warn_at, provisional=r.provisional,
+                paused_total=r.paused_total, paused_at=None, calendar_version=calendar_version,
+            )  # fmt: skip
+        else:
+            continue
+        out.append(new)
+    return out

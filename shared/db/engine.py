@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from contextlib import AbstractAsyncContextManager
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -33,6 +34,8 @@ def _default(value: Any) -> Any:
     # Decimal (money) keeps its exact digits; asyncpg's UUID subclass is not one orjson knows.
     if isinstance(value, Decimal | uuid.UUID):
         return str(value)
+    if isinstance(value, timedelta):  # PostgreSQL reads "90.5 seconds" as an interval
+        return f"{value.total_seconds()} seconds"
     raise TypeError(f"cannot serialise {type(value).__name__} to JSON")
 
 

@@ -15,7 +15,10 @@ One table of rules, used by the API for every change and by the SLA worker after
   it again under the new level, from now;
 - awaiting the customer / customer responded: pause every open deadline / resume them, moved
   by the paused time;
-- closed, withdrawn: cancel what is still open (the regulator's reply is owed regardless).
+- closed, withdrawn: cancel what is still open (the regulator's reply is owed regardless);
+- warned, breached (the SLA worker): the deadline is marked so, once; a breached progress
+  update is planned again; a breach that escalates re-plans the resolution like any level
+  change.
 
 A level change re-plans from the moment of the change rather than from registration: the next
 tier gets its full time, and a complaint escalated because it was late is not instantly late
@@ -24,6 +27,7 @@ again (which would escalate it in a storm).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -39,6 +43,8 @@ from shared.domain.events import (
     ContactLogged,
     CustomerReplySent,
     CustomerResponded,
+    DeadlineBreached,
+    DeadlineWarned,
     Escalated,
     Event,
     FindingsRecorded,
@@ -96,10 +102,9 @@ class DeadlineChanges:
     cancelled: set[int] = field(default_factory=set)
     paused: set[int] = field(default_factory=set)
     resumed: list[Resumed] = field(default_factory=list)
-
-    @property
-    def updates(self) -> bool:
-        return bool(self.met or self.cancelled or self.paused or self.resumed)
+    warned: set[int] = field(default_factory=set)  # the SLA worker's warnings …
+    breached: dict[int, uuid.UUID | None] = field(default_factory=dict)  # … breaches (holder)
+    escalated: set[int] = field(default_factory=set)  # breaches that escalated the case
 
 
 class _Planner:
@@ -170,6 +175,14 @@ class _Planner:
         self.cancel(stage)
         self.plan(state, stage, start)
 
+    def breach(self, state: ComplaintState, event: DeadlineBreached, at: datetime) -> None:
+        """超时: recorded against whoever held the case; a repeating stage (progress updates)
+        is planned again."""
+        self.out.breached[event.deadline_id] = event.assignee_id
+        self.open.pop(event.stage, None)
+        if event.repeats:
+            self.plan(state, event.stage, at)
+
     def pause(self, at: datetime) -> None:
         self.out.paused.update(d.id for d in self.open.values() if d.paused_at is None)
 
@@ -236,6 +249,8 @@ def deadline_changes(
         elif isinstance(event, Escalated | Triaged):
             if previous is not None and state.level != previous.level:
                 p.replan(state, Stage.RESOLUTION, at)
+            if isinstance(event, Escalated) and event.deadline_id is not None:
+                p.out.escalated.add(event.deadline_id)
         elif isinstance(event, Reopened):
             p.replan(state, Stage.RESOLUTION, at)
             p.replan(state, Stage.PROGRESS_UPDATE, at)
@@ -243,8 +258,11 @@ def deadline_changes(
             p.pause(at)
         elif isinstance(event, CustomerResponded):
             p.resume(at)
+        elif isinstance(event, DeadlineWarned):
+            p.out.warned.add(event.deadline_id)
+        elif isinstance(event, DeadlineBreached):
+            p.breach(state, event, at)
         elif isinstance(event, Closed | Withdrawn):
             p.cancel(*(s for s in Stage if s is not Stage.REGULATOR_REPLY))
         previous = state
     return p.out
-

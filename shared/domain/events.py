@@ -456,6 +456,7 @@ class Escalated(LifecycleEvent):
     reason: str
     cause: str  # "manual", "satisfaction" or "breach"
     stage: Stage | None = None  # the deadline whose breach caused it
+    deadline_id: int | None = None
 
     def changes(self, state: ComplaintState, meta: EventMeta) -> dict[str, Any]:
         return {"level": self.to_level}
@@ -539,6 +540,33 @@ class CustomerReplySent(LifecycleEvent):
     text: str
 
 
+class DeadlineEvent(Event):
+    """A deadline the SLA worker handled; the status of the complaint does not move."""
+
+    deadline_id: int
+    stage: Stage
+    cycle: int
+    due_at: datetime
+
+    def apply(self, state: ComplaintState | None, meta: EventMeta) -> ComplaintState:
+        return _require(state, self).advanced(meta)
+
+
+class DeadlineWarned(DeadlineEvent):
+    """时限预警: the warning share of the time (75 % by default) has passed."""
+
+    type: ClassVar[str] = "deadline.warned"
+
+
+class DeadlineBreached(DeadlineEvent):
+    """超时: recorded against the handler who held the case (seed 002 counts them)."""
+
+    type: ClassVar[str] = "deadline.breached"
+
+    assignee_id: uuid.UUID | None = None
+    repeats: bool = False  # a repeating stage (progress update) is planned again
+
+
 _TYPES: tuple[type[Event], ...] = (
     ComplaintRegistered,
     Triaged,
@@ -569,14 +597,10 @@ _TYPES: tuple[type[Event], ...] = (
     RegulatorReplied,
     NoteAdded,
     CustomerReplySent,
+    DeadlineWarned,
+    DeadlineBreached,
 )
 EVENT_TYPES: dict[str, type[Event]] = {cls.type: cls for cls in _TYPES}
-
-
-def register_event_type(cls: type[Event]) -> type[Event]:
-    """For event types defined elsewhere in the domain (deadlines); use as a decorator."""
-    EVENT_TYPES[cls.type] = cls
-    return cls
 
 
 def parse_event(type_: str, payload: dict[str, Any]) -> Event:

@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from services.intake_api.complaints.effects import Effects, companions, save
 from services.intake_api.complaints.service import ensure_visible
 from shared.db import accounts
 from shared.db import complaints as repo
 from shared.db.audit import AuditRecord
-from shared.db.changes import ComplaintChange, StaleVersion
+from shared.db.changes import StaleVersion, write_change
+from shared.db.complaint_effects import Effects, change_for
 from shared.db.engine import Database
 from shared.domain.access import Principal
 from shared.domain.complaint import Actor, ActorKind, ComplaintState, EventMeta
@@ -107,15 +107,10 @@ async def act(
             client_ip=client_ip,
             details={"events": [e.type for e in events], "version": new_state.version},
         )
-        extra = await companions(conn, effects, stamped, states, before=state, now=now, audit=audit)
-        change = ComplaintChange(
-            complaint_id=complaint_id,
-            expected_version=state.version,
-            state=new_state,
-            events=stamped,
-            rows=extra.rows,
+        change = await change_for(
+            conn, effects, stamped, states, before=state, now=now, audit=audit
         )
-        await save(db, conn, change, extra, now=now)
+        await write_change(conn, change)
     out = new_state.model_dump(mode="json")
     out["subject_user_id"] = row["subject_user_id"]
     return out
@@ -148,15 +143,10 @@ async def answer_survey(
             actor_label="survey", action="complaint.survey_answered", target_type="complaint",
             target_id=str(complaint_id), client_ip=client_ip, details={"score": int(score)},
         )  # fmt: skip
-        extra = await companions(conn, effects, stamped, states, before=state, now=now, audit=audit)
-        change = ComplaintChange(
-            complaint_id=complaint_id,
-            expected_version=int(row["version"]),
-            state=states[-1],
-            events=stamped,
-            rows=extra.rows,
+        change = await change_for(
+            conn, effects, stamped, states, before=state, now=now, audit=audit
         )
         try:
-            await save(db, conn, change, extra, now=now)
+            await write_change(conn, change)
         except StaleVersion:
             raise not_found from None  # answered twice at once: the first one counts

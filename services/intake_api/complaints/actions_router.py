@@ -11,7 +11,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Header, Request, Response
 
 from services.intake_api.complaints.actions import act
-from services.intake_api.complaints.effects import Effects
 from services.intake_api.complaints.schemas import ComplaintOut
 from services.intake_api.deps import (
     ClientIpDep,
@@ -23,6 +22,7 @@ from services.intake_api.deps import (
 )
 from services.intake_api.examples import ACTION_EXAMPLES
 from services.intake_api.problems import responses
+from shared.db.complaint_effects import Effects
 from shared.domain.access import sees_contact_data
 from shared.domain.handling import COMMANDS, Command
 from shared.domain.lifecycle import Action

@@ -10,13 +10,13 @@ from typing import Any
 
 import orjson
 
-from services.intake_api.complaints.effects import Effects, companions
 from shared.db import audit
 from shared.db import complaints as repo
 from shared.db import deadlines as deadlines_repo
 from shared.db.audit import AuditRecord
 from shared.db.calendars import calendar_cache
-from shared.db.changes import ComplaintChange, DuplicateKey, write_change
+from shared.db.changes import DuplicateKey, write_change
+from shared.db.complaint_effects import Effects, change_for
 from shared.db.engine import Database
 from shared.domain.access import Principal, can_register, can_reveal, visibility
 from shared.domain.complaint import EventMeta
@@ -106,21 +106,11 @@ async def register(
              "created_at": now}
             for s, k in keys
         ]  # fmt: skip
-        change = ComplaintChange(
-            complaint_id=state.id,
-            expected_version=None,
-            state=state,
-            events=[(event, meta)],
-            rows={
-                "idempotency_keys": idempotency_rows,
-                **(
-                    await companions(
-                        conn, effects, [(event, meta)], [state], before=None, now=now,
-                        audit=_audit(principal, "complaint.register", state.id, now, client_ip,
-                                     {"reference": reference, "channel": intake.channel.value}),
-                    )
-                ).rows,
-            },
+        audit = _audit(principal, "complaint.register", state.id, now, client_ip,
+                       {"reference": reference, "channel": intake.channel.value})  # fmt: skip
+        change = await change_for(
+            conn, effects, [(event, meta)], [state], before=None, now=now, audit=audit,
+            rows={"idempotency_keys": idempotency_rows},
         )  # fmt: skip
         try:
             await write_change(conn, change)
