@@ -28,6 +28,9 @@ from sqlalchemy import text
 
 from services.sla_worker.jobs.deliveries import CRON_SECONDS, deliver_notifications
 from services.sla_worker.jobs.delivery_runtime import DeliveryRuntime, runtime_from_settings
+from services.sla_worker.jobs.sweep import CRON_SECONDS as SWEEP_SECONDS
+from services.sla_worker.jobs.sweep import RUN_SECONDS as SWEEP_RUN_SECONDS
+from services.sla_worker.jobs.sweep import sweep_deadlines
 from services.sla_worker.serialization import deserialize, serialize
 from shared.config import get_settings
 from shared.db.engine import Database
@@ -106,6 +109,16 @@ class WorkerSettings:
     cron_jobs: ClassVar[list[Any]] = [
         cron(heartbeat, second={0, 15, 30, 45}, run_at_startup=False, unique=False),
         # unique: one run per tick across workers (arq may still run two; harmless).
+        # The deadline sweep: at startup too, to catch up on what fell due while it was down.
+        cron(
+            sweep_deadlines,
+            second=set(SWEEP_SECONDS),
+            run_at_startup=True,
+            unique=True,
+            timeout=SWEEP_RUN_SECONDS + 60,
+            max_tries=1,
+            keep_result=0,
+        ),
         cron(
             deliver_notifications,
             second=set(CRON_SECONDS),
@@ -123,7 +136,8 @@ class WorkerSettings:
     job_serializer = serialize
     job_deserializer = deserialize
     handle_signals = True
-    # Finish the batch in hand on SIGTERM: one run's budget plus a send timeout.
+    # Finish the batch in hand on SIGTERM: one run's budget plus a send timeout. A sweep run
+    # cancelled meanwhile rolls its batch back (one transaction): nothing half-done is left.
     job_completion_wait = int(settings.delivery_run_seconds + settings.webhook_timeout_seconds + 5)
     health_check_key = f"{settings.redis_prefix}:worker:health-check"
     health_check_interval = 20

@@ -23,7 +23,13 @@ from shared.db.sla import load_policies, policy_cache
 from shared.domain.complaint import ComplaintState, EventMeta
 from shared.domain.deadline_rules import DeadlineChanges, deadline_changes
 from shared.domain.enums import DeadlineStatus, Level, Role
-from shared.domain.events import ComplaintRegistered, Escalated, Event
+from shared.domain.events import (
+    ComplaintRegistered,
+    DeadlineBreached,
+    DeadlineWarned,
+    Escalated,
+    Event,
+)
 from shared.domain.handling import Rules
 from shared.domain.notify import Outbox, StaffDirectory, notices
 from shared.domain.sla import PolicyBook
@@ -41,15 +47,18 @@ def _needs_staff(
     stamped: Sequence[tuple[Event, EventMeta]], states: Sequence[ComplaintState]
 ) -> bool:
     for (event, _), state in zip(stamped, states, strict=True):
-        if isinstance(event, Escalated):
+        if isinstance(event, Escalated | DeadlineBreached | DeadlineWarned):
             return True
         if isinstance(event, ComplaintRegistered) and state.level is Level.VERY_SERIOUS:
             return True
     return False
 
 
+ALERTED_ROLES = (Role.AGENT, Role.MANAGER, Role.DIRECTOR, Role.ADMIN)
+
+
 async def staff_directory(conn: AsyncConnection) -> StaffDirectory:
-    by_role = await accounts.staff_by_role(conn, [Role.MANAGER.value, Role.DIRECTOR.value])
+    by_role = await accounts.staff_by_role(conn, [r.value for r in ALERTED_ROLES])
     return StaffDirectory(by_role={Role(k): v for k, v in by_role.items()})
 
 

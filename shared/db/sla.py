@@ -214,3 +214,45 @@ class PolicyCache:
 
 
 policy_cache = PolicyCache()
+
+
+class PolicyHistory:
+    """Every version of every policy, to plan with the rules in force at any moment (a
+    complaint's registration) and to read the rule a deadline was planned with. Small: loaded
+    whole, once per sweep, by the SLA worker."""
+
+    def __init__(
+        self, versions: dict[tuple[int, int], tuple[SlaPolicy, datetime, datetime | None]]
+    ) -> None:
+        self.versions = versions
+        self._books: dict[tuple[tuple[int, int], ...], PolicyBook] = {}
+
+    def rule(self, policy_id: int, version: int) -> SlaPolicy | None:
+        found = self.versions.get((policy_id, version))
+        return found[0] if found else None
+
+    def book_as_of(self, at: datetime) -> PolicyBook:
+        """The active policies in force at `at`, as a book (one per distinct set, memoised)."""
+        keys = tuple(
+            sorted(
+                key
+                for key, (_, start, end) in self.versions.items()
+                if start <= at and (end is None or end > at)
+            )
+        )
+        book = self._books.get(keys)
+        if book is None:
+            policies = [self.versions[k][0] for k in keys]
+            book = self._books[keys] = PolicyBook([p for p in policies if p.active])
+        return book
+
+
+async def policy_history(conn: AsyncConnection) -> PolicyHistory:
+    v = sla_policy_versions.c
+    stmt = select(v.policy_id, v.version, v.document, v.valid_from, v.valid_until)
+    versions = {}
+    for r in await conn.execute(stmt):
+        versions[(r.policy_id, r.version)] = (
+            SlaPolicy.model_validate(r.document), r.valid_from, r.valid_until,
+        )  # fmt: skip
+    return PolicyHistory(versions)

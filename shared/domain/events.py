@@ -10,13 +10,13 @@ New event types are registered in `EVENT_TYPES`; stored payloads are parsed back
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.domain.complaint import ComplaintState, EventMeta
+from shared.domain.complaint import Actor, ComplaintState, EventMeta
 from shared.domain.enums import (
     Category,
     CauseClass,
@@ -565,6 +565,7 @@ class DeadlineBreached(DeadlineEvent):
 
     assignee_id: uuid.UUID | None = None
     repeats: bool = False  # a repeating stage (progress update) is planned again
+    notify: list[str] = []  # whom the stage policy says to tell (shared.domain.sla.Recipient)
 
 
 _TYPES: tuple[type[Event], ...] = (
@@ -609,6 +610,20 @@ def parse_event(type_: str, payload: dict[str, Any]) -> Event:
     except KeyError:
         raise ValueError(f"unknown event type {type_!r}") from None
     return cls.model_validate(payload)
+
+
+def stamp(
+    state: ComplaintState, events: Sequence[Event], *, actor: Actor, now: datetime
+) -> tuple[list[tuple[Event, EventMeta]], list[ComplaintState]]:
+    """Apply new events to a state, numbering them after its version: the stamped events and
+    the state after each (the last is the new projection)."""
+    stamped, states = [], []
+    for event in events:
+        meta = EventMeta(complaint_id=state.id, seq=state.version + 1, occurred_at=now, actor=actor)
+        state = event.apply(state, meta)
+        stamped.append((event, meta))
+        states.append(state)
+    return stamped, states
 
 
 def replay(events: Iterable[tuple[Event, EventMeta]]) -> ComplaintState:

@@ -25,6 +25,8 @@ from shared.domain.events import (
     Assigned,
     ComplaintRegistered,
     CustomerReplySent,
+    DeadlineBreached,
+    DeadlineWarned,
     Escalated,
     Event,
     MarkedInvalid,
@@ -160,6 +162,28 @@ class Outbox:
         return self._calendar.add(self._now, 0, DurationUnit.BUSINESS_HOURS).at
 
 
+def _holders(state: ComplaintState, staff: StaffDirectory) -> list[uuid.UUID]:
+    """Who holds the case: its assignee, else the tier its level belongs to (level 1 goes to
+    the service managers: no single agent holds an unassigned case)."""
+    if state.assignee_id is not None:
+        return [state.assignee_id]
+    tier = TIER_ROLE[max(state.level, Level.SERIOUS)]
+    return staff.tier(tier, state.department)
+
+
+def _breach_recipients(
+    state: ComplaintState, event: DeadlineBreached, staff: StaffDirectory
+) -> list[uuid.UUID]:
+    """The stage policy's `notify` list (assignee, agent, manager, director, admin)."""
+    recipients: list[uuid.UUID] = []
+    for who in event.notify:
+        if who == "assignee":
+            recipients.extend(_holders(state, staff))
+        elif who in Role.__members__.values():
+            recipients.extend(staff.tier(Role(who), state.department))
+    return recipients
+
+
 def notices(
     outbox: Outbox,
     stamped: Sequence[tuple[Event, EventMeta]],
@@ -204,6 +228,19 @@ def notices(
         elif isinstance(event, MarkedInvalid):
             outbox.customer(state, meta, topic, TemplateKey.RESULT_NOTICE,
                             result_summary=event.explanation)  # fmt: skip
+        elif isinstance(event, DeadlineWarned):
+            urgent = state.level is Level.VERY_SERIOUS
+            outbox.staff(state, meta, topic, TemplateKey.DEADLINE_WARNING,
+                         _holders(state, staff), urgent=urgent, stage=event.stage.value,
+                         due_at_local=event.due_at.isoformat())  # fmt: skip
+        elif isinstance(event, DeadlineBreached):
+            urgent = state.level is Level.VERY_SERIOUS
+            recipients = _breach_recipients(state, event, staff)
+            outbox.staff(state, meta, topic, TemplateKey.DEADLINE_BREACH, recipients,
+                         urgent=urgent, stage=event.stage.value)  # fmt: skip
+            if urgent:  # a level-3 breach tells management at once
+                outbox.staff(state, meta, topic, TemplateKey.LEVEL3_ALERT,
+                             staff.tier(Role.DIRECTOR, state.department), urgent=True)  # fmt: skip
         elif isinstance(event, CustomerReplySent):
             outbox.customer(state, meta, topic, TemplateKey.PROGRESS_UPDATE,
                             progress_summary=event.text)  # fmt: skip

@@ -16,10 +16,10 @@ from shared.db.changes import StaleVersion, write_change
 from shared.db.complaint_effects import Effects, change_for
 from shared.db.engine import Database
 from shared.domain.access import Principal
-from shared.domain.complaint import Actor, ActorKind, ComplaintState, EventMeta
+from shared.domain.complaint import Actor, ActorKind, ComplaintState
 from shared.domain.enums import Role, Satisfaction
 from shared.domain.errors import FieldError, InvalidInput, NotFound, PreconditionRequired
-from shared.domain.events import Event
+from shared.domain.events import Event, stamp
 from shared.domain.handling import HANDLERS, Command, Context, decide, satisfaction_events
 from shared.domain.lifecycle import Action
 
@@ -34,20 +34,6 @@ def parse_if_match(value: str | None) -> int:
     if not tag.isdigit():
         raise PreconditionRequired('If-Match must be the complaint\'s ETag, e.g. "3".')
     return int(tag)
-
-
-def stamp(
-    state: ComplaintState, events: Sequence[Event], *, actor: Actor, now: datetime
-) -> tuple[list[tuple[Event, EventMeta]], list[ComplaintState]]:
-    """Apply events to a state, numbering them after its version: the stamped events and the
-    state after each (the last is the new projection)."""
-    stamped, states = [], []
-    for event in events:
-        meta = EventMeta(complaint_id=state.id, seq=state.version + 1, occurred_at=now, actor=actor)
-        state = event.apply(state, meta)
-        stamped.append((event, meta))
-        states.append(state)
-    return stamped, states
 
 
 async def _check_assignee(conn: Any, state: ComplaintState, events: Sequence[Event]) -> None:
