@@ -64,6 +64,7 @@ class Desk:
     now: datetime
     manager: Account
     integration: dict[str, str]
+    admin: dict[str, str]
 
     async def register(self, at: datetime, **body: Any) -> dict[str, Any]:
         self.now = at
@@ -93,7 +94,16 @@ async def desk(own_url: str, test_servers: Servers) -> AsyncIterator[Desk]:
             key = await create_key(anon, admin, ["complaints:create", "complaints:read"])
             manager = await create_user(anon, admin, role="manager")
         async with httpx.AsyncClient(transport=transport, base_url="http://kesu.test") as client:
-            d = Desk(app, client, app.state.db, settings, datetime.now(UTC), manager, key.headers)
+            d = Desk(
+                app,
+                client,
+                app.state.db,
+                settings,
+                datetime.now(UTC),
+                manager,
+                key.headers,
+                admin,
+            )
             app.dependency_overrides[get_now] = lambda: d.now
             yield d
 
@@ -362,3 +372,14 @@ async def test_workers_killed_mid_sweep_handle_everything_once(desk: Desk) -> No
     assert set(breaches.values()) == {1}
     assert kills >= 2
     assert mid_sweep >= 1, "no SIGKILL landed while the sweep was under way"
+
+
+async def test_ops_status_shows_the_sweep_lag(desk: Desk) -> None:
+    await desk.register(datetime.now(UTC) - timedelta(days=9))
+    desk.now = datetime.now(UTC)
+    lagging = (await desk.client.get("/api/v1/ops/status", headers=desk.admin)).json()
+    assert lagging["sweep"]["lag_seconds"] > 3600
+    assert lagging["status"] == "degraded"
+    await _sweep_all(desk, datetime.now(UTC))
+    caught_up = (await desk.client.get("/api/v1/ops/status", headers=desk.admin)).json()
+    assert caught_up["sweep"]["lag_seconds"] < 60

@@ -16,6 +16,7 @@ from shared.config import Settings
 from shared.db import audit
 from shared.db import notifications as repo
 from shared.db import outbox as outbox_repo
+from shared.db import sweep as sweep_claims
 from shared.db.engine import Database
 from shared.domain.access import Principal
 from shared.domain.errors import Conflict, NotFound
@@ -163,16 +164,19 @@ async def ops_status(
     """The outbox backlog from PostgreSQL and the live workers from their heartbeats."""
     async with db.connect() as conn:
         row = await outbox_repo.backlog(conn, now=now)
+        oldest_due = await sweep_claims.oldest_unhandled(conn, now=now)
+    sweep_lag = (now - oldest_due).total_seconds() if oldest_due else 0.0
     try:
         workers = await _workers(client, settings.redis_prefix)
         redis_state = "ok"
     except Exception as exc:  # Redis away: the backlog is still worth showing
         workers, redis_state = [], f"error: {type(exc).__name__}"
     outbox, webhooks = _backlog(row, "outbox", now), _backlog(row, "webhooks", now)
-    lags = [b["oldest_due_age_seconds"] or 0.0 for b in (outbox, webhooks)]
+    lags = [b["oldest_due_age_seconds"] or 0.0 for b in (outbox, webhooks)] + [sweep_lag]
     healthy = workers and max(lags) < LAG_DEGRADED_SECONDS and redis_state == "ok"
     return {
         "status": "ok" if healthy else "degraded",
+        "sweep": {"oldest_unhandled_at": oldest_due, "lag_seconds": sweep_lag},
         "outbox": outbox,
         "webhooks": webhooks,
         "workers": workers,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -169,8 +170,16 @@ class WorkerStatus(BaseModel):
     deliveries: dict[str, int] = Field(default_factory=dict)
 
 
+class SweepLag(BaseModel):
+    oldest_unhandled_at: datetime | None = Field(
+        description="The oldest warning or breach moment the SLA worker has not handled yet"
+    )
+    lag_seconds: float = Field(description="How long it has waited (0 when nothing is due)")
+
+
 class OpsStatus(BaseModel):
     status: str = Field(description="ok / degraded (no live worker, or a lag over a minute)")
+    sweep: SweepLag = Field(description="Deadline sweep (时限巡检) lag")
     outbox: Backlog = Field(description="Messages and webhook events not yet fanned out")
     webhooks: Backlog = Field(description="Webhook deliveries (one per subscription)")
     workers: list[WorkerStatus]
