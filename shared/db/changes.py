@@ -54,6 +54,18 @@ class ComplaintChange:
     events: Sequence[tuple[Event, EventMeta]]
     rows: Rows = field(default_factory=dict)  # inserted
     updates: Rows = field(default_factory=dict)  # stored rows changed, by `id`
+    # The state the change started from: only the columns that differ are written then
+    # (smaller statements: the SLA worker changes a level, not the complaint's text).
+    previous: ComplaintState | None = None
+
+    def changed_columns(self) -> frozenset[str]:
+        if self.previous is None:
+            return _ALL_STATE_COLUMNS
+        before, after = self.previous, self.state
+        return frozenset(
+            name for name in ComplaintState.model_fields
+            if getattr(before, name) != getattr(after, name)
+        ) | {"id"}  # fmt: skip
 
 
 def event_row(event: Event, meta: EventMeta) -> dict[str, Any]:
@@ -114,17 +126,22 @@ def _update_cte(name: str, columns: tuple[str, ...]) -> str:
     )
 
 
+_ALL_STATE_COLUMNS = frozenset(ComplaintState.model_fields)
+
+
 @cache
 def _statement(
     is_update: bool,
+    state_columns: tuple[str, ...],
     inserts: tuple[tuple[str, tuple[str, ...]], ...],
     updates: tuple[tuple[str, tuple[str, ...]], ...],
 ) -> TextClause:
-    """The statement for a shape of change; `inserts` / `updates` name each companion table and
-    the columns its rows give (columns inserts omit take their defaults). Cached: a few shapes
-    cover every change."""
-    cols = ", ".join(_columns(_table("complaints")))
-    picked = ", ".join(f"s.{c}" for c in _columns(_table("complaints")))
+    """The statement for a shape of change: the projection columns it writes, and for each
+    companion table the columns its rows give (columns inserts omit take their defaults).
+    Cached: a few shapes cover every change."""
+    written = tuple(c for c in _columns(_table("complaints")) if c in state_columns)
+    cols = ", ".join(c for c in written if c != "id") if is_update else ", ".join(written)
+    picked = ", ".join(f"s.{c}" for c in written if c != "id" or not is_update)
     states = "jsonb_populate_recordset(NULL::complaints, (SELECT d FROM doc) -> 'complaints') AS s"
     if is_update:
         proj = (
@@ -169,8 +186,9 @@ async def write_changes(conn: AsyncConnection, changes: Sequence[ComplaintChange
     is_update = changes[0].expected_version is not None
     if any((c.expected_version is not None) != is_update for c in changes):
         raise ValueError("a batch is either new complaints or updates, not both")
+    columns = frozenset().union(*(c.changed_columns() for c in changes))
     document: dict[str, Any] = {
-        "complaints": [c.state.model_dump(mode="json") for c in changes],
+        "complaints": [c.state.model_dump(mode="json", include=set(columns)) for c in changes],
         "complaint_events": [event_row(e, m) for c in changes for e, m in c.events],
     }
     if is_update:
@@ -192,7 +210,8 @@ async def write_changes(conn: AsyncConnection, changes: Sequence[ComplaintChange
     update_shape = tuple((t, _same_columns(t, rows)) for t, rows in sorted(updates.items()))
     try:
         result = await conn.execute(
-            _statement(is_update, insert_shape, update_shape), {"doc": json_dumps(document)}
+            _statement(is_update, tuple(sorted(columns)), insert_shape, update_shape),
+            {"doc": json_dumps(document)},
         )
     except IntegrityError as exc:
         cause = exc.orig.__cause__ if exc.orig is not None else None

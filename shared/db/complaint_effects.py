@@ -70,7 +70,7 @@ async def change_for(
     *,
     before: ComplaintState | None,
     now: datetime,
-    audit: AuditRecord,
+    audit: AuditRecord | None,
     rows: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
     stored: Sequence[Mapping[str, Any]] | None = None,
     staff: StaffDirectory | None = None,
@@ -80,7 +80,8 @@ async def change_for(
     `states[i]` is the state after `stamped[i]`; `before` is None for a registration.
 
     `stored` (the complaint's deadlines), `staff` and `book` may be given by callers that
-    loaded them already for many complaints (the SLA worker's batches).
+    loaded them already for many complaints (the SLA worker's batches, which also write one
+    audit entry per batch rather than one per complaint: `audit=None`).
     """
     loaded = await effects.calendars.get(conn)
     if staff is None:
@@ -107,11 +108,12 @@ async def change_for(
         events=stamped,
         rows={
             **(rows or {}),
-            "audit_events": [audit.row()],
+            "audit_events": [audit.row()] if audit is not None else [],
             "outbox": outbox.rows(),
             "deadlines": planned,
         },
         updates={"deadlines": updated},
+        previous=before,
     )
 
 

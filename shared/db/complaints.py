@@ -31,6 +31,7 @@ from shared.db.tables import Complaint, ComplaintEvent, IdempotencyKey, table_of
 from shared.domain.access import ComplaintFacts, Visibility
 from shared.domain.complaint import Actor, ComplaintState, EventMeta
 from shared.domain.events import Event, parse_event
+from shared.domain.values import STORED
 
 complaints = table_of(Complaint)
 events = table_of(ComplaintEvent)
@@ -60,7 +61,10 @@ GENERATED = ("customer_phone", "subject_user_id")
 
 
 def state_from_row(row: dict[str, Any]) -> ComplaintState:
-    return ComplaintState.model_validate({k: v for k, v in row.items() if k not in GENERATED})
+    """The projection row as the domain's state (validated as stored data: see STORED)."""
+    return ComplaintState.model_validate(
+        {k: v for k, v in row.items() if k not in GENERATED}, context=STORED
+    )
 
 
 def facts_from_row(row: dict[str, Any]) -> ComplaintFacts:

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Annotated
 
 import phonenumbers
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints, ValidationInfo
 
 _FORBIDDEN = re.compile("[\x00\ud800-\udfff]")
 
@@ -71,10 +71,21 @@ def normalize_phone(value: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+# Validation context for data this service stored itself (its own projection rows): already
+# validated and normalised on the way in, so the costly checks are not repeated on every read.
+STORED: dict[str, bool] = {"stored": True}
+
+
+def _phone(value: str, info: ValidationInfo) -> str:
+    if info.context is STORED:
+        return value
+    return normalize_phone(value)
+
+
 PhoneNumber = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=3, max_length=32),
-    AfterValidator(normalize_phone),
+    AfterValidator(_phone),
 ]
 
 Money = Annotated[Decimal, Field(ge=0, le=Decimal("100000000"), max_digits=12, decimal_places=2)]

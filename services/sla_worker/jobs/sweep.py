@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -80,11 +81,6 @@ async def sweep_batch(
                 continue
             escalations += sum(isinstance(e, Escalated) for e in events)
             stamped, states = stamp(state, events, actor=SYSTEM_ACTOR, now=now)
-            audit = AuditRecord(
-                occurred_at=now, actor_kind=SYSTEM_ACTOR.kind.value, actor_id=SYSTEM_ACTOR.id,
-                actor_label="sla-worker", action="complaint.sla", target_type="complaint",
-                target_id=str(state.id), details={"events": [e.type for e in events]},
-            )  # fmt: skip
             changes.append(
                 await change_for(
                     tx,
@@ -93,13 +89,23 @@ async def sweep_batch(
                     states,
                     before=state,
                     now=now,
-                    audit=audit,
+                    audit=None,
                     stored=stored[state.id],
                     staff=staff,
                     book=history.book_as_of(state.created_at),
                 )
             )
-        await write_changes(tx, changes)
+        if changes:
+            # One audit entry for the batch: the events on each complaint say the rest.
+            audit = AuditRecord(
+                occurred_at=now, actor_kind=SYSTEM_ACTOR.kind.value, actor_id=SYSTEM_ACTOR.id,
+                actor_label="sla-worker", action="complaint.sla_sweep",
+                details={"complaints": [str(c.complaint_id) for c in changes],
+                         "escalations": escalations},
+            )  # fmt: skip
+            first = changes[0]
+            changes[0] = replace(first, rows={**first.rows, "audit_events": [audit.row()]})
+            await write_changes(tx, changes)
     return len(rows), escalations
 
 
