@@ -69,7 +69,8 @@ SELECT id, 1, 'complaint.registered', 'integration', created_at, '{}' FROM compl
 """
 
 # Four open deadlines per complaint; the resolution of the complaints ranked into the two waves
-# is overdue (due an hour apart), everything else far in the future.
+# is overdue (due an hour apart, already warned at 75 % like any deadline late by then),
+# everything else far in the future.
 SEED_DEADLINES = """
 WITH ranked AS (SELECT id, row_number() OVER (ORDER BY id) AS n FROM complaints)
 INSERT INTO deadlines (complaint_id, stage, cycle, policy_id, policy_version, calendar_version,
@@ -81,7 +82,8 @@ SELECT r.id, s.stage, 1, s.policy_id, 1, 1, s.unit, s.amount, 0.75, $1::timestam
     CASE WHEN s.stage = 'resolution' AND r.n <= $2 THEN $3::timestamptz - interval '1 hour'
          WHEN s.stage = 'resolution' AND r.n <= 2 * $2 THEN $4::timestamptz - interval '1 hour'
          ELSE $5::timestamptz - interval '1 hour' END,
-    false, 'pending'
+    false,
+    CASE WHEN s.stage = 'resolution' AND r.n <= 2 * $2 THEN 'warned' ELSE 'pending' END
 FROM ranked r CROSS JOIN (VALUES
     ('acknowledgement', 1, 'working_days', 1), ('first_contact', 1, 'hours', 24),
     ('progress_update', 1, 'working_days', 5), ('resolution', 2, 'working_days', 3)
@@ -112,21 +114,18 @@ async def seed(url: str, complaints: int, overdue: int, start: datetime) -> None
 def _sweeper(url: str, now_iso: str, result: Any) -> None:
     """One worker process: sweep batches at a fixed `now` until nothing due is free."""
     os.environ["DATABASE_URL"] = url
-    from services.sla_worker.jobs.sweep import BATCH, sweep_batch
+    from services.sla_worker.jobs.sweep import sweep_until_done
     from shared.db.complaint_effects import Effects
 
     async def run() -> tuple[float, float, int, int]:
-        db = Database(url, pool_size=2, max_overflow=0)
+        db = Database(url, pool_size=4, max_overflow=0)
         now = datetime.fromisoformat(now_iso)
-        effects = Effects()
-        taken = escalations = 0
         started = time.monotonic()
         try:
-            while True:
-                count, escalated = await sweep_batch(db, effects, now=now, limit=BATCH)
-                taken, escalations = taken + count, escalations + escalated
-                if count == 0:
-                    break
+            # What the worker's cron runs, at a fixed `now`, until nothing due is left.
+            taken, escalations = await sweep_until_done(
+                db, Effects(), now=lambda: now, budget_seconds=3600
+            )
         finally:
             await db.dispose()
         return started, time.monotonic(), taken, escalations
@@ -234,14 +233,17 @@ def main() -> int:
     with test_servers.servers() as found:
         url = test_servers.create_database(found.admin_url)
         try:
-            start = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
+            # Registered a month ago; the waves fell due two hours and one hour ago, so the
+            # deadlines each sweep re-plans (7 working days from then) lie in the future.
+            waves = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+            start = waves - timedelta(days=20)
             t = time.monotonic()
             asyncio.run(seed(url, args.complaints, args.overdue, start))
             seeded = time.monotonic() - t
             print(f"seeded {args.complaints:,} complaints, {4 * args.complaints:,} open "
                   f"deadlines ({2 * args.overdue:,} overdue) in {seeded:.0f} s")  # fmt: skip
-            wave1_done = start + timedelta(days=20, minutes=30)
-            wave2_done = start + timedelta(days=20, hours=1, minutes=30)
+            wave1_done = waves + timedelta(minutes=30)
+            wave2_done = waves + timedelta(hours=1, minutes=30)
             one_s, one_esc = sweep_with(1, url, wave1_done)
             print(f"1 worker : {one_esc:,} escalations in {one_s:.1f} s "
                   f"= {one_esc / one_s:,.0f}/s")  # fmt: skip

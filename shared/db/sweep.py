@@ -22,19 +22,22 @@ from shared.domain.lifecycle import TERMINAL_STATES
 # Complaints whose deadlines are not acted on: handling is over, or the clock is paused.
 NOT_SWEPT = tuple(sorted(s.value for s in (*TERMINAL_STATES, Status.AWAITING_CUSTOMER)))
 
-# Warnings and breaches due, oldest first; each arm walks its partial index
-# (ix_deadlines_warn_at_pending, ix_deadlines_due_at_open) and stops after `scan` rows.
-_DUE = text(
-    "SELECT x.complaint_id, min(x.at) AS first_at FROM ("
-    "  (SELECT complaint_id, due_at AS at FROM deadlines"
-    "   WHERE status IN ('pending', 'warned') AND paused_at IS NULL AND due_at <= :now"
-    "   ORDER BY due_at LIMIT :scan)"
-    "  UNION ALL"
-    "  (SELECT complaint_id, warn_at FROM deadlines"
-    "   WHERE status = 'pending' AND paused_at IS NULL AND warn_at <= :now"
-    "   ORDER BY warn_at LIMIT :scan)"
-    ") AS x JOIN complaints AS c ON c.id = x.complaint_id AND c.status NOT IN :not_swept "
-    "GROUP BY x.complaint_id ORDER BY first_at LIMIT :limit"
+# Breaches due and warnings due, oldest first, each walking its partial index
+# (ix_deadlines_due_at_open, ix_deadlines_warn_at_pending). The deadline rows are locked with
+# SKIP LOCKED, so concurrent workers take disjoint batches instead of all reading the head of
+# the same queue.
+_BREACHES_DUE = text(
+    "SELECT d.complaint_id, d.due_at AS at FROM deadlines d "
+    "JOIN complaints c ON c.id = d.complaint_id AND c.status NOT IN :not_swept "
+    "WHERE d.status IN ('pending', 'warned') AND d.paused_at IS NULL AND d.due_at <= :now "
+    "ORDER BY d.due_at LIMIT :limit FOR UPDATE OF d SKIP LOCKED"
+).bindparams(bindparam("not_swept", expanding=True))
+
+_WARNINGS_DUE = text(
+    "SELECT d.complaint_id, d.warn_at AS at FROM deadlines d "
+    "JOIN complaints c ON c.id = d.complaint_id AND c.status NOT IN :not_swept "
+    "WHERE d.status = 'pending' AND d.paused_at IS NULL AND d.warn_at <= :now "
+    "ORDER BY d.warn_at LIMIT :limit FOR UPDATE OF d SKIP LOCKED"
 ).bindparams(bindparam("not_swept", expanding=True))
 
 _LOCK = text(
@@ -58,9 +61,16 @@ _OLDEST_DUE = text(
 
 
 async def due_complaints(conn: AsyncConnection, *, now: datetime, limit: int) -> list[uuid.UUID]:
-    """Complaints with a warning or breach due, the most overdue first (catch-up order)."""
-    params = {"now": now, "scan": limit * 4, "limit": limit, "not_swept": list(NOT_SWEPT)}
-    return [row.complaint_id for row in await conn.execute(_DUE, params)]
+    """Complaints with a warning or breach due that no other worker is handling, the most
+    overdue first (catch-up order). Their due deadlines stay locked until the transaction
+    ends."""
+    params = {"now": now, "limit": limit, "not_swept": list(NOT_SWEPT)}
+    due: dict[uuid.UUID, datetime] = {}
+    for statement in (_BREACHES_DUE, _WARNINGS_DUE):
+        for row in await conn.execute(statement, params):
+            if row.complaint_id not in due or row.at < due[row.complaint_id]:
+                due[row.complaint_id] = row.at
+    return sorted(due, key=due.__getitem__)[:limit]
 
 
 async def lock_complaints(conn: AsyncConnection, ids: Sequence[uuid.UUID]) -> list[dict[str, Any]]:

@@ -11,8 +11,10 @@ due order (catch-up).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -33,6 +35,7 @@ from shared.domain.sweep import DueDeadline, sla_events
 log = logging.getLogger("kesu.worker.sweep")
 
 BATCH = 200
+CONCURRENCY = 2  # batches in flight per worker process
 RUN_SECONDS = 50.0  # one run stops taking batches after this; the next tick goes on
 CRON_SECONDS = tuple(range(0, 60, 2))
 
@@ -61,7 +64,8 @@ def _due(rows: list[dict[str, Any]], history: PolicyHistory, now: datetime) -> l
 async def sweep_batch(
     db: Database, effects: Effects, *, now: datetime, limit: int = BATCH
 ) -> tuple[int, int]:
-    """One batch: (complaints taken, escalations made). 0 taken: nothing due is free."""
+    """One batch: (complaints taken, escalations made). 0 taken: nothing due is free (none
+    due, or every due one held by another worker)."""
     async with db.begin() as tx:
         ids = await claims.due_complaints(tx, now=now, limit=limit)
         if not ids:
@@ -109,18 +113,38 @@ async def sweep_batch(
     return len(rows), escalations
 
 
+async def sweep_until_done(
+    db: Database,
+    effects: Effects,
+    *,
+    now: Callable[[], datetime],
+    budget_seconds: float = RUN_SECONDS,
+    concurrency: int = CONCURRENCY,
+) -> tuple[int, int]:
+    """Batches until nothing due is left free or the budget is spent: (complaints, escalations).
+
+    `concurrency` loops on their own connections: while PostgreSQL writes one batch, Python
+    prepares the next (SKIP LOCKED keeps their batches apart)."""
+    started = time.monotonic()
+    totals = [0, 0]
+
+    async def loop() -> None:
+        while time.monotonic() - started < budget_seconds:
+            count, escalations = await sweep_batch(db, effects, now=now())
+            totals[0] += count
+            totals[1] += escalations
+            if count == 0:
+                return
+
+    await asyncio.gather(*(loop() for _ in range(concurrency)))
+    return totals[0], totals[1]
+
+
 async def sweep_deadlines(ctx: dict[str, Any]) -> dict[str, int]:
     """arq cron: batches until nothing due is left free, or the run's time is up."""
     db: Database = ctx["db"]
     effects: Effects = ctx.setdefault("effects", Effects())
-    started = time.monotonic()
-    taken = escalated = 0
-    while time.monotonic() - started < RUN_SECONDS:
-        count, escalations = await sweep_batch(db, effects, now=datetime.now(UTC))
-        taken += count
-        escalated += escalations
-        if count < BATCH:
-            break
+    taken, escalated = await sweep_until_done(db, effects, now=lambda: datetime.now(UTC))
     if taken:
         log.info("sweep: %d complaints, %d escalations", taken, escalated)
     ctx["last_sweep_at"] = datetime.now(UTC)
