@@ -568,6 +568,30 @@ class DeadlineBreached(DeadlineEvent):
     notify: list[str] = []  # whom the stage policy says to tell (shared.domain.sla.Recipient)
 
 
+class RecomputedDeadline(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    deadline_id: int
+    stage: Stage
+    cycle: int
+    due_before: datetime
+    due_at: datetime
+    provisional: bool
+
+
+class DeadlinesRecomputed(Event):
+    """The business calendar changed (a holiday, a 调休 day, next year's schedule): these open
+    deadlines were counted again from their start on the new calendar."""
+
+    type: ClassVar[str] = "deadlines.recomputed"
+
+    calendar_version: int
+    deadlines: list[RecomputedDeadline]
+
+    def apply(self, state: ComplaintState | None, meta: EventMeta) -> ComplaintState:
+        return _require(state, self).advanced(meta)
+
+
 _TYPES: tuple[type[Event], ...] = (
     ComplaintRegistered,
     Triaged,
@@ -600,6 +624,7 @@ _TYPES: tuple[type[Event], ...] = (
     CustomerReplySent,
     DeadlineWarned,
     DeadlineBreached,
+    DeadlinesRecomputed,
 )
 EVENT_TYPES: dict[str, type[Event]] = {cls.type: cls for cls in _TYPES}
 

@@ -18,10 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.db import audit
 from shared.db import calendars as repo
-from shared.db import deadlines as deadlines_repo
 from shared.db.audit import AuditRecord
 from shared.db.calendars import DEFAULT_CALENDAR, DaySource, LoadedCalendar, calendar_cache
 from shared.db.engine import Database
+from shared.db.recompute import recompute_open_deadlines
 from shared.domain.calendar import DayOverride, DayType
 from shared.domain.errors import NotFound
 from shared.domain.reference import local_date
@@ -49,21 +49,14 @@ async def on_calendar_changed(
     last_day: date | None,
     now: datetime,
 ) -> int:
-    """HOOK, called in the transaction of every calendar change, after the version bump.
-
-    To be completed by the lifecycle work: recompute the open deadlines the change may move
-    (`deadlines.open_affected(conn, first_day=..., last_day=...)`, then
-    `shared.domain.sla.recompute` on the new calendar, `deadlines.update_plan`) and append a
-    "deadlines recomputed" event to each affected complaint. `first_day..last_day` is the
-    range of days that changed; both None when the working hours changed (every open deadline
-    counted on the calendar). Only the default calendar plans deadlines.
-
-    For now it changes nothing and returns how many open deadlines the change may move.
-    """
-    del version, now  # used by the recompute
-    if code != DEFAULT_CALENDAR:
-        return 0
-    return await deadlines_repo.count_open_affected(conn, first_day=first_day, last_day=last_day)
+    """Called in the transaction of every calendar change, after the version bump: the open
+    deadlines the changed days (or working hours, when both are None) may move are counted
+    again on the new calendar, with a `deadlines.recomputed` event on each complaint whose
+    deadlines moved (shared.db.recompute). Returns how many deadlines moved."""
+    del version  # the recompute reads the calendar as this transaction sees it
+    return await recompute_open_deadlines(
+        conn, first_day=first_day, last_day=last_day, now=now, code=code
+    )
 
 
 def calendar_warning(known_until: date | None, today: date) -> str | None:
