@@ -394,31 +394,37 @@ class CalendarCache:
         self._recheck_after = recheck_after
         self._auto_seed = auto_seed
         self._clock = clock
-        self._entries: dict[str, _Entry] = {}
-        self._seeded: set[str] = set()
+        # Keyed by database too: one process may talk to several (the test suite does).
+        self._entries: dict[tuple[str, str], _Entry] = {}
+        self._seeded: set[tuple[str, str]] = set()
 
     async def get(self, conn: AsyncConnection, code: str = DEFAULT_CALENDAR) -> LoadedCalendar:
         """The current calendar `code` (LookupError if there is none)."""
-        entry = self._entries.get(code)
+        key = (database_key(conn), code)
+        entry = self._entries.get(key)
         now = self._clock()
         if entry is not None and now - entry.checked < self._recheck_after:
             return entry.loaded
-        if self._auto_seed and code not in self._seeded:
+        if self._auto_seed and key not in self._seeded:
             await seed_missing_years(conn, code)
-            self._seeded.add(code)
+            self._seeded.add(key)
         if entry is not None and await current_version(conn, code) == entry.loaded.version:
             entry.checked = now
             return entry.loaded
         loaded = await load_calendar(conn, code)
-        self._entries[code] = _Entry(loaded, now)
+        self._entries[key] = _Entry(loaded, now)
         return loaded
 
     def invalidate(self, code: str | None = None) -> None:
         """Forget `code` (or every calendar): the next `get` reads the database."""
-        if code is None:
-            self._entries.clear()
-        else:
-            self._entries.pop(code, None)
+        for key in list(self._entries):
+            if code is None or key[1] == code:
+                del self._entries[key]
+
+
+def database_key(conn: AsyncConnection) -> str:
+    """Which database a connection talks to (process-wide caches are per database)."""
+    return conn.engine.url.render_as_string(hide_password=True)
 
 
 # The process-wide cache the API and the worker share.

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.db.calendars import database_key
 from shared.db.tables import SlaPolicyRecord, SlaPolicyVersion, table_of
 from shared.domain.errors import NotFound, PreconditionFailed
 from shared.domain.sla import PolicyBook, SlaPolicy
@@ -187,7 +188,7 @@ class PolicyCache:
     ) -> None:
         self._recheck_after = recheck_after
         self._clock = clock
-        self._cached: _Cached | None = None
+        self._cached: dict[str, _Cached] = {}  # per database (see calendars.database_key)
 
     async def get(self, conn: AsyncConnection) -> list[SlaPolicy]:
         """The active policies in force now."""
@@ -198,19 +199,20 @@ class PolicyCache:
         return (await self._current(conn)).book
 
     async def _current(self, conn: AsyncConnection) -> _Cached:
-        cached, now = self._cached, self._clock()
+        key = database_key(conn)
+        cached, now = self._cached.get(key), self._clock()
         if cached is not None and now - cached.checked < self._recheck_after:
             return cached
         mark = await fingerprint(conn)
         if cached is None or cached.fingerprint != mark:
             policies = await load_policies(conn)
             cached = _Cached(mark, policies, PolicyBook(policies), now)
-            self._cached = cached
+            self._cached[key] = cached
         cached.checked = now
         return cached
 
     def invalidate(self) -> None:
-        self._cached = None
+        self._cached.clear()
 
 
 policy_cache = PolicyCache()
