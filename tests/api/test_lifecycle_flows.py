@@ -15,9 +15,9 @@ from services.intake_api.auth.secrets import survey_token
 from shared.config import Settings
 from shared.db import complaints as repo
 from shared.db.engine import Database
+from shared.domain.enums import Status
 from shared.domain.events import replay
 from shared.domain.lifecycle import Action, allowed_actions
-from shared.domain.enums import Status
 from tests.conftest import Staff
 from tests.support.factories import complaint_body, mobile
 from tests.support.flow import Flow

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 import httpx
 
 ADMIN_USERNAME = "admin"
-ADMIN_PASSWORD = "admin-password-for-tests"  # noqa: S105
-STAFF_PASSWORD = "staff-password-for-tests"  # noqa: S105
+ADMIN_PASSWORD = "admin-password-for-tests"
+STAFF_PASSWORD = "staff-password-for-tests"
 
 
 @dataclass
