@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run worker api test lint format bench migrate admin calendar clean
+.PHONY: install run worker api test lint format bench migrate admin calendar-load calendar-seed clean
 
 install: $(STAMP)
 
@@ -30,6 +30,12 @@ migrate: install  ## alembic upgrade head
 
 admin: install  ## the first admin by hand: make admin USERNAME=li.na (password asked, or KESU_ADMIN_PASSWORD)
 	$(PY) -m services.devstack cli services.intake_api.cli create-admin --username "$(USERNAME)"
+
+calendar-load: install  ## next year's holiday schedule (放假安排): make calendar-load FILE=2027.json
+	$(PY) -m services.devstack cli services.intake_api.calendar.cli load "$(FILE)"
+
+calendar-seed: install  ## add the years chinesecalendar knows and the calendar does not
+	$(PY) -m services.devstack cli services.intake_api.calendar.cli seed
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
