@@ -627,3 +627,30 @@ async def test_what_complaint_changes_owe_is_delivered_readably(
     for mail in mails:
         assert "None" not in mail
         assert phone not in mail  # staff never receive the customer's contact data
+
+
+async def test_a_cancelled_run_hands_its_batch_back(
+    db: Database, receiver: Receiver, make_runtime: Any
+) -> None:
+    """SIGTERM past arq's grace period cancels the job: the rows in hand are released at once
+    (not after their lease) and the next run sends them, with the same webhook-id."""
+    event = topic()
+    await insert_subscription(db, receiver.url("/hang"), [event])
+    [oid] = await insert_outbox(db, [webhook_row(event)])
+    before = len(receiver.on("/hang"))
+    run = asyncio.create_task(run_deliveries(make_runtime(webhook_timeout=30.0)))
+    deadline = asyncio.get_running_loop().time() + 10
+    while len(receiver.on("/hang")) == before:  # until the request is in flight
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.01)
+    run.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await run
+    [delivery] = await deliveries_of(db, [oid])
+    assert delivery["status"] == "pending"
+    assert delivery["lease_expires_at"] is None
+    assert delivery["attempts"] == 0
+    await run_deliveries(make_runtime(webhook_timeout=0.3))
+    hits = receiver.on("/hang")[before:]
+    assert len(hits) == 2
+    assert hits[0].webhook_id == hits[1].webhook_id
