@@ -39,7 +39,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import argparse
-import asyncio
 import contextlib
 import ctypes
 import functools
@@ -58,16 +57,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 import httpx
 import orjson
 import uvloop
 from sqlalchemy.engine import make_url
 
 from bench._load import LoadResult, build_request, http_load, machine_cpu_pct, wait_http_ready
-from services.devstack.embedded import start_postgres, start_redis
-from services.devstack.migrate import upgrade_head
 from shared.config import Settings
+from tests.support import servers as test_servers
 from tests.support.factories import complaint_body
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,68 +78,11 @@ TARGET_RATIO = 0.5
 TARGET_P99_MS = 50.0
 
 
-# --- PostgreSQL, Redis and a database of our own ------------------------------------------
-# As tests/support/servers.py does (not imported: mypy would then check the tests' helpers too).
+# --- PostgreSQL, Redis and a database of our own: as the tests get them ---------------------
 
-
-@dataclass
-class Servers:
-    admin_url: str  # a database on the server we may CREATE/DROP DATABASE from
-    redis_url: str
-
-
-@contextlib.contextmanager
-def servers() -> Iterator[Servers]:
-    """DATABASE_URL / REDIS_URL when set, else the embedded servers (stopped if started here)."""
-    data_dir = Path(os.environ.get("KESU_DATA_DIR", ROOT / ".data")).resolve()
-    stoppers = []
-    admin_url = os.environ.get("DATABASE_URL")
-    if not admin_url:
-        pg = start_postgres(data_dir / "postgres")
-        stoppers.append(pg.stop)
-        admin_url = pg.url("postgres")
-    redis_url = os.environ.get("REDIS_URL")
-    if not redis_url:
-        redis = start_redis(data_dir / "redis")
-        stoppers.append(redis.stop)
-        redis_url = redis.url()
-    try:
-        yield Servers(admin_url=admin_url, redis_url=redis_url)
-    finally:
-        for stop in reversed(stoppers):
-            stop()
-
-
-async def _admin(url: str, sql: str) -> None:
-    u = make_url(url)
-    conn = await asyncpg.connect(
-        user=u.username,
-        password=u.password,
-        host=u.query.get("host") or u.host,
-        port=u.port,
-        database=u.database,
-    )
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-def create_database(admin_url: str) -> str:
-    """A new database on the admin URL's server, migrated to head; returns its URL."""
-    name = f"kesu_bench_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(admin_url, f'CREATE DATABASE "{name}" TEMPLATE template0 ENCODING UTF8'))
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    upgrade_head(url)
-    return url
-
-
-def drop_database(admin_url: str, url: str) -> None:
-    name = make_url(url).database
-    asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-# --- server processes ------------------------------------------------------------------------
+servers = test_servers.servers
+create_database = test_servers.create_database
+drop_database = test_servers.drop_database
 
 
 def _free_port() -> int:
