@@ -2,17 +2,29 @@
 
 `python -m services.sla_worker check` exits 0 when a worker of this deployment has reported
 healthy in the last minute (arq's health-check key), 1 otherwise: the container health check.
+
+A Redis outage longer than the connection's retries can still surface from inside arq (a lost
+connection in its job polling is not caught there): the worker then starts again after a pause
+instead of exiting, so `make run` and single-host deployments keep sweeping once Redis is back.
+PostgreSQL holds everything owed, so nothing is lost across the restart.
 """
 
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import time
+from types import FrameType
 
 from arq.worker import check_health, run_worker
+from redis.exceptions import RedisError
 
 from services.sla_worker.worker import WorkerSettings
 from shared.config import get_settings
+
+log = logging.getLogger("kesu.worker")
+RESTART_PAUSE_SECONDS = (1, 2, 5, 10)
 
 
 def main(argv: list[str]) -> int:
@@ -22,7 +34,30 @@ def main(argv: list[str]) -> int:
     if argv:
         print("usage: python -m services.sla_worker [check]", file=sys.stderr)
         return 2
-    run_worker(WorkerSettings)  # type: ignore[arg-type]
+    stopping = False
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+        raise KeyboardInterrupt  # interrupts a pause between restarts
+
+    failures = 0
+    while not stopping:
+        try:
+            run_worker(WorkerSettings)  # type: ignore[arg-type]
+            return 0  # stopped by a signal, gracefully
+        except (RedisError, OSError) as exc:
+            pause = RESTART_PAUSE_SECONDS[min(failures, len(RESTART_PAUSE_SECONDS) - 1)]
+            failures += 1
+            log.warning("worker lost Redis (%s); starting again in %ss", type(exc).__name__, pause)
+            previous = (signal.signal(signal.SIGTERM, stop), signal.signal(signal.SIGINT, stop))
+            try:
+                time.sleep(pause)
+            except KeyboardInterrupt:
+                return 0
+            finally:
+                signal.signal(signal.SIGTERM, previous[0])
+                signal.signal(signal.SIGINT, previous[1])
     return 0
 
 

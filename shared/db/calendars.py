@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import Boolean, delete, insert, literal_column, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.calendar_data import chinese_statutory_overrides
@@ -395,8 +396,8 @@ class CalendarCache:
         self._auto_seed = auto_seed
         self._clock = clock
         # Keyed by database too: one process may talk to several (the test suite does).
-        self._entries: dict[tuple[str, str], _Entry] = {}
-        self._seeded: set[tuple[str, str]] = set()
+        self._entries: dict[tuple[URL, str], _Entry] = {}
+        self._seeded: set[tuple[URL, str]] = set()
 
     async def get(self, conn: AsyncConnection, code: str = DEFAULT_CALENDAR) -> LoadedCalendar:
         """The current calendar `code` (LookupError if there is none)."""
@@ -422,9 +423,9 @@ class CalendarCache:
                 del self._entries[key]
 
 
-def database_key(conn: AsyncConnection) -> str:
+def database_key(conn: AsyncConnection) -> URL:
     """Which database a connection talks to (process-wide caches are per database)."""
-    return conn.engine.url.render_as_string(hide_password=True)
+    return conn.engine.url
 
 
 # The process-wide cache the API and the worker share.

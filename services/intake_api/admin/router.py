@@ -124,15 +124,8 @@ async def create_user(
     user = await service.create_user(
         db, passwords, request, principal, username=body.username,
         display_name=body.display_name, role=body.role, department=body.department,
-        password=body.password, now=now,
+        password=body.password, now=now, email=body.email, mobile=body.mobile,
     )  # fmt: skip
-    contact = body.model_dump(include={"email", "mobile"}, exclude_none=True)
-    if contact:
-        # Notification addresses (revision 0004): set through the audited update path.
-        user = await service.update_user(
-            db, passwords, request.app.state.authenticator, request, principal, user["id"],
-            changes=contact, now=now,
-        )  # fmt: skip
     response.headers["Location"] = f"/api/v1/users/{user['id']}"
     return UserOut.model_validate(user)
 

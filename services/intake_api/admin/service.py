@@ -41,6 +41,8 @@ async def create_user(
     department: str | None,
     password: str,
     now: datetime,
+    email: str | None = None,
+    mobile: str | None = None,
 ) -> dict[str, Any]:
     password_hash = await passwords.hash(password)
     user_id = uuid.uuid4()
@@ -50,6 +52,8 @@ async def create_user(
         "display_name": display_name,
         "role": role.value,
         "department": department,
+        "email": email,
+        "mobile": mobile,
         "password_hash": password_hash,
         "is_active": True,
         "token_version": 0,
