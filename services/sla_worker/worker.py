@@ -28,6 +28,7 @@ from sqlalchemy import text
 
 from services.sla_worker.jobs.deliveries import CRON_SECONDS, deliver_notifications
 from services.sla_worker.jobs.delivery_runtime import DeliveryRuntime, runtime_from_settings
+from services.sla_worker.jobs.housekeeping import housekeeping
 from services.sla_worker.jobs.sweep import CRON_SECONDS as SWEEP_SECONDS
 from services.sla_worker.jobs.sweep import RUN_SECONDS as SWEEP_RUN_SECONDS
 from services.sla_worker.jobs.sweep import sweep_deadlines
@@ -106,6 +107,10 @@ class WorkerSettings:
     cron_jobs: ClassVar[list[Any]] = [
         cron(heartbeat, second={0, 15, 30, 45}, run_at_startup=False, unique=False),
         # unique: one run per tick across workers (arq may still run two; harmless).
+        # Hourly: purge old idempotency keys, prepare tomorrow's reference-number sequence.
+        cron(
+            housekeeping, minute={7}, second={17}, run_at_startup=True, unique=True, keep_result=0
+        ),
         # The deadline sweep: at startup too, to catch up on what fell due while it was down.
         cron(
             sweep_deadlines,
