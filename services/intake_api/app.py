@@ -28,10 +28,10 @@ from services.intake_api.notifications.router import router as notifications_rou
 from services.intake_api.ops.router import router as ops_router
 from services.intake_api.public.router import router as public_router
 from services.intake_api.ratelimit import RateLimiter
+from services.intake_api.rules.router import router as rules_router
 from services.intake_api.sla.router import router as sla_router
 from shared.config import Settings, get_settings
 from shared.db.engine import Database
-from shared.domain.handling import Rules
 
 DESCRIPTION = """
 Kesu (客诉) registers customer complaints from every channel, gives each a reference number
@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.redis = aioredis.Redis(connection_pool=pool)
         app.state.limiter = RateLimiter(pool, prefix=settings.redis_prefix)
         app.state.authenticator = Authenticator(db, jwt_secret=settings.require_jwt_secret())
-        app.state.effects = api_effects(settings, Rules())
+        app.state.effects = api_effects(settings)
         app.state.passwords = Passwords(password_hasher(cheap=settings.cheap_password_hashing))
         try:
             await _bootstrap_admin(settings, db, app.state.passwords)
@@ -94,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(notifications_router)
     app.include_router(calendar_router)
     app.include_router(sla_router)
+    app.include_router(rules_router)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(AccessLogMiddleware)
     return app

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +19,7 @@ from shared.db import accounts, deadlines
 from shared.db.audit import AuditRecord
 from shared.db.calendars import CalendarCache, LoadedCalendar, calendar_cache
 from shared.db.changes import ComplaintChange
+from shared.db.rule_sets import RulesCache, rules_cache
 from shared.db.sla import load_policies, policy_cache
 from shared.domain.complaint import ComplaintState, EventMeta
 from shared.domain.deadline_rules import DeadlineChanges, deadline_changes
@@ -37,10 +38,14 @@ from shared.domain.sla import PolicyBook
 
 @dataclass(frozen=True)
 class Effects:
-    rules: Rules = field(default_factory=Rules)
     # Survey links customers open (the API knows how to sign them; the worker sends none).
     survey_url: Callable[[uuid.UUID, str], str] | None = None
     calendars: CalendarCache = calendar_cache
+    rule_sets: RulesCache = rules_cache
+
+    async def rules(self, conn: AsyncConnection) -> Rules:
+        """The rule sets in force (admins' versions, else the seeds' defaults)."""
+        return await self.rule_sets.get(conn)
 
 
 def _needs_staff(

@@ -154,6 +154,19 @@ class IdempotencyKey(Base):
     __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)
 
 
+class RuleSet(Base):
+    """An admin's version of one rule set (shared.domain.handling.Rules): level keywords,
+    the repeat window, routing, approval limits, closure. Absent: the seeds' defaults apply."""
+
+    __tablename__ = "rule_sets"
+
+    name: Mapped[str] = mapped_column(primary_key=True)
+    document: Mapped[Json]
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str | None]
+
+
 class Department(Base):
     """A responsible department (责任部门): quality, logistics, service, sales …"""
 

@@ -77,7 +77,7 @@ async def act(
             raise StaleVersion(
                 f"the complaint is at version {state.version}, not {expected}: reload it"
             )
-        ctx = Context(principal=principal, now=now, rules=effects.rules)
+        ctx = Context(principal=principal, now=now, rules=await effects.rules(conn))
         events = decide(state, action, command, ctx)
         await _check_assignee(conn, state, events)
         stamped, states = stamp(state, events, actor=principal.actor, now=now)

@@ -8,14 +8,13 @@ import uuid
 from services.intake_api.auth.secrets import survey_token
 from shared.config import Settings
 from shared.db.complaint_effects import Effects
-from shared.domain.handling import Rules
 
 
-def api_effects(settings: Settings, rules: Rules) -> Effects:
+def api_effects(settings: Settings) -> Effects:
     secret = settings.require_jwt_secret()
     base = settings.public_base_url.rstrip("/")
 
     def survey_url(complaint_id: uuid.UUID, nonce: str) -> str:
         return f"{base}/survey?token={survey_token(secret, complaint_id, nonce)}"
 
-    return Effects(rules=rules, survey_url=survey_url)
+    return Effects(survey_url=survey_url)

@@ -78,7 +78,7 @@ async def register(
     request_hash = _request_hash(intake) if keys else ""
     async with db.connect() as conn:
         day = local_date(now)
-        rules = effects.rules
+        rules = await effects.rules(conn)
         number, earlier = await repo.intake_lookup(
             conn, day, phone=intake.customer.phone, since=now - rules.repeat.window
         )

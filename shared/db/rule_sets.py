@@ -1,0 +1,117 @@
+"""The configurable rule sets (规则配置) as stored, and the process cache both services read.
+
+Each rule set is one JSON document validated by its domain model; a rule set never stored is
+the seeds' default. The cache re-reads when a version changes (checked at most every few
+seconds; the process that changed one sees it at once)."""
+
+from __future__ import annotations
+
+import time as monotonic_clock
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.db.calendars import database_key
+from shared.db.tables import RuleSet, table_of
+from shared.domain.handling import Rules
+from shared.domain.rules import ApprovalRules, ClosureRules, LevelRules, RepeatRule, RoutingRules
+
+rule_sets = table_of(RuleSet)
+
+
+class RuleSetName(StrEnum):
+    LEVEL = "level"  # 分级: keywords, channels, repeat and group levels
+    REPEAT = "repeat"  # 二次投诉 window
+    ROUTING = "routing"  # 责任部门 per category, tier per level
+    APPROVAL = "approval"  # 审批 limits for compensation and refunds
+    CLOSURE = "closure"  # 四不放过 requirements
+
+
+MODELS: dict[RuleSetName, type[BaseModel]] = {
+    RuleSetName.LEVEL: LevelRules,
+    RuleSetName.REPEAT: RepeatRule,
+    RuleSetName.ROUTING: RoutingRules,
+    RuleSetName.APPROVAL: ApprovalRules,
+    RuleSetName.CLOSURE: ClosureRules,
+}
+
+
+def rules_from(documents: dict[str, Any]) -> Rules:
+    """The rules with the stored documents in place of the defaults."""
+    changes: dict[str, Any] = {
+        name: MODELS[RuleSetName(name)].model_validate(document)
+        for name, document in documents.items()
+    }
+    return replace(Rules(), **changes)
+
+
+async def stored(conn: AsyncConnection) -> dict[str, dict[str, Any]]:
+    rows = await conn.execute(select(rule_sets))
+    return {r.name: dict(r._mapping) for r in rows}
+
+
+async def save(
+    conn: AsyncConnection,
+    name: RuleSetName,
+    document: dict[str, Any],
+    *,
+    expected_version: int | None,
+    now: datetime,
+    by: str,
+) -> int:
+    """Store a new version; returns it. `expected_version` guards against lost updates (0: the
+    rule set was never stored). Raises LookupError when the stored version differs."""
+    current = (await stored(conn)).get(name)
+    version = current["version"] if current else 0
+    if expected_version is not None and expected_version != version:
+        raise LookupError(version)
+    values = {"document": document, "version": version + 1, "updated_at": now, "updated_by": by}
+    if current is None:
+        await conn.execute(insert(rule_sets).values(name=name.value, **values))
+    else:
+        await conn.execute(update(rule_sets).where(rule_sets.c.name == name).values(**values))
+    return version + 1
+
+
+async def fingerprint(conn: AsyncConnection) -> tuple[int, int]:
+    stmt = select(func.count(), func.coalesce(func.sum(rule_sets.c.version), 0))
+    count, total = (await conn.execute(stmt)).one()
+    return int(count), int(total)
+
+
+@dataclass
+class _Cached:
+    fingerprint: tuple[int, int]
+    rules: Rules
+    checked: float
+
+
+class RulesCache:
+    def __init__(self, *, recheck_after: float = 5.0) -> None:
+        self._recheck_after = recheck_after
+        self._cached: dict[URL, _Cached] = {}
+
+    async def get(self, conn: AsyncConnection) -> Rules:
+        key, now = database_key(conn), monotonic_clock.monotonic()
+        cached = self._cached.get(key)
+        if cached is not None and now - cached.checked < self._recheck_after:
+            return cached.rules
+        mark = await fingerprint(conn)
+        if cached is None or cached.fingerprint != mark:
+            documents = {name: row["document"] for name, row in (await stored(conn)).items()}
+            cached = _Cached(mark, rules_from(documents), now)
+            self._cached[key] = cached
+        cached.checked = now
+        return cached.rules
+
+    def invalidate(self) -> None:
+        self._cached.clear()
+
+
+rules_cache = RulesCache()

@@ -1,0 +1,196 @@
+"""The configurable rule sets (规则配置): staff read them, admins replace them, and a replacement
+changes what happens to the next complaint — on a database of this module's own, since a rule
+change applies to every complaint."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+import pytest
+import pytest_asyncio
+from sqlalchemy import text
+
+from services.intake_api.app import create_app
+from shared.db.engine import Database
+from shared.db.rule_sets import RulesCache
+from shared.domain.rules import ApprovalRules, LevelRules
+from tests.conftest import make_settings
+from tests.support.factories import complaint_body
+from tests.support.flow import Flow
+from tests.support.principals import (
+    ADMIN_PASSWORD,
+    ADMIN_USERNAME,
+    create_user,
+    ensure_department,
+    sign_in,
+)
+from tests.support.servers import Servers, create_database, drop_database
+
+BASE = "/api/v1/rules"
+
+
+@pytest.fixture(scope="module")
+def own_url(test_servers: Servers) -> Iterator[str]:
+    url = create_database(test_servers.admin_url)
+    yield url
+    drop_database(test_servers.admin_url, url)
+
+
+@pytest_asyncio.fixture(scope="module")
+async def env(own_url: str, test_servers: Servers) -> AsyncIterator[dict[str, Any]]:
+    app = create_app(make_settings(own_url, test_servers.redis_url))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://kesu.test") as client:
+            admin = await sign_in(client, ADMIN_USERNAME, ADMIN_PASSWORD)
+            await ensure_department(client, admin, "quality", "质量部")
+            yield {
+                "client": client,
+                "admin": admin,
+                "url": own_url,
+                "agent": await create_user(client, admin, role="agent"),
+                "manager": await create_user(client, admin, role="manager"),
+                "handler": await create_user(client, admin, role="handler", department="quality"),
+            }
+
+
+async def _put(env: dict[str, Any], name: str, body: dict[str, Any], **headers: str) -> Any:
+    return await env["client"].put(f"{BASE}/{name}", json=body, headers={**env["admin"], **headers})
+
+
+async def _register(env: dict[str, Any], **body: Any) -> Flow:
+    response = await env["client"].post(
+        "/api/v1/complaints", json=complaint_body(**body), headers=env["agent"].headers
+    )
+    assert response.status_code == 201, response.text
+    return Flow(env["client"], response.json())
+
+
+async def test_unchanged_rule_sets_are_the_seeds_defaults_at_version_0(env: dict[str, Any]) -> None:
+    response = await env["client"].get(BASE, headers=env["agent"].headers)
+    assert response.status_code == 200
+    by_name = {r["name"]: r for r in response.json()}
+    assert set(by_name) == {"level", "repeat", "routing", "approval", "closure"}
+    approval = by_name["approval"]
+    assert approval["is_default"] is True and approval["version"] == 0
+    assert ApprovalRules.model_validate(approval["document"]) == ApprovalRules()
+    one = await env["client"].get(f"{BASE}/level", headers=env["agent"].headers)
+    assert one.headers["etag"] == '"0"'
+    assert LevelRules.model_validate(one.json()["document"]) == LevelRules()
+
+
+async def test_only_admins_replace_rules(env: dict[str, Any]) -> None:
+    body = {"window_days": 45}
+    denied = await env["client"].put(f"{BASE}/repeat", json=body, headers=env["manager"].headers)
+    assert denied.status_code == 403
+    assert denied.headers["content-type"] == "application/problem+json"
+    anonymous = await env["client"].put(f"{BASE}/repeat", json=body)
+    assert anonymous.status_code == 401
+    unknown = await env["client"].get(f"{BASE}/nonsense", headers=env["agent"].headers)
+    assert unknown.status_code == 422
+
+
+async def test_invalid_documents_are_refused_and_nothing_is_stored(env: dict[str, Any]) -> None:
+    cases = [
+        ("approval", {"manager_above": "5000.00", "director_above": "100.00"}),  # inverted
+        ("approval", {"manager_above": "-1"}),
+        ("repeat", {"window_days": 0}),
+        ("level", {"very_serious_keywords": [""]}),
+        ("level", {"unknown_field": True}),
+        ("routing", {"tier_by_level": {"1": "admin", "2": "manager", "3": "director"}}),
+        # Every category needs a department that exists.
+        ("routing", {"department_by_category": {"product_quality": "quality"}}),
+        ("routing", {"department_by_category": {
+            "product_quality": "nowhere", "after_sales_service": "service",
+            "logistics": "logistics", "price_marketing": "sales", "other": "service"}}),
+    ]  # fmt: skip
+    for name, body in cases:
+        response = await _put(env, name, body)
+        assert response.status_code == 422, (name, body, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+    nowhere = await _put(env, *cases[-1])
+    assert "nowhere" in nowhere.text
+    db = Database(env["url"], pool_size=1, max_overflow=0)
+    try:
+        async with db.connect() as conn:
+            stored = (await conn.execute(text("SELECT name FROM rule_sets"))).scalars().all()
+    finally:
+        await db.dispose()
+    assert "routing" not in stored and "approval" not in stored
+
+
+async def test_raised_approval_limits_apply_to_the_next_solution(env: dict[str, Any]) -> None:
+    async def proposed(amount: str) -> Any:
+        flow = await _register(env)
+        await flow.act("assign", env["manager"].headers, {"assignee_id": env["handler"].id})
+        await flow.act("start_investigation", env["handler"].headers, {})
+        await flow.act(
+            "propose_solution",
+            env["handler"].headers,
+            {"remedies": [{"type": "compensation", "amount": amount}], "description": "补偿"},
+        )
+        return flow.complaint["solution"]["required_approval"]
+
+    assert await proposed("800.00") == "manager"  # the default limit is 500
+    response = await _put(
+        env, "approval", {"manager_above": "1000.00", "director_above": "10000.00"},
+        **{"If-Match": '"0"'},
+    )  # fmt: skip
+    assert response.status_code == 200, response.text
+    assert response.json()["version"] == 1 and response.headers["etag"] == '"1"'
+    assert await proposed("800.00") is None
+    assert await proposed("1200.00") == "manager"
+    assert await proposed("12000.00") == "director"
+
+    stale = await _put(env, "approval", {"manager_above": "2000.00"}, **{"If-Match": '"0"'})
+    assert stale.status_code == 412
+    audit = await env["client"].get(
+        "/api/v1/audit-events", params={"action": "rule_set.update"}, headers=env["admin"]
+    )
+    entries = [e for e in audit.json()["items"] if e["target_id"] == "approval"]
+    assert len(entries) == 1
+    assert entries[0]["details"]["document"]["manager_above"] == "1000.00"
+
+
+async def test_a_new_keyword_and_window_change_the_suggested_level(env: dict[str, Any]) -> None:
+    content = "在黑猫投诉平台发帖了，产品一直没人处理。"
+    before = await _register(env, content=content)
+    assert before.complaint["level"] == 1
+    level = LevelRules().model_dump(mode="json")
+    level["very_serious_keywords"].append("黑猫投诉")
+    assert (await _put(env, "level", level)).status_code == 200
+    after = await _register(env, content=content)
+    assert after.complaint["level"] == 3
+    assert "keyword:黑猫投诉" in after.complaint["level_reasons"]
+
+
+async def test_routing_follows_the_replaced_departments(env: dict[str, Any]) -> None:
+    await ensure_department(env["client"], env["admin"], "qa-center", "品质中心")
+    routing = {
+        "department_by_category": {
+            "product_quality": "qa-center", "after_sales_service": "service",
+            "logistics": "logistics", "price_marketing": "sales", "other": "service",
+        },
+        "tier_by_level": {"1": "agent", "2": "manager", "3": "director"},
+    }  # fmt: skip
+    response = await _put(env, "routing", routing)
+    assert response.status_code == 200, response.text
+    flow = await _register(env, category="product_quality")
+    assert flow.complaint["department"] == "qa-center"
+
+
+async def test_other_processes_see_a_change_after_their_recheck(env: dict[str, Any]) -> None:
+    """Another API or worker process has its own cache; it re-reads once the versions differ."""
+    other = RulesCache(recheck_after=0.0)
+    db = Database(env["url"], pool_size=1, max_overflow=0)
+    try:
+        async with db.connect() as conn:
+            before = (await other.get(conn)).repeat.window_days
+        target = 90 if before != 90 else 60
+        assert (await _put(env, "repeat", {"window_days": target})).status_code == 200
+        async with db.connect() as conn:
+            assert (await other.get(conn)).repeat.window_days == target
+    finally:
+        await db.dispose()
