@@ -74,7 +74,8 @@ async def test_unchanged_rule_sets_are_the_seeds_defaults_at_version_0(env: dict
     by_name = {r["name"]: r for r in response.json()}
     assert set(by_name) == {"level", "repeat", "routing", "approval", "closure"}
     approval = by_name["approval"]
-    assert approval["is_default"] is True and approval["version"] == 0
+    assert approval["is_default"] is True
+    assert approval["version"] == 0
     assert ApprovalRules.model_validate(approval["document"]) == ApprovalRules()
     one = await env["client"].get(f"{BASE}/level", headers=env["agent"].headers)
     assert one.headers["etag"] == '"0"'
@@ -118,7 +119,8 @@ async def test_invalid_documents_are_refused_and_nothing_is_stored(env: dict[str
             stored = (await conn.execute(text("SELECT name FROM rule_sets"))).scalars().all()
     finally:
         await db.dispose()
-    assert "routing" not in stored and "approval" not in stored
+    assert "routing" not in stored
+    assert "approval" not in stored
 
 
 async def test_raised_approval_limits_apply_to_the_next_solution(env: dict[str, Any]) -> None:
@@ -139,7 +141,8 @@ async def test_raised_approval_limits_apply_to_the_next_solution(env: dict[str, 
         **{"If-Match": '"0"'},
     )  # fmt: skip
     assert response.status_code == 200, response.text
-    assert response.json()["version"] == 1 and response.headers["etag"] == '"1"'
+    assert response.json()["version"] == 1
+    assert response.headers["etag"] == '"1"'
     assert await proposed("800.00") is None
     assert await proposed("1200.00") == "manager"
     assert await proposed("12000.00") == "director"
