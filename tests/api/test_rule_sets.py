@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from services.intake_api.app import create_app
 from shared.db.engine import Database
-from shared.db.rule_sets import RulesCache
+from shared.db.rule_sets import RulesCache, RuleSetName
 from shared.domain.rules import ApprovalRules, LevelRules
 from tests.conftest import make_settings
 from tests.support.factories import complaint_body
@@ -197,3 +197,13 @@ async def test_other_processes_see_a_change_after_their_recheck(env: dict[str, A
             assert (await other.get(conn)).repeat.window_days == target
     finally:
         await db.dispose()
+
+
+async def test_every_documented_example_is_accepted_as_it_stands(env: dict[str, Any]) -> None:
+    schema = (await env["client"].get("/openapi.json")).json()
+    puts = {p: i["put"] for p, i in schema["paths"].items() if p.startswith(BASE) and "put" in i}
+    assert len(puts) == len(RuleSetName)
+    for path, op in puts.items():
+        for example in op["requestBody"]["content"]["application/json"]["examples"].values():
+            response = await env["client"].put(path, json=example["value"], headers=env["admin"])
+            assert response.status_code == 200, (path, response.text)
