@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from services.intake_api.complaints.service import ensure_visible
+from services.intake_api.etags import required_version
 from shared.db import accounts
 from shared.db import complaints as repo
 from shared.db.audit import AuditRecord
@@ -18,22 +19,10 @@ from shared.db.engine import Database
 from shared.domain.access import Principal
 from shared.domain.complaint import Actor, ActorKind, ComplaintState
 from shared.domain.enums import Role, Satisfaction
-from shared.domain.errors import FieldError, InvalidInput, NotFound, PreconditionRequired
+from shared.domain.errors import FieldError, InvalidInput, NotFound
 from shared.domain.events import Event, stamp
 from shared.domain.handling import HANDLERS, Command, Context, decide, satisfaction_events
 from shared.domain.lifecycle import Action
-
-
-def parse_if_match(value: str | None) -> int:
-    """The version an If-Match header names (`"7"` or `W/"7"`); 428 when absent or unusable."""
-    if not value:
-        raise PreconditionRequired(
-            "Send If-Match with the ETag of the complaint you acted on (GET it first)."
-        )
-    tag = value.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit():
-        raise PreconditionRequired('If-Match must be the complaint\'s ETag, e.g. "3".')
-    return int(tag)
 
 
 async def _check_assignee(conn: Any, state: ComplaintState, events: Sequence[Event]) -> None:
@@ -69,7 +58,7 @@ async def act(
     client_ip: str | None,
     effects: Effects,
 ) -> dict[str, Any]:
-    expected = parse_if_match(if_match)
+    expected = required_version(if_match, "complaint")
     async with db.connect() as conn:
         row = ensure_visible(principal, await repo.get_row(conn, complaint_id))
         state = repo.state_from_row(row)

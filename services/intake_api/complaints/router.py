@@ -26,6 +26,7 @@ from services.intake_api.deps import (
     SettingsDep,
     require_json,
 )
+from services.intake_api.etags import etag
 from services.intake_api.examples import COMPLAINT_EXAMPLES
 from services.intake_api.problems import responses
 from shared.db.complaints import ComplaintFilters, Cursor
@@ -46,10 +47,6 @@ IDEMPOTENCY_DOC = (
     "(422). Keys are kept at least 24 hours (48 by default). For `channel=phone` the call id "
     "(`channel_meta.call_id`) de-duplicates the same way."
 )
-
-
-def _etag(version: int) -> str:
-    return f'"{version}"'
 
 
 def _json(out: BaseModel, status: int, headers: dict[str, str]) -> Response:
@@ -91,7 +88,7 @@ async def register_complaint(
         effects=request.app.state.effects,
     )  # fmt: skip
     out = _view(registration.row, principal)
-    headers = {"Location": f"{router.prefix}/{out.id}", "ETag": _etag(out.version)}
+    headers = {"Location": f"{router.prefix}/{out.id}", "ETag": etag(out.version)}
     if not registration.created:
         headers["Idempotent-Replayed"] = "true"
     return _json(out, 201, headers)
@@ -200,7 +197,7 @@ async def get_by_reference(
     out = ComplaintOut.from_row(
         row, contact_visible=sees_contact_data(principal), principal=principal
     )
-    response.headers["ETag"] = _etag(out.version)
+    response.headers["ETag"] = etag(out.version)
     return out
 
 
@@ -214,7 +211,7 @@ async def get_complaint(
     db: DbDep, principal: CurrentPrincipal, complaint_id: ComplaintIdDep
 ) -> Response:
     out = _view(await service.get(db, principal, complaint_id), principal)
-    return _json(out, 200, {"ETag": _etag(out.version)})
+    return _json(out, 200, {"ETag": etag(out.version)})
 
 
 @router.get(

@@ -18,12 +18,12 @@ from pydantic import BaseModel, ConfigDict
 
 from services.intake_api.audit_trail import audit_record
 from services.intake_api.deps import AdminPrincipal, DbDep, NowDep, require_json, staff
+from services.intake_api.etags import etag, optional_version
 from services.intake_api.problems import responses
 from services.intake_api.rules import service
 from shared.db.rule_sets import MODELS, RuleSetName
 from shared.domain.access import Principal
 from shared.domain.enums import Role
-from shared.domain.errors import PreconditionFailed
 
 router = APIRouter(prefix="/api/v1/rules", tags=["rules"], dependencies=[Depends(require_json)])
 
@@ -87,19 +87,6 @@ PUT_DOC = (
 )
 
 
-def _etag(version: int) -> str:
-    return f'"{version}"'
-
-
-def _if_match(value: str | None) -> int | None:
-    if value is None or value.strip() == "*":
-        return None
-    tag = value.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit():
-        raise PreconditionFailed('If-Match must be the rule set\'s ETag, e.g. "3"')
-    return int(tag)
-
-
 @router.get("", summary="The rule sets in force", response_model=list[RuleSetOut],
             responses=READ_ERRORS)  # fmt: skip
 async def list_rule_sets(db: DbDep, _: StaffReader) -> list[RuleSetOut]:
@@ -112,7 +99,7 @@ async def get_rule_set(
     db: DbDep, _: StaffReader, name: RuleSetName, response: Response
 ) -> RuleSetOut:
     row = await service.get_rule_set(db, name)
-    response.headers["ETag"] = _etag(row["version"])
+    response.headers["ETag"] = etag(row["version"])
     return RuleSetOut.model_validate(row)
 
 
@@ -125,10 +112,11 @@ def _put_endpoint(name: RuleSetName, model: type[BaseModel]) -> Callable[..., Aw
     ) -> RuleSetOut:  # fmt: skip
         record = audit_record(request, principal, "rule_set.update", now=now,
                               target_type="rule_set")  # fmt: skip
+        expected = optional_version(if_match, "rule set")
         row = await service.replace_rule_set(
-            db, name, body, record=record, expected_version=_if_match(if_match), now=now
+            db, name, body, record=record, expected_version=expected, now=now
         )
-        response.headers["ETag"] = _etag(row["version"])
+        response.headers["ETag"] = etag(row["version"])
         return RuleSetOut.model_validate(row)
 
     endpoint.__name__ = f"replace_{name.value}_rules"

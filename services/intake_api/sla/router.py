@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
 from services.intake_api.audit_trail import audit_record
 from services.intake_api.deps import AdminPrincipal, DbDep, NowDep, require_json, staff
+from services.intake_api.etags import etag, optional_version
 from services.intake_api.problems import responses
 from services.intake_api.sla import service
 from services.intake_api.sla.schemas import (
@@ -23,7 +24,6 @@ from services.intake_api.sla.schemas import (
 )
 from shared.domain.access import Principal
 from shared.domain.enums import Role
-from shared.domain.errors import PreconditionFailed
 
 router = APIRouter(prefix="/api/v1/sla-policies", tags=["sla"],
                    dependencies=[Depends(require_json)])  # fmt: skip
@@ -54,19 +54,6 @@ POLICY_EXAMPLES: dict[str, Any] = {
 }  # fmt: skip
 
 
-def _etag(version: int) -> str:
-    return f'"{version}"'
-
-
-def _if_match(value: str | None) -> int | None:
-    if value is None or value.strip() == "*":
-        return None
-    tag = value.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit():
-        raise PreconditionFailed('If-Match must be the policy\'s ETag, e.g. "3"')
-    return int(tag)
-
-
 @router.get("", summary="List SLA policies", response_model=list[PolicyOut],
             responses=READ_ERRORS)  # fmt: skip
 async def list_policies(
@@ -85,7 +72,7 @@ async def get_policy(
     db: DbDep, _: StaffReader, policy_id: PolicyId, response: Response
 ) -> PolicyOut:
     row = await service.get_policy(db, policy_id)
-    response.headers["ETag"] = _etag(row["version"])
+    response.headers["ETag"] = etag(row["version"])
     return PolicyOut.model_validate(row)
 
 
@@ -109,7 +96,7 @@ async def create_policy(
     row = await service.create_policy(db, body.policy(), record=record,
                                       changed_by=principal.label, now=now)  # fmt: skip
     response.headers["Location"] = f"{router.prefix}/{row['id']}"
-    response.headers["ETag"] = _etag(row["version"])
+    response.headers["ETag"] = etag(row["version"])
     return PolicyChangeOut.model_validate(row)
 
 
@@ -130,7 +117,7 @@ async def update_policy(
                           target_type="sla_policy")  # fmt: skip
     row = await service.update_policy(
         db, policy_id, body.policy(), record=record, changed_by=principal.label,
-        expected_version=_if_match(if_match), now=now,
+        expected_version=optional_version(if_match, "policy"), now=now,
     )  # fmt: skip
-    response.headers["ETag"] = _etag(row["version"])
+    response.headers["ETag"] = etag(row["version"])
     return PolicyChangeOut.model_validate(row)
