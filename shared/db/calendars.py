@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Boolean, delete, insert, literal_column, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.engine import URL
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.calendar_data import chinese_statutory_overrides
 from shared.db.engine import json_dumps
@@ -396,8 +396,8 @@ class CalendarCache:
         self._auto_seed = auto_seed
         self._clock = clock
         # Keyed by database too: one process may talk to several (the test suite does).
-        self._entries: dict[tuple[URL, str], _Entry] = {}
-        self._seeded: set[tuple[URL, str]] = set()
+        self._entries: dict[tuple[str, str], _Entry] = {}
+        self._seeded: set[tuple[str, str]] = set()
 
     async def get(self, conn: AsyncConnection, code: str = DEFAULT_CALENDAR) -> LoadedCalendar:
         """The current calendar `code` (LookupError if there is none)."""
@@ -423,9 +423,16 @@ class CalendarCache:
                 del self._entries[key]
 
 
-def database_key(conn: AsyncConnection) -> URL:
-    """Which database a connection talks to (process-wide caches are per database)."""
-    return conn.engine.url
+_database_keys: WeakKeyDictionary[AsyncEngine, str] = WeakKeyDictionary()
+
+
+def database_key(conn: AsyncConnection) -> str:
+    """Which database a connection talks to (process-wide caches are per database). Rendered
+    once per engine: hashing a URL renders it each time, which shows in the worker's batches."""
+    key = _database_keys.get(conn.engine)
+    if key is None:
+        key = _database_keys[conn.engine] = conn.engine.url.render_as_string()
+    return key
 
 
 # The process-wide cache the API and the worker share.

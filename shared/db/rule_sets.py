@@ -14,7 +14,6 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.db.calendars import database_key
@@ -95,7 +94,7 @@ class _Cached:
 class RulesCache:
     def __init__(self, *, recheck_after: float = 5.0) -> None:
         self._recheck_after = recheck_after
-        self._cached: dict[URL, _Cached] = {}
+        self._cached: dict[str, _Cached] = {}
 
     async def get(self, conn: AsyncConnection) -> Rules:
         key, now = database_key(conn), monotonic_clock.monotonic()

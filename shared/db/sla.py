@@ -21,7 +21,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, insert, or_, select, update
-from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.db.calendars import database_key
@@ -189,7 +188,7 @@ class PolicyCache:
     ) -> None:
         self._recheck_after = recheck_after
         self._clock = clock
-        self._cached: dict[URL, _Cached] = {}  # per database (see calendars.database_key)
+        self._cached: dict[str, _Cached] = {}  # per database (see calendars.database_key)
 
     async def get(self, conn: AsyncConnection) -> list[SlaPolicy]:
         """The active policies in force now."""

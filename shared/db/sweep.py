@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import Result, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.domain.enums import Status
@@ -73,19 +73,25 @@ async def due_complaints(conn: AsyncConnection, *, now: datetime, limit: int) ->
     return sorted(due, key=due.__getitem__)[:limit]
 
 
+def _dicts(result: Result[Any]) -> list[dict[str, Any]]:
+    """Rows as plain dicts (zip with the keys read once: about half the cost of RowMapping's
+    dict(), which shows in a batch of hundreds of complaints and their deadlines)."""
+    keys = list(result.keys())
+    return [dict(zip(keys, row, strict=True)) for row in result]
+
+
 async def lock_complaints(conn: AsyncConnection, ids: Sequence[uuid.UUID]) -> list[dict[str, Any]]:
     """The complaints this worker takes, locked until its transaction ends; those another
     worker holds are skipped (it is handling them)."""
-    rows = await conn.execute(_LOCK, {"ids": list(ids), "not_swept": list(NOT_SWEPT)})
-    return [dict(r) for r in rows.mappings()]
+    return _dicts(await conn.execute(_LOCK, {"ids": list(ids), "not_swept": list(NOT_SWEPT)}))
 
 
 async def deadlines_of(
     conn: AsyncConnection, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[dict[str, Any]]]:
     out: dict[uuid.UUID, list[dict[str, Any]]] = {i: [] for i in ids}
-    for row in (await conn.execute(_DEADLINES, {"ids": list(ids)})).mappings():
-        out[row["complaint_id"]].append(dict(row))
+    for row in _dicts(await conn.execute(_DEADLINES, {"ids": list(ids)})):
+        out[row["complaint_id"]].append(row)
     return out
 
 
