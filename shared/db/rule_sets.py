@@ -13,7 +13,9 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Update, func, select, update
+from sqlalchemy.dialects.postgresql import Insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.db.calendars import database_key
@@ -65,17 +67,37 @@ async def save(
     by: str,
 ) -> int:
     """Store a new version; returns it. `expected_version` guards against lost updates (0: the
-    rule set was never stored). Raises LookupError when the stored version differs."""
-    current = (await stored(conn)).get(name)
-    version = current["version"] if current else 0
-    if expected_version is not None and expected_version != version:
-        raise LookupError(version)
-    values = {"document": document, "version": version + 1, "updated_at": now, "updated_by": by}
-    if current is None:
-        await conn.execute(insert(rule_sets).values(name=name.value, **values))
+    rule set was never stored; None: no check). Raises LookupError when the stored version
+    differs. One statement each way, so two admins saving at once never both win (nor fail
+    with a duplicate key)."""
+    values = {"document": document, "updated_at": now, "updated_by": by}
+    t = rule_sets.c
+    stmt: Insert | Update
+    if expected_version is None:
+        stmt = (
+            pg_insert(rule_sets)
+            .values(name=name.value, version=1, **values)
+            .on_conflict_do_update(
+                index_elements=[t.name], set_={**values, "version": t.version + 1}
+            )
+        )
+    elif expected_version == 0:
+        stmt = (
+            pg_insert(rule_sets)
+            .values(name=name.value, version=1, **values)
+            .on_conflict_do_nothing(index_elements=[t.name])
+        )
     else:
-        await conn.execute(update(rule_sets).where(rule_sets.c.name == name).values(**values))
-    return version + 1
+        stmt = (
+            update(rule_sets)
+            .where(t.name == name.value, t.version == expected_version)
+            .values(**values, version=t.version + 1)
+        )
+    version = (await conn.execute(stmt.returning(t.version))).scalar_one_or_none()
+    if version is None:
+        current = (await stored(conn)).get(name.value)
+        raise LookupError(current["version"] if current else 0)
+    return int(version)
 
 
 async def fingerprint(conn: AsyncConnection) -> tuple[int, int]:

@@ -4,6 +4,7 @@ change applies to every complaint."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -197,6 +198,20 @@ async def test_other_processes_see_a_change_after_their_recheck(env: dict[str, A
             assert (await other.get(conn)).repeat.window_days == target
     finally:
         await db.dispose()
+
+
+async def test_two_admins_saving_at_once_one_wins_the_other_gets_412(env: dict[str, Any]) -> None:
+    current = await env["client"].get(f"{BASE}/closure", headers=env["admin"])
+    etag = current.headers["etag"]
+    bodies = [{"require_verified_actions": True}, {"require_satisfaction": True}]
+    responses = await asyncio.gather(
+        *(_put(env, "closure", body, **{"If-Match": etag}) for body in bodies)
+    )
+    assert sorted(r.status_code for r in responses) == [200, 412]
+    winner = next(r for r in responses if r.status_code == 200)
+    after = await env["client"].get(f"{BASE}/closure", headers=env["admin"])
+    assert after.json()["document"] == winner.json()["document"]
+    assert after.json()["version"] == int(etag.strip('"')) + 1
 
 
 async def test_every_documented_example_is_accepted_as_it_stands(env: dict[str, Any]) -> None:
