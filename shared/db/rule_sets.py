@@ -6,6 +6,7 @@ seconds; the process that changed one sees it at once)."""
 
 from __future__ import annotations
 
+import logging
 import time as monotonic_clock
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -24,6 +25,7 @@ from shared.domain.handling import Rules
 from shared.domain.rules import ApprovalRules, ClosureRules, LevelRules, RepeatRule, RoutingRules
 
 rule_sets = table_of(RuleSet)
+log = logging.getLogger("kesu.rules")
 
 
 class RuleSetName(StrEnum):
@@ -44,11 +46,15 @@ MODELS: dict[RuleSetName, type[BaseModel]] = {
 
 
 def rules_from(documents: dict[str, Any]) -> Rules:
-    """The rules with the stored documents in place of the defaults."""
-    changes: dict[str, Any] = {
-        name: MODELS[RuleSetName(name)].model_validate(document)
-        for name, document in documents.items()
-    }
+    """The rules with the stored documents in place of the defaults. A stored document that no
+    longer validates (a rule tightened by a release since it was saved) falls back to the
+    default and is logged: complaints must still be registered."""
+    changes: dict[str, Any] = {}
+    for name, document in documents.items():
+        try:
+            changes[name] = MODELS[RuleSetName(name)].model_validate(document)
+        except (ValueError, KeyError):  # pydantic's ValidationError is a ValueError
+            log.error("stored rule set %r no longer validates; using the default", name)
     return replace(Rules(), **changes)
 
 

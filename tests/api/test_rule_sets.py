@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from services.intake_api.app import create_app
 from shared.db.engine import Database
-from shared.db.rule_sets import RulesCache, RuleSetName
+from shared.db.rule_sets import RulesCache, RuleSetName, rules_from
 from shared.domain.rules import ApprovalRules, LevelRules
 from tests.conftest import make_settings
 from tests.support.factories import complaint_body
@@ -222,3 +222,10 @@ async def test_every_documented_example_is_accepted_as_it_stands(env: dict[str, 
         for example in op["requestBody"]["content"]["application/json"]["examples"].values():
             response = await env["client"].put(path, json=example["value"], headers=env["admin"])
             assert response.status_code == 200, (path, response.text)
+
+
+def test_a_stored_rule_set_that_no_longer_validates_falls_back_to_the_default() -> None:
+    rules = rules_from({"approval": {"manager_above": "900.00", "director_above": "100.00"},
+                        "repeat": {"window_days": 60}, "retired": {}})  # fmt: skip
+    assert rules.approval == ApprovalRules()
+    assert rules.repeat.window_days == 60
