@@ -31,7 +31,7 @@ from shared.db.tables import Complaint, ComplaintEvent, IdempotencyKey, table_of
 from shared.domain.access import ComplaintFacts, Visibility
 from shared.domain.complaint import Actor, ComplaintState, EventMeta
 from shared.domain.events import Event, parse_event
-from shared.domain.values import STORED
+from shared.domain.values import STORED, representable_instant
 
 complaints = table_of(Complaint)
 events = table_of(ComplaintEvent)
@@ -236,15 +236,20 @@ class Cursor:
 
     @classmethod
     def decode(cls, value: str) -> Cursor:
+        """Raises ValueError for anything `encode` did not write: a client can send any JSON,
+        and a value of the wrong type would otherwise fail later, in uuid or in the driver."""
         try:
-            raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-            data = orjson.loads(raw)
-            return cls(
-                created_at=datetime.fromisoformat(data["t"]),
-                id=uuid.UUID(data["i"]),
-                descending=bool(data["d"]),
-            )
-        except (ValueError, TypeError, KeyError, orjson.JSONDecodeError) as exc:
+            data = orjson.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
+            if not isinstance(data, dict):
+                raise ValueError("not an object")
+            t, i, d = data.get("t"), data.get("i"), data.get("d")
+            if not (isinstance(t, str) and isinstance(i, str) and isinstance(d, bool)):
+                raise ValueError("wrong field types")
+            created_at = datetime.fromisoformat(t)
+            if created_at.tzinfo is None:
+                raise ValueError("naive time")
+            return cls(created_at=representable_instant(created_at), id=uuid.UUID(i), descending=d)
+        except ValueError as exc:  # binascii.Error and orjson.JSONDecodeError included
             raise ValueError("invalid cursor") from exc
 
 

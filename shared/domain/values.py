@@ -1,17 +1,19 @@
-"""Small value types shared by the domain models: safe text, phone numbers, money.
+"""Small value types shared by the domain models: safe text, phone numbers, money, instants.
 
-Text that reaches PostgreSQL must be valid UTF-8 without NUL characters; these types refuse
-anything else at the edge so a request never fails half-way in the database.
+Text that reaches PostgreSQL must be valid UTF-8 without NUL characters, and instants and ids
+must fit its types; these types refuse anything else at the edge so a request never fails
+half-way in the database.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
 
 import phonenumbers
-from pydantic import AfterValidator, Field, StringConstraints, ValidationInfo
+from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints, ValidationInfo
 
 _FORBIDDEN = re.compile("[\x00\ud800-\udfff]")
 
@@ -87,6 +89,23 @@ PhoneNumber = Annotated[
     StringConstraints(strip_whitespace=True, min_length=3, max_length=32),
     AfterValidator(_phone),
 ]
+
+# PostgreSQL's bigint: a larger id in a query fails in the driver instead of matching nothing.
+MAX_ROW_ID = 2**63 - 1
+
+
+def representable_instant(value: datetime) -> datetime:
+    """The driver sends instants in UTC: one whose UTC form leaves Python's years 1–9999
+    (0001-01-01T00:00+14:00 is still year 0 in UTC) cannot even be sent to PostgreSQL."""
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("out of range: in UTC the instant must fall in the years 1–9999") from None
+    return value
+
+
+# Every instant a client may send in a query: aware, and one PostgreSQL can be asked about.
+Instant = Annotated[AwareDatetime, AfterValidator(representable_instant)]
 
 Money = Annotated[Decimal, Field(ge=0, le=Decimal("100000000"), max_digits=12, decimal_places=2)]
 

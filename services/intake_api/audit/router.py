@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake_api.complaints.schemas import LocalTime
 from services.intake_api.deps import AuditReader, DbDep
 from services.intake_api.problems import responses
 from shared.db import audit
-from shared.domain.values import Identifier
+from shared.domain.values import MAX_ROW_ID, Identifier, Instant
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
@@ -43,9 +43,9 @@ class AuditQuery(BaseModel):
     outcome: Identifier | None = Field(default=None, examples=["denied"])
     target_type: Identifier | None = None
     target_id: Identifier | None = None
-    occurred_from: AwareDatetime | None = None
-    occurred_to: AwareDatetime | None = None
-    before_id: int | None = Field(default=None, ge=1)
+    occurred_from: Instant | None = None
+    occurred_to: Instant | None = None
+    before_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)
     limit: int = Field(default=50, ge=1, le=200)
 
 

@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake_api.complaints import service
 from services.intake_api.complaints.schemas import (
@@ -35,7 +35,7 @@ from shared.domain.enums import Category, Channel, Kind, Level, Status
 from shared.domain.errors import FieldError, InvalidInput
 from shared.domain.intake import ComplaintIntake
 from shared.domain.reference import REFERENCE_PATTERN
-from shared.domain.values import Code, normalize_phone
+from shared.domain.values import Code, Instant, normalize_phone
 
 router = APIRouter(
     prefix="/api/v1/complaints", tags=["complaints"], dependencies=[Depends(require_json)]
@@ -104,8 +104,8 @@ class ComplaintQuery(BaseModel):
     channel: Channel | None = None
     department: Code | None = None
     assignee_id: uuid.UUID | None = None
-    created_from: AwareDatetime | None = Field(default=None, description="Inclusive")
-    created_to: AwareDatetime | None = Field(default=None, description="Exclusive")
+    created_from: Instant | None = Field(default=None, description="Inclusive")
+    created_to: Instant | None = Field(default=None, description="Exclusive")
     customer_phone: str | None = Field(default=None, max_length=32)
     reference: str | None = Field(default=None, pattern=REFERENCE_PATTERN)
     due_within_hours: int | None = Field(

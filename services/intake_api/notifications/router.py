@@ -43,6 +43,7 @@ from services.intake_api.problems import responses
 from shared.db.notifications import OutboxFilters
 from shared.domain.errors import NotFound
 from shared.domain.templates import TemplateKey
+from shared.domain.values import MAX_ROW_ID
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_json)])
 
@@ -51,7 +52,6 @@ WRITE_ERRORS = responses(401, 403, 404, 409, 415, 422, 429)
 _SUBSCRIPTIONS: list[str | Enum] = ["notifications: webhooks"]
 _TEMPLATES: list[str | Enum] = ["notifications: templates"]
 _OUTBOX: list[str | Enum] = ["notifications: outbox"]
-MAX_ROW_ID = 2**63 - 1  # bigint
 
 
 def _redis(request: Request) -> aioredis.Redis:
