@@ -188,7 +188,8 @@ async def list_departments(db: DbDep, _: CurrentPrincipal) -> list[DepartmentOut
 
 
 @router.put("/departments/{code}", summary="Create or rename a department",
-            response_model=DepartmentOut, responses=ERRORS,
+            response_model=DepartmentOut,
+            responses={**ERRORS, 201: {"model": DepartmentOut, "description": "Created"}},
             openapi_extra={"requestBody": {"content": {"application/json": {"examples": {
                 "quality": {"summary": "质量部", "value": {"name": "质量部"}}}}}}})  # fmt: skip
 async def put_department(
