@@ -7,17 +7,23 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from tests.conftest import Staff
 from tests.support.factories import complaint_body, mobile
+from tests.support.flow import Flow
 
 
 async def _register_for(
-    client: httpx.AsyncClient, phone: str, n: int, **extra: object
+    client: httpx.AsyncClient,
+    phone: str,
+    n: int,
+    headers: dict[str, str] | None = None,
+    **extra: object,
 ) -> list[dict]:
     out = []
     for _ in range(n):
         body = complaint_body(**extra)
         body["customer"]["phone"] = phone
-        response = await client.post("/api/v1/complaints", json=body)
+        response = await client.post("/api/v1/complaints", json=body, headers=headers)
         assert response.status_code == 201, response.text
         out.append(response.json())
     return out
@@ -126,3 +132,35 @@ async def test_concurrent_inserts_do_not_break_pagination(client: httpx.AsyncCli
     # Newest first: the rows inserted after page 1 are newer, so page 2 continues where it was.
     ids = [c["id"] for c in page["items"] + page2["items"]]
     assert len(set(ids)) == 4
+
+
+async def test_filters_by_level_department_and_assignee(
+    anon: httpx.AsyncClient, staff: Staff
+) -> None:
+    """Each filter keeps exactly the caller's complaints that have the value, and the values
+    differ among them, so a filter that were ignored would return them all."""
+    phone, agent = mobile(), staff.agent.headers
+    [quality] = await _register_for(anon, phone, 1, agent, category="product_quality")
+    [logistics] = await _register_for(anon, phone, 1, agent, category="logistics")
+    assert quality["department"] != logistics["department"]  # routed by category
+    assign = {"assignee_id": staff.handler_quality.id}
+    await Flow(anon, quality).act("assign", agent, assign)
+    if quality["level"] == logistics["level"]:
+        await Flow(anon, logistics).act("escalate", agent, {"reason": "客户要求加急处理"})
+
+    async def listed(**params: object) -> list[dict]:
+        response = await anon.get(
+            "/api/v1/complaints", params={"customer_phone": phone, **params}, headers=agent
+        )
+        assert response.status_code == 200, response.text
+        items: list[dict] = response.json()["items"]
+        return items
+
+    mine = await listed()
+    assert {c["id"] for c in mine} == {quality["id"], logistics["id"]}
+    assert len({c["level"] for c in mine}) == 2
+    for name in ("level", "department", "assignee_id"):
+        for value in {c[name] for c in mine if c[name] is not None}:
+            expected = [c["id"] for c in mine if c[name] == value]
+            assert [c["id"] for c in await listed(**{name: value})] == expected, (name, value)
+    assert [c["id"] for c in await listed(assignee_id=staff.handler_quality.id)] == [quality["id"]]
