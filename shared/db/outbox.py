@@ -91,7 +91,7 @@ claimed AS (
               o.template_key, o.audience, o.recipient_user_id, o.channel, o.attempts
 )
 SELECT c.*,
-       cp.reference, cp.customer, cp.notify_customer, cp.subject_user_id, cp.level,
+       cp.reference, cp.customer, cp.subject_user_id, cp.level,
        cp.department, cp.category, dp.name AS department_name, nd.next_due_at,
        u.email AS user_email, u.mobile AS user_mobile, u.display_name AS user_name,
        u.is_active AS user_active

@@ -1,9 +1,10 @@
 """Who is told what when a complaint changes (通知, SPEC §5): the outbox rows an event owes.
 
 Every event goes to webhook subscribers (ids and non-personal fields only). Customers hear of
-registration (with the 受理号), progress replies, the solution, the result and the survey; staff
-hear of assignments and escalations, and level-3 cases alert management at once. Staff alerts
-that are not urgent wait for working hours — nobody is woken at midnight for a level-1 matter.
+registration (with the 受理号, unless the channel says not to: `notify_customer`), progress
+replies, the solution, the result and the survey; staff hear of assignments and escalations,
+and level-3 cases alert management at once. Staff alerts that are not urgent wait for working
+hours — nobody is woken at midnight for a level-1 matter.
 
 Rows carry no customer contact data: the worker resolves the address at send time, and never
 sends a complaint's notices to the staff member it is about (recusal). This module is pure: the
@@ -105,8 +106,6 @@ class Outbox:
     def customer(
         self, state: ComplaintState, meta: EventMeta, topic: str, key: TemplateKey, **values: str
     ) -> None:
-        if not state.notify_customer:
-            return
         self._rows.append(
             {
                 "created_at": self._now,
@@ -197,7 +196,10 @@ def notices(
         outbox.webhook(state, event, meta)
         topic = event.type
         if isinstance(event, ComplaintRegistered):
-            outbox.customer(state, meta, topic, TemplateKey.COMPLAINT_ACKNOWLEDGED)
+            # The one place `notify_customer` counts: the channel may have given the 受理号
+            # already (a walk-in, a call); the later messages are owed whatever it said.
+            if state.notify_customer:
+                outbox.customer(state, meta, topic, TemplateKey.COMPLAINT_ACKNOWLEDGED)
             if state.level is Level.VERY_SERIOUS:
                 outbox.staff(state, meta, topic, TemplateKey.LEVEL3_ALERT,
                              staff.tier(Role.DIRECTOR, state.department), urgent=True)  # fmt: skip

@@ -51,6 +51,7 @@ async def test_registration_acknowledges_the_customer_and_tells_subscribers(
 async def test_no_acknowledgement_when_the_channel_says_not_to(
     anon: httpx.AsyncClient, staff: Staff, db: Database
 ) -> None:
+    """The flag is about the acknowledgement only: later replies are still owed."""
     created = (
         await anon.post(
             "/api/v1/complaints",
@@ -59,6 +60,12 @@ async def test_no_acknowledgement_when_the_channel_says_not_to(
         )
     ).json()
     assert [r["kind"] for r in await _outbox(db, created["id"])] == ["webhook"]
+    await Flow(anon, created).act("reply_to_customer", staff.agent.headers,
+                                  {"text": "您好，我们已收到您的反馈"})  # fmt: skip
+    messages = [r for r in await _outbox(db, created["id"]) if r["kind"] == "message"]
+    assert [(r["audience"], r["template_key"]) for r in messages] == [
+        ("customer", "progress_update")
+    ]
 
 
 async def test_level3_alerts_directors_at_once_but_never_the_recused_subject(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email import policy as email_policy
@@ -18,14 +17,10 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from aiosmtpd.controller import Controller
 from sqlalchemy import text
 
-from services.sla_worker.delivery import HttpSmsGateway, SendCaps, new_webhook_client
 from services.sla_worker.jobs.deliveries import run_deliveries
-from services.sla_worker.jobs.delivery_runtime import DeliveryConfig, DeliveryRuntime, SmtpConfig
 from services.sla_worker.jobs.webhook_sender import webhook_message_id
-from shared.config import Settings
 from shared.db.engine import Database
 from tests.conftest import Staff
 from tests.support.factories import complaint_body, mobile
@@ -36,87 +31,20 @@ from tests.worker.test_deliveries_receivers import (
     Receiver,
     deliveries_of,
     forget_producer_rows,
-    free_port,
     insert_outbox,
     insert_subscription,
     isolate_subscriptions,
     make_due,
     message_row,
     outbox_rows,
-    serve_receiver,
     topic,
     webhook_row,
 )
-
-LOOPBACK = ("127.0.0.1/32",)
 
 
 @pytest_asyncio.fixture(autouse=True)
 async def _only_our_subscriptions(db: Database) -> None:
     await isolate_subscriptions(db)
-
-
-@pytest_asyncio.fixture(scope="module")
-async def receiver() -> AsyncIterator[Receiver]:
-    async with serve_receiver() as r:
-        yield r
-
-
-@pytest.fixture(scope="module")
-def smtp() -> Iterator[tuple[int, Inbox]]:
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield controller.port, inbox
-    finally:
-        controller.stop()
-
-
-@pytest_asyncio.fixture
-async def make_runtime(
-    db: Database, settings: Settings, receiver: Receiver, smtp: tuple[int, Inbox]
-) -> AsyncIterator[Any]:
-    """Builds runtimes with short timeouts; closes them after the test."""
-    opened: list[DeliveryRuntime] = []
-
-    def make(*, per_recipient: str = "100/hour", **overrides: Any) -> DeliveryRuntime:
-        config: dict[str, Any] = {
-            "webhook_allow": LOOPBACK,
-            "webhook_timeout": 1.0,
-            "smtp": SmtpConfig(
-                host="127.0.0.1", port=smtp[0], sender="客服中心 <service@kesu.example>",
-                starttls=False, use_tls=False, username=None, password=None, timeout=5.0,
-            ),
-            "lease_seconds": 30.0,
-            "run_seconds": 5.0,
-            "company_name": "示例电器",
-            "console_url": "https://console.kesu.example",
-        }  # fmt: skip
-        config.update(overrides)
-        sms_client = httpx.AsyncClient()
-        runtime = DeliveryRuntime(
-            db=db,
-            http=new_webhook_client(),
-            config=DeliveryConfig(**config),
-            worker_id=f"test-{uuid.uuid4().hex[:6]}",
-            sms=HttpSmsGateway(client=sms_client, url=receiver.url("/sms"), token="t0ken"),
-            caps=SendCaps(
-                settings.require_redis_url(),
-                key_secret=b"test-caps-secret-0123456789",
-                per_recipient=per_recipient,
-                global_cap="10000/minute",
-                key_prefix=f"{settings.redis_prefix}:ratecap:{uuid.uuid4().hex[:6]}",
-            ),
-            _owned=[sms_client],
-        )
-        opened.append(runtime)
-        return runtime
-
-    yield make
-    for runtime in opened:
-        await runtime.http.aclose()
-        await runtime.aclose()
 
 
 async def _attempts(db: Database, outbox_id: int) -> list[dict[str, Any]]:

@@ -32,7 +32,7 @@ from shared.domain.templates import (
 
 @dataclass(frozen=True, slots=True)
 class Skip:
-    """Nothing to send, by rule (recusal 回避, no address, customer asked not to be told)."""
+    """Nothing to send, by rule (recusal 回避, no address, a disabled account)."""
 
     reason: str
 
@@ -109,8 +109,6 @@ def plan_message(
 def _customer_target(row: Mapping[str, Any]) -> tuple[str | None, str | None] | Skip | Fail:
     if row["complaint_id"] is None or row["reference"] is None:
         return Fail("a customer message needs its complaint")
-    if row["notify_customer"] is False:
-        return Skip("the customer asked not to be notified (notify_customer = false)")
     customer = row["customer"] or {}
     return customer.get("phone") or None, customer.get("email") or None
 
