@@ -11,6 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from services.intake_api.examples import ACTION_EXAMPLES
 from shared.db.engine import Database
 from tests.support.factories import complaint_body
 
@@ -150,11 +151,29 @@ async def test_streamed_body_over_limit_is_413(client: httpx.AsyncClient) -> Non
     assert response.status_code == 413
 
 
-async def test_non_uuid_id_is_404(client: httpx.AsyncClient) -> None:
-    for path in ("/api/v1/complaints/12345", "/api/v1/complaints/12345/events"):
-        response = await client.get(path)
-        assert response.status_code == 404
+NON_UUIDS = ["12345", "not-a-uuid", "0000000-0000-4000-8000-00000000000g", "投诉", "9" * 300]
+# Valid bodies (their documented examples) and an If-Match: only the id is wrong.
+NON_UUID_CALLS = [
+    ("GET", "", None),
+    ("GET", "/events", None),
+    ("GET", "/deadlines", None),
+    ("POST", "/reveal", None),
+    ("POST", "/triage", ACTION_EXAMPLES["triage"]),
+    ("POST", "/assign", ACTION_EXAMPLES["assign"]),
+    ("POST", "/add-note", ACTION_EXAMPLES["add_note"]),
+]
+
+
+@pytest.mark.parametrize("bad_id", NON_UUIDS)
+async def test_non_uuid_id_is_a_404_problem(client: httpx.AsyncClient, bad_id: str) -> None:
+    """A malformed id names no complaint: the same 404 as an unknown one, on every route."""
+    for method, suffix, body in NON_UUID_CALLS:
+        response = await client.request(
+            method, f"/api/v1/complaints/{bad_id}{suffix}", json=body, headers={"If-Match": '"1"'}
+        )
+        assert response.status_code == 404, (method, suffix, response.text)
         assert response.headers["content-type"] == PROBLEM
+        assert response.json()["status"] == 404
 
 
 async def test_unknown_ids_and_references_are_404(client: httpx.AsyncClient) -> None:
