@@ -131,6 +131,15 @@ _STAFF_BASE = frozenset(
     }
 )
 CUSTOMER_PERSONAL_PLACEHOLDERS = frozenset({"customer_name"})
+# Values that are credentials for the customer alone: whoever holds the survey link can answer
+# the survey. The outbox keeps them for the worker; views of the outbox for ops never show them.
+CREDENTIAL_PLACEHOLDERS = frozenset({"survey_url"})
+REDACTED = "[redacted]"
+
+
+def redact_credentials(values: Mapping[str, object]) -> dict[str, object]:
+    """`values` (an outbox payload) as ops may read it: credentials replaced by a marker."""
+    return {k: REDACTED if k in CREDENTIAL_PLACEHOLDERS else v for k, v in values.items()}
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,13 +17,15 @@ from sqlalchemy import text
 from standardwebhooks import Webhook
 
 from services.intake_api.app import create_app
+from services.intake_api.auth.secrets import survey_token
 from services.sla_worker.delivery import new_webhook_client
 from services.sla_worker.jobs.deliveries import run_deliveries
 from services.sla_worker.jobs.delivery_runtime import DeliveryConfig, DeliveryRuntime
 from shared.config import Settings
 from shared.db.engine import Database
-from tests.conftest import make_settings
+from tests.conftest import Staff, make_settings
 from tests.support.principals import Account, create_user
+from tests.support.resolution import resolve_through_api
 from tests.worker.test_deliveries_receivers import (
     Receiver,
     forget_producer_rows,
@@ -415,6 +417,61 @@ async def test_dead_message_listed_and_replayed_with_the_same_message_id(
     assert after["status"] == "pending"
     assert after["attempts"] == 1
     assert "SMS gateway not configured" in after["last_error"]
+
+
+async def test_ops_never_read_a_usable_survey_link(
+    anon: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    auditor: Account,
+    staff: Staff,
+    db: Database,
+    settings: Settings,
+) -> None:
+    """Whoever holds the survey link can answer for the customer: the outbox keeps it for the
+    worker, but no view of the outbox shows it to auditors or admins."""
+    done = await resolve_through_api(
+        anon, registrar=staff.agent.headers, manager=staff.manager.headers,
+        handler=staff.handler_quality,
+    )  # fmt: skip
+    complaint_id = done.flow.id
+    async with db.connect() as conn:
+        nonce = (
+            await conn.execute(text("SELECT survey_nonce FROM complaints WHERE id = :id"),
+                               {"id": uuid.UUID(complaint_id)})
+        ).scalar_one()  # fmt: skip
+        stored = (
+            await conn.execute(
+                text("SELECT id, payload FROM outbox WHERE complaint_id = :id "
+                     "AND template_key = 'survey_invitation'"), {"id": uuid.UUID(complaint_id)},
+            )
+        ).one()  # fmt: skip
+    token = survey_token(settings.require_jwt_secret(), uuid.UUID(complaint_id), nonce)
+    mac = token.rsplit(".", 1)[1]
+    assert token in stored.payload["survey_url"]  # the worker still has the link to send
+
+    async with db.connect() as conn:  # a dead letter, so that an admin can replay it
+        await conn.execute(text("UPDATE outbox SET status = 'dead' WHERE id = :id"),
+                           {"id": stored.id})  # fmt: skip
+    views = []
+    for headers in (auditor.headers, admin_headers):
+        listing = await anon.get(
+            "/api/v1/outbox", params={"complaint_id": complaint_id}, headers=headers
+        )
+        assert listing.status_code == 200, listing.text
+        [invitation] = [
+            item for item in listing.json()["items"] if item["template_key"] == "survey_invitation"
+        ]
+        assert invitation["payload"]["reference"] == done.reference
+        assert "survey_url" in invitation["payload"]  # ops see that a link was sent
+        detail = await anon.get(f"/api/v1/outbox/{stored.id}", headers=headers)
+        assert detail.status_code == 200, detail.text
+        views += [listing.text, detail.text]
+    replayed = await anon.post(f"/api/v1/outbox/{stored.id}/replay", headers=admin_headers)
+    assert replayed.status_code == 200, replayed.text
+    views.append(replayed.text)
+    for view in views:
+        assert mac not in view
+        assert token not in view
 
 
 async def test_outbox_paging_and_unknown_rows(

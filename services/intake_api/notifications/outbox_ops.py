@@ -20,6 +20,7 @@ from shared.db import sweep as sweep_claims
 from shared.db.engine import Database
 from shared.domain.access import Principal
 from shared.domain.errors import Conflict, NotFound
+from shared.domain.templates import redact_credentials
 
 LAG_DEGRADED_SECONDS = 60.0
 
@@ -31,7 +32,12 @@ async def list_outbox(
         rows = await repo.list_outbox(conn, filters, before_id=before_id, limit=limit)
     more = len(rows) > limit
     rows = rows[:limit]
-    return rows, rows[-1]["id"] if more and rows else None
+    return [outbox_view(r) for r in rows], rows[-1]["id"] if more and rows else None
+
+
+def outbox_view(row: dict[str, Any]) -> dict[str, Any]:
+    # Auditors read the outbox: a survey link in it would let them answer for the customer.
+    return {**row, "payload": redact_credentials(row["payload"] or {})}
 
 
 async def outbox_detail(db: Database, outbox_id: int) -> dict[str, Any]:
@@ -44,7 +50,7 @@ async def outbox_detail(db: Database, outbox_id: int) -> dict[str, Any]:
             limit=1000,
         )  # fmt: skip
         log = await repo.attempts_of(conn, outbox_id=outbox_id)
-    return {**row, "deliveries": [delivery_view(d) for d in deliveries], "log": log}
+    return {**outbox_view(row), "deliveries": [delivery_view(d) for d in deliveries], "log": log}
 
 
 def delivery_view(row: dict[str, Any]) -> dict[str, Any]:
@@ -99,7 +105,7 @@ async def replay_outbox(
         await audit.append(conn, [record])
         replayed = await repo.get_outbox(conn, outbox_id)
     assert replayed is not None
-    return replayed
+    return outbox_view(replayed)
 
 
 async def replay_delivery(
