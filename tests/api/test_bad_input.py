@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,16 +14,21 @@ from sqlalchemy import text
 
 from services.intake_api.examples import ACTION_EXAMPLES
 from shared.db.engine import Database
-from tests.support.factories import complaint_body
+from tests.support.factories import complaint_body, mobile
 
 PROBLEM = "application/problem+json"
 
 
-async def _counts(db: Database) -> tuple[int, int]:
+# Every table a registration writes to: a refused request leaves each count unchanged.
+WRITTEN_BY_INTAKE = ("complaints", "complaint_events", "idempotency_keys", "outbox", "deadlines")
+
+
+async def _counts(db: Database) -> dict[str, int]:
     async with db.connect() as conn:
-        complaints = (await conn.execute(text("SELECT count(*) FROM complaints"))).scalar_one()
-        events = (await conn.execute(text("SELECT count(*) FROM complaint_events"))).scalar_one()
-    return int(complaints), int(events)
+        return {
+            table: int((await conn.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one())
+            for table in WRITTEN_BY_INTAKE
+        }
 
 
 def _with(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
@@ -117,12 +123,49 @@ async def test_malformed_json_is_400(client: httpx.AsyncClient, db: Database) ->
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
 async def test_non_json_media_type_is_415(
-    client: httpx.AsyncClient, content_type: str | None
+    client: httpx.AsyncClient, db: Database, content_type: str | None
 ) -> None:
     headers = {"content-type": content_type} if content_type else {}
-    response = await client.post("/api/v1/complaints", content=b"channel=web", headers=headers)
+    before = await _counts(db)
+    # A valid complaint, so only the media type can be why nothing is written.
+    content = httpx.Request("POST", "/", json=complaint_body()).content
+    response = await client.post("/api/v1/complaints", content=content, headers=headers)
     assert response.status_code == 415
     assert response.headers["content-type"] == PROBLEM
+    assert await _counts(db) == before
+
+
+async def test_reused_idempotency_key_with_another_body_writes_nothing(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    key = {"Idempotency-Key": f"reuse-{uuid.uuid4()}"}
+    empty = await _counts(db)
+    first = await client.post("/api/v1/complaints", json=complaint_body(), headers=key)
+    assert first.status_code == 201, first.text
+    before = await _counts(db)
+    # A registration writes to every table counted, so "unchanged" below means something.
+    assert all(before[table] > empty[table] for table in WRITTEN_BY_INTAKE), (empty, before)
+    other = await client.post("/api/v1/complaints", json=complaint_body(), headers=key)
+    assert other.status_code == 422
+    assert other.headers["content-type"] == PROBLEM
+    assert await _counts(db) == before
+
+
+async def test_reused_call_id_with_another_body_writes_nothing(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    call = {"call_id": f"CALL-{uuid.uuid4()}", "caller_number": mobile(), "agent_id": "A7"}
+    body = complaint_body(channel="phone", channel_meta=call)
+    first = await client.post("/api/v1/complaints", json=body)
+    assert first.status_code == 201, first.text
+    before = await _counts(db)
+    other = await client.post(
+        "/api/v1/complaints",
+        json=complaint_body(channel="phone", channel_meta=call, content="同一通电话，另一段内容"),
+    )
+    assert other.status_code == 422
+    assert other.headers["content-type"] == PROBLEM
+    assert await _counts(db) == before
 
 
 async def test_body_over_one_mebibyte_is_413(client: httpx.AsyncClient, db: Database) -> None:
@@ -138,17 +181,23 @@ async def test_body_over_one_mebibyte_is_413(client: httpx.AsyncClient, db: Data
     assert await _counts(db) == before
 
 
-async def test_streamed_body_over_limit_is_413(client: httpx.AsyncClient) -> None:
+async def test_streamed_body_over_limit_is_413(client: httpx.AsyncClient, db: Database) -> None:
+    """Chunked, with no Content-Length to refuse it by: a complaint padded past 1 MiB."""
+    raw = httpx.Request("POST", "/", json=complaint_body()).content
+
     async def chunks() -> Any:
-        yield b'{"content": "'
+        yield raw[:-1] + b', "pad": "'
         for _ in range(20):
             yield b"a" * 65536
         yield b'"}'
 
+    before = await _counts(db)
     response = await client.post(
         "/api/v1/complaints", content=chunks(), headers={"content-type": "application/json"}
     )
     assert response.status_code == 413
+    assert response.headers["content-type"] == PROBLEM
+    assert await _counts(db) == before
 
 
 NON_UUIDS = ["12345", "not-a-uuid", "0000000-0000-4000-8000-00000000000g", "投诉", "9" * 300]
