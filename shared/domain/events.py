@@ -265,6 +265,7 @@ class SolutionProposed(LifecycleEvent):
             remedies=self.remedies,
             description=self.description,
             proposed_at=meta.occurred_at,
+            proposed_by=meta.actor.id,
             required_approval=self.required_approval,
         )
         return {"solution": solution}
@@ -347,7 +348,11 @@ class SolutionImplemented(LifecycleEvent):
 
 
 class Resolved(LifecycleEvent):
-    """处理结果告知客户; opens the satisfaction survey (the invitation's nonce)."""
+    """处理结果告知客户; opens the satisfaction survey (the invitation's nonce).
+
+    A new result starts a new survey round: the rating of an earlier round (before a reopen)
+    stays in the log but no longer speaks for the case, so it neither blocks nor allows 结案.
+    """
 
     type: ClassVar[str] = "complaint.resolved"
     action: ClassVar[Action] = Action.RESOLVE
@@ -356,7 +361,12 @@ class Resolved(LifecycleEvent):
     survey_nonce: str | None = None
 
     def changes(self, state: ComplaintState, meta: EventMeta) -> dict[str, Any]:
-        return {"resolved_at": meta.occurred_at, "survey_nonce": self.survey_nonce}
+        return {
+            "resolved_at": meta.occurred_at,
+            "survey_nonce": self.survey_nonce,
+            "satisfaction": None,
+            "satisfaction_source": None,
+        }
 
 
 class SatisfactionRecorded(LifecycleEvent):
@@ -481,13 +491,16 @@ class MarkedInvalid(LifecycleEvent):
 
 
 class Reopened(LifecycleEvent):
+    """Handling starts again. The survey invitation of the result being reopened is withdrawn:
+    the customer rates the next result, with the next link."""
+
     type: ClassVar[str] = "complaint.reopened"
     action: ClassVar[Action] = Action.REOPEN
 
     reason: str
 
     def changes(self, state: ComplaintState, meta: EventMeta) -> dict[str, Any]:
-        return {"resolved_at": None, "closed_at": None}
+        return {"resolved_at": None, "closed_at": None, "survey_nonce": None}
 
 
 class Closed(LifecycleEvent):

@@ -5,9 +5,12 @@ returns the events to append (or raises a domain error), and nothing else.
 Who may act (on top of record visibility, shared.domain.access):
 - agents (一级受理人), handlers, managers and directors handle: contact, investigate, propose,
   record the customer's answer, implement, resolve, add notes and corrective actions, escalate;
-- triage, assignment, withdrawal, reopening and closing are tier decisions: agents up to level 1,
-  managers up to level 2, directors at every level (二级/三级受理人);
-- solutions above the approval limits are approved by a manager or a director (审批);
+- triage, assignment, withdrawal, reopening and closing are tier decisions, taken by the tier the
+  routing rules give the level or a higher one (by default agents up to level 1, managers up to
+  level 2, directors at every level: 一级/二级/三级受理人); the assignee is held to the same rule,
+  department handlers excepted (they investigate at any level);
+- solutions above the approval limits are approved by a manager or a director (审批), never by the
+  person who proposed them (four eyes);
 - the reply to the regulator is sent by a manager or director;
 - auditors, admins and integrations never act on complaints.
 """
@@ -23,11 +26,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.domain.access import TIER_OF_ROLE, Principal
+from shared.domain.access import Principal
 from shared.domain.complaint import ComplaintState
 from shared.domain.enums import (
     Category,
     CauseClass,
+    Channel,
     ContactMethod,
     Kind,
     Level,
@@ -76,6 +80,7 @@ from shared.domain.rules import (
     DEFAULT_CLOSURE_RULES,
     DEFAULT_LEVEL_RULES,
     DEFAULT_ROUTING_RULES,
+    STAFF_OVERRIDE,
     ApprovalRules,
     ClosureRules,
     LevelRules,
@@ -83,11 +88,13 @@ from shared.domain.rules import (
     RoutingRules,
     closure_blockers,
     escalate,
+    level_text,
     may_mark_invalid,
     required_approval,
     route,
     satisfaction_outcome,
     suggest_level,
+    tier_reaches,
 )
 from shared.domain.templates import find_forbidden_phrases
 from shared.domain.values import Code, LongText, MediumText
@@ -138,17 +145,28 @@ class Context:
     new_nonce: Callable[[], str] = lambda: uuid.uuid4().hex
 
 
-def authorize(principal: Principal, action: Action, state: ComplaintState) -> None:
+def authorize(
+    principal: Principal,
+    action: Action,
+    state: ComplaintState,
+    *,
+    routing: RoutingRules = DEFAULT_ROUTING_RULES,
+) -> None:
     roles = ACTION_ROLES.get(action, HANDLERS)
     if principal.role not in roles or not principal.has_role(*roles):
         raise Forbidden(f"your role may not {action} complaints")
-    if action in TIER_ACTIONS:
-        tier = TIER_OF_ROLE.get(principal.role, 0)
-        if tier < state.level:
-            raise Forbidden(
-                f"a level-{int(state.level)} complaint needs a higher tier to {action} "
-                f"(一级/二级/三级受理人)"
-            )
+    if action in TIER_ACTIONS and not tier_reaches(principal.role, state.level, rules=routing):
+        raise Forbidden(
+            f"a level-{int(state.level)} complaint needs a higher tier to {action} "
+            f"(一级/二级/三级受理人)"
+        )
+
+
+def may_hold(role: Role, level: Level, *, routing: RoutingRules = DEFAULT_ROUTING_RULES) -> bool:
+    """Whether an account of `role` may be the assignee of a `level` complaint. Seed 002 §5.1.1:
+    a level-2 case 交由二级受理人跟进处理, a level-3 one is led by 三级受理人; the responsible
+    department's handlers (seed 000 责任部门) investigate whatever the level."""
+    return role is Role.HANDLER or tier_reaches(role, level, rules=routing)
 
 
 def permitted_actions(principal: Principal, status: Status) -> frozenset[Action]:
@@ -181,7 +199,8 @@ class Command(BaseModel):
 
 class Triage(Command):
     """初步判断: set kind, category, cause class and level. Without `level` the suggested level
-    applies (regulator → 3, keywords → 3, repeat → ≥2); a different `level` needs a reason."""
+    applies (regulator → 3, keywords → 3, repeat → ≥2) unless staff set the level earlier, which
+    then stands; a `level` other than the suggested and the current one needs a reason."""
 
     kind: Kind | None = None
     category: Category | None = None
@@ -193,15 +212,23 @@ class Triage(Command):
     def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
         suggestion = suggest_level(
             channel=state.channel,
-            text=state.content,
+            text=level_text(state),
             is_repeat=state.repeat_of is not None,
             rules=ctx.rules.level,
         )
-        level = self.level or max(suggestion.level, state.level)
+        if self.level is not None:
+            level = self.level
+            overridden = level != suggestion.level
+        elif STAFF_OVERRIDE in state.level_reasons:
+            level, overridden = state.level, True
+        else:
+            # Escalations only ever raise the level, so the current level is a floor.
+            level, overridden = max(suggestion.level, state.level), False
         if level != suggestion.level and level != state.level and not self.level_reason:
             raise InvalidInput(
                 [FieldError(("body", "level_reason"), "give a reason to override the level")]
             )
+        reasons = [*suggestion.reasons, STAFF_OVERRIDE] if overridden else suggestion.reasons
         category = self.category or state.category
         department = state.department
         if category != state.category and state.assignee_id is None:
@@ -213,7 +240,7 @@ class Triage(Command):
                 subcategory=self.subcategory if self.subcategory is not None else state.subcategory,
                 cause_class=self.cause_class or state.cause_class,
                 level=level,
-                level_reasons=suggestion.reasons,
+                level_reasons=reasons,
                 override_reason=self.level_reason,
                 department=department,
             )
@@ -380,6 +407,8 @@ class ApproveSolution(Command):
         needed = solution.required_approval
         if needed is Role.DIRECTOR and role is not Role.DIRECTOR:
             raise Forbidden("this solution's amount needs a director's approval (三级审批)")
+        if solution.proposed_by is not None and solution.proposed_by == ctx.principal.id:
+            raise Forbidden("a solution is approved by someone other than its proposer (四眼原则)")
         return [SolutionApproved(role=role, comment=self.comment)]
 
 
@@ -410,6 +439,8 @@ class ImplementSolution(Command):
     def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
         solution = state.solution
         assert solution is not None
+        if solution.implemented_at is not None:
+            raise InvalidInput([FieldError(("body",), "this solution is already implemented")])
         errors = []
         if not solution.approved:
             errors.append(f"awaiting approval by a {solution.required_approval}")
@@ -514,24 +545,25 @@ class Reopen(Command):
 
 
 class Close(Command):
-    """结案. Company or shared fault needs a root cause and a corrective action (四不放过)."""
+    """结案. Company or shared fault needs a root cause and a corrective action (四不放过); a
+    regulator case needs its reply to the regulator recorded."""
 
     summary: MediumText | None = None
 
     def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
-        if state.investigation is not None:
-            blockers = closure_blockers(
-                responsibility=state.investigation.responsibility,
-                has_root_cause=bool(state.root_cause),
-                action_count=len(state.corrective_actions),
-                all_actions_verified=all(a.verified for a in state.corrective_actions),
-                satisfaction=state.satisfaction,
-                rules=ctx.rules.closure,
-            )
-            if blockers:
-                raise InvalidInput(
-                    [FieldError(("body",), f"cannot close yet: {', '.join(blockers)}")]
-                )
+        investigation = state.investigation
+        blockers = closure_blockers(
+            responsibility=investigation.responsibility if investigation else None,
+            has_root_cause=bool(state.root_cause),
+            action_count=len(state.corrective_actions),
+            all_actions_verified=all(a.verified for a in state.corrective_actions),
+            satisfaction=state.satisfaction,
+            regulator_case=state.channel is Channel.REGULATOR,
+            has_regulator_reply=state.regulator_reply is not None,
+            rules=ctx.rules.closure,
+        )
+        if blockers:
+            raise InvalidInput([FieldError(("body",), f"cannot close yet: {', '.join(blockers)}")])
         return [Closed(summary=self.summary)]
 
 
@@ -590,7 +622,7 @@ class RegulatorReply(Command):
     outcome: MediumText | None = Field(default=None, examples=["调解成功"])
 
     def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
-        if state.channel != "regulator":
+        if state.channel is not Channel.REGULATOR:
             raise InvalidInput([FieldError(("body",), "only regulator-forwarded cases")])
         if self.replied_at.tzinfo is None or self.replied_at > ctx.now:
             raise InvalidInput([FieldError(("body", "replied_at"), "must be past, with offset")])
@@ -655,7 +687,8 @@ def decide(state: ComplaintState, action: Action, command: Command, ctx: Context
     """The events `command` produces on `state`, or a domain error: 403 when the caller may not,
     409 when the status does not allow the action (with the allowed actions), 422 when a rule
     (approval, closure, invalid path, recusal) refuses it."""
-    authorize(ctx.principal, action, state)  # who you are comes before what the state allows
+    # Who you are comes before what the state allows.
+    authorize(ctx.principal, action, state, routing=ctx.rules.routing)
     if action not in allowed_actions(state.status):
         raise InvalidTransition(state.status, action, allowed_actions(state.status))
     return command.decide(state, ctx)

@@ -50,6 +50,9 @@ class Solution(BaseModel):
     remedies: list[Remedy]
     description: str
     proposed_at: datetime
+    proposed_by: str | None = Field(
+        default=None, description="Who proposed it (user id): never its approver (four eyes)"
+    )
     required_approval: Role | None = None  # by the amounts (shared.domain.rules)
     approvals: list[Approval] = []
     customer_response: CustomerResponse | None = None

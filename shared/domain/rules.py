@@ -19,6 +19,7 @@ from typing import Annotated, Protocol
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from shared.domain.access import TIER_OF_ROLE
 from shared.domain.enums import (
     Category,
     Channel,
@@ -28,6 +29,7 @@ from shared.domain.enums import (
     Role,
     Satisfaction,
 )
+from shared.domain.intake import Product, Wish
 from shared.domain.values import Money
 
 __all__ = [
@@ -35,11 +37,13 @@ __all__ = [
     "DEFAULT_CLOSURE_RULES",
     "DEFAULT_LEVEL_RULES",
     "DEFAULT_ROUTING_RULES",
+    "STAFF_OVERRIDE",
     "ApprovalRules",
     "ClosureBlocker",
     "ClosureRules",
     "LevelRules",
     "LevelSuggestion",
+    "LevelTextSource",
     "RemedyLike",
     "RepeatKey",
     "RepeatRule",
@@ -49,12 +53,14 @@ __all__ = [
     "closure_blockers",
     "escalate",
     "is_repeat_of",
+    "level_text",
     "may_mark_invalid",
     "required_approval",
     "route",
     "satisfaction_outcome",
     "suggest_level",
     "tier_for",
+    "tier_reaches",
 ]
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
@@ -113,6 +119,36 @@ class LevelSuggestion(BaseModel):
 
     level: Level
     reasons: list[str]
+
+
+# The level reason recorded when staff set a level other than the suggested one (with a reason):
+# from then on the suggestion no longer moves the level, only staff and escalation do.
+STAFF_OVERRIDE = "staff_override"
+
+
+class LevelTextSource(Protocol):
+    """What the keyword rules read: an intake and a complaint's state both qualify."""
+
+    @property
+    def content(self) -> str: ...
+
+    @property
+    def desired_resolution(self) -> Wish | None: ...
+
+    @property
+    def product(self) -> Product | None: ...
+
+
+def level_text(source: LevelTextSource) -> str:
+    """The text the level keywords (12315, 曝光, 受伤 …) are looked for in: the complaint, the
+    customer's wish and the product symptom. Intake and triage read the same text, so triage
+    never loses a signal intake found."""
+    parts = [source.content]
+    if source.desired_resolution is not None and source.desired_resolution.detail:
+        parts.append(source.desired_resolution.detail)
+    if source.product is not None and source.product.symptom:
+        parts.append(source.product.symptom)
+    return "\n".join(parts)
 
 
 _ASCII_ALNUM = "0-9A-Za-z"
@@ -258,7 +294,12 @@ _TIER_ROLES = frozenset({Role.AGENT, Role.MANAGER, Role.DIRECTOR})
 
 
 class RoutingRules(BaseModel):
-    """Seed 000 第二条: 按照投诉分类确定责任部门; seed 002 §4.2: one tier per level."""
+    """Seed 000 第二条: 按照投诉分类确定责任部门; seed 002 §4.2 and §5.1.1: one tier per level.
+
+    `tier_by_level` decides who may hold a level (be its assignee) and take its tier decisions
+    (triage, assign, withdraw, reopen, close): the level's tier or a higher one (`tier_reaches`).
+    A company whose agents are trusted with level-2 cases maps level 2 to `agent`.
+    """
 
     model_config = _FROZEN
 
@@ -288,6 +329,10 @@ class RoutingRules(BaseModel):
             raise ValueError(f"no tier for levels {sorted(missing_levels)}")
         if odd := set(self.tier_by_level.values()) - _TIER_ROLES:
             raise ValueError(f"tiers must be agent, manager or director, not {sorted(odd)}")
+        # Escalation hands a case to the next tier: a higher level never needs a lower one.
+        ranks = [TIER_OF_ROLE[self.tier_by_level[level]] for level in sorted(Level)]
+        if ranks != sorted(ranks):
+            raise ValueError("a higher level must not need a lower tier")
         return self
 
 
@@ -321,6 +366,18 @@ def tier_for(
 ) -> Role:
     """The tier that handles `level`: agent (一级), manager (二级), director (三级)."""
     return rules.tier_by_level[level]
+
+
+def tier_reaches(
+    role: Role | None,
+    level: Level,
+    *,
+    rules: RoutingRules = DEFAULT_ROUTING_RULES,
+) -> bool:
+    """Whether `role`'s tier is at or above the tier configured for `level` (a director may do
+    what a manager may). Roles outside the three tiers (handlers, auditors …) reach none."""
+    held = TIER_OF_ROLE.get(role, 0) if role is not None else 0
+    return held >= TIER_OF_ROLE[rules.tier_by_level[level]]
 
 
 def escalate(level: Level) -> Level:
@@ -435,6 +492,7 @@ class ClosureBlocker(StrEnum):
     CORRECTIVE_ACTION_UNVERIFIED = "corrective_action_unverified"  # 措施绩效跟踪 (seed 004)
     SATISFACTION_MISSING = "satisfaction_missing"  # 未回访 (seed 002 §5.4.1.3)
     CUSTOMER_DISSATISFIED = "customer_dissatisfied"  # rated 4–5: reopen, do not close
+    REGULATOR_REPLY_MISSING = "regulator_reply_missing"  # seed 003 第七条: 向监管部门反馈
 
 
 class ClosureRules(BaseModel):
@@ -451,6 +509,9 @@ class ClosureRules(BaseModel):
     )
     require_verified_actions: bool = False
     require_satisfaction: bool = False  # customers who cannot be reached must not block 结案
+    # Seed 003 第七条: 上级监管部门转来的客户投诉, 处理完后应及时向监管部门反馈; the 12315 rules
+    # want the result recorded back, so a regulator case closes only once that is done.
+    require_regulator_reply: bool = True
 
 
 DEFAULT_CLOSURE_RULES = ClosureRules()
@@ -458,16 +519,19 @@ DEFAULT_CLOSURE_RULES = ClosureRules()
 
 def closure_blockers(
     *,
-    responsibility: Responsibility,
+    responsibility: Responsibility | None,
     has_root_cause: bool,
     action_count: int,
     all_actions_verified: bool = True,
     satisfaction: Satisfaction | None = None,
+    regulator_case: bool = False,
+    has_regulator_reply: bool = False,
     rules: ClosureRules = DEFAULT_CLOSURE_RULES,
 ) -> list[ClosureBlocker]:
-    """Why the complaint cannot close yet; empty when it can."""
+    """Why the complaint cannot close yet; empty when it can. `responsibility` is None before
+    any findings (a case resolved at first contact)."""
     blockers: list[ClosureBlocker] = []
-    if responsibility in rules.fault_responsibilities:
+    if responsibility is not None and responsibility in rules.fault_responsibilities:
         if not has_root_cause:
             blockers.append(ClosureBlocker.ROOT_CAUSE_MISSING)
         if action_count < 1:
@@ -479,6 +543,8 @@ def closure_blockers(
             blockers.append(ClosureBlocker.SATISFACTION_MISSING)
     elif satisfaction > Satisfaction.ACCEPTABLE:
         blockers.append(ClosureBlocker.CUSTOMER_DISSATISFIED)
+    if rules.require_regulator_reply and regulator_case and not has_regulator_reply:
+        blockers.append(ClosureBlocker.REGULATOR_REPLY_MISSING)
     return blockers
 
 

@@ -24,6 +24,7 @@ from shared.domain.enums import (
     Role,
     Satisfaction,
 )
+from shared.domain.intake import ComplaintIntake, Customer, Product, Wish
 from shared.domain.rules import (
     ApprovalRules,
     ClosureBlocker,
@@ -35,12 +36,14 @@ from shared.domain.rules import (
     closure_blockers,
     escalate,
     is_repeat_of,
+    level_text,
     may_mark_invalid,
     required_approval,
     route,
     satisfaction_outcome,
     suggest_level,
     tier_for,
+    tier_reaches,
 )
 
 # --- level suggestion ----------------------------------------------------------------------
@@ -548,3 +551,65 @@ def test_verification_and_survey_blockers() -> None:
 )
 def test_may_mark_invalid(responsibility: Responsibility, allowed: bool) -> None:
     assert may_mark_invalid(responsibility) is allowed
+
+
+def test_a_regulator_case_needs_its_reply_before_closure() -> None:
+    def blockers(**kwargs: object) -> list[ClosureBlocker]:
+        return closure_blockers(responsibility=None, has_root_cause=False, action_count=0,
+                                **kwargs)  # type: ignore[arg-type]  # fmt: skip
+
+    assert blockers(regulator_case=True) == [ClosureBlocker.REGULATOR_REPLY_MISSING]
+    assert blockers(regulator_case=True, has_regulator_reply=True) == []
+    assert blockers(regulator_case=False) == []
+    off = ClosureRules(require_regulator_reply=False)
+    assert blockers(regulator_case=True, rules=off) == []
+
+
+# --- what the keyword rules read, and tiers ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "detail", "symptom"),
+    [
+        ("电水壶坏了。", "再不处理我就找律师", None),
+        ("电水壶坏了。", None, "通电后冒烟起火"),
+        ("电水壶坏了，我要曝光。", None, None),
+    ],
+)
+def test_level_keywords_are_read_in_the_complaint_wish_and_symptom(
+    content: str, detail: str | None, symptom: str | None
+) -> None:
+    intake = ComplaintIntake(
+        channel=Channel.WEB,
+        customer=Customer(name="王芳", phone="13812345678"),
+        content=content,
+        desired_resolution=Wish(types=["repair"], detail=detail),
+        product=Product(model="KX-200", symptom=symptom),
+    )
+    assert level_of(level_text(intake)) is Level.VERY_SERIOUS
+
+
+@pytest.mark.parametrize(
+    ("role", "level", "reaches"),
+    [
+        (Role.AGENT, Level.ORDINARY, True),
+        (Role.AGENT, Level.SERIOUS, False),
+        (Role.MANAGER, Level.SERIOUS, True),
+        (Role.MANAGER, Level.VERY_SERIOUS, False),
+        (Role.DIRECTOR, Level.VERY_SERIOUS, True),
+        (Role.DIRECTOR, Level.ORDINARY, True),  # a higher tier may do what a lower one may
+        (Role.HANDLER, Level.ORDINARY, False),
+        (None, Level.ORDINARY, False),
+    ],
+)
+def test_tier_reaches(role: Role | None, level: Level, reaches: bool) -> None:
+    assert tier_reaches(role, level) is reaches
+
+
+def test_tiers_follow_the_routing_rules() -> None:
+    managers_do_three = RoutingRules(
+        tier_by_level={Level.ORDINARY: Role.AGENT, Level.SERIOUS: Role.MANAGER,
+                       Level.VERY_SERIOUS: Role.MANAGER}
+    )  # fmt: skip
+    assert tier_reaches(Role.MANAGER, Level.VERY_SERIOUS, rules=managers_do_three)
+    assert not tier_reaches(Role.AGENT, Level.SERIOUS, rules=managers_do_three)

@@ -21,13 +21,28 @@ from shared.domain.complaint import Actor, ActorKind, ComplaintState
 from shared.domain.enums import Role, Satisfaction
 from shared.domain.errors import FieldError, InvalidInput, NotFound
 from shared.domain.events import Event, stamp
-from shared.domain.handling import HANDLERS, Command, Context, decide, satisfaction_events
-from shared.domain.lifecycle import Action
+from shared.domain.handling import (
+    HANDLERS,
+    Command,
+    Context,
+    decide,
+    may_hold,
+    satisfaction_events,
+)
+from shared.domain.lifecycle import Action, InvalidTransition
+from shared.domain.rules import RoutingRules
+
+# One answer for every survey token that cannot be used (forged, answered, or withdrawn by a
+# reopen): nothing about the complaint is revealed to whoever holds the link. Links do not
+# expire; they stop working when used or when the result they rate is reopened.
+SURVEY_LINK_UNUSABLE = "this survey link is unknown, already used or no longer valid"
 
 
-async def _check_assignee(conn: Any, state: ComplaintState, events: Sequence[Event]) -> None:
-    """An assignee must be an active handling account; a department handler must belong to the
-    department the complaint goes to."""
+async def _check_assignee(
+    conn: Any, state: ComplaintState, events: Sequence[Event], routing: RoutingRules
+) -> None:
+    """An assignee must be an active handling account whose tier reaches the complaint's level;
+    a department handler must belong to the department the complaint goes to."""
     for event in events:
         assignee_id = getattr(event, "assignee_id", None)
         department = getattr(event, "department", None)
@@ -38,11 +53,25 @@ async def _check_assignee(conn: Any, state: ComplaintState, events: Sequence[Eve
         user = await accounts.get_user(conn, assignee_id)
         if user is None or not user["is_active"] or Role(user["role"]) not in HANDLERS:
             raise InvalidInput(
-                [FieldError(("body", "assignee_id"), "not an active agent, handler or manager")]
+                [
+                    FieldError(
+                        ("body", "assignee_id"), "not an active agent, handler, manager or director"
+                    )
+                ]
             )
         if user["role"] == Role.HANDLER and user["department"] != department:
             raise InvalidInput(
                 [FieldError(("body", "assignee_id"), "this handler is in another department")]
+            )
+        if not may_hold(Role(user["role"]), state.level, routing=routing):
+            raise InvalidInput(
+                [
+                    FieldError(
+                        ("body", "assignee_id"),
+                        f"a level-{int(state.level)} complaint is held by a higher tier "
+                        "(一级/二级/三级受理人) or a department handler",
+                    )
+                ]
             )
 
 
@@ -68,7 +97,7 @@ async def act(
             )
         ctx = Context(principal=principal, now=now, rules=await effects.rules(conn))
         events = decide(state, action, command, ctx)
-        await _check_assignee(conn, state, events)
+        await _check_assignee(conn, state, events, ctx.rules.routing)
         stamped, states = stamp(state, events, actor=principal.actor, now=now)
         new_state = states[-1]
         audit = AuditRecord(
@@ -104,7 +133,7 @@ async def answer_survey(
 ) -> None:
     """The customer's answer through the survey link (满意度调查). The link works once: the
     answer clears the invitation's nonce in the same statement that records it."""
-    not_found = NotFound("this survey link is unknown, used or expired")
+    not_found = NotFound(SURVEY_LINK_UNUSABLE)
     async with db.connect() as conn:
         row = await repo.get_row(conn, complaint_id)
         if row is None or not row["survey_nonce"] or row["survey_nonce"] != nonce:
@@ -112,7 +141,12 @@ async def answer_survey(
         state = repo.state_from_row(row)
         events = satisfaction_events(state, score, source="survey", comment=comment)
         customer = Actor(kind=ActorKind.CUSTOMER, id=None)
-        stamped, states = stamp(state, events, actor=customer, now=now)
+        try:
+            stamped, states = stamp(state, events, actor=customer, now=now)
+        except InvalidTransition:
+            # An open invitation in a status that takes no rating: the customer learns only
+            # that the link is spent, never the complaint's internal state.
+            raise not_found from None
         audit = AuditRecord(
             occurred_at=now, actor_kind=ActorKind.CUSTOMER.value, actor_id=None,
             actor_label="survey", action="complaint.survey_answered", target_type="complaint",

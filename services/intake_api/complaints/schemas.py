@@ -176,13 +176,19 @@ class StatusView(BaseModel):
     )
 
 
+# Event payload fields never shown: the survey nonce is part of the customer's survey credential
+# (ComplaintOut drops it too).
+HIDDEN_EVENT_FIELDS = frozenset({"survey_nonce"})
+
+
 def mask_event(event: dict[str, Any], *, contact_visible: bool) -> dict[str, Any]:
     """An event as a principal may see it: the personal data an event carries (the customer
-    and caller number of the registration) is masked like the complaint's."""
-    payload = event["payload"]
+    and caller number of the registration) is masked like the complaint's, and credentials
+    are left out."""
+    payload = {k: v for k, v in event["payload"].items() if k not in HIDDEN_EVENT_FIELDS}
     intake = payload.get("intake")
     if not isinstance(intake, dict):
-        return event
+        return {**event, "payload": payload}
     intake = {
         **intake,
         "customer": mask_customer(intake["customer"], contact_visible=contact_visible),

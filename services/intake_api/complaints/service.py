@@ -26,7 +26,7 @@ from shared.domain.events import ComplaintRegistered
 from shared.domain.handling import Rules
 from shared.domain.intake import ComplaintIntake, check_intake
 from shared.domain.reference import format_reference, is_reference, local_date
-from shared.domain.rules import RepeatKey, is_repeat_of, route, suggest_level
+from shared.domain.rules import RepeatKey, is_repeat_of, level_text, route, suggest_level
 from shared.domain.sla import time_remaining
 from shared.domain.values import normalize_phone
 
@@ -86,7 +86,7 @@ async def register(
         repeat_of = _repeat_of(intake, earlier, now, rules)
         suggestion = suggest_level(
             channel=intake.channel,
-            text=_level_text(intake),
+            text=level_text(intake),
             is_repeat=repeat_of is not None,
             rules=rules.level,
         )
@@ -119,16 +119,6 @@ async def register(
                 raise
             return await _replay(conn, keys, request_hash)
     return Registration(row=state.model_dump(mode="json"), created=True)
-
-
-def _level_text(intake: ComplaintIntake) -> str:
-    """What the level keywords (12315, 曝光, 受伤 …) are looked for in."""
-    parts = [intake.content]
-    if intake.desired_resolution and intake.desired_resolution.detail:
-        parts.append(intake.desired_resolution.detail)
-    if intake.product and intake.product.symptom:
-        parts.append(intake.product.symptom)
-    return "\n".join(parts)
 
 
 def _repeat_of(

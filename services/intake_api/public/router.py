@@ -93,12 +93,14 @@ async def answer_survey(
     ip: ClientIpDep,
     body: Annotated[SurveyAnswer, Body(openapi_examples=SURVEY_EXAMPLES)],
 ) -> None:
-    """The link works once. A rating of 4 or 5 reopens the complaint one level up."""
+    """The link works once, and only while the result it rates stands: a used link, or one
+    whose result staff have reopened, gets the same 404 as an unknown one. A rating of 4 or 5
+    reopens the complaint one level up."""
     await limiter.hit(settings.public_lookup_ip_limit, "survey-ip", ip, what="survey answers")
     try:
         complaint_id, nonce = parse_survey_token(settings.require_jwt_secret(), body.token)
     except InvalidCredentials:
-        raise NotFound("this survey link is unknown, used or expired") from None
+        raise NotFound(actions.SURVEY_LINK_UNUSABLE) from None
     await actions.answer_survey(
         db,
         request.app.state.effects,
