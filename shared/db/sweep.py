@@ -1,9 +1,14 @@
 """The SLA worker's claims (时限巡检): which complaints have deadlines due, and locking them.
 
-PostgreSQL decides what is owed and who handles it: a worker locks the complaints it takes with
-FOR UPDATE SKIP LOCKED, so replicas share the work and never handle one twice; everything it
-writes for them commits in the same transaction as the deadlines' new status, so a crash in the
-middle releases the batch untouched for the next sweep.
+PostgreSQL decides what is owed and who handles it. The unit of a claim is the complaint: a
+worker locks the complaints it takes with FOR UPDATE SKIP LOCKED, so replicas share the work and
+never handle one twice; everything it writes for them (events, projection, outbox, the status of
+every due deadline of those complaints) commits in one transaction, so a crash in the middle
+releases the batch untouched for the next sweep.
+
+Every writer of deadlines (this sweep, the API, a calendar recompute) takes the complaint first
+and its deadlines after; no claim holds deadline rows of a complaint another claim holds, which
+is what let two sweeps deadlock (each waiting for deadline rows the other had locked).
 """
 
 from __future__ import annotations
@@ -23,27 +28,24 @@ from shared.domain.lifecycle import TERMINAL_STATES
 NOT_SWEPT = tuple(sorted(s.value for s in (*TERMINAL_STATES, Status.AWAITING_CUSTOMER)))
 
 # Breaches due and warnings due, oldest first, each walking its partial index
-# (ix_deadlines_due_at_open, ix_deadlines_warn_at_pending). The deadline rows are locked with
+# (ix_deadlines_due_at_open, ix_deadlines_warn_at_pending). Their complaints are locked with
 # SKIP LOCKED, so concurrent workers take disjoint batches instead of all reading the head of
-# the same queue.
+# the same queue; a complaint with several due deadlines is locked once.
 _BREACHES_DUE = text(
     "SELECT d.complaint_id, d.due_at AS at FROM deadlines d "
     "JOIN complaints c ON c.id = d.complaint_id AND c.status NOT IN :not_swept "
     "WHERE d.status IN ('pending', 'warned') AND d.paused_at IS NULL AND d.due_at <= :now "
-    "ORDER BY d.due_at LIMIT :limit FOR UPDATE OF d SKIP LOCKED"
+    "ORDER BY d.due_at LIMIT :limit FOR UPDATE OF c SKIP LOCKED"
 ).bindparams(bindparam("not_swept", expanding=True))
 
 _WARNINGS_DUE = text(
     "SELECT d.complaint_id, d.warn_at AS at FROM deadlines d "
     "JOIN complaints c ON c.id = d.complaint_id AND c.status NOT IN :not_swept "
     "WHERE d.status = 'pending' AND d.paused_at IS NULL AND d.warn_at <= :now "
-    "ORDER BY d.warn_at LIMIT :limit FOR UPDATE OF d SKIP LOCKED"
+    "ORDER BY d.warn_at LIMIT :limit FOR UPDATE OF c SKIP LOCKED"
 ).bindparams(bindparam("not_swept", expanding=True))
 
-_LOCK = text(
-    "SELECT * FROM complaints WHERE id = ANY(:ids) AND status NOT IN :not_swept "
-    "FOR UPDATE SKIP LOCKED"
-).bindparams(bindparam("not_swept", expanding=True))
+_COMPLAINTS = text("SELECT * FROM complaints WHERE id = ANY(:ids)")
 
 _DEADLINES = text("SELECT * FROM deadlines WHERE complaint_id = ANY(:ids) ORDER BY id")
 
@@ -62,8 +64,7 @@ _OLDEST_DUE = text(
 
 async def due_complaints(conn: AsyncConnection, *, now: datetime, limit: int) -> list[uuid.UUID]:
     """Complaints with a warning or breach due that no other worker is handling, the most
-    overdue first (catch-up order). Their due deadlines stay locked until the transaction
-    ends."""
+    overdue first (catch-up order), locked until the transaction ends."""
     params = {"now": now, "limit": limit, "not_swept": list(NOT_SWEPT)}
     due: dict[uuid.UUID, datetime] = {}
     for statement in (_BREACHES_DUE, _WARNINGS_DUE):
@@ -80,10 +81,9 @@ def _dicts(result: Result[Any]) -> list[dict[str, Any]]:
     return [dict(zip(keys, row, strict=True)) for row in result]
 
 
-async def lock_complaints(conn: AsyncConnection, ids: Sequence[uuid.UUID]) -> list[dict[str, Any]]:
-    """The complaints this worker takes, locked until its transaction ends; those another
-    worker holds are skipped (it is handling them)."""
-    return _dicts(await conn.execute(_LOCK, {"ids": list(ids), "not_swept": list(NOT_SWEPT)}))
+async def complaints_of(conn: AsyncConnection, ids: Sequence[uuid.UUID]) -> list[dict[str, Any]]:
+    """The claimed complaints' rows (`due_complaints` locked them)."""
+    return _dicts(await conn.execute(_COMPLAINTS, {"ids": list(ids)}))
 
 
 async def deadlines_of(

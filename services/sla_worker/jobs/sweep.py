@@ -1,12 +1,12 @@
 """The deadline sweep (时限巡检): warn, breach and escalate what is due, exactly once in effect.
 
 An arq cron every couple of seconds; it carries no data and may run twice or on several workers
-at once (arq #196, #343): PostgreSQL decides. Each batch locks its complaints (SKIP LOCKED),
-decides in the domain (shared.domain.sweep), and writes every event, projection, outbox row and
-deadline status of the batch in one statement of one transaction. A deadline is warned at most
-once and breached at most once because its status moves in that same transaction; a crash
-before commit leaves everything for the next sweep, which handles what fell due meanwhile in
-due order (catch-up).
+at once (arq #196, #343): PostgreSQL decides. Each batch locks its complaints (SKIP LOCKED), then
+reads their deadlines, decides in the domain (shared.domain.sweep), and writes every event,
+projection, outbox row and deadline status of the batch in one statement of one transaction. A
+deadline is warned at most once and breached at most once because its status moves in that same
+transaction; a crash before commit leaves everything for the next sweep, which handles what
+fell due meanwhile in due order (catch-up).
 """
 
 from __future__ import annotations
@@ -70,9 +70,7 @@ async def sweep_batch(
         ids = await claims.due_complaints(tx, now=now, limit=limit)
         if not ids:
             return 0, 0
-        rows = await claims.lock_complaints(tx, ids)
-        if not rows:
-            return 0, 0
+        rows = await claims.complaints_of(tx, ids)
         stored = await claims.deadlines_of(tx, [r["id"] for r in rows])
         history = await policy_history(tx)
         staff = await staff_directory(tx)
