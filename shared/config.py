@@ -52,7 +52,13 @@ class Settings(BaseSettings):
 
     # Rate limits (`limits` notation). Integration keys carry their own per-minute limit.
     user_rate_limit: str = "600/minute"
-    login_rate_limit: str = "10/minute"
+    login_rate_limit: str = "10/minute"  # per client address and username
+    # Failed sign-ins per client address, whatever the username (password spraying). Successful
+    # ones are not counted: a call centre signing in behind one NAT address is never held up.
+    login_failure_ip_limit: str = "60/minute"
+    # Failed authentications per client address (no, bad or revoked credentials on a protected
+    # endpoint). Each is audited; past this the address gets 429, and no more audit rows.
+    unauthenticated_ip_limit: str = "120/minute"
     public_lookup_ip_limit: str = "20/minute"
     public_lookup_reference_limit: str = "10/hour"
 

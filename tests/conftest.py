@@ -54,6 +54,8 @@ def make_settings(database_url: str, redis_url: str, **overrides: object) -> Set
         "admin_password": SecretStr(ADMIN_PASSWORD),
         "user_rate_limit": "100000/minute",
         "login_rate_limit": "1000/minute",
+        "login_failure_ip_limit": "1000/minute",
+        "unauthenticated_ip_limit": "100000/minute",
         "public_lookup_ip_limit": "1000/minute",
     }
     values.update(overrides)

@@ -82,6 +82,9 @@ api_key_scheme = APIKeyHeader(
 )
 
 
+NO_CREDENTIALS = "Sign in (Bearer token) or send an integration key (X-API-Key)."
+
+
 async def current_principal(
     request: Request,
     token: Annotated[str | None, Depends(bearer_scheme)],
@@ -100,13 +103,27 @@ async def current_principal(
             principal = await authenticator.from_bearer(token)
             limit = settings.user_rate_limit
         else:
-            raise Unauthenticated("Sign in (Bearer token) or send an integration key (X-API-Key).")
+            raise await _refused(request, NO_CREDENTIALS)
     except InvalidCredentials:
-        raise Unauthenticated("The token or key is invalid, expired or revoked.") from None
+        raise await _refused(request, "The token or key is invalid, expired or revoked.") from None
     request.state.principal = principal
     request.scope.setdefault("state", {})["principal_label"] = principal.label
     await limiter.hit(limit, principal.kind, principal.id)
     return principal
+
+
+async def _refused(request: Request, detail: str) -> Unauthenticated:
+    """A failed authentication, counted per client address: each 401 writes an audit row, so
+    past `unauthenticated_ip_limit` the address gets 429 (not audited) instead. Failures only:
+    authenticated requests never come here."""
+    state = request.app.state
+    limiter: RateLimiter = state.limiter
+    settings: Settings = state.settings
+    await limiter.hit(
+        settings.unauthenticated_ip_limit, "unauthenticated", await client_ip(request),
+        what="requests without valid credentials",
+    )  # fmt: skip
+    return Unauthenticated(detail)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -77,6 +77,23 @@ class RateLimiter:
             retry_after = max(1, math.ceil(window.ends_at - now))
             raise RateLimited(f"Too many {what}: the limit is {limit}.", retry_after)
 
+    async def check(self, limit: str, *identifiers: str, what: str = "requests") -> None:
+        """Raise RateLimited if what `hit(limit, *identifiers)` counts is already at the limit,
+        counting nothing: for limits on failures, checked before an attempt and hit only when it
+        fails. One Redis read; used on sign-in only, never on the authenticated hot path."""
+        amount, length = self._parse(limit)
+        now = time.time()
+        number = int(now // length)
+        key = f"{self._prefix}:{limit}:{':'.join(identifiers)}:{number}"  # hit()'s key
+        try:
+            count = int(await self._redis.get(key) or 0)
+        except RedisError as exc:
+            log.warning("rate limiter unavailable (%s); request allowed", type(exc).__name__)
+            return
+        if count >= amount:
+            retry_after = max(1, math.ceil((number + 1) * length - now))
+            raise RateLimited(f"Too many {what}: the limit is {limit}.", retry_after)
+
     async def _add(self, key: str, count: int, length: int) -> int:
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.set(key, 0, ex=length + 1, nx=True)

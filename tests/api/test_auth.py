@@ -7,21 +7,41 @@ import asyncio
 import base64
 import json
 import logging
+import random
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import jwt
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from services.intake_api.app import create_app
 from services.intake_api.auth.secrets import AUDIENCE, ISSUER
 from shared.config import Settings
+from shared.db.engine import Database
 from tests.conftest import Staff, make_settings
-from tests.support.factories import complaint_body
-from tests.support.principals import STAFF_PASSWORD, create_key, create_user, sign_in
+from tests.support.factories import complaint_body, mobile
+from tests.support.principals import (
+    ADMIN_PASSWORD,
+    ADMIN_USERNAME,
+    STAFF_PASSWORD,
+    create_key,
+    create_user,
+    sign_in,
+)
+
+
+def _assert_limited(response: httpx.Response) -> None:
+    assert response.status_code == 429, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert int(response.headers["retry-after"]) >= 1
 
 
 def _b64(data: dict[str, object]) -> str:
@@ -190,6 +210,10 @@ async def test_public_lookup_is_limited_per_reference(
         codes.append(response.status_code)
     assert codes[:10] == [404] * 10
     assert codes[10:] == [429, 429]
+    limited = await anon.post(
+        "/api/v1/public/status-lookup", json={"reference": created["reference"], "phone": mobile()}
+    )
+    _assert_limited(limited)
 
 
 @pytest.fixture
@@ -206,18 +230,19 @@ async def test_public_lookup_and_sign_in_are_limited_per_client(strict_app: Fast
         transport = httpx.ASGITransport(app=strict_app)
         async with httpx.AsyncClient(transport=transport, base_url="http://kesu.test") as c:
             lookups = [
-                (await c.post("/api/v1/public/status-lookup",
-                              json={"reference": f"KS-20260101-00000{i}", "phone": "13900000000"})
-                 ).status_code
+                await c.post("/api/v1/public/status-lookup",
+                             json={"reference": f"KS-20260101-00000{i}", "phone": "13900000000"})
                 for i in range(3)
             ]  # fmt: skip
-            assert lookups == [404, 404, 429]
+            assert [r.status_code for r in lookups] == [404, 404, 429]
+            _assert_limited(lookups[-1])
             tries = [
-                (await c.post("/api/v1/auth/token",
-                              data={"username": "admin", "password": "guess-password"})).status_code
+                await c.post("/api/v1/auth/token",
+                             data={"username": "admin", "password": "guess-password"})
                 for _ in range(3)
             ]  # fmt: skip
-            assert tries == [401, 401, 429]
+            assert [r.status_code for r in tries] == [401, 401, 429]
+            _assert_limited(tries[-1])
 
 
 async def test_canary_personal_data_never_reaches_the_logs(
@@ -294,3 +319,178 @@ async def test_generous_limits_are_counted_in_batches_and_still_hold(
     assert 150 <= allowed <= 170
     assert codes.count(429) == 200 - allowed
     assert codes[-1] == 429
+
+
+# --- limits on staff, on failed sign-ins and on failed authentication ------------------------
+# Day-long windows: a test never straddles one's end (a new window would start afresh).
+
+
+def _address() -> str:
+    """A client address of this test only (198.18.0.0/15 is for testing)."""
+    return f"198.18.{random.randrange(256)}.{random.randrange(1, 255)}"
+
+
+@asynccontextmanager
+async def _strict(database_url: str, settings: Settings, **limits: str) -> AsyncIterator[FastAPI]:
+    application = create_app(make_settings(database_url, settings.require_redis_url(), **limits))
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+def _client(application: FastAPI, address: str | None = None) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=application, client=(address or _address(), 40_000))
+    return httpx.AsyncClient(transport=transport, base_url="http://kesu.test")
+
+
+async def test_each_staff_member_has_a_rate_limit(database_url: str, settings: Settings) -> None:
+    limits = {"user_rate_limit": "3/day"}
+    async with _strict(database_url, settings, **limits) as strict, _client(strict) as c:
+        admin = await sign_in(c, ADMIN_USERNAME, ADMIN_PASSWORD)
+        agent = await create_user(c, admin, role="agent", department="service")  # admin: 1
+        codes = [(await c.get("/api/v1/me", headers=agent.headers)) for _ in range(4)]
+        assert [r.status_code for r in codes] == [200, 200, 200, 429]
+        _assert_limited(codes[-1])
+        # Counted per user, not per address: the admin has used one request of three.
+        assert (await c.get("/api/v1/me", headers=admin)).status_code == 200
+
+
+async def test_failed_sign_ins_are_limited_per_client_address_whatever_the_username(
+    database_url: str, settings: Settings
+) -> None:
+    """Password spraying: one guess for each of many usernames. Past the limit even the right
+    password is refused, from that address only."""
+    limits = {"login_failure_ip_limit": "3/day"}
+    async with (
+        _strict(database_url, settings, **limits) as strict,
+        _client(strict) as sprayer,
+        _client(strict) as other,
+    ):
+        tries = [
+                await sprayer.post("/api/v1/auth/token",
+                                   data={"username": f"user{i}", "password": "Spring2026!"})
+                for i in range(3)
+            ]  # fmt: skip
+        assert [r.status_code for r in tries] == [401, 401, 401]
+        right = {"username": ADMIN_USERNAME, "password": ADMIN_PASSWORD}
+        _assert_limited(await sprayer.post("/api/v1/auth/token", data=right))
+        assert (await other.post("/api/v1/auth/token", data=right)).status_code == 200
+
+
+async def test_successful_sign_ins_do_not_count_against_the_address(
+    database_url: str, settings: Settings
+) -> None:
+    """A call centre behind one NAT address: a shift signing in is never held up."""
+    limits = {"login_failure_ip_limit": "3/day"}
+    async with _strict(database_url, settings, **limits) as strict, _client(strict) as office:
+        for _ in range(5):
+            await sign_in(office, ADMIN_USERNAME, ADMIN_PASSWORD)
+
+
+async def _denials_from(db: Database, address: str) -> int:
+    async with db.connect() as conn:
+        count = await conn.execute(
+            text("SELECT count(*) FROM audit_events WHERE client_ip = :ip"), {"ip": address}
+        )
+    return int(count.scalar_one())
+
+
+async def test_failed_authentication_is_audited_up_to_a_bound_then_refused_with_429(
+    database_url: str, settings: Settings, db: Database
+) -> None:
+    """Each 401 writes an audit row: past the per-address bound the caller gets 429 and the
+    audit log gets nothing more, so an anonymous flood cannot fill it."""
+    address = _address()
+    limits = {"unauthenticated_ip_limit": "3/day"}
+    async with (
+        _strict(database_url, settings, **limits) as strict,
+        _client(strict, address) as flood,
+    ):
+        codes = [
+            (await flood.get(f"/api/v1/complaints/{uuid.uuid4()}")).status_code for _ in range(3)
+        ]
+        assert codes == [401, 401, 401]
+        assert await _denials_from(db, address) == 3
+        _assert_limited(await flood.get("/api/v1/me"))
+        _assert_limited(await flood.get("/api/v1/me", headers={"X-API-Key": "kk_guess"}))
+        assert await _denials_from(db, address) == 3
+        # Valid credentials from the same address are not held up.
+        admin = await sign_in(flood, ADMIN_USERNAME, ADMIN_PASSWORD)
+        assert (await flood.get("/api/v1/me", headers=admin)).status_code == 200
+
+
+# --- the audit log: denials recorded, rows never changed ---------------------------------------
+
+
+async def _entries(
+    anon: httpx.AsyncClient, admin: dict[str, str], **params: str
+) -> list[dict[str, Any]]:
+    response = await anon.get("/api/v1/audit-events", params=params, headers=admin)
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+async def test_401_and_403_denials_are_audited_with_who_what_when_and_where(
+    app: FastAPI, anon: httpx.AsyncClient, admin_headers: dict[str, str], staff: Staff
+) -> None:
+    address = _address()
+    path = f"/api/v1/complaints/{uuid.uuid4()}"
+    before = datetime.now(UTC)
+    async with _client(app, address) as remote:
+        assert (await remote.get(path)).status_code == 401
+        assert (await remote.get("/api/v1/users", headers=staff.agent.headers)).status_code == 403
+    after = datetime.now(UTC)
+    [anonymous] = await _entries(
+        anon, admin_headers, action="access.denied", target_id=f"GET {path}"
+    )
+    assert (anonymous["actor_kind"], anonymous["actor_id"]) == ("anonymous", None)
+    assert (anonymous["outcome"], anonymous["client_ip"]) == ("denied", address)
+    assert anonymous["details"]["status"] == 401
+    assert before <= datetime.fromisoformat(anonymous["occurred_at"]) <= after
+    forbidden = [
+        e
+        for e in await _entries(
+            anon, admin_headers, action="access.denied", actor_id=staff.agent.id
+        )
+        if e["client_ip"] == address
+    ]
+    [entry] = forbidden
+    assert (entry["actor_kind"], entry["actor_label"]) == ("user", staff.agent.name)
+    assert entry["target_id"] == "GET /api/v1/users"
+    assert entry["details"]["status"] == 403
+    assert before <= datetime.fromisoformat(entry["occurred_at"]) <= after
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_events SET outcome = 'ok'",
+        "DELETE FROM audit_events",
+        "TRUNCATE audit_events",
+    ],
+)
+async def test_the_database_refuses_to_change_audit_events(
+    anon: httpx.AsyncClient, db: Database, statement: str
+) -> None:
+    assert (await anon.get("/api/v1/me")).status_code == 401  # at least one row
+    async with db.connect() as conn:
+        count = text("SELECT count(*), max(id) FROM audit_events")
+        before = (await conn.execute(count)).one()
+        with pytest.raises(DBAPIError, match="append-only"):
+            await conn.execute(text(statement))
+        assert (await conn.execute(count)).one() == before
+    assert before[0] > 0
+
+
+# --- the sign-in form in the docs ----------------------------------------------------------------
+
+
+async def test_the_sign_in_form_has_a_documented_example_that_validates(
+    app: FastAPI, anon: httpx.AsyncClient
+) -> None:
+    body = app.openapi()["paths"]["/api/v1/auth/token"]["post"]["requestBody"]
+    examples = body["content"]["application/x-www-form-urlencoded"]["examples"]
+    assert examples
+    for example in examples.values():
+        response = await anon.post("/api/v1/auth/token", data=example["value"])
+        assert response.status_code == 401  # well-formed; no such account here

@@ -21,6 +21,7 @@ from services.intake_api.problems import responses
 from shared.domain.access import Scope
 from shared.domain.complaint import ActorKind
 from shared.domain.enums import Role
+from shared.domain.errors import Unauthenticated
 
 router = APIRouter(tags=["auth"])
 
@@ -60,11 +61,24 @@ async def _passwords(request: Request) -> service.Passwords:
     return passwords
 
 
+SIGN_IN_EXAMPLES = {
+    "staff": {
+        "summary": "坐席用用户名和密码登录（表单字段，与文档页的 Authorize 按钮相同）",
+        "value": {"username": "li.na", "password": "请换成一个长密码-2026"},
+    }
+}
+
+
 @router.post(
     "/api/v1/auth/token",
     summary="Sign in (OAuth2 password flow)",
     response_model=TokenOut,
     responses=responses(401, 422, 429),
+    openapi_extra={
+        "requestBody": {
+            "content": {"application/x-www-form-urlencoded": {"examples": SIGN_IN_EXAMPLES}}
+        }
+    },
 )
 async def sign_in(
     db: DbDep,
@@ -78,11 +92,19 @@ async def sign_in(
     response: Response,
 ) -> TokenOut:
     """Form fields `username` and `password` (what the docs page's Authorize button sends).
-    Every attempt, good or bad, is audited."""
+    Every attempt, good or bad, is audited. Limited per client address and username, and
+    failed attempts per client address whatever the username (password spraying): past that,
+    even the right password gets 429 until the window ends."""
+    failures = settings.login_failure_ip_limit
+    await limiter.check(failures, "sign-in-failures", ip, what="failed sign-ins")
     await limiter.hit(settings.login_rate_limit, "sign-in", ip, username.lower(), what="sign-ins")
-    pair = await service.sign_in(
-        db, passwords, settings, username=username, password=password, now=now, client_ip=ip
-    )
+    try:
+        pair = await service.sign_in(
+            db, passwords, settings, username=username, password=password, now=now, client_ip=ip
+        )
+    except Unauthenticated:
+        await limiter.hit(failures, "sign-in-failures", ip, what="failed sign-ins")
+        raise
     response.headers["Cache-Control"] = "no-store"
     return TokenOut(**pair.__dict__)
 
@@ -115,7 +137,7 @@ async def refresh(
     "/api/v1/auth/sign-out",
     summary="Revoke a refresh token (and the tokens rotated from it)",
     status_code=204,
-    responses=responses(401, 415, 422),
+    responses=responses(401, 415, 422, 429),
     dependencies=[Depends(require_json)],
 )
 async def sign_out(
