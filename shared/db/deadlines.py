@@ -218,10 +218,15 @@ async def update_plan(
 
 # --- the calendar changed --------------------------------------------------------------------
 
+# Which open deadlines a recompute considers: conditions on `deadlines`.
+Selection = list[ColumnElement[bool]]
 
-def _affected(first_day: date | None, last_day: date | None) -> list[ColumnElement[bool]]:
+
+def affected_by(first_day: date | None, last_day: date | None) -> Selection:
+    """Open deadlines a change of the days first_day..last_day may move (every open one counted
+    on the calendar when no range is given: the working hours changed)."""
     c = deadlines.c
-    clauses: list[ColumnElement[bool]] = [
+    clauses: Selection = [
         c.status.in_(OPEN_STATUSES),
         c.unit != DurationUnit.HOURS.value,  # calendar hours do not depend on the calendar
     ]
@@ -235,47 +240,51 @@ def _affected(first_day: date | None, last_day: date | None) -> list[ColumnEleme
     return clauses
 
 
-async def count_open_affected(
-    conn: AsyncConnection, *, first_day: date | None = None, last_day: date | None = None
-) -> int:
-    """Open deadlines that a change of the days first_day..last_day may move (every open one
-    counted on the calendar when no range is given: working hours changed)."""
-    stmt = select(func.count()).select_from(deadlines).where(*_affected(first_day, last_day))
-    return int((await conn.execute(stmt)).scalar_one())
-
-
-async def open_affected(
-    conn: AsyncConnection,
-    *,
-    first_day: date | None = None,
-    last_day: date | None = None,
-    limit: int = 1000,
-    after_id: int = 0,
-) -> list[dict[str, Any]]:
-    """The same deadlines, by id in pages (`after_id`: the last id of the previous page)."""
+def stale(calendar_version: int) -> Selection:
+    """Open provisional deadlines computed on an older calendar version. Every calendar change
+    recomputes what it moves in its own transaction, except seeding the years the library
+    knows on first use (`CalendarCache.get`): that only adds years the calendar did not know,
+    so only deadlines that counted such days (provisional ones) can move."""
     c = deadlines.c
-    stmt = (
-        select(deadlines)
-        .where(*_affected(first_day, last_day), c.id > after_id)
-        .order_by(c.id)
-        .limit(limit)
-    )
+    return [
+        *affected_by(None, None),
+        c.provisional.is_(True),
+        c.calendar_version < calendar_version,
+    ]
+
+
+async def complaints_with(
+    conn: AsyncConnection, which: Selection, *, after: uuid.UUID | None, limit: int
+) -> list[uuid.UUID]:
+    """The next `limit` complaints (by id, after `after`) with a deadline in `which`."""
+    c = deadlines.c
+    stmt = select(c.complaint_id).where(*which).distinct().order_by(c.complaint_id).limit(limit)
+    if after is not None:
+        stmt = stmt.where(c.complaint_id > after)
+    return [r[0] for r in await conn.execute(stmt)]
+
+
+async def of_complaints(
+    conn: AsyncConnection, which: Selection, complaint_ids: Sequence[uuid.UUID]
+) -> list[dict[str, Any]]:
+    """The deadlines in `which` of these complaints (read after locking them: see
+    shared.db.recompute)."""
+    c = deadlines.c
+    stmt = select(deadlines).where(*which, c.complaint_id.in_(complaint_ids)).order_by(c.id)
     return [dict(r) for r in (await conn.execute(stmt)).mappings()]
 
 
-async def stale_open(
-    conn: AsyncConnection, *, calendar_version: int, limit: int = 1000
-) -> list[dict[str, Any]]:
-    """Open deadlines computed with an older calendar version (a change whose recompute did
-    not finish, or seeding on start-up): what a catch-up sweep recomputes."""
-    c = deadlines.c
-    stmt = (
-        select(deadlines)
-        .where(*_affected(None, None), c.calendar_version < calendar_version)
-        .order_by(c.id)
-        .limit(limit)
-    )
-    return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+async def mark_checked(conn: AsyncConnection, ids: Sequence[int], calendar_version: int) -> None:
+    """Record that these deadlines were recomputed on `calendar_version` and did not move, so
+    the stale check does not take them again. Only the version column: nothing a complaint
+    change writes (the caller holds the complaints' locks anyway)."""
+    if ids:
+        c = deadlines.c
+        await conn.execute(
+            update(deadlines)
+            .where(c.id.in_(ids), c.calendar_version < calendar_version)
+            .values(calendar_version=calendar_version)
+        )
 
 
 # --- filters for the complaint list ----------------------------------------------------------

@@ -1,10 +1,20 @@
 """Recomputing open deadlines when the business calendar changes (工作日历变更).
 
-Called inside the transaction of the calendar change itself: every open deadline the changed
-days (or hours) can move is counted again from its start on the new calendar (paused time
-kept), and each complaint whose deadlines moved gets a `deadlines.recomputed` event, written
-with the new deadlines in one statement per batch of complaints. Either all of it commits with
-the calendar change, or none of it does.
+Two callers, one way of doing it:
+
+- a calendar change (API or CLI), inside its own transaction: every open deadline the changed
+  days (or hours) can move, all of it committing with the change or none of it;
+- the worker's housekeeping, one batch per transaction: open deadlines still computed on an
+  older calendar version than the one that made them definite (years seeded on first use,
+  `deadlines.stale`).
+
+Each deadline is counted again from its start on the new calendar (paused time kept), and each
+complaint whose deadlines moved gets a `deadlines.recomputed` event, written with the new
+deadlines in one statement per batch of complaints.
+
+The complaints of a batch are locked (in id order) before their deadlines are read: the SLA
+worker and the API change deadlines only together with their complaint, so a breach, warning or
+"met" committed meanwhile is seen and never overwritten by a plan read before it.
 """
 
 from __future__ import annotations
@@ -19,16 +29,16 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.db import deadlines
-from shared.db.calendars import DEFAULT_CALENDAR, load_calendar
+from shared.db.calendars import DEFAULT_CALENDAR, LoadedCalendar, load_calendar
 from shared.db.changes import ComplaintChange, write_changes
 from shared.db.complaint_effects import Effects, change_for
 from shared.db.complaints import state_from_row
+from shared.db.sla import policy_history
 from shared.domain.complaint import SYSTEM_ACTOR
 from shared.domain.enums import Stage
 from shared.domain.events import DeadlinesRecomputed, RecomputedDeadline, stamp
 from shared.domain.sla import recompute
 
-PAGE = 500
 BATCH = 200
 
 _LOCK = text("SELECT * FROM complaints WHERE id = ANY(:ids) ORDER BY id FOR UPDATE")
@@ -47,48 +57,74 @@ async def recompute_open_deadlines(
     if code != DEFAULT_CALENDAR:
         return 0
     loaded = await load_calendar(conn, code)  # this transaction's calendar, not a cached one
+    which = deadlines.affected_by(first_day, last_day)
+    moved, after = 0, None
+    while ids := await deadlines.complaints_with(conn, which, after=after, limit=BATCH):
+        moved += await _recompute(conn, loaded, which, ids, now=now)
+        after = ids[-1]
+    return moved
+
+
+async def recompute_stale_batch(
+    conn: AsyncConnection, *, after: uuid.UUID | None, now: datetime
+) -> tuple[uuid.UUID | None, int]:
+    """One batch of stale open deadlines (see `deadlines.stale`), by complaint id after
+    `after`: (the last complaint id taken, None when there were none; deadlines moved)."""
+    loaded = await load_calendar(conn, DEFAULT_CALENDAR)
+    which = deadlines.stale(loaded.version)
+    ids = await deadlines.complaints_with(conn, which, after=after, limit=BATCH)
+    if not ids:
+        return None, 0
+    return ids[-1], await _recompute(conn, loaded, which, ids, now=now)
+
+
+async def _recompute(
+    conn: AsyncConnection,
+    loaded: LoadedCalendar,
+    which: deadlines.Selection,
+    ids: list[uuid.UUID],
+    *,
+    now: datetime,
+) -> int:
+    complaints = (await conn.execute(_LOCK, {"ids": ids})).mappings().all()
     moved: dict[uuid.UUID, list[tuple[dict[str, Any], RecomputedDeadline]]] = defaultdict(list)
-    after_id = 0
-    while True:
-        page = await deadlines.open_affected(
-            conn, first_day=first_day, last_day=last_day, limit=PAGE, after_id=after_id
-        )
-        if not page:
-            break
-        after_id = page[-1]["id"]
-        for row in page:
-            planned = deadlines.planned_from_row(row)
-            again = recompute(planned, calendar=loaded.calendar, paused=row["paused_total"])
-            if (again.due_at, again.warn_at, again.provisional) == (
-                row["due_at"], row["warn_at"], row["provisional"],
-            ):  # fmt: skip
-                continue
-            new = {c: row[c] for c in deadlines.CHANGEABLE}
-            new.update(due_at=again.due_at, warn_at=again.warn_at, provisional=again.provisional,
-                       calendar_version=loaded.version)  # fmt: skip
-            moved[row["complaint_id"]].append(
-                (new, RecomputedDeadline(
-                    deadline_id=row["id"], stage=Stage(row["stage"]), cycle=row["cycle"],
-                    due_before=row["due_at"], due_at=again.due_at,
-                    provisional=again.provisional,
-                ))
-            )  # fmt: skip
-    ids = sorted(moved)
+    unmoved: list[int] = []
+    for row in await deadlines.of_complaints(conn, which, ids):
+        planned = deadlines.planned_from_row(row)
+        again = recompute(planned, calendar=loaded.calendar, paused=row["paused_total"])
+        if (again.due_at, again.warn_at, again.provisional) == (
+            row["due_at"], row["warn_at"], row["provisional"],
+        ):  # fmt: skip
+            unmoved.append(row["id"])
+            continue
+        new = {c: row[c] for c in deadlines.CHANGEABLE}
+        new.update(due_at=again.due_at, warn_at=again.warn_at, provisional=again.provisional,
+                   calendar_version=loaded.version)  # fmt: skip
+        moved[row["complaint_id"]].append(
+            (new, RecomputedDeadline(
+                deadline_id=row["id"], stage=Stage(row["stage"]), cycle=row["cycle"],
+                due_before=row["due_at"], due_at=again.due_at, provisional=again.provisional,
+            ))
+        )  # fmt: skip
+    await deadlines.mark_checked(conn, unmoved, loaded.version)
+    if not moved:
+        return 0
     effects = Effects()
-    for start in range(0, len(ids), BATCH):
-        batch = ids[start : start + BATCH]
-        locked = await conn.execute(_LOCK, {"ids": batch})
-        changes: list[ComplaintChange] = []
-        for complaint in locked.mappings():
-            state = state_from_row(dict(complaint))
-            entries = moved[state.id]
-            event = DeadlinesRecomputed(
-                calendar_version=loaded.version, deadlines=[e for _, e in entries]
-            )
-            stamped, states = stamp(state, [event], actor=SYSTEM_ACTOR, now=now)
-            change = await change_for(
-                conn, effects, stamped, states, before=state, now=now, audit=None, stored=[]
-            )
-            changes.append(replace(change, updates={"deadlines": [r for r, _ in entries]}))
-        await write_changes(conn, changes)
+    history = await policy_history(conn)
+    changes: list[ComplaintChange] = []
+    for complaint in complaints:
+        entries = moved.get(complaint["id"])
+        if not entries:
+            continue
+        state = state_from_row(dict(complaint))
+        event = DeadlinesRecomputed(
+            calendar_version=loaded.version, deadlines=[e for _, e in entries]
+        )
+        stamped, states = stamp(state, [event], actor=SYSTEM_ACTOR, now=now)
+        change = await change_for(
+            conn, effects, stamped, states, before=state, now=now, audit=None, stored=[],
+            book=history.book_as_of(state.created_at),
+        )  # fmt: skip
+        changes.append(replace(change, updates={"deadlines": [r for r, _ in entries]}))
+    await write_changes(conn, changes)
     return sum(len(v) for v in moved.values())

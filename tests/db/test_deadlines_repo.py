@@ -15,6 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.calendar_data import default_calendar
 from shared.db import calendars as calendars_repo
@@ -218,31 +219,61 @@ async def test_the_complaint_list_filters(
         assert await matching(repo.breached_clause()) == {"breached"}
 
 
+async def _set(
+    conn: AsyncConnection, complaint_id: uuid.UUID, stage: Stage, **values: object
+) -> None:
+    """Put a stored deadline in a state (test set-up: complaint changes do this for real)."""
+    d = repo.deadlines.c
+    await conn.execute(
+        repo.deadlines.update()
+        .where(d.complaint_id == complaint_id, d.stage == stage.value)
+        .values(**values)
+    )
+
+
 async def test_what_a_calendar_change_touches(
     client: httpx.AsyncClient, db: Database, policies: list[SlaPolicy]
 ) -> None:
     complaint_id = await new_complaint(client, db)
     planned = plan(policies)  # from Mon 2026-06-01; resolution due Thu 6-04, progress Mon 6-08
-    june_3 = date(2026, 6, 3)
+    june_3, july_1 = date(2026, 6, 3), date(2026, 7, 1)
+
+    async def selected(which: repo.Selection) -> set[str]:
+        async with db.connect() as conn:
+            found = await repo.of_complaints(conn, which, [complaint_id])
+        return {r["stage"] for r in found}
+
     async with db.connect() as conn:
-        before_day = await repo.count_open_affected(conn, first_day=june_3, last_day=june_3)
-        before_july = await repo.count_open_affected(conn, first_day=date(2026, 7, 1),
-                                                     last_day=date(2026, 7, 1))  # fmt: skip
-        before_all = await repo.count_open_affected(conn)
         await repo.insert_many(conn, rows(complaint_id, planned))
-        day = await repo.count_open_affected(conn, first_day=june_3, last_day=june_3)
-        july = await repo.count_open_affected(conn, first_day=date(2026, 7, 1),
-                                              last_day=date(2026, 7, 1))  # fmt: skip
-        every = await repo.count_open_affected(conn)
-        page = await repo.open_affected(conn, first_day=june_3, last_day=june_3, limit=10_000)
-        stale = await repo.stale_open(conn, calendar_version=2, limit=10_000)
-        current = await repo.stale_open(conn, calendar_version=1, limit=10_000)
+        pages, after = [], None
+        while page := await repo.complaints_with(
+            conn, repo.affected_by(june_3, june_3), after=after, limit=2
+        ):
+            pages.append(page)
+            after = page[-1]
     # Calendar hours (first contact, 24 h) never move; the three working-day ones span 6-03.
-    assert (day - before_day, july - before_july, every - before_all) == (3, 0, 3)
-    mine = {r["stage"] for r in page if r["complaint_id"] == complaint_id}
-    assert mine == {"acknowledgement", "resolution", "progress_update"}
-    assert {r["stage"] for r in stale if r["complaint_id"] == complaint_id} == mine
-    assert not [r for r in current if r["complaint_id"] == complaint_id]
+    assert await selected(repo.affected_by(june_3, june_3)) == {
+        "acknowledgement", "resolution", "progress_update",
+    }  # fmt: skip
+    assert await selected(repo.affected_by(july_1, july_1)) == set()
+    assert await selected(repo.affected_by(None, None)) == {
+        "acknowledgement", "resolution", "progress_update",
+    }  # fmt: skip
+    paged = [i for page in pages for i in page]
+    assert complaint_id in paged
+    assert paged == sorted(set(paged))  # by id, each complaint once
+    # Stale: provisional and computed on an older version than the one given.
+    assert await selected(repo.stale(2)) == set()
+    async with db.connect() as conn:
+        await _set(conn, complaint_id, Stage.RESOLUTION, provisional=True)
+        await _set(conn, complaint_id, Stage.FIRST_CONTACT, provisional=True)
+    assert await selected(repo.stale(2)) == {"resolution"}  # hours are never recomputed
+    assert await selected(repo.stale(1)) == set()
+    async with db.connect() as conn:
+        resolution = await repo.of_complaints(conn, repo.stale(2), [complaint_id])
+        await repo.mark_checked(conn, [r["id"] for r in resolution], 2)
+    assert await selected(repo.stale(2)) == set()
+    assert await selected(repo.stale(3)) == {"resolution"}
 
 
 async def test_copy_is_the_bulk_path(
