@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, exists, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.db.tables import Complaint, Deadline, table_of
@@ -106,25 +106,6 @@ async def list_for_complaint(
     return [dict(r) for r in (await conn.execute(stmt)).mappings()]
 
 
-async def open_for_complaint(
-    conn: AsyncConnection, complaint_id: uuid.UUID, *, stages: Sequence[Stage] | None = None
-) -> list[dict[str, Any]]:
-    c = deadlines.c
-    stmt = select(deadlines).where(c.complaint_id == complaint_id, c.status.in_(OPEN_STATUSES))
-    if stages is not None:
-        stmt = stmt.where(c.stage.in_([s.value for s in stages]))
-    return [dict(r) for r in (await conn.execute(stmt.order_by(c.due_at))).mappings()]
-
-
-async def next_cycle(conn: AsyncConnection, complaint_id: uuid.UUID, stage: Stage) -> int:
-    """The cycle number for planning `stage` again (1 if it was never planned)."""
-    c = deadlines.c
-    stmt = select(func.coalesce(func.max(c.cycle), 0) + 1).where(
-        c.complaint_id == complaint_id, c.stage == stage.value
-    )
-    return int((await conn.execute(stmt)).scalar_one())
-
-
 async def next_deadline(conn: AsyncConnection, complaint_id: uuid.UUID) -> dict[str, Any] | None:
     """The open deadline due first (running clocks before paused ones), for the public status
     lookup: stage, due_at, provisional, paused_at. None when nothing is owed."""
@@ -137,83 +118,6 @@ async def next_deadline(conn: AsyncConnection, complaint_id: uuid.UUID) -> dict[
     )
     row = (await conn.execute(stmt)).mappings().first()
     return dict(row) if row is not None else None
-
-
-# --- changing --------------------------------------------------------------------------------
-
-
-def _open_of(complaint_id: uuid.UUID, stages: Sequence[Stage] | None) -> list[ColumnElement[bool]]:
-    c = deadlines.c
-    clauses = [c.complaint_id == complaint_id, c.status.in_(OPEN_STATUSES)]
-    if stages is not None:
-        clauses.append(c.stage.in_([s.value for s in stages]))
-    return clauses
-
-
-async def mark_met(
-    conn: AsyncConnection, complaint_id: uuid.UUID, stage: Stage, *, at: datetime
-) -> int:
-    """The open deadline(s) of `stage` are met (e.g. first contact logged); returns how many.
-    A deadline already breached stays breached: meeting it late does not undo the breach."""
-    stmt = (
-        update(deadlines)
-        .where(*_open_of(complaint_id, [stage]))
-        .values(status=DeadlineStatus.MET.value, met_at=at, paused_at=None)
-    )
-    return int((await conn.execute(stmt)).rowcount or 0)
-
-
-async def cancel_open(
-    conn: AsyncConnection,
-    complaint_id: uuid.UUID,
-    *,
-    at: datetime,
-    stages: Sequence[Stage] | None = None,
-) -> int:
-    """Cancel open deadlines (all, or of `stages`): the case closed, was withdrawn, or a stage
-    is being re-planned (a level change re-plans the resolution as a new cycle)."""
-    stmt = (
-        update(deadlines)
-        .where(*_open_of(complaint_id, stages))
-        .values(status=DeadlineStatus.CANCELLED.value, cancelled_at=at)
-    )
-    return int((await conn.execute(stmt)).rowcount or 0)
-
-
-async def pause_open(conn: AsyncConnection, complaint_id: uuid.UUID, *, at: datetime) -> int:
-    """Stop the clocks of the open deadlines (the complaint now awaits the customer)."""
-    stmt = (
-        update(deadlines)
-        .where(*_open_of(complaint_id, None), deadlines.c.paused_at.is_(None))
-        .values(paused_at=at)
-    )
-    return int((await conn.execute(stmt)).rowcount or 0)
-
-
-async def update_plan(
-    conn: AsyncConnection,
-    deadline_id: int,
-    planned: PlannedDeadline,
-    *,
-    calendar_version: int,
-    paused_total: timedelta | None = None,
-    resume: bool = False,
-) -> bool:
-    """Store a recomputed or moved plan for one open deadline (after a pause, or a calendar
-    change). `resume` also clears `paused_at`; `paused_total` replaces the stored total."""
-    values: dict[str, Any] = {
-        "due_at": planned.due_at,
-        "warn_at": planned.warn_at,
-        "provisional": planned.provisional,
-        "calendar_version": calendar_version,
-    }
-    if paused_total is not None:
-        values["paused_total"] = paused_total
-    if resume:
-        values["paused_at"] = None
-    c = deadlines.c
-    stmt = update(deadlines).where(c.id == deadline_id, c.status.in_(OPEN_STATUSES)).values(values)
-    return bool((await conn.execute(stmt)).rowcount)
 
 
 # --- the calendar changed --------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""The deadlines repository against PostgreSQL: both insert paths, state changes, the complaint
-list filters, the public "next deadline", what a calendar change touches, and the caches.
+"""The deadlines repository against PostgreSQL: both insert paths, the complaint list filters,
+the public "next deadline", what a calendar change touches, and the caches.
 
 Deadlines are planned here on the seeded calendar and the seeded policy versions (as in force
 in 2020), so other tests changing the `default` calendar or the policies do not matter.
@@ -101,14 +101,11 @@ async def test_a_stage_is_planned_once_per_cycle(
         await repo.insert_many(conn, rows(complaint_id, planned))
         with pytest.raises(IntegrityError, match="uq_deadlines_complaint_id_stage_cycle"):
             await repo.insert_many(conn, rows(complaint_id, planned[:1]))
-        assert await repo.next_cycle(conn, complaint_id, Stage.RESOLUTION) == 2
-        assert await repo.next_cycle(conn, complaint_id, Stage.INVESTIGATION) == 1
-        # A level change: cancel the open resolution and plan it again as cycle 2.
-        assert await repo.cancel_open(conn, complaint_id, at=START, stages=[Stage.RESOLUTION]) == 1
+        # A level change plans the resolution again as the next cycle.
         again = planned[2]._replace(cycle=2, due_at=CAL.add(START, 7, CAL_WD).at)
         await repo.insert_many(conn, rows(complaint_id, [again]))
-        open_ = await repo.open_for_complaint(conn, complaint_id, stages=[Stage.RESOLUTION])
-    assert [(r["cycle"], r["status"]) for r in open_] == [(2, "pending")]
+        stored = await repo.list_for_complaint(conn, complaint_id)
+    assert sorted(r["cycle"] for r in stored if r["stage"] == "resolution") == [1, 2]
 
 
 async def test_deadlines_ride_in_the_complaint_statement(
@@ -141,45 +138,46 @@ async def test_deadlines_ride_in_the_complaint_statement(
     assert by_stage["regulator_reply"]["due_at"] == CAL.add(now, 10, CAL_WD).at
 
 
-async def test_met_cancelled_paused_and_the_next_deadline(
+async def _set(
+    conn: AsyncConnection, complaint_id: uuid.UUID, stage: Stage, **values: object
+) -> None:
+    """Put a stored deadline in a state (test set-up: complaint changes do this for real)."""
+    d = repo.deadlines.c
+    await conn.execute(
+        repo.deadlines.update()
+        .where(d.complaint_id == complaint_id, d.stage == stage.value)
+        .values(**values)
+    )
+
+
+async def test_the_next_deadline_is_the_first_running_one(
     client: httpx.AsyncClient, db: Database, policies: list[SlaPolicy]
 ) -> None:
     complaint_id = await new_complaint(client, db)
     planned = {p.stage: p for p in plan(policies)}
+    contact = START + timedelta(hours=3)
     async with db.connect() as conn:
         await repo.insert_many(conn, rows(complaint_id, list(planned.values())))
         first = await repo.next_deadline(conn, complaint_id)
         assert first is not None
         assert (first["stage"], first["due_at"]) == ("first_contact", START + timedelta(hours=24))
-        contact = START + timedelta(hours=3)
-        assert await repo.mark_met(conn, complaint_id, Stage.FIRST_CONTACT, at=contact) == 1
-        assert await repo.mark_met(conn, complaint_id, Stage.FIRST_CONTACT, at=contact) == 0
+        await _set(conn, complaint_id, Stage.FIRST_CONTACT, status="met", met_at=contact)
         second = await repo.next_deadline(conn, complaint_id)
         assert second is not None
         assert second["stage"] == "acknowledgement"
-        assert await repo.pause_open(conn, complaint_id, at=contact) == 3
+        # A paused clock comes after every running one, however early it is due.
+        await _set(conn, complaint_id, Stage.ACKNOWLEDGEMENT, paused_at=contact)
+        third = await repo.next_deadline(conn, complaint_id)
+        assert third is not None
+        assert third["stage"] == "resolution"
+        for stage in (Stage.RESOLUTION, Stage.PROGRESS_UPDATE):
+            await _set(conn, complaint_id, stage, paused_at=contact)
         paused = await repo.next_deadline(conn, complaint_id)
         assert paused is not None
-        assert paused["paused_at"] == contact
-        # Resuming: the plan moves by the paused working time and the clock runs again.
-        resumed_at = contact + timedelta(hours=2)
-        row = (await repo.open_for_complaint(conn, complaint_id, stages=[Stage.RESOLUTION]))[0]
-        moved = planned[Stage.RESOLUTION]._replace(
-            due_at=CAL.extend_for_pause(row["due_at"], CAL_WD, timedelta(hours=2)).at
-        )
-        assert await repo.update_plan(conn, row["id"], moved, calendar_version=1,
-                                      paused_total=timedelta(hours=2), resume=True)  # fmt: skip
-        resumed = await repo.next_deadline(conn, complaint_id)
-        assert resumed is not None
-        assert (resumed["stage"], resumed["paused_at"]) == ("resolution", None)
-        assert resumed["due_at"] == datetime(2026, 6, 5, 11, tzinfo=SH)
-        assert resumed_at < resumed["due_at"]
-        assert await repo.cancel_open(conn, complaint_id, at=resumed_at) == 3
+        assert (paused["stage"], paused["paused_at"]) == ("acknowledgement", contact)
+        for stage in (Stage.ACKNOWLEDGEMENT, Stage.RESOLUTION, Stage.PROGRESS_UPDATE):
+            await _set(conn, complaint_id, stage, status="cancelled", cancelled_at=contact)
         assert await repo.next_deadline(conn, complaint_id) is None
-        final = await repo.list_for_complaint(conn, complaint_id)
-    statuses = {r["stage"]: r["status"] for r in final}
-    assert statuses == {"first_contact": "met", "acknowledgement": "cancelled",
-                        "resolution": "cancelled", "progress_update": "cancelled"}  # fmt: skip
 
 
 async def test_the_complaint_list_filters(
@@ -199,13 +197,10 @@ async def test_the_complaint_list_filters(
     async with db.connect() as conn:
         for name, planned in cases.items():
             await repo.insert_many(conn, rows(ids[name], planned))
-        await repo.pause_open(conn, ids["paused"], at=now - timedelta(days=1))
-        await repo.mark_met(conn, ids["met"], Stage.ACKNOWLEDGEMENT, at=now)
-        await conn.execute(
-            repo.deadlines.update()
-            .where(repo.deadlines.c.complaint_id == ids["breached"])
-            .values(status=DeadlineStatus.BREACHED.value, breached_at=now)
-        )
+        await _set(conn, ids["paused"], Stage.ACKNOWLEDGEMENT, paused_at=now - timedelta(days=1))
+        await _set(conn, ids["met"], Stage.ACKNOWLEDGEMENT, status="met", met_at=now)
+        await _set(conn, ids["breached"], Stage.ACKNOWLEDGEMENT,
+                   status=DeadlineStatus.BREACHED.value, breached_at=now)  # fmt: skip
 
         async def matching(clause: repo.ComplaintClause) -> set[str]:
             c = repo.complaints.c
@@ -217,18 +212,6 @@ async def test_the_complaint_list_filters(
         assert await matching(repo.due_within_clause(now, timedelta(days=4))) == {"soon", "later"}
         assert await matching(repo.overdue_clause(now)) == {"overdue"}
         assert await matching(repo.breached_clause()) == {"breached"}
-
-
-async def _set(
-    conn: AsyncConnection, complaint_id: uuid.UUID, stage: Stage, **values: object
-) -> None:
-    """Put a stored deadline in a state (test set-up: complaint changes do this for real)."""
-    d = repo.deadlines.c
-    await conn.execute(
-        repo.deadlines.update()
-        .where(d.complaint_id == complaint_id, d.stage == stage.value)
-        .values(**values)
-    )
 
 
 async def test_what_a_calendar_change_touches(
