@@ -1,7 +1,8 @@
 """`python -m services.sla_worker`: run one SLA worker until SIGINT/SIGTERM.
 
-`python -m services.sla_worker check` exits 0 when a worker of this deployment has reported
-healthy in the last minute (arq's health-check key), 1 otherwise: the container health check.
+`python -m services.sla_worker check` exits 0 when a live worker process of this host (in a
+container: this container) recorded its health in arq's last interval, 1 otherwise: the
+container health check. Replicas elsewhere do not make this one healthy.
 
 A Redis outage longer than the connection's retries can still surface from inside arq (a lost
 connection in its job polling is not caught there): the worker then starts again after a pause
@@ -11,16 +12,17 @@ PostgreSQL holds everything owed, so nothing is lost across the restart.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
 import sys
 import time
 from types import FrameType
 
-from arq.worker import check_health, run_worker
+from arq.worker import run_worker
 from redis.exceptions import RedisError
 
-from services.sla_worker.worker import WorkerSettings
+from services.sla_worker.worker import WorkerSettings, check_health
 from shared.config import get_settings
 
 log = logging.getLogger("kesu.worker")
@@ -30,7 +32,7 @@ RESTART_PAUSE_SECONDS = (1, 2, 5, 10)
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(name)s %(message)s")
     if argv == ["check"]:
-        return check_health(WorkerSettings)  # type: ignore[arg-type]
+        return asyncio.run(check_health())
     if argv:
         print("usage: python -m services.sla_worker [check]", file=sys.stderr)
         return 2

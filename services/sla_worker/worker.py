@@ -7,10 +7,16 @@ and claims it with FOR UPDATE SKIP LOCKED, so duplicates find nothing left to do
 SIGTERM: arq stops taking jobs and waits up to `job_completion_wait` for the running ones (a
 delivery run ends within its time budget plus one send timeout), then cancels them; a cancelled
 run hands its unsent rows back (`services/sla_worker/jobs/batch.py`).
+
+Liveness is per process, never through the shared queue (any worker could run a queued job):
+each process writes its own heartbeat from a task of its own (what ops see), and arq records its
+own health under a key naming the process (what `python -m services.sla_worker check` reads).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -20,9 +26,11 @@ from typing import Any, ClassVar
 
 from arq import cron
 from arq.connections import RedisSettings
+from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy import text
 
@@ -39,15 +47,21 @@ from shared.db.engine import Database
 log = logging.getLogger("kesu.worker")
 settings = get_settings()
 
+HEARTBEAT_SECONDS = 15
 HEARTBEAT_TTL_SECONDS = 60
-HEARTBEAT_PATTERN = "worker:heartbeat:*"
+HEALTH_CHECK_SECONDS = 20
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379"
+# hostname:pid. The host part is what `check` matches: in a container the container itself,
+# where compose runs the check; the worker is a child of services.devstack there, so the
+# check cannot know its pid, only whether a live process of its host reported.
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}"
 
 
 def redis_settings_for(url: str | None) -> RedisSettings:
     """arq's connection, retrying commands across a Redis restart: without this, the first
     failed poll while Redis restarts ends the worker (arq's main loop does not catch it).
     About a minute of retries; PostgreSQL keeps what is owed meanwhile."""
-    redis_settings = RedisSettings.from_dsn(url or "redis://127.0.0.1:6379")
+    redis_settings = RedisSettings.from_dsn(url or DEFAULT_REDIS_URL)
     redis_settings.retry = Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=40)
     redis_settings.retry_on_error = [RedisConnectionError, RedisTimeoutError, OSError]
     redis_settings.conn_retries = 30
@@ -58,20 +72,51 @@ def heartbeat_key(worker_id: str) -> str:
     return f"{settings.redis_prefix}:worker:heartbeat:{worker_id}"
 
 
+def health_check_key_for(worker_id: str) -> str:
+    return f"{settings.redis_prefix}:worker:health-check:{worker_id}"
+
+
+# The heartbeat task of this process. Kept here as well as in ctx: after losing Redis arq may
+# end without running `shutdown`, and the next start in this process must stop the old task.
+_beating: asyncio.Task[None] | None = None
+
+
 async def startup(ctx: dict[str, Any]) -> None:
+    global _beating
     # Sends settle one by one on short-lived checkouts; 15 connections per worker keep several
     # replicas (and the API) within PostgreSQL's max_connections, a waiting settle costs ~1 ms.
     ctx["db"] = Database(settings.require_database_url(), pool_size=5, max_overflow=10)
     async with ctx["db"].connect() as conn:
         await conn.execute(text("SELECT 1"))
-    ctx["worker_id"] = f"{socket.gethostname()}:{os.getpid()}"
+    ctx["worker_id"] = WORKER_ID
     ctx["started_at"] = datetime.now(UTC)
     ctx["deliveries"] = runtime_from_settings(settings, ctx["db"], ctx["worker_id"])
     log.info("SLA worker %s connected to PostgreSQL and Redis", ctx["worker_id"])
     await heartbeat(ctx)
+    await _stop_beating()
+    _beating = asyncio.create_task(_beat(ctx), name="heartbeat")
+
+
+async def _beat(ctx: dict[str, Any]) -> None:
+    while True:
+        await asyncio.sleep(HEARTBEAT_SECONDS)
+        try:
+            await heartbeat(ctx)
+        except (RedisError, OSError) as exc:  # Redis restarting: the next beat will tell
+            log.warning("heartbeat not written (%s)", type(exc).__name__)
+
+
+async def _stop_beating() -> None:
+    global _beating
+    if _beating is not None:
+        _beating.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await _beating
+        _beating = None
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    await _stop_beating()
     runtime: DeliveryRuntime | None = ctx.get("deliveries")
     if runtime is not None:
         await runtime.aclose()
@@ -102,10 +147,46 @@ async def heartbeat(ctx: dict[str, Any]) -> None:
     )
 
 
+async def check_health() -> int:
+    """`python -m services.sla_worker check`: 0 when a live worker process of this host recorded
+    its health within arq's interval, 1 otherwise. Workers of other hosts (replicas in other
+    containers) do not count, nor the key a killed process of this host left behind."""
+    pattern = _glob_escape(health_check_key_for(socket.gethostname())) + ":*"
+    client = Redis.from_url(
+        settings.redis_url or DEFAULT_REDIS_URL, socket_timeout=5, socket_connect_timeout=5
+    )
+    try:
+        async for key in client.scan_iter(match=pattern, count=100):
+            pid = key.decode().rpartition(":")[2]
+            if pid.isdigit() and _alive(int(pid)):
+                log.info("healthy: %s", key.decode())
+                return 0
+    except (RedisError, OSError) as exc:
+        log.warning("health check failed: Redis unreachable (%s)", type(exc).__name__)
+        return 1
+    finally:
+        await client.aclose()
+    log.warning("health check failed: no live worker of this host reported recently")
+    return 1
+
+
+def _glob_escape(text: str) -> str:
+    return "".join(f"\\{c}" if c in "*?[]\\" else c for c in text)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, run by another user
+        return True
+    return True
+
+
 class WorkerSettings:
     functions: ClassVar[list[Any]] = []
     cron_jobs: ClassVar[list[Any]] = [
-        cron(heartbeat, second={0, 15, 30, 45}, run_at_startup=False, unique=False),
         # unique: one run per tick across workers (arq may still run two; harmless).
         # Hourly: purge old idempotency keys, prepare tomorrow's reference-number sequence.
         cron(
@@ -141,5 +222,5 @@ class WorkerSettings:
     # Finish the batch in hand on SIGTERM: one run's budget plus a send timeout. A sweep run
     # cancelled meanwhile rolls its batch back (one transaction): nothing half-done is left.
     job_completion_wait = int(settings.delivery_run_seconds + settings.webhook_timeout_seconds + 5)
-    health_check_key = f"{settings.redis_prefix}:worker:health-check"
-    health_check_interval = 20
+    health_check_key = health_check_key_for(WORKER_ID)
+    health_check_interval = HEALTH_CHECK_SECONDS
