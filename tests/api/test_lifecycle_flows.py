@@ -12,24 +12,14 @@ import uuid
 import httpx
 
 from services.intake_api.examples import ACTION_EXAMPLES
-from shared.db import complaints as repo
 from shared.db.engine import Database
 from shared.domain.enums import Status
-from shared.domain.events import replay
 from shared.domain.lifecycle import Action, allowed_actions
 from tests.conftest import Staff
 from tests.support.factories import complaint_body, mobile
-from tests.support.flow import drive_to, register
+from tests.support.flow import assert_rebuilds, drive_to, register
 
 SURVEY = "/api/v1/public/survey"
-
-
-async def assert_rebuilds(db: Database, complaint_id: str) -> None:
-    """Rebuilding the projection from the event log gives the stored row."""
-    async with db.connect() as conn:
-        stored = await repo.get_state(conn, uuid.UUID(complaint_id))
-        log = await repo.list_events(conn, uuid.UUID(complaint_id))
-    assert replay((e, m) for e, m, _ in log) == stored
 
 
 async def test_full_seed_procedure_from_intake_to_closure(

@@ -10,7 +10,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from sqlalchemy import text
 
+from shared.db import complaints as repo
 from shared.db.engine import Database
+from shared.domain.events import replay
 from tests.support.factories import complaint_body
 
 if TYPE_CHECKING:
@@ -77,6 +79,14 @@ class Flow:
     @property
     def status(self) -> str:
         return str(self.complaint["status"])
+
+
+async def assert_rebuilds(db: Database, complaint_id: str) -> None:
+    """Rebuilding the projection from the event log gives the stored row."""
+    async with db.connect() as conn:
+        stored = await repo.get_state(conn, uuid.UUID(complaint_id))
+        log = await repo.list_events(conn, uuid.UUID(complaint_id))
+    assert replay((e, m) for e, m, _ in log) == stored
 
 
 async def register(client: httpx.AsyncClient, headers: dict[str, str], **body: Any) -> Flow:

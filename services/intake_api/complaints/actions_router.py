@@ -32,6 +32,21 @@ router = APIRouter(
 )
 
 IF_MATCH_DOC = "The complaint's ETag (from GET); a stale one gets 412, none gets 428."
+# The same order for every action: what the request is, then who asks, then the state, then the
+# rules of this action. A client can rely on it (a 409 means the body and the role were fine).
+ERRORS_DOC = """
+**Errors**, in the order they are checked (RFC 9457 problem documents):
+
+1. **401** not signed in; **415** not JSON;
+2. **422** a malformed body (`/problems/validation`: a missing field, a wrong type, an unknown
+   field);
+3. **428** no `If-Match`; **404** a complaint you may not see; **412** a stale `If-Match`;
+4. **403** a role that may never take this action, or a tier below the complaint's level;
+5. **409** an action the complaint's current status does not allow
+   (`/problems/invalid-transition`, with `allowed_actions`);
+6. **422** a rule of this action refusing this request (approval pending, closure requirements
+   such as 四不放过, recusal, an assignee outside the level's tier …).
+"""
 
 
 async def _effects(request: Request) -> Effects:
@@ -76,6 +91,7 @@ for _action, _command in COMMANDS.items():
         methods=["POST"],
         summary=f"{_action.value.replace('_', ' ').capitalize()}: "
         + (_command.__doc__ or "").strip().split("\n")[0],
+        description=(_command.__doc__ or "").strip() + "\n" + ERRORS_DOC,
         response_model=ComplaintOut,
         responses=responses(401, 403, 404, 409, 412, 415, 422, 428, 429),
     )
