@@ -381,8 +381,9 @@ class CalendarCache:
     With `auto_seed` (the default) the first load of each calendar in a process seeds the
     years chinesecalendar knows and the calendar does not (`seed_missing_years`): this is the
     "on start-up" seeding, done lazily so every entry point (API, worker, tools) gets it.
-    Deadlines already open are not recomputed by this; they carry `calendar_version`, so a
-    sweep for open deadlines computed with an older version finds them.
+    Deadlines already open are not recomputed here (any process may be first, inside any
+    transaction): the SLA worker's housekeeping recomputes the open deadlines this made
+    definite (`deadlines.stale`, shared.db.recompute), at its start-up and hourly.
     """
 
     def __init__(

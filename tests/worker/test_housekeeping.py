@@ -1,17 +1,26 @@
-"""Housekeeping: old idempotency keys go, tomorrow's reference sequence is ready."""
+"""Housekeeping: old idempotency keys go, tomorrow's reference sequence is ready, deadlines
+left on an outdated calendar are recomputed."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+import chinese_calendar
 import httpx
+import pytest
+import pytest_asyncio
 from sqlalchemy import text
 
 from services.sla_worker.jobs.housekeeping import housekeeping
+from shared.db.calendars import CalendarCache, calendar_cache
 from shared.db.engine import Database
 from shared.domain.reference import local_date
+from tests.support.desk import Desk, deadlines, events, open_desk, own_database
 from tests.support.factories import complaint_body
+from tests.support.servers import Servers
 
 
 async def test_purges_expired_idempotency_keys_and_prepares_tomorrow(
@@ -47,3 +56,76 @@ async def test_purges_expired_idempotency_keys_and_prepares_tomorrow(
         ).scalar_one()
     assert keys == {f"key:{fresh_key}"}
     assert sequence is not None
+
+
+# --- deadlines left on an outdated calendar ------------------------------------------------------
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture(scope="module")
+def own_url(test_servers: Servers) -> Iterator[str]:
+    with own_database(test_servers) as url:
+        yield url
+
+
+@pytest_asyncio.fixture(scope="module")
+async def desk(own_url: str, test_servers: Servers) -> AsyncIterator[Desk]:
+    async with open_desk(own_url, test_servers) as d:
+        yield d
+
+
+def _nth_working_day_end(start: datetime, n: int) -> datetime:
+    """Counted with chinesecalendar directly: an independent source, not the code under test."""
+    day, counted = start.astimezone(SHANGHAI).date(), 0
+    while counted < n:
+        day += timedelta(days=1)
+        counted += chinese_calendar.is_workday(day)
+    return datetime(day.year, day.month, day.day, 18, tzinfo=SHANGHAI)
+
+
+async def test_deadlines_made_definite_by_seeding_are_recomputed(desk: Desk) -> None:
+    """A process seeds the years the library knows on its first use of the calendar, and
+    recomputes nothing there; the worker's housekeeping recomputes what that made definite."""
+    async with desk.db.connect() as conn:
+        await calendar_cache.get(conn)  # this process has seeded this database
+        # Back to before the library knew 2026 (as with an older chinesecalendar).
+        await conn.execute(text("DELETE FROM calendar_days WHERE calendar_code = 'default' "
+                                "AND day >= '2026-01-01'"))  # fmt: skip
+        await conn.execute(text("UPDATE calendars SET known_until = '2025-12-31', "
+                                "version = version + 1 WHERE code = 'default'"))  # fmt: skip
+    calendar_cache.invalidate()
+    registered = datetime(2026, 2, 12, 10, 0, tzinfo=SHANGHAI)  # before Spring Festival
+    body = complaint_body()
+    body["product"]["purchase_date"] = "2026-01-20"
+    complaint = await desk.register(registered, **body)
+    before = {d["stage"]: d for d in await deadlines(desk.db, complaint["id"])}
+    assert before["resolution"]["provisional"] is True
+    # Another process's first use (a fresh cache) seeds 2026, which moves the deadline.
+    async with desk.db.connect() as conn:
+        seeded = await CalendarCache().get(conn)
+    assert seeded.known_until == date(2026, 12, 31)
+    assert {d["stage"]: d for d in await deadlines(desk.db, complaint["id"])} == before
+
+    done = await housekeeping({"db": desk.db})
+    assert done["deadlines"] >= 2  # resolution and progress update
+    after = {d["stage"]: d for d in await deadlines(desk.db, complaint["id"])}
+    resolution = after["resolution"]
+    # 13 February, then 14 February (a Saturday 调休 working day), then after the holiday.
+    assert resolution["due_at"] == _nth_working_day_end(registered, 3)
+    assert resolution["due_at"] != before["resolution"]["due_at"]
+    assert resolution["provisional"] is False
+    assert resolution["calendar_version"] == seeded.version
+    assert after["first_contact"] == before["first_contact"]  # 24 hours: no calendar involved
+    recomputed = [e for e in await events(desk.db, complaint["id"])
+                  if e["type"] == "deadlines.recomputed"]  # fmt: skip
+    assert len(recomputed) == 1
+    assert recomputed[0]["payload"]["calendar_version"] == seeded.version
+    moved = {d["stage"]: d for d in recomputed[0]["payload"]["deadlines"]}
+    assert datetime.fromisoformat(moved["resolution"]["due_at"]) == resolution["due_at"]
+
+    # Nothing is left stale: running again recomputes nothing and writes no event.
+    again = await housekeeping({"db": desk.db})
+    assert again["deadlines"] == 0
+    types = [e["type"] for e in await events(desk.db, complaint["id"])]
+    assert types.count("deadlines.recomputed") == 1

@@ -1,10 +1,16 @@
-"""Hourly housekeeping: what the database should not keep, and what tomorrow needs ready.
+"""Hourly housekeeping: what the database should not keep, what tomorrow needs ready, and
+deadlines left on an outdated calendar.
 
 - idempotency keys older than `KESU_IDEMPOTENCY_TTL_HOURS` (48 by default; the API promises at
   least 24) are purged;
 - tomorrow's reference-number sequence (受理号) is created ahead of midnight, so the first
   complaint of the day does not pay for it, and the sequences of days more than a week past
-  are dropped (their numbers are all handed out).
+  are dropped (their numbers are all handed out);
+- the years the calendar library knows are seeded on a process's first use of the calendar,
+  without recomputing anything (any process may be first, inside any transaction): open
+  deadlines that seeding made definite are recomputed here, with the `deadlines.recomputed`
+  event a calendar change writes (shared.db.recompute). The job runs at start-up too, so a
+  worker started with a library that learnt a new year recomputes at once.
 
 Idempotent and harmless to run twice or on several workers at once.
 """
@@ -17,10 +23,26 @@ from typing import Any
 
 from shared.config import get_settings
 from shared.db import complaints as repo
+from shared.db.calendars import calendar_cache
 from shared.db.engine import Database
+from shared.db.recompute import recompute_stale_batch
 from shared.domain.reference import local_date
 
 log = logging.getLogger("kesu.worker.housekeeping")
+
+
+async def recompute_stale(db: Database, *, now: datetime) -> int:
+    """Seed the calendar if this process has not yet, then recompute the open deadlines left
+    stale, one batch of complaints per transaction; returns how many moved."""
+    async with db.connect() as conn:
+        await calendar_cache.get(conn)
+    moved, after = 0, None
+    while True:
+        async with db.begin() as tx:
+            last, count = await recompute_stale_batch(tx, after=after, now=now)
+        if last is None:
+            return moved
+        moved, after = moved + count, last
 
 
 async def housekeeping(ctx: dict[str, Any]) -> dict[str, int]:
@@ -33,7 +55,8 @@ async def housekeeping(ctx: dict[str, Any]) -> dict[str, int]:
         await repo.ensure_reference_sequence(conn, today)
         await repo.ensure_reference_sequence(conn, today + timedelta(days=1))
         dropped = await repo.drop_reference_sequences(conn, today - timedelta(days=7))
-    if purged or dropped:
-        log.info("housekeeping: %d idempotency keys purged, %d sequences dropped",
-                 purged, len(dropped))  # fmt: skip
-    return {"idempotency_keys": purged, "sequences": len(dropped)}
+    recomputed = await recompute_stale(db, now=now)
+    if purged or dropped or recomputed:
+        log.info("housekeeping: %d idempotency keys purged, %d sequences dropped, "
+                 "%d deadlines recomputed", purged, len(dropped), recomputed)  # fmt: skip
+    return {"idempotency_keys": purged, "sequences": len(dropped), "deadlines": recomputed}
