@@ -22,15 +22,17 @@ from types import FrameType
 from arq.worker import run_worker
 from redis.exceptions import RedisError
 
+from services.sla_worker.logs import protect_handlers, worker_logger
 from services.sla_worker.worker import WorkerSettings, check_health
 from shared.config import get_settings
 
-log = logging.getLogger("kesu.worker")
+log = worker_logger("kesu.worker")
 RESTART_PAUSE_SECONDS = (1, 2, 5, 10)
 
 
 def main(argv: list[str]) -> int:
     logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(name)s %(message)s")
+    protect_handlers()  # arq's and shared code's records too, not only the worker's loggers
     if argv == ["check"]:
         return asyncio.run(check_health())
     if argv:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 import os
 import socket
 from datetime import UTC, datetime
@@ -40,11 +39,12 @@ from services.sla_worker.jobs.housekeeping import housekeeping
 from services.sla_worker.jobs.sweep import CRON_SECONDS as SWEEP_SECONDS
 from services.sla_worker.jobs.sweep import RUN_SECONDS as SWEEP_RUN_SECONDS
 from services.sla_worker.jobs.sweep import sweep_deadlines
+from services.sla_worker.logs import worker_logger
 from services.sla_worker.serialization import deserialize, serialize
 from shared.config import get_settings
 from shared.db.engine import Database
 
-log = logging.getLogger("kesu.worker")
+log = worker_logger("kesu.worker")
 settings = get_settings()
 
 HEARTBEAT_SECONDS = 15

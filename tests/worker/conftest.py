@@ -12,7 +12,12 @@ import pytest
 import pytest_asyncio
 from aiosmtpd.controller import Controller
 
-from services.sla_worker.delivery import HttpSmsGateway, SendCaps, new_webhook_client
+from services.sla_worker.delivery import (
+    HttpSmsGateway,
+    SendCaps,
+    SmsGateway,
+    new_webhook_client,
+)
 from services.sla_worker.jobs.delivery_runtime import DeliveryConfig, DeliveryRuntime, SmtpConfig
 from shared.config import Settings
 from shared.db.engine import Database
@@ -45,7 +50,10 @@ async def make_runtime(
     """Builds runtimes with short timeouts; closes them after the test."""
     opened: list[DeliveryRuntime] = []
 
-    def make(*, per_recipient: str = "100/hour", **overrides: Any) -> DeliveryRuntime:
+    def make(
+        *, per_recipient: str = "100/hour", sms: SmsGateway | None = None, **overrides: Any
+    ) -> DeliveryRuntime:
+        """`sms`: another gateway adapter than the HTTP one posting to the receiver."""
         config: dict[str, Any] = {
             "webhook_allow": LOOPBACK,
             "webhook_timeout": 1.0,
@@ -65,7 +73,7 @@ async def make_runtime(
             http=new_webhook_client(),
             config=DeliveryConfig(**config),
             worker_id=f"test-{uuid.uuid4().hex[:6]}",
-            sms=HttpSmsGateway(client=sms_client, url=receiver.url("/sms"), token="t0ken"),
+            sms=sms or HttpSmsGateway(client=sms_client, url=receiver.url("/sms"), token="t0ken"),
             caps=SendCaps(
                 settings.require_redis_url(),
                 key_secret=b"test-caps-secret-0123456789",

@@ -30,13 +30,13 @@ from tests.worker.test_deliveries_receivers import (
     Inbox,
     Receiver,
     deliveries_of,
-    forget_producer_rows,
     insert_outbox,
     insert_subscription,
     isolate_subscriptions,
     make_due,
     message_row,
     outbox_rows,
+    registered,
     topic,
     webhook_row,
 )
@@ -62,14 +62,6 @@ async def _subscription(db: Database, sid: uuid.UUID) -> dict[str, Any]:
             text("SELECT * FROM webhook_subscriptions WHERE id = :id"), {"id": sid}
         )
         return dict(row.mappings().one())
-
-
-async def _complaint(client: httpx.AsyncClient, db: Database, **overrides: Any) -> dict[str, Any]:
-    response = await client.post("/api/v1/complaints", json=complaint_body(**overrides))
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    await forget_producer_rows(db, body["id"])
-    return body
 
 
 # --- webhooks ----------------------------------------------------------------------------------
@@ -289,7 +281,7 @@ async def test_customer_acknowledgement_by_sms_resolves_the_phone_at_send_time(
     db: Database, client: httpx.AsyncClient, receiver: Receiver, make_runtime: Any
 ) -> None:
     phone = mobile()
-    complaint = await _complaint(client, db, customer={"name": "王芳", "phone": phone})
+    complaint = await registered(client, db, customer={"name": "王芳", "phone": phone})
     row = message_row("complaint_acknowledged", audience="customer", complaint_id=complaint["id"])
     [oid] = await insert_outbox(db, [row])
     await run_deliveries(make_runtime())
@@ -312,7 +304,7 @@ async def test_customer_without_phone_gets_email(
     db: Database, client: httpx.AsyncClient, smtp: tuple[int, Inbox], make_runtime: Any
 ) -> None:
     address = f"kehu-{uuid.uuid4().hex[:8]}@example.com"
-    complaint = await _complaint(client, db, customer={"name": "李雷", "email": address})
+    complaint = await registered(client, db, customer={"name": "李雷", "email": address})
     row = message_row(
         "survey_invitation", audience="customer", complaint_id=complaint["id"],
         survey_url="https://kesu.example/s/abc",
@@ -347,7 +339,7 @@ async def test_staff_email_and_recusal(
         )  # fmt: skip
         assert response.status_code == 200, response.text
         assert response.json()["email"] == emails[account.id]
-    complaint = await _complaint(
+    complaint = await registered(
         client, db, subject={"staff_user_id": accused.id, "staff_name": "张三"}
     )
     rows = [
@@ -374,7 +366,7 @@ async def test_refused_address_is_dead_lettered_without_the_address_in_the_log(
     db: Database, client: httpx.AsyncClient, make_runtime: Any
 ) -> None:
     address = f"nobody@{uuid.uuid4().hex[:8]}.example"
-    complaint = await _complaint(client, db, customer={"name": "韩梅梅", "email": address})
+    complaint = await registered(client, db, customer={"name": "韩梅梅", "email": address})
     row = message_row("complaint_acknowledged", audience="customer", complaint_id=complaint["id"])
     [oid] = await insert_outbox(db, [row])
     await run_deliveries(make_runtime())
@@ -391,7 +383,7 @@ async def test_template_override_is_used(
     db: Database, client: httpx.AsyncClient, receiver: Receiver, make_runtime: Any
 ) -> None:
     phone = mobile()
-    complaint = await _complaint(client, db, customer={"name": "王芳", "phone": phone})
+    complaint = await registered(client, db, customer={"name": "王芳", "phone": phone})
     async with db.connect() as conn:
         version = await conn.execute(
             text("SELECT coalesce(max(version), 0) + 1 FROM notification_templates "
@@ -425,7 +417,7 @@ async def test_template_override_is_used(
 async def test_missing_placeholder_value_is_dead_lettered(
     db: Database, client: httpx.AsyncClient, make_runtime: Any
 ) -> None:
-    complaint = await _complaint(client, db)
+    complaint = await registered(client, db)
     # progress_update needs progress_summary, which this producer forgot.
     row = message_row("progress_update", audience="customer", complaint_id=complaint["id"])
     [oid] = await insert_outbox(db, [row])
@@ -439,7 +431,7 @@ async def test_send_cap_defers_without_spending_an_attempt(
     db: Database, client: httpx.AsyncClient, receiver: Receiver, make_runtime: Any
 ) -> None:
     phone = mobile()
-    complaint = await _complaint(client, db, customer={"name": "王芳", "phone": phone})
+    complaint = await registered(client, db, customer={"name": "王芳", "phone": phone})
     rows = [
         message_row("complaint_acknowledged", audience="customer", complaint_id=complaint["id"])
         for _ in range(2)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import uvicorn
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import text
@@ -25,6 +26,7 @@ from starlette.routing import Route
 
 from services.sla_worker.delivery import new_webhook_secret
 from shared.db.engine import Database, json_dumps
+from tests.support.factories import complaint_body
 
 SECRET = new_webhook_secret()
 
@@ -347,3 +349,13 @@ async def forget_producer_rows(db: Database, complaint_id: uuid.UUID | str) -> N
             ),
             {"id": str(complaint_id)},
         )
+
+
+async def registered(client: httpx.AsyncClient, db: Database, **overrides: Any) -> dict[str, Any]:
+    """A complaint registered through the API whose own notifications are forgotten, so that
+    a test delivers only the rows it inserts for it."""
+    response = await client.post("/api/v1/complaints", json=complaint_body(**overrides))
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    await forget_producer_rows(db, body["id"])
+    return body

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from services.sla_worker.logs import stack_of, worker_logger
 from shared.db import outbox as repo
 from shared.db.engine import Database
 
-log = logging.getLogger("kesu.worker.deliveries")
+log = worker_logger("kesu.worker.deliveries")
 _RELEASE_TIMEOUT = 5.0
 
 
@@ -41,10 +41,12 @@ async def run_batch(
         async with gate:
             try:
                 label = await handle(row)
-            except Exception:
+            except Exception as exc:
                 # A bug or the database going away: the row stays leased, so it comes back
-                # after its lease instead of failing again in a tight loop.
-                log.exception("delivery of %s %s failed unexpectedly", table, row["id"])
+                # after its lease instead of failing again in a tight loop. The message may
+                # hold the recipient's address, name or text: the type and stack only.
+                log.error("delivery of %s %s failed unexpectedly (%s):\n%s",
+                          table, row["id"], type(exc).__name__, stack_of(exc))  # fmt: skip
                 label = "error"
             # Not reached when cancelled: a row cancelled before or during its send is
             # released below (sent again at once, with the same id: at least once).

@@ -18,7 +18,6 @@ after the lease it is sent again with the same message id / ``webhook-id``.
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections import Counter
 from typing import Any
@@ -26,8 +25,9 @@ from typing import Any
 from services.sla_worker.jobs.delivery_runtime import DeliveryRuntime
 from services.sla_worker.jobs.message_sender import deliver_messages
 from services.sla_worker.jobs.webhook_sender import deliver_webhooks, fan_out
+from services.sla_worker.logs import worker_logger
 
-log = logging.getLogger("kesu.worker.deliveries")
+log = worker_logger("kesu.worker.deliveries")
 
 # Seconds of the minute the cron fires on: every 2 s.
 CRON_SECONDS = frozenset(range(0, 60, 2))

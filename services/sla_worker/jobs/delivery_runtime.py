@@ -7,7 +7,6 @@ functions directly; the worker builds it from `Settings`.
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,10 +15,11 @@ from datetime import UTC, datetime
 import httpx
 
 from services.sla_worker.delivery import HttpSmsGateway, SendCaps, SmsGateway, new_webhook_client
+from services.sla_worker.logs import worker_logger
 from shared.config import Settings
 from shared.db.engine import Database
 
-log = logging.getLogger("kesu.worker.deliveries")
+log = worker_logger("kesu.worker.deliveries")
 
 
 def utc_now() -> datetime:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 import uuid
 from collections.abc import Mapping
@@ -23,11 +22,12 @@ from services.sla_worker.jobs.message_plan import (
     scrub,
 )
 from services.sla_worker.jobs.outcomes import settlement_for
+from services.sla_worker.logs import worker_logger
 from shared.db import notifications as notification_repo
 from shared.db import outbox as repo
 from shared.domain.templates import MessageChannel, MessageTemplate, TemplateKey
 
-log = logging.getLogger("kesu.worker.deliveries")
+log = worker_logger("kesu.worker.deliveries")
 
 
 async def deliver_messages(runtime: DeliveryRuntime) -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 import uuid
 from datetime import timedelta
@@ -12,9 +11,10 @@ from services.sla_worker.delivery import DeliveryStatus, deliver_webhook
 from services.sla_worker.jobs.batch import run_batch
 from services.sla_worker.jobs.delivery_runtime import DeliveryRuntime
 from services.sla_worker.jobs.outcomes import settlement_for
+from services.sla_worker.logs import worker_logger
 from shared.db import outbox as repo
 
-log = logging.getLogger("kesu.worker.deliveries")
+log = worker_logger("kesu.worker.deliveries")
 
 
 def webhook_message_id(webhook_id: uuid.UUID) -> str:
