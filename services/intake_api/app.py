@@ -23,6 +23,7 @@ from services.intake_api.complaints.actions_router import router as actions_rout
 from services.intake_api.complaints.effects import api_effects
 from services.intake_api.complaints.router import router as complaints_router
 from services.intake_api.docs import lifecycle_markdown
+from services.intake_api.docs import router as docs_router
 from services.intake_api.middleware import AccessLogMiddleware, BodyLimitMiddleware
 from services.intake_api.notifications.router import router as notifications_router
 from services.intake_api.ops.router import router as ops_router
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     openapi.install(app)
     app.include_router(ops_router)
+    app.include_router(docs_router)  # the lifecycle diagram page and its script
     app.include_router(auth_router)
     app.include_router(complaints_router)
     app.include_router(actions_router)

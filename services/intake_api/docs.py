@@ -1,8 +1,16 @@
-"""The lifecycle in the docs page (`/docs`, `/redoc`): the transition table drawn as a Markdown
-table and as Mermaid source, both generated from `shared.domain.lifecycle`, so the docs can
-never disagree with what the API enforces."""
+"""The lifecycle in the docs: the transition table as Markdown in the Swagger UI tag description
+(`/docs`, `/redoc`), and drawn as a state diagram on its own page (`/docs/lifecycle`) with a
+vendored Mermaid (services/intake_api/static/README.md). Everything is generated from
+`shared.domain.lifecycle`, so the docs can never disagree with what the API enforces, and
+nothing is loaded from outside the service (ops read the docs on intranets)."""
 
 from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse
 
 from shared.domain.enums import Status
 from shared.domain.lifecycle import (
@@ -14,6 +22,15 @@ from shared.domain.lifecycle import (
     mermaid_state_diagram,
 )
 
+MERMAID_VERSION = "12.3.0"
+STATIC_DIR = Path(__file__).parent / "static"
+# The version is in the URL, so browsers may keep the file for good (a new version is a new URL).
+MERMAID_PATH = f"/static/mermaid-{MERMAID_VERSION}.min.js"
+LIFECYCLE_PAGE_PATH = "/docs/lifecycle"
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+router = APIRouter(include_in_schema=False)
+
 
 def _target(action: Action) -> str:
     target = TRANSITIONS[action].target
@@ -24,6 +41,11 @@ def _target(action: Action) -> str:
     return str(target)
 
 
+def _moves(status: Status) -> list[tuple[str, str]]:
+    """(action path segment, next status) for every action allowed in `status`."""
+    return [(a.value.replace("_", "-"), _target(a)) for a in sorted(allowed_actions(status))]
+
+
 def lifecycle_markdown() -> str:
     lines = [
         "### The complaint lifecycle (处理流程)",
@@ -32,20 +54,75 @@ def lifecycle_markdown() -> str:
         "allowed in the current status gets **409** with `allowed_actions`. `·` = the status",
         "stays.",
         "",
+        # Relative, so it works behind a path prefix too (resolved against /docs or /redoc).
+        "**[The state diagram (状态图)](docs/lifecycle)**, drawn from the same table.",
+        "",
         "| status | actions → next status |",
         "|---|---|",
     ]
     for status in Status:
-        moves = ", ".join(
-            f"`{a.value.replace('_', '-')}` → {_target(a)}" for a in sorted(allowed_actions(status))
-        )
+        moves = ", ".join(f"`{action}` → {target}" for action, target in _moves(status))
         lines.append(f"| **{status.value}** {STATUS_LABELS[status]} | {moves} |")
     lines += [
         "",
-        "State diagram (Mermaid source; paste into any Mermaid viewer):",
+        "State diagram (Mermaid source):",
         "",
         "```mermaid",
         mermaid_state_diagram(include_in_place=False).rstrip(),
         "```",
     ]
     return "\n".join(lines)
+
+
+def lifecycle_page(root_path: str = "") -> str:
+    """The page: the diagram of status changes, then every status with what it allows."""
+    rows = "\n".join(
+        f"<tr><th>{status.value}<br><small>{html.escape(STATUS_LABELS[status])}</small></th>"
+        "<td>"
+        + ", ".join(f"<code>{a}</code> → {html.escape(t)}" for a, t in _moves(status))
+        + "</td></tr>"
+        for status in Status
+    )
+    diagram = html.escape(mermaid_state_diagram(include_in_place=False))
+    return f"""<!doctype html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<title>Kesu 客诉 — the complaint lifecycle (处理流程)</title>
+<style>
+body {{ font-family: sans-serif; margin: 2rem; color: #222; }}
+table {{ border-collapse: collapse; }}
+th, td {{ border: 1px solid #ccc; padding: .3rem .6rem; text-align: left; vertical-align: top; }}
+pre.mermaid {{ background: #fff; }}
+</style>
+</head>
+<body>
+<h1>The complaint lifecycle (处理流程)</h1>
+<p>Each action is <code>POST /api/v1/complaints/{{id}}/&lt;action&gt;</code> with
+<code>If-Match</code>; an action the status does not allow gets 409 with
+<code>allowed_actions</code>. <a href="{root_path}/docs">Back to the API docs</a>.</p>
+<pre class="mermaid" id="lifecycle-diagram">
+{diagram}</pre>
+<h2>What each status allows (· = the status stays)</h2>
+<table>
+{rows}
+</table>
+<script src="{root_path}{MERMAID_PATH}"></script>
+<script>mermaid.initialize({{ startOnLoad: true, securityLevel: "strict" }});</script>
+</body>
+</html>
+"""
+
+
+@router.get(LIFECYCLE_PAGE_PATH)
+async def lifecycle_diagram(request: Request) -> HTMLResponse:
+    return HTMLResponse(lifecycle_page(html.escape(request.scope.get("root_path", ""))))
+
+
+@router.get(MERMAID_PATH)
+async def mermaid_script() -> FileResponse:
+    return FileResponse(
+        STATIC_DIR / "mermaid.min.js",
+        media_type="text/javascript",
+        headers={"Cache-Control": IMMUTABLE},
+    )
