@@ -82,7 +82,10 @@ class ComplaintOut(BaseModel):
     created_by: Actor
     created_at: LocalTime
     updated_at: LocalTime
-    level_reasons: list[str] = Field(description="Why the level was suggested (e.g. keyword:曝光)")
+    level_reasons: list[str] = Field(
+        description="Why the level is what it is: the suggestion's signals (e.g. keyword:曝光, "
+        "channel:regulator, repeat) and `staff_override` once staff set another level"
+    )
     status_before_pause: Status | None = None
     paused_at: LocalTime | None = None
     last_contact_at: LocalTime | None = None
