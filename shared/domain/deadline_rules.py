@@ -12,10 +12,14 @@ One table of rules, used by the API for every change and by the SLA worker after
   owed); stop the progress updates;
 - regulator replied: meet the regulator's reply;
 - escalated, triaged to another level, reopened: cancel the open resolution deadline and plan
-  it again under the new level, from now;
+  it again under the new level, from now; reopening also plans the progress updates again, and
+  the regulator's reply if one was owed and is still not sent (the terminal status
+  cancelled it);
 - awaiting the customer / customer responded: pause every open deadline / resume them, moved
   by the paused time;
-- closed, withdrawn: cancel what is still open (the regulator's reply is owed regardless);
+- in a terminal status (closed, withdrawn, invalid) nothing stays open: what the event did
+  not meet is cancelled (the sweep never acts on such complaints, and an open deadline would
+  show as overdue forever);
 - warned, breached (the SLA worker): the deadline is marked so, once; a breached progress
   update is planned again; a breach that escalates re-plans the resolution like any level
   change.
@@ -38,7 +42,6 @@ from shared.domain.enums import Channel, DurationUnit, Stage
 from shared.domain.events import (
     Assigned,
     AwaitingCustomer,
-    Closed,
     ComplaintRegistered,
     ContactLogged,
     CustomerReplySent,
@@ -54,8 +57,8 @@ from shared.domain.events import (
     Reopened,
     Resolved,
     Triaged,
-    Withdrawn,
 )
+from shared.domain.lifecycle import is_terminal
 from shared.domain.sla import (
     PlannedDeadline,
     PolicyBook,
@@ -254,6 +257,9 @@ def deadline_changes(
         elif isinstance(event, Reopened):
             p.replan(state, Stage.RESOLUTION, at)
             p.replan(state, Stage.PROGRESS_UPDATE, at)
+            owed = Stage.REGULATOR_REPLY in p.cycles and state.regulator_reply is None
+            if owed and Stage.REGULATOR_REPLY not in p.open:
+                p.plan(state, Stage.REGULATOR_REPLY, at)
         elif isinstance(event, AwaitingCustomer):
             p.pause(at)
         elif isinstance(event, CustomerResponded):
@@ -262,7 +268,7 @@ def deadline_changes(
             p.out.warned.add(event.deadline_id)
         elif isinstance(event, DeadlineBreached):
             p.breach(state, event, at)
-        elif isinstance(event, Closed | Withdrawn):
-            p.cancel(*(s for s in Stage if s is not Stage.REGULATOR_REPLY))
+        if is_terminal(state.status):
+            p.cancel(*Stage)
         previous = state
     return p.out

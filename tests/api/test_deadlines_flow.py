@@ -1,10 +1,12 @@
 """Deadlines follow the complaint (SPEC §4): planned at registration on the Chinese calendar
 (调休 included), met by the stage's action, re-planned on a level change, paused while waiting
 for the customer, cancelled at closure; shown with the working time left, filterable, and the
-next one in the public status lookup."""
+next one in the public status lookup. Nothing stays open once a complaint is closed,
+withdrawn or invalid."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -210,3 +212,63 @@ async def test_closing_cancels_what_is_open_and_filters_and_lookup_follow(
     found = await _deadlines(anon, staff.agent.headers, flow.id)
     assert all(d["status"] in ("met", "cancelled") for d in found)
     assert all(d["remaining_seconds"] is None for d in found)
+
+
+def _regulator_case() -> dict[str, Any]:
+    return complaint_body(
+        channel="regulator",
+        channel_meta={
+            "regulator": "12315",
+            "regulator_case_number": f"12315{uuid.uuid4().hex[:8]}",
+        },
+    )
+
+
+async def test_a_withdrawn_regulator_case_owes_no_deadline(
+    anon: httpx.AsyncClient, staff: Staff, clock: Clock
+) -> None:
+    created = (
+        await anon.post("/api/v1/complaints", json=_regulator_case(), headers=staff.agent.headers)
+    ).json()
+    before = await _deadlines(anon, staff.director.headers, created["id"])
+    assert _by(before, "regulator_reply")["status"] == "pending"
+    flow = Flow(anon, created)
+    await flow.act("withdraw", staff.director.headers, {"reason": "消费者撤回投诉"})
+    found = await _deadlines(anon, staff.director.headers, flow.id)
+    assert {d["status"] for d in found} <= {"met", "cancelled"}
+    assert _by(found, "regulator_reply")["status"] == "cancelled"
+    clock.set(datetime(2027, 3, 1, 9, 0, tzinfo=SHANGHAI))  # long after every due time
+    overdue = await anon.get(
+        "/api/v1/complaints",
+        params={"customer_phone": created["customer"]["phone"], "overdue": "true"},
+        headers=staff.director.headers,
+    )
+    assert overdue.json()["items"] == []
+
+
+async def test_invalid_cancels_what_is_left_and_reopening_plans_it_again(
+    anon: httpx.AsyncClient, staff: Staff, clock: Clock
+) -> None:
+    created = (
+        await anon.post("/api/v1/complaints", json=_regulator_case(), headers=staff.agent.headers)
+    ).json()
+    flow = Flow(anon, created)
+    director = staff.director.headers
+    await flow.act("assign", director, {"assignee_id": staff.director.id})
+    await flow.act("start_investigation", director, {})
+    await flow.act("record_findings", director,
+                   {"findings": "用户自行拆机导致损坏", "responsibility": "customer"})  # fmt: skip
+    await flow.act("mark_invalid", director, {"explanation": "经核实，损坏系自行拆机所致"})
+    found = await _deadlines(anon, director, flow.id)
+    assert {d["status"] for d in found} <= {"met", "cancelled"}
+    assert _by(found, "regulator_reply")["status"] == "cancelled"
+    # Reopened: the resolution, the progress updates and the regulator's reply (still not
+    # sent) are owed again, counted from the reopening.
+    clock.set(datetime(2026, 10, 9, 10, 0, tzinfo=SHANGHAI))
+    await flow.act("reopen", director, {"reason": "消费者不认可调查结论"})
+    found = await _deadlines(anon, director, flow.id)
+    pending = {d["stage"]: d for d in found if d["status"] == "pending"}
+    assert set(pending) == {"resolution", "progress_update", "regulator_reply"}
+    assert pending["regulator_reply"]["cycle"] == 2
+    regulator_due = datetime.fromisoformat(pending["regulator_reply"]["due_at"])
+    assert regulator_due == nth_working_day_end(clock.now, 10)
