@@ -1,5 +1,9 @@
 """Deadlines (时限) in PostgreSQL: rows for new plans, state changes, and the list filters.
 
+A stored deadline changes only with its complaint: in the complaint change's own statement
+(`changed_rows`), guarded by the complaint's version, or while its complaint is locked (a
+calendar recompute, shared.db.recompute). Nothing here writes one on its own.
+
 A deadline is planned in the domain (`shared.domain.sla`) and stored as one row per
 (complaint, stage, cycle). Two insert paths:
 
@@ -37,7 +41,7 @@ OPEN_STATUSES = (DeadlineStatus.PENDING.value, DeadlineStatus.WARNED.value)
 # Columns a new row carries (the rest take their defaults); the order of `copy_rows`.
 PLAN_COLUMNS = (
     "complaint_id", "stage", "cycle", "policy_id", "policy_version", "calendar_version", "unit",
-    "amount", "warn_ratio", "started_at", "due_at", "warn_at", "provisional",
+    "amount", "warn_ratio", "started_at", "due_at", "warn_at", "provisional", "paused_at",
 )  # fmt: skip
 
 
@@ -62,6 +66,7 @@ def row_for(
         "due_at": planned.due_at,
         "warn_at": planned.warn_at,
         "provisional": planned.provisional,
+        "paused_at": planned.paused_at,
     }
 
 
@@ -70,7 +75,7 @@ def planned_from_row(row: Mapping[str, Any]) -> PlannedDeadline:
     return PlannedDeadline(
         Stage(row["stage"]), row["cycle"], row["policy_id"], row["policy_version"],
         DurationUnit(row["unit"]), row["amount"], row["warn_ratio"], row["started_at"],
-        row["due_at"], row["warn_at"], row["provisional"],
+        row["due_at"], row["warn_at"], row["provisional"], row["paused_at"],
     )  # fmt: skip
 
 

@@ -16,7 +16,8 @@ One table of rules, used by the API for every change and by the SLA worker after
   the regulator's reply if one was owed and is still not sent (the terminal status
   cancelled it);
 - awaiting the customer / customer responded: pause every open deadline / resume them, moved
-  by the paused time;
+  by the paused time; a deadline planned during the pause (a contact logged, an escalation)
+  starts paused, so its clock runs from the customer's answer;
 - in a terminal status (closed, withdrawn, invalid) nothing stays open: what the event did
   not meet is cancelled (the sweep never acts on such complaints, and an open deadline would
   show as overdue forever);
@@ -58,7 +59,7 @@ from shared.domain.events import (
     Resolved,
     Triaged,
 )
-from shared.domain.lifecycle import is_terminal
+from shared.domain.lifecycle import clock_paused, is_terminal
 from shared.domain.sla import (
     PlannedDeadline,
     PolicyBook,
@@ -136,21 +137,24 @@ class _Planner:
             starts_on=trigger,
         )  # fmt: skip
 
-    def _add(self, policy: SlaPolicy, stage: Stage, start: datetime) -> None:
+    def _add(self, state: ComplaintState, policy: SlaPolicy, stage: Stage, start: datetime) -> None:
         planned = plan_stage(
             policy, stage, start=start, calendar=self.calendar, cycle=self._next_cycle(stage)
         )
-        if planned is not None:
-            self.out.planned.append(planned)
+        if planned is None:
+            return
+        if clock_paused(state.status):  # its clock starts when the pause ends (resume)
+            planned = planned._replace(paused_at=start)
+        self.out.planned.append(planned)
 
     def plan(self, state: ComplaintState, stage: Stage, start: datetime) -> None:
         for policy, entry in self._stages(state, None):
             if entry.stage == stage:
-                self._add(policy, stage, start)
+                self._add(state, policy, stage, start)
 
     def plan_trigger(self, state: ComplaintState, trigger: StageTrigger, start: datetime) -> None:
         for policy, entry in self._stages(state, trigger):
-            self._add(policy, entry.stage, start)
+            self._add(state, policy, entry.stage, start)
 
     def _take(self, stage: Stage) -> OpenDeadline | None:
         return self.open.pop(stage, None)

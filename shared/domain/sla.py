@@ -175,6 +175,9 @@ class PlannedDeadline(NamedTuple):
     due_at: datetime  # UTC
     warn_at: datetime  # UTC, in [started_at, due_at]
     provisional: bool  # computed on days whose official schedule the calendar does not know
+    # Planned while the complaint awaits the customer: the clock is stopped from the start and
+    # runs once the customer answers (the pause is then added like any other).
+    paused_at: datetime | None = None
 
 
 # -- choosing -------------------------------------------------------------------------------

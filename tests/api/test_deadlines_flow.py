@@ -2,7 +2,7 @@
 (调休 included), met by the stage's action, re-planned on a level change, paused while waiting
 for the customer, cancelled at closure; shown with the working time left, filterable, and the
 next one in the public status lookup. Nothing stays open once a complaint is closed,
-withdrawn or invalid."""
+withdrawn or invalid, and what is planned during a pause starts paused."""
 
 from __future__ import annotations
 
@@ -221,6 +221,56 @@ def _regulator_case() -> dict[str, Any]:
             "regulator": "12315",
             "regulator_case_number": f"12315{uuid.uuid4().hex[:8]}",
         },
+    )
+
+
+def plus_working_hours(at: datetime, hours: int) -> datetime:
+    """`at` (the end of a working day) plus whole working hours, 09:00–18:00 on chinesecalendar's
+    working days: an independent count, not the code under test."""
+    day, left = at.astimezone(SHANGHAI).date(), hours
+    while True:
+        day += timedelta(days=1)
+        if not chinese_calendar.is_workday(day):
+            continue
+        if left <= 9:
+            return datetime(day.year, day.month, day.day, 9 + left, tzinfo=SHANGHAI)
+        left -= 9
+
+
+async def test_deadlines_planned_while_awaiting_the_customer_start_paused(
+    anon: httpx.AsyncClient, staff: Staff, clock: Clock
+) -> None:
+    created = (
+        await anon.post("/api/v1/complaints", json=complaint_body(), headers=staff.agent.headers)
+    ).json()
+    flow = Flow(anon, created)
+    await flow.act("assign", staff.agent.headers, {"assignee_id": staff.agent.id})
+    clock.set(datetime(2026, 10, 8, 10, 0, tzinfo=SHANGHAI))  # Thursday
+    await flow.act("await_customer", staff.agent.headers, {"reason": "等待照片"})
+    during = datetime(2026, 10, 8, 11, 0, tzinfo=SHANGHAI)
+    clock.set(during)
+    await flow.act("log_contact", staff.agent.headers, {"method": "phone", "outcome": "催促照片"})
+    await flow.act("escalate", staff.agent.headers, {"reason": "客户情绪激动"})
+    found = await _deadlines(anon, staff.manager.headers, flow.id)
+    progress, resolution = _by(found, "progress_update", 2), _by(found, "resolution", 2)
+    assert (progress["paused"], resolution["paused"]) == (True, True)
+    # The sweep is not alone in ignoring them: nothing of this complaint counts as overdue.
+    clock.set(datetime(2026, 12, 1, 9, 0, tzinfo=SHANGHAI))
+    phone = created["customer"]["phone"]
+    overdue = await anon.get("/api/v1/complaints", params={"customer_phone": phone,
+                             "overdue": "true"}, headers=staff.manager.headers)  # fmt: skip
+    assert overdue.json()["items"] == []
+    # The customer answers on Friday at 15:00: 7 + 6 working hours of pause are not counted.
+    clock.set(datetime(2026, 10, 9, 15, 0, tzinfo=SHANGHAI))
+    await flow.act("customer_responded", staff.manager.headers, {"summary": "照片已收到"})
+    found = await _deadlines(anon, staff.manager.headers, flow.id)
+    resumed = _by(found, "resolution", 2)
+    assert resumed["paused"] is False
+    level2_due = plus_working_hours(nth_working_day_end(during, 7), 13)
+    assert datetime.fromisoformat(resumed["due_at"]) == level2_due
+    renewed = _by(found, "progress_update", 2)
+    assert datetime.fromisoformat(renewed["due_at"]) == plus_working_hours(
+        nth_working_day_end(during, 5), 13
     )
 
 
