@@ -170,16 +170,27 @@ def _holders(state: ComplaintState, staff: StaffDirectory) -> list[uuid.UUID]:
     return staff.tier(tier, state.department)
 
 
+def _management(state: ComplaintState, staff: StaffDirectory) -> list[uuid.UUID]:
+    """The director and management (三级受理人, seed 002 §4.2.3: 销售中心总监 and the company's
+    行政管理中心): the director-role accounts over the complaint's department and the
+    company-wide ones (no department). Managers (二级) and admins (who run the system, not
+    complaints) are not management here."""
+    return staff.tier(Role.DIRECTOR, state.department)
+
+
 def _breach_recipients(
     state: ComplaintState, event: DeadlineBreached, staff: StaffDirectory
 ) -> list[uuid.UUID]:
-    """The stage policy's `notify` list (assignee, agent, manager, director, admin)."""
+    """The stage policy's `notify` list (assignee, agent, manager, director, admin); a level-3
+    breach tells the director and management whatever the policy says (SPEC §5)."""
     recipients: list[uuid.UUID] = []
     for who in event.notify:
         if who == "assignee":
             recipients.extend(_holders(state, staff))
         elif who in Role.__members__.values():
             recipients.extend(staff.tier(Role(who), state.department))
+    if state.level is Level.VERY_SERIOUS:
+        recipients.extend(_management(state, staff))
     return recipients
 
 
@@ -202,7 +213,7 @@ def notices(
                 outbox.customer(state, meta, topic, TemplateKey.COMPLAINT_ACKNOWLEDGED)
             if state.level is Level.VERY_SERIOUS:
                 outbox.staff(state, meta, topic, TemplateKey.LEVEL3_ALERT,
-                             staff.tier(Role.DIRECTOR, state.department), urgent=True)  # fmt: skip
+                             _management(state, staff), urgent=True)  # fmt: skip
         elif isinstance(event, Assigned) and state.assignee_id is not None:
             outbox.staff(state, meta, topic, TemplateKey.ASSIGNMENT, [state.assignee_id],
                          urgent=state.level is Level.VERY_SERIOUS)  # fmt: skip
@@ -217,7 +228,7 @@ def notices(
                          previous_level=previous, reason=event.reason)  # fmt: skip
             if urgent:
                 outbox.staff(state, meta, topic, TemplateKey.LEVEL3_ALERT,
-                             staff.tier(Role.DIRECTOR, state.department), urgent=True)  # fmt: skip
+                             _management(state, staff), urgent=True)  # fmt: skip
         elif isinstance(event, SolutionProposed):
             outbox.customer(state, meta, topic, TemplateKey.SOLUTION_PROPOSED,
                             solution_summary=event.description)  # fmt: skip
@@ -237,12 +248,9 @@ def notices(
                          due_at_local=event.due_at.isoformat())  # fmt: skip
         elif isinstance(event, DeadlineBreached):
             urgent = state.level is Level.VERY_SERIOUS
-            recipients = _breach_recipients(state, event, staff)
-            outbox.staff(state, meta, topic, TemplateKey.DEADLINE_BREACH, recipients,
-                         urgent=urgent, stage=event.stage.value)  # fmt: skip
-            if urgent:  # a level-3 breach tells management at once
-                outbox.staff(state, meta, topic, TemplateKey.LEVEL3_ALERT,
-                             staff.tier(Role.DIRECTOR, state.department), urgent=True)  # fmt: skip
+            outbox.staff(state, meta, topic, TemplateKey.DEADLINE_BREACH,
+                         _breach_recipients(state, event, staff), urgent=urgent,
+                         stage=event.stage.value)  # fmt: skip
         elif isinstance(event, CustomerReplySent):
             outbox.customer(state, meta, topic, TemplateKey.PROGRESS_UPDATE,
                             progress_summary=event.text)  # fmt: skip
