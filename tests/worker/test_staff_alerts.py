@@ -1,13 +1,19 @@
-"""Who a level-3 breach (三级投诉超时) tells: the handler, whom the stage's policy names, and the
-director and management (三级受理人: the directors over the complaint's department and the
-company-wide ones), each once and at once; nobody else, and never the staff member complained
-about. On a database of this module's own, so the staff directory holds only these accounts."""
+"""Whom staff alerts reach and when, on a database of this module's own (so the staff
+directory holds only these accounts and the calendar is the seeded one):
+
+- a level-3 breach (三级投诉超时) tells the handler, whom the stage's policy names, and the
+  director and management (三级受理人: the directors over the complaint's department and the
+  company-wide ones), each once and at once; nobody else, never the staff member complained
+  about;
+- alerts that are not urgent wait for working hours (nobody is woken at midnight for a level-1
+  matter); level-3 ones go out at once.
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -120,3 +126,49 @@ async def test_a_level3_breach_tells_the_director_and_management_once(
         assert recipients == sorted(by_policy[stage] | management), stage  # each once
         assert {r["template_key"] for r in rows} == {"deadline_breach"}
         assert all(r["available_at"] == r["created_at"] == later for r in rows)  # at once
+
+
+async def _next_working_start(
+    client: httpx.AsyncClient, headers: dict[str, str], after: datetime
+) -> datetime:
+    """The start of working hours on the first working day after `after`'s day, read from the
+    calendar the API serves (its days and hours), not computed by the code under test."""
+    calendar = (await client.get("/api/v1/calendars/default", headers=headers)).json()
+    zone = ZoneInfo(calendar["tz"])
+    day = after.astimezone(zone).date()
+    for _ in range(30):
+        day += timedelta(days=1)
+        status = await client.get(f"/api/v1/calendars/default/days/{day}", headers=headers)
+        assert status.status_code == 200, status.text
+        if status.json()["working"]:
+            return datetime.combine(day, time.fromisoformat(calendar["work_start"]), zone)
+    raise AssertionError("no working day within 30 days")
+
+
+async def test_alerts_at_night_wait_for_working_hours_unless_level3(
+    desk: dict[str, Any],
+) -> None:
+    people, client = desk["people"], desk["client"]
+    agent = people["agent"].headers
+    # The evening before the National Day holidays, after working hours.
+    night = datetime(2026, 9, 30, 22, 30, tzinfo=SHANGHAI)
+    morning = await _next_working_start(client, agent, night)
+    assert morning - night > timedelta(days=1)  # the holidays are in between
+
+    desk["clock"][0] = night
+    ordinary = await client.post("/api/v1/complaints", json=complaint_body(), headers=agent)
+    urgent = await client.post("/api/v1/complaints", json=complaint_body(content=LEVEL3),
+                               headers=agent)  # fmt: skip
+    assert (ordinary.json()["level"], urgent.json()["level"]) == (1, 3)
+    for created in (ordinary, urgent):
+        await Flow(client, created.json()).act(
+            "assign", people["director_quality"].headers, {"assignee_id": people["handler"].id}
+        )
+
+    [assignment] = await _staff_messages(desk["db"], ordinary.json()["id"], "complaint.assigned")
+    assert assignment["created_at"] == night
+    assert assignment["available_at"] == morning  # held until the next working morning
+    alerts = await _staff_messages(desk["db"], urgent.json()["id"], "complaint.registered")
+    alerts += await _staff_messages(desk["db"], urgent.json()["id"], "complaint.assigned")
+    assert {a["template_key"] for a in alerts} == {"level3_alert", "assignment"}
+    assert all(a["available_at"] == a["created_at"] == night for a in alerts)  # at once
