@@ -76,8 +76,8 @@ def health_check_key_for(worker_id: str) -> str:
     return f"{settings.redis_prefix}:worker:health-check:{worker_id}"
 
 
-# The heartbeat task of this process. Kept here as well as in ctx: after losing Redis arq may
-# end without running `shutdown`, and the next start in this process must stop the old task.
+# The heartbeat task of this process, a module global rather than in ctx: after losing Redis
+# arq may end without running `shutdown`, and the next start in this process stops the old task.
 _beating: asyncio.Task[None] | None = None
 
 
@@ -92,8 +92,8 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["started_at"] = datetime.now(UTC)
     ctx["deliveries"] = runtime_from_settings(settings, ctx["db"], ctx["worker_id"])
     log.info("SLA worker %s connected to PostgreSQL and Redis", ctx["worker_id"])
-    await heartbeat(ctx)
     await _stop_beating()
+    await heartbeat(ctx)
     _beating = asyncio.create_task(_beat(ctx), name="heartbeat")
 
 
