@@ -18,8 +18,8 @@ from services.sla_worker.jobs.sweep import sweep_batch
 from shared.db.complaint_effects import Effects
 from tests.support.desk import (
     Desk,
-    deadlines,
-    events,
+    deadlines_of,
+    events_of,
     open_desk,
     own_database,
     sweep_all,
@@ -55,7 +55,7 @@ async def desk(own_url: str, test_servers: Servers) -> AsyncIterator[Desk]:
 
 async def test_a_breach_committed_during_a_recompute_stays_breached(desk: Desk) -> None:
     complaint = await desk.register(REGISTERED)
-    before = {(d["stage"], d["cycle"]): d for d in await deadlines(desk.db, complaint["id"])}
+    before = {(d["stage"], d["cycle"]): d for d in await deadlines_of(desk.db, complaint["id"])}
     assert before[("resolution", 1)]["provisional"] is True
     desk.now = SWEPT
     async with desk.db.begin() as audit_lock:
@@ -76,7 +76,7 @@ async def test_a_breach_committed_during_a_recompute_stays_breached(desk: Desk) 
     assert (taken, escalations) == (1, 1)
     assert loaded.status_code in (200, 201), loaded.text
 
-    after = {(d["stage"], d["cycle"]): d for d in await deadlines(desk.db, complaint["id"])}
+    after = {(d["stage"], d["cycle"]): d for d in await deadlines_of(desk.db, complaint["id"])}
     resolution = after[("resolution", 1)]
     assert (resolution["status"], resolution["breached_at"]) == ("breached", SWEPT)
     assert resolution["due_at"] == before[("resolution", 1)]["due_at"]  # breached as planned
@@ -84,12 +84,12 @@ async def test_a_breach_committed_during_a_recompute_stays_breached(desk: Desk) 
     # What was still open after the breach was recomputed on the 2027 schedule.
     assert after[("resolution", 2)]["provisional"] is False
     assert after[("resolution", 2)]["status"] == "pending"
-    types = [e["type"] for e in await events(desk.db, complaint["id"])]
+    types = [e["type"] for e in await events_of(desk.db, complaint["id"])]
     assert types.count("deadlines.recomputed") == 1
 
     # Sweeping again breaches nothing twice and escalates no further.
     await sweep_all(desk.db, SWEPT)
-    again = await events(desk.db, complaint["id"])
+    again = await events_of(desk.db, complaint["id"])
     breached_ids = [e["payload"]["deadline_id"] for e in again if e["type"] == "deadline.breached"]
     assert len(breached_ids) == len(set(breached_ids))
     assert [e["type"] for e in again].count("complaint.escalated") == 1

@@ -87,7 +87,7 @@ async def open_desk(url: str, test_servers: Servers) -> AsyncIterator[Desk]:
             yield desk
 
 
-async def events(db: Database, complaint_id: str) -> list[dict[str, Any]]:
+async def events_of(db: Database, complaint_id: str) -> list[dict[str, Any]]:
     """A complaint's events in order: type and payload."""
     async with db.connect() as conn:
         rows = await conn.execute(
@@ -99,7 +99,7 @@ async def events(db: Database, complaint_id: str) -> list[dict[str, Any]]:
         return [dict(r) for r in rows.mappings()]
 
 
-async def deadlines(db: Database, complaint_id: str) -> list[dict[str, Any]]:
+async def deadlines_of(db: Database, complaint_id: str) -> list[dict[str, Any]]:
     """A complaint's stored deadlines, by stage and cycle."""
     async with db.connect() as conn:
         rows = await conn.execute(
@@ -109,7 +109,7 @@ async def deadlines(db: Database, complaint_id: str) -> list[dict[str, Any]]:
         return [dict(r) for r in rows.mappings()]
 
 
-async def level(db: Database, complaint_id: str) -> int:
+async def level_of(db: Database, complaint_id: str) -> int:
     async with db.connect() as conn:
         found = await conn.execute(
             text("SELECT level FROM complaints WHERE id = :id"), {"id": uuid.UUID(complaint_id)}

@@ -18,7 +18,13 @@ from services.sla_worker.jobs.housekeeping import housekeeping
 from shared.db.calendars import CalendarCache, calendar_cache
 from shared.db.engine import Database
 from shared.domain.reference import local_date
-from tests.support.desk import Desk, deadlines, events, open_desk, own_database
+from tests.support.desk import (
+    Desk,
+    deadlines_of,
+    events_of,
+    open_desk,
+    own_database,
+)
 from tests.support.factories import complaint_body
 from tests.support.servers import Servers
 
@@ -99,17 +105,17 @@ async def test_deadlines_made_definite_by_seeding_are_recomputed(desk: Desk) -> 
     body = complaint_body()
     body["product"]["purchase_date"] = "2026-01-20"
     complaint = await desk.register(registered, **body)
-    before = {d["stage"]: d for d in await deadlines(desk.db, complaint["id"])}
+    before = {d["stage"]: d for d in await deadlines_of(desk.db, complaint["id"])}
     assert before["resolution"]["provisional"] is True
     # Another process's first use (a fresh cache) seeds 2026, which moves the deadline.
     async with desk.db.connect() as conn:
         seeded = await CalendarCache().get(conn)
     assert seeded.known_until == date(2026, 12, 31)
-    assert {d["stage"]: d for d in await deadlines(desk.db, complaint["id"])} == before
+    assert {d["stage"]: d for d in await deadlines_of(desk.db, complaint["id"])} == before
 
     done = await housekeeping({"db": desk.db})
     assert done["deadlines"] >= 2  # resolution and progress update
-    after = {d["stage"]: d for d in await deadlines(desk.db, complaint["id"])}
+    after = {d["stage"]: d for d in await deadlines_of(desk.db, complaint["id"])}
     resolution = after["resolution"]
     # 13 February, then 14 February (a Saturday 调休 working day), then after the holiday.
     assert resolution["due_at"] == _nth_working_day_end(registered, 3)
@@ -117,7 +123,7 @@ async def test_deadlines_made_definite_by_seeding_are_recomputed(desk: Desk) -> 
     assert resolution["provisional"] is False
     assert resolution["calendar_version"] == seeded.version
     assert after["first_contact"] == before["first_contact"]  # 24 hours: no calendar involved
-    recomputed = [e for e in await events(desk.db, complaint["id"])
+    recomputed = [e for e in await events_of(desk.db, complaint["id"])
                   if e["type"] == "deadlines.recomputed"]  # fmt: skip
     assert len(recomputed) == 1
     assert recomputed[0]["payload"]["calendar_version"] == seeded.version
@@ -127,5 +133,5 @@ async def test_deadlines_made_definite_by_seeding_are_recomputed(desk: Desk) -> 
     # Nothing is left stale: running again recomputes nothing and writes no event.
     again = await housekeeping({"db": desk.db})
     assert again["deadlines"] == 0
-    types = [e["type"] for e in await events(desk.db, complaint["id"])]
+    types = [e["type"] for e in await events_of(desk.db, complaint["id"])]
     assert types.count("deadlines.recomputed") == 1

@@ -14,139 +14,48 @@ import sys
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 import pytest_asyncio
 from arq import cron
 from arq.worker import Worker
-from fastapi import FastAPI
 from sqlalchemy import text
 
-from services.intake_api.app import create_app
-from services.intake_api.deps import get_now
 from services.sla_worker.jobs.sweep import CRON_SECONDS, sweep_batch, sweep_deadlines
 from services.sla_worker.serialization import deserialize, serialize
 from services.sla_worker.worker import redis_settings_for
 from shared.config import Settings
 from shared.db.complaint_effects import Effects
 from shared.db.engine import Database
-from tests.conftest import make_settings
-from tests.support.factories import complaint_body
-from tests.support.flow import Flow
-from tests.support.principals import (
-    ADMIN_PASSWORD,
-    ADMIN_USERNAME,
-    Account,
-    create_key,
-    create_user,
-    sign_in,
+from tests.support.desk import (
+    Desk,
+    deadlines_of,
+    events_of,
+    level_of,
+    open_desk,
+    own_database,
+    sweep_all,
 )
-from tests.support.servers import Servers, create_database, drop_database
+from tests.support.flow import Flow
+from tests.support.servers import Servers
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@dataclass
-class Desk:
-    """An API on this module's database, a client with an integration key, and its clock."""
-
-    app: FastAPI
-    client: httpx.AsyncClient
-    db: Database
-    settings: Settings
-    now: datetime
-    manager: Account
-    integration: dict[str, str]
-    admin: dict[str, str]
-
-    async def register(self, at: datetime, **body: Any) -> dict[str, Any]:
-        self.now = at
-        response = await self.client.post(
-            "/api/v1/complaints", json=complaint_body(**body), headers=self.integration
-        )
-        assert response.status_code == 201, response.text
-        result: dict[str, Any] = response.json()
-        return result
-
-
 @pytest.fixture(scope="module")
 def own_url(test_servers: Servers) -> Iterator[str]:
-    url = create_database(test_servers.admin_url)
-    yield url
-    drop_database(test_servers.admin_url, url)
+    with own_database(test_servers) as url:
+        yield url
 
 
 @pytest_asyncio.fixture(scope="module")
 async def desk(own_url: str, test_servers: Servers) -> AsyncIterator[Desk]:
-    settings = make_settings(own_url, test_servers.redis_url)
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://kesu.test") as anon:
-            admin = await sign_in(anon, ADMIN_USERNAME, ADMIN_PASSWORD)
-            key = await create_key(anon, admin, ["complaints:create", "complaints:read"])
-            manager = await create_user(anon, admin, role="manager")
-        async with httpx.AsyncClient(transport=transport, base_url="http://kesu.test") as client:
-            d = Desk(
-                app,
-                client,
-                app.state.db,
-                settings,
-                datetime.now(UTC),
-                manager,
-                key.headers,
-                admin,
-            )
-            app.dependency_overrides[get_now] = lambda: d.now
-            yield d
-
-
-async def _events(db: Database, complaint_id: str) -> list[dict[str, Any]]:
-    async with db.connect() as conn:
-        rows = await conn.execute(
-            text(
-                "SELECT type, payload FROM complaint_events WHERE complaint_id = :id ORDER BY seq"
-            ),
-            {"id": uuid.UUID(complaint_id)},
-        )
-        return [dict(r) for r in rows.mappings()]
-
-
-async def _deadlines(db: Database, complaint_id: str) -> list[dict[str, Any]]:
-    async with db.connect() as conn:
-        rows = await conn.execute(
-            text("SELECT * FROM deadlines WHERE complaint_id = :id ORDER BY stage, cycle"),
-            {"id": uuid.UUID(complaint_id)},
-        )
-        return [dict(r) for r in rows.mappings()]
-
-
-async def _level(db: Database, complaint_id: str) -> int:
-    async with db.connect() as conn:
-        return int(
-            (
-                await conn.execute(
-                    text("SELECT level FROM complaints WHERE id = :id"),
-                    {"id": uuid.UUID(complaint_id)},
-                )
-            ).scalar_one()
-        )
-
-
-async def _sweep_all(desk: Desk, now: datetime) -> tuple[int, int]:
-    taken = escalated = 0
-    while True:
-        count, escalations = await sweep_batch(desk.db, Effects(), now=now, limit=50)
-        taken, escalated = taken + count, escalated + escalations
-        if count == 0:
-            return taken, escalated
+    async with open_desk(own_url, test_servers) as d:
+        yield d
 
 
 T0 = datetime(2026, 10, 12, 10, 0, tzinfo=SHANGHAI)  # a Monday
@@ -157,12 +66,12 @@ async def test_overdue_stages_breach_once_and_escalate_once(desk: Desk) -> None:
     # Three working days later and then some: first contact (24 h) and resolution (3 wd) are
     # both overdue; one sweep records both breaches and escalates once.
     later = T0 + timedelta(days=6)
-    await _sweep_all(desk, later)
-    events = [e["type"] for e in await _events(desk.db, complaint["id"])]
+    await sweep_all(desk.db, later)
+    events = [e["type"] for e in await events_of(desk.db, complaint["id"])]
     assert events.count("deadline.breached") == 2
     assert events.count("complaint.escalated") == 1
-    assert await _level(desk.db, complaint["id"]) == 2
-    deadlines = {(d["stage"], d["cycle"]): d for d in await _deadlines(desk.db, complaint["id"])}
+    assert await level_of(desk.db, complaint["id"]) == 2
+    deadlines = {(d["stage"], d["cycle"]): d for d in await deadlines_of(desk.db, complaint["id"])}
     assert deadlines[("first_contact", 1)]["status"] == "breached"
     assert deadlines[("resolution", 1)]["status"] == "breached"
     escalated = [d for d in deadlines.values() if d["escalated_at"] is not None]
@@ -172,28 +81,28 @@ async def test_overdue_stages_breach_once_and_escalate_once(desk: Desk) -> None:
     assert replanned["status"] == "pending"
     assert replanned["started_at"] == later
     # Sweeping again at the same moment changes nothing: exactly once.
-    before = len(await _events(desk.db, complaint["id"]))
-    await _sweep_all(desk, later)
-    assert len(await _events(desk.db, complaint["id"])) == before
+    before = len(await events_of(desk.db, complaint["id"]))
+    await sweep_all(desk.db, later)
+    assert len(await events_of(desk.db, complaint["id"])) == before
 
 
 async def test_warning_then_breach_then_the_next_tier(desk: Desk) -> None:
     complaint = await desk.register(T0)
     # 19 hours after registration: first contact (24 h) is past its 75 % warning time.
-    await _sweep_all(desk, T0 + timedelta(hours=19))
-    events = [e["type"] for e in await _events(desk.db, complaint["id"])]
+    await sweep_all(desk.db, T0 + timedelta(hours=19))
+    events = [e["type"] for e in await events_of(desk.db, complaint["id"])]
     assert events.count("deadline.warned") == 1
-    await _sweep_all(desk, T0 + timedelta(hours=19, minutes=5))
-    assert [e["type"] for e in await _events(desk.db, complaint["id"])].count(
+    await sweep_all(desk.db, T0 + timedelta(hours=19, minutes=5))
+    assert [e["type"] for e in await events_of(desk.db, complaint["id"])].count(
         "deadline.warned"
     ) == 1
-    await _sweep_all(desk, T0 + timedelta(hours=25))
-    events = [e["type"] for e in await _events(desk.db, complaint["id"])]
+    await sweep_all(desk.db, T0 + timedelta(hours=25))
+    events = [e["type"] for e in await events_of(desk.db, complaint["id"])]
     assert events.count("deadline.breached") == 1
-    assert await _level(desk.db, complaint["id"]) == 2
+    assert await level_of(desk.db, complaint["id"]) == 2
     # Much later the level-2 resolution breaches too: level 3, and management is alerted.
-    await _sweep_all(desk, T0 + timedelta(days=30))
-    assert await _level(desk.db, complaint["id"]) == 3
+    await sweep_all(desk.db, T0 + timedelta(days=30))
+    assert await level_of(desk.db, complaint["id"]) == 3
     async with desk.db.connect() as conn:
         alerts = (
             await conn.execute(
@@ -214,9 +123,9 @@ async def test_withdrawn_and_paused_complaints_are_not_acted_on(desk: Desk) -> N
     flow = Flow(desk.client, paused)
     await flow.act("assign", manager, {"assignee_id": desk.manager.id})
     await flow.act("await_customer", manager, {"reason": "等待客户提供照片"})
-    before = {c["id"]: len(await _events(desk.db, c["id"])) for c in (withdrawn, paused)}
-    await _sweep_all(desk, T0 + timedelta(days=10))
-    after = {c["id"]: len(await _events(desk.db, c["id"])) for c in (withdrawn, paused)}
+    before = {c["id"]: len(await events_of(desk.db, c["id"])) for c in (withdrawn, paused)}
+    await sweep_all(desk.db, T0 + timedelta(days=10))
+    after = {c["id"]: len(await events_of(desk.db, c["id"])) for c in (withdrawn, paused)}
     assert after == before
 
 
@@ -242,7 +151,7 @@ async def test_concurrent_sweeps_handle_each_deadline_exactly_once(desk: Desk) -
             await db.dispose()
     assert sum(escalations) == len(complaints)  # one each, whoever did it
     for complaint in complaints:
-        payloads = [e["payload"] for e in await _events(desk.db, complaint["id"])
+        payloads = [e["payload"] for e in await events_of(desk.db, complaint["id"])
                     if e["type"] == "deadline.breached"]  # fmt: skip
         breached_ids = [p["deadline_id"] for p in payloads]
         assert len(breached_ids) == len(set(breached_ids)) >= 2
@@ -271,7 +180,7 @@ async def test_a_burst_worker_catches_up_through_the_cron(desk: Desk) -> None:
     finally:
         await worker.close()
     for complaint in complaints:
-        types = [e["type"] for e in await _events(desk.db, complaint["id"])]
+        types = [e["type"] for e in await events_of(desk.db, complaint["id"])]
         assert "deadline.breached" in types
         assert types.count("complaint.escalated") >= 1
 
@@ -380,6 +289,6 @@ async def test_ops_status_shows_the_sweep_lag(desk: Desk) -> None:
     lagging = (await desk.client.get("/api/v1/ops/status", headers=desk.admin)).json()
     assert lagging["sweep"]["lag_seconds"] > 3600
     assert lagging["status"] == "degraded"
-    await _sweep_all(desk, datetime.now(UTC))
+    await sweep_all(desk.db, datetime.now(UTC))
     caught_up = (await desk.client.get("/api/v1/ops/status", headers=desk.admin)).json()
     assert caught_up["sweep"]["lag_seconds"] < 60

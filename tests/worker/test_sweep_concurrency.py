@@ -22,7 +22,7 @@ from shared.db.complaint_effects import Effects
 from shared.db.engine import Database
 from tests.support.desk import (
     Desk,
-    events,
+    events_of,
     open_desk,
     own_database,
     sweep_all,
@@ -135,5 +135,5 @@ async def test_many_concurrent_sweeps_escalate_each_complaint_once(desk: Desk) -
     assert len(breached) == 3 * len(ids)
     assert missed == 0
     for complaint in complaints[:3]:
-        types = [e["type"] for e in await events(desk.db, complaint["id"])]
+        types = [e["type"] for e in await events_of(desk.db, complaint["id"])]
         assert types.count("complaint.escalated") == 1

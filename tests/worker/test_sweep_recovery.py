@@ -23,7 +23,13 @@ from sqlalchemy import text
 from services.sla_worker.jobs.sweep import sweep_batch
 from shared.db.complaint_effects import Effects
 from tests.conftest import make_settings
-from tests.support.desk import Desk, deadlines, events, open_desk, own_database
+from tests.support.desk import (
+    Desk,
+    deadlines_of,
+    events_of,
+    open_desk,
+    own_database,
+)
 from tests.support.servers import Servers
 from tests.worker.test_deliveries_worker import (
     _redis_server,
@@ -63,7 +69,7 @@ async def test_catch_up_handles_the_earliest_due_first(desk: Desk) -> None:
 
     handled_by = {}
     for m, complaint in complaints.items():
-        stored = await deadlines(desk.db, complaint["id"])
+        stored = await deadlines_of(desk.db, complaint["id"])
         first_contact = next(d for d in stored if d["stage"] == "first_contact")
         handled_by[m] = sweeps.index(first_contact["breached_at"])
     # The complaints due first (registered first) went in the first sweep, and so on.
@@ -71,7 +77,7 @@ async def test_catch_up_handles_the_earliest_due_first(desk: Desk) -> None:
     assert [handled_by[m] for m in by_due] == sorted(handled_by.values())
     assert {handled_by[m] for m in by_due[:3]} == {0}
     # Within a complaint, its breaches are recorded in due order, then one escalation.
-    history = await events(desk.db, complaints[0]["id"])
+    history = await events_of(desk.db, complaints[0]["id"])
     types = [e["type"] for e in history]
     assert types[-1] == "complaint.escalated"
     due = [datetime.fromisoformat(e["payload"]["due_at"]) for e in history
