@@ -33,6 +33,7 @@ from services.intake_api.rules.router import router as rules_router
 from services.intake_api.sla.router import router as sla_router
 from shared.config import Settings, get_settings
 from shared.db.engine import Database
+from shared.runtime import settle_garbage_collector
 
 DESCRIPTION = """
 Kesu (客诉) registers customer complaints from every channel, gives each a reference number
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.passwords = Passwords(password_hasher(cheap=settings.cheap_password_hashing))
         try:
             await _bootstrap_admin(settings, db, app.state.passwords)
+            settle_garbage_collector()
             yield
         finally:
             await app.state.redis.aclose()

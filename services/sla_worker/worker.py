@@ -43,6 +43,7 @@ from services.sla_worker.logs import worker_logger
 from services.sla_worker.serialization import deserialize, serialize
 from shared.config import get_settings
 from shared.db.engine import Database
+from shared.runtime import settle_garbage_collector
 
 log = worker_logger("kesu.worker")
 settings = get_settings()
@@ -95,6 +96,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     await _stop_beating()
     await heartbeat(ctx)
     _beating = asyncio.create_task(_beat(ctx), name="heartbeat")
+    settle_garbage_collector()
 
 
 async def _beat(ctx: dict[str, Any]) -> None:

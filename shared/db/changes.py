@@ -21,11 +21,10 @@ from functools import cache
 from typing import Any
 
 from asyncpg.exceptions import UniqueViolationError
-from sqlalchemy import Table, TextClause, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.db.engine import json_dumps
+from shared.db.engine import fetch, json_dumps
 from shared.db.tables import Base
 from shared.domain.complaint import ComplaintState, EventMeta
 from shared.domain.errors import PreconditionFailed
@@ -135,7 +134,7 @@ def _statement(
     state_columns: tuple[str, ...],
     inserts: tuple[tuple[str, tuple[str, ...]], ...],
     updates: tuple[tuple[str, tuple[str, ...]], ...],
-) -> TextClause:
+) -> str:
     """The statement for a shape of change: the projection columns it writes, and for each
     companion table the columns its rows give (columns inserts omit take their defaults).
     Cached: a few shapes cover every change."""
@@ -154,12 +153,12 @@ def _statement(
             f"proj AS (INSERT INTO complaints ({cols}) SELECT {picked} FROM {states} RETURNING id)"
         )
     ctes = [
-        "doc AS (SELECT CAST(CAST(:doc AS text) AS jsonb) AS d)",
+        "doc AS (SELECT CAST(CAST($1 AS text) AS jsonb) AS d)",
         proj,
         *(_insert_cte(t, columns) for t, columns in inserts),
         *(_update_cte(t, columns) for t, columns in updates),
     ]
-    return text("WITH " + ",\n".join(ctes) + "\nSELECT count(*) FROM proj")
+    return "WITH " + ",\n".join(ctes) + "\nSELECT count(*) FROM proj"
 
 
 def _same_columns(table: str, rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
@@ -208,17 +207,12 @@ async def write_changes(conn: AsyncConnection, changes: Sequence[ComplaintChange
         if rows
     )
     update_shape = tuple((t, _same_columns(t, rows)) for t, rows in sorted(updates.items()))
+    statement = _statement(is_update, tuple(sorted(columns)), insert_shape, update_shape)
     try:
-        result = await conn.execute(
-            _statement(is_update, tuple(sorted(columns)), insert_shape, update_shape),
-            {"doc": json_dumps(document)},
-        )
-    except IntegrityError as exc:
-        cause = exc.orig.__cause__ if exc.orig is not None else None
-        if isinstance(cause, UniqueViolationError):
-            raise DuplicateKey(cause.constraint_name or "") from exc
-        raise
-    if result.scalar_one() != len(changes):
+        (row,) = await fetch(conn, statement, json_dumps(document))
+    except UniqueViolationError as exc:
+        raise DuplicateKey(exc.constraint_name or "") from exc
+    if row["count"] != len(changes):
         raise StaleVersion("the complaint was changed by someone else; reload it and try again")
 
 

@@ -15,7 +15,6 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     and_,
-    bindparam,
     delete,
     false,
     or_,
@@ -24,9 +23,10 @@ from sqlalchemy import (
     true,
     tuple_,
 )
-from sqlalchemy.exc import DBAPIError, IntegrityError, ProgrammingError
+from sqlalchemy.exc import IntegrityError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.db.engine import fetch
 from shared.db.tables import Complaint, ComplaintEvent, IdempotencyKey, table_of
 from shared.domain.access import ComplaintFacts, Visibility
 from shared.domain.complaint import Actor, ComplaintState, EventMeta
@@ -38,12 +38,12 @@ events = table_of(ComplaintEvent)
 idempotency = table_of(IdempotencyKey)
 
 
-_BY_ID = select(complaints).where(complaints.c.id == bindparam("complaint_id"))
+_BY_ID = f"SELECT {', '.join(complaints.c.keys())} FROM complaints WHERE id = $1"
 
 
 async def get_row(conn: AsyncConnection, complaint_id: uuid.UUID) -> dict[str, Any] | None:
-    row = (await conn.execute(_BY_ID, {"complaint_id": complaint_id})).first()
-    return dict(row._mapping) if row else None
+    rows = await fetch(conn, _BY_ID, complaint_id)
+    return dict(rows[0]) if rows else None
 
 
 async def get_row_by_reference(conn: AsyncConnection, reference: str) -> dict[str, Any] | None:
@@ -131,13 +131,13 @@ async def ensure_reference_sequence(conn: AsyncConnection, day: date) -> None:
             raise
 
 
-_INTAKE_LOOKUP = text(
-    "SELECT nextval(CAST(CAST(:seq AS text) AS regclass)) AS number, ("
+_INTAKE_LOOKUP = (
+    "SELECT nextval(CAST(CAST($1 AS text) AS regclass)) AS number, ("
     "  SELECT coalesce(json_agg(json_build_object("
     "    'id', e.id, 'created_at', e.created_at, 'product', e.product"
     "  ) ORDER BY e.created_at), '[]'::json)"
     "  FROM (SELECT id, created_at, product FROM complaints"
-    "        WHERE customer_phone = CAST(:phone AS text) AND created_at >= :since"
+    "        WHERE customer_phone = CAST($2 AS text) AND created_at >= $3"
     "        ORDER BY created_at LIMIT 50) AS e"
     ") AS earlier"
 )
@@ -152,18 +152,16 @@ async def intake_lookup(
 
     `conn` must be in autocommit mode (a failed nextval must not poison a transaction).
     """
-    params = {"seq": _sequence_name(day), "phone": phone, "since": since}
+    params = (_sequence_name(day), phone, since)
     try:
-        row = (await conn.execute(_INTAKE_LOOKUP, params)).one()
-    except DBAPIError as exc:
-        if not isinstance(exc.orig.__cause__ if exc.orig else None, UndefinedTableError):
-            raise
+        (row,) = await fetch(conn, _INTAKE_LOOKUP, *params)
+    except UndefinedTableError:
         await ensure_reference_sequence(conn, day)
-        row = (await conn.execute(_INTAKE_LOOKUP, params)).one()
-    earlier = row.earlier if isinstance(row.earlier, list) else orjson.loads(row.earlier)
+        (row,) = await fetch(conn, _INTAKE_LOOKUP, *params)
+    earlier = row["earlier"] if isinstance(row["earlier"], list) else orjson.loads(row["earlier"])
     for item in earlier:
         item["created_at"] = datetime.fromisoformat(item["created_at"])
-    return int(row.number), earlier
+    return int(row["number"]), earlier
 
 
 async def drop_reference_sequences(conn: AsyncConnection, before: date) -> list[str]:

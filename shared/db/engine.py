@@ -8,13 +8,17 @@ always uses the asyncpg driver. Unix-socket servers (the embedded PostgreSQL) ar
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+import asyncpg
 import orjson
+from asyncpg import PostgresError
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 AsyncConnectionContext = AbstractAsyncContextManager[AsyncConnection]
@@ -49,6 +53,31 @@ def create_engine(url: str, *, pool_size: int = 20, max_overflow: int = 10) -> A
         json_deserializer=orjson.loads,
         connect_args={"server_settings": {"timezone": "UTC", "application_name": "kesu"}},
     )
+
+
+async def fetch(conn: AsyncConnection, sql: str, *args: Any) -> Sequence[Mapping[Any, Any]]:
+    """Rows of hand-written SQL (`$1`, `$2` … parameters) run on the asyncpg connection under
+    `conn`, with asyncpg's errors (e.g. `UniqueViolationError`) whichever way it runs.
+
+    On an autocommit connection (`Database.connect()`: the API's reads and single-statement
+    changes) the statement goes to asyncpg directly. SQLAlchemy's per-statement work cost more
+    CPU than asyncpg's whole round trip, and the registration path runs two statements
+    (bench/intake.py). Inside a transaction (`Database.begin()`) it runs through SQLAlchemy, so
+    that it joins the transaction SQLAlchemy began.
+    """
+    pooled = await conn.get_raw_connection()
+    driver: asyncpg.Connection | None = pooled.driver_connection
+    if driver is not None and getattr(pooled.dbapi_connection, "autocommit", False):
+        rows: Sequence[Mapping[Any, Any]] = await driver.fetch(sql, *args)
+        return rows
+    try:
+        result = await conn.exec_driver_sql(sql, args)
+    except DBAPIError as exc:
+        cause = exc.orig.__cause__ if exc.orig is not None else None
+        if isinstance(cause, PostgresError):
+            raise cause from exc
+        raise
+    return result.mappings().all()
 
 
 class Database:

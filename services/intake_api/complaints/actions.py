@@ -115,7 +115,7 @@ async def act(
             conn, effects, stamped, states, before=state, now=now, audit=audit
         )
         await write_change(conn, change)
-    out = new_state.model_dump(mode="json")
+    out = new_state.model_dump()
     out["subject_user_id"] = row["subject_user_id"]
     return out
 

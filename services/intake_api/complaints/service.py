@@ -118,7 +118,7 @@ async def register(
             if exc.constraint != "pk_idempotency_keys":
                 raise
             return await _replay(conn, keys, request_hash)
-    return Registration(row=state.model_dump(mode="json"), created=True)
+    return Registration(row=state.model_dump(), created=True)
 
 
 def _repeat_of(
