@@ -32,6 +32,7 @@ from shared.domain.events import (
     Event,
     MarkedInvalid,
     Resolved,
+    SolutionApproved,
     SolutionProposed,
 )
 from shared.domain.templates import TemplateKey
@@ -170,6 +171,19 @@ def _holders(state: ComplaintState, staff: StaffDirectory) -> list[uuid.UUID]:
     return staff.tier(tier, state.department)
 
 
+def _offered(event: SolutionProposed | SolutionApproved, state: ComplaintState) -> bool:
+    """Whether this event puts the solution before the customer: when it is proposed if it
+    needs no approval, else when the approval it needs is given. The customer is never promised
+    a compensation that a manager or director (审批) may still refuse."""
+    solution = state.solution
+    if solution is None or not solution.approved:
+        return False
+    if isinstance(event, SolutionProposed):
+        return True
+    before = solution.model_copy(update={"approvals": solution.approvals[:-1]})
+    return not before.approved
+
+
 def _management(state: ComplaintState, staff: StaffDirectory) -> list[uuid.UUID]:
     """The director and management (三级受理人, seed 002 §4.2.3: 销售中心总监 and the company's
     行政管理中心): the director-role accounts over the complaint's department and the
@@ -229,9 +243,10 @@ def notices(
             if urgent:
                 outbox.staff(state, meta, topic, TemplateKey.LEVEL3_ALERT,
                              _management(state, staff), urgent=True)  # fmt: skip
-        elif isinstance(event, SolutionProposed):
+        elif isinstance(event, SolutionProposed | SolutionApproved) and _offered(event, state):
+            assert state.solution is not None
             outbox.customer(state, meta, topic, TemplateKey.SOLUTION_PROPOSED,
-                            solution_summary=event.description)  # fmt: skip
+                            solution_summary=state.solution.description)  # fmt: skip
         elif isinstance(event, Resolved):
             outbox.customer(state, meta, topic, TemplateKey.RESULT_NOTICE,
                             result_summary=event.result)  # fmt: skip

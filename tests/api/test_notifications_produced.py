@@ -12,7 +12,7 @@ from sqlalchemy import text
 from shared.db.engine import Database
 from tests.conftest import Staff
 from tests.support.factories import complaint_body
-from tests.support.flow import Flow
+from tests.support.flow import Flow, register
 
 
 async def _outbox(db: Database, complaint_id: str) -> list[dict[str, Any]]:
@@ -129,3 +129,45 @@ async def test_forbidden_phrases_never_reach_the_customer(
         "reply_to_customer", staff.agent.headers, {"text": "这个不关我的事，你找他吧"}, expect=422
     )
     assert "禁忌语言" in response.text
+
+
+async def test_a_solution_awaiting_approval_is_not_offered_to_the_customer(
+    anon: httpx.AsyncClient, staff: Staff, db: Database
+) -> None:
+    """审批: a compensation above the manager's limit reaches the customer once approved, not
+    when it is proposed (the customer is never promised what the approver may refuse)."""
+
+    async def offers() -> list[dict[str, Any]]:
+        return [
+            r
+            for r in await _outbox(db, flow.id)
+            if r["kind"] == "message" and r["template_key"] == "solution_proposed"
+        ]
+
+    flow = await register(anon, staff.agent.headers)
+    handler = staff.handler_quality.headers
+    await flow.act("assign", staff.manager.headers, {"assignee_id": staff.handler_quality.id})
+    await flow.act("start_investigation", handler, {})
+    proposal = {
+        "remedies": [{"type": "compensation", "amount": "800.00"}],
+        "description": "补偿您800元误工费",
+    }
+    await flow.act("propose_solution", handler, proposal)
+    assert flow.complaint["solution"]["required_approval"] == "manager"
+    assert await offers() == []
+    await flow.act("approve_solution", staff.manager.headers, {"comment": "同意"})
+    [offer] = await offers()
+    assert offer["audience"] == "customer"
+    assert offer["payload"]["solution_summary"] == proposal["description"]
+
+    # A solution within the agent's authority is offered as soon as it is proposed.
+    other = await register(anon, staff.agent.headers)
+    await other.act("assign", staff.manager.headers, {"assignee_id": staff.handler_quality.id})
+    await other.act("start_investigation", handler, {})
+    await other.act(
+        "propose_solution", handler, {"remedies": [{"type": "repair"}], "description": "上门维修"}
+    )
+    rows = await _outbox(db, other.id)
+    assert [
+        r["payload"]["solution_summary"] for r in rows if r["template_key"] == "solution_proposed"
+    ] == ["上门维修"]
