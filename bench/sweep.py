@@ -116,9 +116,11 @@ def _sweeper(url: str, now_iso: str, result: Any) -> None:
     os.environ["DATABASE_URL"] = url
     from services.sla_worker.jobs.sweep import sweep_until_done
     from shared.db.complaint_effects import Effects
+    from shared.runtime import settle_garbage_collector
 
     async def run() -> tuple[float, float, int, int]:
         db = Database(url, pool_size=4, max_overflow=0)
+        settle_garbage_collector()  # as the worker process does once it has started
         now = datetime.fromisoformat(now_iso)
         started = time.monotonic()
         try:

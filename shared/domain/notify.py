@@ -192,6 +192,9 @@ def _management(state: ComplaintState, staff: StaffDirectory) -> list[uuid.UUID]
     return staff.tier(Role.DIRECTOR, state.department)
 
 
+_ROLES = frozenset(Role)  # StrEnum members: a policy's plain role names are found in it
+
+
 def _breach_recipients(
     state: ComplaintState, event: DeadlineBreached, staff: StaffDirectory
 ) -> list[uuid.UUID]:
@@ -201,7 +204,7 @@ def _breach_recipients(
     for who in event.notify:
         if who == "assignee":
             recipients.extend(_holders(state, staff))
-        elif who in Role.__members__.values():
+        elif who in _ROLES:
             recipients.extend(staff.tier(Role(who), state.department))
     if state.level is Level.VERY_SERIOUS:
         recipients.extend(_management(state, staff))
