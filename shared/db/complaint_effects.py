@@ -62,9 +62,12 @@ def _needs_staff(
 ALERTED_ROLES = (Role.AGENT, Role.MANAGER, Role.DIRECTOR, Role.ADMIN)
 
 
-async def staff_directory(conn: AsyncConnection) -> StaffDirectory:
+async def staff_directory(conn: AsyncConnection, effects: Effects) -> StaffDirectory:
     by_role = await accounts.staff_by_role(conn, [r.value for r in ALERTED_ROLES])
-    return StaffDirectory(by_role={Role(k): v for k, v in by_role.items()})
+    routing = (await effects.rules(conn)).routing
+    return StaffDirectory(
+        by_role={Role(k): v for k, v in by_role.items()}, tier_by_level=routing.tier_by_level
+    )
 
 
 async def change_for(
@@ -90,7 +93,11 @@ async def change_for(
     """
     loaded = await effects.calendars.get(conn)
     if staff is None:
-        staff = await staff_directory(conn) if _needs_staff(stamped, states) else StaffDirectory()
+        staff = (
+            await staff_directory(conn, effects)
+            if _needs_staff(stamped, states)
+            else StaffDirectory()
+        )
     outbox = Outbox(now=now, calendar=loaded.calendar)
     notices(outbox, stamped, states, staff=staff, survey_url=effects.survey_url)
     if before is not None and stored is None:

@@ -18,11 +18,13 @@ Records are shown only to those who need them:
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from types import MappingProxyType
 
 from shared.domain.complaint import Actor, ActorKind
-from shared.domain.enums import Role
+from shared.domain.enums import Level, Role
 from shared.domain.values import mask_phone
 
 
@@ -36,6 +38,11 @@ class Scope(StrEnum):
 
 
 TIER_OF_ROLE: dict[Role, int] = {Role.AGENT: 1, Role.MANAGER: 2, Role.DIRECTOR: 3}
+# Which tier handles each level (一级/二级/三级受理人, seed 002 §4.2): the routing rules'
+# default, which admins may change (shared.domain.rules.RoutingRules.tier_by_level).
+DEFAULT_TIER_BY_LEVEL: Mapping[Level, Role] = MappingProxyType(
+    {Level.ORDINARY: Role.AGENT, Level.SERIOUS: Role.MANAGER, Level.VERY_SERIOUS: Role.DIRECTOR}
+)
 STAFF_CREATORS = frozenset({Role.AGENT, Role.MANAGER, Role.DIRECTOR, Role.HANDLER})
 CONTACT_READERS = frozenset({Role.AGENT, Role.HANDLER, Role.MANAGER, Role.DIRECTOR})
 
@@ -125,8 +132,19 @@ class Visibility:
         )
 
 
-def visibility(principal: Principal) -> Visibility:
-    """The record-level rule for a principal (see the module docstring)."""
+def _highest_level_reached(role: Role, tier_by_level: Mapping[Level, Role]) -> int:
+    """The highest level whose tier `role`'s reaches (0: none)."""
+    held = TIER_OF_ROLE[role]
+    return max(
+        (int(lv) for lv, tier in tier_by_level.items() if TIER_OF_ROLE[tier] <= held), default=0
+    )
+
+
+def visibility(
+    principal: Principal, *, tier_by_level: Mapping[Level, Role] = DEFAULT_TIER_BY_LEVEL
+) -> Visibility:
+    """The record-level rule for a principal (see the module docstring); managers and directors
+    see the levels whose tier (`tier_by_level`, from the routing rules in force) theirs reaches."""
     if principal.kind is ActorKind.INTEGRATION:
         if Scope.COMPLAINTS_READ_ALL in principal.scopes:
             return Visibility(everything=True)
@@ -153,7 +171,7 @@ def visibility(principal: Principal) -> Visibility:
             created_by=mine,
             assignee_id=user_id,
             department=principal.department,
-            max_level=TIER_OF_ROLE[role],
+            max_level=_highest_level_reached(role, tier_by_level),
             excluded_subject=user_id,
         )
     return Visibility(excluded_subject=user_id)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from shared.domain.access import DEFAULT_TIER_BY_LEVEL
 from shared.domain.calendar import BusinessCalendar
 from shared.domain.complaint import ComplaintState, EventMeta
 from shared.domain.enums import DurationUnit, Level, Role
@@ -37,18 +38,14 @@ from shared.domain.events import (
 )
 from shared.domain.templates import TemplateKey
 
-TIER_ROLE = {
-    Level.ORDINARY: Role.AGENT,
-    Level.SERIOUS: Role.MANAGER,
-    Level.VERY_SERIOUS: Role.DIRECTOR,
-}
-
 
 @dataclass(frozen=True)
 class StaffDirectory:
-    """The staff to alert, by role: `(user id, department)` pairs of active accounts."""
+    """The staff to alert, by role: `(user id, department)` pairs of active accounts, and which
+    tier handles each level (the routing rules in force)."""
 
     by_role: Mapping[Role, Sequence[tuple[uuid.UUID, str | None]]] = field(default_factory=dict)
+    tier_by_level: Mapping[Level, Role] = field(default_factory=lambda: DEFAULT_TIER_BY_LEVEL)
 
     def tier(self, role: Role, department: str | None) -> list[uuid.UUID]:
         """Everyone of `role` whose scope covers the department (company-wide ones included)."""
@@ -167,7 +164,7 @@ def _holders(state: ComplaintState, staff: StaffDirectory) -> list[uuid.UUID]:
     the service managers: no single agent holds an unassigned case)."""
     if state.assignee_id is not None:
         return [state.assignee_id]
-    tier = TIER_ROLE[max(state.level, Level.SERIOUS)]
+    tier = staff.tier_by_level[max(state.level, Level.SERIOUS)]
     return staff.tier(tier, state.department)
 
 
@@ -235,7 +232,7 @@ def notices(
             outbox.staff(state, meta, topic, TemplateKey.ASSIGNMENT, [state.assignee_id],
                          urgent=state.level is Level.VERY_SERIOUS)  # fmt: skip
         elif isinstance(event, Escalated):
-            tier = TIER_ROLE[event.to_level]
+            tier = staff.tier_by_level[event.to_level]
             recipients = staff.tier(tier, state.department)
             if state.assignee_id is not None:
                 recipients = [state.assignee_id, *recipients]

@@ -19,7 +19,7 @@ from typing import Annotated, Protocol
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from shared.domain.access import TIER_OF_ROLE
+from shared.domain.access import DEFAULT_TIER_BY_LEVEL, TIER_OF_ROLE
 from shared.domain.enums import (
     Category,
     Channel,
@@ -297,8 +297,10 @@ class RoutingRules(BaseModel):
     """Seed 000 第二条: 按照投诉分类确定责任部门; seed 002 §4.2 and §5.1.1: one tier per level.
 
     `tier_by_level` decides who may hold a level (be its assignee) and take its tier decisions
-    (triage, assign, withdraw, reopen, close): the level's tier or a higher one (`tier_reaches`).
-    A company whose agents are trusted with level-2 cases maps level 2 to `agent`.
+    (triage, assign, withdraw, reopen, close): the level's tier or a higher one (`tier_reaches`);
+    which levels managers and directors see (shared.domain.access.visibility); and who hears of
+    an escalation to a level or of an unassigned case's alerts (shared.domain.notify). A company
+    whose agents are trusted with level-2 cases maps level 2 to `agent`.
     """
 
     model_config = _FROZEN
@@ -313,11 +315,9 @@ class RoutingRules(BaseModel):
         }
     )
     tier_by_level: Mapping[Level, Role] = Field(
-        default_factory=lambda: {
-            Level.ORDINARY: Role.AGENT,  # 一级受理人
-            Level.SERIOUS: Role.MANAGER,  # 二级受理人
-            Level.VERY_SERIOUS: Role.DIRECTOR,  # 三级受理人
-        }
+        default_factory=lambda: dict(
+            DEFAULT_TIER_BY_LEVEL
+        )  # agent 一级, manager 二级, director 三级
     )
 
     @model_validator(mode="after")

@@ -224,6 +224,63 @@ async def test_every_documented_example_is_accepted_as_it_stands(env: dict[str, 
             assert response.status_code == 200, (path, response.text)
 
 
+DEPARTMENTS = {
+    "product_quality": "quality", "after_sales_service": "service", "logistics": "logistics",
+    "price_marketing": "sales", "other": "service",
+}  # fmt: skip
+
+
+async def _escalation_recipients(env: dict[str, Any], complaint_id: str) -> set[str]:
+    db = Database(env["url"], pool_size=1, max_overflow=0)
+    try:
+        async with db.connect() as conn:
+            rows = await conn.execute(
+                text(
+                    "SELECT recipient_user_id FROM outbox WHERE complaint_id = CAST(:id AS uuid) "
+                    "AND template_key = 'escalation'"
+                ),
+                {"id": complaint_id},
+            )
+            return {str(r) for (r,) in rows}
+    finally:
+        await db.dispose()
+
+
+async def test_the_tier_per_level_decides_who_sees_a_level_and_hears_of_escalations(
+    env: dict[str, Any],
+) -> None:
+    """一级/二级/三级受理人 as configured: a company that gives level 3 to its service managers
+    lets them read level-3 cases; one that trusts agents with level 2 tells them of escalations
+    to level 2 (and not the managers)."""
+    client, agent, manager = env["client"], env["agent"], env["manager"]
+    loud = await _register(env, content="消费者称将向媒体曝光此事")  # keyword 曝光: level 3
+    assert loud.complaint["level"] == 3
+    path = f"/api/v1/complaints/{loud.id}"
+    assert (await client.get(path, headers=manager.headers)).status_code == 404  # the director's
+    quiet = await _register(env)
+    assert quiet.complaint["level"] == 1
+    try:
+        routing = {"department_by_category": DEPARTMENTS,
+                   "tier_by_level": {"1": "agent", "2": "agent", "3": "manager"}}  # fmt: skip
+        assert (await _put(env, "routing", routing)).status_code == 200
+        assert (await client.get(path, headers=manager.headers)).status_code == 200
+        listed = await client.get(
+            "/api/v1/complaints", params={"reference": loud.complaint["reference"]},
+            headers=manager.headers,
+        )  # fmt: skip
+        assert [c["id"] for c in listed.json()["items"]] == [loud.id]
+        await quiet.act("escalate", agent.headers, {"reason": "客户情绪激动"})
+        assert quiet.complaint["level"] == 2
+        told = await _escalation_recipients(env, quiet.id)
+        assert agent.id in told
+        assert manager.id not in told
+    finally:
+        default = {"department_by_category": DEPARTMENTS,
+                   "tier_by_level": {"1": "agent", "2": "manager", "3": "director"}}  # fmt: skip
+        assert (await _put(env, "routing", default)).status_code == 200
+    assert (await client.get(path, headers=manager.headers)).status_code == 404
+
+
 def test_a_stored_rule_set_that_no_longer_validates_falls_back_to_the_default() -> None:
     rules = rules_from({"approval": {"manager_above": "900.00", "director_above": "100.00"},
                         "repeat": {"window_days": 60}, "retired": {}})  # fmt: skip

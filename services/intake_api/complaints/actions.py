@@ -89,7 +89,7 @@ async def act(
 ) -> dict[str, Any]:
     expected = required_version(if_match, "complaint")
     async with db.connect() as conn:
-        row = ensure_visible(principal, await repo.get_row(conn, complaint_id))
+        row = await ensure_visible(conn, principal, await repo.get_row(conn, complaint_id))
         state = repo.state_from_row(row)
         if state.version != expected:
             raise StaleVersion(

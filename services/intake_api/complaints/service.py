@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.db import audit
 from shared.db import complaints as repo
@@ -18,7 +19,8 @@ from shared.db.calendars import calendar_cache
 from shared.db.changes import DuplicateKey, write_change
 from shared.db.complaint_effects import Effects, change_for
 from shared.db.engine import Database
-from shared.domain.access import Principal, can_register, can_reveal, visibility
+from shared.db.rule_sets import rules_cache
+from shared.domain.access import Principal, Visibility, can_register, can_reveal, visibility
 from shared.domain.complaint import EventMeta
 from shared.domain.enums import Channel, DurationUnit
 from shared.domain.errors import DomainError, Forbidden, NotFound, NotVisible
@@ -183,28 +185,34 @@ def _audit(
     )
 
 
-def ensure_visible(principal: Principal, row: dict[str, Any] | None) -> dict[str, Any]:
+async def visible_to(conn: AsyncConnection, principal: Principal) -> Visibility:
+    """The principal's record rule under the routing rules in force (which tier handles which
+    level decides the levels managers and directors see)."""
+    routing = (await rules_cache.get(conn)).routing
+    return visibility(principal, tier_by_level=routing.tier_by_level)
+
+
+async def ensure_visible(
+    conn: AsyncConnection, principal: Principal, row: dict[str, Any] | None
+) -> dict[str, Any]:
     """The complaint, if this principal may read it; otherwise the same 404 as an unknown one
     (existence is not revealed) — audited as a denied request."""
     if row is None:
         raise NotFound("no such complaint")
-    if not visibility(principal).allows(repo.facts_from_row(row)):
+    if not (await visible_to(conn, principal)).allows(repo.facts_from_row(row)):
         raise NotVisible("no such complaint")
     return row
 
 
 async def get(db: Database, principal: Principal, complaint_id: uuid.UUID) -> dict[str, Any]:
     async with db.connect() as conn:
-        row = await repo.get_row(conn, complaint_id)
-    return ensure_visible(principal, row)
+        return await ensure_visible(conn, principal, await repo.get_row(conn, complaint_id))
 
 
 async def get_by_reference(db: Database, principal: Principal, reference: str) -> dict[str, Any]:
-    row = None
-    if is_reference(reference):
-        async with db.connect() as conn:
-            row = await repo.get_row_by_reference(conn, reference)
-    return ensure_visible(principal, row)
+    async with db.connect() as conn:
+        row = await repo.get_row_by_reference(conn, reference) if is_reference(reference) else None
+        return await ensure_visible(conn, principal, row)
 
 
 async def reveal(
@@ -252,7 +260,7 @@ async def list_page(
     async with db.connect() as conn:
         return await repo.list_page(
             conn, filters, limit=limit, descending=descending, after=after,
-            visible=visibility(principal),
+            visible=await visible_to(conn, principal),
         )  # fmt: skip
 
 
@@ -260,7 +268,7 @@ async def events(
     db: Database, principal: Principal, complaint_id: uuid.UUID
 ) -> list[dict[str, Any]]:
     async with db.connect() as conn:
-        ensure_visible(principal, await repo.get_row(conn, complaint_id))
+        await ensure_visible(conn, principal, await repo.get_row(conn, complaint_id))
         log = await repo.list_events(conn, complaint_id)
     return [
         {"id": event_id, "seq": meta.seq, "type": event.type, "actor": meta.actor,
@@ -315,7 +323,7 @@ async def deadlines(
     db: Database, principal: Principal, complaint_id: uuid.UUID, *, now: datetime
 ) -> list[dict[str, Any]]:
     async with db.connect() as conn:
-        ensure_visible(principal, await repo.get_row(conn, complaint_id))
+        await ensure_visible(conn, principal, await repo.get_row(conn, complaint_id))
         rows = await deadlines_repo.list_for_complaint(conn, complaint_id)
         calendar = (await calendar_cache.get(conn)).calendar
     out = []

@@ -73,7 +73,7 @@ async def sweep_batch(
         rows = await claims.complaints_of(tx, ids)
         stored = await claims.deadlines_of(tx, [r["id"] for r in rows])
         history = await policy_history(tx)
-        staff = await staff_directory(tx)
+        staff = await staff_directory(tx, effects)
         changes: list[ComplaintChange] = []
         escalations = 0
         for row in rows:
