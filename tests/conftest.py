@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+import pytest_asyncio
 from fastapi import FastAPI
 from pydantic import SecretStr
 
@@ -24,6 +26,9 @@ from tests.support.principals import (
 )
 from tests.support.servers import Servers, create_database, drop_database, servers
 
+if TYPE_CHECKING:
+    from tests.support.desk import Desk
+
 FULL_INTEGRATION_SCOPES = ["complaints:create", "complaints:read", "pii:read"]
 
 
@@ -38,6 +43,25 @@ def database_url(test_servers: Servers) -> Iterator[str]:
     url = create_database(test_servers.admin_url)
     yield url
     drop_database(test_servers.admin_url, url)
+
+
+@pytest.fixture(scope="module")
+def own_url(test_servers: Servers) -> Iterator[str]:
+    """A database of the requesting module's own, dropped after it: for modules whose workers
+    handle everything due, or whose rule changes apply to every complaint, so that they neither
+    see nor disturb the other tests' rows."""
+    url = create_database(test_servers.admin_url)
+    yield url
+    drop_database(test_servers.admin_url, url)
+
+
+@pytest_asyncio.fixture(scope="module")
+async def desk(own_url: str, test_servers: Servers) -> AsyncIterator[Desk]:
+    """The API on the module's own database, with a clock the test sets (tests.support.desk)."""
+    from tests.support.desk import open_desk  # it builds on make_settings below
+
+    async with open_desk(own_url, test_servers) as d:
+        yield d
 
 
 def make_settings(database_url: str, redis_url: str, **overrides: object) -> Settings:

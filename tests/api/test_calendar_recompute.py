@@ -5,7 +5,7 @@ module's own: the change touches every open deadline)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,17 +19,10 @@ from services.intake_api.deps import get_now
 from tests.conftest import make_settings
 from tests.support.factories import complaint_body
 from tests.support.principals import ADMIN_PASSWORD, ADMIN_USERNAME, create_key, sign_in
-from tests.support.servers import Servers, create_database, drop_database
+from tests.support.servers import Servers
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 REGISTERED = datetime(2026, 12, 30, 16, 0, tzinfo=SHANGHAI)  # Wednesday
-
-
-@pytest.fixture(scope="module")
-def own_url(test_servers: Servers) -> Iterator[str]:
-    url = create_database(test_servers.admin_url)
-    yield url
-    drop_database(test_servers.admin_url, url)
 
 
 @pytest_asyncio.fixture(scope="module")

@@ -5,11 +5,10 @@ change applies to every complaint."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
 import pytest_asyncio
 from sqlalchemy import text
 
@@ -27,16 +26,9 @@ from tests.support.principals import (
     ensure_department,
     sign_in,
 )
-from tests.support.servers import Servers, create_database, drop_database
+from tests.support.servers import Servers
 
 BASE = "/api/v1/rules"
-
-
-@pytest.fixture(scope="module")
-def own_url(test_servers: Servers) -> Iterator[str]:
-    url = create_database(test_servers.admin_url)
-    yield url
-    drop_database(test_servers.admin_url, url)
 
 
 @pytest_asyncio.fixture(scope="module")

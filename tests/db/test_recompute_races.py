@@ -6,12 +6,9 @@ module's own (it loads the 2027 schedule, and the sweep acts on everything due).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import pytest
-import pytest_asyncio
 from sqlalchemy import text
 
 from services.sla_worker.jobs.sweep import sweep_batch
@@ -20,12 +17,9 @@ from tests.support.desk import (
     Desk,
     deadlines_of,
     events_of,
-    open_desk,
-    own_database,
     sweep_all,
     wait_for_lock_waiters,
 )
-from tests.support.servers import Servers
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 REGISTERED = datetime(2026, 12, 30, 16, 0, tzinfo=SHANGHAI)  # Wednesday
@@ -39,18 +33,6 @@ SCHEDULE_2027 = {
         {"day": "2027-01-04", "type": "holiday", "name": "元旦"},
     ],
 }
-
-
-@pytest.fixture(scope="module")
-def own_url(test_servers: Servers) -> Iterator[str]:
-    with own_database(test_servers) as url:
-        yield url
-
-
-@pytest_asyncio.fixture(scope="module")
-async def desk(own_url: str, test_servers: Servers) -> AsyncIterator[Desk]:
-    async with open_desk(own_url, test_servers) as d:
-        yield d
 
 
 async def test_a_breach_committed_during_a_recompute_stays_breached(desk: Desk) -> None:

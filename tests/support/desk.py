@@ -2,14 +2,14 @@
 registered "in the past" and the SLA worker's sweep (or a calendar change) runs "now".
 
 Worker and recompute tests act on every due or open deadline of their database, so each module
-gets its own (`own_database` + `open_desk`)."""
+gets its own: the `own_url` and `desk` fixtures (tests/conftest.py) open one per module."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -34,7 +34,7 @@ from tests.support.principals import (
     create_user,
     sign_in,
 )
-from tests.support.servers import Servers, create_database, drop_database
+from tests.support.servers import Servers
 
 
 @dataclass
@@ -58,15 +58,6 @@ class Desk:
         assert response.status_code == 201, response.text
         result: dict[str, Any] = response.json()
         return result
-
-
-@contextmanager
-def own_database(test_servers: Servers) -> Iterator[str]:
-    url = create_database(test_servers.admin_url)
-    try:
-        yield url
-    finally:
-        drop_database(test_servers.admin_url, url)
 
 
 @asynccontextmanager

@@ -36,7 +36,6 @@ from shared.config import Settings
 from shared.db.engine import Database
 from tests.conftest import make_settings
 from tests.support.factories import mobile
-from tests.support.servers import Servers, create_database, drop_database
 from tests.worker.test_deliveries_receivers import (
     Receiver,
     deliveries_of,
@@ -50,15 +49,6 @@ from tests.worker.test_deliveries_receivers import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def own_url(test_servers: Servers) -> Iterator[str]:
-    """A database of this module's own: worker processes deliver everything due, so they get
-    no rows of other tests (thousands of registrations' notifications, fuzzed subscriptions)."""
-    url = create_database(test_servers.admin_url)
-    yield url
-    drop_database(test_servers.admin_url, url)
 
 
 @pytest_asyncio.fixture(scope="module")

@@ -4,14 +4,11 @@ left on an outdated calendar are recomputed."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
 import httpx
-import pytest
-import pytest_asyncio
 from sqlalchemy import text
 
 from services.sla_worker.jobs.housekeeping import housekeeping
@@ -22,11 +19,8 @@ from tests.support.desk import (
     Desk,
     deadlines_of,
     events_of,
-    open_desk,
-    own_database,
 )
 from tests.support.factories import complaint_body
-from tests.support.servers import Servers
 
 
 async def test_purges_expired_idempotency_keys_and_prepares_tomorrow(
@@ -67,18 +61,6 @@ async def test_purges_expired_idempotency_keys_and_prepares_tomorrow(
 # --- deadlines left on an outdated calendar ------------------------------------------------------
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-@pytest.fixture(scope="module")
-def own_url(test_servers: Servers) -> Iterator[str]:
-    with own_database(test_servers) as url:
-        yield url
-
-
-@pytest_asyncio.fixture(scope="module")
-async def desk(own_url: str, test_servers: Servers) -> AsyncIterator[Desk]:
-    async with open_desk(own_url, test_servers) as d:
-        yield d
 
 
 def _nth_working_day_end(start: datetime, n: int) -> datetime:

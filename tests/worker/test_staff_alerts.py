@@ -12,13 +12,12 @@ directory holds only these accounts and the calendar is the seeded one):
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-import pytest
 import pytest_asyncio
 from sqlalchemy import text
 
@@ -31,18 +30,11 @@ from tests.conftest import make_settings
 from tests.support.factories import complaint_body
 from tests.support.flow import Flow
 from tests.support.principals import ADMIN_PASSWORD, ADMIN_USERNAME, create_user, sign_in
-from tests.support.servers import Servers, create_database, drop_database
+from tests.support.servers import Servers
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 10, 12, 10, 0, tzinfo=SHANGHAI)  # a Monday
 LEVEL3 = "多名顾客集体投诉，已向12315举报并联系媒体曝光"
-
-
-@pytest.fixture(scope="module")
-def own_url(test_servers: Servers) -> Iterator[str]:
-    url = create_database(test_servers.admin_url)
-    yield url
-    drop_database(test_servers.admin_url, url)
 
 
 @pytest_asyncio.fixture(scope="module")

@@ -13,13 +13,11 @@ import subprocess
 import sys
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-import pytest_asyncio
 from arq import cron
 from arq.worker import Worker
 from sqlalchemy import text
@@ -35,27 +33,12 @@ from tests.support.desk import (
     deadlines_of,
     events_of,
     level_of,
-    open_desk,
-    own_database,
     sweep_all,
 )
 from tests.support.flow import Flow
-from tests.support.servers import Servers
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def own_url(test_servers: Servers) -> Iterator[str]:
-    with own_database(test_servers) as url:
-        yield url
-
-
-@pytest_asyncio.fixture(scope="module")
-async def desk(own_url: str, test_servers: Servers) -> AsyncIterator[Desk]:
-    async with open_desk(own_url, test_servers) as d:
-        yield d
 
 
 T0 = datetime(2026, 10, 12, 10, 0, tzinfo=SHANGHAI)  # a Monday

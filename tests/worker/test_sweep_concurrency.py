@@ -9,12 +9,9 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
-import pytest_asyncio
 from sqlalchemy import text
 
 from services.sla_worker.jobs.sweep import sweep_batch
@@ -23,28 +20,13 @@ from shared.db.engine import Database
 from tests.support.desk import (
     Desk,
     events_of,
-    open_desk,
-    own_database,
     sweep_all,
     wait_for_lock_waiters,
 )
-from tests.support.servers import Servers
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 START = datetime(2026, 10, 12, 10, 0, tzinfo=SHANGHAI)  # a Monday
 LATER = START + timedelta(days=10)  # first contact, resolution and progress update all overdue
-
-
-@pytest.fixture(scope="module")
-def own_url(test_servers: Servers) -> Iterator[str]:
-    with own_database(test_servers) as url:
-        yield url
-
-
-@pytest_asyncio.fixture(scope="module")
-async def desk(own_url: str, test_servers: Servers) -> AsyncIterator[Desk]:
-    async with open_desk(own_url, test_servers) as d:
-        yield d
 
 
 async def _outcome(db: Database, ids: list[str]) -> tuple[Counter[str], Counter[int], int]:

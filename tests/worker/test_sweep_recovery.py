@@ -11,13 +11,10 @@ import os
 import tempfile
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
-import pytest_asyncio
 from sqlalchemy import text
 
 from services.sla_worker.jobs.sweep import sweep_batch
@@ -27,10 +24,7 @@ from tests.support.desk import (
     Desk,
     deadlines_of,
     events_of,
-    open_desk,
-    own_database,
 )
-from tests.support.servers import Servers
 from tests.worker.test_deliveries_worker import (
     _redis_server,
     _start,
@@ -42,18 +36,6 @@ from tests.worker.test_deliveries_worker import (
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 START = datetime(2026, 10, 12, 10, 0, tzinfo=SHANGHAI)  # a Monday
 LATER = START + timedelta(days=10)  # first contact, resolution and progress update all overdue
-
-
-@pytest.fixture(scope="module")
-def own_url(test_servers: Servers) -> Iterator[str]:
-    with own_database(test_servers) as url:
-        yield url
-
-
-@pytest_asyncio.fixture(scope="module")
-async def desk(own_url: str, test_servers: Servers) -> AsyncIterator[Desk]:
-    async with open_desk(own_url, test_servers) as d:
-        yield d
 
 
 async def test_catch_up_handles_the_earliest_due_first(desk: Desk) -> None:

@@ -11,24 +11,14 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-import pytest
 import redis
 
 from shared.config import Settings
 from tests.conftest import make_settings
-from tests.support.servers import Servers, create_database, drop_database
 from tests.worker.test_deliveries_receivers import Receiver
 from tests.worker.test_deliveries_worker import ROOT, _start, _worker_env, _workers
-
-
-@pytest.fixture(scope="module")
-def own_url(test_servers: Servers) -> Iterator[str]:
-    """A database with nothing owed: these workers only have to be alive."""
-    url = create_database(test_servers.admin_url)
-    yield url
-    drop_database(test_servers.admin_url, url)
 
 
 def _check(env: dict[str, str]) -> int:
