@@ -52,16 +52,22 @@ class RateLimiter:
             parsed = self._limits[limit] = (item.amount, item.get_expiry())
         return parsed
 
+    def _window_key(self, limit: str, ids: tuple[str, ...], now: float) -> tuple[str, float]:
+        """The Redis key counting `ids` under `limit` in the window holding `now`, and
+        when that window ends."""
+        _, length = self._parse(limit)
+        number = int(now // length)
+        return f"{self._prefix}:{limit}:{':'.join(ids)}:{number}", (number + 1) * length
+
     async def hit(self, limit: str, *identifiers: str, what: str = "requests") -> None:
         """Count one request; raise RateLimited (429 with Retry-After) past the limit."""
         amount, length = self._parse(limit)
         now = time.time()
-        number = int(now // length)
-        key = f"{self._prefix}:{limit}:{':'.join(identifiers)}:{number}"
+        key, ends_at = self._window_key(limit, identifiers, now)
         window = self._windows.get(key)
         if window is None:
             self._forget_ended(now)
-            window = self._windows[key] = _Window(ends_at=(number + 1) * length)
+            window = self._windows[key] = _Window(ends_at=ends_at)
         window.pending += 1
         exact = amount <= EXACT_UP_TO
         due = window.pending >= FLUSH_EVERY or now - window.flushed_at >= FLUSH_AFTER
@@ -81,17 +87,16 @@ class RateLimiter:
         """Raise RateLimited if what `hit(limit, *identifiers)` counts is already at the limit,
         counting nothing: for limits on failures, checked before an attempt and hit only when it
         fails. One Redis read; used on sign-in only, never on the authenticated hot path."""
-        amount, length = self._parse(limit)
+        amount, _ = self._parse(limit)
         now = time.time()
-        number = int(now // length)
-        key = f"{self._prefix}:{limit}:{':'.join(identifiers)}:{number}"  # hit()'s key
+        key, ends_at = self._window_key(limit, identifiers, now)
         try:
             count = int(await self._redis.get(key) or 0)
         except RedisError as exc:
             log.warning("rate limiter unavailable (%s); request allowed", type(exc).__name__)
             return
         if count >= amount:
-            retry_after = max(1, math.ceil((number + 1) * length - now))
+            retry_after = max(1, math.ceil(ends_at - now))
             raise RateLimited(f"Too many {what}: the limit is {limit}.", retry_after)
 
     async def _add(self, key: str, count: int, length: int) -> int:
