@@ -18,11 +18,11 @@ Who may act (on top of record visibility, shared.domain.access):
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -167,6 +167,29 @@ def may_hold(role: Role, level: Level, *, routing: RoutingRules = DEFAULT_ROUTIN
     a level-2 case 交由二级受理人跟进处理, a level-3 one is led by 三级受理人; the responsible
     department's handlers (seed 000 责任部门) investigate whatever the level."""
     return role is Role.HANDLER or tier_reaches(role, level, rules=routing)
+
+
+def assignee_problem(
+    account: Mapping[str, Any] | None,
+    *,
+    department: str | None,
+    level: Level,
+    routing: RoutingRules = DEFAULT_ROUTING_RULES,
+) -> str | None:
+    """Why `account` (a stored user: role, department, is_active) cannot be assigned a `level`
+    complaint going to `department`, or None if it can: an active handling account whose tier
+    reaches the level; a department handler only in the department the complaint goes to."""
+    if account is None or not account["is_active"] or Role(account["role"]) not in HANDLERS:
+        return "not an active agent, handler, manager or director"
+    role = Role(account["role"])
+    if role is Role.HANDLER and account["department"] != department:
+        return "this handler is in another department"
+    if not may_hold(role, level, routing=routing):
+        return (
+            f"a level-{int(level)} complaint is held by a higher tier "
+            "(一级/二级/三级受理人) or a department handler"
+        )
+    return None
 
 
 def permitted_actions(principal: Principal, status: Status) -> frozenset[Action]:

@@ -25,6 +25,7 @@ from shared.domain.handling import (
     COMMANDS,
     Context,
     Rules,
+    assignee_problem,
     decide,
     may_hold,
     satisfaction_events,
@@ -356,3 +357,45 @@ def test_reopening_withdraws_the_open_survey_invitation() -> None:
     assert state.survey_nonce
     reopened = act(state, A.REOPEN, AGENT, {"reason": "客户反映问题再次出现"})
     assert reopened.survey_nonce is None
+
+
+@pytest.mark.parametrize(
+    ("account", "department", "level", "refused"),
+    [
+        ({"role": "agent", "department": None, "is_active": True}, "quality", Level.ORDINARY, None),
+        ({"role": "agent", "department": None, "is_active": True}, "quality", Level.SERIOUS,
+         "higher tier"),
+        ({"role": "manager", "department": None, "is_active": True}, None, Level.SERIOUS, None),
+        ({"role": "handler", "department": "quality", "is_active": True}, "quality",
+         Level.VERY_SERIOUS, None),
+        ({"role": "handler", "department": "logistics", "is_active": True}, "quality",
+         Level.ORDINARY, "another department"),
+        ({"role": "director", "department": None, "is_active": False}, None, Level.ORDINARY,
+         "not an active"),
+        ({"role": "auditor", "department": None, "is_active": True}, None, Level.ORDINARY,
+         "not an active"),
+        (None, None, Level.ORDINARY, "not an active"),
+    ],
+)  # fmt: skip
+def test_who_may_be_assigned_a_complaint(
+    account: dict[str, Any] | None, department: str | None, level: Level, refused: str | None
+) -> None:
+    problem = assignee_problem(account, department=department, level=level)
+    if refused is None:
+        assert problem is None
+    else:
+        assert problem is not None
+        assert refused in problem
+
+
+def test_the_tier_per_level_decides_who_may_hold_a_level() -> None:
+    agents_hold_two = RoutingRules(
+        tier_by_level={Level.ORDINARY: Role.AGENT, Level.SERIOUS: Role.AGENT,
+                       Level.VERY_SERIOUS: Role.DIRECTOR}
+    )  # fmt: skip
+    agent = {"role": "agent", "department": None, "is_active": True}
+    assert assignee_problem(agent, department=None, level=Level.SERIOUS) is not None
+    assert (
+        assignee_problem(agent, department=None, level=Level.SERIOUS, routing=agents_hold_two)
+        is None
+    )

@@ -18,15 +18,14 @@ from shared.db.complaint_effects import Effects, change_for
 from shared.db.engine import Database
 from shared.domain.access import Principal
 from shared.domain.complaint import Actor, ActorKind, ComplaintState
-from shared.domain.enums import Role, Satisfaction
+from shared.domain.enums import Satisfaction
 from shared.domain.errors import FieldError, InvalidInput, NotFound
 from shared.domain.events import Event, stamp
 from shared.domain.handling import (
-    HANDLERS,
     Command,
     Context,
+    assignee_problem,
     decide,
-    may_hold,
     satisfaction_events,
 )
 from shared.domain.lifecycle import Action, InvalidTransition
@@ -51,28 +50,9 @@ async def _check_assignee(
         if assignee_id is None:
             continue
         user = await accounts.get_user(conn, assignee_id)
-        if user is None or not user["is_active"] or Role(user["role"]) not in HANDLERS:
-            raise InvalidInput(
-                [
-                    FieldError(
-                        ("body", "assignee_id"), "not an active agent, handler, manager or director"
-                    )
-                ]
-            )
-        if user["role"] == Role.HANDLER and user["department"] != department:
-            raise InvalidInput(
-                [FieldError(("body", "assignee_id"), "this handler is in another department")]
-            )
-        if not may_hold(Role(user["role"]), state.level, routing=routing):
-            raise InvalidInput(
-                [
-                    FieldError(
-                        ("body", "assignee_id"),
-                        f"a level-{int(state.level)} complaint is held by a higher tier "
-                        "(一级/二级/三级受理人) or a department handler",
-                    )
-                ]
-            )
+        problem = assignee_problem(user, department=department, level=state.level, routing=routing)
+        if problem is not None:
+            raise InvalidInput([FieldError(("body", "assignee_id"), problem)])
 
 
 async def act(
