@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from services.intake_api.deps import get_now
 from tests.conftest import Staff
 from tests.support.factories import complaint_body
-from tests.support.flow import Flow
+from tests.support.flow import Flow, register
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -95,10 +95,7 @@ async def test_registration_plans_the_deadlines_on_the_chinese_calendar(
 async def test_contact_meets_first_contact_and_renews_the_progress_update(
     anon: httpx.AsyncClient, staff: Staff, clock: Clock
 ) -> None:
-    created = (
-        await anon.post("/api/v1/complaints", json=complaint_body(), headers=staff.agent.headers)
-    ).json()
-    flow = Flow(anon, created)
+    flow = await register(anon, staff.agent.headers)
     clock.set(datetime(2026, 10, 8, 10, 0, tzinfo=SHANGHAI))
     await flow.act("log_contact", staff.agent.headers, {"method": "phone", "outcome": "已联系"})
     found = await _deadlines(anon, staff.agent.headers, flow.id)
@@ -112,10 +109,7 @@ async def test_contact_meets_first_contact_and_renews_the_progress_update(
 async def test_findings_start_result_to_customer_and_resolve_meets_it(
     anon: httpx.AsyncClient, staff: Staff, clock: Clock
 ) -> None:
-    created = (
-        await anon.post("/api/v1/complaints", json=complaint_body(), headers=staff.agent.headers)
-    ).json()
-    flow = Flow(anon, created)
+    flow = await register(anon, staff.agent.headers)
     await flow.act("assign", staff.agent.headers, {"assignee_id": staff.handler_quality.id})
     found = await _deadlines(anon, staff.agent.headers, flow.id)
     investigation = _by(found, "investigation")
@@ -139,10 +133,7 @@ async def test_findings_start_result_to_customer_and_resolve_meets_it(
 async def test_escalation_replans_the_resolution_from_now(
     anon: httpx.AsyncClient, staff: Staff, clock: Clock
 ) -> None:
-    created = (
-        await anon.post("/api/v1/complaints", json=complaint_body(), headers=staff.agent.headers)
-    ).json()
-    flow = Flow(anon, created)
+    flow = await register(anon, staff.agent.headers)
     clock.set(datetime(2026, 10, 9, 9, 30, tzinfo=SHANGHAI))
     await flow.act("escalate", staff.agent.headers, {"reason": "客户情绪激动"})
     found = await _deadlines(anon, staff.manager.headers, flow.id)
@@ -154,10 +145,7 @@ async def test_escalation_replans_the_resolution_from_now(
 async def test_waiting_for_the_customer_pauses_the_clock(
     anon: httpx.AsyncClient, staff: Staff, clock: Clock
 ) -> None:
-    created = (
-        await anon.post("/api/v1/complaints", json=complaint_body(), headers=staff.agent.headers)
-    ).json()
-    flow = Flow(anon, created)
+    flow = await register(anon, staff.agent.headers)
     before = _by(await _deadlines(anon, staff.agent.headers, flow.id), "resolution")
     await flow.act("assign", staff.agent.headers, {"assignee_id": staff.agent.id})
     clock.set(datetime(2026, 10, 8, 9, 0, tzinfo=SHANGHAI))
@@ -240,10 +228,8 @@ def plus_working_hours(at: datetime, hours: int) -> datetime:
 async def test_deadlines_planned_while_awaiting_the_customer_start_paused(
     anon: httpx.AsyncClient, staff: Staff, clock: Clock
 ) -> None:
-    created = (
-        await anon.post("/api/v1/complaints", json=complaint_body(), headers=staff.agent.headers)
-    ).json()
-    flow = Flow(anon, created)
+    flow = await register(anon, staff.agent.headers)
+    phone = flow.complaint["customer"]["phone"]  # as registered, in clear
     await flow.act("assign", staff.agent.headers, {"assignee_id": staff.agent.id})
     clock.set(datetime(2026, 10, 8, 10, 0, tzinfo=SHANGHAI))  # Thursday
     await flow.act("await_customer", staff.agent.headers, {"reason": "等待照片"})
@@ -256,7 +242,6 @@ async def test_deadlines_planned_while_awaiting_the_customer_start_paused(
     assert (progress["paused"], resolution["paused"]) == (True, True)
     # The sweep is not alone in ignoring them: nothing of this complaint counts as overdue.
     clock.set(datetime(2026, 12, 1, 9, 0, tzinfo=SHANGHAI))
-    phone = created["customer"]["phone"]
     overdue = await anon.get("/api/v1/complaints", params={"customer_phone": phone,
                              "overdue": "true"}, headers=staff.manager.headers)  # fmt: skip
     assert overdue.json()["items"] == []

@@ -91,15 +91,12 @@ async def test_level3_alerts_directors_at_once_but_never_the_recused_subject(
 async def test_actions_notify_assignee_customer_and_next_tier(
     anon: httpx.AsyncClient, staff: Staff, db: Database
 ) -> None:
-    created = (
-        await anon.post("/api/v1/complaints", json=complaint_body(), headers=staff.agent.headers)
-    ).json()
-    flow = Flow(anon, created)
+    flow = await register(anon, staff.agent.headers)
     await flow.act("assign", staff.manager.headers, {"assignee_id": staff.handler_quality.id})
     await flow.act("reply_to_customer", staff.handler_quality.headers,
                    {"text": "您好，我们正在调查，请耐心等待"})  # fmt: skip
     await flow.act("escalate", staff.handler_quality.headers, {"reason": "客户情绪激动"})
-    rows = await _outbox(db, created["id"])
+    rows = await _outbox(db, flow.id)
     by_template = {}
     for row in rows:
         by_template.setdefault(row["template_key"], []).append(row)
@@ -121,10 +118,7 @@ async def test_actions_notify_assignee_customer_and_next_tier(
 async def test_forbidden_phrases_never_reach_the_customer(
     anon: httpx.AsyncClient, staff: Staff
 ) -> None:
-    created = (
-        await anon.post("/api/v1/complaints", json=complaint_body(), headers=staff.agent.headers)
-    ).json()
-    flow = Flow(anon, created)
+    flow = await register(anon, staff.agent.headers)
     response = await flow.act(
         "reply_to_customer", staff.agent.headers, {"text": "这个不关我的事，你找他吧"}, expect=422
     )
