@@ -121,9 +121,12 @@ class Registrations:
     def __init__(self, seed: int) -> None:
         rng = random.Random(seed)
         bodies = [complaint_body() for _ in range(50)]
-        bodies += [complaint_body(channel="regulator",
-                                  channel_meta={"regulator_case_number": f"12315-{i}"})
-                   for i in range(5)]  # fmt: skip
+        bodies += [
+            complaint_body(
+                channel="regulator", channel_meta={"regulator_case_number": f"12315-{i}"}
+            )
+            for i in range(5)
+        ]
         self.intakes = [ComplaintIntake.model_validate(b) for b in bodies]
         self.rng = rng
         self.count = 0
@@ -136,8 +139,7 @@ class Registrations:
         reference = f"KS-{20200101 + day:08d}-{number:06d}"
         level = 3 if intake.channel is Channel.REGULATOR else 1
         event = ComplaintRegistered(reference=reference, intake=intake, level=level)
-        meta = EventMeta(complaint_id=uuid.uuid4(), seq=1, occurred_at=occurred,
-                         actor=BENCH_ACTOR)  # fmt: skip
+        meta = EventMeta(complaint_id=uuid.uuid4(), seq=1, occurred_at=occurred, actor=BENCH_ACTOR)
         return event, meta, occurred
 
 
@@ -165,21 +167,33 @@ async def api_path(
                 state = event.apply(None, meta)
                 rows: dict[str, list[dict[str, Any]]] = {}
                 if with_deadlines:
-                    planned = book.plan(StageTrigger.REGISTRATION, kind=state.kind,
-                                        level=state.level, category=state.category,
-                                        channel=state.channel, start=occurred,
-                                        calendar=calendar)  # fmt: skip
+                    planned = book.plan(
+                        StageTrigger.REGISTRATION,
+                        kind=state.kind,
+                        level=state.level,
+                        category=state.category,
+                        channel=state.channel,
+                        start=occurred,
+                        calendar=calendar,
+                    )
                     rows["deadlines"] = [
                         deadlines_repo.row_for(state.id, p, calendar_version=calendar_version)
                         for p in planned
                     ]
                     written[0] += len(planned)
-                await write_change(conn, ComplaintChange(
-                    complaint_id=state.id, expected_version=None, state=state,
-                    events=[(event, meta)], rows=rows,
-                ))  # fmt: skip
-                facts.append((state.id, state.kind, state.level, state.category, state.channel,
-                               occurred))  # fmt: skip
+                await write_change(
+                    conn,
+                    ComplaintChange(
+                        complaint_id=state.id,
+                        expected_version=None,
+                        state=state,
+                        events=[(event, meta)],
+                        rows=rows,
+                    ),
+                )
+                facts.append(
+                    (state.id, state.kind, state.level, state.category, state.channel, occurred)
+                )
 
     began = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -205,11 +219,19 @@ async def bulk_path(
         rows: list[dict[str, Any]] = []
         for complaint_id, kind, level, category, channel, occurred in facts[i : i + batch]:
             planned: list[PlannedDeadline] = book.plan(
-                StageTrigger.REGISTRATION, kind=kind, level=level, category=category,
-                channel=channel, start=occurred, calendar=calendar, cycle=cycle,
-            )  # fmt: skip
-            rows += [deadlines_repo.row_for(complaint_id, p, calendar_version=calendar_version)
-                     for p in planned]  # fmt: skip
+                StageTrigger.REGISTRATION,
+                kind=kind,
+                level=level,
+                category=category,
+                channel=channel,
+                start=occurred,
+                calendar=calendar,
+                cycle=cycle,
+            )
+            rows += [
+                deadlines_repo.row_for(complaint_id, p, calendar_version=calendar_version)
+                for p in planned
+            ]
         written = time.perf_counter()
         async with db.begin() as conn:
             await write(conn, rows)
@@ -226,32 +248,54 @@ async def database_part(url: str, args: argparse.Namespace) -> dict[str, float]:
             loaded = await calendar_cache.get(conn)  # seeds the default calendar
         calendar, version = loaded.calendar, loaded.version
         registrations = Registrations(args.seed)
-        common: dict[str, Any] = {"book": PolicyBook(policies), "calendar": calendar,
-                                  "calendar_version": version}  # fmt: skip
+        common: dict[str, Any] = {
+            "book": PolicyBook(policies),
+            "calendar": calendar,
+            "calendar_version": version,
+        }
         baseline_n = max(1, args.complaints // 5)
-        base_s, _, _ = await api_path(db, registrations, count=baseline_n,
-                                      concurrency=args.concurrency, with_deadlines=False,
-                                      **common)  # fmt: skip
-        print(f"api path, no deadlines     {baseline_n:>9,} complaints  "
-              f"{rate(baseline_n, base_s):>10,.0f} /s")  # fmt: skip
-        api_s, api_rows, facts = await api_path(db, registrations, count=args.complaints,
-                                                concurrency=args.concurrency,
-                                                with_deadlines=True, **common)  # fmt: skip
-        print(f"api path, with deadlines   {args.complaints:>9,} complaints  "
-              f"{rate(args.complaints, api_s):>10,.0f} /s  ({api_rows:,} deadlines)")  # fmt: skip
-        copy_s, copy_rows, copy_w = await bulk_path(db, facts, cycle=2, batch=args.batch,
-                                            write=deadlines_repo.copy_rows, **common)  # fmt: skip
-        print(f"bulk re-plan, COPY         {len(facts):>9,} complaints  "
-              f"{rate(len(facts), copy_s):>10,.0f} /s  "
-              f"({rate(copy_rows, copy_s):,.0f} rows/s; writing {rate(copy_rows, copy_w):,.0f} "
-              "rows/s)")  # fmt: skip
+        base_s, _, _ = await api_path(
+            db,
+            registrations,
+            count=baseline_n,
+            concurrency=args.concurrency,
+            with_deadlines=False,
+            **common,
+        )
+        print(
+            f"api path, no deadlines     {baseline_n:>9,} complaints  "
+            f"{rate(baseline_n, base_s):>10,.0f} /s"
+        )
+        api_s, api_rows, facts = await api_path(
+            db,
+            registrations,
+            count=args.complaints,
+            concurrency=args.concurrency,
+            with_deadlines=True,
+            **common,
+        )
+        print(
+            f"api path, with deadlines   {args.complaints:>9,} complaints  "
+            f"{rate(args.complaints, api_s):>10,.0f} /s  ({api_rows:,} deadlines)"
+        )
+        copy_s, copy_rows, copy_w = await bulk_path(
+            db, facts, cycle=2, batch=args.batch, write=deadlines_repo.copy_rows, **common
+        )
+        print(
+            f"bulk re-plan, COPY         {len(facts):>9,} complaints  "
+            f"{rate(len(facts), copy_s):>10,.0f} /s  "
+            f"({rate(copy_rows, copy_s):,.0f} rows/s; writing {rate(copy_rows, copy_w):,.0f} "
+            "rows/s)"
+        )
         insert_s, insert_rows, insert_w = await bulk_path(
             db, facts, cycle=3, batch=args.batch, write=deadlines_repo.insert_many, **common
         )
-        print(f"bulk re-plan, INSERT       {len(facts):>9,} complaints  "
-              f"{rate(len(facts), insert_s):>10,.0f} /s  "
-              f"({rate(insert_rows, insert_s):,.0f} rows/s; writing "
-              f"{rate(insert_rows, insert_w):,.0f} rows/s)")  # fmt: skip
+        print(
+            f"bulk re-plan, INSERT       {len(facts):>9,} complaints  "
+            f"{rate(len(facts), insert_s):>10,.0f} /s  "
+            f"({rate(insert_rows, insert_s):,.0f} rows/s; writing "
+            f"{rate(insert_rows, insert_w):,.0f} rows/s)"
+        )
     finally:
         await db.dispose()
     with_rate, without_rate = rate(args.complaints, api_s), rate(baseline_n, base_s)
@@ -279,14 +323,21 @@ def main() -> int:
     args = parser.parse_args()
     logging.getLogger("pgserver").setLevel(logging.WARNING)
 
-    figures: dict[str, Any] = {"pairs": args.pairs, "complaints": args.complaints,
-                               "concurrency": args.concurrency}  # fmt: skip
+    figures: dict[str, Any] = {
+        "pairs": args.pairs,
+        "complaints": args.complaints,
+        "concurrency": args.concurrency,
+    }
     computed = pure(args.pairs, args.seed)
     figures.update(computed)
-    print(f"pure deadline computations {args.pairs:>9,} pairs       "
-          f"{computed['deadline_computations_per_s']:>10,.0f} /s  (target ≥ 200,000)")  # fmt: skip
-    print(f"pure plan_stage (+warning) {args.pairs // 5:>9,} pairs       "
-          f"{computed['plan_stage_per_s']:>10,.0f} /s")  # fmt: skip
+    print(
+        f"pure deadline computations {args.pairs:>9,} pairs       "
+        f"{computed['deadline_computations_per_s']:>10,.0f} /s  (target ≥ 200,000)"
+    )
+    print(
+        f"pure plan_stage (+warning) {args.pairs // 5:>9,} pairs       "
+        f"{computed['plan_stage_per_s']:>10,.0f} /s"
+    )
     with test_servers.servers() as found:
         url = test_servers.create_database(found.admin_url)
         try:
@@ -294,8 +345,7 @@ def main() -> int:
         finally:
             test_servers.drop_database(found.admin_url, url)
     figures["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-    print(json.dumps({k: round(v, 3) if isinstance(v, float) else v
-                      for k, v in figures.items()}))  # fmt: skip
+    print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in figures.items()}))
     return 0
 
 

@@ -130,11 +130,24 @@ def start_uvicorn(name: str, target: str, env: dict[str, str], log_dir: Path) ->
     database = make_url(env["DATABASE_URL"]).database or ""
     port = _free_port()
     args = [
-        sys.executable, "-m", "uvicorn", target,
-        "--host", HOST, "--port", str(port),
-        "--workers", "1", "--loop", "uvloop", "--http", "httptools",
-        "--no-access-log", "--log-level", "warning",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "uvicorn",
+        target,
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
     if target.endswith("create_app"):
         args.insert(4, "--factory")
     log_path = log_dir / f"{name}.log"
@@ -420,8 +433,10 @@ def summary(results: dict[str, LoadResult], plan: Plan) -> dict[str, Any]:
 
 def print_report(results: dict[str, LoadResult], figures: dict[str, Any]) -> None:
     print()
-    print(f"{'measurement':<26} {'conc':>4} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} "
-          f"{'srv ms/req':>10} {'client':>6} {'server':>6} {'pg':>5} {'other':>5}")  # fmt: skip
+    print(
+        f"{'measurement':<26} {'conc':>4} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} "
+        f"{'srv ms/req':>10} {'client':>6} {'server':>6} {'pg':>5} {'other':>5}"
+    )
     for key, r in results.items():
         server_cpu, pg_cpu = [*r.process_cpu_pct.values(), 0.0, 0.0][:2]
         print(

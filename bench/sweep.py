@@ -49,10 +49,22 @@ from tests.support import servers as test_servers
 ROOT = Path(__file__).resolve().parents[1]
 
 # The registered complaint every seeded row shares (only ids, references and phones differ).
-CUSTOMER = {"name": "张伟", "phone": None, "email": None, "address": "上海市浦东新区",
-            "customer_type": "consumer", "id_number": None}  # fmt: skip
-CHANNEL_META = {"call_id": None, "caller_number": None, "agent_id": None, "regulator": None,
-                "regulator_case_number": None, "source_url": None}  # fmt: skip
+CUSTOMER = {
+    "name": "张伟",
+    "phone": None,
+    "email": None,
+    "address": "上海市浦东新区",
+    "customer_type": "consumer",
+    "id_number": None,
+}
+CHANNEL_META = {
+    "call_id": None,
+    "caller_number": None,
+    "agent_id": None,
+    "regulator": None,
+    "regulator_case_number": None,
+    "source_url": None,
+}
 
 SEED_COMPLAINTS = """
 INSERT INTO complaints (id, reference, version, status, kind, category, level, channel, customer,
@@ -106,9 +118,13 @@ async def seed(url: str, complaints: int, overdue: int, start: datetime) -> None
         )
         await conn.execute(SEED_EVENTS)
         await conn.execute(
-            SEED_DEADLINES, start, overdue, start + timedelta(days=20),
-            start + timedelta(days=20, hours=1), start + timedelta(days=400),
-        )  # fmt: skip
+            SEED_DEADLINES,
+            start,
+            overdue,
+            start + timedelta(days=20),
+            start + timedelta(days=20, hours=1),
+            start + timedelta(days=400),
+        )
         await conn.execute("ANALYZE")
     finally:
         await conn.close()
@@ -142,8 +158,9 @@ def sweep_with(workers: int, url: str, now: datetime) -> tuple[float, int]:
     """(seconds from the first worker's start to the last one's end, escalations)."""
     ctx = multiprocessing.get_context("spawn")
     results = ctx.Queue()
-    processes = [ctx.Process(target=_sweeper, args=(url, now.isoformat(), results))
-                 for _ in range(workers)]  # fmt: skip
+    processes = [
+        ctx.Process(target=_sweeper, args=(url, now.isoformat(), results)) for _ in range(workers)
+    ]
     for p in processes:
         p.start()
     outcomes = [results.get() for _ in processes]
@@ -177,14 +194,22 @@ async def trickle_lag(url: str, redis_url: str, seconds: float, rate: float) -> 
     returns each one's lag in seconds: from its due time to when this process, polling every
     0.1 s, first sees the breach committed (so the lag includes the sweep's own writing)."""
     env = {
-        **os.environ, "DATABASE_URL": url, "REDIS_URL": redis_url,
+        **os.environ,
+        "DATABASE_URL": url,
+        "REDIS_URL": redis_url,
         "KESU_QUEUE_NAME": f"kesu-bench-{uuid.uuid4().hex[:6]}:queue",
-        "KESU_REDIS_PREFIX": f"kesu-bench-{uuid.uuid4().hex[:6]}", "KESU_LOG_LEVEL": "WARNING",
-    }  # fmt: skip
+        "KESU_REDIS_PREFIX": f"kesu-bench-{uuid.uuid4().hex[:6]}",
+        "KESU_LOG_LEVEL": "WARNING",
+    }
     worker = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "services.sla_worker", cwd=ROOT, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "services.sla_worker",
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     conn = await asyncpg.connect(**_dsn(url))
     watcher = await asyncpg.connect(**_dsn(url))
     ids: list[uuid.UUID] = []
@@ -197,8 +222,9 @@ async def trickle_lag(url: str, redis_url: str, seconds: float, rate: float) -> 
             if waiting:
                 rows = await watcher.fetch(
                     "SELECT complaint_id FROM deadlines WHERE complaint_id = ANY($1) "
-                    "AND cycle = 1 AND status = 'breached'", waiting,
-                )  # fmt: skip
+                    "AND cycle = 1 AND status = 'breached'",
+                    waiting,
+                )
                 now = datetime.now(UTC)
                 for row in rows:
                     seen_at[row["complaint_id"]] = now
@@ -212,11 +238,14 @@ async def trickle_lag(url: str, redis_url: str, seconds: float, rate: float) -> 
             due = datetime.now(UTC) + timedelta(seconds=1)
             row = await conn.fetchrow(
                 "WITH c AS ("
-                + SEED_COMPLAINTS.replace("generate_series(1, $4)", "generate_series(1, 1)")
-                .replace("'KS-20260901-' || lpad(i::text, 7, '0')", "'KS-T-' || gen_random_uuid()")
+                + SEED_COMPLAINTS.replace(
+                    "generate_series(1, $4)", "generate_series(1, 1)"
+                ).replace("'KS-20260901-' || lpad(i::text, 7, '0')", "'KS-T-' || gen_random_uuid()")
                 + " RETURNING id) SELECT id FROM c",
-                json.dumps(CUSTOMER), json.dumps(CHANNEL_META), due - timedelta(days=5),
-            )  # fmt: skip
+                json.dumps(CUSTOMER),
+                json.dumps(CHANNEL_META),
+                due - timedelta(days=5),
+            )
             complaint_id = row["id"]
             due_at[complaint_id] = due
             await conn.execute(
@@ -224,8 +253,10 @@ async def trickle_lag(url: str, redis_url: str, seconds: float, rate: float) -> 
                 "calendar_version, unit, amount, warn_ratio, started_at, due_at, warn_at, "
                 "provisional) VALUES ($1, 'resolution', 1, 2, 1, 1, 'working_days', 3, 0.75, "
                 "$2, $3, $3, false)",
-                complaint_id, due - timedelta(days=5), due,
-            )  # fmt: skip
+                complaint_id,
+                due - timedelta(days=5),
+                due,
+            )
             ids.append(complaint_id)
             await asyncio.sleep(1 / rate)
         for _ in range(300):
@@ -263,16 +294,16 @@ def main() -> int:
             t = time.monotonic()
             asyncio.run(seed(url, args.complaints, args.overdue, start))
             seeded = time.monotonic() - t
-            print(f"seeded {args.complaints:,} complaints, {4 * args.complaints:,} open "
-                  f"deadlines ({2 * args.overdue:,} overdue) in {seeded:.0f} s")  # fmt: skip
+            print(
+                f"seeded {args.complaints:,} complaints, {4 * args.complaints:,} open "
+                f"deadlines ({2 * args.overdue:,} overdue) in {seeded:.0f} s"
+            )
             wave1_done = waves + timedelta(minutes=30)
             wave2_done = waves + timedelta(hours=1, minutes=30)
             one_s, one_esc = sweep_with(1, url, wave1_done)
-            print(f"1 worker : {one_esc:,} escalations in {one_s:.1f} s "
-                  f"= {one_esc / one_s:,.0f}/s")  # fmt: skip
+            print(f"1 worker : {one_esc:,} escalations in {one_s:.1f} s = {one_esc / one_s:,.0f}/s")
             two_s, two_esc = sweep_with(2, url, wave2_done)
-            print(f"2 workers: {two_esc:,} escalations in {two_s:.1f} s "
-                  f"= {two_esc / two_s:,.0f}/s")  # fmt: skip
+            print(f"2 workers: {two_esc:,} escalations in {two_s:.1f} s = {two_esc / two_s:,.0f}/s")
             duplicates, missed = asyncio.run(duplicates_and_missed(url, wave2_done))
             lags = asyncio.run(
                 trickle_lag(url, found.redis_url, args.trickle_seconds, args.trickle_rate)

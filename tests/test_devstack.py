@@ -65,8 +65,10 @@ def test_run_starts_everything_and_stops_it_on_sigint(tmp_path: Path) -> None:
         assert created.status_code == 201
         assert (data_dir / "postgres" / "PG_VERSION").exists()
         assert (data_dir / "redis").is_dir()
-        assert any("services.sla_worker" in " ".join(p.cmdline()) for p in
-                   psutil.Process(process.pid).children(recursive=True))  # fmt: skip
+        assert any(
+            "services.sla_worker" in " ".join(p.cmdline())
+            for p in psutil.Process(process.pid).children(recursive=True)
+        )
     finally:
         process.send_signal(signal.SIGINT)
         output = process.communicate(timeout=90)[0].decode(errors="replace")

@@ -66,7 +66,11 @@ _TO_DIRECTOR = ("assignee", "director")
 # (name, kind, level, category, channel, stages): SPEC §4, seeds 000 / 002 / 003. Ids 1..7.
 DEFAULT_POLICIES: list[tuple[str, str | None, int | None, str | None, str | None, list[Any]]] = [
     (
-        "投诉通用时限", "complaint", None, None, None,
+        "投诉通用时限",
+        "complaint",
+        None,
+        None,
+        None,
         [
             _stage("acknowledgement", 1),
             _stage("first_contact", 24, "hours"),
@@ -78,18 +82,38 @@ DEFAULT_POLICIES: list[tuple[str, str | None, int | None, str | None, str | None
     ("一级投诉解决时限", "complaint", 1, None, None, [_stage("resolution", 3)]),
     ("二级投诉解决时限", "complaint", 2, None, None, [_stage("resolution", 7)]),
     (
-        "三级投诉解决时限", "complaint", 3, None, None,
+        "三级投诉解决时限",
+        "complaint",
+        3,
+        None,
+        None,
         [_stage("resolution", 15, notify=_TO_DIRECTOR)],
     ),
-    ("咨询答复时限", "inquiry", None, None, None,
-     [_stage("acknowledgement", 1), _stage("resolution", 3)]),
-    ("建议答复时限", "suggestion", None, None, None,
-     [_stage("acknowledgement", 1), _stage("resolution", 3)]),
     (
-        "监管转办回复时限", None, None, None, "regulator",
+        "咨询答复时限",
+        "inquiry",
+        None,
+        None,
+        None,
+        [_stage("acknowledgement", 1), _stage("resolution", 3)],
+    ),
+    (
+        "建议答复时限",
+        "suggestion",
+        None,
+        None,
+        None,
+        [_stage("acknowledgement", 1), _stage("resolution", 3)],
+    ),
+    (
+        "监管转办回复时限",
+        None,
+        None,
+        None,
+        "regulator",
         [_stage("regulator_reply", 10, notify=_TO_DIRECTOR)],
     ),
-]  # fmt: skip
+]
 
 
 def upgrade() -> None:
@@ -302,11 +326,26 @@ def _seed() -> None:
         DEFAULT_POLICIES, start=1
     ):
         match = {"kind": kind, "level": level, "category": category, "channel": channel}
-        row = {"name": name, **match, "priority": 0, "active": True, "stages": stages,
-               "version": 1, "created_at": SEEDED_AT, "updated_at": SEEDED_AT}  # fmt: skip
+        row = {
+            "name": name,
+            **match,
+            "priority": 0,
+            "active": True,
+            "stages": stages,
+            "version": 1,
+            "created_at": SEEDED_AT,
+            "updated_at": SEEDED_AT,
+        }
         op.execute(policies.insert().values(**row))
-        document = {"id": policy_id, "version": 1, "name": name, **match, "priority": 0,
-                    "active": True, "stages": stages}  # fmt: skip
+        document = {
+            "id": policy_id,
+            "version": 1,
+            "name": name,
+            **match,
+            "priority": 0,
+            "active": True,
+            "stages": stages,
+        }
         op.execute(
             versions.insert().values(
                 policy_id=policy_id, version=1, document=document, valid_from=SEEDED_VALID_FROM

@@ -50,9 +50,21 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     for name in (
-        "closed_at", "resolved_at", "regulator_reply", "survey_nonce", "management_review",
-        "satisfaction_source", "satisfaction", "corrective_actions", "solution", "root_cause",
-        "investigation", "contact_count", "last_contact_at", "paused_at", "status_before_pause",
+        "closed_at",
+        "resolved_at",
+        "regulator_reply",
+        "survey_nonce",
+        "management_review",
+        "satisfaction_source",
+        "satisfaction",
+        "corrective_actions",
+        "solution",
+        "root_cause",
+        "investigation",
+        "contact_count",
+        "last_contact_at",
+        "paused_at",
+        "status_before_pause",
         "level_reasons",
-    ):  # fmt: skip
+    ):
         op.drop_column("complaints", name)

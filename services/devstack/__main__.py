@@ -137,9 +137,19 @@ def _local_jwt_secret(data_dir: Path) -> str:
 
 def _api_args(host: str, port: int) -> list[str]:
     return [
-        sys.executable, "-m", "uvicorn", "services.intake_api.app:create_app", "--factory",
-        "--host", host, "--port", str(port), "--no-access-log", "--timeout-graceful-shutdown", "20",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "services.intake_api.app:create_app",
+        "--factory",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--timeout-graceful-shutdown",
+        "20",
+    ]
 
 
 if __name__ == "__main__":

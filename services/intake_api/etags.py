@@ -28,8 +28,9 @@ def optional_version(value: str | None, what: str) -> int | None:
 def required_version(value: str | None, what: str) -> int:
     """The version If-Match names (`"7"` or `W/"7"`); 428 when absent or unusable."""
     if not value:
-        raise PreconditionRequired(f"Send If-Match with the ETag of the {what} you acted on "
-                                   "(GET it first).")  # fmt: skip
+        raise PreconditionRequired(
+            f"Send If-Match with the ETag of the {what} you acted on (GET it first)."
+        )
     version = _version(value)
     if version is None:
         raise PreconditionRequired(f'If-Match must be the {what}\'s ETag, e.g. "3".')

@@ -150,9 +150,14 @@ async def _domain(request: Request, exc: Exception) -> Response:
     if isinstance(exc, domain.Unauthenticated | domain.Forbidden | domain.NotVisible):
         await record_denial(request, status, exc.detail)
     return problem_response(
-        status, type_=type_, title=title, detail=exc.detail, instance=request.url.path,
-        headers=headers, **extensions,
-    )  # fmt: skip
+        status,
+        type_=type_,
+        title=title,
+        detail=exc.detail,
+        instance=request.url.path,
+        headers=headers,
+        **extensions,
+    )
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
@@ -161,8 +166,12 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     frames = "".join(traceback.format_tb(exc.__traceback__))
     log.error(
         "unhandled %s (incident %s) on %s %s\n%s",
-        type(exc).__name__, incident, request.method, request.url.path, frames,
-    )  # fmt: skip
+        type(exc).__name__,
+        incident,
+        request.method,
+        request.url.path,
+        frames,
+    )
     return problem_response(
         500,
         detail=f"An unexpected error occurred (incident {incident}).",

@@ -97,8 +97,9 @@ async def upsert_calendar(
 ) -> tuple[dict[str, Any], bool]:
     """Create a calendar or change its name, zone and working hours (a change bumps the
     version). Returns (row, created). A new calendar knows no year until seeded or loaded."""
-    settable = {k: values[k] for k in ("name", "tz", "work_start", "work_end",
-                                       "lunch_start", "lunch_end")}  # fmt: skip
+    settable = {
+        k: values[k] for k in ("name", "tz", "work_start", "work_end", "lunch_start", "lunch_end")
+    }
     stmt = (
         pg_insert(calendars)
         .values(code=code, **settable, version=1, created_at=now, updated_at=now)
@@ -171,8 +172,12 @@ async def upsert_day(
 ) -> bool:
     """Set one day's override; True if it was new. Does not bump the version (the caller does,
     once per change)."""
-    values: dict[str, Any] = {"type": override.type.value, "name": override.name,
-                              "source": source.value, "updated_at": now}  # fmt: skip
+    values: dict[str, Any] = {
+        "type": override.type.value,
+        "name": override.name,
+        "source": source.value,
+        "updated_at": now,
+    }
     upsert = pg_insert(calendar_days).values(calendar_code=code, day=override.day, **values)
     upsert = upsert.on_conflict_do_update(
         index_elements=[calendar_days.c.calendar_code, calendar_days.c.day], set_=values
@@ -194,11 +199,15 @@ def check_year_loadable(known_from: date | None, known_until: date | None, year:
         return
     if known_from.year - 1 <= year <= known_until.year + 1:
         return
-    raise InvalidInput([FieldError(
-        ("body", "year"),
-        f"the calendar knows {known_from.year}–{known_until.year}; load the years in between "
-        f"first (a year must be next to the known range)",
-    )])  # fmt: skip
+    raise InvalidInput(
+        [
+            FieldError(
+                ("body", "year"),
+                f"the calendar knows {known_from.year}–{known_until.year}; load the years in "
+                f"between first (a year must be next to the known range)",
+            )
+        ]
+    )
 
 
 def check_days_in_year(overrides: Sequence[DayOverride], year: int) -> list[DayOverride]:
@@ -213,9 +222,11 @@ def check_days_in_year(overrides: Sequence[DayOverride], year: int) -> list[DayO
             continue
         seen = by_day.setdefault(override.day, override)
         if seen.type != override.type:
-            errors.append(FieldError(
-                ("body", "days", i, "type"), f"{override.day} is listed as holiday and workday"
-            ))  # fmt: skip
+            errors.append(
+                FieldError(
+                    ("body", "days", i, "type"), f"{override.day} is listed as holiday and workday"
+                )
+            )
     if errors:
         raise InvalidInput(errors)
     return sorted(by_day.values(), key=lambda o: o.day)
@@ -244,18 +255,31 @@ async def load_year(
     if days:
         await conn.execute(
             insert(calendar_days),
-            [{"calendar_code": code, "day": o.day, "type": o.type.value, "name": o.name,
-              "source": source.value, "updated_at": now} for o in days],
-        )  # fmt: skip
+            [
+                {
+                    "calendar_code": code,
+                    "day": o.day,
+                    "type": o.type.value,
+                    "name": o.name,
+                    "source": source.value,
+                    "updated_at": now,
+                }
+                for o in days
+            ],
+        )
     known_from = min(first, row["known_from"] or first)
     known_until = max(last, row["known_until"] or last)
     stmt = (
         update(calendars)
         .where(calendars.c.code == code)
-        .values(known_from=known_from, known_until=known_until,
-                version=calendars.c.version + 1, updated_at=now)
+        .values(
+            known_from=known_from,
+            known_until=known_until,
+            version=calendars.c.version + 1,
+            updated_at=now,
+        )
         .returning(calendars.c.version)
-    )  # fmt: skip
+    )
     version = int((await conn.execute(stmt)).scalar_one())
     return YearLoaded(year, len(days), int(removed.rowcount or 0), known_from, known_until, version)
 
@@ -318,14 +342,24 @@ async def seed_missing_years(
         if not years:
             return []
         wanted = set(years)
-        days = [{"day": o.day.isoformat(), "type": o.type.value, "name": o.name}
-                for o in overrides if o.day.year in wanted]  # fmt: skip
+        days = [
+            {"day": o.day.isoformat(), "type": o.type.value, "name": o.name}
+            for o in overrides
+            if o.day.year in wanted
+        ]
         known_from = min(date(years[0], 1, 1), row["known_from"] or date.max)
         known_until = max(date(years[-1], 12, 31), row["known_until"] or date.min)
-        result = await conn.execute(_SEED, {
-            "code": code, "seen_version": row["version"], "known_from": known_from,
-            "known_until": known_until, "now": now, "days": json_dumps(days),
-        })  # fmt: skip
+        result = await conn.execute(
+            _SEED,
+            {
+                "code": code,
+                "seen_version": row["version"],
+                "known_from": known_from,
+                "known_until": known_until,
+                "now": now,
+                "days": json_dumps(days),
+            },
+        )
         if result.mappings().one()["updated"] == 1:
             return years
     raise RuntimeError(f"calendar {code!r} kept changing while it was being seeded")
@@ -340,14 +374,15 @@ def build_calendar(row: dict[str, Any], days: Sequence[dict[str, Any]]) -> Busin
     return BusinessCalendar(
         known_from=known_from,
         known_until=known_until,
-        overrides=[DayOverride(day=d["day"], type=DayType(d["type"]), name=d["name"])
-                   for d in days],
+        overrides=[
+            DayOverride(day=d["day"], type=DayType(d["type"]), name=d["name"]) for d in days
+        ],
         tz=row["tz"],
         work_start=row["work_start"],
         work_end=row["work_end"],
         lunch_start=row["lunch_start"],
         lunch_end=row["lunch_end"],
-    )  # fmt: skip
+    )
 
 
 async def load_calendar(conn: AsyncConnection, code: str = DEFAULT_CALENDAR) -> LoadedCalendar:

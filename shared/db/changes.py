@@ -62,9 +62,10 @@ class ComplaintChange:
             return _ALL_STATE_COLUMNS
         before, after = self.previous, self.state
         return frozenset(
-            name for name in ComplaintState.model_fields
+            name
+            for name in ComplaintState.model_fields
             if getattr(before, name) != getattr(after, name)
-        ) | {"id"}  # fmt: skip
+        ) | {"id"}
 
 
 def event_row(event: Event, meta: EventMeta) -> dict[str, Any]:

@@ -141,9 +141,14 @@ def _deadline_rows(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     open_ones, cycles = deadlines.open_and_cycles(stored)
     changes: DeadlineChanges = deadline_changes(
-        stamped, states, before=before, open_deadlines=open_ones, cycles=cycles, book=book,
+        stamped,
+        states,
+        before=before,
+        open_deadlines=open_ones,
+        cycles=cycles,
+        book=book,
         calendar=calendar.calendar,
-    )  # fmt: skip
+    )
     complaint_id = states[-1].id
     planned = []
     for plan in changes.planned:

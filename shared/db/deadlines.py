@@ -40,9 +40,21 @@ ComplaintClause = ColumnElement[bool]
 OPEN_STATUSES = (DeadlineStatus.PENDING.value, DeadlineStatus.WARNED.value)
 # Columns a new row carries (the rest take their defaults); the order of `copy_rows`.
 PLAN_COLUMNS = (
-    "complaint_id", "stage", "cycle", "policy_id", "policy_version", "calendar_version", "unit",
-    "amount", "warn_ratio", "started_at", "due_at", "warn_at", "provisional", "paused_at",
-)  # fmt: skip
+    "complaint_id",
+    "stage",
+    "cycle",
+    "policy_id",
+    "policy_version",
+    "calendar_version",
+    "unit",
+    "amount",
+    "warn_ratio",
+    "started_at",
+    "due_at",
+    "warn_at",
+    "provisional",
+    "paused_at",
+)
 
 
 def row_for(
@@ -73,10 +85,19 @@ def row_for(
 def planned_from_row(row: Mapping[str, Any]) -> PlannedDeadline:
     """A stored deadline back as the domain's plan (to recompute or move it)."""
     return PlannedDeadline(
-        Stage(row["stage"]), row["cycle"], row["policy_id"], row["policy_version"],
-        DurationUnit(row["unit"]), row["amount"], row["warn_ratio"], row["started_at"],
-        row["due_at"], row["warn_at"], row["provisional"], row["paused_at"],
-    )  # fmt: skip
+        Stage(row["stage"]),
+        row["cycle"],
+        row["policy_id"],
+        row["policy_version"],
+        DurationUnit(row["unit"]),
+        row["amount"],
+        row["warn_ratio"],
+        row["started_at"],
+        row["due_at"],
+        row["warn_at"],
+        row["provisional"],
+        row["paused_at"],
+    )
 
 
 async def insert_many(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -256,10 +277,22 @@ def open_and_cycles(
 
 # The columns a change may set on a stored deadline (`ComplaintChange.updates["deadlines"]`).
 CHANGEABLE = (
-    "id", "complaint_id", "status", "due_at", "warn_at", "provisional", "calendar_version",
-    "paused_at", "paused_total", "warned_at", "met_at", "breached_at", "breached_assignee_id",
-    "escalated_at", "cancelled_at",
-)  # fmt: skip
+    "id",
+    "complaint_id",
+    "status",
+    "due_at",
+    "warn_at",
+    "provisional",
+    "calendar_version",
+    "paused_at",
+    "paused_total",
+    "warned_at",
+    "met_at",
+    "breached_at",
+    "breached_assignee_id",
+    "escalated_at",
+    "cancelled_at",
+)
 
 
 def changed_rows(
@@ -285,9 +318,10 @@ def changed_rows(
             new.update(status=DeadlineStatus.CANCELLED.value, cancelled_at=at)
         elif deadline_id in changes.breached:
             new.update(
-                status=DeadlineStatus.BREACHED.value, breached_at=at,
+                status=DeadlineStatus.BREACHED.value,
+                breached_at=at,
                 breached_assignee_id=changes.breached[deadline_id],
-            )  # fmt: skip
+            )
             if deadline_id in changes.escalated:
                 new["escalated_at"] = at
         elif deadline_id in changes.warned:
@@ -297,9 +331,13 @@ def changed_rows(
         elif deadline_id in resumed:
             r = resumed[deadline_id]
             new.update(
-                due_at=r.due_at, warn_at=r.warn_at, provisional=r.provisional,
-                paused_total=r.paused_total, paused_at=None, calendar_version=calendar_version,
-            )  # fmt: skip
+                due_at=r.due_at,
+                warn_at=r.warn_at,
+                provisional=r.provisional,
+                paused_total=r.paused_total,
+                paused_at=None,
+                calendar_version=calendar_version,
+            )
         else:
             continue
         out.append(new)

@@ -83,9 +83,16 @@ async def skip_pending_deliveries(
     result = await conn.execute(
         update(deliveries)
         .where(deliveries.c.subscription_id == subscription_id, deliveries.c.status == "pending")
-        .values(status="skipped", last_error=reason, delivered_at=now, updated_at=now,
-                lease_expires_at=None, lease_token=None, leased_by=None)
-    )  # fmt: skip
+        .values(
+            status="skipped",
+            last_error=reason,
+            delivered_at=now,
+            updated_at=now,
+            lease_expires_at=None,
+            lease_token=None,
+            leased_by=None,
+        )
+    )
     return int(result.rowcount)
 
 
@@ -119,9 +126,15 @@ async def add_template_version(
     )
     version = int((await conn.execute(version_query)).scalar_one())
     await conn.execute(
-        insert(templates).values(key=key, version=version, subject=subject, body=body,
-                                 created_by=created_by, created_at=now)
-    )  # fmt: skip
+        insert(templates).values(
+            key=key,
+            version=version,
+            subject=subject,
+            body=body,
+            created_by=created_by,
+            created_at=now,
+        )
+    )
     return version
 
 
@@ -211,9 +224,17 @@ async def replay_outbox(conn: AsyncConnection, outbox_id: int, *, now: datetime)
     result = await conn.execute(
         update(outbox)
         .where(outbox.c.id == outbox_id, outbox.c.status != "pending")
-        .values(status="pending", attempts=0, next_attempt_at=now, delivered_at=None,
-                lease_expires_at=None, lease_token=None, leased_by=None, updated_at=now)
-    )  # fmt: skip
+        .values(
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            delivered_at=None,
+            lease_expires_at=None,
+            lease_token=None,
+            leased_by=None,
+            updated_at=now,
+        )
+    )
     return bool(result.rowcount)
 
 
@@ -222,7 +243,15 @@ async def replay_delivery(conn: AsyncConnection, delivery_id: int, *, now: datet
     result = await conn.execute(
         update(deliveries)
         .where(deliveries.c.id == delivery_id, deliveries.c.status != "pending")
-        .values(status="pending", attempts=0, next_attempt_at=now, delivered_at=None,
-                lease_expires_at=None, lease_token=None, leased_by=None, updated_at=now)
-    )  # fmt: skip
+        .values(
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            delivered_at=None,
+            lease_expires_at=None,
+            lease_token=None,
+            leased_by=None,
+            updated_at=now,
+        )
+    )
     return bool(result.rowcount)

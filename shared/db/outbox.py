@@ -182,8 +182,13 @@ async def claim_messages(
 ) -> list[dict[str, Any]]:
     """Lease up to `limit` due messages, with what sending needs: the complaint's reference
     and contact data (resolved now, never copied into the outbox) and the staff recipient."""
-    params = {"now": now, "lease_until": lease_until, "token": token, "worker": worker,
-              "limit": limit}  # fmt: skip
+    params = {
+        "now": now,
+        "lease_until": lease_until,
+        "token": token,
+        "worker": worker,
+        "limit": limit,
+    }
     return [dict(r) for r in (await conn.execute(text(_CLAIM_MESSAGES), params)).mappings()]
 
 
@@ -197,8 +202,13 @@ async def claim_webhook_deliveries(
     limit: int,
 ) -> list[dict[str, Any]]:
     """Lease up to `limit` due webhook deliveries, with their event and subscription."""
-    params = {"now": now, "lease_until": lease_until, "token": token, "worker": worker,
-              "limit": limit}  # fmt: skip
+    params = {
+        "now": now,
+        "lease_until": lease_until,
+        "token": token,
+        "worker": worker,
+        "limit": limit,
+    }
     return [dict(r) for r in (await conn.execute(text(_CLAIM_DELIVERIES), params)).mappings()]
 
 

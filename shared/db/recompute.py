@@ -93,19 +93,32 @@ async def _recompute(
         planned = deadlines.planned_from_row(row)
         again = recompute(planned, calendar=loaded.calendar, paused=row["paused_total"])
         if (again.due_at, again.warn_at, again.provisional) == (
-            row["due_at"], row["warn_at"], row["provisional"],
-        ):  # fmt: skip
+            row["due_at"],
+            row["warn_at"],
+            row["provisional"],
+        ):
             unmoved.append(row["id"])
             continue
         new = {c: row[c] for c in deadlines.CHANGEABLE}
-        new.update(due_at=again.due_at, warn_at=again.warn_at, provisional=again.provisional,
-                   calendar_version=loaded.version)  # fmt: skip
+        new.update(
+            due_at=again.due_at,
+            warn_at=again.warn_at,
+            provisional=again.provisional,
+            calendar_version=loaded.version,
+        )
         moved[row["complaint_id"]].append(
-            (new, RecomputedDeadline(
-                deadline_id=row["id"], stage=Stage(row["stage"]), cycle=row["cycle"],
-                due_before=row["due_at"], due_at=again.due_at, provisional=again.provisional,
-            ))
-        )  # fmt: skip
+            (
+                new,
+                RecomputedDeadline(
+                    deadline_id=row["id"],
+                    stage=Stage(row["stage"]),
+                    cycle=row["cycle"],
+                    due_before=row["due_at"],
+                    due_at=again.due_at,
+                    provisional=again.provisional,
+                ),
+            )
+        )
     await deadlines.mark_checked(conn, unmoved, loaded.version)
     if not moved:
         return 0
@@ -122,9 +135,16 @@ async def _recompute(
         )
         stamped, states = stamp(state, [event], actor=SYSTEM_ACTOR, now=now)
         change = await change_for(
-            conn, effects, stamped, states, before=state, now=now, audit=None, stored=[],
+            conn,
+            effects,
+            stamped,
+            states,
+            before=state,
+            now=now,
+            audit=None,
+            stored=[],
             book=history.book_as_of(state.created_at),
-        )  # fmt: skip
+        )
         changes.append(replace(change, updates={"deadlines": [r for r, _ in entries]}))
     await write_changes(conn, changes)
     return sum(len(v) for v in moved.values())

@@ -111,10 +111,13 @@ async def create_policy(
     stored = policy_from_row(row)
     await conn.execute(
         insert(sla_policy_versions).values(
-            policy_id=stored.id, version=1, document=_document(stored), valid_from=now,
+            policy_id=stored.id,
+            version=1,
+            document=_document(stored),
+            valid_from=now,
             changed_by=changed_by,
         )
-    )  # fmt: skip
+    )
     return row
 
 
@@ -154,10 +157,13 @@ async def update_policy(
     )
     await conn.execute(
         insert(sla_policy_versions).values(
-            policy_id=policy_id, version=version, document=_document(policy_from_row(row)),
-            valid_from=now, changed_by=changed_by,
+            policy_id=policy_id,
+            version=version,
+            document=_document(policy_from_row(row)),
+            valid_from=now,
+            changed_by=changed_by,
         )
-    )  # fmt: skip
+    )
     return row
 
 
@@ -255,6 +261,8 @@ async def policy_history(conn: AsyncConnection) -> PolicyHistory:
     versions = {}
     for r in await conn.execute(stmt):
         versions[(r.policy_id, r.version)] = (
-            SlaPolicy.model_validate(r.document), r.valid_from, r.valid_until,
-        )  # fmt: skip
+            SlaPolicy.model_validate(r.document),
+            r.valid_from,
+            r.valid_until,
+        )
     return PolicyHistory(versions)

@@ -133,9 +133,12 @@ class _Planner:
         self, state: ComplaintState, trigger: StageTrigger | None
     ) -> tuple[tuple[SlaPolicy, SlaStage], ...]:
         return self.book.stages(
-            kind=state.kind, level=state.level, category=state.category, channel=state.channel,
+            kind=state.kind,
+            level=state.level,
+            category=state.category,
+            channel=state.channel,
             starts_on=trigger,
-        )  # fmt: skip
+        )
 
     def _add(self, state: ComplaintState, policy: SlaPolicy, stage: Stage, start: datetime) -> None:
         planned = plan_stage(
@@ -205,9 +208,16 @@ class _Planner:
                 Resumed(d.id, due.at, warn.at, d.paused_total + paused, due.provisional)
             )
             self.open[stage] = OpenDeadline(
-                d.id, d.stage, d.cycle, d.unit, d.started_at, due.at, warn.at, None,
+                d.id,
+                d.stage,
+                d.cycle,
+                d.unit,
+                d.started_at,
+                due.at,
+                warn.at,
+                None,
                 d.paused_total + paused,
-            )  # fmt: skip
+            )
 
 
 def deadline_changes(
@@ -247,9 +257,12 @@ def deadline_changes(
         elif isinstance(event, Resolved | MarkedInvalid):
             # Telling the customer the result is a contact, and ends the investigation.
             p.meet(
-                Stage.RESULT_TO_CUSTOMER, Stage.RESOLUTION, Stage.INVESTIGATION,
-                Stage.FIRST_CONTACT, Stage.ACKNOWLEDGEMENT,
-            )  # fmt: skip
+                Stage.RESULT_TO_CUSTOMER,
+                Stage.RESOLUTION,
+                Stage.INVESTIGATION,
+                Stage.FIRST_CONTACT,
+                Stage.ACKNOWLEDGEMENT,
+            )
             p.cancel(Stage.PROGRESS_UPDATE)
         elif isinstance(event, RegulatorReplied):
             p.meet(Stage.REGULATOR_REPLY)

@@ -433,9 +433,13 @@ class CorrectiveActionUpdated(LifecycleEvent):
 
     def changes(self, state: ComplaintState, meta: EventMeta) -> dict[str, Any]:
         return _replace_action(
-            state, self.action_id, self, status=self.status, note=self.note,
+            state,
+            self.action_id,
+            self,
+            status=self.status,
+            note=self.note,
             updated_at=meta.occurred_at,
-        )  # fmt: skip
+        )
 
 
 class CorrectiveActionVerified(LifecycleEvent):
@@ -450,9 +454,13 @@ class CorrectiveActionVerified(LifecycleEvent):
 
     def changes(self, state: ComplaintState, meta: EventMeta) -> dict[str, Any]:
         return _replace_action(
-            state, self.action_id, self, verified=self.effective, verification_note=self.note,
+            state,
+            self.action_id,
+            self,
+            verified=self.effective,
+            verification_note=self.note,
             updated_at=meta.occurred_at,
-        )  # fmt: skip
+        )
 
 
 class Escalated(LifecycleEvent):

@@ -297,10 +297,12 @@ class Reassign(Assign):
         department = self._department(state, ctx)
         return [
             Reassigned(
-                department=department, assignee_id=self.assignee_id, note=self.note,
+                department=department,
+                assignee_id=self.assignee_id,
+                note=self.note,
                 reason=self.reason,
             )
-        ]  # fmt: skip
+        ]
 
 
 def _not_the_subject(state: ComplaintState, assignee_id: uuid.UUID | None) -> None:
@@ -337,8 +339,11 @@ class LogContact(Command):
         at = self.contacted_at or ctx.now
         if at.tzinfo is None or at > ctx.now:
             raise InvalidInput([FieldError(("body", "contacted_at"), "must be past, with offset")])
-        return [ContactLogged(method=self.method, contacted_at=at, outcome=self.outcome,
-                              summary=self.summary)]  # fmt: skip
+        return [
+            ContactLogged(
+                method=self.method, contacted_at=at, outcome=self.outcome, summary=self.summary
+            )
+        ]
 
 
 class AwaitCustomer(Command):
@@ -369,10 +374,12 @@ class RecordFindings(Command):
     def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
         return [
             FindingsRecorded(
-                findings=self.findings, responsibility=self.responsibility,
-                evidence=self.evidence, fault_department=self.fault_department,
+                findings=self.findings,
+                responsibility=self.responsibility,
+                evidence=self.evidence,
+                fault_department=self.fault_department,
             )
-        ]  # fmt: skip
+        ]
 
 
 class RecordRootCause(Command):
@@ -405,18 +412,24 @@ class ProposeSolution(Command):
     def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
         _polite("description", self.description)
         remedies = [
-            Remedy(type=r.type, amount=Decimal(r.amount) if r.amount else None,
-                   description=r.description)
+            Remedy(
+                type=r.type,
+                amount=Decimal(r.amount) if r.amount else None,
+                description=r.description,
+            )
             for r in self.remedies
-        ]  # fmt: skip
+        ]
         for i, remedy in enumerate(remedies):
             if remedy.type is RemedyType.COMPENSATION and remedy.amount is None:
                 raise InvalidInput(
                     [FieldError(("body", "remedies", i, "amount"), "compensation needs an amount")]
                 )
         needed = required_approval(remedies, rules=ctx.rules.approval)
-        return [SolutionProposed(remedies=remedies, description=self.description,
-                                 required_approval=needed)]  # fmt: skip
+        return [
+            SolutionProposed(
+                remedies=remedies, description=self.description, required_approval=needed
+            )
+        ]
 
 
 class ApproveSolution(Command):
@@ -497,16 +510,21 @@ def satisfaction_events(
     rated 4–5 goes to the management meeting."""
     outcome = satisfaction_outcome(score, state.level)
     events: list[Event] = [
-        SatisfactionRecorded(score=score, source=source, comment=comment,
-                             management_review=outcome.management_review)
-    ]  # fmt: skip
+        SatisfactionRecorded(
+            score=score, source=source, comment=comment, management_review=outcome.management_review
+        )
+    ]
     if outcome.reopen:
         events.append(Reopened(reason=f"满意度评价 {int(score)} (dissatisfied)"))
         if outcome.escalate_to is not None:
             events.append(
-                Escalated(from_level=state.level, to_level=outcome.escalate_to,
-                          reason=f"满意度评价 {int(score)}", cause="satisfaction")
-            )  # fmt: skip
+                Escalated(
+                    from_level=state.level,
+                    to_level=outcome.escalate_to,
+                    reason=f"满意度评价 {int(score)}",
+                    cause="satisfaction",
+                )
+            )
     return events
 
 
@@ -528,8 +546,14 @@ class Escalate(Command):
     def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
         if state.level >= Level.VERY_SERIOUS:
             raise InvalidInput([FieldError(("body",), "already at level 3 (三级投诉)")])
-        return [Escalated(from_level=state.level, to_level=escalate(state.level),
-                          reason=self.reason, cause="manual")]  # fmt: skip
+        return [
+            Escalated(
+                from_level=state.level,
+                to_level=escalate(state.level),
+                reason=self.reason,
+                cause="manual",
+            )
+        ]
 
 
 class Withdraw(Command):
@@ -600,9 +624,15 @@ class AddCorrectiveAction(Command):
     due_date: date
 
     def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
-        return [CorrectiveActionAdded(action_id=ctx.new_id(), kind=self.kind,
-                                      description=self.description, owner=self.owner,
-                                      due_date=self.due_date)]  # fmt: skip
+        return [
+            CorrectiveActionAdded(
+                action_id=ctx.new_id(),
+                kind=self.kind,
+                description=self.description,
+                owner=self.owner,
+                due_date=self.due_date,
+            )
+        ]
 
 
 def _known_action(state: ComplaintState, action_id: uuid.UUID) -> None:
@@ -617,8 +647,9 @@ class UpdateCorrectiveAction(Command):
 
     def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
         _known_action(state, self.action_id)
-        return [CorrectiveActionUpdated(action_id=self.action_id, status=self.status,
-                                        note=self.note)]  # fmt: skip
+        return [
+            CorrectiveActionUpdated(action_id=self.action_id, status=self.status, note=self.note)
+        ]
 
 
 class VerifyCorrectiveAction(Command):
@@ -630,8 +661,11 @@ class VerifyCorrectiveAction(Command):
 
     def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
         _known_action(state, self.action_id)
-        return [CorrectiveActionVerified(action_id=self.action_id, effective=self.effective,
-                                         note=self.note)]  # fmt: skip
+        return [
+            CorrectiveActionVerified(
+                action_id=self.action_id, effective=self.effective, note=self.note
+            )
+        ]
 
 
 # --- regulator and communication ---------------------------------------------------------------
@@ -649,8 +683,9 @@ class RegulatorReply(Command):
             raise InvalidInput([FieldError(("body",), "only regulator-forwarded cases")])
         if self.replied_at.tzinfo is None or self.replied_at > ctx.now:
             raise InvalidInput([FieldError(("body", "replied_at"), "must be past, with offset")])
-        return [RegulatorReplied(replied_at=self.replied_at, content=self.content,
-                                 outcome=self.outcome)]  # fmt: skip
+        return [
+            RegulatorReplied(replied_at=self.replied_at, content=self.content, outcome=self.outcome)
+        ]
 
 
 class AddNote(Command):

@@ -226,11 +226,23 @@ def notices(
             if state.notify_customer:
                 outbox.customer(state, meta, topic, TemplateKey.COMPLAINT_ACKNOWLEDGED)
             if state.level is Level.VERY_SERIOUS:
-                outbox.staff(state, meta, topic, TemplateKey.LEVEL3_ALERT,
-                             _management(state, staff), urgent=True)  # fmt: skip
+                outbox.staff(
+                    state,
+                    meta,
+                    topic,
+                    TemplateKey.LEVEL3_ALERT,
+                    _management(state, staff),
+                    urgent=True,
+                )
         elif isinstance(event, Assigned) and state.assignee_id is not None:
-            outbox.staff(state, meta, topic, TemplateKey.ASSIGNMENT, [state.assignee_id],
-                         urgent=state.level is Level.VERY_SERIOUS)  # fmt: skip
+            outbox.staff(
+                state,
+                meta,
+                topic,
+                TemplateKey.ASSIGNMENT,
+                [state.assignee_id],
+                urgent=state.level is Level.VERY_SERIOUS,
+            )
         elif isinstance(event, Escalated):
             tier = staff.tier_by_level[event.to_level]
             recipients = staff.tier(tier, state.department)
@@ -238,34 +250,74 @@ def notices(
                 recipients = [state.assignee_id, *recipients]
             urgent = event.to_level is Level.VERY_SERIOUS
             previous = str(int(event.from_level))
-            outbox.staff(state, meta, topic, TemplateKey.ESCALATION, recipients, urgent=urgent,
-                         previous_level=previous, reason=event.reason)  # fmt: skip
+            outbox.staff(
+                state,
+                meta,
+                topic,
+                TemplateKey.ESCALATION,
+                recipients,
+                urgent=urgent,
+                previous_level=previous,
+                reason=event.reason,
+            )
             if urgent:
-                outbox.staff(state, meta, topic, TemplateKey.LEVEL3_ALERT,
-                             _management(state, staff), urgent=True)  # fmt: skip
+                outbox.staff(
+                    state,
+                    meta,
+                    topic,
+                    TemplateKey.LEVEL3_ALERT,
+                    _management(state, staff),
+                    urgent=True,
+                )
         elif isinstance(event, SolutionProposed | SolutionApproved) and _offered(event, state):
             assert state.solution is not None
-            outbox.customer(state, meta, topic, TemplateKey.SOLUTION_PROPOSED,
-                            solution_summary=state.solution.description)  # fmt: skip
+            outbox.customer(
+                state,
+                meta,
+                topic,
+                TemplateKey.SOLUTION_PROPOSED,
+                solution_summary=state.solution.description,
+            )
         elif isinstance(event, Resolved):
-            outbox.customer(state, meta, topic, TemplateKey.RESULT_NOTICE,
-                            result_summary=event.result)  # fmt: skip
+            outbox.customer(
+                state, meta, topic, TemplateKey.RESULT_NOTICE, result_summary=event.result
+            )
             if event.survey_nonce and survey_url is not None:
-                outbox.customer(state, meta, "survey.invited", TemplateKey.SURVEY_INVITATION,
-                                survey_url=survey_url(state.id, event.survey_nonce))  # fmt: skip
+                outbox.customer(
+                    state,
+                    meta,
+                    "survey.invited",
+                    TemplateKey.SURVEY_INVITATION,
+                    survey_url=survey_url(state.id, event.survey_nonce),
+                )
         elif isinstance(event, MarkedInvalid):
-            outbox.customer(state, meta, topic, TemplateKey.RESULT_NOTICE,
-                            result_summary=event.explanation)  # fmt: skip
+            outbox.customer(
+                state, meta, topic, TemplateKey.RESULT_NOTICE, result_summary=event.explanation
+            )
         elif isinstance(event, DeadlineWarned):
             urgent = state.level is Level.VERY_SERIOUS
-            outbox.staff(state, meta, topic, TemplateKey.DEADLINE_WARNING,
-                         _holders(state, staff), urgent=urgent, stage=event.stage.value,
-                         due_at_local=event.due_at.isoformat())  # fmt: skip
+            outbox.staff(
+                state,
+                meta,
+                topic,
+                TemplateKey.DEADLINE_WARNING,
+                _holders(state, staff),
+                urgent=urgent,
+                stage=event.stage.value,
+                due_at_local=event.due_at.isoformat(),
+            )
         elif isinstance(event, DeadlineBreached):
             urgent = state.level is Level.VERY_SERIOUS
-            outbox.staff(state, meta, topic, TemplateKey.DEADLINE_BREACH,
-                         _breach_recipients(state, event, staff), urgent=urgent,
-                         stage=event.stage.value)  # fmt: skip
+            outbox.staff(
+                state,
+                meta,
+                topic,
+                TemplateKey.DEADLINE_BREACH,
+                _breach_recipients(state, event, staff),
+                urgent=urgent,
+                stage=event.stage.value,
+            )
         elif isinstance(event, CustomerReplySent):
-            outbox.customer(state, meta, topic, TemplateKey.PROGRESS_UPDATE,
-                            progress_summary=event.text)  # fmt: skip
+            outbox.customer(
+                state, meta, topic, TemplateKey.PROGRESS_UPDATE, progress_summary=event.text
+            )

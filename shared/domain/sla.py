@@ -255,9 +255,18 @@ def _planned(
     due_at, provisional = calendar.add(start, entry.amount, unit)
     warn_at = calendar.warning_at(start, due_at, unit, entry.warn_ratio)
     return PlannedDeadline(
-        entry.stage, cycle, policy.id, policy.version, unit, entry.amount, entry.warn_ratio,
-        start, due_at, warn_at, provisional,
-    )  # fmt: skip
+        entry.stage,
+        cycle,
+        policy.id,
+        policy.version,
+        unit,
+        entry.amount,
+        entry.warn_ratio,
+        start,
+        due_at,
+        warn_at,
+        provisional,
+    )
 
 
 def plan_stage(
@@ -324,10 +333,16 @@ class PolicyBook:
         key = (kind, int(level), category, channel, starts_on)
         chosen = self._chosen.get(key)
         if chosen is None:
-            chosen = tuple(effective_stages(
-                self.policies, kind=kind, level=level, category=category, channel=channel,
-                starts_on=starts_on,
-            ))  # fmt: skip
+            chosen = tuple(
+                effective_stages(
+                    self.policies,
+                    kind=kind,
+                    level=level,
+                    category=category,
+                    channel=channel,
+                    starts_on=starts_on,
+                )
+            )
             self._chosen[key] = chosen
         return chosen
 

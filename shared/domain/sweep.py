@@ -55,18 +55,23 @@ def sla_events(state: ComplaintState, due: Sequence[DueDeadline], *, now: dateti
     breached = sorted((d for d in due if d.due_at <= now), key=lambda d: (d.due_at, d.id))
     for d in sorted(due, key=lambda d: (d.warn_at, d.id)):
         if d.status is DeadlineStatus.PENDING and d.warn_at <= now < d.due_at:
-            events.append(DeadlineWarned(deadline_id=d.id, stage=d.stage, cycle=d.cycle,
-                                         due_at=d.due_at))  # fmt: skip
+            events.append(
+                DeadlineWarned(deadline_id=d.id, stage=d.stage, cycle=d.cycle, due_at=d.due_at)
+            )
     escalating = []
     for d in breached:
         action = d.rule.on_breach if d.rule else BreachAction()
         events.append(
             DeadlineBreached(
-                deadline_id=d.id, stage=d.stage, cycle=d.cycle, due_at=d.due_at,
-                assignee_id=state.assignee_id, repeats=bool(d.rule and d.rule.repeats),
+                deadline_id=d.id,
+                stage=d.stage,
+                cycle=d.cycle,
+                due_at=d.due_at,
+                assignee_id=state.assignee_id,
+                repeats=bool(d.rule and d.rule.repeats),
                 notify=[r.value for r in action.notify],
             )
-        )  # fmt: skip
+        )
         if action.escalate and not d.escalated:
             escalating.append(d)
     can_escalate = Action.ESCALATE in allowed_actions(state.status)
@@ -75,9 +80,12 @@ def sla_events(state: ComplaintState, due: Sequence[DueDeadline], *, now: dateti
         stages = "、".join(dict.fromkeys(STAGE_NAMES[d.stage] for d in escalating))
         events.append(
             Escalated(
-                from_level=state.level, to_level=escalate(state.level),
-                reason=f"超时未完成：{stages}", cause="breach", stage=first.stage,
+                from_level=state.level,
+                to_level=escalate(state.level),
+                reason=f"超时未完成：{stages}",
+                cause="breach",
+                stage=first.stage,
                 deadline_id=first.id,
             )
-        )  # fmt: skip
+        )
     return events

@@ -31,12 +31,18 @@ from tests.worker.test_deliveries_receivers import insert_outbox, topic, webhook
 
 # principal → the role its row of the table is about
 PRINCIPALS: dict[str, str] = {
-    "agent": "agent", "agent2": "agent", "handler_quality": "handler",
-    "handler_logistics": "handler", "manager": "manager", "director": "director",
-    "auditor": "auditor", "subject": "manager", "integration": "integration",
+    "agent": "agent",
+    "agent2": "agent",
+    "handler_quality": "handler",
+    "handler_logistics": "handler",
+    "manager": "manager",
+    "director": "director",
+    "auditor": "auditor",
+    "subject": "manager",
+    "integration": "integration",
     "anonymous": "anonymous",
     "admin": "admin",  # last: its changes (deletes, revocations) come after everyone's tries
-}  # fmt: skip
+}
 ADMIN = frozenset({"admin"})
 AUDIT = frozenset({"auditor", "admin"})
 STAFF = frozenset({"agent", "handler", "manager", "director", "auditor", "admin"})
@@ -96,8 +102,11 @@ async def _key(w: World) -> Target:
 
 
 async def _subscription_id(w: World) -> str:
-    body = {"description": "矩阵测试", "url": "https://hooks.example.com/matrix",
-            "event_types": [topic()]}  # fmt: skip
+    body = {
+        "description": "矩阵测试",
+        "url": "https://hooks.example.com/matrix",
+        "event_types": [topic()],
+    }
     created = await w.ok("POST", "/api/v1/webhook-subscriptions", body)
     return str(created["id"])
 
@@ -162,12 +171,14 @@ def _delivery(suffix: str = "") -> Maker:
         async with w.db.connect() as conn:
             delivery_id = (
                 await conn.execute(
-                    text("INSERT INTO webhook_deliveries (outbox_id, subscription_id, status, "
-                         "next_attempt_at, created_at, updated_at) VALUES (:o, :s, 'dead', :now, "
-                         ":now, :now) RETURNING id"),
+                    text(
+                        "INSERT INTO webhook_deliveries (outbox_id, subscription_id, status, "
+                        "next_attempt_at, created_at, updated_at) VALUES (:o, :s, 'dead', :now, "
+                        ":now, :now) RETURNING id"
+                    ),
                     {"o": outbox_id, "s": uuid.UUID(subscription_id), "now": now},
                 )
-            ).scalar_one()  # fmt: skip
+            ).scalar_one()
 
         async def retire() -> None:
             async with w.db.connect() as conn:
@@ -192,8 +203,9 @@ def _default_calendar(suffix: str) -> Maker:
     return make
 
 
-def _new_calendar(suffix: str = "", body: dict[str, Any] | None = None, *, day: bool = False
-                  ) -> Maker:  # fmt: skip
+def _new_calendar(
+    suffix: str = "", body: dict[str, Any] | None = None, *, day: bool = False
+) -> Maker:
     """A calendar of this test only: no complaint's deadlines are planned on it."""
 
     async def make(w: World) -> Target:

@@ -35,21 +35,21 @@ CLEAR, MASKED, HIDDEN, ANONYMOUS = "C", "M", "-", "401"
 COLUMNS = ["q1", "q1n", "q2", "q3", "l1", "q1a", "i1", "i2"]
 MATRIX: dict[str, str] = {
     #                      q1  q1n q2  q3  l1  q1a i1  i2
-    "agent":              "C   C   C   C   -   C   -   -",  # what it registered
-    "agent2":             "-   -   -   -   C   C   -   -",  # registered l1, assigned q1a
-    "handler_quality":    "C   C   C   C   -   C   C   C",  # its department, any level
-    "handler_logistics":  "-   -   -   -   C   -   -   -",
-    "manager":            "C   C   C   -   C   C   C   C",  # company-wide, level ≤ 2
-    "manager_quality":    "C   C   C   -   -   C   C   C",  # its department, level ≤ 2
-    "director":           "C   C   C   C   C   C   C   C",
-    "auditor":            "M   M   M   M   M   M   M   M",
-    "admin":              "M   M   M   M   M   M   M   M",
-    "integration":        "-   -   -   -   -   -   -   M",  # its own, no pii:read
-    "integration_all":    "M   M   M   M   M   M   M   M",  # complaints:read:all
+    "agent": "C   C   C   C   -   C   -   -",  # what it registered
+    "agent2": "-   -   -   -   C   C   -   -",  # registered l1, assigned q1a
+    "handler_quality": "C   C   C   C   -   C   C   C",  # its department, any level
+    "handler_logistics": "-   -   -   -   C   -   -   -",
+    "manager": "C   C   C   -   C   C   C   C",  # company-wide, level ≤ 2
+    "manager_quality": "C   C   C   -   -   C   C   C",  # its department, level ≤ 2
+    "director": "C   C   C   C   C   C   C   C",
+    "auditor": "M   M   M   M   M   M   M   M",
+    "admin": "M   M   M   M   M   M   M   M",
+    "integration": "-   -   -   -   -   -   -   M",  # its own, no pii:read
+    "integration_all": "M   M   M   M   M   M   M   M",  # complaints:read:all
     "creator_integration": "-  -   -   -   -   -   C   -",  # its own, with pii:read
-    "subject":            "-   C   -   -   -   -   -   -",  # recusal beats the manager's grant
-    "anonymous":          "401 401 401 401 401 401 401 401",
-}  # fmt: skip
+    "subject": "-   C   -   -   -   -   -   -",  # recusal beats the manager's grant
+    "anonymous": "401 401 401 401 401 401 401 401",
+}
 # Integrations reveal personal data only with pii:read; every staff role may reveal (audited).
 CANNOT_REVEAL = {"integration", "integration_all"}
 
@@ -294,24 +294,48 @@ TIERS = frozenset({"agent", "manager", "director"})
 LEADS = frozenset({"manager", "director"})
 HANDLING = frozenset({"agent", "handler", "manager", "director"})
 ROLES_FOR: dict[str, frozenset[str]] = {
-    "triage": TIERS, "assign": TIERS, "reassign": TIERS, "withdraw": TIERS, "reopen": TIERS,
-    "close": TIERS, "record_satisfaction": TIERS,
-    "approve_solution": LEADS, "reject_solution": LEADS, "regulator_reply": LEADS,
+    "triage": TIERS,
+    "assign": TIERS,
+    "reassign": TIERS,
+    "withdraw": TIERS,
+    "reopen": TIERS,
+    "close": TIERS,
+    "record_satisfaction": TIERS,
+    "approve_solution": LEADS,
+    "reject_solution": LEADS,
+    "regulator_reply": LEADS,
     "mark_invalid": frozenset({"handler", "manager", "director"}),
-}  # fmt: skip
+}
 # A freshly registered level-1 case with the documented example body: what a permitted role
 # gets. The lifecycle allows only these in `registered` (seed 000: triage, assign; records that
 # never move the status; escalation; withdrawal) — everything else is 409. A regulator reply on
 # a web complaint is refused by its rule (422).
 ON_REGISTERED: dict[str, int] = {
-    "triage": 200, "assign": 200, "log_contact": 200, "add_note": 200,
-    "reply_to_customer": 200, "escalate": 200, "withdraw": 200, "regulator_reply": 422,
-}  # fmt: skip
+    "triage": 200,
+    "assign": 200,
+    "log_contact": 200,
+    "add_note": 200,
+    "reply_to_customer": 200,
+    "escalate": 200,
+    "withdraw": 200,
+    "regulator_reply": 422,
+}
 # The staff who may read the case and their role; the others get 404, 403 or 401.
-ACTORS = {"agent": "agent", "handler_quality": "handler", "manager": "manager",
-          "director": "director"}  # fmt: skip
-REFUSED = {"agent2": 404, "handler_logistics": 404, "integration": 404, "subject": 404,
-           "auditor": 403, "admin": 403, "anonymous": 401}  # fmt: skip
+ACTORS = {
+    "agent": "agent",
+    "handler_quality": "handler",
+    "manager": "manager",
+    "director": "director",
+}
+REFUSED = {
+    "agent2": 404,
+    "handler_logistics": 404,
+    "integration": 404,
+    "subject": 404,
+    "auditor": 403,
+    "admin": 403,
+    "anonymous": 401,
+}
 
 
 def test_every_action_has_a_role_rule_and_the_tables_name_real_actions() -> None:

@@ -50,8 +50,15 @@ def _b64(data: dict[str, object]) -> str:
 
 def _claims(user_id: str, **extra: object) -> dict[str, object]:
     now = int(datetime.now(UTC).timestamp())
-    return {"iss": ISSUER, "aud": AUDIENCE, "sub": user_id, "tv": 0, "iat": now,
-            "exp": now + 600, **extra}  # fmt: skip
+    return {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": user_id,
+        "tv": 0,
+        "iat": now,
+        "exp": now + 600,
+        **extra,
+    }
 
 
 async def _me(anon: httpx.AsyncClient, token: str) -> httpx.Response:
@@ -174,10 +181,14 @@ async def test_non_admins_cannot_manage_accounts(anon: httpx.AsyncClient, staff:
         assert (await anon.get("/api/v1/users", headers=account.headers)).status_code == 403
         created = await anon.post(
             "/api/v1/users",
-            json={"username": "sneaky", "display_name": "x", "role": "admin",
-                  "password": "a-long-password-1"},
+            json={
+                "username": "sneaky",
+                "display_name": "x",
+                "role": "admin",
+                "password": "a-long-password-1",
+            },
             headers=account.headers,
-        )  # fmt: skip
+        )
         assert created.status_code == 403
     assert (await anon.get("/api/v1/audit-events", headers=staff.agent.headers)).status_code == 403
     assert (
@@ -219,9 +230,11 @@ async def test_public_lookup_is_limited_per_reference(
 @pytest.fixture
 async def strict_app(database_url: str, settings: Settings) -> FastAPI:
     strict = make_settings(
-        database_url, settings.require_redis_url(), public_lookup_ip_limit="2/minute",
+        database_url,
+        settings.require_redis_url(),
+        public_lookup_ip_limit="2/minute",
         login_rate_limit="2/minute",
-    )  # fmt: skip
+    )
     return create_app(strict)
 
 
@@ -230,17 +243,20 @@ async def test_public_lookup_and_sign_in_are_limited_per_client(strict_app: Fast
         transport = httpx.ASGITransport(app=strict_app)
         async with httpx.AsyncClient(transport=transport, base_url="http://kesu.test") as c:
             lookups = [
-                await c.post("/api/v1/public/status-lookup",
-                             json={"reference": f"KS-20260101-00000{i}", "phone": "13900000000"})
+                await c.post(
+                    "/api/v1/public/status-lookup",
+                    json={"reference": f"KS-20260101-00000{i}", "phone": "13900000000"},
+                )
                 for i in range(3)
-            ]  # fmt: skip
+            ]
             assert [r.status_code for r in lookups] == [404, 404, 429]
             _assert_limited(lookups[-1])
             tries = [
-                await c.post("/api/v1/auth/token",
-                             data={"username": "admin", "password": "guess-password"})
+                await c.post(
+                    "/api/v1/auth/token", data={"username": "admin", "password": "guess-password"}
+                )
                 for _ in range(3)
-            ]  # fmt: skip
+            ]
             assert [r.status_code for r in tries] == [401, 401, 429]
             _assert_limited(tries[-1])
 
@@ -255,8 +271,12 @@ async def test_canary_personal_data_never_reaches_the_logs(
     canary_email = "canary.kesu@example.com"
     canary_address = "金丝雀路1号"
     body = complaint_body()
-    body["customer"] = {"name": "金丝雀", "phone": canary_phone, "email": canary_email,
-                        "address": canary_address}  # fmt: skip
+    body["customer"] = {
+        "name": "金丝雀",
+        "phone": canary_phone,
+        "email": canary_email,
+        "address": canary_address,
+    }
     with caplog.at_level(logging.DEBUG):
         created = (await client.post("/api/v1/complaints", json=body)).json()
         await client.get("/api/v1/complaints", params={"customer_phone": canary_phone})
@@ -297,11 +317,14 @@ async def test_audit_log_records_sign_ins_and_changes(
     changes = (
         await anon.get(
             "/api/v1/audit-events",
-            params={"action": "complaint.register", "target_id": created.json()["id"],
-                    "occurred_from": before.isoformat()},
+            params={
+                "action": "complaint.register",
+                "target_id": created.json()["id"],
+                "occurred_from": before.isoformat(),
+            },
             headers=admin_headers,
         )
-    ).json()["items"]  # fmt: skip
+    ).json()["items"]
     assert len(changes) == 1
     assert changes[0]["actor_id"] == staff.agent.id
 
@@ -366,10 +389,11 @@ async def test_failed_sign_ins_are_limited_per_client_address_whatever_the_usern
         _client(strict) as other,
     ):
         tries = [
-                await sprayer.post("/api/v1/auth/token",
-                                   data={"username": f"user{i}", "password": "Spring2026!"})
-                for i in range(3)
-            ]  # fmt: skip
+            await sprayer.post(
+                "/api/v1/auth/token", data={"username": f"user{i}", "password": "Spring2026!"}
+            )
+            for i in range(3)
+        ]
         assert [r.status_code for r in tries] == [401, 401, 401]
         right = {"username": ADMIN_USERNAME, "password": ADMIN_PASSWORD}
         _assert_limited(await sprayer.post("/api/v1/auth/token", data=right))

@@ -29,12 +29,19 @@ JSON = st.recursive(
 CURSOR_LIKE = st.fixed_dictionaries(
     {},
     optional={
-        "t": JSON | st.sampled_from(["2026-01-01T00:00:00+00:00", "0001-01-01T00:00:00+14:00",
-                                      "9999-12-31T23:59:59-14:00", "2026-01-01T00:00:00"]),
+        "t": JSON
+        | st.sampled_from(
+            [
+                "2026-01-01T00:00:00+00:00",
+                "0001-01-01T00:00:00+14:00",
+                "9999-12-31T23:59:59-14:00",
+                "2026-01-01T00:00:00",
+            ]
+        ),
         "i": JSON | st.just(str(uuid.uuid4())),
         "d": JSON,
     },
-)  # fmt: skip
+)
 
 
 def _cursor(value: Any) -> str:

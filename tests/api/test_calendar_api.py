@@ -84,9 +84,10 @@ async def test_days_list_holidays_and_make_up_days_in_a_range(
     anon: httpx.AsyncClient, agent: Account
 ) -> None:
     response = await anon.get(
-        f"{BASE}/default/days", params={"from": "2026-09-01", "to": "2026-10-31"},
+        f"{BASE}/default/days",
+        params={"from": "2026-09-01", "to": "2026-10-31"},
         headers=agent.headers,
-    )  # fmt: skip
+    )
     assert response.status_code == 200
     days = {d["day"]: (d["type"], d["name"], d["source"]) for d in response.json()}
     assert days["2026-09-20"] == ("workday", "国庆节调休", "chinesecalendar")
@@ -95,25 +96,33 @@ async def test_days_list_holidays_and_make_up_days_in_a_range(
     assert "2026-10-08" not in days
     assert all("2026-09-01" <= d <= "2026-10-31" for d in days)
     only_workdays = await anon.get(
-        f"{BASE}/default/days", params={"from": "2026-01-01", "to": "2026-12-31",
-                                        "type": "workday"}, headers=agent.headers,
-    )  # fmt: skip
+        f"{BASE}/default/days",
+        params={"from": "2026-01-01", "to": "2026-12-31", "type": "workday"},
+        headers=agent.headers,
+    )
     assert {d["type"] for d in only_workdays.json()} == {"workday"}
 
 
 async def test_day_status_says_whether_it_is_a_working_day(
     anon: httpx.AsyncClient, agent: Account
 ) -> None:
-    saturday_make_up = (await anon.get(f"{BASE}/default/days/2026-10-10",
-                                       headers=agent.headers)).json()  # fmt: skip
+    saturday_make_up = (
+        await anon.get(f"{BASE}/default/days/2026-10-10", headers=agent.headers)
+    ).json()
     assert saturday_make_up["working"] is True
     assert saturday_make_up["override"]["name"] == "国庆节调休"
-    plain_thursday = (await anon.get(f"{BASE}/default/days/2026-10-08",
-                                     headers=agent.headers)).json()  # fmt: skip
-    assert plain_thursday == {"day": "2026-10-08", "working": True, "provisional": False,
-                              "override": None}  # fmt: skip
-    new_year_2027 = (await anon.get(f"{BASE}/default/days/2027-01-01",
-                                    headers=agent.headers)).json()  # fmt: skip
+    plain_thursday = (
+        await anon.get(f"{BASE}/default/days/2026-10-08", headers=agent.headers)
+    ).json()
+    assert plain_thursday == {
+        "day": "2026-10-08",
+        "working": True,
+        "provisional": False,
+        "override": None,
+    }
+    new_year_2027 = (
+        await anon.get(f"{BASE}/default/days/2027-01-01", headers=agent.headers)
+    ).json()
     assert new_year_2027["working"] is False  # the fixed-date fallback
     assert new_year_2027["provisional"] is True
 
@@ -122,21 +131,26 @@ async def test_unknown_calendar_and_malformed_inputs(
     anon: httpx.AsyncClient, agent: Account, admin_headers: dict[str, str]
 ) -> None:
     assert (await anon.get(f"{BASE}/nope", headers=agent.headers)).status_code == 404
-    assert (await anon.get(f"{BASE}/default/days/1999-01-01",
-                           headers=agent.headers)).status_code == 422  # fmt: skip
-    bad_hours = await anon.put(f"{BASE}/t-bad", json={"name": "x", "work_start": "18:00",
-                                                       "work_end": "09:00"},
-                               headers=admin_headers)  # fmt: skip
+    assert (
+        await anon.get(f"{BASE}/default/days/1999-01-01", headers=agent.headers)
+    ).status_code == 422
+    bad_hours = await anon.put(
+        f"{BASE}/t-bad",
+        json={"name": "x", "work_start": "18:00", "work_end": "09:00"},
+        headers=admin_headers,
+    )
     assert bad_hours.status_code == 422
     assert bad_hours.headers["content-type"] == "application/problem+json"
-    with_seconds = await anon.put(f"{BASE}/t-bad", json={"name": "x", "work_start": "09:00:00"},
-                                  headers=admin_headers)  # fmt: skip
+    with_seconds = await anon.put(
+        f"{BASE}/t-bad", json={"name": "x", "work_start": "09:00:00"}, headers=admin_headers
+    )
     assert with_seconds.status_code == 422
     number_body = {"name": "x", "lunch_start": "12:00", "lunch_end": 0}
     a_number = await anon.put(f"{BASE}/t-bad", json=number_body, headers=admin_headers)
     assert a_number.status_code == 422
-    bad_zone = await anon.put(f"{BASE}/t-bad", json={"name": "x", "tz": "Mars/Olympus"},
-                              headers=admin_headers)  # fmt: skip
+    bad_zone = await anon.put(
+        f"{BASE}/t-bad", json={"name": "x", "tz": "Mars/Olympus"}, headers=admin_headers
+    )
     assert bad_zone.status_code == 422
 
 
@@ -174,8 +188,11 @@ async def test_admin_sets_and_removes_a_day_and_each_change_is_audited(
     url = f"{BASE}/{own_calendar}"
     before = (await anon.get(url, headers=admin_headers)).json()
     assert before["known_until"] == "2026-12-31"  # a new calendar is seeded too
-    put = await anon.put(f"{url}/days/2026-12-28", json={"type": "holiday", "name": "公司年假"},
-                         headers=admin_headers)  # fmt: skip
+    put = await anon.put(
+        f"{url}/days/2026-12-28",
+        json={"type": "holiday", "name": "公司年假"},
+        headers=admin_headers,
+    )
     assert put.status_code == 200, put.text
     assert put.json()["source"] == "admin"
     assert put.json()["version"] == before["version"] + 1
@@ -188,8 +205,11 @@ async def test_admin_sets_and_removes_a_day_and_each_change_is_audited(
     assert (await anon.get(f"{url}/days/2026-12-28", headers=admin_headers)).json()["working"]
     again = await anon.delete(f"{url}/days/2026-12-28", headers=admin_headers)
     assert again.status_code == 404
-    audit = await anon.get("/api/v1/audit-events", params={"target_type": "calendar",
-                           "target_id": own_calendar}, headers=admin_headers)  # fmt: skip
+    audit = await anon.get(
+        "/api/v1/audit-events",
+        params={"target_type": "calendar", "target_id": own_calendar},
+        headers=admin_headers,
+    )
     assert audit.status_code == 200, audit.text
     actions = [e["action"] for e in audit.json()["items"]]
     assert actions.count("calendar.day.put") == 1
@@ -202,9 +222,17 @@ async def test_changing_working_hours_bumps_the_version(
 ) -> None:
     url = f"{BASE}/{own_calendar}"
     before = (await anon.get(url, headers=admin_headers)).json()
-    changed = await anon.put(url, json={"name": "工厂日历", "work_start": "08:30",
-                                        "work_end": "17:30", "lunch_start": "12:00",
-                                        "lunch_end": "13:00"}, headers=admin_headers)  # fmt: skip
+    changed = await anon.put(
+        url,
+        json={
+            "name": "工厂日历",
+            "work_start": "08:30",
+            "work_end": "17:30",
+            "lunch_start": "12:00",
+            "lunch_end": "13:00",
+        },
+        headers=admin_headers,
+    )
     assert changed.status_code == 200, changed.text
     body = changed.json()
     assert (body["work_start"], body["lunch_end"]) == ("08:30", "13:00")
@@ -217,24 +245,33 @@ async def test_loading_2027_makes_it_known_and_replaces_the_year(
 ) -> None:
     url = f"{BASE}/{own_calendar}"
     assert (await anon.get(f"{url}/days/2027-02-08", headers=admin_headers)).json()["provisional"]
-    schedule = {"year": 2027, "days": [
-        {"day": "2027-02-08", "type": "holiday", "name": "春节"},
-        {"day": "2027-02-09", "type": "holiday", "name": "春节"},
-        {"day": "2027-02-20", "type": "workday", "name": "春节调休"},
-    ]}  # fmt: skip
+    schedule = {
+        "year": 2027,
+        "days": [
+            {"day": "2027-02-08", "type": "holiday", "name": "春节"},
+            {"day": "2027-02-09", "type": "holiday", "name": "春节"},
+            {"day": "2027-02-20", "type": "workday", "name": "春节调休"},
+        ],
+    }
     loaded = await anon.post(f"{url}/years", json=schedule, headers=admin_headers)
     assert loaded.status_code == 200, loaded.text
     assert loaded.json() | {"version": 0} == {
-        "year": 2027, "days": 3, "replaced": 0, "known_from": "2004-01-01",
-        "known_until": "2027-12-31", "version": 0, "affected_open_deadlines": 0,
-    }  # fmt: skip
+        "year": 2027,
+        "days": 3,
+        "replaced": 0,
+        "known_from": "2004-01-01",
+        "known_until": "2027-12-31",
+        "version": 0,
+        "affected_open_deadlines": 0,
+    }
     monday = (await anon.get(f"{url}/days/2027-02-08", headers=admin_headers)).json()
     assert (monday["working"], monday["provisional"]) == (False, False)
     saturday = (await anon.get(f"{url}/days/2027-02-20", headers=admin_headers)).json()
     assert saturday["working"] is True
     # Loading the year again replaces it: the old days go.
-    again = await anon.post(f"{url}/years", json={"year": 2027, "days": schedule["days"][:1]},
-                            headers=admin_headers)  # fmt: skip
+    again = await anon.post(
+        f"{url}/years", json={"year": 2027, "days": schedule["days"][:1]}, headers=admin_headers
+    )
     assert (again.json()["days"], again.json()["replaced"]) == (1, 3)
     assert (await anon.get(f"{url}/days/2027-02-09", headers=admin_headers)).json()["working"]
 
@@ -242,14 +279,23 @@ async def test_loading_2027_makes_it_known_and_replaces_the_year(
 @pytest.mark.parametrize(
     ("schedule", "where"),
     [
-        ({"year": 2027, "days": [{"day": "2028-01-03", "type": "holiday"}]},
-         ["body", "days", 0, "day"]),
-        ({"year": 2027, "days": [{"day": "2027-10-01", "type": "holiday"},
-                                 {"day": "2027-10-01", "type": "workday"}]},
-         ["body", "days", 1, "type"]),
+        (
+            {"year": 2027, "days": [{"day": "2028-01-03", "type": "holiday"}]},
+            ["body", "days", 0, "day"],
+        ),
+        (
+            {
+                "year": 2027,
+                "days": [
+                    {"day": "2027-10-01", "type": "holiday"},
+                    {"day": "2027-10-01", "type": "workday"},
+                ],
+            },
+            ["body", "days", 1, "type"],
+        ),
         ({"year": 2029, "days": []}, ["body", "year"]),  # 2027 and 2028 are not known yet
     ],
-)  # fmt: skip
+)
 async def test_a_year_schedule_is_validated(
     anon: httpx.AsyncClient,
     admin_headers: dict[str, str],
@@ -257,8 +303,7 @@ async def test_a_year_schedule_is_validated(
     schedule: dict[str, object],
     where: list[object],
 ) -> None:
-    response = await anon.post(f"{BASE}/{own_calendar}/years", json=schedule,
-                               headers=admin_headers)  # fmt: skip
+    response = await anon.post(f"{BASE}/{own_calendar}/years", json=schedule, headers=admin_headers)
     assert response.status_code == 422, response.text
     assert where in [e["loc"] for e in response.json()["errors"]]
     info = (await anon.get(f"{BASE}/{own_calendar}", headers=admin_headers)).json()
@@ -285,14 +330,27 @@ async def trimmed_calendar(db: Database) -> str:
     code = f"t-{uuid.uuid4().hex[:10]}"
     now = datetime(2026, 11, 25, 10, tzinfo=SH)
     async with db.begin() as conn:
-        await repo.upsert_calendar(conn, code, {"name": "旧日历", "tz": "Asia/Shanghai",
-                                   "work_start": _t("09:00"), "work_end": _t("18:00"),
-                                   "lunch_start": None, "lunch_end": None}, now=now)  # fmt: skip
+        await repo.upsert_calendar(
+            conn,
+            code,
+            {
+                "name": "旧日历",
+                "tz": "Asia/Shanghai",
+                "work_start": _t("09:00"),
+                "work_end": _t("18:00"),
+                "lunch_start": None,
+                "lunch_end": None,
+            },
+            now=now,
+        )
         await repo.seed_missing_years(conn, code, now=now)
-        await conn.execute(text("DELETE FROM calendar_days WHERE calendar_code = :c AND "
-                                "day >= '2026-01-01'"), {"c": code})  # fmt: skip
-        await conn.execute(text("UPDATE calendars SET known_until = '2025-12-31' WHERE code = :c"),
-                           {"c": code})  # fmt: skip
+        await conn.execute(
+            text("DELETE FROM calendar_days WHERE calendar_code = :c AND day >= '2026-01-01'"),
+            {"c": code},
+        )
+        await conn.execute(
+            text("UPDATE calendars SET known_until = '2025-12-31' WHERE code = :c"), {"c": code}
+        )
     return code
 
 
@@ -318,14 +376,19 @@ async def test_seeding_adds_missing_years_once_and_keeps_admin_edits(
         version = await repo.current_version(conn, trimmed_calendar)
         assert await repo.seed_missing_years(conn, trimmed_calendar, now=now) == []
         assert await repo.current_version(conn, trimmed_calendar) == version
-        days = {d["day"]: d for d in await repo.list_days(
-            conn, trimmed_calendar, first=date(2026, 1, 1), last=date(2026, 12, 31))}  # fmt: skip
+        days = {
+            d["day"]: d
+            for d in await repo.list_days(
+                conn, trimmed_calendar, first=date(2026, 1, 1), last=date(2026, 12, 31)
+            )
+        }
         row = await repo.get_row(conn, trimmed_calendar)
     assert row is not None
     assert row["known_until"] == date(2026, 12, 31)
     assert (days[date(2026, 10, 1)]["name"], days[date(2026, 10, 1)]["source"]) == (
-        "国庆节（公司）", "admin",
-    )  # fmt: skip
+        "国庆节（公司）",
+        "admin",
+    )
     assert days[date(2026, 12, 31)]["source"] == "admin"
     assert days[date(2026, 10, 10)]["source"] == "chinesecalendar"  # the rest was seeded
 
@@ -360,10 +423,19 @@ def _calendar_for_cli(settings: Settings) -> str:
         db = Database(settings.database_url, pool_size=1, max_overflow=0)
         try:
             async with db.begin() as conn:
-                await repo.upsert_calendar(conn, code, {"name": "命令行", "tz": "Asia/Shanghai",
-                                           "work_start": _t("09:00"), "work_end": _t("18:00"),
-                                           "lunch_start": None, "lunch_end": None},
-                                           now=datetime(2026, 11, 25, tzinfo=SH))  # fmt: skip
+                await repo.upsert_calendar(
+                    conn,
+                    code,
+                    {
+                        "name": "命令行",
+                        "tz": "Asia/Shanghai",
+                        "work_start": _t("09:00"),
+                        "work_end": _t("18:00"),
+                        "lunch_start": None,
+                        "lunch_end": None,
+                    },
+                    now=datetime(2026, 11, 25, tzinfo=SH),
+                )
                 await repo.seed_missing_years(conn, code)
         finally:
             await db.dispose()
@@ -393,10 +465,19 @@ def test_the_command_loads_a_2027_schedule_file(
     code = _calendar_for_cli(settings)
     assert _status(settings, code, date(2027, 2, 10)) == (True, True)
     schedule = tmp_path / "2027.json"
-    schedule.write_text(json.dumps({"year": 2027, "days": [
-        {"day": "2027-02-10", "type": "holiday", "name": "春节"},
-        {"day": "2027-02-20", "type": "workday", "name": "春节调休"},
-    ]}, ensure_ascii=False), encoding="utf-8")  # fmt: skip
+    schedule.write_text(
+        json.dumps(
+            {
+                "year": 2027,
+                "days": [
+                    {"day": "2027-02-10", "type": "holiday", "name": "春节"},
+                    {"day": "2027-02-20", "type": "workday", "name": "春节调休"},
+                ],
+            },
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
     assert cli.main(["load", str(schedule), "--calendar", code]) == 0
     printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert (printed["year"], printed["days"], printed["known_until"]) == (2027, 2, "2027-12-31")
@@ -410,8 +491,9 @@ def test_the_command_reads_csv_and_refuses_mixed_years(
 ) -> None:
     code = _calendar_for_cli(settings)
     mixed = tmp_path / "mixed.csv"
-    mixed.write_text("day,type,name\n2027-10-01,holiday,国庆节\n2028-01-03,holiday,元旦\n",
-                     encoding="utf-8")  # fmt: skip
+    mixed.write_text(
+        "day,type,name\n2027-10-01,holiday,国庆节\n2028-01-03,holiday,元旦\n", encoding="utf-8"
+    )
     assert cli.main(["load", str(mixed), "--calendar", code]) == 1
     assert "exactly one year" in capsys.readouterr().err
     good = tmp_path / "2027.csv"

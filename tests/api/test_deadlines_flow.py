@@ -75,8 +75,11 @@ async def test_registration_plans_the_deadlines_on_the_chinese_calendar(
     ).json()
     found = await _deadlines(anon, staff.agent.headers, created["id"])
     assert {d["stage"] for d in found} == {
-        "acknowledgement", "first_contact", "resolution", "progress_update",
-    }  # fmt: skip
+        "acknowledgement",
+        "first_contact",
+        "resolution",
+        "progress_update",
+    }
     # The 受理号 went out automatically: acknowledged at once.
     assert _by(found, "acknowledgement")["status"] == "met"
     # 24 hours are calendar hours, through the National Day holiday.
@@ -115,13 +118,19 @@ async def test_findings_start_result_to_customer_and_resolve_meets_it(
     investigation = _by(found, "investigation")
     assert datetime.fromisoformat(investigation["due_at"]) == nth_working_day_end(clock.now, 2)
     await flow.act("start_investigation", staff.handler_quality.headers, {})
-    await flow.act("record_findings", staff.handler_quality.headers,
-                   {"findings": "用户使用不当", "responsibility": "customer"})  # fmt: skip
+    await flow.act(
+        "record_findings",
+        staff.handler_quality.headers,
+        {"findings": "用户使用不当", "responsibility": "customer"},
+    )
     found = await _deadlines(anon, staff.agent.headers, flow.id)
     assert _by(found, "investigation")["status"] == "met"
     assert _by(found, "result_to_customer")["status"] == "pending"
-    await flow.act("mark_invalid", staff.handler_quality.headers,
-                   {"explanation": "经核实系使用不当，感谢您的理解"})  # fmt: skip
+    await flow.act(
+        "mark_invalid",
+        staff.handler_quality.headers,
+        {"explanation": "经核实系使用不当，感谢您的理解"},
+    )
     found = await _deadlines(anon, staff.agent.headers, flow.id)
     assert {d["stage"]: d["status"] for d in found if d["cycle"] == 1}[
         "result_to_customer"
@@ -178,19 +187,23 @@ async def test_closing_cancels_what_is_open_and_filters_and_lookup_follow(
     assert datetime.fromisoformat(lookup.json()["next_deadline"]) == first_contact_due
 
     params = {"customer_phone": phone}
-    listed = await anon.get("/api/v1/complaints", params={**params, "overdue": "true"},
-                            headers=staff.agent.headers)  # fmt: skip
+    listed = await anon.get(
+        "/api/v1/complaints", params={**params, "overdue": "true"}, headers=staff.agent.headers
+    )
     assert listed.json()["items"] == []
     clock.set(datetime(2026, 10, 20, 9, 0, tzinfo=SHANGHAI))  # long after every deadline
-    overdue = await anon.get("/api/v1/complaints", params={**params, "overdue": "true"},
-                             headers=staff.agent.headers)  # fmt: skip
+    overdue = await anon.get(
+        "/api/v1/complaints", params={**params, "overdue": "true"}, headers=staff.agent.headers
+    )
     assert [c["id"] for c in overdue.json()["items"]] == [created["id"]]
     clock.set(datetime(2026, 9, 30, 15, 0, tzinfo=SHANGHAI))
-    soon = await anon.get("/api/v1/complaints", params={**params, "due_within_hours": 3},
-                          headers=staff.agent.headers)  # fmt: skip
+    soon = await anon.get(
+        "/api/v1/complaints", params={**params, "due_within_hours": 3}, headers=staff.agent.headers
+    )
     assert soon.json()["items"] == []  # first contact is 23 hours away; nothing in 3 working h
-    later = await anon.get("/api/v1/complaints", params={**params, "due_within_hours": 40},
-                           headers=staff.agent.headers)  # fmt: skip
+    later = await anon.get(
+        "/api/v1/complaints", params={**params, "due_within_hours": 40}, headers=staff.agent.headers
+    )
     assert [c["id"] for c in later.json()["items"]] == [created["id"]]
 
     flow = Flow(anon, created)
@@ -242,8 +255,11 @@ async def test_deadlines_planned_while_awaiting_the_customer_start_paused(
     assert (progress["paused"], resolution["paused"]) == (True, True)
     # The sweep is not alone in ignoring them: nothing of this complaint counts as overdue.
     clock.set(datetime(2026, 12, 1, 9, 0, tzinfo=SHANGHAI))
-    overdue = await anon.get("/api/v1/complaints", params={"customer_phone": phone,
-                             "overdue": "true"}, headers=staff.manager.headers)  # fmt: skip
+    overdue = await anon.get(
+        "/api/v1/complaints",
+        params={"customer_phone": phone, "overdue": "true"},
+        headers=staff.manager.headers,
+    )
     assert overdue.json()["items"] == []
     # The customer answers on Friday at 15:00: 7 + 6 working hours of pause are not counted.
     clock.set(datetime(2026, 10, 9, 15, 0, tzinfo=SHANGHAI))
@@ -291,8 +307,11 @@ async def test_invalid_cancels_what_is_left_and_reopening_plans_it_again(
     director = staff.director.headers
     await flow.act("assign", director, {"assignee_id": staff.director.id})
     await flow.act("start_investigation", director, {})
-    await flow.act("record_findings", director,
-                   {"findings": "用户自行拆机导致损坏", "responsibility": "customer"})  # fmt: skip
+    await flow.act(
+        "record_findings",
+        director,
+        {"findings": "用户自行拆机导致损坏", "responsibility": "customer"},
+    )
     await flow.act("mark_invalid", director, {"explanation": "经核实，损坏系自行拆机所致"})
     found = await _deadlines(anon, director, flow.id)
     assert {d["status"] for d in found} <= {"met", "cancelled"}

@@ -69,9 +69,12 @@ async def test_full_seed_procedure_from_intake_to_closure(
     await flow.act(
         "add_corrective_action",
         handler,
-        {"description": "调整注塑参数并增加耐压测试", "owner": "质量部 王工",
-         "due_date": "2026-12-31"},
-    )  # fmt: skip
+        {
+            "description": "调整注塑参数并增加耐压测试",
+            "owner": "质量部 王工",
+            "due_date": "2026-12-31",
+        },
+    )
     token = await flow.survey_token(db)
     survey = await anon.post(SURVEY, json={"token": token, "score": 2})
     assert survey.status_code == 204
@@ -115,14 +118,27 @@ async def test_invalid_path_when_the_customer_is_at_fault(
     await flow.act("assign", staff.agent.headers, {"assignee_id": staff.handler_quality.id})
     await flow.act("start_investigation", staff.handler_quality.headers, {})
     # Not invalid while the company might be at fault.
-    await flow.act("record_findings", staff.handler_quality.headers,
-                   {"findings": "待定", "responsibility": "undetermined"})  # fmt: skip
-    await flow.act("mark_invalid", staff.handler_quality.headers,
-                   {"explanation": "经核实非产品问题"}, expect=422)  # fmt: skip
-    await flow.act("record_findings", staff.handler_quality.headers,
-                   {"findings": "用户自行拆机导致损坏", "responsibility": "customer"})  # fmt: skip
-    await flow.act("mark_invalid", staff.handler_quality.headers,
-                   {"explanation": "经核实，损坏系自行拆机所致，感谢您的理解"})  # fmt: skip
+    await flow.act(
+        "record_findings",
+        staff.handler_quality.headers,
+        {"findings": "待定", "responsibility": "undetermined"},
+    )
+    await flow.act(
+        "mark_invalid",
+        staff.handler_quality.headers,
+        {"explanation": "经核实非产品问题"},
+        expect=422,
+    )
+    await flow.act(
+        "record_findings",
+        staff.handler_quality.headers,
+        {"findings": "用户自行拆机导致损坏", "responsibility": "customer"},
+    )
+    await flow.act(
+        "mark_invalid",
+        staff.handler_quality.headers,
+        {"explanation": "经核实，损坏系自行拆机所致，感谢您的理解"},
+    )
     assert flow.status == "invalid"
     await assert_rebuilds(db, flow.id)
 
@@ -131,14 +147,20 @@ async def test_customer_rejects_the_solution(anon: httpx.AsyncClient, staff: Sta
     flow = await register(anon, staff.agent.headers)
     await flow.act("assign", staff.agent.headers, {"assignee_id": staff.handler_quality.id})
     await flow.act("start_investigation", staff.handler_quality.headers, {})
-    await flow.act("propose_solution", staff.handler_quality.headers,
-                   {"remedies": [{"type": "repair"}], "description": "免费维修"})  # fmt: skip
+    await flow.act(
+        "propose_solution",
+        staff.handler_quality.headers,
+        {"remedies": [{"type": "repair"}], "description": "免费维修"},
+    )
     await flow.act("customer_rejects", staff.handler_quality.headers, {"reason": "要求换新"})
     assert flow.status == "investigating"
     assert flow.complaint["solution"]["customer_response"] == "rejected"
     # A new proposal replaces the rejected one.
-    await flow.act("propose_solution", staff.handler_quality.headers,
-                   {"remedies": [{"type": "replacement"}], "description": "为您换新"})  # fmt: skip
+    await flow.act(
+        "propose_solution",
+        staff.handler_quality.headers,
+        {"remedies": [{"type": "replacement"}], "description": "为您换新"},
+    )
     assert flow.complaint["solution"]["customer_response"] is None
 
 
@@ -213,9 +235,15 @@ async def test_regulator_case_is_level_3_and_records_the_reply(
         {"replied_at": "2026-11-25T10:00:00+08:00", "content": "已协商"},
         expect=403,
     )
-    await flow.act("regulator_reply", staff.director.headers,
-                   {"replied_at": "2026-11-25T10:00:00+08:00", "content": "已与消费者协商一致",
-                    "outcome": "调解成功"})  # fmt: skip
+    await flow.act(
+        "regulator_reply",
+        staff.director.headers,
+        {
+            "replied_at": "2026-11-25T10:00:00+08:00",
+            "content": "已与消费者协商一致",
+            "outcome": "调解成功",
+        },
+    )
     assert flow.complaint["regulator_reply"]["outcome"] == "调解成功"
 
 
@@ -283,11 +311,14 @@ async def test_if_match_is_required_and_concurrent_actions_have_one_winner(
     # agent2 cannot see the complaint (404); the others race on the same version.
     responses = await asyncio.gather(
         *(
-            anon.post(url, json={"text": f"并发 {i}"},
-                      headers={**who.headers, "If-Match": f'"{flow.version}"'})
+            anon.post(
+                url,
+                json={"text": f"并发 {i}"},
+                headers={**who.headers, "If-Match": f'"{flow.version}"'},
+            )
             for i, who in enumerate(racers)
         )
-    )  # fmt: skip
+    )
     codes = sorted(r.status_code for r in responses)
     assert codes.count(200) == 1
     assert codes.count(412) == 2
@@ -305,21 +336,31 @@ async def test_reassign_to_another_department_and_handler(
     await drive_to(flow, "investigating", staff)
     reason = {"reason": "检测发现是运输破损，转物流部"}
     # A department handler works for their own department only.
-    await flow.act("reassign", staff.agent.headers,
-                   {"department": "logistics", "assignee_id": staff.handler_quality.id, **reason},
-                   expect=422)  # fmt: skip
-    await flow.act("reassign", staff.agent.headers,
-                   {"department": "logistics", "assignee_id": staff.handler_logistics.id,
-                    **reason})  # fmt: skip
+    await flow.act(
+        "reassign",
+        staff.agent.headers,
+        {"department": "logistics", "assignee_id": staff.handler_quality.id, **reason},
+        expect=422,
+    )
+    await flow.act(
+        "reassign",
+        staff.agent.headers,
+        {"department": "logistics", "assignee_id": staff.handler_logistics.id, **reason},
+    )
     assert flow.status == "investigating"  # reassigning does not restart the work
     assert (flow.complaint["department"], flow.complaint["assignee_id"]) == (
-        "logistics", staff.handler_logistics.id,
-    )  # fmt: skip
-    await flow.act("record_findings", staff.handler_logistics.headers,
-                   {"findings": "外箱压损", "responsibility": "third_party"})  # fmt: skip
+        "logistics",
+        staff.handler_logistics.id,
+    )
+    await flow.act(
+        "record_findings",
+        staff.handler_logistics.headers,
+        {"findings": "外箱压损", "responsibility": "third_party"},
+    )
     # The subject of the complaint can never be given it, on reassignment either.
-    await flow.act("reassign", staff.director.headers,
-                   {"assignee_id": staff.subject.id, **reason}, expect=422)  # fmt: skip
+    await flow.act(
+        "reassign", staff.director.headers, {"assignee_id": staff.subject.id, **reason}, expect=422
+    )
     await assert_rebuilds(db, flow.id)
 
 
@@ -328,12 +369,16 @@ async def test_a_level_is_held_by_its_tier_or_a_department_handler(
 ) -> None:
     flow = await register(anon, staff.agent.headers, content="第二次投诉了，客服态度很差")
     assert flow.complaint["level"] == 2
-    tiers = await flow.act("assign", staff.manager.headers,
-                           {"assignee_id": staff.agent.id}, expect=422)  # fmt: skip
+    tiers = await flow.act(
+        "assign", staff.manager.headers, {"assignee_id": staff.agent.id}, expect=422
+    )
     assert "一级/二级/三级受理人" in tiers.text
     await flow.act("assign", staff.manager.headers, {"assignee_id": staff.manager.id})
-    await flow.act("reassign", staff.manager.headers,
-                   {"assignee_id": staff.handler_quality.id, "reason": "交质量部调查"})  # fmt: skip
+    await flow.act(
+        "reassign",
+        staff.manager.headers,
+        {"assignee_id": staff.handler_quality.id, "reason": "交质量部调查"},
+    )
     assert flow.complaint["assignee_id"] == staff.handler_quality.id
 
 
@@ -341,13 +386,17 @@ async def test_reject_solution_and_four_eyes_on_approval(
     anon: httpx.AsyncClient, staff: Staff, db: Database
 ) -> None:
     flow = await drive_to(await register(anon, staff.agent.headers), "investigating", staff)
-    compensation = {"remedies": [{"type": "compensation", "amount": "800.00"}],
-                    "description": "赔偿地板维修费用800元"}  # fmt: skip
+    compensation = {
+        "remedies": [{"type": "compensation", "amount": "800.00"}],
+        "description": "赔偿地板维修费用800元",
+    }
     await flow.act("propose_solution", staff.handler_quality.headers, compensation)
-    await flow.act("reject_solution", staff.handler_quality.headers,
-                   {"reason": "自己不能驳回"}, expect=403)  # fmt: skip
-    await flow.act("reject_solution", staff.manager.headers,
-                   {"reason": "赔偿依据不足，请补充地板维修报价单"})  # fmt: skip
+    await flow.act(
+        "reject_solution", staff.handler_quality.headers, {"reason": "自己不能驳回"}, expect=403
+    )
+    await flow.act(
+        "reject_solution", staff.manager.headers, {"reason": "赔偿依据不足，请补充地板维修报价单"}
+    )
     assert flow.status == "investigating"
     # The manager proposes the amended solution: someone else approves it (四眼原则).
     await flow.act("propose_solution", staff.manager.headers, compensation)
@@ -359,8 +408,9 @@ async def test_reject_solution_and_four_eyes_on_approval(
     await flow.act("customer_agrees", staff.handler_quality.headers, {})
     await flow.act("implement_solution", staff.handler_quality.headers, {"note": "已转账"})
     implemented_at = flow.complaint["solution"]["implemented_at"]
-    await flow.act("implement_solution", staff.handler_quality.headers,
-                   {"note": "重复付款"}, expect=422)  # fmt: skip
+    await flow.act(
+        "implement_solution", staff.handler_quality.headers, {"note": "重复付款"}, expect=422
+    )
     await flow.refresh(staff.manager.headers)
     assert flow.complaint["solution"]["implemented_at"] == implemented_at
     await assert_rebuilds(db, flow.id)
@@ -371,13 +421,16 @@ async def test_customer_responded_after_a_pause_from_solution_proposed(
 ) -> None:
     flow = await drive_to(await register(anon, staff.agent.headers), "solution_proposed", staff)
     solution = flow.complaint["solution"]
-    await flow.act("await_customer", staff.handler_quality.headers,
-                   {"reason": "等待客户确认上门时间"})  # fmt: skip
+    await flow.act(
+        "await_customer", staff.handler_quality.headers, {"reason": "等待客户确认上门时间"}
+    )
     assert (flow.status, flow.complaint["status_before_pause"]) == (
-        "awaiting_customer", "solution_proposed",
-    )  # fmt: skip
-    await flow.act("customer_responded", staff.handler_quality.headers,
-                   {"summary": "客户约定周六上午"})  # fmt: skip
+        "awaiting_customer",
+        "solution_proposed",
+    )
+    await flow.act(
+        "customer_responded", staff.handler_quality.headers, {"summary": "客户约定周六上午"}
+    )
     assert flow.status == "solution_proposed"
     assert flow.complaint["paused_at"] is None
     assert flow.complaint["solution"] == solution  # the proposal on the table is untouched

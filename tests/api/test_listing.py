@@ -66,8 +66,11 @@ async def test_created_range_filter(client: httpx.AsyncClient) -> None:
     phone = mobile()
     [created] = await _register_for(client, phone, 1)
     at = datetime.fromisoformat(created["created_at"])
-    inside = {"customer_phone": phone, "created_from": (at - timedelta(seconds=1)).isoformat(),
-              "created_to": (at + timedelta(seconds=1)).isoformat()}  # fmt: skip
+    inside = {
+        "customer_phone": phone,
+        "created_from": (at - timedelta(seconds=1)).isoformat(),
+        "created_to": (at + timedelta(seconds=1)).isoformat(),
+    }
     assert len((await client.get("/api/v1/complaints", params=inside)).json()["items"]) == 1
     later = {"customer_phone": phone, "created_from": (at + timedelta(seconds=1)).isoformat()}
     assert (await client.get("/api/v1/complaints", params=later)).json()["items"] == []

@@ -80,9 +80,14 @@ async def test_creating_a_user_cannot_set_server_owned_fields(
     anon: httpx.AsyncClient, admin_headers: dict[str, str], field: str
 ) -> None:
     username = f"mass-{uuid.uuid4().hex[:8]}"
-    body = {"username": username, "display_name": "坐席", "role": "agent",
-            "department": "service", "password": STAFF_PASSWORD,
-            field: {**USER_FIELDS, "is_active": False}[field]}  # fmt: skip
+    body = {
+        "username": username,
+        "display_name": "坐席",
+        "role": "agent",
+        "department": "service",
+        "password": STAFF_PASSWORD,
+        field: {**USER_FIELDS, "is_active": False}[field],
+    }
     _refused(await anon.post("/api/v1/users", json=body, headers=admin_headers), field)
     users = (await anon.get("/api/v1/users", headers=admin_headers)).json()
     assert username not in {u["username"] for u in users}
@@ -90,9 +95,13 @@ async def test_creating_a_user_cannot_set_server_owned_fields(
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("key", "kk_chosen-by-the-client"), ("prefix", "kk_abcd"), ("revoked_at", NOW),
-     ("id", str(uuid.uuid4()))],
-)  # fmt: skip
+    [
+        ("key", "kk_chosen-by-the-client"),
+        ("prefix", "kk_abcd"),
+        ("revoked_at", NOW),
+        ("id", str(uuid.uuid4())),
+    ],
+)
 async def test_an_api_key_cannot_be_chosen_by_the_client(
     anon: httpx.AsyncClient, admin_headers: dict[str, str], field: str, value: Any
 ) -> None:

@@ -51,10 +51,13 @@ async def receiver() -> AsyncIterator[Receiver]:
 async def allow_loopback(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """The same deployment with KESU_WEBHOOK_ALLOW=127.0.0.1/32 (an intranet receiver)."""
     allowed = make_settings(
-        settings.require_database_url(), settings.require_redis_url(),
-        webhook_allow="127.0.0.1/32", jwt_secret=settings.jwt_secret,
-        redis_prefix=settings.redis_prefix, queue_name=settings.queue_name,
-    )  # fmt: skip
+        settings.require_database_url(),
+        settings.require_redis_url(),
+        webhook_allow="127.0.0.1/32",
+        jwt_secret=settings.jwt_secret,
+        redis_prefix=settings.redis_prefix,
+        queue_name=settings.queue_name,
+    )
     application: FastAPI = create_app(allowed)
     async with application.router.lifespan_context(application):
         transport = httpx.ASGITransport(app=application)
@@ -114,9 +117,10 @@ async def test_subscription_lifecycle_secret_shown_once(
     assert "secret" not in one.json()
 
     patched = await anon.patch(
-        f"{SUBSCRIPTIONS}/{sub['id']}", json={"event_types": ["*"], "active": False},
+        f"{SUBSCRIPTIONS}/{sub['id']}",
+        json={"event_types": ["*"], "active": False},
         headers=admin_headers,
-    )  # fmt: skip
+    )
     assert patched.status_code == 200, patched.text
     assert (patched.json()["event_types"], patched.json()["active"]) == (["*"], False)
 
@@ -174,9 +178,10 @@ async def test_ssrf_refused_when_changing_the_url(
     sub = (await anon.post(SUBSCRIPTIONS, json=body, headers=admin_headers)).json()
     try:
         response = await anon.patch(
-            f"{SUBSCRIPTIONS}/{sub['id']}", json={"url": "http://127.0.0.1:6379/"},
+            f"{SUBSCRIPTIONS}/{sub['id']}",
+            json={"url": "http://127.0.0.1:6379/"},
             headers=admin_headers,
-        )  # fmt: skip
+        )
         assert response.status_code == 422
     finally:
         await anon.delete(f"{SUBSCRIPTIONS}/{sub['id']}", headers=admin_headers)
@@ -270,27 +275,58 @@ async def test_template_override_versioned_and_restored(
     ("key", "body", "loc", "error_type"),
     [
         # The customer's phone is never a placeholder (personal data stays out of templates).
-        ("result_notice",
-         {"subject": "结果", "body": "{reference} {result_summary} {customer_phone}"},
-         "body", "unknown_placeholder"),
+        (
+            "result_notice",
+            {"subject": "结果", "body": "{reference} {result_summary} {customer_phone}"},
+            "body",
+            "unknown_placeholder",
+        ),
         # Staff templates never carry the customer's name.
-        ("assignment", {"subject": "分派 {customer_name}", "body": "受理号 {reference}"},
-         "subject", "unknown_placeholder"),
-        ("result_notice", {"subject": "结果", "body": "{reference.__class__} {result_summary}"},
-         "body", "template_syntax"),
-        ("result_notice", {"subject": "结果", "body": "{reference!r} {result_summary}"},
-         "body", "template_syntax"),
-        ("result_notice", {"subject": "不关我的事", "body": "{reference} {result_summary}"},
-         "subject", "forbidden_phrase"),
-        ("result_notice", {"subject": "结果", "body": "{reference}，我 不 知 道 {result_summary}"},
-         "body", "forbidden_phrase"),
+        (
+            "assignment",
+            {"subject": "分派 {customer_name}", "body": "受理号 {reference}"},
+            "subject",
+            "unknown_placeholder",
+        ),
+        (
+            "result_notice",
+            {"subject": "结果", "body": "{reference.__class__} {result_summary}"},
+            "body",
+            "template_syntax",
+        ),
+        (
+            "result_notice",
+            {"subject": "结果", "body": "{reference!r} {result_summary}"},
+            "body",
+            "template_syntax",
+        ),
+        (
+            "result_notice",
+            {"subject": "不关我的事", "body": "{reference} {result_summary}"},
+            "subject",
+            "forbidden_phrase",
+        ),
+        (
+            "result_notice",
+            {"subject": "结果", "body": "{reference}，我 不 知 道 {result_summary}"},
+            "body",
+            "forbidden_phrase",
+        ),
         # The acknowledgement must carry the 受理号.
-        ("complaint_acknowledged", {"subject": "已受理", "body": "您好，已受理。"},
-         "body", "template_rule"),
-        ("complaint_acknowledged", {"subject": "", "body": "受理号 {reference}"},
-         "body", "template_rule"),
+        (
+            "complaint_acknowledged",
+            {"subject": "已受理", "body": "您好，已受理。"},
+            "body",
+            "template_rule",
+        ),
+        (
+            "complaint_acknowledged",
+            {"subject": "", "body": "受理号 {reference}"},
+            "body",
+            "template_rule",
+        ),
     ],
-)  # fmt: skip
+)
 async def test_template_validation_field_errors(
     anon: httpx.AsyncClient,
     admin_headers: dict[str, str],
@@ -325,19 +361,24 @@ async def test_dead_webhook_replayed_after_re_enabling_the_subscription(
     event, name = topic(), uuid.uuid4().hex[:8]
     receiver.gone_first[name] = 1
     created = await allow_loopback.post(
-        SUBSCRIPTIONS, headers=admin_headers,
-        json={"description": "内网工单", "url": receiver.url(f"/gone/{name}"),
-              "event_types": [event]},
-    )  # fmt: skip
+        SUBSCRIPTIONS,
+        headers=admin_headers,
+        json={
+            "description": "内网工单",
+            "url": receiver.url(f"/gone/{name}"),
+            "event_types": [event],
+        },
+    )
     assert created.status_code == 201, created.text
     sub = created.json()
     [oid] = await insert_outbox(db, [webhook_row(event, reference="KS-20261125-000001")])
     await run_deliveries(runtime)
 
     dead = await anon.get(
-        "/api/v1/webhook-deliveries", params={"status": "dead", "subscription_id": sub["id"]},
+        "/api/v1/webhook-deliveries",
+        params={"status": "dead", "subscription_id": sub["id"]},
         headers=admin_headers,
-    )  # fmt: skip
+    )
     [delivery] = dead.json()["items"]
     assert (delivery["outbox_id"], delivery["last_status_code"]) == (oid, 410)
     detail = (await anon.get(f"/api/v1/outbox/{oid}", headers=admin_headers)).json()
@@ -358,8 +399,9 @@ async def test_dead_webhook_replayed_after_re_enabling_the_subscription(
     assert (await anon.post(replay_url, headers=admin_headers)).status_code == 409
 
     await run_deliveries(runtime)
-    final = (await anon.get(f"/api/v1/webhook-deliveries/{delivery['id']}",
-                            headers=admin_headers)).json()  # fmt: skip
+    final = (
+        await anon.get(f"/api/v1/webhook-deliveries/{delivery['id']}", headers=admin_headers)
+    ).json()
     assert final["status"] == "delivered"
     assert [a["status_code"] for a in final["log"]] == [410, 204]
     hits = receiver.on(f"/gone/{name}")
@@ -380,19 +422,23 @@ async def test_dead_message_listed_and_replayed_with_the_same_message_id(
     complaint = (
         await client.post(
             "/api/v1/complaints",
-            json={"channel": "web", "customer": {"name": "王芳", "phone": "13912340000"},
-                  "content": "热水器漏水"},
+            json={
+                "channel": "web",
+                "customer": {"name": "王芳", "phone": "13912340000"},
+                "content": "热水器漏水",
+            },
         )
-    ).json()  # fmt: skip
+    ).json()
     await forget_producer_rows(db, complaint["id"])
     # The producer forgot progress_summary: the message cannot be rendered → dead letter.
     row = message_row("progress_update", audience="customer", complaint_id=complaint["id"])
     [oid] = await insert_outbox(db, [row])
     await run_deliveries(runtime)
     dead = await anon.get(
-        "/api/v1/outbox", params={"status": "dead", "complaint_id": complaint["id"]},
+        "/api/v1/outbox",
+        params={"status": "dead", "complaint_id": complaint["id"]},
         headers=admin_headers,
-    )  # fmt: skip
+    )
     [item] = dead.json()["items"]
     assert item["id"] == oid
     assert "progress_summary" in item["last_error"]
@@ -409,8 +455,10 @@ async def test_dead_message_listed_and_replayed_with_the_same_message_id(
     assert replayed.status_code == 200, replayed.text
     body = replayed.json()
     assert (body["status"], body["attempts"], body["message_id"]) == (
-        "pending", 0, item["message_id"],
-    )  # fmt: skip
+        "pending",
+        0,
+        item["message_id"],
+    )
     assert await _audited(anon, admin_headers, "outbox.replay", str(oid)) == 1
     await run_deliveries(runtime)  # no SMS gateway in this runtime: a retry, not a loss
     after = (await anon.get(f"/api/v1/outbox/{oid}", headers=admin_headers)).json()
@@ -430,28 +478,36 @@ async def test_ops_never_read_a_usable_survey_link(
     """Whoever holds the survey link can answer for the customer: the outbox keeps it for the
     worker, but no view of the outbox shows it to auditors or admins."""
     done = await resolve_through_api(
-        anon, registrar=staff.agent.headers, manager=staff.manager.headers,
+        anon,
+        registrar=staff.agent.headers,
+        manager=staff.manager.headers,
         handler=staff.handler_quality,
-    )  # fmt: skip
+    )
     complaint_id = done.flow.id
     async with db.connect() as conn:
         nonce = (
-            await conn.execute(text("SELECT survey_nonce FROM complaints WHERE id = :id"),
-                               {"id": uuid.UUID(complaint_id)})
-        ).scalar_one()  # fmt: skip
+            await conn.execute(
+                text("SELECT survey_nonce FROM complaints WHERE id = :id"),
+                {"id": uuid.UUID(complaint_id)},
+            )
+        ).scalar_one()
         stored = (
             await conn.execute(
-                text("SELECT id, payload FROM outbox WHERE complaint_id = :id "
-                     "AND template_key = 'survey_invitation'"), {"id": uuid.UUID(complaint_id)},
+                text(
+                    "SELECT id, payload FROM outbox WHERE complaint_id = :id "
+                    "AND template_key = 'survey_invitation'"
+                ),
+                {"id": uuid.UUID(complaint_id)},
             )
-        ).one()  # fmt: skip
+        ).one()
     token = survey_token(settings.require_jwt_secret(), uuid.UUID(complaint_id), nonce)
     mac = token.rsplit(".", 1)[1]
     assert token in stored.payload["survey_url"]  # the worker still has the link to send
 
     async with db.connect() as conn:  # a dead letter, so that an admin can replay it
-        await conn.execute(text("UPDATE outbox SET status = 'dead' WHERE id = :id"),
-                           {"id": stored.id})  # fmt: skip
+        await conn.execute(
+            text("UPDATE outbox SET status = 'dead' WHERE id = :id"), {"id": stored.id}
+        )
     views = []
     for headers in (auditor.headers, admin_headers):
         listing = await anon.get(
@@ -485,14 +541,17 @@ async def test_outbox_paging_and_unknown_rows(
     first = page.json()
     assert len(first["items"]) == 2
     rest = await anon.get(
-        "/api/v1/outbox", params={"topic": event, "limit": 10,
-                                  "before_id": first["next_before_id"]},
+        "/api/v1/outbox",
+        params={"topic": event, "limit": 10, "before_id": first["next_before_id"]},
         headers=admin_headers,
-    )  # fmt: skip
+    )
     assert len(rest.json()["items"]) == 3
     assert rest.json()["next_before_id"] is None
-    for path in ("/api/v1/outbox/999999999", "/api/v1/outbox/abc",
-                 "/api/v1/webhook-deliveries/999999999"):  # fmt: skip
+    for path in (
+        "/api/v1/outbox/999999999",
+        "/api/v1/outbox/abc",
+        "/api/v1/webhook-deliveries/999999999",
+    ):
         assert (await anon.get(path, headers=admin_headers)).status_code == 404
     bad = await anon.get("/api/v1/outbox", params={"status": "lost"}, headers=admin_headers)
     assert bad.status_code == 422
@@ -502,13 +561,19 @@ async def test_outbox_paging_and_unknown_rows(
 
 
 async def test_ops_status_shows_backlog_and_workers(
-    app: FastAPI, anon: httpx.AsyncClient, admin_headers: dict[str, str], settings: Settings,
+    app: FastAPI,
+    anon: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    settings: Settings,
     db: Database,
-) -> None:  # fmt: skip
+) -> None:
     await insert_outbox(db, [webhook_row(topic())])
     key = f"{settings.redis_prefix}:worker:heartbeat:host-a:4242"
-    value = {"at": "2026-11-25T08:00:00+00:00", "worker": "host-a:4242",
-             "deliveries": {"webhook_delivered": 3}}  # fmt: skip
+    value = {
+        "at": "2026-11-25T08:00:00+00:00",
+        "worker": "host-a:4242",
+        "deliveries": {"webhook_delivered": 3},
+    }
     await app.state.redis.set(key, json.dumps(value), ex=30)
     try:
         response = await anon.get("/api/v1/ops/status", headers=admin_headers)
@@ -528,19 +593,25 @@ async def test_staff_email_and_mobile(
     anon: httpx.AsyncClient, admin_headers: dict[str, str]
 ) -> None:
     body = {
-        "username": f"li.na-{uuid.uuid4().hex[:6]}", "display_name": "李娜", "role": "handler",
-        "department": "quality", "password": "请换成一个长密码-2026",
-        "email": "li.na@example.com", "mobile": "13912345678",
-    }  # fmt: skip
+        "username": f"li.na-{uuid.uuid4().hex[:6]}",
+        "display_name": "李娜",
+        "role": "handler",
+        "department": "quality",
+        "password": "请换成一个长密码-2026",
+        "email": "li.na@example.com",
+        "mobile": "13912345678",
+    }
     created = await anon.post("/api/v1/users", json=body, headers=admin_headers)
     assert created.status_code == 201, created.text
     assert (created.json()["email"], created.json()["mobile"]) == (
-        "li.na@example.com", "+8613912345678",
-    )  # fmt: skip
+        "li.na@example.com",
+        "+8613912345678",
+    )
     bad = await anon.post(
-        "/api/v1/users", json={**body, "username": "x" + body["username"], "mobile": "12345"},
+        "/api/v1/users",
+        json={**body, "username": "x" + body["username"], "mobile": "12345"},
         headers=admin_headers,
-    )  # fmt: skip
+    )
     assert bad.status_code == 422
     cleared = await anon.patch(
         f"/api/v1/users/{created.json()['id']}", json={"mobile": None}, headers=admin_headers

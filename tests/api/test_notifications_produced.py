@@ -60,8 +60,9 @@ async def test_no_acknowledgement_when_the_channel_says_not_to(
         )
     ).json()
     assert [r["kind"] for r in await _outbox(db, created["id"])] == ["webhook"]
-    await Flow(anon, created).act("reply_to_customer", staff.agent.headers,
-                                  {"text": "您好，我们已收到您的反馈"})  # fmt: skip
+    await Flow(anon, created).act(
+        "reply_to_customer", staff.agent.headers, {"text": "您好，我们已收到您的反馈"}
+    )
     messages = [r for r in await _outbox(db, created["id"]) if r["kind"] == "message"]
     assert [(r["audience"], r["template_key"]) for r in messages] == [
         ("customer", "progress_update")
@@ -93,8 +94,11 @@ async def test_actions_notify_assignee_customer_and_next_tier(
 ) -> None:
     flow = await register(anon, staff.agent.headers)
     await flow.act("assign", staff.manager.headers, {"assignee_id": staff.handler_quality.id})
-    await flow.act("reply_to_customer", staff.handler_quality.headers,
-                   {"text": "您好，我们正在调查，请耐心等待"})  # fmt: skip
+    await flow.act(
+        "reply_to_customer",
+        staff.handler_quality.headers,
+        {"text": "您好，我们正在调查，请耐心等待"},
+    )
     await flow.act("escalate", staff.handler_quality.headers, {"reason": "客户情绪激动"})
     rows = await _outbox(db, flow.id)
     by_template = {}

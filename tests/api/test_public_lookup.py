@@ -21,8 +21,15 @@ async def test_lookup_with_reference_and_phone_shows_only_the_status(
     assert data["reference"] == created["reference"]
     assert data["status"] == "registered"
     assert data["stage"] == "已受理"
-    assert set(data) == {"reference", "kind", "status", "stage", "registered_at", "updated_at",
-                         "next_deadline"}  # fmt: skip
+    assert set(data) == {
+        "reference",
+        "kind",
+        "status",
+        "stage",
+        "registered_at",
+        "updated_at",
+        "next_deadline",
+    }
     text = response.text
     for secret in (body["customer"]["name"], body["customer"]["phone"], body["content"]):
         assert secret not in text

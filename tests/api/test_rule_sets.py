@@ -96,10 +96,19 @@ async def test_invalid_documents_are_refused_and_nothing_is_stored(env: dict[str
         ("routing", {"tier_by_level": {"1": "admin", "2": "manager", "3": "director"}}),
         # Every category needs a department that exists.
         ("routing", {"department_by_category": {"product_quality": "quality"}}),
-        ("routing", {"department_by_category": {
-            "product_quality": "nowhere", "after_sales_service": "service",
-            "logistics": "logistics", "price_marketing": "sales", "other": "service"}}),
-    ]  # fmt: skip
+        (
+            "routing",
+            {
+                "department_by_category": {
+                    "product_quality": "nowhere",
+                    "after_sales_service": "service",
+                    "logistics": "logistics",
+                    "price_marketing": "sales",
+                    "other": "service",
+                }
+            },
+        ),
+    ]
     for name, body in cases:
         response = await _put(env, name, body)
         assert response.status_code == 422, (name, body, response.text)
@@ -130,9 +139,11 @@ async def test_raised_approval_limits_apply_to_the_next_solution(env: dict[str, 
 
     assert await proposed("800.00") == "manager"  # the default limit is 500
     response = await _put(
-        env, "approval", {"manager_above": "1000.00", "director_above": "10000.00"},
+        env,
+        "approval",
+        {"manager_above": "1000.00", "director_above": "10000.00"},
         **{"If-Match": '"0"'},
-    )  # fmt: skip
+    )
     assert response.status_code == 200, response.text
     assert response.json()["version"] == 1
     assert response.headers["etag"] == '"1"'
@@ -166,11 +177,14 @@ async def test_routing_follows_the_replaced_departments(env: dict[str, Any]) -> 
     await ensure_department(env["client"], env["admin"], "qa-center", "品质中心")
     routing = {
         "department_by_category": {
-            "product_quality": "qa-center", "after_sales_service": "service",
-            "logistics": "logistics", "price_marketing": "sales", "other": "service",
+            "product_quality": "qa-center",
+            "after_sales_service": "service",
+            "logistics": "logistics",
+            "price_marketing": "sales",
+            "other": "service",
         },
         "tier_by_level": {"1": "agent", "2": "manager", "3": "director"},
-    }  # fmt: skip
+    }
     response = await _put(env, "routing", routing)
     assert response.status_code == 200, response.text
     flow = await _register(env, category="product_quality")
@@ -217,9 +231,12 @@ async def test_every_documented_example_is_accepted_as_it_stands(env: dict[str, 
 
 
 DEPARTMENTS = {
-    "product_quality": "quality", "after_sales_service": "service", "logistics": "logistics",
-    "price_marketing": "sales", "other": "service",
-}  # fmt: skip
+    "product_quality": "quality",
+    "after_sales_service": "service",
+    "logistics": "logistics",
+    "price_marketing": "sales",
+    "other": "service",
+}
 
 
 async def _escalation_recipients(env: dict[str, Any], complaint_id: str) -> set[str]:
@@ -252,14 +269,17 @@ async def test_the_tier_per_level_decides_who_sees_a_level_and_hears_of_escalati
     quiet = await _register(env)
     assert quiet.complaint["level"] == 1
     try:
-        routing = {"department_by_category": DEPARTMENTS,
-                   "tier_by_level": {"1": "agent", "2": "agent", "3": "manager"}}  # fmt: skip
+        routing = {
+            "department_by_category": DEPARTMENTS,
+            "tier_by_level": {"1": "agent", "2": "agent", "3": "manager"},
+        }
         assert (await _put(env, "routing", routing)).status_code == 200
         assert (await client.get(path, headers=manager.headers)).status_code == 200
         listed = await client.get(
-            "/api/v1/complaints", params={"reference": loud.complaint["reference"]},
+            "/api/v1/complaints",
+            params={"reference": loud.complaint["reference"]},
             headers=manager.headers,
-        )  # fmt: skip
+        )
         assert [c["id"] for c in listed.json()["items"]] == [loud.id]
         await quiet.act("escalate", agent.headers, {"reason": "客户情绪激动"})
         assert quiet.complaint["level"] == 2
@@ -267,14 +287,21 @@ async def test_the_tier_per_level_decides_who_sees_a_level_and_hears_of_escalati
         assert agent.id in told
         assert manager.id not in told
     finally:
-        default = {"department_by_category": DEPARTMENTS,
-                   "tier_by_level": {"1": "agent", "2": "manager", "3": "director"}}  # fmt: skip
+        default = {
+            "department_by_category": DEPARTMENTS,
+            "tier_by_level": {"1": "agent", "2": "manager", "3": "director"},
+        }
         assert (await _put(env, "routing", default)).status_code == 200
     assert (await client.get(path, headers=manager.headers)).status_code == 404
 
 
 def test_a_stored_rule_set_that_no_longer_validates_falls_back_to_the_default() -> None:
-    rules = rules_from({"approval": {"manager_above": "900.00", "director_above": "100.00"},
-                        "repeat": {"window_days": 60}, "retired": {}})  # fmt: skip
+    rules = rules_from(
+        {
+            "approval": {"manager_above": "900.00", "director_above": "100.00"},
+            "repeat": {"window_days": 60},
+            "retired": {},
+        }
+    )
     assert rules.approval == ApprovalRules()
     assert rules.repeat.window_days == 60

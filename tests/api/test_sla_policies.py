@@ -37,10 +37,15 @@ def policy_body(**overrides: Any) -> dict[str, Any]:
         "channel": "fax",
         "active": False,
         "stages": [
-            {"stage": "resolution", "amount": 2, "unit": "working_days", "warn_ratio": 0.5,
-             "on_breach": {"escalate": False, "notify": ["director"]}},
+            {
+                "stage": "resolution",
+                "amount": 2,
+                "unit": "working_days",
+                "warn_ratio": 0.5,
+                "on_breach": {"escalate": False, "notify": ["director"]},
+            },
         ],
-    }  # fmt: skip
+    }
     body.update(overrides)
     return body
 
@@ -92,8 +97,11 @@ async def test_staff_read_the_policies(
     assert one.headers["etag"] == '"1"'
     stage = one.json()["stages"][0]
     assert (stage["stage"], stage["amount"], stage["unit"], stage["warn_ratio"]) == (
-        "resolution", 2, "working_days", 0.5,
-    )  # fmt: skip
+        "resolution",
+        2,
+        "working_days",
+        0.5,
+    )
     assert stage["on_breach"] == {"escalate": False, "notify": ["director"]}
     assert (await anon.get(f"{BASE}/999999", headers=manager.headers)).status_code == 404
 
@@ -120,11 +128,17 @@ async def test_create_then_change_makes_a_new_version_for_new_complaints(
     assert "registered from now on" in body["applies_to"]
     assert created.headers["location"] == f"{BASE}/{policy_id}"
     changed_stages = [{"stage": "resolution", "amount": 4, "unit": "working_days"}]
-    stale = await anon.put(f"{BASE}/{policy_id}", json=policy_body(stages=changed_stages),
-                           headers={**admin_headers, "If-Match": '"7"'})  # fmt: skip
+    stale = await anon.put(
+        f"{BASE}/{policy_id}",
+        json=policy_body(stages=changed_stages),
+        headers={**admin_headers, "If-Match": '"7"'},
+    )
     assert stale.status_code == 412
-    changed = await anon.put(f"{BASE}/{policy_id}", json=policy_body(stages=changed_stages),
-                             headers={**admin_headers, "If-Match": '"1"'})  # fmt: skip
+    changed = await anon.put(
+        f"{BASE}/{policy_id}",
+        json=policy_body(stages=changed_stages),
+        headers={**admin_headers, "If-Match": '"1"'},
+    )
     assert changed.status_code == 200, changed.text
     assert changed.json()["version"] == 2
     assert changed.headers["etag"] == '"2"'
@@ -140,11 +154,15 @@ async def test_create_then_change_makes_a_new_version_for_new_complaints(
     assert new is not None
     assert old.stages[0].amount == 2  # what deadlines planned with version 1 still refer to
     assert (new.version, new.stages[0].amount) == (2, 4)
-    audit = await anon.get("/api/v1/audit-events", params={"target_type": "sla_policy",
-                           "target_id": str(policy_id)}, headers=admin_headers)  # fmt: skip
+    audit = await anon.get(
+        "/api/v1/audit-events",
+        params={"target_type": "sla_policy", "target_id": str(policy_id)},
+        headers=admin_headers,
+    )
     assert sorted(e["action"] for e in audit.json()["items"]) == [
-        "sla_policy.create", "sla_policy.update",
-    ]  # fmt: skip
+        "sla_policy.create",
+        "sla_policy.update",
+    ]
 
 
 async def test_policies_in_force_at_registration_time(
@@ -156,16 +174,21 @@ async def test_policies_in_force_at_registration_time(
     before = datetime.now(UTC)
     await asyncio.sleep(0.01)
     try:
-        activated = await anon.put(f"{BASE}/{policy_id}", json=policy_body(active=True),
-                                   headers=admin_headers)  # fmt: skip
+        activated = await anon.put(
+            f"{BASE}/{policy_id}", json=policy_body(active=True), headers=admin_headers
+        )
         assert activated.status_code == 200
         async with db.connect() as conn:
             now_in_force = await repo.load_policies(conn)
             earlier = await repo.load_policies(conn, as_of=before)
         assert policy_id in {p.id for p in now_in_force}
         assert policy_id not in {p.id for p in earlier}
-        facts = {"kind": Kind.SUGGESTION, "level": Level.VERY_SERIOUS,
-                 "category": Category.OTHER, "channel": Channel.FAX}  # fmt: skip
+        facts = {
+            "kind": Kind.SUGGESTION,
+            "level": Level.VERY_SERIOUS,
+            "category": Category.OTHER,
+            "channel": Channel.FAX,
+        }
         chosen = select_policy(now_in_force, **facts, stage=Stage.RESOLUTION)
         assert chosen is not None
         assert chosen.id == policy_id  # the most specific wins
@@ -173,8 +196,9 @@ async def test_policies_in_force_at_registration_time(
         assert fallback is not None
         assert fallback.name == "建议答复时限"
     finally:
-        off = await anon.put(f"{BASE}/{policy_id}", json=policy_body(active=False),
-                             headers=admin_headers)  # fmt: skip
+        off = await anon.put(
+            f"{BASE}/{policy_id}", json=policy_body(active=False), headers=admin_headers
+        )
         assert off.status_code == 200
     async with db.connect() as conn:
         assert policy_id not in {p.id for p in await repo.load_policies(conn)}
@@ -199,16 +223,27 @@ async def test_the_policy_cache_sees_changes_of_this_process_at_once(
     ("change", "where"),
     [
         ({"stages": []}, ["body", "stages"]),
-        ({"stages": [{"stage": "resolution", "amount": 1, "unit": "hours"},
-                     {"stage": "resolution", "amount": 2, "unit": "hours"}]}, ["body"]),
-        ({"stages": [{"stage": "resolution", "amount": 1, "unit": "hours", "warn_ratio": 2}]},
-         ["body", "stages", 0, "warn_ratio"]),
-        ({"stages": [{"stage": "resolution", "amount": 1, "unit": "fortnights"}]},
-         ["body", "stages", 0, "unit"]),
+        (
+            {
+                "stages": [
+                    {"stage": "resolution", "amount": 1, "unit": "hours"},
+                    {"stage": "resolution", "amount": 2, "unit": "hours"},
+                ]
+            },
+            ["body"],
+        ),
+        (
+            {"stages": [{"stage": "resolution", "amount": 1, "unit": "hours", "warn_ratio": 2}]},
+            ["body", "stages", 0, "warn_ratio"],
+        ),
+        (
+            {"stages": [{"stage": "resolution", "amount": 1, "unit": "fortnights"}]},
+            ["body", "stages", 0, "unit"],
+        ),
         ({"level": 4}, ["body", "level"]),
         ({"name": ""}, ["body", "name"]),
     ],
-)  # fmt: skip
+)
 async def test_invalid_policies_are_refused(
     anon: httpx.AsyncClient, admin_headers: dict[str, str], change: dict[str, Any], where: list[Any]
 ) -> None:

@@ -17,11 +17,19 @@ PUBLIC_PATHS = {"/healthz", "/readyz", "/api/v1/auth/token", "/api/v1/auth/refre
 PUBLIC_PREFIX = "/api/v1/public/"
 # Plausible values for path parameters (an anonymous caller must not learn whether they exist).
 PATH_VALUES = {
-    "complaint_id": str(uuid.uuid4()), "reference": "KS-20260101-000001",
-    "user_id": str(uuid.uuid4()), "key_id": str(uuid.uuid4()), "code": "default",
-    "subscription_id": str(uuid.uuid4()), "key": "progress_update", "outbox_id": "1",
-    "delivery_id": "1", "day": "2026-10-01", "policy_id": "1", "name": "level",
-}  # fmt: skip
+    "complaint_id": str(uuid.uuid4()),
+    "reference": "KS-20260101-000001",
+    "user_id": str(uuid.uuid4()),
+    "key_id": str(uuid.uuid4()),
+    "code": "default",
+    "subscription_id": str(uuid.uuid4()),
+    "key": "progress_update",
+    "outbox_id": "1",
+    "delivery_id": "1",
+    "day": "2026-10-01",
+    "policy_id": "1",
+    "name": "level",
+}
 
 
 def _operations() -> list[tuple[str, str, dict[str, Any]]]:

@@ -67,9 +67,16 @@ async def new_complaint(client: httpx.AsyncClient, db: Database) -> uuid.UUID:
 
 
 def plan(policies: list[SlaPolicy], *, channel: Channel = Channel.WEB) -> list[PlannedDeadline]:
-    return plan_on(policies, StageTrigger.REGISTRATION, kind=Kind.COMPLAINT, level=Level.ORDINARY,
-                   category=Category.PRODUCT_QUALITY, channel=channel, start=START,
-                   calendar=CAL)  # fmt: skip
+    return plan_on(
+        policies,
+        StageTrigger.REGISTRATION,
+        kind=Kind.COMPLAINT,
+        level=Level.ORDINARY,
+        category=Category.PRODUCT_QUALITY,
+        channel=channel,
+        start=START,
+        calendar=CAL,
+    )
 
 
 def rows(complaint_id: uuid.UUID, planned: list[PlannedDeadline]) -> list[dict[str, object]]:
@@ -81,8 +88,12 @@ async def test_planned_deadlines_round_trip(
 ) -> None:
     complaint_id = await new_complaint(client, db)
     planned = plan(policies)
-    assert [p.stage for p in planned] == [Stage.ACKNOWLEDGEMENT, Stage.FIRST_CONTACT,
-                                          Stage.RESOLUTION, Stage.PROGRESS_UPDATE]  # fmt: skip
+    assert [p.stage for p in planned] == [
+        Stage.ACKNOWLEDGEMENT,
+        Stage.FIRST_CONTACT,
+        Stage.RESOLUTION,
+        Stage.PROGRESS_UPDATE,
+    ]
     async with db.connect() as conn:
         await repo.insert_many(conn, rows(complaint_id, planned))
         stored = await repo.list_for_complaint(conn, complaint_id)
@@ -120,19 +131,41 @@ async def test_deadlines_ride_in_the_complaint_statement(
         number, _ = await complaints_repo.intake_lookup(conn, day, phone=None, since=now)
         reference = format_reference(day, number)
         event = ComplaintRegistered(reference=reference, intake=intake, level=Level.VERY_SERIOUS)
-        meta = EventMeta(complaint_id=uuid.uuid4(), seq=1, occurred_at=now,
-                         actor=Actor(kind=ActorKind.SYSTEM, id="test"))  # fmt: skip
+        meta = EventMeta(
+            complaint_id=uuid.uuid4(),
+            seq=1,
+            occurred_at=now,
+            actor=Actor(kind=ActorKind.SYSTEM, id="test"),
+        )
         state = event.apply(None, meta)
-        planned = plan_on(policies, StageTrigger.REGISTRATION, kind=state.kind, level=state.level,
-                          category=state.category, channel=state.channel, start=now,
-                          calendar=CAL)  # fmt: skip
-        await write_change(conn, ComplaintChange(
-            complaint_id=state.id, expected_version=None, state=state, events=[(event, meta)],
-            rows={"deadlines": rows(state.id, planned)},
-        ))  # fmt: skip
+        planned = plan_on(
+            policies,
+            StageTrigger.REGISTRATION,
+            kind=state.kind,
+            level=state.level,
+            category=state.category,
+            channel=state.channel,
+            start=now,
+            calendar=CAL,
+        )
+        await write_change(
+            conn,
+            ComplaintChange(
+                complaint_id=state.id,
+                expected_version=None,
+                state=state,
+                events=[(event, meta)],
+                rows={"deadlines": rows(state.id, planned)},
+            ),
+        )
         stored = await repo.list_for_complaint(conn, state.id)
-    assert {r["stage"] for r in stored} == {"acknowledgement", "first_contact", "resolution",
-                                            "progress_update", "regulator_reply"}  # fmt: skip
+    assert {r["stage"] for r in stored} == {
+        "acknowledgement",
+        "first_contact",
+        "resolution",
+        "progress_update",
+        "regulator_reply",
+    }
     by_stage = {r["stage"]: r for r in stored}
     assert by_stage["resolution"]["amount"] == 15
     assert by_stage["regulator_reply"]["due_at"] == CAL.add(now, 10, CAL_WD).at
@@ -199,8 +232,13 @@ async def test_the_complaint_list_filters(
             await repo.insert_many(conn, rows(ids[name], planned))
         await _set(conn, ids["paused"], Stage.ACKNOWLEDGEMENT, paused_at=now - timedelta(days=1))
         await _set(conn, ids["met"], Stage.ACKNOWLEDGEMENT, status="met", met_at=now)
-        await _set(conn, ids["breached"], Stage.ACKNOWLEDGEMENT,
-                   status=DeadlineStatus.BREACHED.value, breached_at=now)  # fmt: skip
+        await _set(
+            conn,
+            ids["breached"],
+            Stage.ACKNOWLEDGEMENT,
+            status=DeadlineStatus.BREACHED.value,
+            breached_at=now,
+        )
 
         async def matching(clause: repo.ComplaintClause) -> set[str]:
             c = repo.complaints.c
@@ -236,12 +274,16 @@ async def test_what_a_calendar_change_touches(
             after = page[-1]
     # Calendar hours (first contact, 24 h) never move; the three working-day ones span 6-03.
     assert await selected(repo.affected_by(june_3, june_3)) == {
-        "acknowledgement", "resolution", "progress_update",
-    }  # fmt: skip
+        "acknowledgement",
+        "resolution",
+        "progress_update",
+    }
     assert await selected(repo.affected_by(july_1, july_1)) == set()
     assert await selected(repo.affected_by(None, None)) == {
-        "acknowledgement", "resolution", "progress_update",
-    }  # fmt: skip
+        "acknowledgement",
+        "resolution",
+        "progress_update",
+    }
     paged = [i for page in pages for i in page]
     assert complaint_id in paged
     assert paged == sorted(set(paged))  # by id, each complaint once
@@ -283,9 +325,19 @@ async def test_the_calendar_cache_follows_the_version(db: Database) -> None:
     ticks = [0.0]
     cache = calendars_repo.CalendarCache(recheck_after=5, clock=lambda: ticks[0])
     async with db.begin() as conn:
-        await calendars_repo.upsert_calendar(conn, code, {
-            "name": "缓存测试", "tz": "Asia/Shanghai", "work_start": time(9),
-            "work_end": time(18), "lunch_start": None, "lunch_end": None}, now=now)  # fmt: skip
+        await calendars_repo.upsert_calendar(
+            conn,
+            code,
+            {
+                "name": "缓存测试",
+                "tz": "Asia/Shanghai",
+                "work_start": time(9),
+                "work_end": time(18),
+                "lunch_start": None,
+                "lunch_end": None,
+            },
+            now=now,
+        )
     async with db.connect() as conn:
         first = await cache.get(conn, code)  # seeds the library's years on first use
         assert (first.known_from, first.known_until) == (date(2004, 1, 1), date(2026, 12, 31))

@@ -40,9 +40,12 @@ A = Action
 
 def user(role: Role, department: str | None = None) -> Principal:
     return Principal(
-        kind=ActorKind.USER, id=str(uuid.uuid4()), label=role.value, role=role,
+        kind=ActorKind.USER,
+        id=str(uuid.uuid4()),
+        label=role.value,
+        role=role,
         department=department,
-    )  # fmt: skip
+    )
 
 
 AGENT = user(Role.AGENT, "service")
@@ -73,9 +76,12 @@ def registered(
         else ChannelMeta(),
     )
     event = ComplaintRegistered(
-        reference="KS-20261125-000001", intake=intake, level=level, level_reasons=list(reasons),
+        reference="KS-20261125-000001",
+        intake=intake,
+        level=level,
+        level_reasons=list(reasons),
         department="quality",
-    )  # fmt: skip
+    )
     meta = EventMeta(complaint_id=uuid.uuid4(), seq=1, occurred_at=NOW, actor=AGENT.actor)
     return event.apply(None, meta)
 
@@ -136,15 +142,23 @@ def test_handlers_take_no_tier_decision_whatever_the_level() -> None:
 def test_the_configured_tier_per_level_decides() -> None:
     # A company that trusts its agents with level-2 cases (二级投诉) says so in the routing rules.
     agents_to_two = RoutingRules(
-        tier_by_level={Level.ORDINARY: Role.AGENT, Level.SERIOUS: Role.AGENT,
-                       Level.VERY_SERIOUS: Role.DIRECTOR}
-    )  # fmt: skip
+        tier_by_level={
+            Level.ORDINARY: Role.AGENT,
+            Level.SERIOUS: Role.AGENT,
+            Level.VERY_SERIOUS: Role.DIRECTOR,
+        }
+    )
     rules = Rules(routing=agents_to_two)
     level_two = registered(level=Level.SERIOUS)
     assert act(level_two, A.WITHDRAW, AGENT, {"reason": "撤诉"}, rules=rules).status == "withdrawn"
     with pytest.raises(Forbidden):
-        act(registered(level=Level.VERY_SERIOUS), A.WITHDRAW, MANAGER, {"reason": "撤诉"},
-            rules=rules)  # fmt: skip
+        act(
+            registered(level=Level.VERY_SERIOUS),
+            A.WITHDRAW,
+            MANAGER,
+            {"reason": "撤诉"},
+            rules=rules,
+        )
     assert may_hold(Role.AGENT, Level.SERIOUS, routing=agents_to_two)
     assert not may_hold(Role.MANAGER, Level.VERY_SERIOUS, routing=agents_to_two)
 
@@ -166,9 +180,12 @@ def test_who_may_hold_a_level(role: Role, levels: set[Level]) -> None:
 def test_a_higher_level_never_needs_a_lower_tier() -> None:
     with pytest.raises(ValueError, match="lower tier"):
         RoutingRules(
-            tier_by_level={Level.ORDINARY: Role.MANAGER, Level.SERIOUS: Role.AGENT,
-                           Level.VERY_SERIOUS: Role.DIRECTOR}
-        )  # fmt: skip
+            tier_by_level={
+                Level.ORDINARY: Role.MANAGER,
+                Level.SERIOUS: Role.AGENT,
+                Level.VERY_SERIOUS: Role.DIRECTOR,
+            }
+        )
 
 
 def test_role_comes_before_status() -> None:
@@ -260,8 +277,9 @@ def test_implementation_needs_approval_and_agreement_and_happens_once() -> None:
 
 def company_fault_resolved(*, regulator: bool = False) -> ComplaintState:
     state = investigating(registered(regulator=regulator, level=Level.VERY_SERIOUS))
-    state = act(state, A.RECORD_FINDINGS, HANDLER,
-                {"findings": "绝缘层破损", "responsibility": "company"})  # fmt: skip
+    state = act(
+        state, A.RECORD_FINDINGS, HANDLER, {"findings": "绝缘层破损", "responsibility": "company"}
+    )
     return act(state, A.RESOLVE, HANDLER, {"result": "已为您换新"})
 
 
@@ -289,8 +307,12 @@ def test_a_regulator_case_closes_only_with_its_reply() -> None:
         act(state, A.CLOSE, DIRECTOR)
     relaxed = Rules(closure=ClosureRules(require_regulator_reply=False))
     assert act(state, A.CLOSE, DIRECTOR, rules=relaxed).status is Status.CLOSED
-    replied = act(state, A.REGULATOR_REPLY, DIRECTOR,
-                  {"replied_at": "2026-11-25T09:00:00+08:00", "content": "已协商一致"})  # fmt: skip
+    replied = act(
+        state,
+        A.REGULATOR_REPLY,
+        DIRECTOR,
+        {"replied_at": "2026-11-25T09:00:00+08:00", "content": "已协商一致"},
+    )
     assert act(replied, A.CLOSE, DIRECTOR).status is Status.CLOSED
 
 
@@ -342,8 +364,10 @@ def test_a_new_result_starts_a_new_survey_round() -> None:
     state = with_8d(state)
     state = act(state, A.RECORD_SATISFACTION, DIRECTOR, {"score": 5})
     assert (state.status, state.satisfaction, state.management_review) == (
-        Status.REOPENED, Satisfaction.VERY_DISSATISFIED, True,
-    )  # fmt: skip
+        Status.REOPENED,
+        Satisfaction.VERY_DISSATISFIED,
+        True,
+    )
     state = act(state, A.START_INVESTIGATION, HANDLER)
     state = act(state, A.RESOLVE, HANDLER, {"result": "已为您再次上门检修"})
     assert state.satisfaction is None  # the 5 rated the previous result
@@ -363,20 +387,40 @@ def test_reopening_withdraws_the_open_survey_invitation() -> None:
     ("account", "department", "level", "refused"),
     [
         ({"role": "agent", "department": None, "is_active": True}, "quality", Level.ORDINARY, None),
-        ({"role": "agent", "department": None, "is_active": True}, "quality", Level.SERIOUS,
-         "higher tier"),
+        (
+            {"role": "agent", "department": None, "is_active": True},
+            "quality",
+            Level.SERIOUS,
+            "higher tier",
+        ),
         ({"role": "manager", "department": None, "is_active": True}, None, Level.SERIOUS, None),
-        ({"role": "handler", "department": "quality", "is_active": True}, "quality",
-         Level.VERY_SERIOUS, None),
-        ({"role": "handler", "department": "logistics", "is_active": True}, "quality",
-         Level.ORDINARY, "another department"),
-        ({"role": "director", "department": None, "is_active": False}, None, Level.ORDINARY,
-         "not an active"),
-        ({"role": "auditor", "department": None, "is_active": True}, None, Level.ORDINARY,
-         "not an active"),
+        (
+            {"role": "handler", "department": "quality", "is_active": True},
+            "quality",
+            Level.VERY_SERIOUS,
+            None,
+        ),
+        (
+            {"role": "handler", "department": "logistics", "is_active": True},
+            "quality",
+            Level.ORDINARY,
+            "another department",
+        ),
+        (
+            {"role": "director", "department": None, "is_active": False},
+            None,
+            Level.ORDINARY,
+            "not an active",
+        ),
+        (
+            {"role": "auditor", "department": None, "is_active": True},
+            None,
+            Level.ORDINARY,
+            "not an active",
+        ),
         (None, None, Level.ORDINARY, "not an active"),
     ],
-)  # fmt: skip
+)
 def test_who_may_be_assigned_a_complaint(
     account: dict[str, Any] | None, department: str | None, level: Level, refused: str | None
 ) -> None:
@@ -390,9 +434,12 @@ def test_who_may_be_assigned_a_complaint(
 
 def test_the_tier_per_level_decides_who_may_hold_a_level() -> None:
     agents_hold_two = RoutingRules(
-        tier_by_level={Level.ORDINARY: Role.AGENT, Level.SERIOUS: Role.AGENT,
-                       Level.VERY_SERIOUS: Role.DIRECTOR}
-    )  # fmt: skip
+        tier_by_level={
+            Level.ORDINARY: Role.AGENT,
+            Level.SERIOUS: Role.AGENT,
+            Level.VERY_SERIOUS: Role.DIRECTOR,
+        }
+    )
     agent = {"role": "agent", "department": None, "is_active": True}
     assert assignee_problem(agent, department=None, level=Level.SERIOUS) is not None
     assert (

@@ -555,8 +555,7 @@ def test_may_mark_invalid(responsibility: Responsibility, allowed: bool) -> None
 
 def test_a_regulator_case_needs_its_reply_before_closure() -> None:
     def blockers(**kwargs: object) -> list[ClosureBlocker]:
-        return closure_blockers(responsibility=None, has_root_cause=False, action_count=0,
-                                **kwargs)  # type: ignore[arg-type]  # fmt: skip
+        return closure_blockers(responsibility=None, has_root_cause=False, action_count=0, **kwargs)  # type: ignore[arg-type]
 
     assert blockers(regulator_case=True) == [ClosureBlocker.REGULATOR_REPLY_MISSING]
     assert blockers(regulator_case=True, has_regulator_reply=True) == []
@@ -608,8 +607,11 @@ def test_tier_reaches(role: Role | None, level: Level, reaches: bool) -> None:
 
 def test_tiers_follow_the_routing_rules() -> None:
     managers_do_three = RoutingRules(
-        tier_by_level={Level.ORDINARY: Role.AGENT, Level.SERIOUS: Role.MANAGER,
-                       Level.VERY_SERIOUS: Role.MANAGER}
-    )  # fmt: skip
+        tier_by_level={
+            Level.ORDINARY: Role.AGENT,
+            Level.SERIOUS: Role.MANAGER,
+            Level.VERY_SERIOUS: Role.MANAGER,
+        }
+    )
     assert tier_reaches(Role.MANAGER, Level.VERY_SERIOUS, rules=managers_do_three)
     assert not tier_reaches(Role.AGENT, Level.SERIOUS, rules=managers_do_three)

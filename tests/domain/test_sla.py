@@ -115,8 +115,11 @@ def test_inquiries_and_suggestions_are_answered_in_3_working_days(kind: Kind) ->
 def test_stages_started_at_registration() -> None:
     got = effective_stages(STORED, **facts(), starts_on=StageTrigger.REGISTRATION)
     assert [s.stage for _, s in got] == [
-        Stage.ACKNOWLEDGEMENT, Stage.FIRST_CONTACT, Stage.RESOLUTION, Stage.PROGRESS_UPDATE,
-    ]  # fmt: skip
+        Stage.ACKNOWLEDGEMENT,
+        Stage.FIRST_CONTACT,
+        Stage.RESOLUTION,
+        Stage.PROGRESS_UPDATE,
+    ]
     on_assignment = effective_stages(STORED, **facts(), starts_on=StageTrigger.ASSIGNMENT)
     assert [s.stage for _, s in on_assignment] == [Stage.INVESTIGATION]
 
@@ -134,9 +137,13 @@ def test_progress_updates_repeat_and_do_not_escalate_by_themselves() -> None:
 
 def _policy(pid: int, *, priority: int = 0, active: bool = True, **match: object) -> SlaPolicy:
     return SlaPolicy(
-        id=pid, name=f"p{pid}", priority=priority, active=active,
-        stages=(SlaStage(stage=Stage.FIRST_CONTACT, amount=pid, unit=H),), **match,
-    )  # fmt: skip
+        id=pid,
+        name=f"p{pid}",
+        priority=priority,
+        active=active,
+        stages=(SlaStage(stage=Stage.FIRST_CONTACT, amount=pid, unit=H),),
+        **match,
+    )
 
 
 def test_the_most_specific_policy_wins_at_equal_priority() -> None:
@@ -185,8 +192,11 @@ def test_one_working_day_before_national_day_is_due_after_the_holiday() -> None:
     assert planned.warn_at == sh(2026, 10, 8, 14, 45)
     assert not planned.provisional
     assert (planned.stage, planned.cycle, planned.policy_id, planned.policy_version) == (
-        Stage.ACKNOWLEDGEMENT, 1, 1, 1,
-    )  # fmt: skip
+        Stage.ACKNOWLEDGEMENT,
+        1,
+        1,
+        1,
+    )
     assert planned.due_at.tzinfo is UTC
 
 
@@ -205,8 +215,9 @@ def test_resolution_across_spring_festival_counts_the_make_up_sunday() -> None:
 
 def test_progress_update_starting_on_a_saturday_counts_the_make_up_sunday() -> None:
     # Sat 2026-09-19: Sun 9-20 (调休, 1), Mon 9-21 .. Thu 9-24 (2..5).
-    planned = plan_stage(GENERAL, Stage.PROGRESS_UPDATE, start=sh(2026, 9, 19, 10),
-                         calendar=CAL, cycle=3)  # fmt: skip
+    planned = plan_stage(
+        GENERAL, Stage.PROGRESS_UPDATE, start=sh(2026, 9, 19, 10), calendar=CAL, cycle=3
+    )
     assert planned is not None
     assert (planned.due_at, planned.cycle) == (sh(2026, 9, 24, 18), 3)
 
@@ -229,11 +240,17 @@ def test_plan_stage_without_the_stage_or_with_a_bad_cycle() -> None:
 
 def test_plan_on_registration_plans_every_stage_of_a_regulator_case() -> None:
     regulator = facts(level=Level.VERY_SERIOUS, channel=Channel.REGULATOR)
-    planned = plan_on(STORED, StageTrigger.REGISTRATION, **regulator, start=sh(2026, 6, 1, 10),
-                      calendar=CAL)  # fmt: skip
+    planned = plan_on(
+        STORED, StageTrigger.REGISTRATION, **regulator, start=sh(2026, 6, 1, 10), calendar=CAL
+    )
     by_stage = {p.stage: p for p in planned}
-    assert set(by_stage) == {Stage.ACKNOWLEDGEMENT, Stage.FIRST_CONTACT, Stage.RESOLUTION,
-                             Stage.PROGRESS_UPDATE, Stage.REGULATOR_REPLY}  # fmt: skip
+    assert set(by_stage) == {
+        Stage.ACKNOWLEDGEMENT,
+        Stage.FIRST_CONTACT,
+        Stage.RESOLUTION,
+        Stage.PROGRESS_UPDATE,
+        Stage.REGULATOR_REPLY,
+    }
     # Mon 2026-06-01 + 10 working days: 6-02..6-05, 6-08..6-12, 6-15 (端午 is Fri 6-19).
     assert by_stage[Stage.REGULATOR_REPLY].due_at == sh(2026, 6, 15, 18)
     assert by_stage[Stage.REGULATOR_REPLY].policy_id == 7
@@ -246,13 +263,15 @@ def test_a_pause_moves_the_deadline_by_the_paused_working_time() -> None:
     planned = plan_stage(LEVEL1, Stage.RESOLUTION, start=sh(2026, 6, 1, 10), calendar=CAL)
     assert planned is not None
     assert planned.due_at == sh(2026, 6, 4, 18)
-    moved = replan_after_pause(planned, pauses=[(sh(2026, 6, 2, 9), sh(2026, 6, 2, 13))],
-                               calendar=CAL)  # fmt: skip
+    moved = replan_after_pause(
+        planned, pauses=[(sh(2026, 6, 2, 9), sh(2026, 6, 2, 13))], calendar=CAL
+    )
     assert moved.due_at == sh(2026, 6, 5, 13)
     assert moved.warn_at == CAL.extend_for_pause(planned.warn_at, WD, timedelta(hours=4)).at
     # A pause over a weekend costs no working time.
-    weekend = replan_after_pause(planned, pauses=[(sh(2026, 6, 6, 9), sh(2026, 6, 8, 0))],
-                                 calendar=CAL)  # fmt: skip
+    weekend = replan_after_pause(
+        planned, pauses=[(sh(2026, 6, 6, 9), sh(2026, 6, 8, 0))], calendar=CAL
+    )
     assert weekend == planned
 
 
@@ -269,9 +288,10 @@ def test_recompute_follows_a_changed_calendar() -> None:
     planned = plan_stage(LEVEL1, Stage.RESOLUTION, start=sh(2026, 6, 1, 10), calendar=CAL)
     assert planned is not None
     closed = BusinessCalendar(
-        known_from=CAL.known_from, known_until=CAL.known_until,
+        known_from=CAL.known_from,
+        known_until=CAL.known_until,
         overrides=[*CAL.overrides, DayOverride(day=date(2026, 6, 3), type=DayType.HOLIDAY)],
-    )  # fmt: skip
+    )
     assert recompute(planned, calendar=CAL) == planned
     assert recompute(planned, calendar=closed).due_at == sh(2026, 6, 5, 18)
     paused = recompute(planned, calendar=CAL, paused=timedelta(hours=9))
@@ -292,8 +312,9 @@ def test_time_remaining_is_working_time_and_freezes_while_paused() -> None:
     )
     overdue = time_remaining(friday_close, WD, now=sh(2026, 6, 8, 10), calendar=CAL)
     assert overdue == -timedelta(hours=1)
-    frozen = time_remaining(monday_close, WD, now=sh(2026, 6, 8, 17),
-                            paused_at=sh(2026, 6, 5, 17), calendar=CAL)  # fmt: skip
+    frozen = time_remaining(
+        monday_close, WD, now=sh(2026, 6, 8, 17), paused_at=sh(2026, 6, 5, 17), calendar=CAL
+    )
     assert frozen == timedelta(hours=10)
 
 
@@ -310,9 +331,11 @@ ratios = st.floats(min_value=0, max_value=1)
 
 
 def _single(amount: int, unit: DurationUnit, ratio: float = 0.75) -> SlaPolicy:
-    return SlaPolicy(id=1, name="p", stages=(
-        SlaStage(stage=Stage.RESOLUTION, amount=amount, unit=unit, warn_ratio=ratio),
-    ))  # fmt: skip
+    return SlaPolicy(
+        id=1,
+        name="p",
+        stages=(SlaStage(stage=Stage.RESOLUTION, amount=amount, unit=unit, warn_ratio=ratio),),
+    )
 
 
 def _plan(start: datetime, amount: int, unit: DurationUnit, ratio: float = 0.75) -> PlannedDeadline:
@@ -375,27 +398,35 @@ def test_recompute_on_the_same_calendar_changes_nothing(
     assert recompute(planned, calendar=CAL) == planned
 
 
-_match = st.fixed_dictionaries({
-    "kind": st.none() | st.sampled_from(Kind),
-    "level": st.none() | st.sampled_from(Level),
-    "category": st.none() | st.sampled_from(Category),
-    "channel": st.none() | st.sampled_from([Channel.WEB, Channel.PHONE, Channel.REGULATOR]),
-    "priority": st.integers(min_value=-2, max_value=2),
-    "active": st.booleans(),
-})  # fmt: skip
+_match = st.fixed_dictionaries(
+    {
+        "kind": st.none() | st.sampled_from(Kind),
+        "level": st.none() | st.sampled_from(Level),
+        "category": st.none() | st.sampled_from(Category),
+        "channel": st.none() | st.sampled_from([Channel.WEB, Channel.PHONE, Channel.REGULATOR]),
+        "priority": st.integers(min_value=-2, max_value=2),
+        "active": st.booleans(),
+    }
+)
 
 
-@given(st.lists(_match, max_size=8), st.sampled_from(Kind), st.sampled_from(Level),
-       st.sampled_from(Category), st.sampled_from([Channel.WEB, Channel.REGULATOR]))  # fmt: skip
+@given(
+    st.lists(_match, max_size=8),
+    st.sampled_from(Kind),
+    st.sampled_from(Level),
+    st.sampled_from(Category),
+    st.sampled_from([Channel.WEB, Channel.REGULATOR]),
+)
 def test_select_policy_returns_the_best_ranked_match(
     matches: list[dict[str, object]], kind: Kind, level: Level, category: Category, channel: Channel
 ) -> None:
     policies = [_policy(i, **m) for i, m in enumerate(matches, start=1)]
     chosen = select_policy(policies, kind=kind, level=level, category=category, channel=channel)
     candidates = [
-        p for p in policies
+        p
+        for p in policies
         if p.active and p.matches(kind=kind, level=level, category=category, channel=channel)
-    ]  # fmt: skip
+    ]
     if not candidates:
         assert chosen is None
         return
@@ -406,12 +437,22 @@ def test_select_policy_returns_the_best_ranked_match(
 channels = st.sampled_from([Channel.WEB, Channel.REGULATOR])
 
 
-@given(starts, st.sampled_from(Kind), st.sampled_from(Level), st.sampled_from(Category),
-       channels, st.sampled_from(StageTrigger))  # fmt: skip
+@given(
+    starts,
+    st.sampled_from(Kind),
+    st.sampled_from(Level),
+    st.sampled_from(Category),
+    channels,
+    st.sampled_from(StageTrigger),
+)
 def test_a_policy_book_plans_like_plan_on(
-    start: datetime, kind: Kind, level: Level, category: Category, channel: Channel,
+    start: datetime,
+    kind: Kind,
+    level: Level,
+    category: Category,
+    channel: Channel,
     trigger: StageTrigger,
-) -> None:  # fmt: skip
+) -> None:
     book = PolicyBook(STORED)
     facts_ = facts(kind=kind, level=level, category=category, channel=channel)
     expected = plan_on(STORED, trigger, **facts_, start=start, calendar=CAL)

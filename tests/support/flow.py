@@ -101,20 +101,36 @@ def _step(status: str, staff: Staff) -> tuple[str, str, dict[str, str], dict[str
     handler = staff.handler_quality.headers
     agent = staff.agent.headers
     steps: dict[str, tuple[str, str, dict[str, str], dict[str, Any]]] = {
-        "assigned": ("registered", "assign", agent,
-                     {"department": "quality", "assignee_id": staff.handler_quality.id}),
+        "assigned": (
+            "registered",
+            "assign",
+            agent,
+            {"department": "quality", "assignee_id": staff.handler_quality.id},
+        ),
         "investigating": ("assigned", "start_investigation", handler, {"note": "安排检测"}),
-        "awaiting_customer": ("investigating", "await_customer", handler,
-                              {"reason": "等待客户提供故障照片"}),
-        "solution_proposed": ("investigating", "propose_solution", handler,
-                              {"remedies": [{"type": "repair"}], "description": "免费上门维修"}),
+        "awaiting_customer": (
+            "investigating",
+            "await_customer",
+            handler,
+            {"reason": "等待客户提供故障照片"},
+        ),
+        "solution_proposed": (
+            "investigating",
+            "propose_solution",
+            handler,
+            {"remedies": [{"type": "repair"}], "description": "免费上门维修"},
+        ),
         "resolved": ("investigating", "resolve", handler, {"result": "已为您处理完毕"}),
         "closed": ("resolved", "close", agent, {"summary": "结案"}),
-        "invalid": ("investigating", "mark_invalid", handler,
-                    {"explanation": "经核实，损坏系自行拆机所致，感谢您的理解"}),
+        "invalid": (
+            "investigating",
+            "mark_invalid",
+            handler,
+            {"explanation": "经核实，损坏系自行拆机所致，感谢您的理解"},
+        ),
         "withdrawn": ("registered", "withdraw", agent, {"reason": "客户撤诉"}),
         "reopened": ("resolved", "reopen", agent, {"reason": "客户反映问题再次出现"}),
-    }  # fmt: skip
+    }
     return steps[status]
 
 

@@ -38,10 +38,20 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 3
 def live_api(env: Mapping[str, str]) -> Iterator[str]:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "services.intake_api.app:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "services.intake_api.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-access-log",
+        ],
         env={**os.environ, **env},
-    )  # fmt: skip
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(f"{base}/healthz", process)

@@ -39,8 +39,9 @@ async def resolve_through_api(
     handler: Account,
     **body: Any,
 ) -> Resolved:
-    created = await client.post("/api/v1/complaints", json=complaint_body(**body),
-                                headers=registrar)  # fmt: skip
+    created = await client.post(
+        "/api/v1/complaints", json=complaint_body(**body), headers=registrar
+    )
     assert created.status_code == 201, created.text
     flow = Flow(client, created.json())
     findings, note, agreed, implemented = INTERNAL
@@ -48,11 +49,15 @@ async def resolve_through_api(
     await flow.act("assign", manager, {"department": "quality", "assignee_id": handler.id})
     await flow.act("start_investigation", own, {})
     await flow.act("reply_to_customer", own, {"text": PROGRESS})
-    await flow.act("record_findings", own, {"findings": findings, "responsibility": "company",
-                                            "fault_department": "quality"})  # fmt: skip
+    await flow.act(
+        "record_findings",
+        own,
+        {"findings": findings, "responsibility": "company", "fault_department": "quality"},
+    )
     await flow.act("add_note", own, {"text": note})
-    await flow.act("propose_solution", own,
-                   {"remedies": [{"type": "replacement"}], "description": SOLUTION})  # fmt: skip
+    await flow.act(
+        "propose_solution", own, {"remedies": [{"type": "replacement"}], "description": SOLUTION}
+    )
     await flow.act("customer_agrees", own, {"note": agreed})
     await flow.act("implement_solution", own, {"note": implemented})
     await flow.act("resolve", own, {"result": RESULT})

@@ -58,14 +58,20 @@ async def make_runtime(
             "webhook_allow": LOOPBACK,
             "webhook_timeout": 1.0,
             "smtp": SmtpConfig(
-                host="127.0.0.1", port=smtp[0], sender="客服中心 <service@kesu.example>",
-                starttls=False, use_tls=False, username=None, password=None, timeout=5.0,
+                host="127.0.0.1",
+                port=smtp[0],
+                sender="客服中心 <service@kesu.example>",
+                starttls=False,
+                use_tls=False,
+                username=None,
+                password=None,
+                timeout=5.0,
             ),
             "lease_seconds": 30.0,
             "run_seconds": 5.0,
             "company_name": "示例电器",
             "console_url": "https://console.kesu.example",
-        }  # fmt: skip
+        }
         config.update(overrides)
         sms_client = httpx.AsyncClient()
         runtime = DeliveryRuntime(

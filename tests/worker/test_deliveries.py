@@ -122,8 +122,10 @@ async def test_500_is_retried_on_the_schedule_with_the_same_webhook_id(
     await run_deliveries(runtime)
     [delivery] = await deliveries_of(db, [oid])
     assert (delivery["status"], delivery["attempts"], delivery["last_status_code"]) == (
-        "pending", 1, 500,
-    )  # fmt: skip
+        "pending",
+        1,
+        500,
+    )
     assert (
         before + timedelta(seconds=5)
         <= delivery["next_attempt_at"]
@@ -306,9 +308,11 @@ async def test_customer_without_phone_gets_email(
     address = f"kehu-{uuid.uuid4().hex[:8]}@example.com"
     complaint = await registered(client, db, customer={"name": "李雷", "email": address})
     row = message_row(
-        "survey_invitation", audience="customer", complaint_id=complaint["id"],
+        "survey_invitation",
+        audience="customer",
+        complaint_id=complaint["id"],
         survey_url="https://kesu.example/s/abc",
-    )  # fmt: skip
+    )
     [oid] = await insert_outbox(db, [row])
     await run_deliveries(make_runtime())
     [envelope] = smtp[1].to(address)
@@ -334,9 +338,10 @@ async def test_staff_email_and_recusal(
     for account in (handler, accused):
         emails[account.id] = f"{account.name}@staff.example"
         response = await anon.patch(
-            f"/api/v1/users/{account.id}", json={"email": emails[account.id]},
+            f"/api/v1/users/{account.id}",
+            json={"email": emails[account.id]},
             headers=admin_headers,
-        )  # fmt: skip
+        )
         assert response.status_code == 200, response.text
         assert response.json()["email"] == emails[account.id]
     complaint = await registered(
@@ -386,20 +391,28 @@ async def test_template_override_is_used(
     complaint = await registered(client, db, customer={"name": "王芳", "phone": phone})
     async with db.connect() as conn:
         version = await conn.execute(
-            text("SELECT coalesce(max(version), 0) + 1 FROM notification_templates "
-                 "WHERE key = 'progress_update'")
-        )  # fmt: skip
+            text(
+                "SELECT coalesce(max(version), 0) + 1 FROM notification_templates "
+                "WHERE key = 'progress_update'"
+            )
+        )
         await conn.execute(
-            text("INSERT INTO notification_templates (key, version, subject, body, created_at) "
-                 "VALUES ('progress_update', :v, '进度', :body, now())"),
-            {"v": version.scalar_one(),
-             "body": "您好！受理号 {reference} 最新进度：{progress_summary}。谢谢您！"},
-        )  # fmt: skip
+            text(
+                "INSERT INTO notification_templates (key, version, subject, body, created_at) "
+                "VALUES ('progress_update', :v, '进度', :body, now())"
+            ),
+            {
+                "v": version.scalar_one(),
+                "body": "您好！受理号 {reference} 最新进度：{progress_summary}。谢谢您！",
+            },
+        )
     try:
         row = message_row(
-            "progress_update", audience="customer", complaint_id=complaint["id"],
+            "progress_update",
+            audience="customer",
+            complaint_id=complaint["id"],
             progress_summary="质量部已收到样品",
-        )  # fmt: skip
+        )
         await insert_outbox(db, [row])
         await run_deliveries(make_runtime())
         [sent] = [s for s in receiver.sms if s["to"] == f"+86{phone}"]
@@ -460,17 +473,24 @@ async def test_lease_expiry_brings_back_a_crashed_claim(
         now = datetime.now(UTC)
         await repo.fan_out_webhooks(conn, now=now, limit=10)
         claimed = await repo.claim_webhook_deliveries(
-            conn, now=now, lease_until=now + timedelta(minutes=1), token=uuid.uuid4(),
-            worker="crashed", limit=1000,
-        )  # fmt: skip
+            conn,
+            now=now,
+            lease_until=now + timedelta(minutes=1),
+            token=uuid.uuid4(),
+            worker="crashed",
+            limit=1000,
+        )
     assert oid in {c["outbox_id"] for c in claimed}
     await run_deliveries(runtime)
     assert receiver.on(f"/ok/{name}") == []  # leased by the dead worker
     async with db.connect() as conn:
         await conn.execute(
-            text("UPDATE webhook_deliveries SET lease_expires_at = now() - interval '1 second' "
-                 "WHERE outbox_id = :id"), {"id": oid},
-        )  # fmt: skip
+            text(
+                "UPDATE webhook_deliveries SET lease_expires_at = now() - interval '1 second' "
+                "WHERE outbox_id = :id"
+            ),
+            {"id": oid},
+        )
     await run_deliveries(runtime)
     [delivery] = await deliveries_of(db, [oid])
     [hit] = receiver.on(f"/ok/{name}")
@@ -502,9 +522,10 @@ async def test_what_complaint_changes_owe_is_delivered_readably(
     escalation): the customer gets SMS, the handler emails with labels, not codes."""
     handler_email = f"{staff.handler_quality.name}@staff.example"
     response = await anon.patch(
-        f"/api/v1/users/{staff.handler_quality.id}", json={"email": handler_email},
+        f"/api/v1/users/{staff.handler_quality.id}",
+        json={"email": handler_email},
         headers=admin_headers,
-    )  # fmt: skip
+    )
     assert response.status_code == 200, response.text
     phone = mobile()
     body = complaint_body(customer={"name": "王芳", "phone": phone}, category="product_quality")
@@ -512,8 +533,9 @@ async def test_what_complaint_changes_owe_is_delivered_readably(
     assert created.status_code == 201, created.text
     flow = Flow(anon, created.json())
     await flow.act("assign", staff.manager.headers, {"assignee_id": staff.handler_quality.id})
-    await flow.act("reply_to_customer", staff.handler_quality.headers,
-                   {"text": "质量部已收到样品，正在检测"})  # fmt: skip
+    await flow.act(
+        "reply_to_customer", staff.handler_quality.headers, {"text": "质量部已收到样品，正在检测"}
+    )
     await flow.act("escalate", staff.handler_quality.headers, {"reason": "客户情绪激动"})
     complaint_id, reference = flow.id, created.json()["reference"]
     async with db.connect() as conn:
@@ -526,9 +548,12 @@ async def test_what_complaint_changes_owe_is_delivered_readably(
 
     async with db.connect() as conn:
         rows = await conn.execute(
-            text("SELECT kind, template_key, status, last_error FROM outbox "
-                 "WHERE complaint_id = :id ORDER BY id"), {"id": uuid.UUID(complaint_id)},
-        )  # fmt: skip
+            text(
+                "SELECT kind, template_key, status, last_error FROM outbox "
+                "WHERE complaint_id = :id ORDER BY id"
+            ),
+            {"id": uuid.UUID(complaint_id)},
+        )
         statuses = [tuple(r) for r in rows]
     assert all(status != "pending" and status != "dead" for _, _, status, _ in statuses), statuses
     sms = [s["text"] for s in receiver.sms if s["to"] == f"+86{phone}"]

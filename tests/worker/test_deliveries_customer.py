@@ -32,10 +32,12 @@ async def _only_our_subscriptions(db: Database) -> None:
 async def _customer_rows(db: Database, complaint_id: str) -> list[dict[str, Any]]:
     async with db.connect() as conn:
         rows = await conn.execute(
-            text("SELECT message_id, template_key, status, recipient_user_id FROM outbox "
-                 "WHERE complaint_id = :id AND audience = 'customer' ORDER BY id"),
+            text(
+                "SELECT message_id, template_key, status, recipient_user_id FROM outbox "
+                "WHERE complaint_id = :id AND audience = 'customer' ORDER BY id"
+            ),
             {"id": uuid.UUID(complaint_id)},
-        )  # fmt: skip
+        )
         return [dict(r) for r in rows.mappings()]
 
 
@@ -52,10 +54,13 @@ async def test_the_customer_hears_of_every_step(
     acknowledgement only: progress, solution, result and survey still reach the customer."""
     phone = mobile()
     done = await resolve_through_api(
-        anon, registrar=staff.agent.headers, manager=staff.manager.headers,
-        handler=staff.handler_quality, customer={"name": "王芳", "phone": phone},
+        anon,
+        registrar=staff.agent.headers,
+        manager=staff.manager.headers,
+        handler=staff.handler_quality,
+        customer={"name": "王芳", "phone": phone},
         notify_customer=notify_customer,
-    )  # fmt: skip
+    )
     await run_deliveries(make_runtime())
 
     expected = (["complaint_acknowledged"] if notify_customer else []) + LATER

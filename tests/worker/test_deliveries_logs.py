@@ -58,10 +58,14 @@ async def test_failed_deliveries_leave_no_personal_data_in_the_logs(
     by_sms = await registered(client, db, customer={"name": CANARY_NAME, "phone": phone})
     by_mail = await registered(client, db, customer={"name": CANARY_NAME, "email": email})
     rows = [
-        message_row("progress_update", audience="customer", complaint_id=c["id"],
-                    progress_summary=f"{CANARY_NAME}您好，样品已收到")
+        message_row(
+            "progress_update",
+            audience="customer",
+            complaint_id=c["id"],
+            progress_summary=f"{CANARY_NAME}您好，样品已收到",
+        )
         for c in (by_sms, by_mail)
-    ]  # fmt: skip
+    ]
     sms_row, mail_row = await insert_outbox(db, rows)
     gateway = CrashingGateway()
 

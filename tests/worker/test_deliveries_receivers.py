@@ -167,9 +167,12 @@ def _app(receiver: Receiver) -> Starlette:
 async def serve_receiver() -> AsyncIterator[Receiver]:
     receiver = Receiver()
     config = uvicorn.Config(
-        _app(receiver), log_level="warning", lifespan="off", ws="none",
+        _app(receiver),
+        log_level="warning",
+        lifespan="off",
+        ws="none",
         timeout_graceful_shutdown=1,
-    )  # fmt: skip
+    )
     server = uvicorn.Server(config)
     sock = socket.create_server(("127.0.0.1", 0))
     task = asyncio.create_task(server.serve(sockets=[sock]))
@@ -237,9 +240,15 @@ async def insert_subscription(
                 "active, created_at, updated_at) VALUES (:id, '测试订阅', :url, "
                 "CAST(:types AS jsonb), :secret, :active, :now, :now)"
             ),
-            {"id": sid, "url": url, "types": json.dumps(event_types), "secret": secret,
-             "active": active, "now": now},
-        )  # fmt: skip
+            {
+                "id": sid,
+                "url": url,
+                "types": json.dumps(event_types),
+                "secret": secret,
+                "active": active,
+                "now": now,
+            },
+        )
     return sid
 
 
@@ -311,10 +320,12 @@ async def make_due(db: Database, table: str, ids: list[int]) -> None:
     assert table in ("outbox", "webhook_deliveries")
     async with db.connect() as conn:
         await conn.execute(
-            text(f"UPDATE {table} SET next_attempt_at = now() - interval '1 second' "
-                 "WHERE id = ANY(:ids)"),
+            text(
+                f"UPDATE {table} SET next_attempt_at = now() - interval '1 second' "
+                "WHERE id = ANY(:ids)"
+            ),
             {"ids": ids},
-        )  # fmt: skip
+        )
 
 
 async def isolate_subscriptions(db: Database) -> None:

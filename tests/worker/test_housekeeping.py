@@ -34,10 +34,12 @@ async def test_purges_expired_idempotency_keys_and_prepares_tomorrow(
         assert response.status_code == 201
     async with db.connect() as conn:
         await conn.execute(
-            text("UPDATE idempotency_keys SET created_at = now() - interval '3 days' "
-                 "WHERE key = :key"),
+            text(
+                "UPDATE idempotency_keys SET created_at = now() - interval '3 days' "
+                "WHERE key = :key"
+            ),
             {"key": f"key:{old_key}"},
-        )  # fmt: skip
+        )
     await housekeeping({"db": db})
     tomorrow = local_date(datetime.now(UTC)) + timedelta(days=1)
     async with db.connect() as conn:
@@ -78,10 +80,17 @@ async def test_deadlines_made_definite_by_seeding_are_recomputed(desk: Desk) -> 
     async with desk.db.connect() as conn:
         await calendar_cache.get(conn)  # this process has seeded this database
         # Back to before the library knew 2026 (as with an older chinesecalendar).
-        await conn.execute(text("DELETE FROM calendar_days WHERE calendar_code = 'default' "
-                                "AND day >= '2026-01-01'"))  # fmt: skip
-        await conn.execute(text("UPDATE calendars SET known_until = '2025-12-31', "
-                                "version = version + 1 WHERE code = 'default'"))  # fmt: skip
+        await conn.execute(
+            text(
+                "DELETE FROM calendar_days WHERE calendar_code = 'default' AND day >= '2026-01-01'"
+            )
+        )
+        await conn.execute(
+            text(
+                "UPDATE calendars SET known_until = '2025-12-31', "
+                "version = version + 1 WHERE code = 'default'"
+            )
+        )
     calendar_cache.invalidate()
     registered = datetime(2026, 2, 12, 10, 0, tzinfo=SHANGHAI)  # before Spring Festival
     body = complaint_body()
@@ -105,8 +114,9 @@ async def test_deadlines_made_definite_by_seeding_are_recomputed(desk: Desk) -> 
     assert resolution["provisional"] is False
     assert resolution["calendar_version"] == seeded.version
     assert after["first_contact"] == before["first_contact"]  # 24 hours: no calendar involved
-    recomputed = [e for e in await events_of(desk.db, complaint["id"])
-                  if e["type"] == "deadlines.recomputed"]  # fmt: skip
+    recomputed = [
+        e for e in await events_of(desk.db, complaint["id"]) if e["type"] == "deadlines.recomputed"
+    ]
     assert len(recomputed) == 1
     assert recomputed[0]["payload"]["calendar_version"] == seeded.version
     moved = {d["stage"]: d for d in recomputed[0]["payload"]["deadlines"]}

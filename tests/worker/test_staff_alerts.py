@@ -68,11 +68,13 @@ async def desk(own_url: str, test_servers: Servers) -> AsyncIterator[dict[str, A
 async def _staff_messages(db: Database, complaint_id: str, topic: str) -> list[dict[str, Any]]:
     async with db.connect() as conn:
         rows = await conn.execute(
-            text("SELECT event_seq, payload, template_key, recipient_user_id, created_at, "
-                 "available_at FROM outbox "
-                 "WHERE complaint_id = :id AND topic = :topic AND audience = 'staff'"),
+            text(
+                "SELECT event_seq, payload, template_key, recipient_user_id, created_at, "
+                "available_at FROM outbox "
+                "WHERE complaint_id = :id AND topic = :topic AND audience = 'staff'"
+            ),
             {"id": uuid.UUID(complaint_id), "topic": topic},
-        )  # fmt: skip
+        )
         return [dict(r) for r in rows.mappings()]
 
 
@@ -87,8 +89,9 @@ async def test_a_level3_breach_tells_the_director_and_management_once(
     assert created.status_code == 201, created.text
     assert (created.json()["level"], created.json()["department"]) == (3, "quality")
     flow = Flow(client, created.json())
-    await flow.act("assign", people["director_quality"].headers,
-                   {"assignee_id": people["handler"].id})  # fmt: skip
+    await flow.act(
+        "assign", people["director_quality"].headers, {"assignee_id": people["handler"].id}
+    )
 
     # A month on, several stages are overdue, each a breach of its own: the first contact and
     # the investigation (their policy notifies the assignee and the manager) and the level-3
@@ -149,8 +152,9 @@ async def test_alerts_at_night_wait_for_working_hours_unless_level3(
 
     desk["clock"][0] = night
     ordinary = await client.post("/api/v1/complaints", json=complaint_body(), headers=agent)
-    urgent = await client.post("/api/v1/complaints", json=complaint_body(content=LEVEL3),
-                               headers=agent)  # fmt: skip
+    urgent = await client.post(
+        "/api/v1/complaints", json=complaint_body(content=LEVEL3), headers=agent
+    )
     assert (ordinary.json()["level"], urgent.json()["level"]) == (1, 3)
     for created in (ordinary, urgent):
         await Flow(client, created.json()).act(

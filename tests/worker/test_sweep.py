@@ -89,11 +89,13 @@ async def test_warning_then_breach_then_the_next_tier(desk: Desk) -> None:
     async with desk.db.connect() as conn:
         alerts = (
             await conn.execute(
-                text("SELECT count(*) FROM outbox WHERE complaint_id = :id "
-                     "AND template_key IN ('escalation', 'deadline_breach', 'deadline_warning')"),
+                text(
+                    "SELECT count(*) FROM outbox WHERE complaint_id = :id "
+                    "AND template_key IN ('escalation', 'deadline_breach', 'deadline_warning')"
+                ),
                 {"id": uuid.UUID(complaint["id"])},
             )
-        ).scalar_one()  # fmt: skip
+        ).scalar_one()
     assert alerts >= 1
 
 
@@ -116,8 +118,10 @@ async def test_concurrent_sweeps_handle_each_deadline_exactly_once(desk: Desk) -
     start = datetime(2026, 11, 2, 10, 0, tzinfo=SHANGHAI)
     complaints = [await desk.register(start + timedelta(minutes=i)) for i in range(60)]
     later = start + timedelta(days=10)
-    dbs = [Database(desk.settings.require_database_url(), pool_size=2, max_overflow=0)
-           for _ in range(4)]  # fmt: skip
+    dbs = [
+        Database(desk.settings.require_database_url(), pool_size=2, max_overflow=0)
+        for _ in range(4)
+    ]
     try:
 
         async def worker(db: Database) -> int:
@@ -134,8 +138,11 @@ async def test_concurrent_sweeps_handle_each_deadline_exactly_once(desk: Desk) -
             await db.dispose()
     assert sum(escalations) == len(complaints)  # one each, whoever did it
     for complaint in complaints:
-        payloads = [e["payload"] for e in await events_of(desk.db, complaint["id"])
-                    if e["type"] == "deadline.breached"]  # fmt: skip
+        payloads = [
+            e["payload"]
+            for e in await events_of(desk.db, complaint["id"])
+            if e["type"] == "deadline.breached"
+        ]
         breached_ids = [p["deadline_id"] for p in payloads]
         assert len(breached_ids) == len(set(breached_ids)) >= 2
 
@@ -192,19 +199,24 @@ async def test_workers_killed_mid_sweep_handle_everything_once(desk: Desk) -> No
 
     def start() -> subprocess.Popen[bytes]:
         process = subprocess.Popen(
-            [sys.executable, "-m", "services.sla_worker"], cwd=ROOT, env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            [sys.executable, "-m", "services.sla_worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         processes.append(process)
         return process
 
     async def escalated_count() -> int:
         async with desk.db.connect() as conn:
             rows = await conn.execute(
-                text("SELECT complaint_id FROM complaint_events "
-                     "WHERE type = 'complaint.escalated' AND complaint_id = ANY(:ids)"),
+                text(
+                    "SELECT complaint_id FROM complaint_events "
+                    "WHERE type = 'complaint.escalated' AND complaint_id = ANY(:ids)"
+                ),
                 {"ids": list(ids)},
-            )  # fmt: skip
+            )
             return len(list(rows))
 
     try:
@@ -244,20 +256,24 @@ async def test_workers_killed_mid_sweep_handle_everything_once(desk: Desk) -> No
         per_complaint = Counter(
             r.complaint_id
             for r in await conn.execute(
-                text("SELECT complaint_id FROM complaint_events "
-                     "WHERE type = 'complaint.escalated' AND complaint_id = ANY(:ids)"),
+                text(
+                    "SELECT complaint_id FROM complaint_events "
+                    "WHERE type = 'complaint.escalated' AND complaint_id = ANY(:ids)"
+                ),
                 {"ids": list(ids)},
             )
-        )  # fmt: skip
+        )
         breaches = Counter(
             (r.complaint_id, r.deadline_id)
             for r in await conn.execute(
-                text("SELECT complaint_id, (payload->>'deadline_id')::bigint AS deadline_id "
-                     "FROM complaint_events WHERE type = 'deadline.breached' "
-                     "AND complaint_id = ANY(:ids)"),
+                text(
+                    "SELECT complaint_id, (payload->>'deadline_id')::bigint AS deadline_id "
+                    "FROM complaint_events WHERE type = 'deadline.breached' "
+                    "AND complaint_id = ANY(:ids)"
+                ),
                 {"ids": list(ids)},
             )
-        )  # fmt: skip
+        )
     assert set(per_complaint) == ids
     # Once each at level 1 → 2; the fresh level-2 deadline is not due yet.
     assert set(per_complaint.values()) == {1}

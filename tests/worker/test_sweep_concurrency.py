@@ -36,27 +36,33 @@ async def _outcome(db: Database, ids: list[str]) -> tuple[Counter[str], Counter[
         escalated = Counter(
             str(r.complaint_id)
             for r in await conn.execute(
-                text("SELECT complaint_id FROM complaint_events "
-                     "WHERE type = 'complaint.escalated' AND complaint_id = ANY(:ids)"),
+                text(
+                    "SELECT complaint_id FROM complaint_events "
+                    "WHERE type = 'complaint.escalated' AND complaint_id = ANY(:ids)"
+                ),
                 {"ids": uuids},
             )
-        )  # fmt: skip
+        )
         breached = Counter(
             int(r.deadline_id)
             for r in await conn.execute(
-                text("SELECT payload->>'deadline_id' AS deadline_id FROM complaint_events "
-                     "WHERE type = 'deadline.breached' AND complaint_id = ANY(:ids)"),
+                text(
+                    "SELECT payload->>'deadline_id' AS deadline_id FROM complaint_events "
+                    "WHERE type = 'deadline.breached' AND complaint_id = ANY(:ids)"
+                ),
                 {"ids": uuids},
             )
-        )  # fmt: skip
+        )
         missed = (
             await conn.execute(
-                text("SELECT count(*) FROM deadlines WHERE complaint_id = ANY(:ids) "
-                     "AND status IN ('pending', 'warned') AND paused_at IS NULL "
-                     "AND due_at <= :now"),
+                text(
+                    "SELECT count(*) FROM deadlines WHERE complaint_id = ANY(:ids) "
+                    "AND status IN ('pending', 'warned') AND paused_at IS NULL "
+                    "AND due_at <= :now"
+                ),
                 {"ids": uuids, "now": LATER},
             )
-        ).scalar_one()  # fmt: skip
+        ).scalar_one()
     return escalated, breached, int(missed)
 
 
@@ -93,8 +99,10 @@ async def test_many_concurrent_sweeps_escalate_each_complaint_once(desk: Desk) -
     """Four sweepers with two loops each and tiny batches, over complaints whose overdue
     deadlines interleave in due order (so batches split complaints' deadlines)."""
     complaints = [await desk.register(START + timedelta(minutes=i)) for i in range(40)]
-    dbs = [Database(desk.settings.require_database_url(), pool_size=2, max_overflow=0)
-           for _ in range(4)]  # fmt: skip
+    dbs = [
+        Database(desk.settings.require_database_url(), pool_size=2, max_overflow=0)
+        for _ in range(4)
+    ]
     try:
 
         async def sweeper(db: Database) -> None:

@@ -62,8 +62,11 @@ async def test_catch_up_handles_the_earliest_due_first(desk: Desk) -> None:
     history = await events_of(desk.db, complaints[0]["id"])
     types = [e["type"] for e in history]
     assert types[-1] == "complaint.escalated"
-    due = [datetime.fromisoformat(e["payload"]["due_at"]) for e in history
-           if e["type"] == "deadline.breached"]  # fmt: skip
+    due = [
+        datetime.fromisoformat(e["payload"]["due_at"])
+        for e in history
+        if e["type"] == "deadline.breached"
+    ]
     assert len(due) == 3
     assert due == sorted(due)
 
@@ -76,20 +79,24 @@ async def _outcome(
     async with desk.db.connect() as conn:
         rows = (
             await conn.execute(
-                text("SELECT complaint_id, type, payload->>'deadline_id' AS deadline_id "
-                     "FROM complaint_events WHERE complaint_id = ANY(:ids) "
-                     "AND type IN ('complaint.escalated', 'deadline.breached')"),
+                text(
+                    "SELECT complaint_id, type, payload->>'deadline_id' AS deadline_id "
+                    "FROM complaint_events WHERE complaint_id = ANY(:ids) "
+                    "AND type IN ('complaint.escalated', 'deadline.breached')"
+                ),
                 {"ids": ids},
             )
-        ).all()  # fmt: skip
+        ).all()
         missed = (
             await conn.execute(
-                text("SELECT count(*) FROM deadlines WHERE complaint_id = ANY(:ids) "
-                     "AND status IN ('pending', 'warned') AND paused_at IS NULL "
-                     "AND due_at <= :cutoff"),
+                text(
+                    "SELECT count(*) FROM deadlines WHERE complaint_id = ANY(:ids) "
+                    "AND status IN ('pending', 'warned') AND paused_at IS NULL "
+                    "AND due_at <= :cutoff"
+                ),
                 {"ids": ids, "cutoff": cutoff},
             )
-        ).scalar_one()  # fmt: skip
+        ).scalar_one()
     escalated = Counter(str(r.complaint_id) for r in rows if r.type == "complaint.escalated")
     breached = Counter(str(r.deadline_id) for r in rows if r.type == "deadline.breached")
     return escalated, breached, int(missed)

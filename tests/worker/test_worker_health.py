@@ -23,9 +23,13 @@ from tests.worker.test_deliveries_worker import ROOT, _start, _worker_env, _work
 
 def _check(env: dict[str, str]) -> int:
     done = subprocess.run(
-        [sys.executable, "-m", "services.sla_worker", "check"], cwd=ROOT, env=env,
-        capture_output=True, timeout=60, check=False,
-    )  # fmt: skip
+        [sys.executable, "-m", "services.sla_worker", "check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
     return done.returncode
 
 

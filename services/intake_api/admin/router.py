@@ -106,26 +106,43 @@ USER_EXAMPLE = {
 }
 
 
-@router.get("/users", summary="List staff accounts", response_model=list[UserOut],
-            responses=ERRORS)  # fmt: skip
+@router.get("/users", summary="List staff accounts", response_model=list[UserOut], responses=ERRORS)
 async def list_users(db: DbDep, _: AdminPrincipal) -> list[UserOut]:
     async with db.connect() as conn:
         return [UserOut.model_validate(u) for u in await accounts.list_users(conn)]
 
 
-@router.post("/users", summary="Create a staff account", status_code=201,
-             response_model=UserOut, responses=ERRORS,
-             openapi_extra={"requestBody": {"content": {"application/json": {
-                 "examples": USER_EXAMPLE}}}})  # fmt: skip
+@router.post(
+    "/users",
+    summary="Create a staff account",
+    status_code=201,
+    response_model=UserOut,
+    responses=ERRORS,
+    openapi_extra={"requestBody": {"content": {"application/json": {"examples": USER_EXAMPLE}}}},
+)
 async def create_user(
-    db: DbDep, passwords: PasswordsDep, request: Request, principal: AdminPrincipal,
-    now: NowDep, body: UserIn, response: Response,
-) -> UserOut:  # fmt: skip
+    db: DbDep,
+    passwords: PasswordsDep,
+    request: Request,
+    principal: AdminPrincipal,
+    now: NowDep,
+    body: UserIn,
+    response: Response,
+) -> UserOut:
     user = await service.create_user(
-        db, passwords, request, principal, username=body.username,
-        display_name=body.display_name, role=body.role, department=body.department,
-        password=body.password, now=now, email=body.email, mobile=body.mobile,
-    )  # fmt: skip
+        db,
+        passwords,
+        request,
+        principal,
+        username=body.username,
+        display_name=body.display_name,
+        role=body.role,
+        department=body.department,
+        password=body.password,
+        now=now,
+        email=body.email,
+        mobile=body.mobile,
+    )
     response.headers["Location"] = f"/api/v1/users/{user['id']}"
     return UserOut.model_validate(user)
 
@@ -137,8 +154,9 @@ async def _user_id(user_id: str) -> uuid.UUID:
         raise NotFound("no such user") from None
 
 
-@router.get("/users/{user_id}", summary="Get a staff account", response_model=UserOut,
-            responses=ERRORS)  # fmt: skip
+@router.get(
+    "/users/{user_id}", summary="Get a staff account", response_model=UserOut, responses=ERRORS
+)
 async def get_user(
     db: DbDep, _: AdminPrincipal, user_id: Annotated[uuid.UUID, Depends(_user_id)]
 ) -> UserOut:
@@ -149,21 +167,44 @@ async def get_user(
     return UserOut.model_validate(user)
 
 
-@router.patch("/users/{user_id}", summary="Change a staff account (role, department, "
-              "active, password)", response_model=UserOut, responses=ERRORS,
-              openapi_extra={"requestBody": {"content": {"application/json": {"examples": {
-                  "disable": {"summary": "停用账号", "value": {"is_active": False}},
-                  "move": {"summary": "调到物流部", "value": {"department": "logistics"}},
-              }}}}})  # fmt: skip
+@router.patch(
+    "/users/{user_id}",
+    summary="Change a staff account (role, department, active, password)",
+    response_model=UserOut,
+    responses=ERRORS,
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/json": {
+                    "examples": {
+                        "disable": {"summary": "停用账号", "value": {"is_active": False}},
+                        "move": {"summary": "调到物流部", "value": {"department": "logistics"}},
+                    }
+                }
+            }
+        }
+    },
+)
 async def update_user(
-    db: DbDep, passwords: PasswordsDep, authenticator: AuthenticatorDep, request: Request,
-    principal: AdminPrincipal, now: NowDep, body: UserPatch,
+    db: DbDep,
+    passwords: PasswordsDep,
+    authenticator: AuthenticatorDep,
+    request: Request,
+    principal: AdminPrincipal,
+    now: NowDep,
+    body: UserPatch,
     user_id: Annotated[uuid.UUID, Depends(_user_id)],
-) -> UserOut:  # fmt: skip
+) -> UserOut:
     user = await service.update_user(
-        db, passwords, authenticator, request, principal, user_id,
-        changes=body.model_dump(exclude_unset=True), now=now,
-    )  # fmt: skip
+        db,
+        passwords,
+        authenticator,
+        request,
+        principal,
+        user_id,
+        changes=body.model_dump(exclude_unset=True),
+        now=now,
+    )
     return UserOut.model_validate(user)
 
 
@@ -180,24 +221,41 @@ class DepartmentOut(BaseModel):
     updated_at: LocalTime
 
 
-@router.get("/departments", summary="List departments", response_model=list[DepartmentOut],
-            responses=responses(401, 429))  # fmt: skip
+@router.get(
+    "/departments",
+    summary="List departments",
+    response_model=list[DepartmentOut],
+    responses=responses(401, 429),
+)
 async def list_departments(db: DbDep, _: CurrentPrincipal) -> list[DepartmentOut]:
     async with db.connect() as conn:
         return [DepartmentOut.model_validate(d) for d in await accounts.list_departments(conn)]
 
 
-@router.put("/departments/{code}", summary="Create or rename a department",
-            response_model=DepartmentOut,
-            responses={**ERRORS, 201: {"model": DepartmentOut, "description": "Created"}},
-            openapi_extra={"requestBody": {"content": {"application/json": {"examples": {
-                "quality": {"summary": "质量部", "value": {"name": "质量部"}}}}}}})  # fmt: skip
+@router.put(
+    "/departments/{code}",
+    summary="Create or rename a department",
+    response_model=DepartmentOut,
+    responses={**ERRORS, 201: {"model": DepartmentOut, "description": "Created"}},
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/json": {
+                    "examples": {"quality": {"summary": "质量部", "value": {"name": "质量部"}}}
+                }
+            }
+        }
+    },
+)
 async def put_department(
-    db: DbDep, request: Request, principal: AdminPrincipal, now: NowDep,
+    db: DbDep,
+    request: Request,
+    principal: AdminPrincipal,
+    now: NowDep,
     code: Annotated[str, Path(pattern=r"^[a-z][a-z0-9_-]{1,31}$", examples=["quality"])],
     body: DepartmentIn,
     response: Response,
-) -> DepartmentOut:  # fmt: skip
+) -> DepartmentOut:
     department, created = await service.upsert_department(
         db, request, principal, code=code, name=body.name, now=now
     )
@@ -228,27 +286,59 @@ class ApiKeyCreated(ApiKeyOut):
     key: str = Field(description="Send as X-API-Key. Shown only in this response: store it now.")
 
 
-@router.get("/api-keys", summary="List integration keys (without the keys)",
-            response_model=list[ApiKeyOut], responses=ERRORS)  # fmt: skip
+@router.get(
+    "/api-keys",
+    summary="List integration keys (without the keys)",
+    response_model=list[ApiKeyOut],
+    responses=ERRORS,
+)
 async def list_api_keys(db: DbDep, _: AdminPrincipal) -> list[ApiKeyOut]:
     async with db.connect() as conn:
         return [ApiKeyOut.model_validate(k) for k in await accounts.list_api_keys(conn)]
 
 
-@router.post("/api-keys", summary="Create an integration key (shown once)", status_code=201,
-             response_model=ApiKeyCreated, responses=ERRORS,
-             openapi_extra={"requestBody": {"content": {"application/json": {"examples": {
-                 "telephony": {"summary": "呼叫中心集成", "value": {
-                     "name": "呼叫中心-主线路", "scopes": ["complaints:create", "complaints:read"],
-                     "rate_limit_per_minute": 1200}}}}}}})  # fmt: skip
+@router.post(
+    "/api-keys",
+    summary="Create an integration key (shown once)",
+    status_code=201,
+    response_model=ApiKeyCreated,
+    responses=ERRORS,
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/json": {
+                    "examples": {
+                        "telephony": {
+                            "summary": "呼叫中心集成",
+                            "value": {
+                                "name": "呼叫中心-主线路",
+                                "scopes": ["complaints:create", "complaints:read"],
+                                "rate_limit_per_minute": 1200,
+                            },
+                        }
+                    }
+                }
+            }
+        }
+    },
+)
 async def create_api_key(
-    db: DbDep, request: Request, principal: AdminPrincipal, now: NowDep, body: ApiKeyIn,
+    db: DbDep,
+    request: Request,
+    principal: AdminPrincipal,
+    now: NowDep,
+    body: ApiKeyIn,
     response: Response,
-) -> ApiKeyCreated:  # fmt: skip
+) -> ApiKeyCreated:
     values, key = await service.create_api_key(
-        db, request, principal, name=body.name, scopes=[s.value for s in body.scopes],
-        rate_limit_per_minute=body.rate_limit_per_minute, now=now,
-    )  # fmt: skip
+        db,
+        request,
+        principal,
+        name=body.name,
+        scopes=[s.value for s in body.scopes],
+        rate_limit_per_minute=body.rate_limit_per_minute,
+        now=now,
+    )
     response.headers["Cache-Control"] = "no-store"
     return ApiKeyCreated.model_validate({**values, "key": key})
 
@@ -260,10 +350,15 @@ async def _key_id(key_id: str) -> uuid.UUID:
         raise NotFound("no such API key") from None
 
 
-@router.delete("/api-keys/{key_id}", summary="Revoke an integration key", status_code=204,
-               responses=ERRORS)  # fmt: skip
+@router.delete(
+    "/api-keys/{key_id}", summary="Revoke an integration key", status_code=204, responses=ERRORS
+)
 async def revoke_api_key(
-    db: DbDep, authenticator: AuthenticatorDep, request: Request, principal: AdminPrincipal,
-    now: NowDep, key_id: Annotated[uuid.UUID, Depends(_key_id)],
-) -> None:  # fmt: skip
+    db: DbDep,
+    authenticator: AuthenticatorDep,
+    request: Request,
+    principal: AdminPrincipal,
+    now: NowDep,
+    key_id: Annotated[uuid.UUID, Depends(_key_id)],
+) -> None:
     await service.revoke_api_key(db, authenticator, request, principal, key_id, now=now)

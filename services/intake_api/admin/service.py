@@ -66,9 +66,14 @@ async def create_user(
             raise Conflict(f"the username {username!r} is taken")
         await accounts.insert_user(conn, values)
         record = audit_record(
-            request, principal, "user.create", now=now, target_type="user",
-            target_id=str(user_id), details={"role": role.value, "department": department},
-        )  # fmt: skip
+            request,
+            principal,
+            "user.create",
+            now=now,
+            target_type="user",
+            target_id=str(user_id),
+            details={"role": role.value, "department": department},
+        )
         await audit.append(conn, [record])
     return values
 
@@ -106,9 +111,14 @@ async def update_user(
         if "password" in changes:
             audited.append("password")
         record = audit_record(
-            request, principal, "user.update", now=now, target_type="user",
-            target_id=str(user_id), details={"changed": audited},
-        )  # fmt: skip
+            request,
+            principal,
+            "user.update",
+            now=now,
+            target_type="user",
+            target_id=str(user_id),
+            details={"changed": audited},
+        )
         await audit.append(conn, [record])
         updated = await accounts.get_user(conn, user_id)
     authenticator.forget_user(user_id)
@@ -123,9 +133,14 @@ async def upsert_department(
         created = await accounts.upsert_department(conn, code, name, now)
         action = "department.create" if created else "department.update"
         record = audit_record(
-            request, principal, action, now=now, target_type="department", target_id=code,
+            request,
+            principal,
+            action,
+            now=now,
+            target_type="department",
+            target_id=code,
             details={"name": name},
-        )  # fmt: skip
+        )
         await audit.append(conn, [record])
         department = await accounts.get_department(conn, code)
     assert department is not None
@@ -158,9 +173,14 @@ async def create_api_key(
     async with db.begin() as conn:
         await accounts.insert_api_key(conn, values)
         record = audit_record(
-            request, principal, "api_key.create", now=now, target_type="api_key",
-            target_id=str(values["id"]), details={"name": name, "scopes": values["scopes"]},
-        )  # fmt: skip
+            request,
+            principal,
+            "api_key.create",
+            now=now,
+            target_type="api_key",
+            target_id=str(values["id"]),
+            details={"name": name, "scopes": values["scopes"]},
+        )
         await audit.append(conn, [record])
     return values, key
 
@@ -180,8 +200,12 @@ async def revoke_api_key(
             raise NotFound("no such API key")
         await accounts.revoke_api_key(conn, key_id, now)
         record = audit_record(
-            request, principal, "api_key.revoke", now=now, target_type="api_key",
+            request,
+            principal,
+            "api_key.revoke",
+            now=now,
+            target_type="api_key",
             target_id=str(key_id),
-        )  # fmt: skip
+        )
         await audit.append(conn, [record])
     authenticator.forget_key(key["prefix"])

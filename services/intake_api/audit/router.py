@@ -49,16 +49,24 @@ class AuditQuery(BaseModel):
     limit: int = Field(default=50, ge=1, le=200)
 
 
-@router.get("/audit-events", summary="Query the audit log", response_model=AuditPage,
-            responses=responses(401, 403, 422, 429))  # fmt: skip
+@router.get(
+    "/audit-events",
+    summary="Query the audit log",
+    response_model=AuditPage,
+    responses=responses(401, 403, 422, 429),
+)
 async def audit_events(
     db: DbDep, _: AuditReader, query: Annotated[AuditQuery, Query()]
 ) -> AuditPage:
     filters = audit.AuditFilters(
-        actor_id=query.actor_id, action=query.action, outcome=query.outcome,
-        target_type=query.target_type, target_id=query.target_id,
-        occurred_from=query.occurred_from, occurred_to=query.occurred_to,
-    )  # fmt: skip
+        actor_id=query.actor_id,
+        action=query.action,
+        outcome=query.outcome,
+        target_type=query.target_type,
+        target_id=query.target_id,
+        occurred_from=query.occurred_from,
+        occurred_to=query.occurred_to,
+    )
     async with db.connect() as conn:
         rows = await audit.page(conn, filters, before_id=query.before_id, limit=query.limit)
     more = len(rows) > query.limit

@@ -40,10 +40,15 @@ from shared.domain.errors import DomainError, InvalidInput
 def _entry(code: str, now: datetime) -> service.AuditEntry:
     def entry(action: str, details: dict[str, Any]) -> AuditRecord:
         return AuditRecord(
-            occurred_at=now, actor_kind="system", actor_id="calendar-cli",
-            actor_label="calendar-cli", action=action, target_type="calendar", target_id=code,
+            occurred_at=now,
+            actor_kind="system",
+            actor_id="calendar-cli",
+            actor_label="calendar-cli",
+            action=action,
+            target_type="calendar",
+            target_id=code,
             details=details,
-        )  # fmt: skip
+        )
 
     return entry
 
@@ -55,8 +60,9 @@ def year_of(days: Sequence[DayOverride], year: int | None) -> int:
     years = sorted({d.day.year for d in days})
     if len(years) != 1:
         found = ", ".join(map(str, years)) or "none"
-        raise ValueError(f"the file must hold exactly one year's days (found: {found}); "
-                         "give --year")  # fmt: skip
+        raise ValueError(
+            f"the file must hold exactly one year's days (found: {found}); give --year"
+        )
     return years[0]
 
 
@@ -71,10 +77,16 @@ async def _load(url: str, code: str, path: str, year: int | None) -> dict[str, A
         )
     finally:
         await db.dispose()
-    return {"calendar": code, "year": loaded.year, "days": loaded.days,
-            "replaced": loaded.replaced, "known_from": loaded.known_from.isoformat(),
-            "known_until": loaded.known_until.isoformat(), "version": loaded.version,
-            "affected_open_deadlines": affected}  # fmt: skip
+    return {
+        "calendar": code,
+        "year": loaded.year,
+        "days": loaded.days,
+        "replaced": loaded.replaced,
+        "known_from": loaded.known_from.isoformat(),
+        "known_until": loaded.known_until.isoformat(),
+        "version": loaded.version,
+        "affected_open_deadlines": affected,
+    }
 
 
 async def _seed(url: str, code: str) -> dict[str, Any]:
@@ -84,9 +96,12 @@ async def _seed(url: str, code: str) -> dict[str, Any]:
         years, change = await service.seed(db, code, entry=_entry(code, now), now=now)
     finally:
         await db.dispose()
-    return {"calendar": code, "seeded_years": years,
-            "version": change.version if change else None,
-            "affected_open_deadlines": change.affected_open_deadlines if change else 0}  # fmt: skip
+    return {
+        "calendar": code,
+        "seeded_years": years,
+        "version": change.version if change else None,
+        "affected_open_deadlines": change.affected_open_deadlines if change else 0,
+    }
 
 
 @contextlib.contextmanager

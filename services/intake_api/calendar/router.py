@@ -29,8 +29,9 @@ from shared.domain.access import Principal
 from shared.domain.calendar import DayOverride, DayType
 from shared.domain.enums import Role
 
-router = APIRouter(prefix="/api/v1/calendars", tags=["calendar"],
-                   dependencies=[Depends(require_json)])  # fmt: skip
+router = APIRouter(
+    prefix="/api/v1/calendars", tags=["calendar"], dependencies=[Depends(require_json)]
+)
 
 StaffReader = Annotated[Principal, Depends(staff(*Role))]
 CodePath = Annotated[str, Path(pattern=CALENDAR_CODE, examples=["default"])]
@@ -48,44 +49,85 @@ CHANGE_NOTE = (
 
 def _entry(request: Request, principal: Principal, code: str, now: Any) -> service.AuditEntry:
     def entry(action: str, details: dict[str, Any]) -> Any:
-        return audit_record(request, principal, action, now=now, target_type="calendar",
-                            target_id=code, details=details)  # fmt: skip
+        return audit_record(
+            request,
+            principal,
+            action,
+            now=now,
+            target_type="calendar",
+            target_id=code,
+            details=details,
+        )
 
     return entry
 
 
-@router.get("", summary="List business calendars", response_model=list[CalendarOut],
-            responses=READ_ERRORS)  # fmt: skip
+@router.get(
+    "", summary="List business calendars", response_model=list[CalendarOut], responses=READ_ERRORS
+)
 async def list_calendars(db: DbDep, _: StaffReader, now: NowDep) -> list[CalendarOut]:
     return [CalendarOut.model_validate(c) for c in await service.list_calendars(db, now=now)]
 
 
-@router.get("/{code}", summary="A calendar: zone, working hours, the range with an official "
-            "schedule, and a warning when it ends soon", response_model=CalendarOut,
-            responses=READ_ERRORS)  # fmt: skip
+@router.get(
+    "/{code}",
+    summary="A calendar: zone, working hours, the range with an official "
+    "schedule, and a warning when it ends soon",
+    response_model=CalendarOut,
+    responses=READ_ERRORS,
+)
 async def get_calendar(db: DbDep, _: StaffReader, now: NowDep, code: CodePath) -> CalendarOut:
     """Deadlines after `provisional_after` are computed with weekends and the fixed-date
     holidays only (元旦, 劳动节, 国庆节) and marked provisional until that year is loaded."""
     return CalendarOut.model_validate(await service.calendar_info(db, code, now=now))
 
 
-@router.put("/{code}", summary="Create a calendar or change its working hours",
-            response_model=CalendarOut,
-            responses={**WRITE_ERRORS, 201: {"model": CalendarOut, "description": "Created"}},
-            description="A new calendar is seeded with every year chinesecalendar knows (201)."
-            + CHANGE_NOTE,
-            openapi_extra={"requestBody": {"content": {"application/json": {"examples": {
-                "default": {"summary": "09:00–18:00，无午休", "value": {
-                    "name": "默认工作日历", "tz": "Asia/Shanghai",
-                    "work_start": "09:00", "work_end": "18:00"}},
-                "lunch": {"summary": "08:30–17:30，12:00–13:00 午休", "value": {
-                    "name": "工厂工作日历", "work_start": "08:30", "work_end": "17:30",
-                    "lunch_start": "12:00", "lunch_end": "13:00"}},
-            }}}}})  # fmt: skip
+@router.put(
+    "/{code}",
+    summary="Create a calendar or change its working hours",
+    response_model=CalendarOut,
+    responses={**WRITE_ERRORS, 201: {"model": CalendarOut, "description": "Created"}},
+    description="A new calendar is seeded with every year chinesecalendar knows (201)."
+    + CHANGE_NOTE,
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/json": {
+                    "examples": {
+                        "default": {
+                            "summary": "09:00–18:00，无午休",
+                            "value": {
+                                "name": "默认工作日历",
+                                "tz": "Asia/Shanghai",
+                                "work_start": "09:00",
+                                "work_end": "18:00",
+                            },
+                        },
+                        "lunch": {
+                            "summary": "08:30–17:30，12:00–13:00 午休",
+                            "value": {
+                                "name": "工厂工作日历",
+                                "work_start": "08:30",
+                                "work_end": "17:30",
+                                "lunch_start": "12:00",
+                                "lunch_end": "13:00",
+                            },
+                        },
+                    }
+                }
+            }
+        }
+    },
+)
 async def put_calendar(
-    db: DbDep, request: Request, principal: AdminPrincipal, now: NowDep, code: WriteCodePath,
-    body: CalendarIn, response: Response,
-) -> CalendarOut:  # fmt: skip
+    db: DbDep,
+    request: Request,
+    principal: AdminPrincipal,
+    now: NowDep,
+    code: WriteCodePath,
+    body: CalendarIn,
+    response: Response,
+) -> CalendarOut:
     info, created, _ = await service.put_calendar(
         db, code, body.model_dump(), entry=_entry(request, principal, code, now), now=now
     )
@@ -94,59 +136,102 @@ async def put_calendar(
     return CalendarOut.model_validate(info)
 
 
-@router.get("/{code}/days", summary="List the days that differ from Monday–Friday "
-            "(holidays and 调休 working days)", response_model=list[DayOut],
-            responses=READ_ERRORS)  # fmt: skip
+@router.get(
+    "/{code}/days",
+    summary="List the days that differ from Monday–Friday (holidays and 调休 working days)",
+    response_model=list[DayOut],
+    responses=READ_ERRORS,
+)
 async def list_days(
-    db: DbDep, _: StaffReader, code: CodePath,
-    first: Annotated[date | None, Query(alias="from", description="Inclusive",
-                                        examples=["2026-01-01"])] = None,
-    last: Annotated[date | None, Query(alias="to", description="Inclusive",
-                                       examples=["2026-12-31"])] = None,
+    db: DbDep,
+    _: StaffReader,
+    code: CodePath,
+    first: Annotated[
+        date | None, Query(alias="from", description="Inclusive", examples=["2026-01-01"])
+    ] = None,
+    last: Annotated[
+        date | None, Query(alias="to", description="Inclusive", examples=["2026-12-31"])
+    ] = None,
     type_: Annotated[DayType | None, Query(alias="type")] = None,
     source: DaySource | None = None,
-) -> list[DayOut]:  # fmt: skip
+) -> list[DayOut]:
     days = await service.list_days(db, code, first=first, last=last, type_=type_, source=source)
     return [DayOut.model_validate(d) for d in days]
 
 
-@router.get("/{code}/days/{day}", summary="Whether a day is a working day",
-            response_model=DayStatusOut, responses=READ_ERRORS)  # fmt: skip
+@router.get(
+    "/{code}/days/{day}",
+    summary="Whether a day is a working day",
+    response_model=DayStatusOut,
+    responses=READ_ERRORS,
+)
 async def get_day(db: DbDep, _: StaffReader, code: CodePath, day: DayPath) -> DayStatusOut:
     return DayStatusOut.model_validate(await service.day_status(db, code, day))
 
 
-@router.put("/{code}/days/{day}", summary="Set a day: a holiday or a make-up working day (调休)",
-            response_model=DayChangeOut, responses=WRITE_ERRORS,
-            description="An admin's entry for one day (source `admin`); seeding never "
-            "overwrites it." + CHANGE_NOTE,
-            openapi_extra={"requestBody": {"content": {"application/json": {"examples": {
-                "holiday": {"summary": "国庆节放假", "value": {"type": "holiday",
-                                                            "name": "国庆节"}},
-                "workday": {"summary": "周六调休上班", "value": {"type": "workday",
-                                                              "name": "国庆节调休"}},
-            }}}}})  # fmt: skip
+@router.put(
+    "/{code}/days/{day}",
+    summary="Set a day: a holiday or a make-up working day (调休)",
+    response_model=DayChangeOut,
+    responses=WRITE_ERRORS,
+    description="An admin's entry for one day (source `admin`); seeding never "
+    "overwrites it." + CHANGE_NOTE,
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/json": {
+                    "examples": {
+                        "holiday": {
+                            "summary": "国庆节放假",
+                            "value": {"type": "holiday", "name": "国庆节"},
+                        },
+                        "workday": {
+                            "summary": "周六调休上班",
+                            "value": {"type": "workday", "name": "国庆节调休"},
+                        },
+                    }
+                }
+            }
+        }
+    },
+)
 async def put_day(
-    db: DbDep, request: Request, principal: AdminPrincipal, now: NowDep, code: WriteCodePath,
-    day: DayPath, body: DayIn,
-) -> DayChangeOut:  # fmt: skip
+    db: DbDep,
+    request: Request,
+    principal: AdminPrincipal,
+    now: NowDep,
+    code: WriteCodePath,
+    day: DayPath,
+    body: DayIn,
+) -> DayChangeOut:
     override = DayOverride(day=day, type=body.type, name=body.name)
     row, change = await service.put_day(
         db, code, override, entry=_entry(request, principal, code, now), now=now
     )
     return DayChangeOut.model_validate(
-        {**row, "version": change.version,
-         "affected_open_deadlines": change.affected_open_deadlines}
-    )  # fmt: skip
+        {
+            **row,
+            "version": change.version,
+            "affected_open_deadlines": change.affected_open_deadlines,
+        }
+    )
 
 
-@router.delete("/{code}/days/{day}", summary="Remove a day's entry (it follows Monday–Friday "
-               "again)", response_model=CalendarChangeOut, responses=WRITE_ERRORS,
-               description="404 if the day has no entry." + CHANGE_NOTE)  # fmt: skip
+@router.delete(
+    "/{code}/days/{day}",
+    summary="Remove a day's entry (it follows Monday–Friday again)",
+    response_model=CalendarChangeOut,
+    responses=WRITE_ERRORS,
+    description="404 if the day has no entry." + CHANGE_NOTE,
+)
 async def delete_day(
-    db: DbDep, request: Request, principal: AdminPrincipal, now: NowDep, code: WriteCodePath,
+    db: DbDep,
+    request: Request,
+    principal: AdminPrincipal,
+    now: NowDep,
+    code: WriteCodePath,
     day: DayPath,
-) -> CalendarChangeOut:  # fmt: skip
+) -> CalendarChangeOut:
     change = await service.delete_day(
         db, code, day, entry=_entry(request, principal, code, now), now=now
     )
@@ -165,24 +250,42 @@ YEAR_EXAMPLE = {
 }
 
 
-@router.post("/{code}/years", summary="Load a year's schedule (放假安排), replacing that year",
-             response_model=YearLoadedOut, responses=WRITE_ERRORS,
-             description="List the weekday holidays and the weekend make-up working days of "
-             "one year; every day must belong to `year`, and the year must be next to (or "
-             "inside) the range the calendar knows. The year then counts as known: deadlines "
-             "in it are no longer provisional." + CHANGE_NOTE,
-             openapi_extra={"requestBody": {"content": {"application/json": {"examples": {
-                 "year": YEAR_EXAMPLE}}}}})  # fmt: skip
+@router.post(
+    "/{code}/years",
+    summary="Load a year's schedule (放假安排), replacing that year",
+    response_model=YearLoadedOut,
+    responses=WRITE_ERRORS,
+    description="List the weekday holidays and the weekend make-up working days of "
+    "one year; every day must belong to `year`, and the year must be next to (or "
+    "inside) the range the calendar knows. The year then counts as known: deadlines "
+    "in it are no longer provisional." + CHANGE_NOTE,
+    openapi_extra={
+        "requestBody": {"content": {"application/json": {"examples": {"year": YEAR_EXAMPLE}}}}
+    },
+)
 async def load_year(
-    db: DbDep, request: Request, principal: AdminPrincipal, now: NowDep, code: WriteCodePath,
+    db: DbDep,
+    request: Request,
+    principal: AdminPrincipal,
+    now: NowDep,
+    code: WriteCodePath,
     body: YearIn,
-) -> YearLoadedOut:  # fmt: skip
+) -> YearLoadedOut:
     loaded, affected = await service.load_year(
-        db, code, body.year, [d.override() for d in body.days], source=DaySource.ADMIN,
-        entry=_entry(request, principal, code, now), now=now,
-    )  # fmt: skip
+        db,
+        code,
+        body.year,
+        [d.override() for d in body.days],
+        source=DaySource.ADMIN,
+        entry=_entry(request, principal, code, now),
+        now=now,
+    )
     return YearLoadedOut(
-        year=loaded.year, days=loaded.days, replaced=loaded.replaced,
-        known_from=loaded.known_from, known_until=loaded.known_until, version=loaded.version,
+        year=loaded.year,
+        days=loaded.days,
+        replaced=loaded.replaced,
+        known_from=loaded.known_from,
+        known_until=loaded.known_until,
+        version=loaded.version,
         affected_open_deadlines=affected,
-    )  # fmt: skip
+    )

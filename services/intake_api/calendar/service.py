@@ -151,8 +151,9 @@ async def put_calendar(
             conn, code=code, version=row["version"], first_day=None, last_day=None, now=now
         )
         details = {**_jsonable(values), "version": row["version"], "affected": affected}
-        await audit.append(conn, [entry("calendar.create" if created else "calendar.update",
-                                        details)])  # fmt: skip
+        await audit.append(
+            conn, [entry("calendar.create" if created else "calendar.update", details)]
+        )
     calendar_cache.invalidate(code)
     return _info(row, local_date(now)), created, CalendarChange(row["version"], affected)
 
@@ -165,8 +166,13 @@ async def put_day(
     async with db.begin() as conn:
         created = await repo.upsert_day(conn, code, override, source=DaySource.ADMIN, now=now)
         change = await _changed(conn, code, override.day, override.day, now=now)
-        details = {"day": override.day.isoformat(), "type": override.type.value,
-                   "name": override.name, "created": created, **_details(change)}  # fmt: skip
+        details = {
+            "day": override.day.isoformat(),
+            "type": override.type.value,
+            "name": override.name,
+            "created": created,
+            **_details(change),
+        }
         await audit.append(conn, [entry("calendar.day.put", details)])
         row = await repo.get_day(conn, code, override.day)
     calendar_cache.invalidate(code)
@@ -204,9 +210,13 @@ async def load_year(
     async with db.begin() as conn:
         loaded = await repo.load_year(conn, code, year, overrides, source=source, now=now)
         affected = await on_calendar_changed(
-            conn, code=code, version=loaded.version, first_day=date(year, 1, 1),
-            last_day=date(year, 12, 31), now=now,
-        )  # fmt: skip
+            conn,
+            code=code,
+            version=loaded.version,
+            first_day=date(year, 1, 1),
+            last_day=date(year, 12, 31),
+            now=now,
+        )
         details = {
             "year": year,
             "days": loaded.days,
@@ -233,11 +243,17 @@ async def seed(
         version = await repo.current_version(conn, code)
         assert version is not None
         affected = await on_calendar_changed(
-            conn, code=code, version=version, first_day=date(years[0], 1, 1),
-            last_day=date(years[-1], 12, 31), now=now,
-        )  # fmt: skip
-        await audit.append(conn, [entry("calendar.seed", {"years": years, "version": version,
-                                                          "affected": affected})])  # fmt: skip
+            conn,
+            code=code,
+            version=version,
+            first_day=date(years[0], 1, 1),
+            last_day=date(years[-1], 12, 31),
+            now=now,
+        )
+        await audit.append(
+            conn,
+            [entry("calendar.seed", {"years": years, "version": version, "affected": affected})],
+        )
     calendar_cache.invalidate(code)
     return years, CalendarChange(version, affected)
 

@@ -128,10 +128,16 @@ async def answer_survey(
             # that the link is spent, never the complaint's internal state.
             raise not_found from None
         audit = AuditRecord(
-            occurred_at=now, actor_kind=ActorKind.CUSTOMER.value, actor_id=None,
-            actor_label="survey", action="complaint.survey_answered", target_type="complaint",
-            target_id=str(complaint_id), client_ip=client_ip, details={"score": int(score)},
-        )  # fmt: skip
+            occurred_at=now,
+            actor_kind=ActorKind.CUSTOMER.value,
+            actor_id=None,
+            actor_label="survey",
+            action="complaint.survey_answered",
+            target_type="complaint",
+            target_id=str(complaint_id),
+            client_ip=client_ip,
+            details={"score": int(score)},
+        )
         change = await change_for(
             conn, effects, stamped, states, before=state, now=now, audit=audit
         )

@@ -65,16 +65,28 @@ def _endpoint(action: Action, command_type: type[Command]) -> Callable[..., Awai
         effects: Annotated[Effects, Depends(_effects)],
         command: Annotated[
             command_type,  # type: ignore[valid-type]
-            Body(openapi_examples={action.value: {
-                "summary": (command_type.__doc__ or action.value).split("\n")[0][:60],
-                "value": ACTION_EXAMPLES[action.value]}}),
+            Body(
+                openapi_examples={
+                    action.value: {
+                        "summary": (command_type.__doc__ or action.value).split("\n")[0][:60],
+                        "value": ACTION_EXAMPLES[action.value],
+                    }
+                }
+            ),
         ],
         if_match: Annotated[str | None, Header(max_length=64, description=IF_MATCH_DOC)] = None,
-    ) -> ComplaintOut:  # fmt: skip
+    ) -> ComplaintOut:
         row = await act(
-            db, principal, complaint_id, action, command,
-            if_match=if_match, now=now, client_ip=ip, effects=effects,
-        )  # fmt: skip
+            db,
+            principal,
+            complaint_id,
+            action,
+            command,
+            if_match=if_match,
+            now=now,
+            client_ip=ip,
+            effects=effects,
+        )
         response.headers["ETag"] = f'"{row["version"]}"'
         return ComplaintOut.from_row(
             row, contact_visible=sees_contact_data(principal), principal=principal

@@ -84,9 +84,14 @@ async def register_complaint(
 ) -> Response:
     """Registers the complaint at once and returns it with its reference number (受理号)."""
     registration = await service.register(
-        db, intake, principal=principal, idempotency_key=idempotency_key, now=now, client_ip=ip,
+        db,
+        intake,
+        principal=principal,
+        idempotency_key=idempotency_key,
+        now=now,
+        client_ip=ip,
         effects=request.app.state.effects,
-    )  # fmt: skip
+    )
     out = _view(registration.row, principal)
     headers = {"Location": f"{router.prefix}/{out.id}", "ETag": etag(out.version)}
     if not registration.created:
@@ -239,9 +244,13 @@ async def list_events(
     responses=responses(401, 403, 404, 429),
 )
 async def reveal(
-    db: DbDep, now: NowDep, ip: ClientIpDep, principal: CurrentPrincipal,
-    complaint_id: ComplaintIdDep, response: Response,
-) -> PersonalData:  # fmt: skip
+    db: DbDep,
+    now: NowDep,
+    ip: ClientIpDep,
+    principal: CurrentPrincipal,
+    complaint_id: ComplaintIdDep,
+    response: Response,
+) -> PersonalData:
     """Phone, email, address and identity number in clear. Every call writes an audit entry
     (who, when, from where, which fields — never the values)."""
     row = await service.reveal(db, principal, complaint_id, now=now, client_ip=ip)

@@ -104,16 +104,33 @@ async def register(
         meta = EventMeta(complaint_id=uuid.uuid4(), seq=1, occurred_at=now, actor=principal.actor)
         state = event.apply(None, meta)
         idempotency_rows = [
-            {"scope": s, "key": k, "request_hash": request_hash, "complaint_id": state.id,
-             "created_at": now}
+            {
+                "scope": s,
+                "key": k,
+                "request_hash": request_hash,
+                "complaint_id": state.id,
+                "created_at": now,
+            }
             for s, k in keys
-        ]  # fmt: skip
-        audit = _audit(principal, "complaint.register", state.id, now, client_ip,
-                       {"reference": reference, "channel": intake.channel.value})  # fmt: skip
+        ]
+        audit = _audit(
+            principal,
+            "complaint.register",
+            state.id,
+            now,
+            client_ip,
+            {"reference": reference, "channel": intake.channel.value},
+        )
         change = await change_for(
-            conn, effects, [(event, meta)], [state], before=None, now=now, audit=audit,
+            conn,
+            effects,
+            [(event, meta)],
+            [state],
+            before=None,
+            now=now,
+            audit=audit,
             rows={"idempotency_keys": idempotency_rows},
-        )  # fmt: skip
+        )
         try:
             await write_change(conn, change)
         except DuplicateKey as exc:
@@ -259,9 +276,13 @@ async def list_page(
 ) -> tuple[list[dict[str, Any]], repo.Cursor | None]:
     async with db.connect() as conn:
         return await repo.list_page(
-            conn, filters, limit=limit, descending=descending, after=after,
+            conn,
+            filters,
+            limit=limit,
+            descending=descending,
+            after=after,
             visible=await visible_to(conn, principal),
-        )  # fmt: skip
+        )
 
 
 async def events(
@@ -271,10 +292,16 @@ async def events(
         await ensure_visible(conn, principal, await repo.get_row(conn, complaint_id))
         log = await repo.list_events(conn, complaint_id)
     return [
-        {"id": event_id, "seq": meta.seq, "type": event.type, "actor": meta.actor,
-         "occurred_at": meta.occurred_at, "payload": event.payload()}
+        {
+            "id": event_id,
+            "seq": meta.seq,
+            "type": event.type,
+            "actor": meta.actor,
+            "occurred_at": meta.occurred_at,
+            "payload": event.payload(),
+        }
         for event, meta, event_id in log
-    ]  # fmt: skip
+    ]
 
 
 STAGE_LABELS = {
@@ -331,9 +358,12 @@ async def deadlines(
         remaining = None
         if row["status"] in OPEN_DEADLINE_STATUSES:
             left = time_remaining(
-                row["due_at"], DurationUnit(row["unit"]), now=now, calendar=calendar,
+                row["due_at"],
+                DurationUnit(row["unit"]),
+                now=now,
+                calendar=calendar,
                 paused_at=row["paused_at"],
-            )  # fmt: skip
+            )
             remaining = int(left.total_seconds())
         out.append({**row, "paused": row["paused_at"] is not None, "remaining_seconds": remaining})
     return out

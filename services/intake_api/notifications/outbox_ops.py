@@ -46,9 +46,13 @@ async def outbox_detail(db: Database, outbox_id: int) -> dict[str, Any]:
         if row is None:
             raise NotFound("no such outbox row")
         deliveries = await repo.list_deliveries(
-            conn, status=None, subscription_id=None, outbox_id=outbox_id, before_id=None,
+            conn,
+            status=None,
+            subscription_id=None,
+            outbox_id=outbox_id,
+            before_id=None,
             limit=1000,
-        )  # fmt: skip
+        )
         log = await repo.attempts_of(conn, outbox_id=outbox_id)
     return {**outbox_view(row), "deliveries": [delivery_view(d) for d in deliveries], "log": log}
 
@@ -69,9 +73,13 @@ async def list_deliveries(
 ) -> tuple[list[dict[str, Any]], int | None]:
     async with db.connect() as conn:
         rows = await repo.list_deliveries(
-            conn, status=status, subscription_id=subscription_id, outbox_id=outbox_id,
-            before_id=before_id, limit=limit,
-        )  # fmt: skip
+            conn,
+            status=status,
+            subscription_id=subscription_id,
+            outbox_id=outbox_id,
+            before_id=before_id,
+            limit=limit,
+        )
     more = len(rows) > limit
     rows = rows[:limit]
     return [delivery_view(r) for r in rows], rows[-1]["id"] if more and rows else None
@@ -98,10 +106,14 @@ async def replay_outbox(
         if not await repo.replay_outbox(conn, outbox_id, now=now):
             raise Conflict("the row is still pending: it will be attempted anyway")
         record = audit_record(
-            request, principal, "outbox.replay", now=now, target_type="outbox",
+            request,
+            principal,
+            "outbox.replay",
+            now=now,
+            target_type="outbox",
             target_id=str(outbox_id),
             details={"previous_status": row["status"], "topic": row["topic"]},
-        )  # fmt: skip
+        )
         await audit.append(conn, [record])
         replayed = await repo.get_outbox(conn, outbox_id)
     assert replayed is not None
@@ -122,10 +134,14 @@ async def replay_delivery(
         if not await repo.replay_delivery(conn, delivery_id, now=now):
             raise Conflict("the delivery is still pending: it will be attempted anyway")
         record = audit_record(
-            request, principal, "webhook_delivery.replay", now=now,
-            target_type="webhook_delivery", target_id=str(delivery_id),
+            request,
+            principal,
+            "webhook_delivery.replay",
+            now=now,
+            target_type="webhook_delivery",
+            target_id=str(delivery_id),
             details={"previous_status": row["status"], "topic": row["topic"]},
-        )  # fmt: skip
+        )
         await audit.append(conn, [record])
         replayed = await repo.get_delivery(conn, delivery_id)
     assert replayed is not None

@@ -92,73 +92,134 @@ SUBSCRIPTION_EXAMPLES = {
     },
     "everything": {
         "summary": "数据仓库接收全部事件",
-        "value": {"description": "数据仓库同步", "url": "https://dw.example.com/in/kesu",
-                  "event_types": ["*"]},
+        "value": {
+            "description": "数据仓库同步",
+            "url": "https://dw.example.com/in/kesu",
+            "event_types": ["*"],
+        },
     },
-}  # fmt: skip
+}
 
 
-@router.get("/webhook-subscriptions", tags=_SUBSCRIPTIONS, summary="List webhook subscriptions",
-            response_model=list[SubscriptionOut], responses=READ_ERRORS)  # fmt: skip
+@router.get(
+    "/webhook-subscriptions",
+    tags=_SUBSCRIPTIONS,
+    summary="List webhook subscriptions",
+    response_model=list[SubscriptionOut],
+    responses=READ_ERRORS,
+)
 async def list_subscriptions(db: DbDep, _: AdminPrincipal) -> list[SubscriptionOut]:
     return [SubscriptionOut.model_validate(s) for s in await subscriptions.list_subscriptions(db)]
 
 
-@router.post("/webhook-subscriptions", tags=_SUBSCRIPTIONS, status_code=201,
-             summary="Subscribe a URL to events (the signing secret is shown once)",
-             response_model=SubscriptionCreated, responses=WRITE_ERRORS,
-             openapi_extra={"requestBody": {"content": {"application/json": {
-                 "examples": SUBSCRIPTION_EXAMPLES}}}})  # fmt: skip
+@router.post(
+    "/webhook-subscriptions",
+    tags=_SUBSCRIPTIONS,
+    status_code=201,
+    summary="Subscribe a URL to events (the signing secret is shown once)",
+    response_model=SubscriptionCreated,
+    responses=WRITE_ERRORS,
+    openapi_extra={
+        "requestBody": {"content": {"application/json": {"examples": SUBSCRIPTION_EXAMPLES}}}
+    },
+)
 async def create_subscription(
-    db: DbDep, settings: SettingsDep, request: Request, principal: AdminPrincipal,
-    now: NowDep, body: SubscriptionIn, response: Response,
-) -> SubscriptionCreated:  # fmt: skip
+    db: DbDep,
+    settings: SettingsDep,
+    request: Request,
+    principal: AdminPrincipal,
+    now: NowDep,
+    body: SubscriptionIn,
+    response: Response,
+) -> SubscriptionCreated:
     """The URL must be http(s) and public: loopback, link-local and private addresses are
     refused unless KESU_WEBHOOK_ALLOW permits them; it is checked again at every delivery."""
     row, secret = await subscriptions.create_subscription(
-        db, settings, request, principal, description=body.description, url=body.url,
-        event_types=body.event_types, now=now,
-    )  # fmt: skip
+        db,
+        settings,
+        request,
+        principal,
+        description=body.description,
+        url=body.url,
+        event_types=body.event_types,
+        now=now,
+    )
     response.headers["Location"] = f"/api/v1/webhook-subscriptions/{row['id']}"
     response.headers["Cache-Control"] = "no-store"
     return SubscriptionCreated.model_validate({**row, "secret": secret})
 
 
-@router.get("/webhook-subscriptions/{subscription_id}", tags=_SUBSCRIPTIONS,
-            summary="Get a webhook subscription", response_model=SubscriptionOut,
-            responses=READ_ERRORS)  # fmt: skip
+@router.get(
+    "/webhook-subscriptions/{subscription_id}",
+    tags=_SUBSCRIPTIONS,
+    summary="Get a webhook subscription",
+    response_model=SubscriptionOut,
+    responses=READ_ERRORS,
+)
 async def get_subscription(
     db: DbDep, _: AdminPrincipal, subscription_id: SubscriptionId
 ) -> SubscriptionOut:
     return SubscriptionOut.model_validate(await subscriptions.get_subscription(db, subscription_id))
 
 
-@router.patch("/webhook-subscriptions/{subscription_id}", tags=_SUBSCRIPTIONS,
-              summary="Change a subscription (URL, events) or re-enable it after a 410",
-              response_model=SubscriptionOut, responses=WRITE_ERRORS,
-              openapi_extra={"requestBody": {"content": {"application/json": {"examples": {
-                  "enable": {"summary": "接收方已恢复，重新启用", "value": {"active": True}},
-                  "events": {"summary": "只接收升级事件",
-                             "value": {"event_types": ["complaint.escalated"]}},
-              }}}}})  # fmt: skip
+@router.patch(
+    "/webhook-subscriptions/{subscription_id}",
+    tags=_SUBSCRIPTIONS,
+    summary="Change a subscription (URL, events) or re-enable it after a 410",
+    response_model=SubscriptionOut,
+    responses=WRITE_ERRORS,
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/json": {
+                    "examples": {
+                        "enable": {"summary": "接收方已恢复，重新启用", "value": {"active": True}},
+                        "events": {
+                            "summary": "只接收升级事件",
+                            "value": {"event_types": ["complaint.escalated"]},
+                        },
+                    }
+                }
+            }
+        }
+    },
+)
 async def update_subscription(
-    db: DbDep, settings: SettingsDep, request: Request, principal: AdminPrincipal,
-    now: NowDep, body: SubscriptionPatch, subscription_id: SubscriptionId,
-) -> SubscriptionOut:  # fmt: skip
+    db: DbDep,
+    settings: SettingsDep,
+    request: Request,
+    principal: AdminPrincipal,
+    now: NowDep,
+    body: SubscriptionPatch,
+    subscription_id: SubscriptionId,
+) -> SubscriptionOut:
     row = await subscriptions.update_subscription(
-        db, settings, request, principal, subscription_id,
-        changes=body.model_dump(exclude_unset=True), now=now,
-    )  # fmt: skip
+        db,
+        settings,
+        request,
+        principal,
+        subscription_id,
+        changes=body.model_dump(exclude_unset=True),
+        now=now,
+    )
     return SubscriptionOut.model_validate(row)
 
 
-@router.post("/webhook-subscriptions/{subscription_id}/rotate-secret", tags=_SUBSCRIPTIONS,
-             summary="Replace the signing secret (the new one is shown once)",
-             response_model=SubscriptionCreated, responses=WRITE_ERRORS)  # fmt: skip
+@router.post(
+    "/webhook-subscriptions/{subscription_id}/rotate-secret",
+    tags=_SUBSCRIPTIONS,
+    summary="Replace the signing secret (the new one is shown once)",
+    response_model=SubscriptionCreated,
+    responses=WRITE_ERRORS,
+)
 async def rotate_secret(
-    db: DbDep, request: Request, principal: AdminPrincipal, now: NowDep,
-    subscription_id: SubscriptionId, response: Response,
-) -> SubscriptionCreated:  # fmt: skip
+    db: DbDep,
+    request: Request,
+    principal: AdminPrincipal,
+    now: NowDep,
+    subscription_id: SubscriptionId,
+    response: Response,
+) -> SubscriptionCreated:
     row, secret = await subscriptions.rotate_secret(
         db, request, principal, subscription_id, now=now
     )
@@ -166,45 +227,83 @@ async def rotate_secret(
     return SubscriptionCreated.model_validate({**row, "secret": secret})
 
 
-@router.delete("/webhook-subscriptions/{subscription_id}", tags=_SUBSCRIPTIONS, status_code=204,
-               summary="Delete a subscription (its delivery log is kept)",
-               responses=WRITE_ERRORS)  # fmt: skip
+@router.delete(
+    "/webhook-subscriptions/{subscription_id}",
+    tags=_SUBSCRIPTIONS,
+    status_code=204,
+    summary="Delete a subscription (its delivery log is kept)",
+    responses=WRITE_ERRORS,
+)
 async def delete_subscription(
-    db: DbDep, request: Request, principal: AdminPrincipal, now: NowDep,
+    db: DbDep,
+    request: Request,
+    principal: AdminPrincipal,
+    now: NowDep,
     subscription_id: SubscriptionId,
-) -> None:  # fmt: skip
+) -> None:
     await subscriptions.delete_subscription(db, request, principal, subscription_id, now=now)
 
 
 # --- templates ---------------------------------------------------------------------------------
 
 
-@router.get("/notification-templates", tags=_TEMPLATES,
-            summary="Message templates in force (defaults follow seed 002's 客服标准话术)",
-            response_model=list[TemplateOut], responses=READ_ERRORS)  # fmt: skip
+@router.get(
+    "/notification-templates",
+    tags=_TEMPLATES,
+    summary="Message templates in force (defaults follow seed 002's 客服标准话术)",
+    response_model=list[TemplateOut],
+    responses=READ_ERRORS,
+)
 async def list_templates(db: DbDep, _: AuditReader) -> list[TemplateOut]:
     return [TemplateOut.model_validate(t) for t in await templates.list_templates(db)]
 
 
-@router.get("/notification-templates/{key}", tags=_TEMPLATES, summary="One message template",
-            response_model=TemplateOut, responses=READ_ERRORS)  # fmt: skip
+@router.get(
+    "/notification-templates/{key}",
+    tags=_TEMPLATES,
+    summary="One message template",
+    response_model=TemplateOut,
+    responses=READ_ERRORS,
+)
 async def get_template(db: DbDep, _: AuditReader, key: TemplateKeyDep) -> TemplateOut:
     return TemplateOut.model_validate(await templates.get_template(db, key))
 
 
-@router.put("/notification-templates/{key}", tags=_TEMPLATES,
-            summary="Override a template (validated: placeholders, 禁忌语言, lengths)",
-            response_model=TemplateOut, responses=WRITE_ERRORS,
-            openapi_extra={"requestBody": {"content": {"application/json": {"examples": {
-                "acknowledgement": {"summary": "受理回执（短信与邮件）", "value": {
-                    "subject": "您的投诉已受理（受理号：{reference}）",
-                    "body": "您好！感谢您联系{company_name}。您反映的问题已受理，受理号为 "
-                            "{reference} 。我们会尽快跟进处理，请您放心。"}},
-            }}}}})  # fmt: skip
+@router.put(
+    "/notification-templates/{key}",
+    tags=_TEMPLATES,
+    summary="Override a template (validated: placeholders, 禁忌语言, lengths)",
+    response_model=TemplateOut,
+    responses=WRITE_ERRORS,
+    openapi_extra={
+        "requestBody": {
+            "content": {
+                "application/json": {
+                    "examples": {
+                        "acknowledgement": {
+                            "summary": "受理回执（短信与邮件）",
+                            "value": {
+                                "subject": "您的投诉已受理（受理号：{reference}）",
+                                "body": (
+                                    "您好！感谢您联系{company_name}。您反映的问题已受理，"
+                                    "受理号为 {reference} 。我们会尽快跟进处理，请您放心。"
+                                ),
+                            },
+                        },
+                    }
+                }
+            }
+        }
+    },
+)
 async def put_template(
-    db: DbDep, request: Request, principal: AdminPrincipal, now: NowDep, key: TemplateKeyDep,
+    db: DbDep,
+    request: Request,
+    principal: AdminPrincipal,
+    now: NowDep,
+    key: TemplateKeyDep,
     body: TemplateIn,
-) -> TemplateOut:  # fmt: skip
+) -> TemplateOut:
     """Refused with 422 and field errors: placeholders the key does not allow (e.g. the
     customer's phone), unsafe placeholder syntax, missing required placeholders (the 受理号),
     and the forbidden phrases of seed 002 (禁忌语言, e.g. 不关我的事)."""
@@ -214,8 +313,13 @@ async def put_template(
     return TemplateOut.model_validate(view)
 
 
-@router.delete("/notification-templates/{key}", tags=_TEMPLATES, status_code=204,
-               summary="Restore the default template", responses=WRITE_ERRORS)  # fmt: skip
+@router.delete(
+    "/notification-templates/{key}",
+    tags=_TEMPLATES,
+    status_code=204,
+    summary="Restore the default template",
+    responses=WRITE_ERRORS,
+)
 async def reset_template(
     db: DbDep, request: Request, principal: AdminPrincipal, now: NowDep, key: TemplateKeyDep
 ) -> None:
@@ -268,9 +372,13 @@ OutboxId = Annotated[int, Depends(_outbox_id)]
 DeliveryId = Annotated[int, Depends(_delivery_id)]
 
 
-@router.get("/outbox", tags=_OUTBOX,
-            summary="Notifications owed and sent; status=dead lists the dead letters (死信)",
-            response_model=OutboxPage, responses=READ_ERRORS)  # fmt: skip
+@router.get(
+    "/outbox",
+    tags=_OUTBOX,
+    summary="Notifications owed and sent; status=dead lists the dead letters (死信)",
+    response_model=OutboxPage,
+    responses=READ_ERRORS,
+)
 async def list_outbox(
     db: DbDep, _: AuditReader, query: Annotated[OutboxQuery, Query()]
 ) -> OutboxPage:
@@ -283,16 +391,24 @@ async def list_outbox(
     return OutboxPage(items=[OutboxOut.model_validate(r) for r in rows], next_before_id=next_id)
 
 
-@router.get("/outbox/{outbox_id}", tags=_OUTBOX,
-            summary="One outbox row with its webhook deliveries and delivery log",
-            response_model=OutboxDetail, responses=READ_ERRORS)  # fmt: skip
+@router.get(
+    "/outbox/{outbox_id}",
+    tags=_OUTBOX,
+    summary="One outbox row with its webhook deliveries and delivery log",
+    response_model=OutboxDetail,
+    responses=READ_ERRORS,
+)
 async def get_outbox(db: DbDep, _: AuditReader, outbox_id: OutboxId) -> OutboxDetail:
     return OutboxDetail.model_validate(await outbox_ops.outbox_detail(db, outbox_id))
 
 
-@router.post("/outbox/{outbox_id}/replay", tags=_OUTBOX,
-             summary="Send a dead-lettered (or skipped) notification again, same message id",
-             response_model=OutboxOut, responses=WRITE_ERRORS)  # fmt: skip
+@router.post(
+    "/outbox/{outbox_id}/replay",
+    tags=_OUTBOX,
+    summary="Send a dead-lettered (or skipped) notification again, same message id",
+    response_model=OutboxOut,
+    responses=WRITE_ERRORS,
+)
 async def replay_outbox(
     db: DbDep, request: Request, principal: AdminPrincipal, now: NowDep, outbox_id: OutboxId
 ) -> OutboxOut:
@@ -301,29 +417,45 @@ async def replay_outbox(
     )
 
 
-@router.get("/webhook-deliveries", tags=_OUTBOX,
-            summary="Webhook deliveries (one per event and subscription)",
-            response_model=DeliveryPage, responses=READ_ERRORS)  # fmt: skip
+@router.get(
+    "/webhook-deliveries",
+    tags=_OUTBOX,
+    summary="Webhook deliveries (one per event and subscription)",
+    response_model=DeliveryPage,
+    responses=READ_ERRORS,
+)
 async def list_deliveries(
     db: DbDep, _: AuditReader, query: Annotated[DeliveryQuery, Query()]
 ) -> DeliveryPage:
     rows, next_id = await outbox_ops.list_deliveries(
-        db, status=query.status, subscription_id=query.subscription_id,
-        outbox_id=query.outbox_id, before_id=query.before_id, limit=query.limit,
-    )  # fmt: skip
+        db,
+        status=query.status,
+        subscription_id=query.subscription_id,
+        outbox_id=query.outbox_id,
+        before_id=query.before_id,
+        limit=query.limit,
+    )
     return DeliveryPage(items=[DeliveryOut.model_validate(r) for r in rows], next_before_id=next_id)
 
 
-@router.get("/webhook-deliveries/{delivery_id}", tags=_OUTBOX,
-            summary="One webhook delivery with its attempts (status codes, errors, durations)",
-            response_model=DeliveryDetail, responses=READ_ERRORS)  # fmt: skip
+@router.get(
+    "/webhook-deliveries/{delivery_id}",
+    tags=_OUTBOX,
+    summary="One webhook delivery with its attempts (status codes, errors, durations)",
+    response_model=DeliveryDetail,
+    responses=READ_ERRORS,
+)
 async def get_delivery(db: DbDep, _: AuditReader, delivery_id: DeliveryId) -> DeliveryDetail:
     return DeliveryDetail.model_validate(await outbox_ops.delivery_detail(db, delivery_id))
 
 
-@router.post("/webhook-deliveries/{delivery_id}/replay", tags=_OUTBOX,
-             summary="Send one webhook delivery again (same webhook-id)",
-             response_model=DeliveryOut, responses=WRITE_ERRORS)  # fmt: skip
+@router.post(
+    "/webhook-deliveries/{delivery_id}/replay",
+    tags=_OUTBOX,
+    summary="Send one webhook delivery again (same webhook-id)",
+    response_model=DeliveryOut,
+    responses=WRITE_ERRORS,
+)
 async def replay_delivery(
     db: DbDep, request: Request, principal: AdminPrincipal, now: NowDep, delivery_id: DeliveryId
 ) -> DeliveryOut:
@@ -332,9 +464,13 @@ async def replay_delivery(
     )
 
 
-@router.get("/ops/status", tags=["ops"],
-            summary="Delivery backlog (积压, 死信) and live SLA workers",
-            response_model=OpsStatus, responses=responses(401, 403, 429))  # fmt: skip
+@router.get(
+    "/ops/status",
+    tags=["ops"],
+    summary="Delivery backlog (积压, 死信) and live SLA workers",
+    response_model=OpsStatus,
+    responses=responses(401, 403, 429),
+)
 async def ops_status(
     db: DbDep, client: RedisDep, settings: SettingsDep, _: AuditReader, now: NowDep
 ) -> Any:

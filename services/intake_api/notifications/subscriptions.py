@@ -81,10 +81,14 @@ async def create_subscription(
     async with db.begin() as conn:
         await repo.insert_subscription(conn, values)
         record = audit_record(
-            request, principal, "webhook_subscription.create", now=now,
-            target_type="webhook_subscription", target_id=str(values["id"]),
+            request,
+            principal,
+            "webhook_subscription.create",
+            now=now,
+            target_type="webhook_subscription",
+            target_id=str(values["id"]),
             details={"host": _host(url), "event_types": values["event_types"]},
-        )  # fmt: skip
+        )
         await audit.append(conn, [record])
     return values, secret
 
@@ -129,9 +133,14 @@ async def update_subscription(
         if "url" in values:
             details["host"] = _host(values["url"])
         record = audit_record(
-            request, principal, "webhook_subscription.update", now=now,
-            target_type="webhook_subscription", target_id=str(subscription_id), details=details,
-        )  # fmt: skip
+            request,
+            principal,
+            "webhook_subscription.update",
+            now=now,
+            target_type="webhook_subscription",
+            target_id=str(subscription_id),
+            details=details,
+        )
         await audit.append(conn, [record])
         row = await repo.get_subscription(conn, subscription_id)
     assert row is not None
@@ -155,9 +164,13 @@ async def rotate_secret(
         if not changed:
             raise NotFound("no such webhook subscription")
         record = audit_record(
-            request, principal, "webhook_subscription.rotate_secret", now=now,
-            target_type="webhook_subscription", target_id=str(subscription_id),
-        )  # fmt: skip
+            request,
+            principal,
+            "webhook_subscription.rotate_secret",
+            now=now,
+            target_type="webhook_subscription",
+            target_id=str(subscription_id),
+        )
         await audit.append(conn, [record])
         row = await repo.get_subscription(conn, subscription_id)
     assert row is not None
@@ -175,18 +188,28 @@ async def delete_subscription(
     """Kept (deleted_at) for the delivery log; its pending deliveries are skipped."""
     async with db.begin() as conn:
         deleted = await repo.update_subscription(
-            conn, subscription_id,
-            {"active": False, "deleted_at": now, "updated_at": now,
-             "disabled_reason": "deleted", "disabled_at": now},
-        )  # fmt: skip
+            conn,
+            subscription_id,
+            {
+                "active": False,
+                "deleted_at": now,
+                "updated_at": now,
+                "disabled_reason": "deleted",
+                "disabled_at": now,
+            },
+        )
         if not deleted:
             raise NotFound("no such webhook subscription")
         skipped = await repo.skip_pending_deliveries(
             conn, subscription_id, reason="subscription deleted", now=now
         )
         record = audit_record(
-            request, principal, "webhook_subscription.delete", now=now,
-            target_type="webhook_subscription", target_id=str(subscription_id),
+            request,
+            principal,
+            "webhook_subscription.delete",
+            now=now,
+            target_type="webhook_subscription",
+            target_id=str(subscription_id),
             details={"pending_deliveries_skipped": skipped},
-        )  # fmt: skip
+        )
         await audit.append(conn, [record])

@@ -78,18 +78,23 @@ def template_errors(key: TemplateKey, subject: str, body: str) -> list[FieldErro
             continue
         unknown = sorted(used - spec.allowed)
         if unknown:
-            errors.append(FieldError(
-                loc,
-                f"不允许的占位符 / placeholders not allowed in {key.value}: "
-                f"{', '.join(unknown)}; allowed: {', '.join(sorted(spec.allowed))}",
-                "unknown_placeholder",
-            ))  # fmt: skip
+            errors.append(
+                FieldError(
+                    loc,
+                    f"不允许的占位符 / placeholders not allowed in {key.value}: "
+                    f"{', '.join(unknown)}; allowed: {', '.join(sorted(spec.allowed))}",
+                    "unknown_placeholder",
+                )
+            )
         forbidden = find_forbidden_phrases(value)
         if forbidden:
-            errors.append(FieldError(
-                loc, f"包含禁忌语言 / forbidden phrases (seed 002): {'、'.join(forbidden)}",
-                "forbidden_phrase",
-            ))  # fmt: skip
+            errors.append(
+                FieldError(
+                    loc,
+                    f"包含禁忌语言 / forbidden phrases (seed 002): {'、'.join(forbidden)}",
+                    "forbidden_phrase",
+                )
+            )
     if errors:
         return errors
     try:
@@ -117,10 +122,14 @@ async def put_template(
             conn, key.value, subject=subject, body=body, created_by=principal.user_id, now=now
         )
         record = audit_record(
-            request, principal, "notification_template.update", now=now,
-            target_type="notification_template", target_id=key.value,
+            request,
+            principal,
+            "notification_template.update",
+            now=now,
+            target_type="notification_template",
+            target_id=key.value,
             details={"version": version},
-        )  # fmt: skip
+        )
         await audit.append(conn, [record])
         overrides = await repo.current_templates(conn)
     return _template_view(key, overrides.get(key.value))
@@ -139,8 +148,12 @@ async def reset_template(
             conn, key.value, subject=None, body=None, created_by=principal.user_id, now=now
         )
         record = audit_record(
-            request, principal, "notification_template.reset", now=now,
-            target_type="notification_template", target_id=key.value,
+            request,
+            principal,
+            "notification_template.reset",
+            now=now,
+            target_type="notification_template",
+            target_id=key.value,
             details={"version": version},
-        )  # fmt: skip
+        )
         await audit.append(conn, [record])

@@ -47,36 +47,61 @@ EXAMPLES: dict[RuleSetName, dict[str, Any]] = {
     RuleSetName.LEVEL: {
         "summary": "加入「黑猫投诉」「食品安全」为三级关键词",
         "value": {
-            "very_serious_keywords": ["12315", "消协", "市场监管", "媒体", "曝光", "记者", "律师",
-                                      "起诉", "受伤", "集体", "黑猫投诉", "食品安全"],
+            "very_serious_keywords": [
+                "12315",
+                "消协",
+                "市场监管",
+                "媒体",
+                "曝光",
+                "记者",
+                "律师",
+                "起诉",
+                "受伤",
+                "集体",
+                "黑猫投诉",
+                "食品安全",
+            ],
             "serious_keywords": ["二次投诉", "再次投诉", "态度", "政策", "找领导"],
             "channel_levels": {"regulator": 3},
-            "repeat_level": 2, "group_min_customers": 3, "group_level": 3,
+            "repeat_level": 2,
+            "group_min_customers": 3,
+            "group_level": 3,
         },
     },
-    RuleSetName.REPEAT: {"summary": "60 天内同一客户同一订单/产品视为二次投诉",
-                         "value": {"window_days": 60}},
+    RuleSetName.REPEAT: {
+        "summary": "60 天内同一客户同一订单/产品视为二次投诉",
+        "value": {"window_days": 60},
+    },
     RuleSetName.ROUTING: {
         "summary": "售后服务类投诉交客服部，三个级别分别由受理人、经理、总监负责",
         "value": {
             "department_by_category": {
-                "product_quality": "quality", "after_sales_service": "service",
-                "logistics": "logistics", "price_marketing": "sales", "other": "service",
+                "product_quality": "quality",
+                "after_sales_service": "service",
+                "logistics": "logistics",
+                "price_marketing": "sales",
+                "other": "service",
             },
             "tier_by_level": {"1": "agent", "2": "manager", "3": "director"},
         },
     },
     RuleSetName.APPROVAL: {
         "summary": "赔偿或退款超过 1000 元需经理审批，超过 10000 元需总监审批",
-        "value": {"manager_above": "1000.00", "director_above": "10000.00",
-                  "counted_types": ["compensation", "refund"]},
+        "value": {
+            "manager_above": "1000.00",
+            "director_above": "10000.00",
+            "counted_types": ["compensation", "refund"],
+        },
     },
     RuleSetName.CLOSURE: {
         "summary": "四不放过：公司或共同责任须有根本原因和纠正措施，且措施验证有效后方可结案",
-        "value": {"fault_responsibilities": ["company", "shared"],
-                  "require_verified_actions": True, "require_satisfaction": False},
+        "value": {
+            "fault_responsibilities": ["company", "shared"],
+            "require_verified_actions": True,
+            "require_satisfaction": False,
+        },
     },
-}  # fmt: skip
+}
 
 PUT_DOC = (
     "Replaces the whole rule set (fields left out take the seeds' defaults). Applies to every "
@@ -87,14 +112,16 @@ PUT_DOC = (
 )
 
 
-@router.get("", summary="The rule sets in force", response_model=list[RuleSetOut],
-            responses=READ_ERRORS)  # fmt: skip
+@router.get(
+    "", summary="The rule sets in force", response_model=list[RuleSetOut], responses=READ_ERRORS
+)
 async def list_rule_sets(db: DbDep, _: StaffReader) -> list[RuleSetOut]:
     return [RuleSetOut.model_validate(r) for r in await service.list_rule_sets(db)]
 
 
-@router.get("/{name}", summary="One rule set in force", response_model=RuleSetOut,
-            responses=READ_ERRORS)  # fmt: skip
+@router.get(
+    "/{name}", summary="One rule set in force", response_model=RuleSetOut, responses=READ_ERRORS
+)
 async def get_rule_set(
     db: DbDep, _: StaffReader, name: RuleSetName, response: Response
 ) -> RuleSetOut:
@@ -105,13 +132,19 @@ async def get_rule_set(
 
 def _put_endpoint(name: RuleSetName, model: type[BaseModel]) -> Callable[..., Awaitable[Any]]:
     async def endpoint(
-        db: DbDep, request: Request, principal: AdminPrincipal, now: NowDep, response: Response,
+        db: DbDep,
+        request: Request,
+        principal: AdminPrincipal,
+        now: NowDep,
+        response: Response,
         body: Annotated[model, Body(openapi_examples={name.value: EXAMPLES[name]})],  # type: ignore[valid-type]
-        if_match: Annotated[str | None, Header(max_length=64,
-                                               description='The ETag read, e.g. "3"')] = None,
-    ) -> RuleSetOut:  # fmt: skip
-        record = audit_record(request, principal, "rule_set.update", now=now,
-                              target_type="rule_set")  # fmt: skip
+        if_match: Annotated[
+            str | None, Header(max_length=64, description='The ETag read, e.g. "3"')
+        ] = None,
+    ) -> RuleSetOut:
+        record = audit_record(
+            request, principal, "rule_set.update", now=now, target_type="rule_set"
+        )
         expected = optional_version(if_match, "rule set")
         row = await service.replace_rule_set(
             db, name, body, record=record, expected_version=expected, now=now
@@ -125,7 +158,10 @@ def _put_endpoint(name: RuleSetName, model: type[BaseModel]) -> Callable[..., Aw
 
 for _name, _model in MODELS.items():
     router.put(
-        f"/{_name.value}", summary=f"Replace the {_name.value} rules", tags=["admin"],
-        response_model=RuleSetOut, responses=WRITE_ERRORS,
+        f"/{_name.value}",
+        summary=f"Replace the {_name.value} rules",
+        tags=["admin"],
+        response_model=RuleSetOut,
+        responses=WRITE_ERRORS,
         description=f"{(_model.__doc__ or '').strip()}\n\n{PUT_DOC}",
-    )(_put_endpoint(_name, _model))  # fmt: skip
+    )(_put_endpoint(_name, _model))

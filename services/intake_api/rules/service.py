@@ -26,8 +26,14 @@ from shared.domain.rules import RoutingRules
 def _view(name: RuleSetName, row: dict[str, Any] | None) -> dict[str, Any]:
     if row is None:  # never changed: the seeds' defaults
         document = MODELS[name]().model_dump(mode="json")
-        return {"name": name, "version": 0, "is_default": True, "updated_at": None,
-                "updated_by": None, "document": document}  # fmt: skip
+        return {
+            "name": name,
+            "version": 0,
+            "is_default": True,
+            "updated_at": None,
+            "updated_by": None,
+            "document": document,
+        }
     return {**row, "name": name, "is_default": False}
 
 
@@ -57,14 +63,24 @@ async def replace_rule_set(
         if isinstance(rules, RoutingRules):
             await _check_departments(conn, rules)
         try:
-            version = await repo.save(conn, name, document, expected_version=expected_version,
-                                      now=now, by=record.actor_label or "")  # fmt: skip
+            version = await repo.save(
+                conn,
+                name,
+                document,
+                expected_version=expected_version,
+                now=now,
+                by=record.actor_label or "",
+            )
         except LookupError as exc:
             raise PreconditionFailed(
                 f"the rule set changed meanwhile (now version {exc.args[0]}); read it again"
             ) from None
-        details = {**record.details, "rule_set": name.value, "version": version,
-                   "document": document}  # fmt: skip
+        details = {
+            **record.details,
+            "rule_set": name.value,
+            "version": version,
+            "document": document,
+        }
         await audit.append(conn, [replace(record, target_id=name.value, details=details)])
     rules_cache.invalidate()
     return await get_rule_set(db, name)
@@ -73,9 +89,12 @@ async def replace_rule_set(
 async def _check_departments(conn: AsyncConnection, rules: RoutingRules) -> None:
     known = {d["code"] for d in await accounts.list_departments(conn)}
     errors = [
-        FieldError(("body", "department_by_category", category.value),
-                   f"no department {code!r} (create it first with PUT /api/v1/departments/{code})")
-        for category, code in rules.department_by_category.items() if code not in known
-    ]  # fmt: skip
+        FieldError(
+            ("body", "department_by_category", category.value),
+            f"no department {code!r} (create it first with PUT /api/v1/departments/{code})",
+        )
+        for category, code in rules.department_by_category.items()
+        if code not in known
+    ]
     if errors:
         raise InvalidInput(errors)

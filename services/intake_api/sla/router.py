@@ -25,8 +25,9 @@ from services.intake_api.sla.schemas import (
 from shared.domain.access import Principal
 from shared.domain.enums import Role
 
-router = APIRouter(prefix="/api/v1/sla-policies", tags=["sla"],
-                   dependencies=[Depends(require_json)])  # fmt: skip
+router = APIRouter(
+    prefix="/api/v1/sla-policies", tags=["sla"], dependencies=[Depends(require_json)]
+)
 
 StaffReader = Annotated[Principal, Depends(staff(*Role))]
 PolicyId = Annotated[int, Path(ge=1, le=2**31 - 1, examples=[1])]
@@ -37,37 +38,49 @@ POLICY_EXAMPLES: dict[str, Any] = {
     "logistics": {
         "summary": "物流类投诉：48 小时内首次联系（先停用，核对后启用）",
         "value": {
-            "name": "物流投诉首次联系时限", "kind": "complaint", "category": "logistics",
+            "name": "物流投诉首次联系时限",
+            "kind": "complaint",
+            "category": "logistics",
             "active": False,
-            "stages": [{"stage": "first_contact", "amount": 48, "unit": "hours",
-                        "warn_ratio": 0.75,
-                        "on_breach": {"escalate": True, "notify": ["assignee", "manager"]}}],
+            "stages": [
+                {
+                    "stage": "first_contact",
+                    "amount": 48,
+                    "unit": "hours",
+                    "warn_ratio": 0.75,
+                    "on_breach": {"escalate": True, "notify": ["assignee", "manager"]},
+                }
+            ],
         },
     },
     "level2": {
         "summary": "二级投诉：5 个工作日内解决（草案，停用）",
         "value": {
-            "name": "二级投诉解决时限（草案）", "kind": "complaint", "level": 2, "active": False,
+            "name": "二级投诉解决时限（草案）",
+            "kind": "complaint",
+            "level": 2,
+            "active": False,
             "stages": [{"stage": "resolution", "amount": 5, "unit": "working_days"}],
         },
     },
-}  # fmt: skip
+}
 
 
-@router.get("", summary="List SLA policies", response_model=list[PolicyOut],
-            responses=READ_ERRORS)  # fmt: skip
+@router.get("", summary="List SLA policies", response_model=list[PolicyOut], responses=READ_ERRORS)
 async def list_policies(
-    db: DbDep, _: StaffReader,
+    db: DbDep,
+    _: StaffReader,
     active: Annotated[bool | None, Query(description="Only active (or inactive) ones")] = None,
-) -> list[PolicyOut]:  # fmt: skip
+) -> list[PolicyOut]:
     """How policies combine: for each stage, among the active policies matching a complaint
     (null fields match anything) and defining that stage, the highest `priority` wins, then
     the most specific (most non-null match fields), then the oldest."""
     return [PolicyOut.model_validate(r) for r in await service.list_policies(db, active=active)]
 
 
-@router.get("/{policy_id}", summary="An SLA policy", response_model=PolicyOut,
-            responses=READ_ERRORS)  # fmt: skip
+@router.get(
+    "/{policy_id}", summary="An SLA policy", response_model=PolicyOut, responses=READ_ERRORS
+)
 async def get_policy(
     db: DbDep, _: StaffReader, policy_id: PolicyId, response: Response
 ) -> PolicyOut:
@@ -76,48 +89,77 @@ async def get_policy(
     return PolicyOut.model_validate(row)
 
 
-@router.get("/{policy_id}/versions", summary="Every version of an SLA policy, oldest first",
-            response_model=list[PolicyVersionOut], responses=READ_ERRORS)  # fmt: skip
+@router.get(
+    "/{policy_id}/versions",
+    summary="Every version of an SLA policy, oldest first",
+    response_model=list[PolicyVersionOut],
+    responses=READ_ERRORS,
+)
 async def list_versions(db: DbDep, _: StaffReader, policy_id: PolicyId) -> list[PolicyVersionOut]:
     return [PolicyVersionOut.model_validate(v) for v in await service.list_versions(db, policy_id)]
 
 
-@router.post("", summary="Create an SLA policy (applies to new complaints)", status_code=201,
-             tags=["admin"],
-             response_model=PolicyChangeOut, responses=WRITE_ERRORS, description=APPLIES_TO,
-             openapi_extra={"requestBody": {"content": {"application/json": {
-                 "examples": POLICY_EXAMPLES}}}})  # fmt: skip
+@router.post(
+    "",
+    summary="Create an SLA policy (applies to new complaints)",
+    status_code=201,
+    tags=["admin"],
+    response_model=PolicyChangeOut,
+    responses=WRITE_ERRORS,
+    description=APPLIES_TO,
+    openapi_extra={"requestBody": {"content": {"application/json": {"examples": POLICY_EXAMPLES}}}},
+)
 async def create_policy(
-    db: DbDep, request: Request, principal: AdminPrincipal, now: NowDep, body: PolicyIn,
+    db: DbDep,
+    request: Request,
+    principal: AdminPrincipal,
+    now: NowDep,
+    body: PolicyIn,
     response: Response,
-) -> PolicyChangeOut:  # fmt: skip
-    record = audit_record(request, principal, "sla_policy.create", now=now,
-                          target_type="sla_policy")  # fmt: skip
-    row = await service.create_policy(db, body.policy(), record=record,
-                                      changed_by=principal.label, now=now)  # fmt: skip
+) -> PolicyChangeOut:
+    record = audit_record(
+        request, principal, "sla_policy.create", now=now, target_type="sla_policy"
+    )
+    row = await service.create_policy(
+        db, body.policy(), record=record, changed_by=principal.label, now=now
+    )
     response.headers["Location"] = f"{router.prefix}/{row['id']}"
     response.headers["ETag"] = etag(row["version"])
     return PolicyChangeOut.model_validate(row)
 
 
-@router.put("/{policy_id}", summary="Change an SLA policy (a new version for new complaints)",
-            tags=["admin"],
-            response_model=PolicyChangeOut, responses=WRITE_ERRORS,
-            description=APPLIES_TO + " Send `If-Match` with the ETag you read to make sure no "
-            "one changed the policy in between (412 otherwise). Deactivate a policy with "
-            "`\"active\": false`.",
-            openapi_extra={"requestBody": {"content": {"application/json": {
-                "examples": POLICY_EXAMPLES}}}})  # fmt: skip
+@router.put(
+    "/{policy_id}",
+    summary="Change an SLA policy (a new version for new complaints)",
+    tags=["admin"],
+    response_model=PolicyChangeOut,
+    responses=WRITE_ERRORS,
+    description=APPLIES_TO + " Send `If-Match` with the ETag you read to make sure no "
+    "one changed the policy in between (412 otherwise). Deactivate a policy with "
+    '`"active": false`.',
+    openapi_extra={"requestBody": {"content": {"application/json": {"examples": POLICY_EXAMPLES}}}},
+)
 async def update_policy(
-    db: DbDep, request: Request, principal: AdminPrincipal, now: NowDep, policy_id: PolicyId,
-    body: PolicyIn, response: Response,
+    db: DbDep,
+    request: Request,
+    principal: AdminPrincipal,
+    now: NowDep,
+    policy_id: PolicyId,
+    body: PolicyIn,
+    response: Response,
     if_match: Annotated[str | None, Header(description='The ETag read, e.g. "3"')] = None,
-) -> PolicyChangeOut:  # fmt: skip
-    record = audit_record(request, principal, "sla_policy.update", now=now,
-                          target_type="sla_policy")  # fmt: skip
+) -> PolicyChangeOut:
+    record = audit_record(
+        request, principal, "sla_policy.update", now=now, target_type="sla_policy"
+    )
     row = await service.update_policy(
-        db, policy_id, body.policy(), record=record, changed_by=principal.label,
-        expected_version=optional_version(if_match, "policy"), now=now,
-    )  # fmt: skip
+        db,
+        policy_id,
+        body.policy(),
+        record=record,
+        changed_by=principal.label,
+        expected_version=optional_version(if_match, "policy"),
+        now=now,
+    )
     response.headers["ETag"] = etag(row["version"])
     return PolicyChangeOut.model_validate(row)

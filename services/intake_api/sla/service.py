@@ -62,11 +62,20 @@ async def update_policy(
 ) -> dict[str, Any]:
     async with db.begin() as conn:
         row = await repo.update_policy(
-            conn, policy_id, policy, now=now, changed_by=changed_by,
+            conn,
+            policy_id,
+            policy,
+            now=now,
+            changed_by=changed_by,
             expected_version=expected_version,
-        )  # fmt: skip
-        details = {**record.details, "policy_id": policy_id, "version": row["version"],
-                   "name": policy.name, "active": policy.active}  # fmt: skip
+        )
+        details = {
+            **record.details,
+            "policy_id": policy_id,
+            "version": row["version"],
+            "name": policy.name,
+            "active": policy.active,
+        }
         await audit.append(conn, [_with(record, policy_id, details)])
     policy_cache.invalidate()
     return row

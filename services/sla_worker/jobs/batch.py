@@ -45,8 +45,13 @@ async def run_batch(
                 # A bug or the database going away: the row stays leased, so it comes back
                 # after its lease instead of failing again in a tight loop. The message may
                 # hold the recipient's address, name or text: the type and stack only.
-                log.error("delivery of %s %s failed unexpectedly (%s):\n%s",
-                          table, row["id"], type(exc).__name__, stack_of(exc))  # fmt: skip
+                log.error(
+                    "delivery of %s %s failed unexpectedly (%s):\n%s",
+                    table,
+                    row["id"],
+                    type(exc).__name__,
+                    stack_of(exc),
+                )
                 label = "error"
             # Not reached when cancelled: a row cancelled before or during its send is
             # released below (sent again at once, with the same id: at least once).

@@ -57,6 +57,11 @@ async def housekeeping(ctx: dict[str, Any]) -> dict[str, int]:
         dropped = await repo.drop_reference_sequences(conn, today - timedelta(days=7))
     recomputed = await recompute_stale(db, now=now)
     if purged or dropped or recomputed:
-        log.info("housekeeping: %d idempotency keys purged, %d sequences dropped, "
-                 "%d deadlines recomputed", purged, len(dropped), recomputed)  # fmt: skip
+        log.info(
+            "housekeeping: %d idempotency keys purged, %d sequences dropped, "
+            "%d deadlines recomputed",
+            purged,
+            len(dropped),
+            recomputed,
+        )
     return {"idempotency_keys": purged, "sequences": len(dropped), "deadlines": recomputed}

@@ -51,9 +51,13 @@ async def deliver_messages(runtime: DeliveryRuntime) -> list[str]:
         return await _deliver_one(runtime, row, token, templates)
 
     return await run_batch(
-        runtime.db, "outbox", rows, token,
-        concurrency=runtime.config.concurrency, handle=handle,
-    )  # fmt: skip
+        runtime.db,
+        "outbox",
+        rows,
+        token,
+        concurrency=runtime.config.concurrency,
+        handle=handle,
+    )
 
 
 async def _deliver_one(
@@ -67,19 +71,25 @@ async def _deliver_one(
         status = "skipped" if isinstance(plan, Skip) else "dead"
         outcome = repo.Settlement(status, error=plan.reason, counted=False)
         attempt = repo.Attempt(
-            attempted_at=runtime.clock(), channel=row["channel"] or "message",
+            attempted_at=runtime.clock(),
+            channel=row["channel"] or "message",
             outcome="skipped" if status == "skipped" else "failed",
-            status_code=None, error=plan.reason, duration_ms=0, worker=runtime.worker_id,
-        )  # fmt: skip
+            status_code=None,
+            error=plan.reason,
+            duration_ms=0,
+            worker=runtime.worker_id,
+        )
         await _settle(runtime, row, token, outcome, attempt)
         return status
     wait = await _cap_wait(runtime, plan.address)
     if wait is not None:
         # Capped (or Redis away): not an attempt, just later.
         deferred = repo.Settlement(
-            "pending", next_attempt_at=runtime.clock() + wait, error="send cap: deferred",
+            "pending",
+            next_attempt_at=runtime.clock() + wait,
+            error="send cap: deferred",
             counted=False,
-        )  # fmt: skip
+        )
         await _settle(runtime, row, token, deferred, None)
         return "deferred"
     started = time.monotonic()
@@ -89,14 +99,21 @@ async def _deliver_one(
     settlement = settlement_for(result, attempts_before=row["attempts"], now=now)
     if settlement.error is not None:
         settlement = repo.Settlement(
-            settlement.status, settlement.next_attempt_at, scrub(settlement.error, plan.address),
-            settlement.status_code, settlement.counted,
-        )  # fmt: skip
+            settlement.status,
+            settlement.next_attempt_at,
+            scrub(settlement.error, plan.address),
+            settlement.status_code,
+            settlement.counted,
+        )
     attempt = repo.Attempt(
-        attempted_at=now, channel=plan.channel.value, outcome=result.status.value,
-        status_code=result.http_status, error=error,
-        duration_ms=int((time.monotonic() - started) * 1000), worker=runtime.worker_id,
-    )  # fmt: skip
+        attempted_at=now,
+        channel=plan.channel.value,
+        outcome=result.status.value,
+        status_code=result.http_status,
+        error=error,
+        duration_ms=int((time.monotonic() - started) * 1000),
+        worker=runtime.worker_id,
+    )
     await _settle(runtime, row, token, settlement, attempt)
     return "retry" if settlement.status == "pending" else settlement.status
 
@@ -121,11 +138,19 @@ async def _send(runtime: DeliveryRuntime, plan: Send, message_id: str) -> Delive
     if smtp is None:
         return DeliveryOutcome.retry("SMTP not configured (KESU_SMTP_HOST, KESU_SMTP_SENDER)")
     return await send_email(
-        host=smtp.host, port=smtp.port, sender=smtp.sender, to=plan.address,
-        subject=plan.subject, body=plan.body, starttls=smtp.starttls, use_tls=smtp.use_tls,
-        username=smtp.username, password=smtp.password, timeout=smtp.timeout,
+        host=smtp.host,
+        port=smtp.port,
+        sender=smtp.sender,
+        to=plan.address,
+        subject=plan.subject,
+        body=plan.body,
+        starttls=smtp.starttls,
+        use_tls=smtp.use_tls,
+        username=smtp.username,
+        password=smtp.password,
+        timeout=smtp.timeout,
         message_id=message_id,
-    )  # fmt: skip
+    )
 
 
 async def _settle(
@@ -137,9 +162,15 @@ async def _settle(
 ) -> None:
     async with runtime.db.connect() as conn:
         applied = await repo.settle(
-            conn, "outbox", row_id=row["id"], outbox_id=row["id"], token=token,
-            attempts_before=row["attempts"], settlement=settlement, attempt=attempt,
+            conn,
+            "outbox",
+            row_id=row["id"],
+            outbox_id=row["id"],
+            token=token,
+            attempts_before=row["attempts"],
+            settlement=settlement,
+            attempt=attempt,
             now=runtime.clock(),
-        )  # fmt: skip
+        )
     if not applied:
         log.info("outbox %s: lease lost before its outcome was recorded", row["id"])

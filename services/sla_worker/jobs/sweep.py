@@ -52,12 +52,16 @@ def _due(rows: list[dict[str, Any]], history: PolicyHistory, now: datetime) -> l
         stage = Stage(row["stage"])
         due.append(
             DueDeadline(
-                id=row["id"], stage=stage, cycle=row["cycle"],
-                status=DeadlineStatus(row["status"]), due_at=row["due_at"],
-                warn_at=row["warn_at"], escalated=row["escalated_at"] is not None,
+                id=row["id"],
+                stage=stage,
+                cycle=row["cycle"],
+                status=DeadlineStatus(row["status"]),
+                due_at=row["due_at"],
+                warn_at=row["warn_at"],
+                escalated=row["escalated_at"] is not None,
                 rule=policy.stage(stage) if policy else None,
             )
-        )  # fmt: skip
+        )
     return due
 
 
@@ -100,11 +104,16 @@ async def sweep_batch(
         if changes:
             # One audit entry for the batch: the events on each complaint say the rest.
             audit = AuditRecord(
-                occurred_at=now, actor_kind=SYSTEM_ACTOR.kind.value, actor_id=SYSTEM_ACTOR.id,
-                actor_label="sla-worker", action="complaint.sla_sweep",
-                details={"complaints": [str(c.complaint_id) for c in changes],
-                         "escalations": escalations},
-            )  # fmt: skip
+                occurred_at=now,
+                actor_kind=SYSTEM_ACTOR.kind.value,
+                actor_id=SYSTEM_ACTOR.id,
+                actor_label="sla-worker",
+                action="complaint.sla_sweep",
+                details={
+                    "complaints": [str(c.complaint_id) for c in changes],
+                    "escalations": escalations,
+                },
+            )
             first = changes[0]
             changes[0] = replace(first, rows={**first.rows, "audit_events": [audit.row()]})
             await write_changes(tx, changes)

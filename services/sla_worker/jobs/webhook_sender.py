@@ -49,9 +49,13 @@ async def deliver_webhooks(runtime: DeliveryRuntime) -> list[str]:
         return await _deliver_one(runtime, row, token)
 
     return await run_batch(
-        runtime.db, "webhook_deliveries", rows, token,
-        concurrency=runtime.config.concurrency, handle=handle,
-    )  # fmt: skip
+        runtime.db,
+        "webhook_deliveries",
+        rows,
+        token,
+        concurrency=runtime.config.concurrency,
+        handle=handle,
+    )
 
 
 async def _deliver_one(runtime: DeliveryRuntime, row: dict[str, Any], token: uuid.UUID) -> str:
@@ -74,10 +78,14 @@ async def _deliver_one(runtime: DeliveryRuntime, row: dict[str, Any], token: uui
     now = runtime.clock()
     settlement = settlement_for(outcome, attempts_before=row["attempts"], now=now)
     attempt = repo.Attempt(
-        attempted_at=now, channel="webhook", outcome=outcome.status.value,
-        status_code=outcome.http_status, error=outcome.error,
-        duration_ms=int((time.monotonic() - started) * 1000), worker=runtime.worker_id,
-    )  # fmt: skip
+        attempted_at=now,
+        channel="webhook",
+        outcome=outcome.status.value,
+        status_code=outcome.http_status,
+        error=outcome.error,
+        duration_ms=int((time.monotonic() - started) * 1000),
+        worker=runtime.worker_id,
+    )
     await _settle(
         runtime, row, token, settlement, attempt, gone=outcome.status is DeliveryStatus.GONE
     )
@@ -97,10 +105,16 @@ async def _settle(
     # One transaction: a 410 disables the subscription together with the delivery's outcome.
     async with runtime.db.begin() as conn:
         applied = await repo.settle(
-            conn, "webhook_deliveries", row_id=row["id"], outbox_id=row["outbox_id"],
-            token=token, attempts_before=row["attempts"], settlement=settlement,
-            attempt=attempt, now=now,
-        )  # fmt: skip
+            conn,
+            "webhook_deliveries",
+            row_id=row["id"],
+            outbox_id=row["outbox_id"],
+            token=token,
+            attempts_before=row["attempts"],
+            settlement=settlement,
+            attempt=attempt,
+            now=now,
+        )
         if gone:
             await repo.disable_subscription(
                 conn, row["subscription_id"], reason="receiver answered 410 Gone", now=now
