@@ -50,7 +50,7 @@ from shared.calendar_data import default_calendar
 from shared.db import deadlines as deadlines_repo
 from shared.db import sla as sla_repo
 from shared.db.calendars import calendar_cache
-from shared.db.changes import ComplaintChange, write_change
+from shared.db.changes import ComplaintChange, PlannedDeadlineRow, write
 from shared.db.engine import Database
 from shared.domain.calendar import BusinessCalendar
 from shared.domain.complaint import Actor, ActorKind, EventMeta
@@ -165,7 +165,7 @@ async def api_path(
                 remaining[0] -= 1
                 event, meta, occurred = registrations.next()
                 state = event.apply(None, meta)
-                rows: dict[str, list[dict[str, Any]]] = {}
+                planned_rows: list[PlannedDeadlineRow] = []
                 if with_deadlines:
                     planned = book.plan(
                         StageTrigger.REGISTRATION,
@@ -176,20 +176,23 @@ async def api_path(
                         start=occurred,
                         calendar=calendar,
                     )
-                    rows["deadlines"] = [
-                        deadlines_repo.row_for(state.id, p, calendar_version=calendar_version)
+                    planned_rows = [
+                        PlannedDeadlineRow(
+                            **deadlines_repo.row_for(state.id, p, calendar_version=calendar_version)
+                        )
                         for p in planned
                     ]
                     written[0] += len(planned)
-                await write_change(
+                await write(
                     conn,
-                    ComplaintChange(
-                        complaint_id=state.id,
-                        expected_version=None,
-                        state=state,
-                        events=[(event, meta)],
-                        rows=rows,
-                    ),
+                    [
+                        ComplaintChange(
+                            state=state,
+                            previous=None,
+                            events=[(event, meta)],
+                            planned_deadlines=planned_rows,
+                        )
+                    ],
                 )
                 facts.append(
                     (state.id, state.kind, state.level, state.category, state.channel, occurred)

@@ -133,8 +133,8 @@ async def seed(url: str, complaints: int, overdue: int, start: datetime) -> None
 def _sweeper(url: str, now_iso: str, result: Any) -> None:
     """One worker process: sweep batches at a fixed `now` until nothing due is free."""
     os.environ["DATABASE_URL"] = url
-    from services.sla_worker.jobs.sweep import sweep_until_done
-    from shared.db.complaint_effects import Effects
+    from shared.application.bootstrap import Collaborators
+    from shared.application.sweep import sweep_until_done
     from shared.runtime import settle_garbage_collector
 
     async def run() -> tuple[float, float, int, int]:
@@ -145,7 +145,7 @@ def _sweeper(url: str, now_iso: str, result: Any) -> None:
         try:
             # What the worker's cron runs, at a fixed `now`, until nothing due is left.
             taken, escalations = await sweep_until_done(
-                db, Effects(), now=lambda: now, budget_seconds=3600
+                Collaborators(db), now=lambda: now, budget_seconds=3600
             )
         finally:
             await db.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -16,11 +17,10 @@ from services.intake_api.admin.router import router as admin_router
 from services.intake_api.audit.router import router as audit_router
 from services.intake_api.auth.principals import Authenticator
 from services.intake_api.auth.router import router as auth_router
-from services.intake_api.auth.secrets import password_hasher
+from services.intake_api.auth.secrets import password_hasher, survey_token
 from services.intake_api.auth.service import Passwords, ensure_admin
 from services.intake_api.calendar.router import router as calendar_router
 from services.intake_api.complaints.actions_router import router as actions_router
-from services.intake_api.complaints.effects import api_effects
 from services.intake_api.complaints.router import router as complaints_router
 from services.intake_api.docs import lifecycle_markdown
 from services.intake_api.docs import router as docs_router
@@ -31,6 +31,8 @@ from services.intake_api.public.router import router as public_router
 from services.intake_api.ratelimit import RateLimiter
 from services.intake_api.rules.router import router as rules_router
 from services.intake_api.sla.router import router as sla_router
+from shared.application import bootstrap
+from shared.application.bootstrap import SurveyUrl
 from shared.config import Settings, get_settings
 from shared.db.engine import Database
 from shared.runtime import settle_garbage_collector
@@ -54,17 +56,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = Database(
-            settings.require_database_url(),
-            pool_size=settings.db_pool_size,
-            max_overflow=settings.db_max_overflow,
-        )
+        collab = bootstrap.build(settings, survey_url=_survey_links(settings))
+        db = collab.db
         pool = aioredis.ConnectionPool.from_url(settings.require_redis_url())
+        app.state.collab = collab
         app.state.db = db
         app.state.redis = aioredis.Redis(connection_pool=pool)
         app.state.limiter = RateLimiter(pool, prefix=settings.redis_prefix)
         app.state.authenticator = Authenticator(db, jwt_secret=settings.require_jwt_secret())
-        app.state.effects = api_effects(settings)
         app.state.passwords = Passwords(password_hasher(cheap=settings.cheap_password_hashing))
         try:
             await _bootstrap_admin(settings, db, app.state.passwords)
@@ -73,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await app.state.redis.aclose()
             await pool.aclose()
-            await db.dispose()
+            await collab.aclose()
 
     app = FastAPIOffline(
         title="Kesu 客诉 API",
@@ -117,3 +116,14 @@ async def _bootstrap_admin(settings: Settings, db: Database, passwords: Password
     )
     if created:
         logging.getLogger("kesu.api").info("created the first admin %r", settings.admin_username)
+
+
+def _survey_links(settings: Settings) -> SurveyUrl:
+    """Survey links customers open: signed with the service's secret, on the public site."""
+    secret = settings.require_jwt_secret()
+    base = settings.public_base_url.rstrip("/")
+
+    def survey_url(complaint_id: uuid.UUID, nonce: str) -> str:
+        return f"{base}/survey?token={survey_token(secret, complaint_id, nonce)}"
+
+    return survey_url

@@ -16,8 +16,11 @@ from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
 from services.intake_api.auth.principals import Authenticator
 from services.intake_api.auth.secrets import InvalidCredentials
+from services.intake_api.complaints.service import get_visible
 from services.intake_api.ratelimit import RateLimiter
+from shared.application.bootstrap import Collaborators
 from shared.config import Settings
+from shared.db.audit import AuditContext
 from shared.db.engine import Database
 from shared.domain.access import Principal
 from shared.domain.complaint import ActorKind
@@ -25,8 +28,14 @@ from shared.domain.enums import Role
 from shared.domain.errors import Forbidden, NotFound, Unauthenticated
 
 
+async def get_collab(request: Request) -> Collaborators:
+    """The process's collaborators (shared.application.bootstrap), built by the lifespan."""
+    collab: Collaborators = request.app.state.collab
+    return collab
+
+
 async def get_db(request: Request) -> Database:
-    db: Database = request.app.state.db
+    db: Database = request.app.state.collab.db
     return db
 
 
@@ -152,3 +161,26 @@ LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
 NowDep = Annotated[datetime, Depends(get_now)]
 ClientIpDep = Annotated[str, Depends(client_ip)]
 ComplaintIdDep = Annotated[uuid.UUID, Depends(complaint_id_path)]
+
+
+async def audit_context(principal: CurrentPrincipal, ip: ClientIpDep, now: NowDep) -> AuditContext:
+    """Who acts, from where, and when: what every audit entry of this request shares."""
+    return AuditContext.of(principal, client_ip=ip, now=now)
+
+
+AuditDep = Annotated[AuditContext, Depends(audit_context)]
+
+
+CollabDep = Annotated[Collaborators, Depends(get_collab)]
+
+
+async def visible_complaint(
+    collab: CollabDep, principal: CurrentPrincipal, complaint_id: ComplaintIdDep
+) -> dict[str, Any]:
+    """The complaint named in the path, if the caller may read it: 404 otherwise (unknown, or
+    hidden from this caller: existence is not revealed)."""
+    return await get_visible(collab, principal, complaint_id)
+
+
+# The complaint in the path, loaded and checked once (a projection row).
+ComplaintDep = Annotated[dict[str, Any], Depends(visible_complaint)]

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, and_, insert, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.db.tables import AuditEvent, table_of
+from shared.domain.access import Principal
 
 audit_events = table_of(AuditEvent)
 
@@ -43,6 +44,64 @@ class AuditRecord:
             "client_ip": self.client_ip,
             "details": self.details,
         }
+
+
+@dataclass(frozen=True)
+class AuditContext:
+    """Who acts, from where, and when: what every audit entry of one request or job shares.
+
+    The one way to build an `AuditRecord`: the API makes one per request (`AuditDep`, from
+    the principal, the client address and the request's clock), the worker and the CLI make
+    theirs with `system`. Services take this, never the HTTP request."""
+
+    actor_kind: str
+    actor_id: str | None
+    actor_label: str | None
+    client_ip: str | None
+    now: datetime
+
+    @classmethod
+    def of(
+        cls, principal: Principal | None, *, client_ip: str | None, now: datetime
+    ) -> AuditContext:
+        """A principal's context (None: an anonymous caller, e.g. a failed sign-in)."""
+        if principal is None:
+            return cls("anonymous", None, None, client_ip, now)
+        return cls(principal.kind.value, principal.id, principal.label, client_ip, now)
+
+    @classmethod
+    def system(cls, label: str, *, now: datetime, actor_id: str | None = None) -> AuditContext:
+        """The SLA worker, a CLI or the start-up acting on its own (no client address)."""
+        return cls("system", actor_id, label, None, now)
+
+    def as_actor(
+        self, actor_kind: str, actor_id: str | None, actor_label: str | None
+    ) -> AuditContext:
+        """The same request, recorded as another actor (a customer's survey answer, a sign-in
+        whose user is known only once the password is checked)."""
+        return AuditContext(actor_kind, actor_id, actor_label, self.client_ip, self.now)
+
+    def record(
+        self,
+        action: str,
+        *,
+        target_type: str | None = None,
+        target_id: str | None = None,
+        details: dict[str, Any] | None = None,
+        outcome: str = "ok",
+    ) -> AuditRecord:
+        return AuditRecord(
+            occurred_at=self.now,
+            actor_kind=self.actor_kind,
+            actor_id=self.actor_id,
+            actor_label=self.actor_label,
+            action=action,
+            outcome=outcome,
+            target_type=target_type,
+            target_id=target_id,
+            client_ip=self.client_ip,
+            details=details or {},
+        )
 
 
 async def append(conn: AsyncConnection, records: Sequence[AuditRecord]) -> None:

@@ -1,36 +1,40 @@
-"""Writing complaint changes: events, projections and companion rows in ONE statement.
+"""Writing complaint changes: the events, the projection and their companion rows in ONE statement.
 
-Every change to a complaint is a `ComplaintChange`: the events it appends, the projection after
-them, the rows that must commit with them (idempotency keys, deadlines, outbox, audit) and the
-stored companion rows it changes (deadlines met, paused, breached …). One SQL statement of
-data-modifying CTEs, fed by one JSON document, writes a change — or a batch of changes (the SLA
-worker escalates hundreds of complaints per statement) — so it costs one round trip and commits
-atomically without an explicit transaction.
+A `ComplaintChange` is what one complaint change writes, in named, typed parts: the events it
+appends, the projection after them, the deadlines it plans and the stored deadlines it moves,
+the notifications it owes (outbox) and, for a registration, its idempotency keys. The audit
+entries of a write are given beside the changes (one per request; the SLA worker writes one
+per batch).
 
-Optimistic concurrency: an update names the version it was computed from; if another change won
-in between, that complaint's UPDATE matches no row and none of its rows are written (they are
-tied to the complaints actually updated); `StaleVersion` is raised.
+The SQL is below, as it runs: `REGISTER` inserts new complaints, `UPDATE` moves existing ones
+from the version they were read at. Each is one statement of data-modifying CTEs fed by one
+JSON document, so a change — or a batch of hundreds (the SLA worker, a calendar recompute) —
+costs one round trip and is atomic by itself.
+
+Optimistic concurrency: an update names the version it was computed from. If another change
+won meanwhile, that complaint's UPDATE matches no row; its events, deadlines and outbox rows
+are joined to the complaints actually written (`WHERE … IN (SELECT id FROM written)`), so none
+of them is written either, and `StaleVersion` is raised. A batch must run inside a
+transaction (`write` refuses otherwise): one stale complaint raises after the others were
+written, and the caller's transaction is what rolls them back.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import cache
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from asyncpg.exceptions import UniqueViolationError
-from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.db.engine import fetch, json_dumps
-from shared.db.tables import Base
+from shared.db.audit import AuditRecord
+from shared.db.engine import fetch, is_autocommit, json_dumps
 from shared.domain.complaint import ComplaintState, EventMeta
 from shared.domain.errors import PreconditionFailed
 from shared.domain.events import Event
-
-Rows = Mapping[str, Sequence[Mapping[str, Any]]]
 
 
 class DuplicateKey(Exception):
@@ -45,27 +49,208 @@ class StaleVersion(PreconditionFailed):
     pass
 
 
+# --- the parts of a change -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlannedDeadlineRow:
+    """A deadline planned by the change (`deadlines` row; the rest take their defaults)."""
+
+    complaint_id: uuid.UUID
+    stage: str
+    cycle: int
+    policy_id: int
+    policy_version: int
+    calendar_version: int
+    unit: str
+    amount: int
+    warn_ratio: float
+    started_at: datetime
+    due_at: datetime
+    warn_at: datetime
+    provisional: bool
+    paused_at: datetime | None
+    status: str = "pending"
+    met_at: datetime | None = None  # planned and met at once (an acknowledgement given)
+
+
+@dataclass(frozen=True)
+class DeadlineUpdate:
+    """A stored deadline the change moves: every column a change may set, by `id`."""
+
+    id: int
+    complaint_id: uuid.UUID
+    status: str
+    due_at: datetime
+    warn_at: datetime
+    provisional: bool
+    calendar_version: int
+    paused_at: datetime | None
+    paused_total: timedelta
+    warned_at: datetime | None
+    met_at: datetime | None
+    breached_at: datetime | None
+    breached_assignee_id: uuid.UUID | None
+    escalated_at: datetime | None
+    cancelled_at: datetime | None
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """A notification owed (`outbox` row): a webhook event or a message to one person."""
+
+    created_at: datetime
+    available_at: datetime
+    kind: str
+    topic: str
+    complaint_id: uuid.UUID
+    event_seq: int
+    payload: dict[str, Any]
+    template_key: str | None = None
+    audience: str | None = None
+    recipient_user_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class IdempotencyKeyRow:
+    scope: str
+    key: str
+    request_hash: str
+    complaint_id: uuid.UUID
+    created_at: datetime
+
+
 @dataclass(frozen=True)
 class ComplaintChange:
-    complaint_id: uuid.UUID
-    expected_version: int | None  # None: a new complaint
-    state: ComplaintState
-    events: Sequence[tuple[Event, EventMeta]]
-    rows: Rows = field(default_factory=dict)  # inserted
-    updates: Rows = field(default_factory=dict)  # stored rows changed, by `id`
-    # The state the change started from: only the columns that differ are written then
-    # (smaller statements: the SLA worker changes a level, not the complaint's text).
-    previous: ComplaintState | None = None
+    """Everything one complaint change writes. `previous` is the state it was computed from
+    (None: a new complaint); its version is the optimistic-concurrency guard."""
 
-    def changed_columns(self) -> frozenset[str]:
+    state: ComplaintState
+    previous: ComplaintState | None
+    events: Sequence[tuple[Event, EventMeta]]
+    planned_deadlines: Sequence[PlannedDeadlineRow] = ()
+    moved_deadlines: Sequence[DeadlineUpdate] = ()
+    outbox: Sequence[OutboxRow] = ()
+    idempotency_keys: Sequence[IdempotencyKeyRow] = ()
+
+    @property
+    def complaint_id(self) -> uuid.UUID:
+        return self.state.id
+
+    def changed_columns(self) -> dict[str, Any]:
+        """The projection's columns this change sets, as JSON values (all of them for a new
+        complaint; for an update only those that differ: the SLA worker changes a level, not
+        the complaint's text, and the statement's document stays small)."""
         if self.previous is None:
-            return _ALL_STATE_COLUMNS
+            return self.state.model_dump(mode="json")
         before, after = self.previous, self.state
-        return frozenset(
-            name
-            for name in ComplaintState.model_fields
-            if getattr(before, name) != getattr(after, name)
-        ) | {"id"}
+        changed = {
+            n for n in ComplaintState.model_fields if getattr(before, n) != getattr(after, n)
+        }
+        return self.state.model_dump(mode="json", include=changed)
+
+
+# --- the statements --------------------------------------------------------------------------
+
+# The projection's columns (every column of `complaints` but the computed ones). A test keeps
+# this list equal to `ComplaintState`'s fields and to the table.
+PROJECTION_COLUMNS = (
+    "id, reference, version, status, kind, category, subcategory, cause_class, level, channel, "
+    "customer, product, content, desired_resolution, attachments, subject, channel_meta, "
+    "notify_customer, department, assignee_id, repeat_of, created_by_kind, created_by_id, "
+    "created_at, updated_at, level_reasons, status_before_pause, paused_at, last_contact_at, "
+    "contact_count, investigation, root_cause, solution, corrective_actions, satisfaction, "
+    "satisfaction_source, management_review, survey_nonce, regulator_reply, resolved_at, "
+    "closed_at"
+)
+_UPDATED_COLUMNS = PROJECTION_COLUMNS.removeprefix("id, ")
+
+
+def _picked(alias: str, columns: str) -> str:
+    return ", ".join(f"{alias}.{c.strip()}" for c in columns.split(","))
+
+
+# What every change writes besides its projection, each set of rows joined to the complaints
+# the statement actually wrote (`written`), so a stale complaint's rows are never written.
+_COMPANIONS = """
+events AS (
+    INSERT INTO complaint_events (complaint_id, seq, type, actor_kind, actor_id, occurred_at,
+                                  payload)
+    SELECT e.complaint_id, e.seq, e.type, e.actor_kind, e.actor_id, e.occurred_at, e.payload
+    FROM jsonb_populate_recordset(NULL::complaint_events, (SELECT d -> 'events' FROM doc)) AS e
+    WHERE e.complaint_id IN (SELECT id FROM written)
+),
+keys AS (
+    INSERT INTO idempotency_keys (scope, key, request_hash, complaint_id, created_at)
+    SELECT k.scope, k.key, k.request_hash, k.complaint_id, k.created_at
+    FROM jsonb_populate_recordset(NULL::idempotency_keys, (SELECT d -> 'keys' FROM doc)) AS k
+    WHERE k.complaint_id IN (SELECT id FROM written)
+),
+planned AS (
+    INSERT INTO deadlines (complaint_id, stage, cycle, policy_id, policy_version,
+                           calendar_version, unit, amount, warn_ratio, started_at, due_at,
+                           warn_at, provisional, paused_at, status, met_at)
+    SELECT p.complaint_id, p.stage, p.cycle, p.policy_id, p.policy_version, p.calendar_version,
+           p.unit, p.amount, p.warn_ratio, p.started_at, p.due_at, p.warn_at, p.provisional,
+           p.paused_at, p.status, p.met_at
+    FROM jsonb_populate_recordset(NULL::deadlines, (SELECT d -> 'planned' FROM doc)) AS p
+    WHERE p.complaint_id IN (SELECT id FROM written)
+),
+moved AS (
+    UPDATE deadlines AS t
+    SET (status, due_at, warn_at, provisional, calendar_version, paused_at, paused_total,
+         warned_at, met_at, breached_at, breached_assignee_id, escalated_at, cancelled_at)
+      = (m.status, m.due_at, m.warn_at, m.provisional, m.calendar_version, m.paused_at,
+         m.paused_total, m.warned_at, m.met_at, m.breached_at, m.breached_assignee_id,
+         m.escalated_at, m.cancelled_at)
+    FROM jsonb_populate_recordset(NULL::deadlines, (SELECT d -> 'moved' FROM doc)) AS m
+    WHERE t.id = m.id AND t.complaint_id = m.complaint_id
+      AND m.complaint_id IN (SELECT id FROM written)
+),
+outbox_rows AS (
+    INSERT INTO outbox (created_at, available_at, kind, topic, complaint_id, event_seq, payload,
+                        template_key, audience, recipient_user_id)
+    SELECT o.created_at, o.available_at, o.kind, o.topic, o.complaint_id, o.event_seq,
+           o.payload, o.template_key, o.audience, o.recipient_user_id
+    FROM jsonb_populate_recordset(NULL::outbox, (SELECT d -> 'outbox' FROM doc)) AS o
+    WHERE o.complaint_id IN (SELECT id FROM written)
+),
+audit AS (
+    INSERT INTO audit_events (occurred_at, actor_kind, actor_id, actor_label, action, outcome,
+                              target_type, target_id, client_ip, details)
+    SELECT a.occurred_at, a.actor_kind, a.actor_id, a.actor_label, a.action, a.outcome,
+           a.target_type, a.target_id, a.client_ip, a.details
+    FROM jsonb_populate_recordset(NULL::audit_events, (SELECT d -> 'audit' FROM doc)) AS a
+    WHERE EXISTS (SELECT 1 FROM written)
+)
+SELECT count(*) AS written FROM written
+"""
+
+# New complaints: the projection rows as given.
+REGISTER = f"""WITH doc AS (SELECT CAST(CAST($1 AS text) AS jsonb) AS d),
+written AS (
+    INSERT INTO complaints ({PROJECTION_COLUMNS})
+    SELECT {_picked("s", PROJECTION_COLUMNS)}
+    FROM jsonb_populate_recordset(NULL::complaints, (SELECT d -> 'complaints' FROM doc)) AS s
+    RETURNING id
+),{_COMPANIONS}"""
+
+# Existing complaints at the version each change was computed from. Each document entry holds
+# only the columns that changed: `jsonb_populate_record(t, …)` lays them over the stored row.
+UPDATE = f"""WITH doc AS (SELECT CAST(CAST($1 AS text) AS jsonb) AS d),
+written AS (
+    UPDATE complaints AS t
+    SET ({_UPDATED_COLUMNS}) = (
+        SELECT {_picked("n", _UPDATED_COLUMNS)} FROM jsonb_populate_record(t, c.state) AS n
+    )
+    FROM jsonb_to_recordset((SELECT d -> 'complaints' FROM doc))
+         AS c(id uuid, expected_version int, state jsonb)
+    WHERE t.id = c.id AND t.version = c.expected_version
+    RETURNING t.id
+),{_COMPANIONS}"""
+
+
+# --- writing ---------------------------------------------------------------------------------
 
 
 def event_row(event: Event, meta: EventMeta) -> dict[str, Any]:
@@ -80,143 +265,49 @@ def event_row(event: Event, meta: EventMeta) -> dict[str, Any]:
     }
 
 
-def _table(name: str) -> Table:
-    return Base.metadata.tables[name]
-
-
-def _columns(table: Table) -> list[str]:
-    return [
-        c.name
-        for c in table.columns
-        if c.computed is None and not (c.identity is not None and c.identity.always)
-    ]
-
-
-def _check(name: str, columns: tuple[str, ...], allowed: set[str]) -> str:
-    if not set(columns) <= allowed:
-        raise ValueError(f"{name} has no columns {sorted(set(columns) - allowed)}")
-    return ", ".join(columns)
-
-
-def _tied(name: str) -> str:
-    """Rows tied to a complaint are written only with that complaint's projection."""
-    if "complaint_id" in _table(name).columns:
-        return " WHERE s.complaint_id IN (SELECT id FROM proj)"
-    return " WHERE EXISTS (SELECT 1 FROM proj)"
-
-
-def _insert_cte(name: str, columns: tuple[str, ...]) -> str:
-    cols = _check(name, columns, set(_columns(_table(name))))
-    source = f"jsonb_populate_recordset(NULL::{name}, (SELECT d FROM doc) -> '{name}') AS s"
-    picked = ", ".join(f"s.{c}" for c in columns)
-    return (
-        f"w_{name} AS (INSERT INTO {name} ({cols}) SELECT {picked} FROM {source}"
-        f"{_tied(name)} RETURNING 1)"
-    )
-
-
-def _update_cte(name: str, columns: tuple[str, ...]) -> str:
-    changed = tuple(c for c in columns if c != "id")
-    cols = _check(name, changed, set(_columns(_table(name))))
-    source = f"jsonb_populate_recordset(NULL::{name}, (SELECT d FROM doc) -> 'u:{name}') AS s"
-    picked = ", ".join(f"s.{c}" for c in changed)
-    return (
-        f"u_{name} AS (UPDATE {name} AS t SET ({cols}) = ROW({picked}) FROM {source}"
-        f"{_tied(name)} AND t.id = s.id RETURNING 1)"
-    )
-
-
-_ALL_STATE_COLUMNS = frozenset(ComplaintState.model_fields)
-
-
-@cache
-def _statement(
-    is_update: bool,
-    state_columns: tuple[str, ...],
-    inserts: tuple[tuple[str, tuple[str, ...]], ...],
-    updates: tuple[tuple[str, tuple[str, ...]], ...],
-) -> str:
-    """The statement for a shape of change: the projection columns it writes, and for each
-    companion table the columns its rows give (columns inserts omit take their defaults).
-    Cached: a few shapes cover every change."""
-    written = tuple(c for c in _columns(_table("complaints")) if c in state_columns)
-    cols = ", ".join(c for c in written if c != "id") if is_update else ", ".join(written)
-    picked = ", ".join(f"s.{c}" for c in written if c != "id" or not is_update)
-    states = "jsonb_populate_recordset(NULL::complaints, (SELECT d FROM doc) -> 'complaints') AS s"
-    if is_update:
-        proj = (
-            f"proj AS (UPDATE complaints AS t SET ({cols}) = ROW({picked}) FROM {states} "
-            "JOIN jsonb_to_recordset((SELECT d FROM doc) -> 'expected') AS e(id uuid, version int)"
-            " ON e.id = s.id WHERE t.id = s.id AND t.version = e.version RETURNING t.id)"
-        )
+def _document(changes: Sequence[ComplaintChange], audit: Sequence[AuditRecord]) -> str:
+    new = changes[0].previous is None
+    if new:
+        complaints: list[dict[str, Any]] = [c.changed_columns() for c in changes]
     else:
-        proj = (
-            f"proj AS (INSERT INTO complaints ({cols}) SELECT {picked} FROM {states} RETURNING id)"
-        )
-    ctes = [
-        "doc AS (SELECT CAST(CAST($1 AS text) AS jsonb) AS d)",
-        proj,
-        *(_insert_cte(t, columns) for t, columns in inserts),
-        *(_update_cte(t, columns) for t, columns in updates),
-    ]
-    return "WITH " + ",\n".join(ctes) + "\nSELECT count(*) FROM proj"
+        complaints = [
+            {"id": c.complaint_id, "expected_version": c.previous.version, "state": state}
+            for c in changes
+            if c.previous is not None and (state := c.changed_columns())
+        ]
+    return json_dumps(
+        {
+            "complaints": complaints,
+            "events": [event_row(e, m) for c in changes for e, m in c.events],
+            "keys": [asdict(k) for c in changes for k in c.idempotency_keys],
+            "planned": [asdict(p) for c in changes for p in c.planned_deadlines],
+            "moved": [asdict(m) for c in changes for m in c.moved_deadlines],
+            "outbox": [asdict(o) for c in changes for o in c.outbox],
+            "audit": [a.row() for a in audit],
+        }
+    )
 
 
-def _same_columns(table: str, rows: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
-    """The columns the rows of one table give. They must all give the same ones: a column one
-    row omits would be written as NULL for it, not as the column's default."""
-    columns = set(rows[0])
-    if any(set(row) != columns for row in rows):
-        raise ValueError(f"rows for {table} give different columns")
-    return tuple(sorted(columns))
-
-
-def _merge(target: dict[str, list[Mapping[str, Any]]], source: Rows) -> None:
-    for table, rows in source.items():
-        if rows:
-            target.setdefault(table, []).extend(rows)
-
-
-async def write_changes(conn: AsyncConnection, changes: Sequence[ComplaintChange]) -> None:
-    """Write changes, all new complaints or all updates, in one statement. Raises `StaleVersion`
-    if a complaint had moved on: that complaint's rows are not written; inside a transaction
-    (the SLA worker's batches, whose complaints are locked) the caller rolls back the rest."""
+async def write(
+    conn: AsyncConnection,
+    changes: Sequence[ComplaintChange],
+    *,
+    audit: Sequence[AuditRecord] = (),
+) -> None:
+    """Write changes — all new complaints or all updates — and the audit entries that go with
+    them, in one statement. Raises `StaleVersion` if a complaint had moved on (none of its
+    rows is written), `DuplicateKey` if a unique constraint refused a row (nothing is
+    written). More than one change needs a transaction (see the module's docstring)."""
     if not changes:
         return
-    is_update = changes[0].expected_version is not None
-    if any((c.expected_version is not None) != is_update for c in changes):
+    new = changes[0].previous is None
+    if any((c.previous is None) != new for c in changes):
         raise ValueError("a batch is either new complaints or updates, not both")
-    columns = frozenset().union(*(c.changed_columns() for c in changes))
-    document: dict[str, Any] = {
-        "complaints": [c.state.model_dump(mode="json", include=set(columns)) for c in changes],
-        "complaint_events": [event_row(e, m) for c in changes for e, m in c.events],
-    }
-    if is_update:
-        document["expected"] = [
-            {"id": c.complaint_id, "version": c.expected_version} for c in changes
-        ]
-    inserts: dict[str, list[Mapping[str, Any]]] = {}
-    updates: dict[str, list[Mapping[str, Any]]] = {}
-    for change in changes:
-        _merge(inserts, change.rows)
-        _merge(updates, change.updates)
-    document.update(inserts)
-    document.update({f"u:{table}": rows for table, rows in updates.items()})
-    insert_shape = tuple(
-        (t, _same_columns(t, rows))
-        for t, rows in sorted({**inserts, "complaint_events": document["complaint_events"]}.items())
-        if rows
-    )
-    update_shape = tuple((t, _same_columns(t, rows)) for t, rows in sorted(updates.items()))
-    statement = _statement(is_update, tuple(sorted(columns)), insert_shape, update_shape)
+    if len(changes) > 1 and await is_autocommit(conn):
+        raise RuntimeError("a batch of complaint changes must be written inside a transaction")
     try:
-        (row,) = await fetch(conn, statement, json_dumps(document))
+        (row,) = await fetch(conn, REGISTER if new else UPDATE, _document(changes, audit))
     except UniqueViolationError as exc:
         raise DuplicateKey(exc.constraint_name or "") from exc
-    if row["count"] != len(changes):
+    if row["written"] != len(changes):
         raise StaleVersion("the complaint was changed by someone else; reload it and try again")
-
-
-async def write_change(conn: AsyncConnection, change: ComplaintChange) -> None:
-    """Append one change's events and update its projection, atomically, in one round trip."""
-    await write_changes(conn, [change])

@@ -2,7 +2,7 @@
 
 A stored deadline changes only with its complaint: in the complaint change's own statement
 (`changed_rows`), guarded by the complaint's version, or while its complaint is locked (a
-calendar recompute, shared.db.recompute). Nothing here writes one on its own.
+calendar recompute, shared.application.recompute). Nothing here writes one on its own.
 
 A deadline is planned in the domain (`shared.domain.sla`) and stored as one row per
 (complaint, stage, cycle). Two insert paths:
@@ -198,7 +198,7 @@ async def of_complaints(
     conn: AsyncConnection, which: Selection, complaint_ids: Sequence[uuid.UUID]
 ) -> list[dict[str, Any]]:
     """The deadlines in `which` of these complaints (read after locking them: see
-    shared.db.recompute)."""
+    shared.application.recompute)."""
     c = deadlines.c
     stmt = select(deadlines).where(*which, c.complaint_id.in_(complaint_ids)).order_by(c.id)
     return [dict(r) for r in (await conn.execute(stmt)).mappings()]

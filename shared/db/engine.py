@@ -55,19 +55,25 @@ def create_engine(url: str, *, pool_size: int = 20, max_overflow: int = 10) -> A
     )
 
 
-async def fetch(conn: AsyncConnection, sql: str, *args: Any) -> Sequence[Mapping[Any, Any]]:
-    """Rows of hand-written SQL (`$1`, `$2` … parameters) run on the asyncpg connection under
-    `conn`, with asyncpg's errors (e.g. `UniqueViolationError`) whichever way it runs.
-
-    On an autocommit connection (`Database.connect()`: the API's reads and single-statement
-    changes) the statement goes to asyncpg directly. SQLAlchemy's per-statement work cost more
-    CPU than asyncpg's whole round trip, and the registration path runs two statements
-    (bench/intake.py). Inside a transaction (`Database.begin()`) it runs through SQLAlchemy, so
-    that it joins the transaction SQLAlchemy began.
-    """
+async def is_autocommit(conn: AsyncConnection) -> bool:
+    """Whether `conn` runs each statement as its own transaction (`Database.connect()`), as
+    opposed to inside one transaction (`Database.begin()`)."""
     pooled = await conn.get_raw_connection()
-    driver: asyncpg.Connection | None = pooled.driver_connection
-    if driver is not None and getattr(pooled.dbapi_connection, "autocommit", False):
+    return bool(getattr(pooled.dbapi_connection, "autocommit", False))
+
+
+async def fetch(conn: AsyncConnection, sql: str, *args: Any) -> Sequence[Mapping[Any, Any]]:
+    """Rows of hand-written SQL (`$1`, `$2` … parameters), with asyncpg's errors (e.g.
+    `UniqueViolationError`) whichever kind of connection runs it.
+
+    On an autocommit connection the statement goes to asyncpg directly: SQLAlchemy's
+    per-statement work cost more CPU than asyncpg's whole round trip, and a registration runs
+    two statements (bench/intake.py). Inside a transaction it must go through SQLAlchemy,
+    whose asyncpg adapter begins the transaction lazily, on its first statement: a statement
+    sent to asyncpg directly could run before that BEGIN, outside the transaction.
+    """
+    if await is_autocommit(conn):
+        driver: asyncpg.Connection = (await conn.get_raw_connection()).driver_connection
         rows: Sequence[Mapping[Any, Any]] = await driver.fetch(sql, *args)
         return rows
     try:

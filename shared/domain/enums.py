@@ -156,3 +156,7 @@ class DeadlineStatus(StrEnum):
     MET = "met"
     BREACHED = "breached"
     CANCELLED = "cancelled"
+
+
+# Open: still owed (the clock may be paused). Every other status is final.
+OPEN_DEADLINE_STATUSES = frozenset({DeadlineStatus.PENDING, DeadlineStatus.WARNED})

@@ -73,11 +73,9 @@ def webhook_payload(state: ComplaintState, event: Event, meta: EventMeta) -> dic
     }
 
 
-_ROW: dict[str, Any] = {"template_key": None, "audience": None, "recipient_user_id": None}
-
-
 class Outbox:
-    """Collects the rows of one change (`rows()` for `ComplaintChange.rows["outbox"]`)."""
+    """Collects the outbox rows of one change (`rows()`: the columns each row gives; the
+    writer's `OutboxRow` names them all)."""
 
     def __init__(self, *, now: datetime, calendar: BusinessCalendar) -> None:
         self._now = now
@@ -85,8 +83,7 @@ class Outbox:
         self._rows: list[dict[str, Any]] = []
 
     def rows(self) -> list[dict[str, Any]]:
-        # Every row gives the same columns (a column some row omitted would be NULL for it).
-        return [{**_ROW, **row} for row in self._rows]
+        return list(self._rows)
 
     def webhook(self, state: ComplaintState, event: Event, meta: EventMeta) -> None:
         self._rows.append(

@@ -22,7 +22,7 @@ from shared.db import calendars as calendars_repo
 from shared.db import complaints as complaints_repo
 from shared.db import deadlines as repo
 from shared.db import sla as sla_repo
-from shared.db.changes import ComplaintChange, write_change
+from shared.db.changes import ComplaintChange, PlannedDeadlineRow, write
 from shared.db.engine import Database
 from shared.domain.complaint import Actor, ActorKind, EventMeta
 from shared.domain.enums import (
@@ -148,15 +148,16 @@ async def test_deadlines_ride_in_the_complaint_statement(
             start=now,
             calendar=CAL,
         )
-        await write_change(
+        await write(
             conn,
-            ComplaintChange(
-                complaint_id=state.id,
-                expected_version=None,
-                state=state,
-                events=[(event, meta)],
-                rows={"deadlines": rows(state.id, planned)},
-            ),
+            [
+                ComplaintChange(
+                    state=state,
+                    previous=None,
+                    events=[(event, meta)],
+                    planned_deadlines=[PlannedDeadlineRow(**r) for r in rows(state.id, planned)],
+                )
+            ],
         )
         stored = await repo.list_for_complaint(conn, state.id)
     assert {r["stage"] for r in stored} == {

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
-from services.sla_worker.jobs.sweep import sweep_batch
-from shared.db.complaint_effects import Effects
+from shared.application.bootstrap import Collaborators
+from shared.application.sweep import sweep_batch
 from tests.support.desk import (
     Desk,
     deadlines_of,
@@ -43,7 +43,7 @@ async def test_a_breach_committed_during_a_recompute_stays_breached(desk: Desk) 
     async with desk.db.begin() as audit_lock:
         # The sweep takes the complaint, then waits at its write (it appends an audit entry)...
         await audit_lock.execute(text("LOCK TABLE audit_events IN SHARE MODE"))
-        sweep = asyncio.create_task(sweep_batch(desk.db, Effects(), now=SWEPT))
+        sweep = asyncio.create_task(sweep_batch(Collaborators(desk.db), now=SWEPT))
         await wait_for_lock_waiters(desk.db, 1, like="WITH doc%")
         # ... while the admin loads 2027, whose recompute waits for the complaint's lock.
         load = asyncio.create_task(

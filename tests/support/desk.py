@@ -20,9 +20,9 @@ from sqlalchemy import text
 
 from services.intake_api.app import create_app
 from services.intake_api.deps import get_now
-from services.sla_worker.jobs.sweep import sweep_batch
+from shared.application.bootstrap import Collaborators
+from shared.application.sweep import sweep_batch
 from shared.config import Settings
-from shared.db.complaint_effects import Effects
 from shared.db.engine import Database
 from tests.conftest import make_settings
 from tests.support.factories import complaint_body
@@ -112,7 +112,7 @@ async def sweep_all(db: Database, now: datetime, *, limit: int = 50) -> tuple[in
     """Sweep batches at `now` until nothing due is left: (complaints taken, escalations)."""
     taken = escalated = 0
     while True:
-        count, escalations = await sweep_batch(db, Effects(), now=now, limit=limit)
+        count, escalations = await sweep_batch(Collaborators(db), now=now, limit=limit)
         taken, escalated = taken + count, escalated + escalations
         if count == 0:
             return taken, escalated

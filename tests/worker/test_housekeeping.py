@@ -12,6 +12,8 @@ import httpx
 from sqlalchemy import text
 
 from services.sla_worker.jobs.housekeeping import housekeeping
+from shared.application.bootstrap import Collaborators
+from shared.config import Settings
 from shared.db.calendars import CalendarCache, calendar_cache
 from shared.db.engine import Database
 from shared.domain.reference import local_date
@@ -24,7 +26,7 @@ from tests.support.factories import complaint_body
 
 
 async def test_purges_expired_idempotency_keys_and_prepares_tomorrow(
-    client: httpx.AsyncClient, db: Database
+    client: httpx.AsyncClient, db: Database, settings: Settings
 ) -> None:
     old_key, fresh_key = f"old-{uuid.uuid4()}", f"fresh-{uuid.uuid4()}"
     for key in (old_key, fresh_key):
@@ -40,7 +42,7 @@ async def test_purges_expired_idempotency_keys_and_prepares_tomorrow(
             ),
             {"key": f"key:{old_key}"},
         )
-    await housekeeping({"db": db})
+    await housekeeping({"collab": Collaborators(db, settings)})
     tomorrow = local_date(datetime.now(UTC)) + timedelta(days=1)
     async with db.connect() as conn:
         keys = {
@@ -104,7 +106,7 @@ async def test_deadlines_made_definite_by_seeding_are_recomputed(desk: Desk) -> 
     assert seeded.known_until == date(2026, 12, 31)
     assert {d["stage"]: d for d in await deadlines_of(desk.db, complaint["id"])} == before
 
-    done = await housekeeping({"db": desk.db})
+    done = await housekeeping({"collab": Collaborators(desk.db, desk.settings)})
     assert done["deadlines"] >= 2  # resolution and progress update
     after = {d["stage"]: d for d in await deadlines_of(desk.db, complaint["id"])}
     resolution = after["resolution"]
@@ -123,7 +125,7 @@ async def test_deadlines_made_definite_by_seeding_are_recomputed(desk: Desk) -> 
     assert datetime.fromisoformat(moved["resolution"]["due_at"]) == resolution["due_at"]
 
     # Nothing is left stale: running again recomputes nothing and writes no event.
-    again = await housekeeping({"db": desk.db})
+    again = await housekeeping({"collab": Collaborators(desk.db, desk.settings)})
     assert again["deadlines"] == 0
     types = [e["type"] for e in await events_of(desk.db, complaint["id"])]
     assert types.count("deadlines.recomputed") == 1

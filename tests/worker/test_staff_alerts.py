@@ -23,8 +23,8 @@ from sqlalchemy import text
 
 from services.intake_api.app import create_app
 from services.intake_api.deps import get_now
-from services.sla_worker.jobs.sweep import sweep_batch
-from shared.db.complaint_effects import Effects
+from shared.application.bootstrap import Collaborators
+from shared.application.sweep import sweep_batch
 from shared.db.engine import Database
 from tests.conftest import make_settings
 from tests.support.factories import complaint_body
@@ -97,7 +97,7 @@ async def test_a_level3_breach_tells_the_director_and_management_once(
     # the investigation (their policy notifies the assignee and the manager) and the level-3
     # resolution (its policy notifies the assignee and the director).
     later = T0 + timedelta(days=30)
-    while (await sweep_batch(desk["db"], Effects(), now=later, limit=50))[0]:
+    while (await sweep_batch(Collaborators(desk["db"]), now=later, limit=50))[0]:
         pass
     messages = await _staff_messages(desk["db"], flow.id, "deadline.breached")
 

@@ -22,11 +22,12 @@ from arq import cron
 from arq.worker import Worker
 from sqlalchemy import text
 
-from services.sla_worker.jobs.sweep import CRON_SECONDS, sweep_batch, sweep_deadlines
+from services.sla_worker.jobs.sweep import sweep_deadlines
 from services.sla_worker.serialization import deserialize, serialize
-from services.sla_worker.worker import redis_settings_for
+from services.sla_worker.worker import CRON_SECONDS, redis_settings_for
+from shared.application.bootstrap import Collaborators
+from shared.application.sweep import sweep_batch
 from shared.config import Settings
-from shared.db.complaint_effects import Effects
 from shared.db.engine import Database
 from tests.support.desk import (
     Desk,
@@ -127,7 +128,7 @@ async def test_concurrent_sweeps_handle_each_deadline_exactly_once(desk: Desk) -
         async def worker(db: Database) -> int:
             done = 0
             while True:
-                count, escalations = await sweep_batch(db, Effects(), now=later, limit=7)
+                count, escalations = await sweep_batch(Collaborators(db), now=later, limit=7)
                 done += escalations
                 if count == 0:
                     return done
@@ -163,7 +164,7 @@ async def test_a_burst_worker_catches_up_through_the_cron(desk: Desk) -> None:
         burst=True,
         poll_delay=0.05,
         handle_signals=False,
-        ctx={"db": desk.db},
+        ctx={"collab": Collaborators(desk.db, desk.settings)},
     )
     try:
         await worker.main()

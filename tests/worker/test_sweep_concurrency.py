@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
-from services.sla_worker.jobs.sweep import sweep_batch
-from shared.db.complaint_effects import Effects
+from shared.application.bootstrap import Collaborators
+from shared.application.sweep import sweep_batch
 from shared.db.engine import Database
 from tests.support.desk import (
     Desk,
@@ -78,10 +78,10 @@ async def test_two_claims_over_the_same_two_complaints_do_not_deadlock(desk: Des
             text("SELECT id FROM complaints WHERE id = :id FOR UPDATE"),
             {"id": uuid.UUID(second["id"])},
         )
-        a = asyncio.create_task(sweep_batch(desk.db, Effects(), now=LATER, limit=2))
+        a = asyncio.create_task(sweep_batch(Collaborators(desk.db), now=LATER, limit=2))
         await wait_for_lock_waiters(desk.db, 1, like="WITH doc%")
         await holder.rollback()
-        b = asyncio.create_task(sweep_batch(desk.db, Effects(), now=LATER, limit=2))
+        b = asyncio.create_task(sweep_batch(Collaborators(desk.db), now=LATER, limit=2))
         await wait_for_lock_waiters(desk.db, 2, like="WITH doc%")
         await audit_lock.rollback()
         results = await asyncio.gather(a, b, return_exceptions=True)
@@ -107,7 +107,7 @@ async def test_many_concurrent_sweeps_escalate_each_complaint_once(desk: Desk) -
 
         async def sweeper(db: Database) -> None:
             while True:
-                count, _ = await sweep_batch(db, Effects(), now=LATER, limit=3)
+                count, _ = await sweep_batch(Collaborators(db), now=LATER, limit=3)
                 if count == 0:
                     return
 

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
-from services.sla_worker.jobs.sweep import sweep_batch
-from shared.db.complaint_effects import Effects
+from shared.application.bootstrap import Collaborators
+from shared.application.sweep import sweep_batch
 from tests.conftest import make_settings
 from tests.support.desk import (
     Desk,
@@ -45,9 +45,9 @@ async def test_catch_up_handles_the_earliest_due_first(desk: Desk) -> None:
     # Back after downtime: everything fell due long ago; each sweep takes three complaints.
     sweeps = [LATER + timedelta(seconds=k) for k in range(3)]
     for now in sweeps:
-        taken, _ = await sweep_batch(desk.db, Effects(), now=now, limit=3)
+        taken, _ = await sweep_batch(Collaborators(desk.db), now=now, limit=3)
         assert taken == 3
-    assert (await sweep_batch(desk.db, Effects(), now=sweeps[-1], limit=3))[0] == 0
+    assert (await sweep_batch(Collaborators(desk.db), now=sweeps[-1], limit=3))[0] == 0
 
     handled_by = {}
     for m, complaint in complaints.items():

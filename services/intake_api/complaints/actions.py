@@ -5,22 +5,21 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
-from services.intake_api.complaints.service import ensure_visible
+from services.intake_api.complaints.service import load_visible
 from services.intake_api.etags import required_version
+from shared.application.bootstrap import Collaborators
+from shared.application.complaint_changes import Decision, change_complaints
 from shared.db import accounts
 from shared.db import complaints as repo
-from shared.db.audit import AuditRecord
-from shared.db.changes import StaleVersion, write_change
-from shared.db.complaint_effects import Effects, change_for
-from shared.db.engine import Database
+from shared.db.audit import AuditContext
+from shared.db.changes import StaleVersion
 from shared.domain.access import Principal
 from shared.domain.complaint import Actor, ActorKind, ComplaintState
 from shared.domain.enums import Satisfaction
 from shared.domain.errors import FieldError, InvalidInput, NotFound
-from shared.domain.events import Event, stamp
+from shared.domain.events import Event
 from shared.domain.handling import (
     Command,
     Context,
@@ -56,92 +55,86 @@ async def _check_assignee(
 
 
 async def act(
-    db: Database,
+    collab: Collaborators,
     principal: Principal,
     complaint_id: uuid.UUID,
     action: Action,
     command: Command,
     *,
     if_match: str | None,
-    now: datetime,
-    client_ip: str | None,
-    effects: Effects,
+    audit: AuditContext,
 ) -> dict[str, Any]:
+    """One lifecycle action: load the complaint, check the ETag, let the domain decide, write
+    through the complaint-change pipeline (one statement, guarded by the version)."""
     expected = required_version(if_match, "complaint")
-    async with db.connect() as conn:
-        row = await ensure_visible(conn, principal, await repo.get_row(conn, complaint_id))
+    now = audit.now
+    async with collab.db.connect() as conn:
+        row = await load_visible(conn, collab.caches, principal, complaint_id)
         state = repo.state_from_row(row)
         if state.version != expected:
             raise StaleVersion(
                 f"the complaint is at version {state.version}, not {expected}: reload it"
             )
-        ctx = Context(principal=principal, now=now, rules=await effects.rules(conn))
+        ctx = Context(principal=principal, now=now, rules=await collab.caches.rules.get(conn))
         events = decide(state, action, command, ctx)
         await _check_assignee(conn, state, events, ctx.rules.routing)
-        stamped, states = stamp(state, events, actor=principal.actor, now=now)
-        new_state = states[-1]
-        audit = AuditRecord(
-            occurred_at=now,
-            actor_kind=principal.kind.value,
-            actor_id=principal.id,
-            actor_label=principal.label,
-            action=f"complaint.{action}",
+        record = audit.record(
+            f"complaint.{action}",
             target_type="complaint",
             target_id=str(complaint_id),
-            client_ip=client_ip,
-            details={"events": [e.type for e in events], "version": new_state.version},
+            details={"events": [e.type for e in events], "version": state.version + len(events)},
         )
-        change = await change_for(
-            conn, effects, stamped, states, before=state, now=now, audit=audit
+        (new_state,) = await change_complaints(
+            conn,
+            [Decision(before=state, events=events, actor=principal.actor)],
+            now=now,
+            audit=[record],
+            caches=collab.caches,
+            survey_url=collab.survey_url,
         )
-        await write_change(conn, change)
     out = new_state.model_dump()
     out["subject_user_id"] = row["subject_user_id"]
     return out
 
 
 async def answer_survey(
-    db: Database,
-    effects: Effects,
+    collab: Collaborators,
     *,
     complaint_id: uuid.UUID,
     nonce: str,
     score: Satisfaction,
     comment: str | None,
-    now: datetime,
-    client_ip: str | None,
+    audit: AuditContext,
 ) -> None:
     """The customer's answer through the survey link (满意度调查). The link works once: the
-    answer clears the invitation's nonce in the same statement that records it."""
+    answer clears the invitation's nonce in the same statement that records it. `audit` is
+    the customer's (no account: the link is the credential)."""
     not_found = NotFound(SURVEY_LINK_UNUSABLE)
-    async with db.connect() as conn:
+    async with collab.db.connect() as conn:
         row = await repo.get_row(conn, complaint_id)
         if row is None or not row["survey_nonce"] or row["survey_nonce"] != nonce:
             raise not_found
         state = repo.state_from_row(row)
         events = satisfaction_events(state, score, source="survey", comment=comment)
-        customer = Actor(kind=ActorKind.CUSTOMER, id=None)
+        decision = Decision(before=state, events=events, actor=Actor(kind=ActorKind.CUSTOMER))
+        record = audit.record(
+            "complaint.survey_answered",
+            target_type="complaint",
+            target_id=str(complaint_id),
+            details={"score": int(score)},
+        )
         try:
-            stamped, states = stamp(state, events, actor=customer, now=now)
+            await change_complaints(
+                conn,
+                [decision],
+                now=audit.now,
+                audit=[record],
+                caches=collab.caches,
+                survey_url=collab.survey_url,
+            )
         except InvalidTransition:
             # An open invitation in a status that takes no rating: the customer learns only
             # that the link is spent, never the complaint's internal state.
             raise not_found from None
-        audit = AuditRecord(
-            occurred_at=now,
-            actor_kind=ActorKind.CUSTOMER.value,
-            actor_id=None,
-            actor_label="survey",
-            action="complaint.survey_answered",
-            target_type="complaint",
-            target_id=str(complaint_id),
-            client_ip=client_ip,
-            details={"score": int(score)},
-        )
-        change = await change_for(
-            conn, effects, stamped, states, before=state, now=now, audit=audit
-        )
-        try:
-            await write_change(conn, change)
         except StaleVersion:
             raise not_found from None  # answered twice at once: the first one counts

@@ -8,21 +8,19 @@ type from the loop, so they must be evaluated when the endpoint is made.)
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, Response
 
 from services.intake_api.complaints.actions import act
 from services.intake_api.complaints.schemas import ComplaintOut
 from services.intake_api.deps import (
-    ClientIpDep,
+    AuditDep,
+    CollabDep,
     ComplaintIdDep,
     CurrentPrincipal,
-    DbDep,
-    NowDep,
     require_json,
 )
 from services.intake_api.examples import ACTION_EXAMPLES
 from services.intake_api.problems import responses
-from shared.db.complaint_effects import Effects
 from shared.domain.access import sees_contact_data
 from shared.domain.handling import COMMANDS, Command
 from shared.domain.lifecycle import Action
@@ -49,20 +47,13 @@ ERRORS_DOC = """
 """
 
 
-async def _effects(request: Request) -> Effects:
-    effects: Effects = request.app.state.effects
-    return effects
-
-
 def _endpoint(action: Action, command_type: type[Command]) -> Callable[..., Awaitable[Any]]:
     async def endpoint(
-        db: DbDep,
-        now: NowDep,
-        ip: ClientIpDep,
+        collab: CollabDep,
+        audit: AuditDep,
         principal: CurrentPrincipal,
         complaint_id: ComplaintIdDep,
         response: Response,
-        effects: Annotated[Effects, Depends(_effects)],
         command: Annotated[
             command_type,  # type: ignore[valid-type]
             Body(
@@ -77,15 +68,7 @@ def _endpoint(action: Action, command_type: type[Command]) -> Callable[..., Awai
         if_match: Annotated[str | None, Header(max_length=64, description=IF_MATCH_DOC)] = None,
     ) -> ComplaintOut:
         row = await act(
-            db,
-            principal,
-            complaint_id,
-            action,
-            command,
-            if_match=if_match,
-            now=now,
-            client_ip=ip,
-            effects=effects,
+            collab, principal, complaint_id, action, command, if_match=if_match, audit=audit
         )
         response.headers["ETag"] = f'"{row["version"]}"'
         return ComplaintOut.from_row(

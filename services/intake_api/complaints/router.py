@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake_api.complaints import service
@@ -18,10 +18,10 @@ from services.intake_api.complaints.schemas import (
     mask_event,
 )
 from services.intake_api.deps import (
-    ClientIpDep,
-    ComplaintIdDep,
+    AuditDep,
+    CollabDep,
+    ComplaintDep,
     CurrentPrincipal,
-    DbDep,
     NowDep,
     SettingsDep,
     require_json,
@@ -29,13 +29,11 @@ from services.intake_api.deps import (
 from services.intake_api.etags import etag
 from services.intake_api.examples import COMPLAINT_EXAMPLES
 from services.intake_api.problems import responses
-from shared.db.complaints import ComplaintFilters, Cursor
 from shared.domain.access import Principal, sees_contact_data
 from shared.domain.enums import Category, Channel, Kind, Level, Status
-from shared.domain.errors import FieldError, InvalidInput
 from shared.domain.intake import ComplaintIntake
 from shared.domain.reference import REFERENCE_PATTERN
-from shared.domain.values import Code, Instant, normalize_phone
+from shared.domain.values import Code, Instant
 
 router = APIRouter(
     prefix="/api/v1/complaints", tags=["complaints"], dependencies=[Depends(require_json)]
@@ -69,10 +67,8 @@ def _view(row: dict[str, Any], principal: Principal) -> ComplaintOut:
     responses=responses(400, 401, 403, 413, 415, 422, 429),
 )
 async def register_complaint(
-    request: Request,
-    db: DbDep,
-    now: NowDep,
-    ip: ClientIpDep,
+    collab: CollabDep,
+    audit: AuditDep,
     principal: CurrentPrincipal,
     intake: Annotated[ComplaintIntake, Body(openapi_examples=COMPLAINT_EXAMPLES)],
     idempotency_key: Annotated[
@@ -84,13 +80,7 @@ async def register_complaint(
 ) -> Response:
     """Registers the complaint at once and returns it with its reference number (受理号)."""
     registration = await service.register(
-        db,
-        intake,
-        principal=principal,
-        idempotency_key=idempotency_key,
-        now=now,
-        client_ip=ip,
-        effects=request.app.state.effects,
+        collab, intake, principal=principal, idempotency_key=idempotency_key, audit=audit
     )
     out = _view(registration.row, principal)
     headers = {"Location": f"{router.prefix}/{out.id}", "ETag": etag(out.version)}
@@ -133,52 +123,19 @@ class ComplaintQuery(BaseModel):
     responses=responses(401, 422, 429),
 )
 async def list_complaints(
-    db: DbDep,
+    collab: CollabDep,
     settings: SettingsDep,
     now: NowDep,
     principal: CurrentPrincipal,
     query: Annotated[ComplaintQuery, Query()],
 ) -> ComplaintPage:
     """Newest first by default. Pages are stable while complaints are being registered."""
-    phone = None
-    if query.customer_phone is not None:
-        try:
-            phone = normalize_phone(query.customer_phone)
-        except ValueError as exc:
-            raise InvalidInput([FieldError(("query", "customer_phone"), str(exc))]) from None
-    descending = query.sort == "-created_at"
-    after = None
-    if query.cursor is not None:
-        try:
-            after = Cursor.decode(query.cursor)
-        except ValueError:
-            raise InvalidInput([FieldError(("query", "cursor"), "invalid cursor")]) from None
-        if after.descending != descending:
-            raise InvalidInput([FieldError(("query", "cursor"), "cursor is for another sort")])
-    filters = ComplaintFilters(
-        status=tuple(query.status),
-        kind=query.kind,
-        category=query.category,
-        level=query.level,
-        channel=query.channel,
-        department=query.department,
-        assignee_id=query.assignee_id,
-        created_from=query.created_from,
-        created_to=query.created_to,
-        customer_phone=phone,
-        reference=query.reference,
-        deadline_clauses=await service.deadline_filters(
-            db,
-            now=now,
-            due_within_hours=query.due_within_hours,
-            overdue=query.overdue,
-            breached=query.breached,
-        ),
+    list_query = service.ComplaintListQuery(
+        **query.model_dump(exclude={"sort", "limit"}),
+        descending=query.sort == "-created_at",
+        limit=min(query.limit, settings.max_page_size),
     )
-    limit = min(query.limit, settings.max_page_size)
-    rows, next_cursor = await service.list_page(
-        db, principal, filters, limit=limit, descending=descending, after=after
-    )
+    rows, next_cursor = await service.list_page(collab, principal, list_query, now=now)
     contact_visible = sees_contact_data(principal)
     return ComplaintPage(
         items=[
@@ -196,9 +153,9 @@ async def list_complaints(
     responses=responses(401, 404, 429),
 )
 async def get_by_reference(
-    db: DbDep, principal: CurrentPrincipal, reference: str, response: Response
+    collab: CollabDep, principal: CurrentPrincipal, reference: str, response: Response
 ) -> ComplaintOut:
-    row = await service.get_by_reference(db, principal, reference)
+    row = await service.get_by_reference(collab, principal, reference)
     out = ComplaintOut.from_row(
         row, contact_visible=sees_contact_data(principal), principal=principal
     )
@@ -212,10 +169,8 @@ async def get_by_reference(
     response_model=ComplaintOut,
     responses=responses(401, 404, 429),
 )
-async def get_complaint(
-    db: DbDep, principal: CurrentPrincipal, complaint_id: ComplaintIdDep
-) -> Response:
-    out = _view(await service.get(db, principal, complaint_id), principal)
+async def get_complaint(principal: CurrentPrincipal, complaint: ComplaintDep) -> Response:
+    out = _view(complaint, principal)
     return _json(out, 200, {"ETag": etag(out.version)})
 
 
@@ -226,14 +181,14 @@ async def get_complaint(
     responses=responses(401, 404, 429),
 )
 async def list_events(
-    db: DbDep, principal: CurrentPrincipal, complaint_id: ComplaintIdDep
+    collab: CollabDep, principal: CurrentPrincipal, complaint: ComplaintDep
 ) -> list[EventOut]:
     """Event payloads hold the complaint as registered, personal data included: the history is
     for those who may read the complaint, with contact data masked like the complaint itself."""
     contact_visible = sees_contact_data(principal)
     return [
         EventOut.model_validate(mask_event(e, contact_visible=contact_visible))
-        for e in await service.events(db, principal, complaint_id)
+        for e in await service.events(collab, complaint)
     ]
 
 
@@ -244,16 +199,15 @@ async def list_events(
     responses=responses(401, 403, 404, 429),
 )
 async def reveal(
-    db: DbDep,
-    now: NowDep,
-    ip: ClientIpDep,
+    collab: CollabDep,
+    audit: AuditDep,
     principal: CurrentPrincipal,
-    complaint_id: ComplaintIdDep,
+    complaint: ComplaintDep,
     response: Response,
 ) -> PersonalData:
     """Phone, email, address and identity number in clear. Every call writes an audit entry
     (who, when, from where, which fields — never the values)."""
-    row = await service.reveal(db, principal, complaint_id, now=now, client_ip=ip)
+    row = await service.reveal(collab, principal, complaint, audit=audit)
     response.headers["Cache-Control"] = "no-store"
     return PersonalData.from_row(row)
 
@@ -265,12 +219,11 @@ async def reveal(
     responses=responses(401, 404, 429),
 )
 async def list_deadlines(
-    db: DbDep, now: NowDep, principal: CurrentPrincipal, complaint_id: ComplaintIdDep
+    collab: CollabDep, now: NowDep, complaint: ComplaintDep
 ) -> list[DeadlineOut]:
     """Every deadline planned for the complaint, oldest first. `remaining_seconds` counts
     working time for working-day and business-hour deadlines (a deadline at 18:00 on Friday
     seen at 17:00 has one hour left, not a weekend) and is frozen while the clock is paused."""
     return [
-        DeadlineOut.model_validate(d)
-        for d in await service.deadlines(db, principal, complaint_id, now=now)
+        DeadlineOut.model_validate(d) for d in await service.deadlines(collab, complaint, now=now)
     ]

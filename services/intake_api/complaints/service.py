@@ -11,19 +11,32 @@ from typing import Any
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.db import audit
+from shared.application.bootstrap import Caches, Collaborators
+from shared.application.complaint_changes import Decision, change_complaints
+from shared.db import audit as audit_repo
 from shared.db import complaints as repo
 from shared.db import deadlines as deadlines_repo
-from shared.db.audit import AuditRecord
-from shared.db.calendars import calendar_cache
-from shared.db.changes import DuplicateKey, write_change
-from shared.db.complaint_effects import Effects, change_for
+from shared.db.audit import AuditContext
+from shared.db.changes import DuplicateKey, IdempotencyKeyRow
 from shared.db.engine import Database
-from shared.db.rule_sets import rules_cache
 from shared.domain.access import Principal, Visibility, can_register, can_reveal, visibility
-from shared.domain.complaint import EventMeta
-from shared.domain.enums import Channel, DurationUnit
-from shared.domain.errors import DomainError, Forbidden, NotFound, NotVisible
+from shared.domain.enums import (
+    OPEN_DEADLINE_STATUSES,
+    Category,
+    Channel,
+    DurationUnit,
+    Kind,
+    Level,
+    Status,
+)
+from shared.domain.errors import (
+    DomainError,
+    FieldError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    NotVisible,
+)
 from shared.domain.events import ComplaintRegistered
 from shared.domain.handling import Rules
 from shared.domain.intake import ComplaintIntake, check_intake
@@ -63,24 +76,25 @@ def _idempotency_keys(
 
 
 async def register(
-    db: Database,
+    collab: Collaborators,
     intake: ComplaintIntake,
     *,
     principal: Principal,
     idempotency_key: str | None,
-    now: datetime,
-    client_ip: str | None,
-    effects: Effects,
+    audit: AuditContext,
 ) -> Registration:
     """受理: register a complaint and give it its reference number, exactly once per key."""
     if not can_register(principal):
         raise Forbidden("This account may not register complaints.")
+    now = audit.now
     check_intake(intake, now=now, today=local_date(now))
     keys = _idempotency_keys(intake, principal.idempotency_scope, idempotency_key)
     request_hash = _request_hash(intake) if keys else ""
-    async with db.connect() as conn:
+    caches = collab.caches
+    # One statement to number and look up, one to write: atomic each, so no transaction.
+    async with collab.db.connect() as conn:
         day = local_date(now)
-        rules = await effects.rules(conn)
+        rules = await caches.rules.get(conn)
         number, earlier = await repo.intake_lookup(
             conn, day, phone=intake.customer.phone, since=now - rules.repeat.window
         )
@@ -101,38 +115,31 @@ async def register(
             repeat_of=repeat_of,
             department=routing.department_code,
         )
-        meta = EventMeta(complaint_id=uuid.uuid4(), seq=1, occurred_at=now, actor=principal.actor)
-        state = event.apply(None, meta)
-        idempotency_rows = [
-            {
-                "scope": s,
-                "key": k,
-                "request_hash": request_hash,
-                "complaint_id": state.id,
-                "created_at": now,
-            }
-            for s, k in keys
-        ]
-        audit = _audit(
-            principal,
-            "complaint.register",
-            state.id,
-            now,
-            client_ip,
-            {"reference": reference, "channel": intake.channel.value},
-        )
-        change = await change_for(
-            conn,
-            effects,
-            [(event, meta)],
-            [state],
+        complaint_id = uuid.uuid4()
+        decision = Decision(
             before=None,
-            now=now,
-            audit=audit,
-            rows={"idempotency_keys": idempotency_rows},
+            events=[event],
+            actor=principal.actor,
+            new_id=complaint_id,
+            idempotency_keys=[
+                IdempotencyKeyRow(s, k, request_hash, complaint_id, now) for s, k in keys
+            ],
+        )
+        record = audit.record(
+            "complaint.register",
+            target_type="complaint",
+            target_id=str(complaint_id),
+            details={"reference": reference, "channel": intake.channel.value},
         )
         try:
-            await write_change(conn, change)
+            (state,) = await change_complaints(
+                conn,
+                [decision],
+                now=now,
+                audit=[record],
+                caches=caches,
+                survey_url=collab.survey_url,
+            )
         except DuplicateKey as exc:
             if exc.constraint != "pk_idempotency_keys":
                 raise
@@ -181,116 +188,164 @@ async def _replay(conn: Any, keys: list[tuple[str, str]], request_hash: str) -> 
     return Registration(row=row, created=False)
 
 
-def _audit(
-    principal: Principal,
-    action: str,
-    complaint_id: uuid.UUID,
-    now: datetime,
-    client_ip: str | None,
-    details: dict[str, Any],
-) -> AuditRecord:
-    return AuditRecord(
-        occurred_at=now,
-        actor_kind=principal.kind.value,
-        actor_id=principal.id,
-        actor_label=principal.label,
-        action=action,
-        target_type="complaint",
-        target_id=str(complaint_id),
-        client_ip=client_ip,
-        details=details,
-    )
-
-
-async def visible_to(conn: AsyncConnection, principal: Principal) -> Visibility:
+async def visible_to(conn: AsyncConnection, caches: Caches, principal: Principal) -> Visibility:
     """The principal's record rule under the routing rules in force (which tier handles which
     level decides the levels managers and directors see)."""
-    routing = (await rules_cache.get(conn)).routing
+    routing = (await caches.rules.get(conn)).routing
     return visibility(principal, tier_by_level=routing.tier_by_level)
 
 
 async def ensure_visible(
-    conn: AsyncConnection, principal: Principal, row: dict[str, Any] | None
+    conn: AsyncConnection, caches: Caches, principal: Principal, row: dict[str, Any] | None
 ) -> dict[str, Any]:
     """The complaint, if this principal may read it; otherwise the same 404 as an unknown one
     (existence is not revealed) — audited as a denied request."""
     if row is None:
         raise NotFound("no such complaint")
-    if not (await visible_to(conn, principal)).allows(repo.facts_from_row(row)):
+    if not (await visible_to(conn, caches, principal)).allows(repo.facts_from_row(row)):
         raise NotVisible("no such complaint")
     return row
 
 
-async def get(db: Database, principal: Principal, complaint_id: uuid.UUID) -> dict[str, Any]:
-    async with db.connect() as conn:
-        return await ensure_visible(conn, principal, await repo.get_row(conn, complaint_id))
+async def load_visible(
+    conn: AsyncConnection, caches: Caches, principal: Principal, complaint_id: uuid.UUID
+) -> dict[str, Any]:
+    """The one way a complaint in a URL is loaded: the row if this principal may read it,
+    else 404 (`ComplaintDep`, and the actions after their `If-Match` check)."""
+    return await ensure_visible(conn, caches, principal, await repo.get_row(conn, complaint_id))
 
 
-async def get_by_reference(db: Database, principal: Principal, reference: str) -> dict[str, Any]:
-    async with db.connect() as conn:
+async def get_visible(
+    collab: Collaborators, principal: Principal, complaint_id: uuid.UUID
+) -> dict[str, Any]:
+    async with collab.db.connect() as conn:
+        return await load_visible(conn, collab.caches, principal, complaint_id)
+
+
+async def get_by_reference(
+    collab: Collaborators, principal: Principal, reference: str
+) -> dict[str, Any]:
+    async with collab.db.connect() as conn:
         row = await repo.get_row_by_reference(conn, reference) if is_reference(reference) else None
-        return await ensure_visible(conn, principal, row)
+        return await ensure_visible(conn, collab.caches, principal, row)
 
 
 async def reveal(
-    db: Database,
-    principal: Principal,
-    complaint_id: uuid.UUID,
-    *,
-    now: datetime,
-    client_ip: str | None,
+    collab: Collaborators, principal: Principal, row: dict[str, Any], *, audit: AuditContext
 ) -> dict[str, Any]:
     """Personal data in clear, for someone who may read the complaint; always audited."""
-    row = await get(db, principal, complaint_id)
     if not can_reveal(principal):
         raise Forbidden("This account may not reveal personal data.")
     fields = sorted(k for k, v in row["customer"].items() if v is not None and k != "name")
-    async with db.connect() as conn:
-        await audit.append(
-            conn,
-            [
-                AuditRecord(
-                    occurred_at=now,
-                    actor_kind=principal.kind.value,
-                    actor_id=principal.id,
-                    actor_label=principal.label,
-                    action="complaint.reveal",
-                    target_type="complaint",
-                    target_id=str(complaint_id),
-                    client_ip=client_ip,
-                    details={"fields": fields},
-                )
-            ],
-        )
+    record = audit.record(
+        "complaint.reveal",
+        target_type="complaint",
+        target_id=str(row["id"]),
+        details={"fields": fields},
+    )
+    async with collab.db.connect() as conn:
+        await audit_repo.append(conn, [record])
     return row
 
 
+@dataclass(frozen=True)
+class ComplaintListQuery:
+    """The complaint list's query as the API received it (validated), before it is turned
+    into SQL filters: `due_within_hours` needs the business calendar."""
+
+    status: tuple[Status, ...] = ()
+    kind: Kind | None = None
+    category: Category | None = None
+    level: Level | None = None
+    channel: Channel | None = None
+    department: str | None = None
+    assignee_id: uuid.UUID | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    customer_phone: str | None = None
+    reference: str | None = None
+    due_within_hours: int | None = None
+    overdue: bool | None = None
+    breached: bool | None = None
+    descending: bool = True
+    cursor: str | None = None
+    limit: int = 50
+
+
+def _cursor(query: ComplaintListQuery) -> repo.Cursor | None:
+    if query.cursor is None:
+        return None
+    try:
+        after = repo.Cursor.decode(query.cursor)
+    except ValueError:
+        raise InvalidInput([FieldError(("query", "cursor"), "invalid cursor")]) from None
+    if after.descending != query.descending:
+        raise InvalidInput([FieldError(("query", "cursor"), "cursor is for another sort")])
+    return after
+
+
+def _phone(query: ComplaintListQuery) -> str | None:
+    if query.customer_phone is None:
+        return None
+    try:
+        return normalize_phone(query.customer_phone)
+    except ValueError as exc:
+        raise InvalidInput([FieldError(("query", "customer_phone"), str(exc))]) from None
+
+
+async def _deadline_clauses(
+    conn: AsyncConnection, caches: Caches, query: ComplaintListQuery, now: datetime
+) -> tuple[Any, ...]:
+    """The list's deadline filters as SQL conditions ("due within N working hours" is turned
+    into calendar time on the business calendar)."""
+    clauses: list[Any] = []
+    if query.due_within_hours is not None:
+        calendar = (await caches.calendars.get(conn)).calendar
+        until = calendar.add(now, query.due_within_hours, DurationUnit.BUSINESS_HOURS).at
+        clauses.append(deadlines_repo.due_within_clause(now, until - now))
+    if query.overdue is not None:
+        clause = deadlines_repo.overdue_clause(now)
+        clauses.append(clause if query.overdue else ~clause)
+    if query.breached is not None:
+        clause = deadlines_repo.breached_clause()
+        clauses.append(clause if query.breached else ~clause)
+    return tuple(clauses)
+
+
 async def list_page(
-    db: Database,
-    principal: Principal,
-    filters: repo.ComplaintFilters,
-    *,
-    limit: int,
-    descending: bool,
-    after: repo.Cursor | None,
+    collab: Collaborators, principal: Principal, query: ComplaintListQuery, *, now: datetime
 ) -> tuple[list[dict[str, Any]], repo.Cursor | None]:
-    async with db.connect() as conn:
+    """A page of the complaints this principal may see, filtered, after the query's cursor."""
+    phone, after = _phone(query), _cursor(query)
+    async with collab.db.connect() as conn:
+        filters = repo.ComplaintFilters(
+            status=tuple(query.status),
+            kind=query.kind,
+            category=query.category,
+            level=query.level,
+            channel=query.channel,
+            department=query.department,
+            assignee_id=query.assignee_id,
+            created_from=query.created_from,
+            created_to=query.created_to,
+            customer_phone=phone,
+            reference=query.reference,
+            deadline_clauses=await _deadline_clauses(conn, collab.caches, query, now),
+        )
         return await repo.list_page(
             conn,
             filters,
-            limit=limit,
-            descending=descending,
+            limit=query.limit,
+            descending=query.descending,
             after=after,
-            visible=await visible_to(conn, principal),
+            visible=await visible_to(conn, collab.caches, principal),
         )
 
 
-async def events(
-    db: Database, principal: Principal, complaint_id: uuid.UUID
-) -> list[dict[str, Any]]:
-    async with db.connect() as conn:
-        await ensure_visible(conn, principal, await repo.get_row(conn, complaint_id))
-        log = await repo.list_events(conn, complaint_id)
+async def events(collab: Collaborators, row: dict[str, Any]) -> list[dict[str, Any]]:
+    """The complaint's whole history, oldest first (`row`: a complaint already loaded)."""
+    async with collab.db.connect() as conn:
+        log = await repo.list_events(conn, row["id"])
     return [
         {
             "id": event_id,
@@ -343,52 +398,30 @@ async def status_lookup(db: Database, reference: str, phone: str) -> dict[str, A
     }
 
 
-OPEN_DEADLINE_STATUSES = ("pending", "warned")
-
-
 async def deadlines(
-    db: Database, principal: Principal, complaint_id: uuid.UUID, *, now: datetime
+    collab: Collaborators, row: dict[str, Any], *, now: datetime
 ) -> list[dict[str, Any]]:
-    async with db.connect() as conn:
-        await ensure_visible(conn, principal, await repo.get_row(conn, complaint_id))
-        rows = await deadlines_repo.list_for_complaint(conn, complaint_id)
-        calendar = (await calendar_cache.get(conn)).calendar
+    """The complaint's deadlines with the working time left on each open one."""
+    async with collab.db.connect() as conn:
+        rows = await deadlines_repo.list_for_complaint(conn, row["id"])
+        calendar = (await collab.caches.calendars.get(conn)).calendar
     out = []
-    for row in rows:
+    for deadline in rows:
         remaining = None
-        if row["status"] in OPEN_DEADLINE_STATUSES:
+        if deadline["status"] in OPEN_DEADLINE_STATUSES:
             left = time_remaining(
-                row["due_at"],
-                DurationUnit(row["unit"]),
+                deadline["due_at"],
+                DurationUnit(deadline["unit"]),
                 now=now,
                 calendar=calendar,
-                paused_at=row["paused_at"],
+                paused_at=deadline["paused_at"],
             )
             remaining = int(left.total_seconds())
-        out.append({**row, "paused": row["paused_at"] is not None, "remaining_seconds": remaining})
+        out.append(
+            {
+                **deadline,
+                "paused": deadline["paused_at"] is not None,
+                "remaining_seconds": remaining,
+            }
+        )
     return out
-
-
-async def deadline_filters(
-    db: Database,
-    *,
-    now: datetime,
-    due_within_hours: int | None,
-    overdue: bool | None,
-    breached: bool | None,
-) -> tuple[Any, ...]:
-    """The list's deadline filters as SQL conditions ("due within N working hours" is turned
-    into calendar time on the business calendar)."""
-    clauses: list[Any] = []
-    if due_within_hours is not None:
-        async with db.connect() as conn:
-            calendar = (await calendar_cache.get(conn)).calendar
-        until = calendar.add(now, due_within_hours, DurationUnit.BUSINESS_HOURS).at
-        clauses.append(deadlines_repo.due_within_clause(now, until - now))
-    if overdue is not None:
-        clause = deadlines_repo.overdue_clause(now)
-        clauses.append(clause if overdue else ~clause)
-    if breached is not None:
-        clause = deadlines_repo.breached_clause()
-        clauses.append(clause if breached else ~clause)
-    return tuple(clauses)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake_api.auth.secrets import InvalidCredentials, parse_survey_token
@@ -12,6 +12,7 @@ from services.intake_api.complaints import actions, service
 from services.intake_api.complaints.schemas import StatusLookup, StatusView
 from services.intake_api.deps import (
     ClientIpDep,
+    CollabDep,
     DbDep,
     LimiterDep,
     NowDep,
@@ -20,6 +21,8 @@ from services.intake_api.deps import (
 )
 from services.intake_api.examples import STATUS_LOOKUP_EXAMPLES
 from services.intake_api.problems import responses
+from shared.db.audit import AuditContext
+from shared.domain.complaint import ActorKind
 from shared.domain.enums import Satisfaction
 from shared.domain.errors import NotFound
 from shared.domain.values import MediumText
@@ -85,8 +88,7 @@ SURVEY_EXAMPLES = {
     responses=responses(400, 404, 415, 422, 429),
 )
 async def answer_survey(
-    request: Request,
-    db: DbDep,
+    collab: CollabDep,
     settings: SettingsDep,
     limiter: LimiterDep,
     now: NowDep,
@@ -102,12 +104,10 @@ async def answer_survey(
     except InvalidCredentials:
         raise NotFound(actions.SURVEY_LINK_UNUSABLE) from None
     await actions.answer_survey(
-        db,
-        request.app.state.effects,
+        collab,
         complaint_id=complaint_id,
         nonce=nonce,
         score=body.score,
         comment=body.comment,
-        now=now,
-        client_ip=ip,
+        audit=AuditContext(ActorKind.CUSTOMER.value, None, "survey", ip, now),
     )

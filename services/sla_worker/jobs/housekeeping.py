@@ -9,7 +9,7 @@ deadlines left on an outdated calendar.
 - the years the calendar library knows are seeded on a process's first use of the calendar,
   without recomputing anything (any process may be first, inside any transaction): open
   deadlines that seeding made definite are recomputed here, with the `deadlines.recomputed`
-  event a calendar change writes (shared.db.recompute). The job runs at start-up too, so a
+  event a calendar change writes (shared.application.recompute). The job runs at start-up too, so a
   worker started with a library that learnt a new year recomputes at once.
 
 Idempotent and harmless to run twice or on several workers at once.
@@ -21,41 +21,25 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.config import get_settings
+from shared.application.bootstrap import Collaborators
+from shared.application.recompute import recompute_stale
 from shared.db import complaints as repo
-from shared.db.calendars import calendar_cache
-from shared.db.engine import Database
-from shared.db.recompute import recompute_stale_batch
 from shared.domain.reference import local_date
 
 log = logging.getLogger("kesu.worker.housekeeping")
 
 
-async def recompute_stale(db: Database, *, now: datetime) -> int:
-    """Seed the calendar if this process has not yet, then recompute the open deadlines left
-    stale, one batch of complaints per transaction; returns how many moved."""
-    async with db.connect() as conn:
-        await calendar_cache.get(conn)
-    moved, after = 0, None
-    while True:
-        async with db.begin() as tx:
-            last, count = await recompute_stale_batch(tx, after=after, now=now)
-        if last is None:
-            return moved
-        moved, after = moved + count, last
-
-
 async def housekeeping(ctx: dict[str, Any]) -> dict[str, int]:
-    db: Database = ctx["db"]
+    collab: Collaborators = ctx["collab"]
     now = datetime.now(UTC)
-    ttl = timedelta(hours=max(24, get_settings().idempotency_ttl_hours))
+    ttl = timedelta(hours=max(24, collab.require_settings().idempotency_ttl_hours))
     today = local_date(now)
-    async with db.connect() as conn:
+    async with collab.db.connect() as conn:
         purged = await repo.purge_idempotency_keys(conn, now - ttl)
         await repo.ensure_reference_sequence(conn, today)
         await repo.ensure_reference_sequence(conn, today + timedelta(days=1))
         dropped = await repo.drop_reference_sequences(conn, today - timedelta(days=7))
-    recomputed = await recompute_stale(db, now=now)
+    recomputed = await recompute_stale(collab, now=now)
     if purged or dropped or recomputed:
         log.info(
             "housekeeping: %d idempotency keys purged, %d sequences dropped, "
