@@ -9,7 +9,11 @@ log stays on, as in production, into a log file):
 
 - the API (`services.intake_api.app:create_app`), and
 - the baseline (`bench/_baseline_app.py`): a raw ASGI endpoint inserting the same complaint row
-  and event row in one transaction with bare asyncpg on a pool of the API's size, no validation.
+  and event row in one transaction with bare asyncpg on a pool of the API's size, no validation;
+  and, in the same process, the same-write baseline (`POST /same-write/complaints`): the very
+  rows a registration writes (projection, event, audit entry, outbox rows, planned deadlines,
+  idempotency keys), in one statement of data-modifying CTEs with bare asyncpg. Our POST
+  throughput over it (`ratio_same_write_c16`) is the cost of our layers apart from the write's.
 
 The API is called as an integration (`X-API-Key`, like a telephony bridge): the script has the
 API bootstrap an admin, signs in and creates one key per measurement (100,000 requests/minute,
@@ -23,12 +27,16 @@ bench/_load.py): warm-up, then a fixed window per measurement, at concurrency 16
 is reported as a ratio of the baseline's. Target on our 2-core machines: ratio ≥ 0.5 and
 p99 ≤ 50 ms at concurrency 16.
 
+After the load, the rows written per registration (count per table and mean row size) are
+compared between our API's complaints and the same-write baseline's: they must be the same rows,
+or the same-write figures mean nothing (`same_write_rows_match`; exit 1 when they differ).
+
 Other work on the machine skews the figures (noisy ±30 % on shared machines): every row shows
 the CPU used by this client, the server, our database's PostgreSQL backends and everything else
 ("other"), and the server's CPU per request, which is steadier than requests/s.
 
 Prints a table, then as its LAST line one JSON object with the figures. Exits 1 if any request
-failed (non-2xx): benchmark figures are never asserted.
+failed (non-2xx) or the same-write baseline wrote other rows: benchmark figures are never asserted.
 """
 
 from __future__ import annotations
@@ -57,11 +65,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import httpx
 import orjson
 import uvloop
 from sqlalchemy.engine import make_url
 
+from bench._baseline_app import connect_kwargs
 from bench._load import LoadResult, build_request, http_load, machine_cpu_pct, wait_http_ready
 from shared.config import Settings
 from tests.support import servers as test_servers
@@ -76,6 +86,7 @@ READER_SCOPES = ["complaints:read:all", "pii:read"]  # a front-end reading every
 KEY_RATE_LIMIT = 100_000  # per minute, the most an API key may have
 TARGET_RATIO = 0.5
 TARGET_P99_MS = 50.0
+SAME_WRITE_PATH = "/same-write/complaints"  # the baseline writing what a registration writes
 
 
 # --- PostgreSQL, Redis and a database of our own: as the tests get them ---------------------
@@ -282,8 +293,8 @@ async def measure(
 
 
 async def run_all(
-    api: Server, baseline: Server, plan: Plan, admin_password: str
-) -> tuple[dict[str, LoadResult], float]:
+    api: Server, baseline: Server, plan: Plan, admin_password: str, database_url: str
+) -> tuple[dict[str, LoadResult], float, dict[str, Written]]:
     await wait_http_ready(HOST, api.port, "/readyz", within=60)
     await wait_http_ready(HOST, baseline.port, "/healthz", within=60)
     keys = await create_api_keys(
@@ -302,6 +313,7 @@ async def run_all(
     print(f"machine CPU before loading (other work): {background:.0f}% of one core", flush=True)
     api_ids: list[str] = []
     baseline_ids: list[str] = []
+    same_write_ids: list[str] = []
 
     # The client's ceiling: a trivial endpoint (no database) on the same server stack.
     healthz = build_request("GET", "/healthz")
@@ -317,6 +329,15 @@ async def run_all(
             plan,
             on_response=_id_collector(baseline_ids),
         )
+        if c == 16:
+            results["baseline_same_write_c16"] = await measure(
+                "baseline POST, same write",
+                baseline,
+                lambda: _post_request(SAME_WRITE_PATH),
+                c,
+                plan,
+                on_response=_id_collector(same_write_ids),
+            )
         key = keys[f"post_c{c}"]
         results[f"post_c{c}"] = await measure(
             "POST /api/v1/complaints",
@@ -326,6 +347,11 @@ async def run_all(
             plan,
             on_response=_id_collector(api_ids),
         )
+    # Which rows each side wrote: sampled before the shuffle (ids in the order they were made).
+    written = {
+        "api": await rows_written(database_url, api_ids),
+        "same_write": await rows_written(database_url, same_write_ids),
+    }
     random.shuffle(api_ids)
     for c in (16, 64):
         headers = [("x-api-key", keys[f"get_c{c}"])]
@@ -351,14 +377,88 @@ async def run_all(
             16,
             plan,
         )
+        idempotent_ids: dict[str, list[str]] = {"api": [], "same_write": []}
         results["post_idempotent_c16"] = await measure(
             "POST with Idempotency-Key",
             api,
             lambda: _post_request(API_PREFIX, key=keys["post_idempotent"], idempotent=True),
             16,
             plan,
+            on_response=_id_collector(idempotent_ids["api"]),
         )
-    return results, background
+        results["baseline_same_write_idempotent_c16"] = await measure(
+            "baseline same write, Idem-Key",
+            baseline,
+            lambda: _post_request(SAME_WRITE_PATH, idempotent=True),
+            16,
+            plan,
+            on_response=_id_collector(idempotent_ids["same_write"]),
+        )
+        for side, ids in idempotent_ids.items():
+            written[f"{side}_idempotent"] = await rows_written(database_url, ids)
+    return results, background, written
+
+
+# --- what a registration wrote ---------------------------------------------------------------
+
+# Per table: how many rows the given complaints have and their total size (pg_column_size of the
+# whole row: close to what was stored, enough to see a column one side fills and the other not).
+WRITTEN_TABLES = (
+    "complaints",
+    "complaint_events",
+    "audit_events",
+    "outbox",
+    "deadlines",
+    "idempotency_keys",
+)
+ROWS_WRITTEN = """
+SELECT 'complaints' AS t, count(*) AS n, coalesce(sum(pg_column_size(x.*)), 0) AS bytes
+FROM complaints AS x WHERE id = ANY($1::uuid[])
+UNION ALL SELECT 'complaint_events', count(*), coalesce(sum(pg_column_size(x.*)), 0)
+FROM complaint_events AS x WHERE complaint_id = ANY($1::uuid[])
+UNION ALL SELECT 'audit_events', count(*), coalesce(sum(pg_column_size(x.*)), 0)
+FROM audit_events AS x WHERE target_type = 'complaint' AND target_id = ANY($1::uuid[]::text[])
+UNION ALL SELECT 'outbox', count(*), coalesce(sum(pg_column_size(x.*)), 0)
+FROM outbox AS x WHERE complaint_id = ANY($1::uuid[])
+UNION ALL SELECT 'deadlines', count(*), coalesce(sum(pg_column_size(x.*)), 0)
+FROM deadlines AS x WHERE complaint_id = ANY($1::uuid[])
+UNION ALL SELECT 'idempotency_keys', count(*), coalesce(sum(pg_column_size(x.*)), 0)
+FROM idempotency_keys AS x WHERE complaint_id = ANY($1::uuid[])
+"""
+WRITTEN_SAMPLE = 200  # registrations compared per side
+ROW_SIZE_TOLERANCE = 0.10  # mean row sizes may differ this much (labels, phone numbers, …)
+
+
+@dataclass(frozen=True)
+class Written:
+    """Rows per registration, and their mean size in bytes, by table."""
+
+    rows: dict[str, float]
+    row_bytes: dict[str, float]
+
+
+async def rows_written(database_url: str, ids: list[str]) -> Written:
+    sample = [uuid.UUID(i) for i in ids[:WRITTEN_SAMPLE]]
+    conn = await asyncpg.connect(**connect_kwargs(database_url))
+    try:
+        found = {r["t"]: (r["n"], r["bytes"]) for r in await conn.fetch(ROWS_WRITTEN, sample)}
+    finally:
+        await conn.close()
+    per = max(len(sample), 1)
+    return Written(
+        rows={t: found[t][0] / per for t in WRITTEN_TABLES},
+        row_bytes={t: found[t][1] / found[t][0] if found[t][0] else 0.0 for t in WRITTEN_TABLES},
+    )
+
+
+def same_rows(ours: Written, theirs: Written) -> bool:
+    """The same rows per registration in every table, of about the same size."""
+    return all(
+        ours.rows[t] == theirs.rows[t]
+        and abs(ours.row_bytes[t] - theirs.row_bytes[t])
+        <= ROW_SIZE_TOLERANCE * max(ours.row_bytes[t], theirs.row_bytes[t])
+        for t in WRITTEN_TABLES
+    )
 
 
 # --- report ----------------------------------------------------------------------------------
@@ -375,7 +475,9 @@ def other_cpu_pct(r: LoadResult) -> float:
     return max(0.0, r.machine_cpu_pct - r.client_cpu_pct - sum(r.process_cpu_pct.values()))
 
 
-def summary(results: dict[str, LoadResult], plan: Plan) -> dict[str, Any]:
+def summary(
+    results: dict[str, LoadResult], plan: Plan, written: dict[str, Written]
+) -> dict[str, Any]:
     def rps(key: str) -> int:
         return round(results[key].rps)
 
@@ -401,6 +503,12 @@ def summary(results: dict[str, LoadResult], plan: Plan) -> dict[str, Any]:
         "baseline_p50_ms_c16": ms(results["baseline_post_c16"].p50_ms),
         "baseline_p99_ms_c16": ms(results["baseline_post_c16"].p99_ms),
         "baseline_p99_ms_c64": ms(results["baseline_post_c64"].p99_ms),
+        "baseline_same_write_rps_c16": rps("baseline_same_write_c16"),
+        "ratio_same_write_c16": round(
+            results["post_c16"].rps / results["baseline_same_write_c16"].rps, 3
+        ),
+        "baseline_same_write_p50_ms_c16": ms(results["baseline_same_write_c16"].p50_ms),
+        "baseline_same_write_p99_ms_c16": ms(results["baseline_same_write_c16"].p99_ms),
     }
     if plan.extras:
         out["baseline_get_rps_c16"] = rps("baseline_get_c16")
@@ -408,7 +516,18 @@ def summary(results: dict[str, LoadResult], plan: Plan) -> dict[str, Any]:
         out["baseline_fastapi_rps_c16"] = rps("baseline_fastapi_post_c16")
         out["post_rps_c16_idempotent"] = rps("post_idempotent_c16")
         out["post_p99_ms_c16_idempotent"] = ms(results["post_idempotent_c16"].p99_ms)
-    for key in ("post_c16", "baseline_post_c16", "get_c16", "baseline_get_c16"):
+        out["baseline_same_write_rps_c16_idempotent"] = rps("baseline_same_write_idempotent_c16")
+        out["ratio_same_write_c16_idempotent"] = round(
+            results["post_idempotent_c16"].rps / results["baseline_same_write_idempotent_c16"].rps,
+            3,
+        )
+    for key in (
+        "post_c16",
+        "baseline_post_c16",
+        "baseline_same_write_c16",
+        "get_c16",
+        "baseline_get_c16",
+    ):
         if key in results:
             out[f"{key.removesuffix('_c16')}_server_cpu_ms_c16"] = round(
                 server_cpu_ms(results[key]), 2
@@ -425,13 +544,21 @@ def summary(results: dict[str, LoadResult], plan: Plan) -> dict[str, Any]:
         out["ratio_c16"] >= TARGET_RATIO and out["post_p99_ms_c16"] <= TARGET_P99_MS
     )
     out["errors"] = sum(r.errors for r in results.values())
+    out["rows_per_registration"] = {t: round(n, 2) for t, n in written["api"].rows.items()}
+    out["same_write_rows_match"] = all(
+        same_rows(written[side], written[f"same_write{suffix}"])
+        for side, suffix in (("api", ""), ("api_idempotent", "_idempotent"))
+        if side in written
+    )
     out["cores"] = os.cpu_count()
     out["warmup_s"] = plan.warmup
     out["duration_s"] = plan.duration
     return out
 
 
-def print_report(results: dict[str, LoadResult], figures: dict[str, Any]) -> None:
+def print_report(
+    results: dict[str, LoadResult], figures: dict[str, Any], written: dict[str, Written]
+) -> None:
     print()
     print(
         f"{'measurement':<26} {'conc':>4} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} "
@@ -455,10 +582,25 @@ def print_report(results: dict[str, LoadResult], figures: dict[str, Any]) -> Non
         f"p99 <= {TARGET_P99_MS:.0f} ms at c16): {'met' if figures['target_met'] else 'NOT met'}."
     )
     print(
+        f"POST / same-write baseline (the very rows a registration writes, one statement): "
+        f"{figures['ratio_same_write_c16']:.2f} at c16 — the cost of our layers beyond the "
+        f"write's own."
+    )
+    print(
         f"Client: at most {figures['client_cpu_pct_max']}% of one core; /healthz on the same "
         f"stack reached {figures['healthz_rps_c64']} req/s (the client's floor of capacity). "
         f"Other work on the machine: up to {figures['other_cpu_pct_max']}% of one core."
     )
+    print()
+    sides = list(written)
+    print(f"rows per registration (mean row bytes) {WRITTEN_SAMPLE} sampled: " + ", ".join(sides))
+    for table in WRITTEN_TABLES:
+        cells = [
+            f"{written[s].rows[table]:>5.2f} ({written[s].row_bytes[table]:>5.0f})" for s in sides
+        ]
+        print(f"  {table:<18} " + "  ".join(f"{c:>14}" for c in cells))
+    if not figures["same_write_rows_match"]:
+        print("The same-write baseline did NOT write the rows a registration writes.")
 
 
 # --- main ------------------------------------------------------------------------------------
@@ -491,7 +633,9 @@ def main(argv: list[str] | None = None) -> int:
             )
             with running([api, baseline]):
                 try:
-                    results, background = uvloop.run(run_all(api, baseline, plan, admin_password))
+                    results, background, written = uvloop.run(
+                        run_all(api, baseline, plan, admin_password, database_url)
+                    )
                 except BaseException:
                     for server in (api, baseline):
                         print(f"--- {server.name} log:\n{server.log_tail()}", file=sys.stderr)
@@ -503,12 +647,12 @@ def main(argv: list[str] | None = None) -> int:
             path.unlink()
         log_dir.rmdir()
 
-    figures = summary(results, plan)
+    figures = summary(results, plan, written)
     figures["background_cpu_pct"] = round(background)
     figures["wall_s"] = round(time.monotonic() - started)
-    print_report(results, figures)
+    print_report(results, figures, written)
     print(json.dumps(figures, ensure_ascii=False), flush=True)
-    return 1 if figures["errors"] else 0
+    return 1 if figures["errors"] or not figures["same_write_rows_match"] else 0
 
 
 if __name__ == "__main__":
