@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.application import deadline_rows
 from shared.application.bootstrap import Caches, SurveyUrl
 from shared.db import accounts, deadlines
 from shared.db.audit import AuditRecord
@@ -181,7 +182,7 @@ async def _derive(
         # The rules in force when the complaint was registered (changes apply to new ones).
         book = PolicyBook(await load_policies(conn, as_of=before.created_at))
 
-    open_ones, cycles = deadlines.open_and_cycles(stored)
+    open_ones, cycles = deadline_rows.open_and_cycles(stored)
     plan = deadline_changes(
         stamped,
         states,
@@ -202,10 +203,7 @@ async def _derive(
                 met_at=now if met else None,
             )
         )
-    moved = [
-        DeadlineUpdate(**r)
-        for r in deadlines.changed_rows(stored, plan, at=now, calendar_version=loaded.version)
-    ]
+    moved = deadline_rows.moved_deadlines(stored, plan, at=now, calendar_version=loaded.version)
     return ComplaintChange(
         state=states[-1],
         previous=before,

@@ -27,6 +27,7 @@ from datetime import date, datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.application import deadline_rows
 from shared.application.bootstrap import Caches, Collaborators
 from shared.application.complaint_changes import Context, Decision, change_complaints
 from shared.db import deadlines
@@ -117,7 +118,7 @@ async def _recompute(
         ):
             unmoved.append(row["id"])
             continue
-        new = {c: row[c] for c in deadlines.CHANGEABLE}
+        new = {c: row[c] for c in deadline_rows.CHANGEABLE}
         new.update(
             due_at=again.due_at,
             warn_at=again.warn_at,

@@ -1,14 +1,15 @@
 """Deadlines (时限) in PostgreSQL: rows for new plans, state changes, and the list filters.
 
 A stored deadline changes only with its complaint: in the complaint change's own statement
-(`changed_rows`), guarded by the complaint's version, or while its complaint is locked (a
-calendar recompute, shared.application.recompute). Nothing here writes one on its own.
+(shared.application.deadline_rows), guarded by the complaint's version, or while its
+complaint is locked (a calendar recompute, shared.application.recompute). Nothing here writes
+one on its own.
 
 A deadline is planned in the domain (`shared.domain.sla`) and stored as one row per
 (complaint, stage, cycle). Two insert paths:
 
-- inside the complaint's own statement: `row_for(...)` dicts go in
-  `ComplaintChange.rows["deadlines"]` (one round trip for the change and its deadlines);
+- inside the complaint's own statement: `row_for(...)` as a `PlannedDeadlineRow` of the
+  `ComplaintChange` (one round trip for the change and its deadlines);
 - in bulk, outside a complaint change (imports, benchmarks): `insert_many` (multi-row INSERT)
   or `copy_rows` (COPY, the fastest for tens of thousands of rows).
 
@@ -27,8 +28,7 @@ from sqlalchemy import ColumnElement, exists, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.db.tables import Complaint, Deadline, table_of
-from shared.domain.deadline_rules import DeadlineChanges, OpenDeadline
-from shared.domain.enums import DeadlineStatus, DurationUnit, Stage
+from shared.domain.enums import OPEN_DEADLINE_STATUSES, DeadlineStatus, DurationUnit, Stage
 from shared.domain.sla import PlannedDeadline
 
 deadlines = table_of(Deadline)
@@ -37,7 +37,8 @@ complaints = table_of(Complaint)
 # A condition on `complaints` (over `complaints.c.id`) to AND into the complaint list query.
 ComplaintClause = ColumnElement[bool]
 
-OPEN_STATUSES = (DeadlineStatus.PENDING.value, DeadlineStatus.WARNED.value)
+# Open deadlines (shared.domain.enums.OPEN_DEADLINE_STATUSES) as SQL values.
+OPEN_STATUSES = sorted(s.value for s in OPEN_DEADLINE_STATUSES)
 # Columns a new row carries (the rest take their defaults); the order of `copy_rows`.
 PLAN_COLUMNS = (
     "complaint_id",
@@ -242,103 +243,3 @@ def breached_clause() -> ComplaintClause:
     return exists().where(
         c.complaint_id == complaints.c.id, c.status == DeadlineStatus.BREACHED.value
     )
-
-
-# --- a complaint change's effect on its deadlines (shared.domain.deadline_rules) -------------
-
-
-def open_deadline(row: Mapping[str, Any]) -> OpenDeadline:
-    return OpenDeadline(
-        id=row["id"],
-        stage=Stage(row["stage"]),
-        cycle=row["cycle"],
-        unit=DurationUnit(row["unit"]),
-        started_at=row["started_at"],
-        due_at=row["due_at"],
-        warn_at=row["warn_at"],
-        paused_at=row["paused_at"],
-        paused_total=row["paused_total"],
-    )
-
-
-def open_and_cycles(
-    rows: Sequence[Mapping[str, Any]],
-) -> tuple[list[OpenDeadline], dict[Stage, int]]:
-    """A complaint's open deadlines and the highest cycle planned per stage."""
-    cycles: dict[Stage, int] = {}
-    open_ones = []
-    for row in rows:
-        stage = Stage(row["stage"])
-        cycles[stage] = max(cycles.get(stage, 0), row["cycle"])
-        if row["status"] in OPEN_STATUSES:
-            open_ones.append(open_deadline(row))
-    return open_ones, cycles
-
-
-# The columns a change may set on a stored deadline (`ComplaintChange.updates["deadlines"]`).
-CHANGEABLE = (
-    "id",
-    "complaint_id",
-    "status",
-    "due_at",
-    "warn_at",
-    "provisional",
-    "calendar_version",
-    "paused_at",
-    "paused_total",
-    "warned_at",
-    "met_at",
-    "breached_at",
-    "breached_assignee_id",
-    "escalated_at",
-    "cancelled_at",
-)
-
-
-def changed_rows(
-    stored: Sequence[Mapping[str, Any]],
-    changes: DeadlineChanges,
-    *,
-    at: datetime,
-    calendar_version: int,
-) -> list[dict[str, Any]]:
-    """The stored deadlines a change moves, as complete rows of `CHANGEABLE` columns, for the
-    change's own statement. Only open deadlines move; the complaint's version guard makes sure
-    nobody else (the SLA worker) changed them since they were read."""
-    resumed = {r.id: r for r in changes.resumed}
-    out = []
-    for row in stored:
-        deadline_id = row["id"]
-        if row["status"] not in OPEN_STATUSES:
-            continue
-        new = {c: row[c] for c in CHANGEABLE}
-        if deadline_id in changes.met:
-            new.update(status=DeadlineStatus.MET.value, met_at=at, paused_at=None)
-        elif deadline_id in changes.cancelled:
-            new.update(status=DeadlineStatus.CANCELLED.value, cancelled_at=at)
-        elif deadline_id in changes.breached:
-            new.update(
-                status=DeadlineStatus.BREACHED.value,
-                breached_at=at,
-                breached_assignee_id=changes.breached[deadline_id],
-            )
-            if deadline_id in changes.escalated:
-                new["escalated_at"] = at
-        elif deadline_id in changes.warned:
-            new.update(status=DeadlineStatus.WARNED.value, warned_at=at)
-        elif deadline_id in changes.paused:
-            new["paused_at"] = at
-        elif deadline_id in resumed:
-            r = resumed[deadline_id]
-            new.update(
-                due_at=r.due_at,
-                warn_at=r.warn_at,
-                provisional=r.provisional,
-                paused_total=r.paused_total,
-                paused_at=None,
-                calendar_version=calendar_version,
-            )
-        else:
-            continue
-        out.append(new)
-    return out

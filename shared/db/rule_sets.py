@@ -21,8 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.db.calendars import database_key
 from shared.db.tables import RuleSet, table_of
-from shared.domain.handling import Rules
-from shared.domain.rules import ApprovalRules, ClosureRules, LevelRules, RepeatRule, RoutingRules
+from shared.domain.rules import (
+    ApprovalRules,
+    ClosureRules,
+    LevelRules,
+    RepeatRule,
+    RoutingRules,
+    Rules,
+)
 
 rule_sets = table_of(RuleSet)
 log = logging.getLogger("kesu.rules")

@@ -155,7 +155,7 @@ class IdempotencyKey(Base):
 
 
 class RuleSet(Base):
-    """An admin's version of one rule set (shared.domain.handling.Rules): level keywords,
+    """An admin's version of one rule set (shared.domain.rules.Rules): level keywords,
     the repeat window, routing, approval limits, closure. Absent: the seeds' defaults apply."""
 
     __tablename__ = "rule_sets"

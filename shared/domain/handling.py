@@ -76,16 +76,10 @@ from shared.domain.events import (
 from shared.domain.lifecycle import Action, InvalidTransition, allowed_actions
 from shared.domain.records import ActionStatus, Remedy
 from shared.domain.rules import (
-    DEFAULT_APPROVAL_RULES,
-    DEFAULT_CLOSURE_RULES,
-    DEFAULT_LEVEL_RULES,
     DEFAULT_ROUTING_RULES,
     STAFF_OVERRIDE,
-    ApprovalRules,
-    ClosureRules,
-    LevelRules,
-    RepeatRule,
     RoutingRules,
+    Rules,
     closure_blockers,
     escalate,
     level_text,
@@ -120,20 +114,6 @@ ACTION_ROLES: dict[Action, frozenset[Role]] = {
 TIER_ACTIONS = frozenset(
     {Action.TRIAGE, Action.ASSIGN, Action.REASSIGN, Action.WITHDRAW, Action.REOPEN, Action.CLOSE}
 )
-
-
-DEFAULT_REPEAT_RULE = RepeatRule()
-
-
-@dataclass(frozen=True)
-class Rules:
-    """The configurable rule sets (stored as data; defaults from the seeds)."""
-
-    level: LevelRules = DEFAULT_LEVEL_RULES
-    repeat: RepeatRule = DEFAULT_REPEAT_RULE
-    routing: RoutingRules = DEFAULT_ROUTING_RULES
-    approval: ApprovalRules = DEFAULT_APPROVAL_RULES
-    closure: ClosureRules = DEFAULT_CLOSURE_RULES
 
 
 @dataclass(frozen=True)

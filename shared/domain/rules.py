@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -589,3 +590,17 @@ def closure_blockers(
 def may_mark_invalid(responsibility: Responsibility) -> bool:
     """Only a finding of customer or third-party fault makes a complaint invalid (非我方原因)."""
     return responsibility in {Responsibility.CUSTOMER, Responsibility.THIRD_PARTY}
+
+
+DEFAULT_REPEAT_RULE = RepeatRule()
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The configurable rule sets (规则配置: stored as data, defaults from the seeds)."""
+
+    level: LevelRules = DEFAULT_LEVEL_RULES
+    repeat: RepeatRule = DEFAULT_REPEAT_RULE
+    routing: RoutingRules = DEFAULT_ROUTING_RULES
+    approval: ApprovalRules = DEFAULT_APPROVAL_RULES
+    closure: ClosureRules = DEFAULT_CLOSURE_RULES

@@ -24,7 +24,6 @@ from shared.domain.events import (
 from shared.domain.handling import (
     COMMANDS,
     Context,
-    Rules,
     assignee_problem,
     decide,
     may_hold,
@@ -32,7 +31,7 @@ from shared.domain.handling import (
 )
 from shared.domain.intake import ChannelMeta, ComplaintIntake, Customer, Product, Wish
 from shared.domain.lifecycle import Action, InvalidTransition
-from shared.domain.rules import STAFF_OVERRIDE, ClosureRules, RoutingRules
+from shared.domain.rules import STAFF_OVERRIDE, ClosureRules, RoutingRules, Rules
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
 A = Action

@@ -38,10 +38,9 @@ from shared.domain.errors import (
     NotVisible,
 )
 from shared.domain.events import ComplaintRegistered
-from shared.domain.handling import Rules
 from shared.domain.intake import ComplaintIntake, check_intake
 from shared.domain.reference import format_reference, is_reference, local_date
-from shared.domain.rules import RepeatKey, is_repeat_of, level_text, route, suggest_level
+from shared.domain.rules import RepeatKey, Rules, is_repeat_of, level_text, route, suggest_level
 from shared.domain.sla import time_remaining
 from shared.domain.values import normalize_phone
 
