@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from services.intake_api.complaints import service
 from services.intake_api.complaints.schemas import (
     ComplaintOut,
     ComplaintPage,
+    ComplaintQuery,
     DeadlineOut,
     EventOut,
     PersonalData,
@@ -30,10 +30,7 @@ from services.intake_api.etags import etag
 from services.intake_api.examples import COMPLAINT_EXAMPLES
 from services.intake_api.problems import responses
 from shared.domain.access import Principal, sees_contact_data
-from shared.domain.enums import Category, Channel, Kind, Level, Status
 from shared.domain.intake import ComplaintIntake
-from shared.domain.reference import REFERENCE_PATTERN
-from shared.domain.values import Code, Instant
 
 router = APIRouter(
     prefix="/api/v1/complaints", tags=["complaints"], dependencies=[Depends(require_json)]
@@ -89,33 +86,6 @@ async def register_complaint(
     return _json(out, 201, headers)
 
 
-class ComplaintQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    status: list[Status] = Field(default_factory=list, description="One or more statuses")
-    kind: Kind | None = None
-    category: Category | None = None
-    level: Level | None = None
-    channel: Channel | None = None
-    department: Code | None = None
-    assignee_id: uuid.UUID | None = None
-    created_from: Instant | None = Field(default=None, description="Inclusive")
-    created_to: Instant | None = Field(default=None, description="Exclusive")
-    customer_phone: str | None = Field(default=None, max_length=32)
-    reference: str | None = Field(default=None, pattern=REFERENCE_PATTERN)
-    due_within_hours: int | None = Field(
-        default=None,
-        ge=1,
-        le=2000,
-        description="Only complaints with a running deadline due within this many working hours",
-    )
-    overdue: bool | None = Field(default=None, description="Only those with a deadline past due")
-    breached: bool | None = Field(default=None, description="Only those with a recorded breach")
-    sort: Literal["created_at", "-created_at"] = "-created_at"
-    cursor: str | None = Field(default=None, max_length=200)
-    limit: int = Field(default=50, ge=1, le=200)
-
-
 @router.get(
     "",
     summary="List complaints (filters, cursor pagination)",
@@ -130,12 +100,8 @@ async def list_complaints(
     query: Annotated[ComplaintQuery, Query()],
 ) -> ComplaintPage:
     """Newest first by default. Pages are stable while complaints are being registered."""
-    list_query = service.ComplaintListQuery(
-        **query.model_dump(exclude={"sort", "limit"}),
-        descending=query.sort == "-created_at",
-        limit=min(query.limit, settings.max_page_size),
-    )
-    rows, next_cursor = await service.list_page(collab, principal, list_query, now=now)
+    limit = min(query.limit, settings.max_page_size)
+    rows, next_cursor = await service.list_page(collab, principal, query, now=now, limit=limit)
     contact_visible = sees_contact_data(principal)
     return ComplaintPage(
         items=[

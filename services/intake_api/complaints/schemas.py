@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -27,8 +27,8 @@ from shared.domain.handling import permitted_actions
 from shared.domain.intake import Attachment, ComplaintSubject, Product, Wish
 from shared.domain.lifecycle import Action
 from shared.domain.records import CorrectiveAction, Investigation, RegulatorReply, Solution
-from shared.domain.reference import SHANGHAI
-from shared.domain.values import mask_phone
+from shared.domain.reference import REFERENCE_PATTERN, SHANGHAI
+from shared.domain.values import Code, Instant, mask_phone
 
 LocalTime = Annotated[datetime, AfterValidator(lambda t: t.astimezone(SHANGHAI))]
 
@@ -228,3 +228,33 @@ class DeadlineOut(BaseModel):
     cancelled_at: LocalTime | None = None
     policy_id: int
     policy_version: int
+
+
+class ComplaintQuery(BaseModel):
+    """The complaint list's query as received: the service turns it into SQL filters
+    (the phone normalised, "due within N working hours" on the business calendar)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: list[Status] = Field(default_factory=list, description="One or more statuses")
+    kind: Kind | None = None
+    category: Category | None = None
+    level: Level | None = None
+    channel: Channel | None = None
+    department: Code | None = None
+    assignee_id: uuid.UUID | None = None
+    created_from: Instant | None = Field(default=None, description="Inclusive")
+    created_to: Instant | None = Field(default=None, description="Exclusive")
+    customer_phone: str | None = Field(default=None, max_length=32)
+    reference: str | None = Field(default=None, pattern=REFERENCE_PATTERN)
+    due_within_hours: int | None = Field(
+        default=None,
+        ge=1,
+        le=2000,
+        description="Only complaints with a running deadline due within this many working hours",
+    )
+    overdue: bool | None = Field(default=None, description="Only those with a deadline past due")
+    breached: bool | None = Field(default=None, description="Only those with a recorded breach")
+    sort: Literal["created_at", "-created_at"] = "-created_at"
+    cursor: str | None = Field(default=None, max_length=200)
+    limit: int = Field(default=50, ge=1, le=200)

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.intake_api.complaints.schemas import ComplaintQuery
 from shared.application.bootstrap import Caches, Collaborators
 from shared.application.complaint_changes import Decision, change_complaints
 from shared.db import audit as audit_repo
@@ -22,12 +23,8 @@ from shared.db.engine import Database
 from shared.domain.access import Principal, Visibility, can_register, can_reveal, visibility
 from shared.domain.enums import (
     OPEN_DEADLINE_STATUSES,
-    Category,
     Channel,
     DurationUnit,
-    Kind,
-    Level,
-    Status,
 )
 from shared.domain.errors import (
     DomainError,
@@ -247,43 +244,19 @@ async def reveal(
     return row
 
 
-@dataclass(frozen=True)
-class ComplaintListQuery:
-    """The complaint list's query as the API received it (validated), before it is turned
-    into SQL filters: `due_within_hours` needs the business calendar."""
-
-    status: tuple[Status, ...] = ()
-    kind: Kind | None = None
-    category: Category | None = None
-    level: Level | None = None
-    channel: Channel | None = None
-    department: str | None = None
-    assignee_id: uuid.UUID | None = None
-    created_from: datetime | None = None
-    created_to: datetime | None = None
-    customer_phone: str | None = None
-    reference: str | None = None
-    due_within_hours: int | None = None
-    overdue: bool | None = None
-    breached: bool | None = None
-    descending: bool = True
-    cursor: str | None = None
-    limit: int = 50
-
-
-def _cursor(query: ComplaintListQuery) -> repo.Cursor | None:
+def _cursor(query: ComplaintQuery) -> repo.Cursor | None:
     if query.cursor is None:
         return None
     try:
         after = repo.Cursor.decode(query.cursor)
     except ValueError:
         raise InvalidInput([FieldError(("query", "cursor"), "invalid cursor")]) from None
-    if after.descending != query.descending:
+    if after.descending != (query.sort == "-created_at"):
         raise InvalidInput([FieldError(("query", "cursor"), "cursor is for another sort")])
     return after
 
 
-def _phone(query: ComplaintListQuery) -> str | None:
+def _phone(query: ComplaintQuery) -> str | None:
     if query.customer_phone is None:
         return None
     try:
@@ -293,7 +266,7 @@ def _phone(query: ComplaintListQuery) -> str | None:
 
 
 async def _deadline_clauses(
-    conn: AsyncConnection, caches: Caches, query: ComplaintListQuery, now: datetime
+    conn: AsyncConnection, caches: Caches, query: ComplaintQuery, now: datetime
 ) -> tuple[Any, ...]:
     """The list's deadline filters as SQL conditions ("due within N working hours" is turned
     into calendar time on the business calendar)."""
@@ -312,7 +285,12 @@ async def _deadline_clauses(
 
 
 async def list_page(
-    collab: Collaborators, principal: Principal, query: ComplaintListQuery, *, now: datetime
+    collab: Collaborators,
+    principal: Principal,
+    query: ComplaintQuery,
+    *,
+    now: datetime,
+    limit: int,
 ) -> tuple[list[dict[str, Any]], repo.Cursor | None]:
     """A page of the complaints this principal may see, filtered, after the query's cursor."""
     phone, after = _phone(query), _cursor(query)
@@ -334,8 +312,8 @@ async def list_page(
         return await repo.list_page(
             conn,
             filters,
-            limit=query.limit,
-            descending=query.descending,
+            limit=limit,
+            descending=query.sort == "-created_at",
             after=after,
             visible=await visible_to(conn, collab.caches, principal),
         )
