@@ -23,7 +23,7 @@ from arq.worker import run_worker
 from redis.exceptions import RedisError
 
 from services.sla_worker.logs import protect_handlers, worker_logger
-from services.sla_worker.worker import WorkerSettings, check_health
+from services.sla_worker.worker import check_health, worker_settings
 from shared.config import get_settings
 
 log = worker_logger("kesu.worker")
@@ -31,10 +31,11 @@ RESTART_PAUSE_SECONDS = (1, 2, 5, 10)
 
 
 def main(argv: list[str]) -> int:
-    logging.basicConfig(level=get_settings().log_level, format="%(asctime)s %(name)s %(message)s")
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(message)s")
     protect_handlers()  # arq's and shared code's records too, not only the worker's loggers
     if argv == ["check"]:
-        return asyncio.run(check_health())
+        return asyncio.run(check_health(settings))
     if argv:
         print("usage: python -m services.sla_worker [check]", file=sys.stderr)
         return 2
@@ -48,7 +49,7 @@ def main(argv: list[str]) -> int:
     failures = 0
     while not stopping:
         try:
-            run_worker(WorkerSettings)  # type: ignore[arg-type]
+            run_worker(worker_settings(settings))  # a fresh ctx for each start
             return 0  # stopped by a signal, gracefully
         except (RedisError, OSError) as exc:
             pause = RESTART_PAUSE_SECONDS[min(failures, len(RESTART_PAUSE_SECONDS) - 1)]

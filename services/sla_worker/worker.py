@@ -6,7 +6,10 @@ and claims it with FOR UPDATE SKIP LOCKED, so duplicates find nothing left to do
 
 SIGTERM: arq stops taking jobs and waits up to `job_completion_wait` for the running ones (a
 delivery run ends within its time budget plus one send timeout), then cancels them; a cancelled
-run hands its unsent rows back (`services/sla_worker/jobs/batch.py`).
+run hands its unsent rows back (`services/sla_worker/delivery/batch.py`).
+
+Settings are read when the process starts, never at import: `worker_settings(settings)` builds
+arq's settings (`__main__` calls it) and puts the `Settings` in `ctx`, where `startup` finds them.
 
 Liveness is per process, never through the shared queue (any worker could run a queued job):
 each process writes its own heartbeat from a task of its own (what ops see), and arq records its
@@ -21,10 +24,11 @@ import json
 import os
 import socket
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from arq import cron
 from arq.connections import RedisSettings
+from arq.cron import CronJob
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
@@ -33,24 +37,26 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy import text
 
-from services.sla_worker.jobs.deliveries import CRON_SECONDS, deliver_notifications
-from services.sla_worker.jobs.delivery_runtime import DeliveryRuntime, runtime_from_settings
+from services.sla_worker.delivery.runtime import DeliveryRuntime, runtime_from_settings
+from services.sla_worker.jobs.deliveries import deliver_notifications
 from services.sla_worker.jobs.housekeeping import housekeeping
-from services.sla_worker.jobs.sweep import CRON_SECONDS as SWEEP_SECONDS
-from services.sla_worker.jobs.sweep import RUN_SECONDS as SWEEP_RUN_SECONDS
 from services.sla_worker.jobs.sweep import sweep_deadlines
 from services.sla_worker.logs import worker_logger
 from services.sla_worker.serialization import deserialize, serialize
-from shared.config import get_settings
-from shared.db.engine import Database
+from shared.application import bootstrap
+from shared.application.bootstrap import Collaborators
+from shared.application.sweep import RUN_SECONDS as SWEEP_RUN_SECONDS
+from shared.config import Settings
+from shared.keys import worker_heartbeat_key
 from shared.runtime import settle_garbage_collector
 
 log = worker_logger("kesu.worker")
-settings = get_settings()
 
 HEARTBEAT_SECONDS = 15
 HEARTBEAT_TTL_SECONDS = 60
 HEALTH_CHECK_SECONDS = 20
+# Seconds of the minute the sweep and the delivery cron jobs fire on: every 2 s.
+CRON_SECONDS = frozenset(range(0, 60, 2))
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379"
 # hostname:pid. The host part is what `check` matches: in a container the container itself,
 # where compose runs the check; the worker is a child of services.devstack there, so the
@@ -69,12 +75,8 @@ def redis_settings_for(url: str | None) -> RedisSettings:
     return redis_settings
 
 
-def heartbeat_key(worker_id: str) -> str:
-    return f"{settings.redis_prefix}:worker:heartbeat:{worker_id}"
-
-
-def health_check_key_for(worker_id: str) -> str:
-    return f"{settings.redis_prefix}:worker:health-check:{worker_id}"
+def health_check_key_for(prefix: str, worker_id: str) -> str:
+    return f"{prefix}:worker:health-check:{worker_id}"
 
 
 # The heartbeat task of this process, a module global rather than in ctx: after losing Redis
@@ -83,15 +85,20 @@ _beating: asyncio.Task[None] | None = None
 
 
 async def startup(ctx: dict[str, Any]) -> None:
+    """arq's `on_startup`: `ctx["settings"]` (put there by `worker_settings`) in, the process's
+    collaborators out (`ctx["collab"]`, its database as `ctx["db"]`, the delivery runtime)."""
     global _beating
+    settings: Settings = ctx["settings"]
     # Sends settle one by one on short-lived checkouts; 15 connections per worker keep several
     # replicas (and the API) within PostgreSQL's max_connections, a waiting settle costs ~1 ms.
-    ctx["db"] = Database(settings.require_database_url(), pool_size=5, max_overflow=10)
-    async with ctx["db"].connect() as conn:
+    collab = bootstrap.build(settings, pool_size=5, max_overflow=10)
+    ctx["collab"] = collab
+    ctx["db"] = collab.db
+    async with collab.db.connect() as conn:
         await conn.execute(text("SELECT 1"))
     ctx["worker_id"] = WORKER_ID
     ctx["started_at"] = datetime.now(UTC)
-    ctx["deliveries"] = runtime_from_settings(settings, ctx["db"], ctx["worker_id"])
+    ctx["deliveries"] = runtime_from_settings(settings, collab.db, ctx["worker_id"])
     log.info("SLA worker %s connected to PostgreSQL and Redis", ctx["worker_id"])
     await _stop_beating()
     await heartbeat(ctx)
@@ -122,17 +129,18 @@ async def shutdown(ctx: dict[str, Any]) -> None:
     runtime: DeliveryRuntime | None = ctx.get("deliveries")
     if runtime is not None:
         await runtime.aclose()
-    db: Database | None = ctx.get("db")
-    if db is not None:
-        await db.dispose()
+    collab: Collaborators | None = ctx.get("collab")
+    if collab is not None:
+        await collab.aclose()
     redis = ctx.get("redis")
     if redis is not None and "worker_id" in ctx:
-        await redis.delete(heartbeat_key(ctx["worker_id"]))
+        prefix = ctx["settings"].redis_prefix
+        await redis.delete(worker_heartbeat_key(prefix, ctx["worker_id"]))
     log.info("SLA worker stopped")
 
 
 async def heartbeat(ctx: dict[str, Any]) -> None:
-    """Shows ops that this worker is alive (`{prefix}:worker:heartbeat:*` keys with a TTL),
+    """Shows ops that this worker is alive (`shared.keys.worker_heartbeat_key`, with a TTL),
     with what it has delivered since it started (read by `GET /api/v1/ops/status`)."""
     runtime: DeliveryRuntime | None = ctx.get("deliveries")
     value = {
@@ -144,16 +152,16 @@ async def heartbeat(ctx: dict[str, Any]) -> None:
         ),
         "deliveries": dict(runtime.totals) if runtime else {},
     }
-    await ctx["redis"].set(
-        heartbeat_key(ctx["worker_id"]), json.dumps(value), ex=HEARTBEAT_TTL_SECONDS
-    )
+    key = worker_heartbeat_key(ctx["settings"].redis_prefix, ctx["worker_id"])
+    await ctx["redis"].set(key, json.dumps(value), ex=HEARTBEAT_TTL_SECONDS)
 
 
-async def check_health() -> int:
+async def check_health(settings: Settings) -> int:
     """`python -m services.sla_worker check`: 0 when a live worker process of this host recorded
     its health within arq's interval, 1 otherwise. Workers of other hosts (replicas in other
     containers) do not count, nor the key a killed process of this host left behind."""
-    pattern = _glob_escape(health_check_key_for(socket.gethostname())) + ":*"
+    host_key = health_check_key_for(settings.redis_prefix, socket.gethostname())
+    pattern = _glob_escape(host_key) + ":*"
     client = Redis.from_url(
         settings.redis_url or DEFAULT_REDIS_URL, socket_timeout=5, socket_connect_timeout=5
     )
@@ -186,9 +194,31 @@ def _alive(pid: int) -> bool:
     return True
 
 
-class WorkerSettings:
-    functions: ClassVar[list[Any]] = []
-    cron_jobs: ClassVar[list[Any]] = [
+def worker_settings(settings: Settings) -> dict[str, Any]:
+    """arq's settings for one worker of this deployment (`arq.worker.run_worker` takes a dict).
+    Build them anew for each start: `ctx` is the dict `startup` fills."""
+    # Finish the batch in hand on SIGTERM: one run's budget plus a send timeout. A sweep run
+    # cancelled meanwhile rolls its batch back (one transaction): nothing half-done is left.
+    completion_wait = settings.delivery_run_seconds + settings.webhook_timeout_seconds + 5
+    return {
+        "functions": [],
+        "cron_jobs": cron_jobs(settings),
+        "on_startup": startup,
+        "on_shutdown": shutdown,
+        "ctx": {"settings": settings},
+        "queue_name": settings.queue_name,
+        "redis_settings": redis_settings_for(settings.redis_url),
+        "job_serializer": serialize,
+        "job_deserializer": deserialize,
+        "handle_signals": True,
+        "job_completion_wait": int(completion_wait),
+        "health_check_key": health_check_key_for(settings.redis_prefix, WORKER_ID),
+        "health_check_interval": HEALTH_CHECK_SECONDS,
+    }
+
+
+def cron_jobs(settings: Settings) -> list[CronJob]:
+    return [
         # unique: one run per tick across workers (arq may still run two; harmless).
         # Hourly: purge old idempotency keys, prepare tomorrow's reference-number sequence.
         cron(
@@ -197,7 +227,7 @@ class WorkerSettings:
         # The deadline sweep: at startup too, to catch up on what fell due while it was down.
         cron(
             sweep_deadlines,
-            second=set(SWEEP_SECONDS),
+            second=set(CRON_SECONDS),
             run_at_startup=True,
             unique=True,
             timeout=SWEEP_RUN_SECONDS + 60,
@@ -214,15 +244,3 @@ class WorkerSettings:
             keep_result=0,
         ),
     ]
-    on_startup = startup
-    on_shutdown = shutdown
-    queue_name = settings.queue_name
-    redis_settings = redis_settings_for(settings.redis_url)
-    job_serializer = serialize
-    job_deserializer = deserialize
-    handle_signals = True
-    # Finish the batch in hand on SIGTERM: one run's budget plus a send timeout. A sweep run
-    # cancelled meanwhile rolls its batch back (one transaction): nothing half-done is left.
-    job_completion_wait = int(settings.delivery_run_seconds + settings.webhook_timeout_seconds + 5)
-    health_check_key = health_check_key_for(WORKER_ID)
-    health_check_interval = HEALTH_CHECK_SECONDS

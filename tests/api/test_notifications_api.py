@@ -19,8 +19,8 @@ from standardwebhooks import Webhook
 from services.intake_api.app import create_app
 from services.intake_api.auth.secrets import survey_token
 from services.sla_worker.delivery import new_webhook_client
-from services.sla_worker.jobs.deliveries import run_deliveries
-from services.sla_worker.jobs.delivery_runtime import DeliveryConfig, DeliveryRuntime
+from services.sla_worker.delivery.run import run_deliveries
+from services.sla_worker.delivery.runtime import DeliveryConfig, DeliveryRuntime
 from shared.config import Settings
 from shared.db.engine import Database
 from tests.conftest import Staff, make_settings

@@ -18,7 +18,7 @@ from services.sla_worker.delivery import (
     SmsGateway,
     new_webhook_client,
 )
-from services.sla_worker.jobs.delivery_runtime import DeliveryConfig, DeliveryRuntime, SmtpConfig
+from services.sla_worker.delivery.runtime import DeliveryConfig, DeliveryRuntime, SmtpConfig
 from shared.config import Settings
 from shared.db.engine import Database
 from tests.worker.test_deliveries_receivers import Inbox, Receiver, free_port, serve_receiver

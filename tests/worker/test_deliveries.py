@@ -1,4 +1,4 @@
-"""The delivery job called directly (services/sla_worker/jobs/deliveries.py) against real
+"""The delivery run called directly (services/sla_worker/delivery/run.py) against real
 PostgreSQL and Redis, a local webhook receiver, a local SMS gateway and a local SMTP server.
 
 Outbox rows are inserted as the complaint-change producer writes them. Retries do not wait for
@@ -19,8 +19,8 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import text
 
-from services.sla_worker.jobs.deliveries import run_deliveries
-from services.sla_worker.jobs.webhook_sender import webhook_message_id
+from services.sla_worker.delivery.run import run_deliveries
+from services.sla_worker.delivery.webhook_deliveries import webhook_message_id
 from shared.db.engine import Database
 from tests.conftest import Staff
 from tests.support.factories import complaint_body, mobile

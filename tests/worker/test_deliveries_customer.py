@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import text
 
-from services.sla_worker.jobs.deliveries import run_deliveries
+from services.sla_worker.delivery.run import run_deliveries
 from shared.db.engine import Database
 from tests.conftest import Staff
 from tests.support.factories import mobile

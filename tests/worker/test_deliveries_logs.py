@@ -14,7 +14,7 @@ import pytest
 import pytest_asyncio
 
 from services.sla_worker.delivery import DeliveryOutcome
-from services.sla_worker.jobs.deliveries import run_deliveries
+from services.sla_worker.delivery.run import run_deliveries
 from services.sla_worker.logs import protect_handlers
 from shared.db.engine import Database
 from tests.support.factories import mobile

@@ -24,8 +24,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from services.sla_worker.delivery import new_webhook_secret
 from shared.db.engine import Database, json_dumps
+from shared.domain.webhook_secrets import new_webhook_secret
 from tests.support.factories import complaint_body
 
 SECRET = new_webhook_secret()

@@ -27,11 +27,11 @@ from arq.worker import Worker
 from sqlalchemy import text
 
 from services.sla_worker.delivery import new_webhook_client
-from services.sla_worker.jobs.deliveries import CRON_SECONDS, deliver_notifications
-from services.sla_worker.jobs.delivery_runtime import DeliveryConfig, DeliveryRuntime
-from services.sla_worker.jobs.webhook_sender import webhook_message_id
+from services.sla_worker.delivery.runtime import DeliveryConfig, DeliveryRuntime
+from services.sla_worker.delivery.webhook_deliveries import webhook_message_id
+from services.sla_worker.jobs.deliveries import deliver_notifications
 from services.sla_worker.serialization import deserialize, serialize
-from services.sla_worker.worker import redis_settings_for
+from services.sla_worker.worker import CRON_SECONDS, redis_settings_for
 from shared.config import Settings
 from shared.db.engine import Database
 from tests.conftest import make_settings

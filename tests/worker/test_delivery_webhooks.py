@@ -28,8 +28,8 @@ from services.sla_worker.delivery import (
     DeliveryStatus,
     deliver_webhook,
     new_webhook_client,
-    new_webhook_secret,
 )
+from shared.domain.webhook_secrets import new_webhook_secret
 
 SECRET = new_webhook_secret()
 ALLOW_LOOPBACK = ["127.0.0.1/32"]

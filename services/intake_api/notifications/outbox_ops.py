@@ -21,6 +21,7 @@ from shared.db.engine import Database
 from shared.domain.access import Principal
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.templates import redact_credentials
+from shared.keys import worker_heartbeat_pattern, worker_of_heartbeat_key
 
 LAG_DEGRADED_SECONDS = 60.0
 
@@ -58,7 +59,7 @@ async def outbox_detail(db: Database, outbox_id: int) -> dict[str, Any]:
 
 
 def delivery_view(row: dict[str, Any]) -> dict[str, Any]:
-    # The header value receivers see (services/sla_worker/jobs/webhook_sender.py).
+    # The header value receivers see (services/sla_worker/delivery/webhook_deliveries.py).
     return {**row, "webhook_id": f"msg_{row['webhook_id'].hex}"}
 
 
@@ -163,11 +164,11 @@ def _backlog(row: dict[str, Any], prefix: str, now: datetime) -> dict[str, Any]:
 
 async def _workers(client: aioredis.Redis, prefix: str) -> list[dict[str, Any]]:
     workers = []
-    async for key in client.scan_iter(match=f"{prefix}:worker:heartbeat:*", count=100):
+    async for key in client.scan_iter(match=worker_heartbeat_pattern(prefix), count=100):
         raw = await client.get(key)
         if raw is None:
             continue
-        name = key.decode().removeprefix(f"{prefix}:worker:heartbeat:")
+        name = worker_of_heartbeat_key(prefix, key.decode())
         text = raw.decode()
         try:
             value = json.loads(text)

@@ -7,8 +7,6 @@ time. Audit details carry the URL's host only: a path or query may hold a receiv
 
 from __future__ import annotations
 
-import base64
-import secrets
 import uuid
 from datetime import datetime
 from typing import Any
@@ -24,14 +22,7 @@ from shared.db.engine import Database
 from shared.domain.access import Principal
 from shared.domain.errors import FieldError, InvalidInput, NotFound
 from shared.domain.netguard import UnsafeURLError, check_webhook_url
-
-_SECRET_BYTES = 32
-
-
-def new_webhook_secret() -> str:
-    """``whsec_`` + base64 of 32 random bytes: the Standard Webhooks format the worker signs
-    with (services import shared, never each other, so the API makes its own)."""
-    return "whsec_" + base64.b64encode(secrets.token_bytes(_SECRET_BYTES)).decode("ascii")
+from shared.domain.webhook_secrets import new_webhook_secret
 
 
 def _check_url(url: str, settings: Settings) -> None:

@@ -1,11 +1,15 @@
-"""The result of one delivery attempt (投递结果), shared by every transport."""
+"""The result of one delivery attempt (投递结果), shared by every transport, and what it means
+for the row that was sent (`settlement_for`)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
+
+from shared.db.outbox import Settlement
+from shared.domain.retry import MAX_ATTEMPTS, next_attempt_at
 
 _MAX_ERROR_CHARS = 300
 _HEADER_TOKEN = re.compile(r"[\x21-\x7e]{1,200}")
@@ -49,6 +53,22 @@ class DeliveryOutcome:
     @classmethod
     def failed(cls, error: str, *, http_status: int | None = None) -> DeliveryOutcome:
         return cls(DeliveryStatus.FAILED, http_status, error=_clip(error))
+
+
+def settlement_for(outcome: DeliveryOutcome, *, attempts_before: int, now: datetime) -> Settlement:
+    """Delivered; retried on the back-off schedule (Retry-After honoured within bounds); or
+    dead-lettered (死信) when the schedule is spent or the failure is permanent (410 Gone, a
+    refused SSRF target, a rejected address or message)."""
+    code = outcome.http_status
+    if outcome.status is DeliveryStatus.DELIVERED:
+        return Settlement("delivered", status_code=code)
+    if outcome.status is DeliveryStatus.RETRY:
+        when = next_attempt_at(attempts_before + 1, now, outcome.retry_after)
+        if when is None:
+            error = f"gave up after {MAX_ATTEMPTS} attempts; last: {outcome.error}"
+            return Settlement("dead", error=error, status_code=code)
+        return Settlement("pending", next_attempt_at=when, error=outcome.error, status_code=code)
+    return Settlement("dead", error=outcome.error, status_code=code)
 
 
 def _clip(text: str) -> str:

@@ -15,10 +15,7 @@ carrying the request without this call's checks.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import json
-import secrets
 import socket
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -39,16 +36,10 @@ from shared.domain.netguard import (
     parse_ip_host,
 )
 from shared.domain.retry import parse_retry_after
+from shared.domain.webhook_secrets import MAX_KEY_BYTES, MIN_KEY_BYTES, PREFIX, signing_key
 
 DEFAULT_TIMEOUT = 15.0
 USER_AGENT = "Kesu-Webhooks/1.0"
-_SECRET_BYTES = 32
-_MIN_SECRET_BYTES, _MAX_SECRET_BYTES = 24, 64  # the Standard Webhooks range
-
-
-def new_webhook_secret() -> str:
-    """A fresh signing secret, ``whsec_`` + base64 of 32 random bytes (shown once to the admin)."""
-    return "whsec_" + base64.b64encode(secrets.token_bytes(_SECRET_BYTES)).decode("ascii")
 
 
 def new_webhook_client() -> httpx.AsyncClient:
@@ -73,16 +64,8 @@ def signed_body(event_type: str, payload: Mapping[str, Any], timestamp: datetime
 
 
 def _signer(secret: str) -> Webhook | None:
-    """The library decodes leniently (an unpadded, non-base64 secret still "works"); decode
-    strictly here so a mistyped secret fails loudly instead of signing with garbage."""
-    encoded = secret.removeprefix("whsec_")
-    try:
-        key = base64.b64decode(encoded, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    if not _MIN_SECRET_BYTES <= len(key) <= _MAX_SECRET_BYTES:
-        return None
-    return Webhook(key)
+    key = signing_key(secret)
+    return None if key is None else Webhook(key)
 
 
 async def deliver_webhook(
@@ -122,7 +105,8 @@ async def deliver_webhook(
     signer = _signer(secret)
     if signer is None:
         return DeliveryOutcome.failed(
-            "invalid webhook secret (expected whsec_ + base64 of 24-64 bytes)"
+            f"invalid webhook secret (expected {PREFIX} + base64 of "
+            f"{MIN_KEY_BYTES}-{MAX_KEY_BYTES} bytes)"
         )
     try:
         body = signed_body(event_type, dict(payload), at)

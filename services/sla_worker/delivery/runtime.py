@@ -1,7 +1,8 @@
-"""What the delivery job needs, built once per worker process (`on_startup`).
+"""What a delivery run works with, built once per worker process (`on_startup`).
 
-Tests build their own `DeliveryRuntime` (short timeouts, a loopback allow list) and call the job
-functions directly; the worker builds it from `Settings`.
+Tests build their own `DeliveryRuntime` (short timeouts, a loopback allow list) and call the run
+(`services.sla_worker.delivery.run.run_deliveries`) directly; the worker builds it from
+`Settings`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from datetime import UTC, datetime
 
 import httpx
 
-from services.sla_worker.delivery import HttpSmsGateway, SendCaps, SmsGateway, new_webhook_client
+from services.sla_worker.delivery.ratecap import SendCaps
+from services.sla_worker.delivery.sms import HttpSmsGateway, SmsGateway
+from services.sla_worker.delivery.webhooks import new_webhook_client
 from services.sla_worker.logs import worker_logger
 from shared.config import Settings
 from shared.db.engine import Database

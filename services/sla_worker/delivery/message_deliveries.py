@@ -10,10 +10,9 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from services.sla_worker.delivery import DeliveryOutcome, send_email
-from services.sla_worker.jobs.batch import run_batch
-from services.sla_worker.jobs.delivery_runtime import DeliveryRuntime
-from services.sla_worker.jobs.message_plan import (
+from services.sla_worker.delivery.batch import run_batch
+from services.sla_worker.delivery.email import send_email
+from services.sla_worker.delivery.message_plan import (
     Fail,
     Send,
     Skip,
@@ -21,7 +20,8 @@ from services.sla_worker.jobs.message_plan import (
     plan_message,
     scrub,
 )
-from services.sla_worker.jobs.outcomes import settlement_for
+from services.sla_worker.delivery.outcome import DeliveryOutcome, settlement_for
+from services.sla_worker.delivery.runtime import DeliveryRuntime
 from services.sla_worker.logs import worker_logger
 from shared.db import notifications as notification_repo
 from shared.db import outbox as repo

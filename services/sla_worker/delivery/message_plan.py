@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from services.sla_worker.jobs.delivery_runtime import DeliveryConfig
+from services.sla_worker.delivery.runtime import DeliveryConfig
 from shared.domain.enums import Level, Stage
 from shared.domain.templates import (
     DEFAULT_TEMPLATES,

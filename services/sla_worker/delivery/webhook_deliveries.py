@@ -7,10 +7,10 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from services.sla_worker.delivery import DeliveryStatus, deliver_webhook
-from services.sla_worker.jobs.batch import run_batch
-from services.sla_worker.jobs.delivery_runtime import DeliveryRuntime
-from services.sla_worker.jobs.outcomes import settlement_for
+from services.sla_worker.delivery.batch import run_batch
+from services.sla_worker.delivery.outcome import DeliveryStatus, settlement_for
+from services.sla_worker.delivery.runtime import DeliveryRuntime
+from services.sla_worker.delivery.webhooks import deliver_webhook
 from services.sla_worker.logs import worker_logger
 from shared.db import outbox as repo
 
