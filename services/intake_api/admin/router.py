@@ -12,7 +12,14 @@ from services.intake_api.admin import service
 from services.intake_api.auth.principals import Authenticator
 from services.intake_api.auth.service import Passwords
 from services.intake_api.complaints.schemas import LocalTime
-from services.intake_api.deps import AdminPrincipal, CurrentPrincipal, DbDep, NowDep, require_json
+from services.intake_api.deps import (
+    AdminPrincipal,
+    AuditDep,
+    CurrentPrincipal,
+    DbDep,
+    NowDep,
+    require_json,
+)
 from services.intake_api.problems import responses
 from shared.db import accounts
 from shared.domain.access import Scope
@@ -123,8 +130,8 @@ async def list_users(db: DbDep, _: AdminPrincipal) -> list[UserOut]:
 async def create_user(
     db: DbDep,
     passwords: PasswordsDep,
-    request: Request,
-    principal: AdminPrincipal,
+    _: AdminPrincipal,
+    audit: AuditDep,
     now: NowDep,
     body: UserIn,
     response: Response,
@@ -132,13 +139,12 @@ async def create_user(
     user = await service.create_user(
         db,
         passwords,
-        request,
-        principal,
         username=body.username,
         display_name=body.display_name,
         role=body.role,
         department=body.department,
         password=body.password,
+        audit=audit,
         now=now,
         email=body.email,
         mobile=body.mobile,
@@ -189,8 +195,8 @@ async def update_user(
     db: DbDep,
     passwords: PasswordsDep,
     authenticator: AuthenticatorDep,
-    request: Request,
-    principal: AdminPrincipal,
+    _: AdminPrincipal,
+    audit: AuditDep,
     now: NowDep,
     body: UserPatch,
     user_id: Annotated[uuid.UUID, Depends(_user_id)],
@@ -199,10 +205,9 @@ async def update_user(
         db,
         passwords,
         authenticator,
-        request,
-        principal,
         user_id,
         changes=body.model_dump(exclude_unset=True),
+        audit=audit,
         now=now,
     )
     return UserOut.model_validate(user)
@@ -249,15 +254,15 @@ async def list_departments(db: DbDep, _: CurrentPrincipal) -> list[DepartmentOut
 )
 async def put_department(
     db: DbDep,
-    request: Request,
-    principal: AdminPrincipal,
+    _: AdminPrincipal,
+    audit: AuditDep,
     now: NowDep,
     code: Annotated[str, Path(pattern=r"^[a-z][a-z0-9_-]{1,31}$", examples=["quality"])],
     body: DepartmentIn,
     response: Response,
 ) -> DepartmentOut:
     department, created = await service.upsert_department(
-        db, request, principal, code=code, name=body.name, now=now
+        db, code=code, name=body.name, audit=audit, now=now
     )
     if created:
         response.status_code = 201
@@ -324,19 +329,19 @@ async def list_api_keys(db: DbDep, _: AdminPrincipal) -> list[ApiKeyOut]:
 )
 async def create_api_key(
     db: DbDep,
-    request: Request,
     principal: AdminPrincipal,
+    audit: AuditDep,
     now: NowDep,
     body: ApiKeyIn,
     response: Response,
 ) -> ApiKeyCreated:
     values, key = await service.create_api_key(
         db,
-        request,
         principal,
         name=body.name,
         scopes=[s.value for s in body.scopes],
         rate_limit_per_minute=body.rate_limit_per_minute,
+        audit=audit,
         now=now,
     )
     response.headers["Cache-Control"] = "no-store"
@@ -356,9 +361,9 @@ async def _key_id(key_id: str) -> uuid.UUID:
 async def revoke_api_key(
     db: DbDep,
     authenticator: AuthenticatorDep,
-    request: Request,
-    principal: AdminPrincipal,
+    _: AdminPrincipal,
+    audit: AuditDep,
     now: NowDep,
     key_id: Annotated[uuid.UUID, Depends(_key_id)],
 ) -> None:
-    await service.revoke_api_key(db, authenticator, request, principal, key_id, now=now)
+    await service.revoke_api_key(db, authenticator, key_id, audit=audit, now=now)

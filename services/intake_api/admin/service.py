@@ -7,13 +7,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from fastapi import Request
-
-from services.intake_api.audit_trail import audit_record
 from services.intake_api.auth.principals import Authenticator
 from services.intake_api.auth.secrets import digest, new_api_key
 from services.intake_api.auth.service import Passwords
-from shared.db import accounts, audit
+from shared.db import accounts
+from shared.db import audit as audit_log
+from shared.db.audit import AuditContext
 from shared.db.engine import Database
 from shared.domain.access import Principal
 from shared.domain.enums import Role
@@ -32,14 +31,13 @@ async def _check_department(conn: Any, role: Role, department: str | None) -> No
 async def create_user(
     db: Database,
     passwords: Passwords,
-    request: Request,
-    principal: Principal,
     *,
     username: str,
     display_name: str,
     role: Role,
     department: str | None,
     password: str,
+    audit: AuditContext,
     now: datetime,
     email: str | None = None,
     mobile: str | None = None,
@@ -65,16 +63,13 @@ async def create_user(
         if await accounts.get_user_by_username(conn, username) is not None:
             raise Conflict(f"the username {username!r} is taken")
         await accounts.insert_user(conn, values)
-        record = audit_record(
-            request,
-            principal,
+        record = audit.record(
             "user.create",
-            now=now,
             target_type="user",
             target_id=str(user_id),
             details={"role": role.value, "department": department},
         )
-        await audit.append(conn, [record])
+        await audit_log.append(conn, [record])
     return values
 
 
@@ -82,11 +77,10 @@ async def update_user(
     db: Database,
     passwords: Passwords,
     authenticator: Authenticator,
-    request: Request,
-    principal: Principal,
     user_id: uuid.UUID,
     *,
     changes: dict[str, Any],
+    audit: AuditContext,
     now: datetime,
 ) -> dict[str, Any]:
     """Change role, department, name, active flag or password. Disabling an account, changing
@@ -110,16 +104,13 @@ async def update_user(
         audited = sorted(k for k in changes if k != "password")
         if "password" in changes:
             audited.append("password")
-        record = audit_record(
-            request,
-            principal,
+        record = audit.record(
             "user.update",
-            now=now,
             target_type="user",
             target_id=str(user_id),
             details={"changed": audited},
         )
-        await audit.append(conn, [record])
+        await audit_log.append(conn, [record])
         updated = await accounts.get_user(conn, user_id)
     authenticator.forget_user(user_id)
     assert updated is not None
@@ -127,21 +118,18 @@ async def update_user(
 
 
 async def upsert_department(
-    db: Database, request: Request, principal: Principal, *, code: str, name: str, now: datetime
+    db: Database, *, code: str, name: str, audit: AuditContext, now: datetime
 ) -> tuple[dict[str, Any], bool]:
     async with db.begin() as conn:
         created = await accounts.upsert_department(conn, code, name, now)
         action = "department.create" if created else "department.update"
-        record = audit_record(
-            request,
-            principal,
+        record = audit.record(
             action,
-            now=now,
             target_type="department",
             target_id=code,
             details={"name": name},
         )
-        await audit.append(conn, [record])
+        await audit_log.append(conn, [record])
         department = await accounts.get_department(conn, code)
     assert department is not None
     return department, created
@@ -149,12 +137,12 @@ async def upsert_department(
 
 async def create_api_key(
     db: Database,
-    request: Request,
     principal: Principal,
     *,
     name: str,
     scopes: list[str],
     rate_limit_per_minute: int,
+    audit: AuditContext,
     now: datetime,
 ) -> tuple[dict[str, Any], str]:
     """The key itself is returned once, here, and stored only as a digest."""
@@ -172,26 +160,22 @@ async def create_api_key(
     }
     async with db.begin() as conn:
         await accounts.insert_api_key(conn, values)
-        record = audit_record(
-            request,
-            principal,
+        record = audit.record(
             "api_key.create",
-            now=now,
             target_type="api_key",
             target_id=str(values["id"]),
             details={"name": name, "scopes": values["scopes"]},
         )
-        await audit.append(conn, [record])
+        await audit_log.append(conn, [record])
     return values, key
 
 
 async def revoke_api_key(
     db: Database,
     authenticator: Authenticator,
-    request: Request,
-    principal: Principal,
     key_id: uuid.UUID,
     *,
+    audit: AuditContext,
     now: datetime,
 ) -> None:
     async with db.begin() as conn:
@@ -199,13 +183,6 @@ async def revoke_api_key(
         if key is None:
             raise NotFound("no such API key")
         await accounts.revoke_api_key(conn, key_id, now)
-        record = audit_record(
-            request,
-            principal,
-            "api_key.revoke",
-            now=now,
-            target_type="api_key",
-            target_id=str(key_id),
-        )
-        await audit.append(conn, [record])
+        record = audit.record("api_key.revoke", target_type="api_key", target_id=str(key_id))
+        await audit_log.append(conn, [record])
     authenticator.forget_key(key["prefix"])

@@ -18,6 +18,7 @@ from services.intake_api.deps import (
     require_json,
 )
 from services.intake_api.problems import responses
+from shared.db.audit import AuditContext
 from shared.domain.access import Scope
 from shared.domain.complaint import ActorKind
 from shared.domain.enums import Role
@@ -61,6 +62,14 @@ async def _passwords(request: Request) -> service.Passwords:
     return passwords
 
 
+async def _anonymous_audit(ip: ClientIpDep, now: NowDep) -> AuditContext:
+    """Sign-in and refresh have no principal yet: the caller is its address."""
+    return AuditContext.of(None, client_ip=ip, now=now)
+
+
+AnonymousAuditDep = Annotated[AuditContext, Depends(_anonymous_audit)]
+
+
 SIGN_IN_EXAMPLES = {
     "staff": {
         "summary": "坐席用用户名和密码登录（表单字段，与文档页的 Authorize 按钮相同）",
@@ -86,6 +95,7 @@ async def sign_in(
     limiter: LimiterDep,
     now: NowDep,
     ip: ClientIpDep,
+    audit: AnonymousAuditDep,
     passwords: Annotated[service.Passwords, Depends(_passwords)],
     username: Annotated[str, Form(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")],
     password: Annotated[str, Form(min_length=1, max_length=256, pattern=r"^[^\x00]+$")],
@@ -100,7 +110,7 @@ async def sign_in(
     await limiter.hit(settings.login_rate_limit, "sign-in", ip, username.lower(), what="sign-ins")
     try:
         pair = await service.sign_in(
-            db, passwords, settings, username=username, password=password, now=now, client_ip=ip
+            db, passwords, settings, username=username, password=password, audit=audit, now=now
         )
     except Unauthenticated:
         await limiter.hit(failures, "sign-in-failures", ip, what="failed sign-ins")
@@ -122,12 +132,13 @@ async def refresh(
     limiter: LimiterDep,
     now: NowDep,
     ip: ClientIpDep,
+    audit: AnonymousAuditDep,
     body: Annotated[RefreshIn, Body(openapi_examples=REFRESH_EXAMPLES)],
     response: Response,
 ) -> TokenOut:
     await limiter.hit(settings.login_rate_limit, "refresh", ip, what="refreshes")
     pair = await service.refresh(
-        db, settings, refresh_token=body.refresh_token, now=now, client_ip=ip
+        db, settings, refresh_token=body.refresh_token, audit=audit, now=now
     )
     response.headers["Cache-Control"] = "no-store"
     return TokenOut(**pair.__dict__)

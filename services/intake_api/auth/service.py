@@ -12,8 +12,9 @@ from pwdlib import PasswordHash
 
 from services.intake_api.auth.secrets import digest, issue_access_token, new_refresh_token
 from shared.config import Settings
-from shared.db import accounts, audit
-from shared.db.audit import AuditRecord
+from shared.db import accounts
+from shared.db import audit as audit_log
+from shared.db.audit import AuditContext, AuditRecord
 from shared.db.engine import Database
 from shared.domain.enums import Role
 from shared.domain.errors import Conflict, Unauthenticated
@@ -75,17 +76,13 @@ async def _issue(
 
 
 def _login_record(
-    user: dict[str, Any] | None, username: str, ok: bool, now: datetime, ip: str
+    user: dict[str, Any] | None, username: str, ok: bool, audit: AuditContext
 ) -> AuditRecord:
-    return AuditRecord(
-        occurred_at=now,
-        actor_kind="user" if user else "anonymous",
-        actor_id=str(user["id"]) if user else None,
-        actor_label=username[:64],
-        action="auth.sign_in",
-        outcome="ok" if ok else "failed",
-        client_ip=ip,
+    """Recorded as the user the username names (known only now), or as an anonymous caller."""
+    actor = audit.as_actor(
+        "user" if user else "anonymous", str(user["id"]) if user else None, username[:64]
     )
+    return actor.record("auth.sign_in", outcome="ok" if ok else "failed")
 
 
 async def sign_in(
@@ -95,22 +92,23 @@ async def sign_in(
     *,
     username: str,
     password: str,
+    audit: AuditContext,
     now: datetime,
-    client_ip: str,
 ) -> TokenPair:
+    """`audit`: the anonymous caller (the client address), recorded as the user once known."""
     async with db.connect() as conn:
         user = await accounts.get_user_by_username(conn, username)
     ok = await passwords.verify(password, user["password_hash"] if user else None)
     ok = ok and user is not None and user["is_active"]
     async with db.begin() as conn:
-        await audit.append(conn, [_login_record(user, username, ok, now, client_ip)])
+        await audit_log.append(conn, [_login_record(user, username, ok, audit)])
         if ok and user is not None:
             return await _issue(conn, settings, user, now=now, family=uuid.uuid4())
     raise Unauthenticated("Wrong username or password, or the account is disabled.")
 
 
 async def refresh(
-    db: Database, settings: Settings, *, refresh_token: str, now: datetime, client_ip: str
+    db: Database, settings: Settings, *, refresh_token: str, audit: AuditContext, now: datetime
 ) -> TokenPair:
     """Rotate: a refresh token works once. Presenting a used one again means it leaked, so the
     whole family (every token descended from that sign-in) is revoked."""
@@ -130,20 +128,7 @@ async def refresh(
         if valid and user is not None and row is not None:
             return await _issue(conn, settings, user, now=now, family=row["family_id"])
     async with db.connect() as conn:
-        await audit.append(
-            conn,
-            [
-                AuditRecord(
-                    occurred_at=now,
-                    actor_kind="anonymous",
-                    actor_id=None,
-                    actor_label=None,
-                    action="auth.refresh",
-                    outcome="failed",
-                    client_ip=client_ip,
-                )
-            ],
-        )
+        await audit_log.append(conn, [audit.record("auth.refresh", outcome="failed")])
     raise Unauthenticated("The refresh token is invalid, expired, used or revoked.")
 
 
@@ -181,19 +166,8 @@ async def ensure_admin(
                 "updated_at": now,
             },
         )
-        await audit.append(
-            conn,
-            [
-                AuditRecord(
-                    occurred_at=now,
-                    actor_kind="system",
-                    actor_id=None,
-                    actor_label="bootstrap",
-                    action="user.create",
-                    target_type="user",
-                    target_id=str(user_id),
-                    details={"role": "admin"},
-                )
-            ],
+        record = AuditContext.system("bootstrap", now=now).record(
+            "user.create", target_type="user", target_id=str(user_id), details={"role": "admin"}
         )
+        await audit_log.append(conn, [record])
     return True

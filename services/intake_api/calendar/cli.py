@@ -30,27 +30,15 @@ from pydantic import ValidationError
 from services.intake_api.calendar import service
 from shared.calendar_data import load_schedule_file
 from shared.config import get_settings
-from shared.db.audit import AuditRecord
+from shared.db.audit import AuditContext
 from shared.db.calendars import DEFAULT_CALENDAR, DaySource
 from shared.db.engine import Database
 from shared.domain.calendar import DayOverride
 from shared.domain.errors import DomainError, InvalidInput
 
 
-def _entry(code: str, now: datetime) -> service.AuditEntry:
-    def entry(action: str, details: dict[str, Any]) -> AuditRecord:
-        return AuditRecord(
-            occurred_at=now,
-            actor_kind="system",
-            actor_id="calendar-cli",
-            actor_label="calendar-cli",
-            action=action,
-            target_type="calendar",
-            target_id=code,
-            details=details,
-        )
-
-    return entry
+def _audit(now: datetime) -> AuditContext:
+    return AuditContext.system("calendar-cli", now=now, actor_id="calendar-cli")
 
 
 def year_of(days: Sequence[DayOverride], year: int | None) -> int:
@@ -73,7 +61,7 @@ async def _load(url: str, code: str, path: str, year: int | None) -> dict[str, A
     db = Database(url, pool_size=1, max_overflow=0)
     try:
         loaded, affected = await service.load_year(
-            db, code, target, days, source=DaySource.FILE, entry=_entry(code, now), now=now
+            db, code, target, days, source=DaySource.FILE, audit=_audit(now), now=now
         )
     finally:
         await db.dispose()
@@ -93,7 +81,7 @@ async def _seed(url: str, code: str) -> dict[str, Any]:
     now = datetime.now(UTC)
     db = Database(url, pool_size=1, max_overflow=0)
     try:
-        years, change = await service.seed(db, code, entry=_entry(code, now), now=now)
+        years, change = await service.seed(db, code, audit=_audit(now), now=now)
     finally:
         await db.dispose()
     return {

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 
-from services.intake_api.audit_trail import audit_record
 from services.intake_api.calendar import service
 from services.intake_api.calendar.schemas import (
     CALENDAR_CODE,
@@ -22,7 +21,14 @@ from services.intake_api.calendar.schemas import (
     YearIn,
     YearLoadedOut,
 )
-from services.intake_api.deps import AdminPrincipal, DbDep, NowDep, require_json, staff
+from services.intake_api.deps import (
+    AdminPrincipal,
+    AuditDep,
+    DbDep,
+    NowDep,
+    require_json,
+    staff,
+)
 from services.intake_api.problems import responses
 from shared.db.calendars import DaySource
 from shared.domain.access import Principal
@@ -45,21 +51,6 @@ CHANGE_NOTE = (
     " The change bumps the calendar's version; open deadlines it may move are recomputed "
     "(their count is returned)."
 )
-
-
-def _entry(request: Request, principal: Principal, code: str, now: Any) -> service.AuditEntry:
-    def entry(action: str, details: dict[str, Any]) -> Any:
-        return audit_record(
-            request,
-            principal,
-            action,
-            now=now,
-            target_type="calendar",
-            target_id=code,
-            details=details,
-        )
-
-    return entry
 
 
 @router.get(
@@ -121,15 +112,15 @@ async def get_calendar(db: DbDep, _: StaffReader, now: NowDep, code: CodePath) -
 )
 async def put_calendar(
     db: DbDep,
-    request: Request,
-    principal: AdminPrincipal,
+    _: AdminPrincipal,
+    audit: AuditDep,
     now: NowDep,
     code: WriteCodePath,
     body: CalendarIn,
     response: Response,
 ) -> CalendarOut:
-    info, created, _ = await service.put_calendar(
-        db, code, body.model_dump(), entry=_entry(request, principal, code, now), now=now
+    info, created, _change = await service.put_calendar(
+        db, code, body.model_dump(), audit=audit, now=now
     )
     if created:
         response.status_code = 201
@@ -197,17 +188,15 @@ async def get_day(db: DbDep, _: StaffReader, code: CodePath, day: DayPath) -> Da
 )
 async def put_day(
     db: DbDep,
-    request: Request,
-    principal: AdminPrincipal,
+    _: AdminPrincipal,
+    audit: AuditDep,
     now: NowDep,
     code: WriteCodePath,
     day: DayPath,
     body: DayIn,
 ) -> DayChangeOut:
     override = DayOverride(day=day, type=body.type, name=body.name)
-    row, change = await service.put_day(
-        db, code, override, entry=_entry(request, principal, code, now), now=now
-    )
+    row, change = await service.put_day(db, code, override, audit=audit, now=now)
     return DayChangeOut.model_validate(
         {
             **row,
@@ -226,15 +215,13 @@ async def put_day(
 )
 async def delete_day(
     db: DbDep,
-    request: Request,
-    principal: AdminPrincipal,
+    _: AdminPrincipal,
+    audit: AuditDep,
     now: NowDep,
     code: WriteCodePath,
     day: DayPath,
 ) -> CalendarChangeOut:
-    change = await service.delete_day(
-        db, code, day, entry=_entry(request, principal, code, now), now=now
-    )
+    change = await service.delete_day(db, code, day, audit=audit, now=now)
     return CalendarChangeOut.model_validate(change, from_attributes=True)
 
 
@@ -265,8 +252,8 @@ YEAR_EXAMPLE = {
 )
 async def load_year(
     db: DbDep,
-    request: Request,
-    principal: AdminPrincipal,
+    _: AdminPrincipal,
+    audit: AuditDep,
     now: NowDep,
     code: WriteCodePath,
     body: YearIn,
@@ -277,7 +264,7 @@ async def load_year(
         body.year,
         [d.override() for d in body.days],
         source=DaySource.ADMIN,
-        entry=_entry(request, principal, code, now),
+        audit=audit,
         now=now,
     )
     return YearLoadedOut(

@@ -3,31 +3,28 @@
 Every change runs in one transaction that also bumps the calendar's version, calls
 `on_calendar_changed` (open deadlines are recomputed there) and appends the audit entry; the
 process's calendar cache is invalidated after the commit. The API and the calendar CLI share
-these functions; each passes an `AuditEntry` that builds its audit record.
+these functions; each passes the `AuditContext` the change is recorded with.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.db import audit
+from shared.application.recompute import recompute_open_deadlines
+from shared.db import audit as audit_log
 from shared.db import calendars as repo
-from shared.db.audit import AuditRecord
+from shared.db.audit import AuditContext, AuditRecord
 from shared.db.calendars import DEFAULT_CALENDAR, DaySource, LoadedCalendar, calendar_cache
 from shared.db.engine import Database
-from shared.db.recompute import recompute_open_deadlines
 from shared.domain.calendar import DayOverride, DayType
 from shared.domain.errors import NotFound
 from shared.domain.reference import local_date
-
-# (action, details) -> the audit record of the change, made by the caller (API or CLI).
-AuditEntry = Callable[[str, dict[str, Any]], AuditRecord]
 
 # Readiness warns this long before the known range ends: a 15-working-day deadline planned
 # then already reaches past it. The next year's schedule is published every November.
@@ -52,7 +49,7 @@ async def on_calendar_changed(
     """Called in the transaction of every calendar change, after the version bump: the open
     deadlines the changed days (or working hours, when both are None) may move are counted
     again on the new calendar, with a `deadlines.recomputed` event on each complaint whose
-    deadlines moved (shared.db.recompute). Returns how many deadlines moved."""
+    deadlines moved (shared.application.recompute). Returns how many deadlines moved."""
     del version  # the recompute reads the calendar as this transaction sees it
     return await recompute_open_deadlines(
         conn, first_day=first_day, last_day=last_day, now=now, code=code
@@ -138,7 +135,7 @@ async def day_status(db: Database, code: str, day: date) -> dict[str, Any]:
 
 
 async def put_calendar(
-    db: Database, code: str, values: dict[str, Any], *, entry: AuditEntry, now: datetime
+    db: Database, code: str, values: dict[str, Any], *, audit: AuditContext, now: datetime
 ) -> tuple[dict[str, Any], bool, CalendarChange]:
     """Create a calendar (seeded from chinesecalendar) or change its hours. Returns the
     calendar as `calendar_info` shows it, whether it was created, and the change."""
@@ -151,15 +148,14 @@ async def put_calendar(
             conn, code=code, version=row["version"], first_day=None, last_day=None, now=now
         )
         details = {**_jsonable(values), "version": row["version"], "affected": affected}
-        await audit.append(
-            conn, [entry("calendar.create" if created else "calendar.update", details)]
-        )
+        action = "calendar.create" if created else "calendar.update"
+        await audit_log.append(conn, [_record(audit, code, action, details)])
     calendar_cache.invalidate(code)
     return _info(row, local_date(now)), created, CalendarChange(row["version"], affected)
 
 
 async def put_day(
-    db: Database, code: str, override: DayOverride, *, entry: AuditEntry, now: datetime
+    db: Database, code: str, override: DayOverride, *, audit: AuditContext, now: datetime
 ) -> tuple[dict[str, Any], CalendarChange]:
     """Set one day (an admin's edit, source `admin`)."""
     await _loaded(db, code)
@@ -173,7 +169,7 @@ async def put_day(
             "created": created,
             **_details(change),
         }
-        await audit.append(conn, [entry("calendar.day.put", details)])
+        await audit_log.append(conn, [_record(audit, code, "calendar.day.put", details)])
         row = await repo.get_day(conn, code, override.day)
     calendar_cache.invalidate(code)
     assert row is not None
@@ -181,7 +177,7 @@ async def put_day(
 
 
 async def delete_day(
-    db: Database, code: str, day: date, *, entry: AuditEntry, now: datetime
+    db: Database, code: str, day: date, *, audit: AuditContext, now: datetime
 ) -> CalendarChange:
     """Remove a day's entry: the day follows Mon–Fri again. NotFound if it has none."""
     await _loaded(db, code)
@@ -190,7 +186,7 @@ async def delete_day(
             raise NotFound(f"{day} has no entry in calendar {code!r}")
         change = await _changed(conn, code, day, day, now=now)
         details = {"day": day.isoformat(), **_details(change)}
-        await audit.append(conn, [entry("calendar.day.delete", details)])
+        await audit_log.append(conn, [_record(audit, code, "calendar.day.delete", details)])
     calendar_cache.invalidate(code)
     return change
 
@@ -202,7 +198,7 @@ async def load_year(
     overrides: Sequence[DayOverride],
     *,
     source: DaySource,
-    entry: AuditEntry,
+    audit: AuditContext,
     now: datetime,
 ) -> tuple[repo.YearLoaded, int]:
     """Replace a year's schedule (e.g. 2027 once published) and mark the year known."""
@@ -225,13 +221,13 @@ async def load_year(
             "version": loaded.version,
             "affected": affected,
         }
-        await audit.append(conn, [entry("calendar.year.load", details)])
+        await audit_log.append(conn, [_record(audit, code, "calendar.year.load", details)])
     calendar_cache.invalidate(code)
     return loaded, affected
 
 
 async def seed(
-    db: Database, code: str, *, entry: AuditEntry, now: datetime
+    db: Database, code: str, *, audit: AuditContext, now: datetime
 ) -> tuple[list[int], CalendarChange | None]:
     """Add the years chinesecalendar knows and the calendar does not (idempotent)."""
     async with db.begin() as conn:
@@ -250,10 +246,8 @@ async def seed(
             last_day=date(years[-1], 12, 31),
             now=now,
         )
-        await audit.append(
-            conn,
-            [entry("calendar.seed", {"years": years, "version": version, "affected": affected})],
-        )
+        details = {"years": years, "version": version, "affected": affected}
+        await audit_log.append(conn, [_record(audit, code, "calendar.seed", details)])
     calendar_cache.invalidate(code)
     return years, CalendarChange(version, affected)
 
@@ -280,6 +274,10 @@ async def _changed(
         conn, code=code, version=version, first_day=first, last_day=last, now=now
     )
     return CalendarChange(version, affected)
+
+
+def _record(audit: AuditContext, code: str, action: str, details: dict[str, Any]) -> AuditRecord:
+    return audit.record(action, target_type="calendar", target_id=code, details=details)
 
 
 def _details(change: CalendarChange) -> dict[str, Any]:

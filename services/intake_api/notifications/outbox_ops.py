@@ -9,16 +9,14 @@ from datetime import datetime
 from typing import Any
 
 import redis.asyncio as aioredis
-from fastapi import Request
 
-from services.intake_api.audit_trail import audit_record
 from shared.config import Settings
-from shared.db import audit
+from shared.db import audit as audit_log
 from shared.db import notifications as repo
 from shared.db import outbox as outbox_repo
 from shared.db import sweep as sweep_claims
+from shared.db.audit import AuditContext
 from shared.db.engine import Database
-from shared.domain.access import Principal
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.templates import redact_credentials
 from shared.keys import worker_heartbeat_pattern, worker_of_heartbeat_key
@@ -96,7 +94,7 @@ async def delivery_detail(db: Database, delivery_id: int) -> dict[str, Any]:
 
 
 async def replay_outbox(
-    db: Database, request: Request, principal: Principal, outbox_id: int, *, now: datetime
+    db: Database, outbox_id: int, *, audit: AuditContext, now: datetime
 ) -> dict[str, Any]:
     """Owe a dead-lettered (or skipped, or delivered) row again: same message id, a fresh
     budget of attempts; the worker picks it up within seconds."""
@@ -106,23 +104,20 @@ async def replay_outbox(
             raise NotFound("no such outbox row")
         if not await repo.replay_outbox(conn, outbox_id, now=now):
             raise Conflict("the row is still pending: it will be attempted anyway")
-        record = audit_record(
-            request,
-            principal,
+        record = audit.record(
             "outbox.replay",
-            now=now,
             target_type="outbox",
             target_id=str(outbox_id),
             details={"previous_status": row["status"], "topic": row["topic"]},
         )
-        await audit.append(conn, [record])
+        await audit_log.append(conn, [record])
         replayed = await repo.get_outbox(conn, outbox_id)
     assert replayed is not None
     return outbox_view(replayed)
 
 
 async def replay_delivery(
-    db: Database, request: Request, principal: Principal, delivery_id: int, *, now: datetime
+    db: Database, delivery_id: int, *, audit: AuditContext, now: datetime
 ) -> dict[str, Any]:
     """Send one webhook delivery again with its webhook-id (receivers de-duplicate on it)."""
     async with db.begin() as conn:
@@ -134,16 +129,13 @@ async def replay_delivery(
             raise Conflict("the subscription is disabled or deleted: re-enable it first")
         if not await repo.replay_delivery(conn, delivery_id, now=now):
             raise Conflict("the delivery is still pending: it will be attempted anyway")
-        record = audit_record(
-            request,
-            principal,
+        record = audit.record(
             "webhook_delivery.replay",
-            now=now,
             target_type="webhook_delivery",
             target_id=str(delivery_id),
             details={"previous_status": row["status"], "topic": row["topic"]},
         )
-        await audit.append(conn, [record])
+        await audit_log.append(conn, [record])
         replayed = await repo.get_delivery(conn, delivery_id)
     assert replayed is not None
     return delivery_view(replayed)

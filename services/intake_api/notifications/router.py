@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake_api.deps import (
     AdminPrincipal,
+    AuditDep,
     AuditReader,
     DbDep,
     NowDep,
@@ -126,8 +127,8 @@ async def list_subscriptions(db: DbDep, _: AdminPrincipal) -> list[SubscriptionO
 async def create_subscription(
     db: DbDep,
     settings: SettingsDep,
-    request: Request,
     principal: AdminPrincipal,
+    audit: AuditDep,
     now: NowDep,
     body: SubscriptionIn,
     response: Response,
@@ -137,11 +138,11 @@ async def create_subscription(
     row, secret = await subscriptions.create_subscription(
         db,
         settings,
-        request,
         principal,
         description=body.description,
         url=body.url,
         event_types=body.event_types,
+        audit=audit,
         now=now,
     )
     response.headers["Location"] = f"/api/v1/webhook-subscriptions/{row['id']}"
@@ -187,8 +188,8 @@ async def get_subscription(
 async def update_subscription(
     db: DbDep,
     settings: SettingsDep,
-    request: Request,
-    principal: AdminPrincipal,
+    _: AdminPrincipal,
+    audit: AuditDep,
     now: NowDep,
     body: SubscriptionPatch,
     subscription_id: SubscriptionId,
@@ -196,10 +197,9 @@ async def update_subscription(
     row = await subscriptions.update_subscription(
         db,
         settings,
-        request,
-        principal,
         subscription_id,
         changes=body.model_dump(exclude_unset=True),
+        audit=audit,
         now=now,
     )
     return SubscriptionOut.model_validate(row)
@@ -214,15 +214,13 @@ async def update_subscription(
 )
 async def rotate_secret(
     db: DbDep,
-    request: Request,
-    principal: AdminPrincipal,
+    _: AdminPrincipal,
+    audit: AuditDep,
     now: NowDep,
     subscription_id: SubscriptionId,
     response: Response,
 ) -> SubscriptionCreated:
-    row, secret = await subscriptions.rotate_secret(
-        db, request, principal, subscription_id, now=now
-    )
+    row, secret = await subscriptions.rotate_secret(db, subscription_id, audit=audit, now=now)
     response.headers["Cache-Control"] = "no-store"
     return SubscriptionCreated.model_validate({**row, "secret": secret})
 
@@ -236,12 +234,12 @@ async def rotate_secret(
 )
 async def delete_subscription(
     db: DbDep,
-    request: Request,
-    principal: AdminPrincipal,
+    _: AdminPrincipal,
+    audit: AuditDep,
     now: NowDep,
     subscription_id: SubscriptionId,
 ) -> None:
-    await subscriptions.delete_subscription(db, request, principal, subscription_id, now=now)
+    await subscriptions.delete_subscription(db, subscription_id, audit=audit, now=now)
 
 
 # --- templates ---------------------------------------------------------------------------------
@@ -298,8 +296,8 @@ async def get_template(db: DbDep, _: AuditReader, key: TemplateKeyDep) -> Templa
 )
 async def put_template(
     db: DbDep,
-    request: Request,
     principal: AdminPrincipal,
+    audit: AuditDep,
     now: NowDep,
     key: TemplateKeyDep,
     body: TemplateIn,
@@ -308,7 +306,7 @@ async def put_template(
     customer's phone), unsafe placeholder syntax, missing required placeholders (the 受理号),
     and the forbidden phrases of seed 002 (禁忌语言, e.g. 不关我的事)."""
     view = await templates.put_template(
-        db, request, principal, key, subject=body.subject, body=body.body, now=now
+        db, principal, key, subject=body.subject, body=body.body, audit=audit, now=now
     )
     return TemplateOut.model_validate(view)
 
@@ -321,9 +319,9 @@ async def put_template(
     responses=WRITE_ERRORS,
 )
 async def reset_template(
-    db: DbDep, request: Request, principal: AdminPrincipal, now: NowDep, key: TemplateKeyDep
+    db: DbDep, principal: AdminPrincipal, audit: AuditDep, now: NowDep, key: TemplateKeyDep
 ) -> None:
-    await templates.reset_template(db, request, principal, key, now=now)
+    await templates.reset_template(db, principal, key, audit=audit, now=now)
 
 
 # --- the outbox --------------------------------------------------------------------------------
@@ -410,10 +408,10 @@ async def get_outbox(db: DbDep, _: AuditReader, outbox_id: OutboxId) -> OutboxDe
     responses=WRITE_ERRORS,
 )
 async def replay_outbox(
-    db: DbDep, request: Request, principal: AdminPrincipal, now: NowDep, outbox_id: OutboxId
+    db: DbDep, _: AdminPrincipal, audit: AuditDep, now: NowDep, outbox_id: OutboxId
 ) -> OutboxOut:
     return OutboxOut.model_validate(
-        await outbox_ops.replay_outbox(db, request, principal, outbox_id, now=now)
+        await outbox_ops.replay_outbox(db, outbox_id, audit=audit, now=now)
     )
 
 
@@ -457,10 +455,10 @@ async def get_delivery(db: DbDep, _: AuditReader, delivery_id: DeliveryId) -> De
     responses=WRITE_ERRORS,
 )
 async def replay_delivery(
-    db: DbDep, request: Request, principal: AdminPrincipal, now: NowDep, delivery_id: DeliveryId
+    db: DbDep, _: AdminPrincipal, audit: AuditDep, now: NowDep, delivery_id: DeliveryId
 ) -> DeliveryOut:
     return DeliveryOut.model_validate(
-        await outbox_ops.replay_delivery(db, request, principal, delivery_id, now=now)
+        await outbox_ops.replay_delivery(db, delivery_id, audit=audit, now=now)
     )
 
 

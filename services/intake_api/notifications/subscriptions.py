@@ -12,12 +12,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from fastapi import Request
-
-from services.intake_api.audit_trail import audit_record
 from shared.config import Settings
-from shared.db import audit
+from shared.db import audit as audit_log
 from shared.db import notifications as repo
+from shared.db.audit import AuditContext
 from shared.db.engine import Database
 from shared.domain.access import Principal
 from shared.domain.errors import FieldError, InvalidInput, NotFound
@@ -44,12 +42,12 @@ def _host(url: str) -> str | None:
 async def create_subscription(
     db: Database,
     settings: Settings,
-    request: Request,
     principal: Principal,
     *,
     description: str,
     url: str,
     event_types: list[str],
+    audit: AuditContext,
     now: datetime,
 ) -> tuple[dict[str, Any], str]:
     """The secret is returned here, once; the worker needs it in clear to sign."""
@@ -71,16 +69,13 @@ async def create_subscription(
     }
     async with db.begin() as conn:
         await repo.insert_subscription(conn, values)
-        record = audit_record(
-            request,
-            principal,
+        record = audit.record(
             "webhook_subscription.create",
-            now=now,
             target_type="webhook_subscription",
             target_id=str(values["id"]),
             details={"host": _host(url), "event_types": values["event_types"]},
         )
-        await audit.append(conn, [record])
+        await audit_log.append(conn, [record])
     return values, secret
 
 
@@ -100,11 +95,10 @@ async def list_subscriptions(db: Database) -> list[dict[str, Any]]:
 async def update_subscription(
     db: Database,
     settings: Settings,
-    request: Request,
-    principal: Principal,
     subscription_id: uuid.UUID,
     *,
     changes: dict[str, Any],
+    audit: AuditContext,
     now: datetime,
 ) -> dict[str, Any]:
     values = {k: v for k, v in changes.items() if v is not None}
@@ -123,16 +117,13 @@ async def update_subscription(
         details: dict[str, Any] = {"changed": sorted(k for k in changes if changes[k] is not None)}
         if "url" in values:
             details["host"] = _host(values["url"])
-        record = audit_record(
-            request,
-            principal,
+        record = audit.record(
             "webhook_subscription.update",
-            now=now,
             target_type="webhook_subscription",
             target_id=str(subscription_id),
             details=details,
         )
-        await audit.append(conn, [record])
+        await audit_log.append(conn, [record])
         row = await repo.get_subscription(conn, subscription_id)
     assert row is not None
     return row
@@ -140,10 +131,9 @@ async def update_subscription(
 
 async def rotate_secret(
     db: Database,
-    request: Request,
-    principal: Principal,
     subscription_id: uuid.UUID,
     *,
+    audit: AuditContext,
     now: datetime,
 ) -> tuple[dict[str, Any], str]:
     """A new signing secret, effective for every attempt from now on (pending retries too)."""
@@ -154,15 +144,12 @@ async def rotate_secret(
         )
         if not changed:
             raise NotFound("no such webhook subscription")
-        record = audit_record(
-            request,
-            principal,
+        record = audit.record(
             "webhook_subscription.rotate_secret",
-            now=now,
             target_type="webhook_subscription",
             target_id=str(subscription_id),
         )
-        await audit.append(conn, [record])
+        await audit_log.append(conn, [record])
         row = await repo.get_subscription(conn, subscription_id)
     assert row is not None
     return row, secret
@@ -170,10 +157,9 @@ async def rotate_secret(
 
 async def delete_subscription(
     db: Database,
-    request: Request,
-    principal: Principal,
     subscription_id: uuid.UUID,
     *,
+    audit: AuditContext,
     now: datetime,
 ) -> None:
     """Kept (deleted_at) for the delivery log; its pending deliveries are skipped."""
@@ -194,13 +180,10 @@ async def delete_subscription(
         skipped = await repo.skip_pending_deliveries(
             conn, subscription_id, reason="subscription deleted", now=now
         )
-        record = audit_record(
-            request,
-            principal,
+        record = audit.record(
             "webhook_subscription.delete",
-            now=now,
             target_type="webhook_subscription",
             target_id=str(subscription_id),
             details={"pending_deliveries_skipped": skipped},
         )
-        await audit.append(conn, [record])
+        await audit_log.append(conn, [record])

@@ -6,11 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import Request
-
-from services.intake_api.audit_trail import audit_record
-from shared.db import audit
+from shared.db import audit as audit_log
 from shared.db import notifications as repo
+from shared.db.audit import AuditContext, AuditRecord
 from shared.db.engine import Database
 from shared.domain.access import Principal
 from shared.domain.errors import FieldError, InvalidInput, NotFound
@@ -106,12 +104,12 @@ def template_errors(key: TemplateKey, subject: str, body: str) -> list[FieldErro
 
 async def put_template(
     db: Database,
-    request: Request,
     principal: Principal,
     key: TemplateKey,
     *,
     subject: str,
     body: str,
+    audit: AuditContext,
     now: datetime,
 ) -> dict[str, Any]:
     errors = template_errors(key, subject, body)
@@ -121,22 +119,13 @@ async def put_template(
         version = await repo.add_template_version(
             conn, key.value, subject=subject, body=body, created_by=principal.user_id, now=now
         )
-        record = audit_record(
-            request,
-            principal,
-            "notification_template.update",
-            now=now,
-            target_type="notification_template",
-            target_id=key.value,
-            details={"version": version},
-        )
-        await audit.append(conn, [record])
+        await audit_log.append(conn, [_record(audit, "notification_template.update", key, version)])
         overrides = await repo.current_templates(conn)
     return _template_view(key, overrides.get(key.value))
 
 
 async def reset_template(
-    db: Database, request: Request, principal: Principal, key: TemplateKey, *, now: datetime
+    db: Database, principal: Principal, key: TemplateKey, *, audit: AuditContext, now: datetime
 ) -> None:
     """Restore the default: a new version without text (the history is kept)."""
     async with db.begin() as conn:
@@ -147,13 +136,13 @@ async def reset_template(
         version = await repo.add_template_version(
             conn, key.value, subject=None, body=None, created_by=principal.user_id, now=now
         )
-        record = audit_record(
-            request,
-            principal,
-            "notification_template.reset",
-            now=now,
-            target_type="notification_template",
-            target_id=key.value,
-            details={"version": version},
-        )
-        await audit.append(conn, [record])
+        await audit_log.append(conn, [_record(audit, "notification_template.reset", key, version)])
+
+
+def _record(audit: AuditContext, action: str, key: TemplateKey, version: int) -> AuditRecord:
+    return audit.record(
+        action,
+        target_type="notification_template",
+        target_id=key.value,
+        details={"version": version},
+    )

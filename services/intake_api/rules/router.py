@@ -13,11 +13,17 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Request, Response
+from fastapi import APIRouter, Body, Depends, Header, Response
 from pydantic import BaseModel, ConfigDict
 
-from services.intake_api.audit_trail import audit_record
-from services.intake_api.deps import AdminPrincipal, DbDep, NowDep, require_json, staff
+from services.intake_api.deps import (
+    AdminPrincipal,
+    AuditDep,
+    DbDep,
+    NowDep,
+    require_json,
+    staff,
+)
 from services.intake_api.etags import etag, optional_version
 from services.intake_api.problems import responses
 from services.intake_api.rules import service
@@ -133,8 +139,8 @@ async def get_rule_set(
 def _put_endpoint(name: RuleSetName, model: type[BaseModel]) -> Callable[..., Awaitable[Any]]:
     async def endpoint(
         db: DbDep,
-        request: Request,
-        principal: AdminPrincipal,
+        _: AdminPrincipal,
+        audit: AuditDep,
         now: NowDep,
         response: Response,
         body: Annotated[model, Body(openapi_examples={name.value: EXAMPLES[name]})],  # type: ignore[valid-type]
@@ -142,12 +148,9 @@ def _put_endpoint(name: RuleSetName, model: type[BaseModel]) -> Callable[..., Aw
             str | None, Header(max_length=64, description='The ETag read, e.g. "3"')
         ] = None,
     ) -> RuleSetOut:
-        record = audit_record(
-            request, principal, "rule_set.update", now=now, target_type="rule_set"
-        )
         expected = optional_version(if_match, "rule set")
         row = await service.replace_rule_set(
-            db, name, body, record=record, expected_version=expected, now=now
+            db, name, body, audit=audit, expected_version=expected, now=now
         )
         response.headers["ETag"] = etag(row["version"])
         return RuleSetOut.model_validate(row)

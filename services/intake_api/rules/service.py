@@ -7,16 +7,16 @@ process sees it at once, other API and worker processes within a few seconds (th
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.db import accounts, audit
+from shared.db import accounts
+from shared.db import audit as audit_log
 from shared.db import rule_sets as repo
-from shared.db.audit import AuditRecord
+from shared.db.audit import AuditContext
 from shared.db.engine import Database
 from shared.db.rule_sets import MODELS, RuleSetName, rules_cache
 from shared.domain.errors import FieldError, InvalidInput, PreconditionFailed
@@ -54,7 +54,7 @@ async def replace_rule_set(
     name: RuleSetName,
     rules: BaseModel,
     *,
-    record: AuditRecord,
+    audit: AuditContext,
     expected_version: int | None,
     now: datetime,
 ) -> dict[str, Any]:
@@ -69,19 +69,17 @@ async def replace_rule_set(
                 document,
                 expected_version=expected_version,
                 now=now,
-                by=record.actor_label or "",
+                by=audit.actor_label or "",
             )
         except LookupError as exc:
             raise PreconditionFailed(
                 f"the rule set changed meanwhile (now version {exc.args[0]}); read it again"
             ) from None
-        details = {
-            **record.details,
-            "rule_set": name.value,
-            "version": version,
-            "document": document,
-        }
-        await audit.append(conn, [replace(record, target_id=name.value, details=details)])
+        details = {"rule_set": name.value, "version": version, "document": document}
+        record = audit.record(
+            "rule_set.update", target_type="rule_set", target_id=name.value, details=details
+        )
+        await audit_log.append(conn, [record])
     rules_cache.invalidate()
     return await get_rule_set(db, name)
 

@@ -8,10 +8,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Response
 
-from services.intake_api.audit_trail import audit_record
-from services.intake_api.deps import AdminPrincipal, DbDep, NowDep, require_json, staff
+from services.intake_api.deps import (
+    AdminPrincipal,
+    AuditDep,
+    DbDep,
+    NowDep,
+    require_json,
+    staff,
+)
 from services.intake_api.etags import etag, optional_version
 from services.intake_api.problems import responses
 from services.intake_api.sla import service
@@ -111,18 +117,13 @@ async def list_versions(db: DbDep, _: StaffReader, policy_id: PolicyId) -> list[
 )
 async def create_policy(
     db: DbDep,
-    request: Request,
-    principal: AdminPrincipal,
+    _: AdminPrincipal,
+    audit: AuditDep,
     now: NowDep,
     body: PolicyIn,
     response: Response,
 ) -> PolicyChangeOut:
-    record = audit_record(
-        request, principal, "sla_policy.create", now=now, target_type="sla_policy"
-    )
-    row = await service.create_policy(
-        db, body.policy(), record=record, changed_by=principal.label, now=now
-    )
+    row = await service.create_policy(db, body.policy(), audit=audit, now=now)
     response.headers["Location"] = f"{router.prefix}/{row['id']}"
     response.headers["ETag"] = etag(row["version"])
     return PolicyChangeOut.model_validate(row)
@@ -141,23 +142,19 @@ async def create_policy(
 )
 async def update_policy(
     db: DbDep,
-    request: Request,
-    principal: AdminPrincipal,
+    _: AdminPrincipal,
+    audit: AuditDep,
     now: NowDep,
     policy_id: PolicyId,
     body: PolicyIn,
     response: Response,
     if_match: Annotated[str | None, Header(description='The ETag read, e.g. "3"')] = None,
 ) -> PolicyChangeOut:
-    record = audit_record(
-        request, principal, "sla_policy.update", now=now, target_type="sla_policy"
-    )
     row = await service.update_policy(
         db,
         policy_id,
         body.policy(),
-        record=record,
-        changed_by=principal.label,
+        audit=audit,
         expected_version=optional_version(if_match, "policy"),
         now=now,
     )

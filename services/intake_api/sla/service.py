@@ -6,13 +6,12 @@ after the commit. A change never touches deadlines already planned (see `shared.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from shared.db import audit
+from shared.db import audit as audit_log
 from shared.db import sla as repo
-from shared.db.audit import AuditRecord
+from shared.db.audit import AuditContext, AuditRecord
 from shared.db.engine import Database
 from shared.db.sla import policy_cache
 from shared.domain.errors import NotFound
@@ -40,12 +39,13 @@ async def list_versions(db: Database, policy_id: int) -> list[dict[str, Any]]:
 
 
 async def create_policy(
-    db: Database, policy: SlaPolicy, *, record: AuditRecord, changed_by: str | None, now: datetime
+    db: Database, policy: SlaPolicy, *, audit: AuditContext, now: datetime
 ) -> dict[str, Any]:
+    """Recorded (`changed_by`, the audit entry) as the acting principal."""
     async with db.begin() as conn:
-        row = await repo.create_policy(conn, policy, now=now, changed_by=changed_by)
-        details = {**record.details, "policy_id": row["id"], "version": 1, "name": policy.name}
-        await audit.append(conn, [_with(record, row["id"], details)])
+        row = await repo.create_policy(conn, policy, now=now, changed_by=audit.actor_label)
+        details = {"policy_id": row["id"], "version": 1, "name": policy.name}
+        await audit_log.append(conn, [_record(audit, "sla_policy.create", row["id"], details)])
     policy_cache.invalidate()
     return row
 
@@ -55,8 +55,7 @@ async def update_policy(
     policy_id: int,
     policy: SlaPolicy,
     *,
-    record: AuditRecord,
-    changed_by: str | None,
+    audit: AuditContext,
     expected_version: int | None,
     now: datetime,
 ) -> dict[str, Any]:
@@ -66,20 +65,21 @@ async def update_policy(
             policy_id,
             policy,
             now=now,
-            changed_by=changed_by,
+            changed_by=audit.actor_label,
             expected_version=expected_version,
         )
         details = {
-            **record.details,
             "policy_id": policy_id,
             "version": row["version"],
             "name": policy.name,
             "active": policy.active,
         }
-        await audit.append(conn, [_with(record, policy_id, details)])
+        await audit_log.append(conn, [_record(audit, "sla_policy.update", policy_id, details)])
     policy_cache.invalidate()
     return row
 
 
-def _with(record: AuditRecord, policy_id: int, details: dict[str, Any]) -> AuditRecord:
-    return replace(record, target_id=str(policy_id), details=details)
+def _record(
+    audit: AuditContext, action: str, policy_id: int, details: dict[str, Any]
+) -> AuditRecord:
+    return audit.record(action, target_type="sla_policy", target_id=str(policy_id), details=details)
