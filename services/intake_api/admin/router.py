@@ -5,12 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from services.intake_api.admin import service
-from services.intake_api.auth.principals import Authenticator
-from services.intake_api.auth.service import Passwords
+from services.intake_api.auth.dependencies import AuthenticatorDep, PasswordsDep
 from services.intake_api.complaints.schemas import LocalTime
 from services.intake_api.deps import (
     AdminPrincipal,
@@ -21,7 +20,6 @@ from services.intake_api.deps import (
     require_json,
 )
 from services.intake_api.problems import responses
-from shared.db import accounts
 from shared.domain.access import Scope
 from shared.domain.enums import Role
 from shared.domain.errors import NotFound
@@ -32,20 +30,6 @@ router = APIRouter(prefix="/api/v1", tags=["admin"], dependencies=[Depends(requi
 Username = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.@-]{3,64}$", examples=["li.na"])]
 Password = Annotated[str, Field(min_length=12, max_length=256, examples=["请换成一个长密码-2026"])]
 ERRORS = responses(401, 403, 404, 409, 415, 422, 429)
-
-
-async def _passwords(request: Request) -> Passwords:
-    passwords: Passwords = request.app.state.passwords
-    return passwords
-
-
-async def _authenticator(request: Request) -> Authenticator:
-    authenticator: Authenticator = request.app.state.authenticator
-    return authenticator
-
-
-PasswordsDep = Annotated[Passwords, Depends(_passwords)]
-AuthenticatorDep = Annotated[Authenticator, Depends(_authenticator)]
 
 
 class UserIn(BaseModel):
@@ -115,8 +99,7 @@ USER_EXAMPLE = {
 
 @router.get("/users", summary="List staff accounts", response_model=list[UserOut], responses=ERRORS)
 async def list_users(db: DbDep, _: AdminPrincipal) -> list[UserOut]:
-    async with db.connect() as conn:
-        return [UserOut.model_validate(u) for u in await accounts.list_users(conn)]
+    return [UserOut.model_validate(u) for u in await service.list_users(db)]
 
 
 @router.post(
@@ -166,11 +149,7 @@ async def _user_id(user_id: str) -> uuid.UUID:
 async def get_user(
     db: DbDep, _: AdminPrincipal, user_id: Annotated[uuid.UUID, Depends(_user_id)]
 ) -> UserOut:
-    async with db.connect() as conn:
-        user = await accounts.get_user(conn, user_id)
-    if user is None:
-        raise NotFound("no such user")
-    return UserOut.model_validate(user)
+    return UserOut.model_validate(await service.get_user(db, user_id))
 
 
 @router.patch(
@@ -233,8 +212,7 @@ class DepartmentOut(BaseModel):
     responses=responses(401, 429),
 )
 async def list_departments(db: DbDep, _: CurrentPrincipal) -> list[DepartmentOut]:
-    async with db.connect() as conn:
-        return [DepartmentOut.model_validate(d) for d in await accounts.list_departments(conn)]
+    return [DepartmentOut.model_validate(d) for d in await service.list_departments(db)]
 
 
 @router.put(
@@ -298,8 +276,7 @@ class ApiKeyCreated(ApiKeyOut):
     responses=ERRORS,
 )
 async def list_api_keys(db: DbDep, _: AdminPrincipal) -> list[ApiKeyOut]:
-    async with db.connect() as conn:
-        return [ApiKeyOut.model_validate(k) for k in await accounts.list_api_keys(conn)]
+    return [ApiKeyOut.model_validate(k) for k in await service.list_api_keys(db)]
 
 
 @router.post(

@@ -28,6 +28,19 @@ async def _check_department(conn: Any, role: Role, department: str | None) -> No
         raise InvalidInput([FieldError(("body", "department"), "a handler needs a department")])
 
 
+async def list_users(db: Database) -> list[dict[str, Any]]:
+    async with db.connect() as conn:
+        return await accounts.list_users(conn)
+
+
+async def get_user(db: Database, user_id: uuid.UUID) -> dict[str, Any]:
+    async with db.connect() as conn:
+        user = await accounts.get_user(conn, user_id)
+    if user is None:
+        raise NotFound("no such user")
+    return user
+
+
 async def create_user(
     db: Database,
     passwords: Passwords,
@@ -117,6 +130,11 @@ async def update_user(
     return updated
 
 
+async def list_departments(db: Database) -> list[dict[str, Any]]:
+    async with db.connect() as conn:
+        return await accounts.list_departments(conn)
+
+
 async def upsert_department(
     db: Database, *, code: str, name: str, audit: AuditContext, now: datetime
 ) -> tuple[dict[str, Any], bool]:
@@ -133,6 +151,12 @@ async def upsert_department(
         department = await accounts.get_department(conn, code)
     assert department is not None
     return department, created
+
+
+async def list_api_keys(db: Database) -> list[dict[str, Any]]:
+    """Without the keys: only their digests are stored."""
+    async with db.connect() as conn:
+        return await accounts.list_api_keys(conn)
 
 
 async def create_api_key(

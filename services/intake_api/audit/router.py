@@ -7,10 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.intake_api.audit import service
 from services.intake_api.complaints.schemas import LocalTime
 from services.intake_api.deps import AuditReader, DbDep
 from services.intake_api.problems import responses
-from shared.db import audit
+from shared.db.audit import AuditFilters
 from shared.domain.values import MAX_ROW_ID, Identifier, Instant
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
@@ -58,7 +59,7 @@ class AuditQuery(BaseModel):
 async def audit_events(
     db: DbDep, _: AuditReader, query: Annotated[AuditQuery, Query()]
 ) -> AuditPage:
-    filters = audit.AuditFilters(
+    filters = AuditFilters(
         actor_id=query.actor_id,
         action=query.action,
         outcome=query.outcome,
@@ -67,11 +68,7 @@ async def audit_events(
         occurred_from=query.occurred_from,
         occurred_to=query.occurred_to,
     )
-    async with db.connect() as conn:
-        rows = await audit.page(conn, filters, before_id=query.before_id, limit=query.limit)
-    more = len(rows) > query.limit
-    rows = rows[: query.limit]
-    return AuditPage(
-        items=[AuditEventOut.model_validate(r) for r in rows],
-        next_before_id=rows[-1]["id"] if more and rows else None,
+    rows, next_id = await service.audit_page(
+        db, filters, before_id=query.before_id, limit=query.limit
     )
+    return AuditPage(items=[AuditEventOut.model_validate(r) for r in rows], next_before_id=next_id)

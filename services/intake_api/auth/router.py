@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Form, Request, Response
+from fastapi import APIRouter, Body, Depends, Form, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake_api.auth import service
+from services.intake_api.auth.dependencies import PasswordsDep
 from services.intake_api.deps import (
     ClientIpDep,
     CurrentPrincipal,
@@ -57,11 +58,6 @@ class MeOut(BaseModel):
     scopes: list[Scope | str] = []
 
 
-async def _passwords(request: Request) -> service.Passwords:
-    passwords: service.Passwords = request.app.state.passwords
-    return passwords
-
-
 async def _anonymous_audit(ip: ClientIpDep, now: NowDep) -> AuditContext:
     """Sign-in and refresh have no principal yet: the caller is its address."""
     return AuditContext.of(None, client_ip=ip, now=now)
@@ -96,7 +92,7 @@ async def sign_in(
     now: NowDep,
     ip: ClientIpDep,
     audit: AnonymousAuditDep,
-    passwords: Annotated[service.Passwords, Depends(_passwords)],
+    passwords: PasswordsDep,
     username: Annotated[str, Form(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")],
     password: Annotated[str, Form(min_length=1, max_length=256, pattern=r"^[^\x00]+$")],
     response: Response,

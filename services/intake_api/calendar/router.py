@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
+from services.intake_api.auth.dependencies import StaffReader
 from services.intake_api.calendar import service
 from services.intake_api.calendar.schemas import (
     CALENDAR_CODE,
@@ -21,25 +22,15 @@ from services.intake_api.calendar.schemas import (
     YearIn,
     YearLoadedOut,
 )
-from services.intake_api.deps import (
-    AdminPrincipal,
-    AuditDep,
-    DbDep,
-    NowDep,
-    require_json,
-    staff,
-)
+from services.intake_api.deps import AdminPrincipal, AuditDep, DbDep, NowDep, require_json
 from services.intake_api.problems import responses
 from shared.db.calendars import DaySource
-from shared.domain.access import Principal
 from shared.domain.calendar import DayOverride, DayType
-from shared.domain.enums import Role
 
 router = APIRouter(
     prefix="/api/v1/calendars", tags=["calendar"], dependencies=[Depends(require_json)]
 )
 
-StaffReader = Annotated[Principal, Depends(staff(*Role))]
 CodePath = Annotated[str, Path(pattern=CALENDAR_CODE, examples=["default"])]
 # Write examples name another calendar than `default`: tools that replay documented examples
 # (and API fuzzers) must not rewrite the calendar every complaint's deadlines are planned on.

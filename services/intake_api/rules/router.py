@@ -16,24 +16,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Header, Response
 from pydantic import BaseModel, ConfigDict
 
-from services.intake_api.deps import (
-    AdminPrincipal,
-    AuditDep,
-    DbDep,
-    NowDep,
-    require_json,
-    staff,
-)
+from services.intake_api.auth.dependencies import StaffReader
+from services.intake_api.deps import AdminPrincipal, AuditDep, DbDep, NowDep, require_json
 from services.intake_api.etags import etag, optional_version
 from services.intake_api.problems import responses
 from services.intake_api.rules import service
 from shared.db.rule_sets import MODELS, RuleSetName
-from shared.domain.access import Principal
-from shared.domain.enums import Role
 
 router = APIRouter(prefix="/api/v1/rules", tags=["rules"], dependencies=[Depends(require_json)])
 
-StaffReader = Annotated[Principal, Depends(staff(*Role))]
 READ_ERRORS = responses(401, 403, 422, 429)
 WRITE_ERRORS = responses(401, 403, 412, 415, 422, 429)
 

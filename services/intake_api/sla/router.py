@@ -10,14 +10,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
 
-from services.intake_api.deps import (
-    AdminPrincipal,
-    AuditDep,
-    DbDep,
-    NowDep,
-    require_json,
-    staff,
-)
+from services.intake_api.auth.dependencies import StaffReader
+from services.intake_api.deps import AdminPrincipal, AuditDep, DbDep, NowDep, require_json
 from services.intake_api.etags import etag, optional_version
 from services.intake_api.problems import responses
 from services.intake_api.sla import service
@@ -28,14 +22,11 @@ from services.intake_api.sla.schemas import (
     PolicyOut,
     PolicyVersionOut,
 )
-from shared.domain.access import Principal
-from shared.domain.enums import Role
 
 router = APIRouter(
     prefix="/api/v1/sla-policies", tags=["sla"], dependencies=[Depends(require_json)]
 )
 
-StaffReader = Annotated[Principal, Depends(staff(*Role))]
 PolicyId = Annotated[int, Path(ge=1, le=2**31 - 1, examples=[1])]
 READ_ERRORS = responses(401, 403, 404, 422, 429)
 WRITE_ERRORS = responses(401, 403, 404, 412, 415, 422, 429)
