@@ -27,7 +27,7 @@ from typing import Any, Literal
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.domain.enums import DeadlineStatus
+from shared.db.tables import open_deadline_sql
 
 Table = Literal["outbox", "webhook_deliveries"]
 FINAL_STATUSES = frozenset({"delivered", "dispatched", "skipped", "dead"})
@@ -73,8 +73,6 @@ upd AS (
 SELECT (SELECT count(*) FROM upd) AS events, (SELECT count(*) FROM ins) AS deliveries
 """
 
-_OPEN_DEADLINES = f"('{DeadlineStatus.PENDING.value}', '{DeadlineStatus.WARNED.value}')"
-
 _CLAIM_MESSAGES = f"""
 WITH picked AS (
     SELECT id FROM outbox
@@ -102,7 +100,7 @@ LEFT JOIN users AS u ON u.id = c.recipient_user_id
 -- The complaint's next open deadline (时限), for templates that name it.
 LEFT JOIN LATERAL (
     SELECT min(dl.due_at) AS next_due_at FROM deadlines AS dl
-    WHERE dl.complaint_id = c.complaint_id AND dl.status IN {_OPEN_DEADLINES}
+    WHERE dl.complaint_id = c.complaint_id AND {open_deadline_sql("dl.status")}
 ) AS nd ON true
 ORDER BY c.id
 """

@@ -34,6 +34,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from shared.domain.enums import OPEN_DEADLINE_STATUSES
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -424,8 +426,18 @@ class NotificationTemplate(Base):
 # Migration: migrations/versions/20261125_0003_calendar.py. Repositories: shared/db/calendars.py,
 # shared/db/sla.py, shared/db/deadlines.py. The CHECK texts are repeated verbatim there.
 
+
+def open_deadline_sql(column: str = "status") -> str:
+    """`column IN ('pending', 'warned')`: the open deadline statuses (the domain's
+    `OPEN_DEADLINE_STATUSES`) as SQL, for statements that name the column otherwise
+    (`open_deadline_sql("d.status")`). Sorted, so the text never changes: the partial indexes
+    below are compared by `alembic check` with the migration's predicates, string for string."""
+    values = ", ".join(f"'{status.value}'" for status in sorted(OPEN_DEADLINE_STATUSES))
+    return f"{column} IN ({values})"
+
+
 # The deadline statuses that still owe something; the partial indexes below are on these.
-OPEN_DEADLINE_SQL = "status IN ('pending', 'warned')"
+OPEN_DEADLINE_SQL = open_deadline_sql()
 
 
 class Calendar(Base):
