@@ -2,7 +2,8 @@
 
 A calendar row holds the zone, the working hours and the range of days whose official schedule
 (放假安排, 调休 included) it knows; `calendar_days` holds the days that differ from Mon–Fri.
-`version` is bumped by every change, and `CalendarCache` keys on it.
+`version` is bumped by every change, and `CalendarCache` (a `shared.db.cache.VersionedCache`)
+keys on it.
 
 Seeding (`seed_missing_years`): the years `chinesecalendar` knows and the calendar does not,
 contiguous with the known range, are added with source `chinesecalendar`. A year already known
@@ -26,13 +27,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
-from weakref import WeakKeyDictionary
 
 from sqlalchemy import Boolean, delete, insert, literal_column, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.calendar_data import chinese_statutory_overrides
+from shared.db.cache import VersionedCache
 from shared.db.engine import json_dumps
 from shared.db.tables import Calendar, CalendarDay, table_of
 from shared.domain.calendar import BusinessCalendar, DayOverride, DayType
@@ -400,25 +401,24 @@ async def load_calendar(conn: AsyncConnection, code: str = DEFAULT_CALENDAR) -> 
     )
 
 
-@dataclass
-class _Entry:
-    loaded: LoadedCalendar
-    checked: float
+async def _load_versioned(
+    conn: AsyncConnection, code: str, seen: object | None
+) -> tuple[int, LoadedCalendar]:
+    del seen  # the version is read with the calendar, in the same row
+    loaded = await load_calendar(conn, code)
+    return loaded.version, loaded
 
 
 class CalendarCache:
-    """`BusinessCalendar`s per code, rebuilt only when `calendars.version` changes.
-
-    A hit costs nothing within `recheck_after` seconds of the last check, then one indexed
-    read of the version. The process that changes a calendar calls `invalidate` after its
-    commit, so it sees the change at once; other processes within `recheck_after` seconds.
+    """`BusinessCalendar`s per code, rebuilt only when `calendars.version` changes (a
+    `VersionedCache`: the version is one indexed read, at most every `recheck_after` seconds).
 
     With `auto_seed` (the default) the first load of each calendar in a process seeds the
     years chinesecalendar knows and the calendar does not (`seed_missing_years`): this is the
     "on start-up" seeding, done lazily so every entry point (API, worker, tools) gets it.
     Deadlines already open are not recomputed here (any process may be first, inside any
     transaction): the SLA worker's housekeeping recomputes the open deadlines this made
-    definite (`deadlines.stale`, shared.db.recompute), at its start-up and hourly.
+    definite (`deadlines.stale`, shared.application.recompute), at its start-up and hourly.
     """
 
     def __init__(
@@ -428,47 +428,21 @@ class CalendarCache:
         auto_seed: bool = True,
         clock: Callable[[], float] = monotonic_clock.monotonic,
     ) -> None:
-        self._recheck_after = recheck_after
-        self._auto_seed = auto_seed
-        self._clock = clock
-        # Keyed by database too: one process may talk to several (the test suite does).
-        self._entries: dict[tuple[str, str], _Entry] = {}
-        self._seeded: set[tuple[str, str]] = set()
+        self._cache: VersionedCache[str, LoadedCalendar] = VersionedCache(
+            read_version=current_version,
+            load=_load_versioned,
+            prepare=seed_missing_years if auto_seed else None,
+            recheck_after=recheck_after,
+            clock=clock,
+        )
 
     async def get(self, conn: AsyncConnection, code: str = DEFAULT_CALENDAR) -> LoadedCalendar:
         """The current calendar `code` (LookupError if there is none)."""
-        key = (database_key(conn), code)
-        entry = self._entries.get(key)
-        now = self._clock()
-        if entry is not None and now - entry.checked < self._recheck_after:
-            return entry.loaded
-        if self._auto_seed and key not in self._seeded:
-            await seed_missing_years(conn, code)
-            self._seeded.add(key)
-        if entry is not None and await current_version(conn, code) == entry.loaded.version:
-            entry.checked = now
-            return entry.loaded
-        loaded = await load_calendar(conn, code)
-        self._entries[key] = _Entry(loaded, now)
-        return loaded
+        return await self._cache.get(conn, code)
 
     def invalidate(self, code: str | None = None) -> None:
         """Forget `code` (or every calendar): the next `get` reads the database."""
-        for key in list(self._entries):
-            if code is None or key[1] == code:
-                del self._entries[key]
-
-
-_database_keys: WeakKeyDictionary[AsyncEngine, str] = WeakKeyDictionary()
-
-
-def database_key(conn: AsyncConnection) -> str:
-    """Which database a connection talks to (process-wide caches are per database). Rendered
-    once per engine: hashing a URL renders it each time, which shows in the worker's batches."""
-    key = _database_keys.get(conn.engine)
-    if key is None:
-        key = _database_keys[conn.engine] = conn.engine.url.render_as_string()
-    return key
+        self._cache.invalidate(code)
 
 
 # The process-wide cache the API and the worker share.

@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import logging
 import time as monotonic_clock
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Update, func, select, update
+from sqlalchemy import Update, select, update
 from sqlalchemy.dialects.postgresql import Insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.db.calendars import database_key
+from shared.db.cache import TableCache
 from shared.db.tables import RuleSet, table_of
 from shared.domain.rules import (
     ApprovalRules,
@@ -112,39 +113,23 @@ async def save(
     return int(version)
 
 
-async def fingerprint(conn: AsyncConnection) -> tuple[int, int]:
-    stmt = select(func.count(), func.coalesce(func.sum(rule_sets.c.version), 0))
-    count, total = (await conn.execute(stmt)).one()
-    return int(count), int(total)
+async def load_rules(conn: AsyncConnection) -> Rules:
+    """The rules in force as stored now (no cache)."""
+    documents = {name: row["document"] for name, row in (await stored(conn)).items()}
+    return rules_from(documents)
 
 
-@dataclass
-class _Cached:
-    fingerprint: tuple[int, int]
-    rules: Rules
-    checked: float
+class RulesCache(TableCache[Rules]):
+    """The rules in force, re-read only when a rule set changes (checked at most every
+    `recheck_after` seconds; `invalidate` after a commit makes this process see it at once)."""
 
-
-class RulesCache:
-    def __init__(self, *, recheck_after: float = 5.0) -> None:
-        self._recheck_after = recheck_after
-        self._cached: dict[str, _Cached] = {}
-
-    async def get(self, conn: AsyncConnection) -> Rules:
-        key, now = database_key(conn), monotonic_clock.monotonic()
-        cached = self._cached.get(key)
-        if cached is not None and now - cached.checked < self._recheck_after:
-            return cached.rules
-        mark = await fingerprint(conn)
-        if cached is None or cached.fingerprint != mark:
-            documents = {name: row["document"] for name, row in (await stored(conn)).items()}
-            cached = _Cached(mark, rules_from(documents), now)
-            self._cached[key] = cached
-        cached.checked = now
-        return cached.rules
-
-    def invalidate(self) -> None:
-        self._cached.clear()
+    def __init__(
+        self,
+        *,
+        recheck_after: float = 5.0,
+        clock: Callable[[], float] = monotonic_clock.monotonic,
+    ) -> None:
+        super().__init__(rule_sets.c.version, load_rules, recheck_after=recheck_after, clock=clock)
 
 
 rules_cache = RulesCache()

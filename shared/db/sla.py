@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import time as monotonic_clock
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, and_, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.db.calendars import database_key
+from shared.db.cache import TableCache
 from shared.db.tables import SlaPolicyRecord, SlaPolicyVersion, table_of
 from shared.domain.errors import NotFound, PreconditionFailed
 from shared.domain.sla import PolicyBook, SlaPolicy
@@ -167,24 +166,20 @@ async def update_policy(
     return row
 
 
-async def fingerprint(conn: AsyncConnection) -> tuple[int, int]:
-    """Changes whenever a policy is created or changed: (count, sum of versions)."""
-    stmt = select(func.count(), func.coalesce(func.sum(sla_policies.c.version), 0))
-    count, total = (await conn.execute(stmt)).one()
-    return int(count), int(total)
-
-
-@dataclass
-class _Cached:
-    fingerprint: tuple[int, int]
+class _InForce(NamedTuple):
     policies: list[SlaPolicy]
     book: PolicyBook
-    checked: float
+
+
+async def _in_force(conn: AsyncConnection) -> _InForce:
+    policies = await load_policies(conn)
+    return _InForce(policies, PolicyBook(policies))
 
 
 class PolicyCache:
-    """The current active policies, re-read only when they change (checked at most every
-    `recheck_after` seconds; `invalidate` after a commit makes this process see it at once)."""
+    """The current active policies, re-read only when a policy is created or changed (a
+    `TableCache`: checked at most every `recheck_after` seconds; `invalidate` after a commit
+    makes this process see the change at once)."""
 
     def __init__(
         self,
@@ -192,33 +187,20 @@ class PolicyCache:
         recheck_after: float = 5.0,
         clock: Callable[[], float] = monotonic_clock.monotonic,
     ) -> None:
-        self._recheck_after = recheck_after
-        self._clock = clock
-        self._cached: dict[str, _Cached] = {}  # per database (see calendars.database_key)
+        self._cache = TableCache(
+            sla_policies.c.version, _in_force, recheck_after=recheck_after, clock=clock
+        )
 
     async def get(self, conn: AsyncConnection) -> list[SlaPolicy]:
         """The active policies in force now."""
-        return (await self._current(conn)).policies
+        return (await self._cache.get(conn)).policies
 
     async def book(self, conn: AsyncConnection) -> PolicyBook:
         """The same policies as a `PolicyBook` (stage choice memoised): plan with this."""
-        return (await self._current(conn)).book
-
-    async def _current(self, conn: AsyncConnection) -> _Cached:
-        key = database_key(conn)
-        cached, now = self._cached.get(key), self._clock()
-        if cached is not None and now - cached.checked < self._recheck_after:
-            return cached
-        mark = await fingerprint(conn)
-        if cached is None or cached.fingerprint != mark:
-            policies = await load_policies(conn)
-            cached = _Cached(mark, policies, PolicyBook(policies), now)
-            self._cached[key] = cached
-        cached.checked = now
-        return cached
+        return (await self._cache.get(conn)).book
 
     def invalidate(self) -> None:
-        self._cached.clear()
+        self._cache.invalidate()
 
 
 policy_cache = PolicyCache()
