@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
@@ -39,9 +40,18 @@ class _Window:
 
 
 class RateLimiter:
-    def __init__(self, pool: aioredis.ConnectionPool, *, prefix: str) -> None:
+    def __init__(
+        self,
+        pool: aioredis.ConnectionPool,
+        *,
+        prefix: str,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """`clock`: seconds since the epoch (windows are aligned on it, the same in every
+        process); a test moves its own instead of waiting for a window to end."""
         self._redis = aioredis.Redis(connection_pool=pool)
         self._prefix = f"{prefix}:rl"
+        self._clock = clock
         self._limits: dict[str, tuple[int, int]] = {}
         self._windows: dict[str, _Window] = {}
 
@@ -62,7 +72,7 @@ class RateLimiter:
     async def hit(self, limit: str, *identifiers: str, what: str = "requests") -> None:
         """Count one request; raise RateLimited (429 with Retry-After) past the limit."""
         amount, length = self._parse(limit)
-        now = time.time()
+        now = self._clock()
         key, ends_at = self._window_key(limit, identifiers, now)
         window = self._windows.get(key)
         if window is None:
@@ -88,7 +98,7 @@ class RateLimiter:
         counting nothing: for limits on failures, checked before an attempt and hit only when it
         fails. One Redis read; used on sign-in only, never on the authenticated hot path."""
         amount, _ = self._parse(limit)
-        now = time.time()
+        now = self._clock()
         key, ends_at = self._window_key(limit, identifiers, now)
         try:
             count = int(await self._redis.get(key) or 0)
