@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-import redis.asyncio as aioredis
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
@@ -56,13 +55,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        collab = bootstrap.build(settings, survey_url=_survey_links(settings))
-        db = collab.db
-        pool = aioredis.ConnectionPool.from_url(settings.require_redis_url())
+        collab = bootstrap.build(settings, survey_url=_survey_links(settings), with_redis=True)
+        db, redis = collab.db, collab.redis
+        assert redis is not None
+        # Shortcuts to the collaborators, and what only the API needs besides them.
         app.state.collab = collab
         app.state.db = db
-        app.state.redis = aioredis.Redis(connection_pool=pool)
-        app.state.limiter = RateLimiter(pool, prefix=settings.redis_prefix)
+        app.state.redis = redis
+        app.state.limiter = RateLimiter(redis.connection_pool, prefix=settings.redis_prefix)
         app.state.authenticator = Authenticator(db, jwt_secret=settings.require_jwt_secret())
         app.state.passwords = Passwords(password_hasher(cheap=settings.cheap_password_hashing))
         try:
@@ -70,8 +70,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settle_garbage_collector()
             yield
         finally:
-            await app.state.redis.aclose()
-            await pool.aclose()
             await collab.aclose()
 
     app = FastAPIOffline(

@@ -11,6 +11,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import redis.asyncio as aioredis
+
 from shared.config import Settings
 from shared.db.calendars import CalendarCache, calendar_cache
 from shared.db.engine import Database
@@ -40,6 +42,8 @@ class Collaborators:
     settings: Settings | None = None  # None only in tests that drive one part directly
     caches: Caches = field(default_factory=Caches)
     survey_url: SurveyUrl | None = None
+    # The API's Redis (rate limits, ops status); the worker uses the connection arq gives it.
+    redis: aioredis.Redis | None = None
 
     def require_settings(self) -> Settings:
         if self.settings is None:
@@ -47,6 +51,8 @@ class Collaborators:
         return self.settings
 
     async def aclose(self) -> None:
+        if self.redis is not None:
+            await self.redis.aclose(close_connection_pool=True)
         await self.db.dispose()
 
 
@@ -56,12 +62,21 @@ def build(
     pool_size: int | None = None,
     max_overflow: int | None = None,
     survey_url: SurveyUrl | None = None,
+    with_redis: bool = False,
 ) -> Collaborators:
     """The collaborators of one process. The pool is sized by the caller's role (the API
-    serves many requests at once, a worker a few batches) unless the settings say otherwise."""
+    serves many requests at once, a worker a few batches) unless the settings say otherwise;
+    `with_redis` opens a Redis connection pool of the process's own."""
     db = Database(
         settings.require_database_url(),
         pool_size=settings.db_pool_size if pool_size is None else pool_size,
         max_overflow=settings.db_max_overflow if max_overflow is None else max_overflow,
     )
-    return Collaborators(db=db, settings=settings, survey_url=survey_url)
+    redis = (
+        aioredis.Redis(
+            connection_pool=aioredis.ConnectionPool.from_url(settings.require_redis_url())
+        )
+        if with_redis
+        else None
+    )
+    return Collaborators(db=db, settings=settings, survey_url=survey_url, redis=redis)

@@ -21,11 +21,14 @@ from typing import Any
 from sqlalchemy import Result, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.db.tables import open_deadline_sql
 from shared.domain.enums import Status
 from shared.domain.lifecycle import TERMINAL_STATES
 
 # Complaints whose deadlines are not acted on: handling is over, or the clock is paused.
 NOT_SWEPT = tuple(sorted(s.value for s in (*TERMINAL_STATES, Status.AWAITING_CUSTOMER)))
+
+_OPEN = open_deadline_sql("d.status")
 
 # Breaches due and warnings due, oldest first, each walking its partial index
 # (ix_deadlines_due_at_open, ix_deadlines_warn_at_pending). Their complaints are locked with
@@ -34,7 +37,7 @@ NOT_SWEPT = tuple(sorted(s.value for s in (*TERMINAL_STATES, Status.AWAITING_CUS
 _BREACHES_DUE = text(
     "SELECT d.complaint_id, d.due_at AS at FROM deadlines d "
     "JOIN complaints c ON c.id = d.complaint_id AND c.status NOT IN :not_swept "
-    "WHERE d.status IN ('pending', 'warned') AND d.paused_at IS NULL AND d.due_at <= :now "
+    f"WHERE {_OPEN} AND d.paused_at IS NULL AND d.due_at <= :now "
     "ORDER BY d.due_at LIMIT :limit FOR UPDATE OF c SKIP LOCKED"
 ).bindparams(bindparam("not_swept", expanding=True))
 
@@ -52,7 +55,7 @@ _DEADLINES = text("SELECT * FROM deadlines WHERE complaint_id = ANY(:ids) ORDER 
 _OLDEST_DUE = text(
     "SELECT min(at) FROM ("
     "  (SELECT min(d.due_at) AS at FROM deadlines d JOIN complaints c ON c.id = d.complaint_id"
-    "   WHERE d.status IN ('pending', 'warned') AND d.paused_at IS NULL AND d.due_at <= :now"
+    f"   WHERE {_OPEN} AND d.paused_at IS NULL AND d.due_at <= :now"
     "   AND c.status NOT IN :not_swept)"
     "  UNION ALL"
     "  (SELECT min(d.warn_at) FROM deadlines d JOIN complaints c ON c.id = d.complaint_id"

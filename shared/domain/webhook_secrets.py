@@ -1,6 +1,6 @@
 """Webhook signing secrets (回调签名密钥) in the Standard Webhooks format: ``whsec_`` + base64 of
 the key. The API makes them when a subscription is created or its secret rotated; the worker
-reads the key back to sign each delivery.
+reads the key back to sign each delivery. Also the ``webhook-id`` header those deliveries carry.
 
 Pure: the random bytes come from the caller's `random_bytes` (the system's CSPRNG by default).
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import secrets
+import uuid
 from collections.abc import Callable
 
 PREFIX = "whsec_"
@@ -33,3 +34,9 @@ def signing_key(secret: str) -> bytes | None:
     if not MIN_KEY_BYTES <= len(key) <= MAX_KEY_BYTES:
         return None
     return key
+
+
+def webhook_message_id(webhook_id: uuid.UUID) -> str:
+    """The ``webhook-id`` header: the same for every attempt and replay of one delivery (the
+    worker sends it; ops see it in the outbox views)."""
+    return f"msg_{webhook_id.hex}"

@@ -20,8 +20,8 @@ import pytest_asyncio
 from sqlalchemy import text
 
 from services.sla_worker.delivery.run import run_deliveries
-from services.sla_worker.delivery.webhook_deliveries import webhook_message_id
 from shared.db.engine import Database
+from shared.domain.webhook_secrets import webhook_message_id
 from tests.conftest import Staff
 from tests.support.factories import complaint_body, mobile
 from tests.support.flow import Flow

@@ -28,12 +28,12 @@ from sqlalchemy import text
 
 from services.sla_worker.delivery import new_webhook_client
 from services.sla_worker.delivery.runtime import DeliveryConfig, DeliveryRuntime
-from services.sla_worker.delivery.webhook_deliveries import webhook_message_id
 from services.sla_worker.jobs.deliveries import deliver_notifications
 from services.sla_worker.serialization import deserialize, serialize
 from services.sla_worker.worker import CRON_SECONDS, redis_settings_for
 from shared.config import Settings
 from shared.db.engine import Database
+from shared.domain.webhook_secrets import webhook_message_id
 from tests.conftest import make_settings
 from tests.support.factories import mobile
 from tests.worker.test_deliveries_receivers import (

@@ -12,13 +12,14 @@ import redis.asyncio as aioredis
 
 from shared.config import Settings
 from shared.db import audit as audit_log
+from shared.db import due_deadlines
 from shared.db import notifications as repo
 from shared.db import outbox as outbox_repo
-from shared.db import sweep as sweep_claims
 from shared.db.audit import AuditContext
 from shared.db.engine import Database
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.templates import redact_credentials
+from shared.domain.webhook_secrets import webhook_message_id
 from shared.keys import worker_heartbeat_pattern, worker_of_heartbeat_key
 
 LAG_DEGRADED_SECONDS = 60.0
@@ -57,8 +58,7 @@ async def outbox_detail(db: Database, outbox_id: int) -> dict[str, Any]:
 
 
 def delivery_view(row: dict[str, Any]) -> dict[str, Any]:
-    # The header value receivers see (services/sla_worker/delivery/webhook_deliveries.py).
-    return {**row, "webhook_id": f"msg_{row['webhook_id'].hex}"}
+    return {**row, "webhook_id": webhook_message_id(row["webhook_id"])}
 
 
 async def list_deliveries(
@@ -179,7 +179,7 @@ async def ops_status(
     """The outbox backlog from PostgreSQL and the live workers from their heartbeats."""
     async with db.connect() as conn:
         row = await outbox_repo.backlog(conn, now=now)
-        oldest_due = await sweep_claims.oldest_unhandled(conn, now=now)
+        oldest_due = await due_deadlines.oldest_unhandled(conn, now=now)
     sweep_lag = (now - oldest_due).total_seconds() if oldest_due else 0.0
     try:
         workers = await _workers(client, settings.redis_prefix)

@@ -13,13 +13,9 @@ from services.sla_worker.delivery.runtime import DeliveryRuntime
 from services.sla_worker.delivery.webhooks import deliver_webhook
 from services.sla_worker.logs import worker_logger
 from shared.db import outbox as repo
+from shared.domain.webhook_secrets import webhook_message_id
 
 log = worker_logger("kesu.worker.deliveries")
-
-
-def webhook_message_id(webhook_id: uuid.UUID) -> str:
-    """The ``webhook-id`` header: the same for every attempt and replay of one delivery."""
-    return f"msg_{webhook_id.hex}"
 
 
 async def fan_out(runtime: DeliveryRuntime) -> repo.FanOut:
