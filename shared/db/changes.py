@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -279,10 +279,12 @@ def _document(changes: Sequence[ComplaintChange], audit: Sequence[AuditRecord]) 
         {
             "complaints": complaints,
             "events": [event_row(e, m) for c in changes for e, m in c.events],
-            "keys": [asdict(k) for c in changes for k in c.idempotency_keys],
-            "planned": [asdict(p) for c in changes for p in c.planned_deadlines],
-            "moved": [asdict(m) for c in changes for m in c.moved_deadlines],
-            "outbox": [asdict(o) for c in changes for o in c.outbox],
+            # vars(): the rows' own fields, as they are (dataclasses.asdict deep-copies every
+            # value: about 0.1 ms a row, most of a registration's Python time in the writer).
+            "keys": [vars(k) for c in changes for k in c.idempotency_keys],
+            "planned": [vars(p) for c in changes for p in c.planned_deadlines],
+            "moved": [vars(m) for c in changes for m in c.moved_deadlines],
+            "outbox": [vars(o) for c in changes for o in c.outbox],
             "audit": [a.row() for a in audit],
         }
     )

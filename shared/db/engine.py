@@ -58,7 +58,10 @@ def create_engine(url: str, *, pool_size: int = 20, max_overflow: int = 10) -> A
 async def is_autocommit(conn: AsyncConnection) -> bool:
     """Whether `conn` runs each statement as its own transaction (`Database.connect()`), as
     opposed to inside one transaction (`Database.begin()`)."""
-    pooled = await conn.get_raw_connection()
+    return _autocommit(await conn.get_raw_connection())
+
+
+def _autocommit(pooled: Any) -> bool:
     return bool(getattr(pooled.dbapi_connection, "autocommit", False))
 
 
@@ -72,8 +75,9 @@ async def fetch(conn: AsyncConnection, sql: str, *args: Any) -> Sequence[Mapping
     whose asyncpg adapter begins the transaction lazily, on its first statement: a statement
     sent to asyncpg directly could run before that BEGIN, outside the transaction.
     """
-    if await is_autocommit(conn):
-        driver: asyncpg.Connection = (await conn.get_raw_connection()).driver_connection
+    pooled = await conn.get_raw_connection()
+    if _autocommit(pooled):
+        driver: asyncpg.Connection = pooled.driver_connection
         rows: Sequence[Mapping[Any, Any]] = await driver.fetch(sql, *args)
         return rows
     try:
