@@ -218,40 +218,34 @@ async def attempts_of(
     return [dict(r) for r in (await conn.execute(stmt)).mappings()]
 
 
+def _owed_again(now: datetime) -> dict[str, Any]:
+    """A finished row owed again: pending, a fresh budget of attempts, no lease."""
+    return {
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "delivered_at": None,
+        "lease_expires_at": None,
+        "lease_token": None,
+        "leased_by": None,
+        "updated_at": now,
+    }
+
+
 async def replay_outbox(conn: AsyncConnection, outbox_id: int, *, now: datetime) -> bool:
     """Owe a finished row again, with a fresh budget of attempts and the same message id (a
     webhook event is fanned out again: subscriptions that already have a delivery keep it)."""
-    result = await conn.execute(
-        update(outbox)
-        .where(outbox.c.id == outbox_id, outbox.c.status != "pending")
-        .values(
-            status="pending",
-            attempts=0,
-            next_attempt_at=now,
-            delivered_at=None,
-            lease_expires_at=None,
-            lease_token=None,
-            leased_by=None,
-            updated_at=now,
-        )
-    )
-    return bool(result.rowcount)
+    c = outbox.c
+    stmt = update(outbox).where(c.id == outbox_id, c.status != "pending").values(_owed_again(now))
+    return bool((await conn.execute(stmt)).rowcount)
 
 
 async def replay_delivery(conn: AsyncConnection, delivery_id: int, *, now: datetime) -> bool:
     """Owe one webhook delivery again; it keeps its `webhook_id` (receivers de-duplicate)."""
-    result = await conn.execute(
+    c = deliveries.c
+    stmt = (
         update(deliveries)
-        .where(deliveries.c.id == delivery_id, deliveries.c.status != "pending")
-        .values(
-            status="pending",
-            attempts=0,
-            next_attempt_at=now,
-            delivered_at=None,
-            lease_expires_at=None,
-            lease_token=None,
-            leased_by=None,
-            updated_at=now,
-        )
+        .where(c.id == delivery_id, c.status != "pending")
+        .values(_owed_again(now))
     )
-    return bool(result.rowcount)
+    return bool((await conn.execute(stmt)).rowcount)
