@@ -106,7 +106,8 @@ class DevStack:
         for child in psutil.Process(self.process.pid).children(recursive=True):
             try:
                 if fragment in " ".join(child.cmdline()) and child.status() != "zombie":
-                    return child.pid
+                    pid: int = child.pid
+                    return pid
             except psutil.Error:
                 continue
         raise LookupError(f"no {target} process under the devstack")
