@@ -127,7 +127,16 @@ class Supervisor:
     """Call `check()` every fraction of a second: it notices deaths and restarts when due. It
     never blocks except while a unit starts (PostgreSQL: a second or two)."""
 
-    def __init__(self, units: Sequence[Unit], clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        units: Sequence[Unit],
+        *,
+        pauses: Sequence[float] = RESTART_PAUSES,
+        stable_seconds: float = STABLE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._pauses = pauses
+        self._stable_seconds = stable_seconds
         self._clock = clock
         now = clock()
         self._watches = [_Watch(unit, unit.pid(), now) for unit in units]
@@ -141,12 +150,12 @@ class Supervisor:
 
     def _died(self, watch: _Watch, reason: str) -> None:
         now = self._clock()
-        if now - watch.started_at >= STABLE_SECONDS:
+        if now - watch.started_at >= self._stable_seconds:
             watch.deaths = 0
         name = watch.unit.name
-        if watch.deaths >= len(RESTART_PAUSES):
+        if watch.deaths >= len(self._pauses):
             raise GaveUp(f"{name} died {watch.deaths + 1} times in a row soon after starting")
-        pause = RESTART_PAUSES[watch.deaths]
+        pause = self._pauses[watch.deaths]
         watch.deaths += 1
         log.error(
             "%s (pid %s) %s; starting it again in %ss (restart %d in a row)",
@@ -164,6 +173,7 @@ class Supervisor:
             watch.unit.restart()
         except Exception as exc:
             watch.started_at = self._clock()
+            watch.pid = None
             self._died(watch, f"did not start ({type(exc).__name__}: {exc})")
             return
         watch.started_at = self._clock()

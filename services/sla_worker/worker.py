@@ -40,7 +40,7 @@ from sqlalchemy import text
 from services.sla_worker.delivery.runtime import DeliveryRuntime, runtime_from_settings
 from services.sla_worker.jobs.deliveries import deliver_notifications
 from services.sla_worker.jobs.housekeeping import housekeeping
-from services.sla_worker.jobs.sweep import sweep_deadlines
+from services.sla_worker.jobs.sweep import SweepRecord, sweep_deadlines
 from services.sla_worker.logs import worker_logger
 from services.sla_worker.serialization import deserialize, serialize
 from shared.application import bootstrap
@@ -100,6 +100,7 @@ async def startup(ctx: dict[str, Any]) -> None:
         await conn.execute(text("SELECT 1"))
     ctx["worker_id"] = WORKER_ID
     ctx["started_at"] = datetime.now(UTC)
+    ctx["sweeps"] = SweepRecord()
     ctx["deliveries"] = runtime_from_settings(settings, collab.db, ctx["worker_id"])
     log.info("SLA worker %s connected to PostgreSQL and Redis", ctx["worker_id"])
     await _stop_beating()
@@ -146,7 +147,8 @@ async def heartbeat(ctx: dict[str, Any]) -> None:
     when it last finished a sweep and what it has delivered since it started (read by
     `GET /readyz` and `GET /api/v1/ops/status`)."""
     runtime: DeliveryRuntime | None = ctx.get("deliveries")
-    last_sweep_at: datetime | None = ctx.get("last_sweep_at")
+    sweeps: SweepRecord | None = ctx.get("sweeps")
+    last_sweep_at = sweeps.last_finished_at if sweeps else None
     value = {
         "at": datetime.now(UTC).isoformat(),
         "worker": ctx["worker_id"],

@@ -67,9 +67,10 @@ class DevStack:
         deadline = time.monotonic() + timeout
         while not self._everything_up():
             if self.process.poll() is not None:
-                raise RuntimeError(f"devstack exited with {self.process.returncode}: {self.log()}")
+                code = self.process.returncode
+                raise RuntimeError(f"devstack exited with {code}: {self.log_tail()}")
             if time.monotonic() > deadline:
-                raise TimeoutError(f"devstack not up within {timeout}s: {self.log()}")
+                raise TimeoutError(f"devstack not up within {timeout}s: {self.log_tail()}")
             time.sleep(0.2)
 
     def _everything_up(self) -> bool:
@@ -91,7 +92,12 @@ class DevStack:
             raise
 
     def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-6000:]
+        return self.log_path.read_text(errors="replace")
+
+    def log_tail(self) -> str:
+        """The end of the log, without the access log, for failure messages."""
+        lines = [line for line in self.log().splitlines() if "kesu.access" not in line]
+        return "\n".join(lines[-60:])
 
     def pid(self, target: str) -> int:
         """The pid of the worker, the API, the postmaster or Redis, as running now."""
