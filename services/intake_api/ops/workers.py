@@ -20,7 +20,7 @@ from shared.keys import (
 async def heartbeats(client: aioredis.Redis, prefix: str) -> list[dict[str, Any]]:
     """Every heartbeat still in Redis (a killed worker's until its TTL ends), by worker id."""
     workers = []
-    async for key in client.scan_iter(match=worker_heartbeat_pattern(prefix), count=100):
+    async for key in client.scan_iter(match=worker_heartbeat_pattern(prefix), count=1000):
         raw = await client.get(key)
         if raw is None:
             continue
