@@ -54,7 +54,7 @@ class EmbeddedPostgres:
         return postmaster.pid if postmaster else None
 
     def exit_reason(self) -> str:
-        return "the postmaster is gone"
+        return "died"
 
     def restart(self) -> None:
         """Start the postmaster again after it died, on the same socket directory: PostgreSQL
