@@ -3,12 +3,13 @@
 - Without `DATABASE_URL` / `REDIS_URL` it starts the embedded PostgreSQL and Redis (data under
   `KESU_DATA_DIR`, default `.data/`, kept between runs) and passes their URLs to its children.
 - It applies the migrations, then starts the API (uvicorn) and/or the SLA worker as child
-  processes, and stops everything it started on Ctrl-C / SIGTERM, the servers last.
+  processes and keeps them up, with the embedded servers it started: whichever dies is started
+  again (`services.devstack.supervisor`).
+- Ctrl-C / SIGTERM stops everything it started, the servers last.
 """
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import secrets
@@ -21,41 +22,12 @@ from types import FrameType
 
 from services.devstack.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start_redis
 from services.devstack.migrate import upgrade_head
+from services.devstack.supervisor import ChildProcess, GaveUp, Supervisor, Unit, stop_children
 from shared.config import get_settings
 
 log = logging.getLogger("kesu.devstack")
 COMMANDS = ("run", "api", "worker", "migrate", "cli")
-STOP_GRACE_SECONDS = 30
-
-
-def _die_with_parent() -> None:
-    # Linux: children get SIGTERM if the supervisor itself is killed, so nothing is orphaned.
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
-
-
-def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    # A session of its own so that Ctrl-C reaches it once, from us, in order.
-    return subprocess.Popen(  # noqa: S603
-        args, env=env, start_new_session=True, preexec_fn=_die_with_parent
-    )
-
-
-def _stop(children: list[subprocess.Popen[bytes]]) -> None:
-    for child in children:
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + STOP_GRACE_SECONDS
-    for child in children:
-        try:
-            child.wait(timeout=max(deadline - time.monotonic(), 0.1))
-        except subprocess.TimeoutExpired:
-            log.warning("pid %s did not stop in %ss; killing it", child.pid, STOP_GRACE_SECONDS)
-            child.kill()
-            child.wait()
+CHECK_SECONDS = 0.2
 
 
 def main(argv: list[str]) -> int:
@@ -81,7 +53,7 @@ def main(argv: list[str]) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    children: list[subprocess.Popen[bytes]] = []
+    children: list[ChildProcess] = []
     try:
         data_dir = settings.data_dir.resolve()
         if not settings.database_url:
@@ -105,21 +77,24 @@ def main(argv: list[str]) -> int:
             tool = subprocess.run([sys.executable, "-m", *argv[1:]], env=env, check=False)  # noqa: S603
             return tool.returncode
         if command in ("run", "api"):
-            children.append(_spawn(_api_args(settings.host, settings.port), env))
+            children.append(ChildProcess("API", _api_args(settings.host, settings.port), env))
             log.info("API on http://%s:%s (docs at /docs)", settings.host, settings.port)
         if command in ("run", "worker"):
-            children.append(_spawn([sys.executable, "-m", "services.sla_worker"], env))
+            worker_args = [sys.executable, "-m", "services.sla_worker"]
+            children.append(ChildProcess("SLA worker", worker_args, env))
+        # A server another `make run` started is that one's to keep up.
+        owned: list[Unit] = [server for server in servers if server.started_here]
+        supervisor = Supervisor([*owned, *children])
         while not stopping:
-            exited = [c for c in children if c.poll() is not None]
-            if exited:
-                log.error(
-                    "pid %s exited with %s; stopping the rest", exited[0].pid, exited[0].returncode
-                )
-                return exited[0].returncode or 1
-            time.sleep(0.2)
+            try:
+                supervisor.check()
+            except GaveUp as exc:
+                log.error("%s; stopping everything", exc)
+                return 1
+            time.sleep(CHECK_SECONDS)
         return 0
     finally:
-        _stop(children)
+        stop_children(children)
         for server in reversed(servers):
             server.stop()
 

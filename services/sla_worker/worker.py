@@ -40,20 +40,22 @@ from sqlalchemy import text
 from services.sla_worker.delivery.runtime import DeliveryRuntime, runtime_from_settings
 from services.sla_worker.jobs.deliveries import deliver_notifications
 from services.sla_worker.jobs.housekeeping import housekeeping
-from services.sla_worker.jobs.sweep import sweep_deadlines
+from services.sla_worker.jobs.sweep import SweepRecord, sweep_deadlines
 from services.sla_worker.logs import worker_logger
 from services.sla_worker.serialization import deserialize, serialize
 from shared.application import bootstrap
 from shared.application.bootstrap import Collaborators
 from shared.application.sweep import RUN_SECONDS as SWEEP_RUN_SECONDS
 from shared.config import Settings
-from shared.keys import worker_heartbeat_key
+from shared.keys import (
+    WORKER_HEARTBEAT_SECONDS,
+    WORKER_HEARTBEAT_TTL_SECONDS,
+    worker_heartbeat_key,
+)
 from shared.runtime import settle_garbage_collector
 
 log = worker_logger("kesu.worker")
 
-HEARTBEAT_SECONDS = 15
-HEARTBEAT_TTL_SECONDS = 60
 HEALTH_CHECK_SECONDS = 20
 # Seconds of the minute the sweep and the delivery cron jobs fire on: every 2 s.
 CRON_SECONDS = frozenset(range(0, 60, 2))
@@ -98,6 +100,7 @@ async def startup(ctx: dict[str, Any]) -> None:
         await conn.execute(text("SELECT 1"))
     ctx["worker_id"] = WORKER_ID
     ctx["started_at"] = datetime.now(UTC)
+    ctx["sweeps"] = SweepRecord()
     ctx["deliveries"] = runtime_from_settings(settings, collab.db, ctx["worker_id"])
     log.info("SLA worker %s connected to PostgreSQL and Redis", ctx["worker_id"])
     await _stop_beating()
@@ -108,7 +111,7 @@ async def startup(ctx: dict[str, Any]) -> None:
 
 async def _beat(ctx: dict[str, Any]) -> None:
     while True:
-        await asyncio.sleep(HEARTBEAT_SECONDS)
+        await asyncio.sleep(WORKER_HEARTBEAT_SECONDS)
         try:
             await heartbeat(ctx)
         except (RedisError, OSError) as exc:  # Redis restarting: the next beat will tell
@@ -141,19 +144,23 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 
 async def heartbeat(ctx: dict[str, Any]) -> None:
     """Shows ops that this worker is alive (`shared.keys.worker_heartbeat_key`, with a TTL),
-    with what it has delivered since it started (read by `GET /api/v1/ops/status`)."""
+    when it last finished a sweep and what it has delivered since it started (read by
+    `GET /readyz` and `GET /api/v1/ops/status`)."""
     runtime: DeliveryRuntime | None = ctx.get("deliveries")
+    sweeps: SweepRecord | None = ctx.get("sweeps")
+    last_sweep_at = sweeps.last_finished_at if sweeps else None
     value = {
         "at": datetime.now(UTC).isoformat(),
         "worker": ctx["worker_id"],
         "started_at": ctx["started_at"].isoformat() if "started_at" in ctx else None,
+        "last_sweep_at": last_sweep_at.isoformat() if last_sweep_at else None,
         "last_delivery_run_at": (
             runtime.last_run_at.isoformat() if runtime and runtime.last_run_at else None
         ),
         "deliveries": dict(runtime.totals) if runtime else {},
     }
     key = worker_heartbeat_key(ctx["settings"].redis_prefix, ctx["worker_id"])
-    await ctx["redis"].set(key, json.dumps(value), ex=HEARTBEAT_TTL_SECONDS)
+    await ctx["redis"].set(key, json.dumps(value), ex=WORKER_HEARTBEAT_TTL_SECONDS)
 
 
 async def check_health(settings: Settings) -> int:

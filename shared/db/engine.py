@@ -17,8 +17,9 @@ from typing import Any
 import asyncpg
 import orjson
 from asyncpg import PostgresError
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InvalidatePoolError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 AsyncConnectionContext = AbstractAsyncContextManager[AsyncConnection]
@@ -44,15 +45,27 @@ def _default(value: Any) -> Any:
 
 
 def create_engine(url: str, *, pool_size: int = 20, max_overflow: int = 10) -> AsyncEngine:
-    return create_async_engine(
+    engine = create_async_engine(
         asyncpg_url(url),
         pool_size=pool_size,
         max_overflow=max_overflow,
-        pool_pre_ping=False,
+        pool_pre_ping=False,  # a round trip per checkout; `_refuse_closed` costs none
         json_serializer=json_dumps,
         json_deserializer=orjson.loads,
         connect_args={"server_settings": {"timezone": "UTC", "application_name": "kesu"}},
     )
+    event.listen(engine.sync_engine.pool, "checkout", _refuse_closed)
+    return engine
+
+
+def _refuse_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """A pooled connection the server closed (PostgreSQL restarted, a backend terminated) is
+    replaced at checkout, with every connection pooled before it. asyncpg marks a connection
+    closed as soon as its socket ends, so this needs no round trip. Without it a closed
+    connection stays pooled: `fetch` sends autocommit statements to asyncpg directly, where
+    SQLAlchemy never sees the disconnect, and the pool would hand it out again and again."""
+    if dbapi_connection.driver_connection.is_closed():
+        raise InvalidatePoolError("PostgreSQL closed this pooled connection")
 
 
 async def is_autocommit(conn: AsyncConnection) -> bool:

@@ -3,13 +3,13 @@ and the delivery status (backlog from PostgreSQL, live workers from their heartb
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime
 from typing import Any
 
 import redis.asyncio as aioredis
 
+from services.intake_api.ops.workers import heartbeats
 from shared.config import Settings
 from shared.db import audit as audit_log
 from shared.db import due_deadlines
@@ -20,7 +20,6 @@ from shared.db.engine import Database
 from shared.domain.errors import Conflict, NotFound
 from shared.domain.templates import redact_credentials
 from shared.domain.webhook_secrets import webhook_message_id
-from shared.keys import worker_heartbeat_pattern, worker_of_heartbeat_key
 
 LAG_DEGRADED_SECONDS = 60.0
 
@@ -154,25 +153,6 @@ def _backlog(row: dict[str, Any], prefix: str, now: datetime) -> dict[str, Any]:
     }
 
 
-async def _workers(client: aioredis.Redis, prefix: str) -> list[dict[str, Any]]:
-    workers = []
-    async for key in client.scan_iter(match=worker_heartbeat_pattern(prefix), count=100):
-        raw = await client.get(key)
-        if raw is None:
-            continue
-        name = worker_of_heartbeat_key(prefix, key.decode())
-        text = raw.decode()
-        try:
-            value = json.loads(text)
-        except ValueError:
-            value = None
-        if isinstance(value, dict):
-            workers.append({**value, "worker": name, "seen_at": value.get("at", "")})
-        else:  # workers before revision 0004 stored the time only
-            workers.append({"worker": name, "seen_at": text})
-    return sorted(workers, key=lambda w: w["worker"])
-
-
 async def ops_status(
     db: Database, client: aioredis.Redis, settings: Settings, *, now: datetime
 ) -> dict[str, Any]:
@@ -182,7 +162,7 @@ async def ops_status(
         oldest_due = await due_deadlines.oldest_unhandled(conn, now=now)
     sweep_lag = (now - oldest_due).total_seconds() if oldest_due else 0.0
     try:
-        workers = await _workers(client, settings.redis_prefix)
+        workers = await heartbeats(client, settings.redis_prefix)
         redis_state = "ok"
     except Exception as exc:  # Redis away: the backlog is still worth showing
         workers, redis_state = [], f"error: {type(exc).__name__}"

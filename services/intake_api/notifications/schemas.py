@@ -166,6 +166,7 @@ class WorkerStatus(BaseModel):
     worker: str
     seen_at: str = Field(description="Last heartbeat (ISO 8601)")
     started_at: str | None = None
+    last_sweep_at: str | None = Field(default=None, description="The last finished sweep")
     last_delivery_run_at: str | None = None
     deliveries: dict[str, int] = Field(default_factory=dict)
 

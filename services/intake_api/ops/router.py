@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from services.intake_api.deps import DbDep, NowDep
+from services.intake_api.deps import DbDep, NowDep, SettingsDep
 from services.intake_api.ops import service
 from services.intake_api.problems import problem_response, responses
 
@@ -20,13 +20,25 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", summary="PostgreSQL and Redis are reachable", responses=responses(503))
-async def readyz(request: Request, db: DbDep, now: NowDep) -> Any:
-    """Also reports the business calendar's last known day: deadlines after it are provisional
-    (a `warning` appears 60 days before; it never makes the service unready)."""
-    report = await service.readiness(db, request.app.state.redis, now=now)
-    if report.ready:
-        return {"status": "ready", "checks": report.checks, "calendar": report.calendar}
-    response: Response = problem_response(
-        503, detail="A dependency is not reachable.", checks=report.checks, calendar=report.calendar
+async def readyz(request: Request, db: DbDep, settings: SettingsDep, now: NowDep) -> Any:
+    """Also reports, without ever making the API unready:
+
+    - `calendar`: the business calendar's last known day: deadlines after it are provisional
+      (a `warning` appears 60 days before);
+    - `worker`: the SLA workers from their heartbeats: `state` is `ok` (some worker beat in the
+      last 10 s), `stale` (the newest heartbeat is older), `missing` (none) or `unknown` (Redis
+      unreachable), with `workers` (how many beat lately), `last_seen_at` and `last_sweep_at`.
+      Registrations do not need a worker: what it owes waits in PostgreSQL until one runs.
+    """
+    report = await service.readiness(
+        db, request.app.state.redis, prefix=settings.redis_prefix, now=now
     )
+    extra: dict[str, Any] = {
+        "checks": report.checks,
+        "calendar": report.calendar,
+        "worker": report.worker,
+    }
+    if report.ready:
+        return {"status": "ready", **extra}
+    response: Response = problem_response(503, detail="A dependency is not reachable.", **extra)
     return response

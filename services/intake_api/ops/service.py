@@ -1,4 +1,5 @@
-"""Readiness for orchestrators and ops: PostgreSQL, Redis and the business calendar's range."""
+"""Readiness for orchestrators and ops: PostgreSQL, Redis, the business calendar's range and
+the SLA workers' heartbeats."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 import redis.asyncio as aioredis
 
 from services.intake_api.calendar.service import readiness as calendar_readiness
+from services.intake_api.ops.workers import heartbeats, worker_state
 from shared.db import health
 from shared.db.engine import Database
 
@@ -21,15 +23,19 @@ CHECK_TIMEOUT = 2.0  # seconds per dependency
 class Readiness:
     checks: dict[str, str]  # "ok" or "error: <exception type>" per dependency
     calendar: dict[str, Any] | None  # None when the database is not reachable
+    worker: dict[str, Any]  # `ops.workers.worker_state`, or state `unknown` without Redis
 
     @property
     def ready(self) -> bool:
         return all(v == "ok" for v in self.checks.values())
 
 
-async def readiness(db: Database, client: aioredis.Redis, *, now: datetime) -> Readiness:
-    """Each dependency checked with a timeout; the calendar's known range (a warning 60 days
-    before it ends) when the database answers: it never makes the service unready."""
+async def readiness(
+    db: Database, client: aioredis.Redis, *, prefix: str, now: datetime
+) -> Readiness:
+    """Each dependency checked with a timeout. Besides, never making the API unready: the
+    calendar's known range (a warning 60 days before it ends) when the database answers, and
+    the SLA workers' state from their heartbeats when Redis does."""
 
     async def database() -> None:
         async with db.connect() as conn:
@@ -47,4 +53,11 @@ async def readiness(db: Database, client: aioredis.Redis, *, now: datetime) -> R
         except Exception as exc:
             results[name] = f"error: {type(exc).__name__}"
     calendar = await calendar_readiness(db, now=now) if results["database"] == "ok" else None
-    return Readiness(results, calendar)
+    worker: dict[str, Any] = {"state": "unknown"}
+    if results["redis"] == "ok":
+        try:
+            beats = await asyncio.wait_for(heartbeats(client, prefix), timeout=CHECK_TIMEOUT)
+            worker = worker_state(beats, now=now)
+        except Exception as exc:
+            worker = {"state": "unknown", "error": type(exc).__name__}
+    return Readiness(results, calendar, worker)
