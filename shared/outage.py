@@ -27,7 +27,8 @@ class Outage:
     def down(self) -> bool:
         return self._since is not None
 
-    def failed(self, exc: BaseException) -> None:
+    def failed(self, exc: BaseException) -> bool:
+        """Count a failure; True when it starts an episode."""
         self._failures += 1
         if self._since is None:
             self._since = time.monotonic()
@@ -37,6 +38,8 @@ class Outage:
                 type(exc).__name__,
                 self._consequence,
             )
+            return True
+        return False
 
     def recovered(self) -> None:
         if self._since is None:

@@ -173,7 +173,10 @@ class Database:
                 yield conn
         except Exception as exc:
             if unreachable(exc):
-                self.outage.failed(exc)
+                if self.outage.failed(exc):
+                    # The pooled connections are as dead as this one: a fresh pool, so the
+                    # first requests after the server is back do not meet them.
+                    await self.engine.dispose(close=False)
                 raise DatabaseUnavailable("PostgreSQL is unreachable") from exc
             raise
         if self.outage.down:

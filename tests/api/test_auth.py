@@ -290,11 +290,17 @@ async def test_canary_personal_data_never_reaches_the_logs(
         bad = dict(body, channel="pigeon")
         await client.post("/api/v1/complaints", json=bad)
         await anon.get(f"/api/v1/complaints/{created['id']}", headers=staff.agent2.headers)
+        # Issue 15 point 6: what clients put in a URL path reaches the access log: a phone
+        # number, their own API key.
+        key = client.headers["x-api-key"]
+        await client.get(f"/api/v1/complaints/by-reference/{canary_phone}")
+        await client.get(f"/api/v1/complaints/{key}")
+        await anon.get(f"/api/v1/complaints/by-reference/{key}")
     # The test's own HTTP client logs its request URLs (query strings included): that is the
     # caller's log, not the service's.
     text = "\n".join(r.getMessage() for r in caplog.records if r.name != "httpx")
     assert "kesu.access" in {r.name for r in caplog.records}  # the service's logs were captured
-    for canary in (canary_phone, canary_email, canary_address, "金丝雀"):
+    for canary in (canary_phone, canary_email, canary_address, "金丝雀", key, key[-16:]):
         assert canary not in text
 
 
