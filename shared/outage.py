@@ -46,7 +46,7 @@ class Outage:
             return
         lasted = time.monotonic() - self._since
         self._log.warning(
-            "%s reachable again after %.1f s (%d failed uses meanwhile)",
+            "%s reachable again after %.1f s (%d failures seen meanwhile)",
             self.what,
             lasted,
             self._failures,

@@ -277,6 +277,8 @@ class RateLimiter:
     async def quota(self, limit: str, *identifiers: str, what: str = "requests") -> None:
         """Count one request of a principal; raise RateLimited past its quota. Lets requests
         through while Redis is unreachable."""
+        if not self._redis_usable():
+            return  # not even counted: the quota fails open, and does not bill the outage later
         amount, length = self._parse(limit)
         now = self._clock()
         number = int(now // length)
@@ -290,8 +292,6 @@ class RateLimiter:
         exact = amount <= EXACT_UP_TO
         due = window.pending >= FLUSH_EVERY or now - window.flushed_at >= FLUSH_AFTER
         if exact or due:
-            if not self._redis_usable():
-                return
             pending, window.pending = window.pending, 0
             try:
                 window.known, window.previous = await self._add(

@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI
+from pgserver.postgres_server import PostgresServer
 
 from services.devstack.embedded import (
     EmbeddedPostgres,
@@ -59,6 +60,13 @@ def own_postgres(scratch: Path) -> Iterator[list[EmbeddedPostgres]]:
     finally:
         for server in servers:
             server.stop()
+
+
+def _restart_postgres(data_dir: Path) -> EmbeddedPostgres:
+    # pgserver keeps a handle per data directory in the process and would hand back the one of
+    # the server stopped above, as if it were still running.
+    PostgresServer._instances.pop(data_dir.resolve(), None)
+    return start_postgres(data_dir)
 
 
 @pytest.fixture
@@ -104,7 +112,7 @@ async def test_a_database_outage_is_503_logged_once_and_recovered_from(
                 answers += [
                     await c.post("/api/v1/complaints", json=complaint_body(), headers=key.headers),
                     await c.get("/api/v1/complaints", headers=key.headers),
-                    await c.get("/api/v1/me", headers=admin),
+                    await c.get("/api/v1/audit-events", headers=admin),
                     await c.post(
                         "/api/v1/auth/token",
                         data={"username": ADMIN_USERNAME, "password": ADMIN_PASSWORD},
@@ -125,7 +133,7 @@ async def test_a_database_outage_is_503_logged_once_and_recovered_from(
         assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
         caplog.clear()
-        own_postgres.append(start_postgres(scratch / "pg"))
+        own_postgres.append(_restart_postgres(scratch / "pg"))
         with caplog.at_level(logging.INFO):
             again = await c.post("/api/v1/complaints", json=complaint_body(), headers=key.headers)
             assert again.status_code == 201, again.text
