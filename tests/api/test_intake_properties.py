@@ -17,7 +17,9 @@ from tests.support.flow import Flow
 from tests.support.schema_strategy import from_schema
 
 PROBLEM = "application/problem+json"
-INTAKES = from_schema(ComplaintIntake.model_json_schema())
+SCHEMA = ComplaintIntake.model_json_schema()
+# Every field present with plausible values (most are registered), or anything the schema allows.
+INTAKES = from_schema(SCHEMA, plausible=True) | from_schema(SCHEMA)
 
 
 async def _count(db: Database) -> int:

@@ -53,9 +53,37 @@ TEXT = st.one_of(
 )
 
 
-def _string(schema: JSON, name: str | None) -> st.SearchStrategy[str]:
+# Plausible values: what a well-behaved client sends for each format or field.
+PLAUSIBLE_TEXT = st.text(
+    alphabet=st.characters(categories=["L", "N"]) | st.sampled_from("洗衣机漏水 ,。-"),
+    min_size=1,
+    max_size=30,
+).filter(str.strip)
+PLAUSIBLE: dict[str, st.SearchStrategy[str]] = {
+    "uri": st.sampled_from(
+        ["https://a.cn/x", "http://例子.测试/投诉?id=1", "https://shop.example.com/o/8842#d"]
+    ),
+    "email": st.sampled_from(["wang.fang@example.com", "li@a.cn", "x+1@mail.example.org"]),
+    "date": st.dates(date(2000, 1, 1), date(2025, 12, 31)).map(date.isoformat),
+    "date-time": st.datetimes(
+        datetime(2000, 1, 1),  # noqa: DTZ001 - hypothesis wants naive bounds
+        datetime(2025, 12, 31),  # noqa: DTZ001
+        timezones=ZONES,
+    ).map(datetime.isoformat),
+    "uuid": st.uuids().map(str),
+    "phone": st.integers(0, 10**8 - 1).map(lambda n: f"139{n:08d}"),
+}
+
+
+def _string(schema: JSON, name: str | None, plausible: bool) -> st.SearchStrategy[str]:
     low, high = schema.get("minLength", 0), schema.get("maxLength")
     fmt = schema.get("format")
+    if name in ("phone", "caller_number"):
+        fmt = "phone"
+    if plausible:
+        if "pattern" in schema:
+            return st.from_regex(schema["pattern"], fullmatch=True)
+        return PLAUSIBLE.get(fmt or "", PLAUSIBLE_TEXT)
     if "pattern" in schema:
         return st.one_of(st.from_regex(schema["pattern"], fullmatch=True), TEXT)
     if fmt == "uri":
@@ -68,42 +96,53 @@ def _string(schema: JSON, name: str | None) -> st.SearchStrategy[str]:
         return INSTANTS
     if fmt == "uuid":
         return st.uuids().map(str)
-    if name in ("phone", "caller_number"):
+    if fmt == "phone":
         return PHONES
     plain = st.text(min_size=low, max_size=min(high or 40, 40))
     edges = [value for value in ("x" * low, "x" * (high or 0), "x" * ((high or 0) + 1)) if value]
     return st.one_of(plain, TEXT, st.sampled_from(edges))
 
 
-def from_schema(schema: JSON, defs: JSON | None = None, name: str | None = None) -> Any:
-    """A strategy for the documents `schema` describes (`$defs` resolved from the root)."""
+def from_schema(
+    schema: JSON, defs: JSON | None = None, name: str | None = None, *, plausible: bool = False
+) -> Any:
+    """A strategy for the documents `schema` describes (`$defs` resolved from the root).
+
+    `plausible`: every property present, each with a value a well-behaved client would send,
+    so that most documents pass the model's own validators too and reach what lies behind."""
     defs = schema.get("$defs", {}) if defs is None else defs
+
+    def inner(sub: JSON, field: str | None = name) -> Any:
+        return from_schema(sub, defs, field, plausible=plausible)
+
     if "$ref" in schema:
-        return from_schema(defs[schema["$ref"].rsplit("/", 1)[1]], defs, name)
+        return inner(defs[schema["$ref"].rsplit("/", 1)[1]])
     if "anyOf" in schema:
-        return st.one_of([from_schema(s, defs, name) for s in schema["anyOf"]])
+        branches = [b for b in schema["anyOf"] if not (plausible and b.get("type") == "null")]
+        return st.one_of([inner(b) for b in branches])
     if "enum" in schema:
         return st.sampled_from(schema["enum"])
     kind = schema.get("type")
     if kind == "object":
         properties = schema.get("properties", {})
-        required = set(schema.get("required", ()))
+        required = set(schema.get("required", ())) | (set(properties) if plausible else set())
         return st.fixed_dictionaries(
-            {k: from_schema(v, defs, k) for k, v in properties.items() if k in required},
-            optional={
-                k: from_schema(v, defs, k) for k, v in properties.items() if k not in required
-            },
+            {k: inner(v, k) for k, v in properties.items() if k in required},
+            optional={k: inner(v, k) for k, v in properties.items() if k not in required},
         )
     if kind == "array":
         return st.lists(
-            from_schema(schema.get("items", {}), defs, name),
-            min_size=schema.get("minItems", 0),
+            inner(schema.get("items", {})),
+            min_size=max(schema.get("minItems", 0), 1 if plausible else 0),
             max_size=min(schema.get("maxItems", 3), 3),
         )
     if kind == "string":
-        return _string(schema, name)
+        return _string(schema, name, plausible)
     if kind == "integer":
-        return st.integers(schema.get("minimum", -(2**40)), schema.get("maximum", 2**40))
+        low = schema.get("minimum", 0 if plausible else -(2**40))
+        return st.integers(
+            low, min(schema.get("maximum", 2**40), low + 1000 if plausible else 2**40)
+        )
     if kind == "number":
         return st.floats(allow_nan=False, allow_infinity=False)
     if kind == "boolean":
