@@ -28,7 +28,7 @@ from services.intake_api.ratelimit import RateLimiter
 from shared.config import Settings
 from shared.db.engine import Database
 from tests.conftest import Staff, make_settings
-from tests.support.factories import complaint_body, mobile
+from tests.support.factories import complaint_body
 from tests.support.principals import (
     ADMIN_PASSWORD,
     ADMIN_USERNAME,
@@ -207,25 +207,6 @@ async def test_an_integration_key_has_its_own_rate_limit(
     limited = await anon.get("/api/v1/me", headers=key.headers)
     assert int(limited.headers["retry-after"]) >= 1
     assert limited.headers["content-type"] == "application/problem+json"
-
-
-async def test_public_lookup_is_limited_per_reference(
-    anon: httpx.AsyncClient, client: httpx.AsyncClient
-) -> None:
-    created = (await client.post("/api/v1/complaints", json=complaint_body())).json()
-    codes = []
-    for i in range(12):
-        response = await anon.post(
-            "/api/v1/public/status-lookup",
-            json={"reference": created["reference"], "phone": f"1390000{i:04d}"},
-        )
-        codes.append(response.status_code)
-    assert codes[:10] == [404] * 10
-    assert codes[10:] == [429, 429]
-    limited = await anon.post(
-        "/api/v1/public/status-lookup", json={"reference": created["reference"], "phone": mobile()}
-    )
-    _assert_limited(limited)
 
 
 @pytest.fixture
