@@ -83,9 +83,10 @@ def credentials(live_url: str) -> dict[str, list[str]]:
         json={
             "name": "fuzzer",
             "scopes": ["complaints:create", "complaints:read", "pii:read"],
-            "rate_limit_per_minute": 1_000_000,
+            "rate_limit_per_minute": 100_000,
         },
     )
+    assert created.status_code == 201, created.text
     return {
         "anonymous": [],
         "integration": ["--header", f"X-API-Key: {created.json()['key']}"],
