@@ -60,7 +60,14 @@ class Settings(BaseSettings):
     # endpoint). Each is audited; past this the address gets 429, and no more audit rows.
     unauthenticated_ip_limit: str = "120/minute"
     public_lookup_ip_limit: str = "20/minute"
-    public_lookup_reference_limit: str = "10/hour"
+    # Searches of the complaint list by contact data (a customer's phone number), per principal.
+    contact_search_limit: str = "60/minute"
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: comma-separated addresses
+    # and CIDRs (e.g. "10.0.0.0/8,172.17.0.1"). Empty: the socket's peer is the client.
+    trusted_proxies: str = ""
+    # Seconds a client has to send a request's headers (slowloris): the server closes slower
+    # connections (services/intake_api/server.py).
+    header_timeout_seconds: float = 10.0
 
     # The first admin, created at start-up when no admin exists yet (compose deployments).
     admin_username: str | None = None
@@ -97,6 +104,9 @@ class Settings(BaseSettings):
     outbox_lease_seconds: float = 60.0
     delivery_concurrency: int = 16
     delivery_run_seconds: float = 10.0
+
+    def trusted_proxy_list(self) -> list[str]:
+        return [entry.strip() for entry in self.trusted_proxies.split(",") if entry.strip()]
 
     def webhook_allow_list(self) -> list[str]:
         return [entry.strip() for entry in self.webhook_allow.split(",") if entry.strip()]

@@ -124,6 +124,12 @@ def _api_args(host: str, port: int) -> list[str]:
         "--no-access-log",
         "--timeout-graceful-shutdown",
         "20",
+        # X-Forwarded-For is believed only from KESU_TRUSTED_PROXIES, by the app itself; uvicorn's
+        # own handling would believe anyone on 127.0.0.1.
+        "--no-proxy-headers",
+        # A header-read timeout (slowloris): services/intake_api/http_protocol.py.
+        "--http",
+        "services.intake_api.http_protocol:HeaderTimeoutProtocol",
     ]
 
 

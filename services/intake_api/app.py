@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from services.intake_api import openapi, problems
 from services.intake_api.admin.router import router as admin_router
@@ -23,7 +24,12 @@ from services.intake_api.complaints.actions_router import router as actions_rout
 from services.intake_api.complaints.router import router as complaints_router
 from services.intake_api.docs import lifecycle_markdown
 from services.intake_api.docs import router as docs_router
-from services.intake_api.middleware import AccessLogMiddleware, BodyLimitMiddleware
+from services.intake_api.middleware import (
+    AccessLogMiddleware,
+    AnsweredErrors,
+    BodyLimitMiddleware,
+    protect_logs,
+)
 from services.intake_api.notifications.router import router as notifications_router
 from services.intake_api.ops.router import router as ops_router
 from services.intake_api.public.router import router as public_router
@@ -52,6 +58,7 @@ Errors are [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457) problem documents
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(message)s")
+    protect_logs()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -98,6 +105,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(rules_router)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(AccessLogMiddleware)
+    if proxies := settings.trusted_proxy_list():
+        # Outermost: everything inside (limits, audit, logs) sees the client the proxy names.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
+    build_stack = app.build_middleware_stack
+    app.build_middleware_stack = lambda: AnsweredErrors(build_stack())  # type: ignore[method-assign]
     return app
 
 

@@ -14,7 +14,7 @@ from fastapi import Request
 
 from shared.db import audit
 from shared.db.audit import AuditContext, AuditRecord
-from shared.db.engine import Database
+from shared.db.engine import Database, DatabaseUnavailable
 from shared.domain.access import Principal
 
 log = logging.getLogger("kesu.audit")
@@ -45,5 +45,7 @@ async def record_denial(request: Request, status: int, reason: str) -> None:
     )
     try:
         await write(request, [record])
+    except DatabaseUnavailable:
+        pass  # the database's outage is logged once, not per denied request
     except Exception as exc:
         log.warning("could not audit a denied request: %s", type(exc).__name__)

@@ -117,7 +117,7 @@ async def current_principal(
         raise await _refused(request, "The token or key is invalid, expired or revoked.") from None
     request.state.principal = principal
     request.scope.setdefault("state", {})["principal_label"] = principal.label
-    await limiter.hit(limit, principal.kind, principal.id)
+    await limiter.quota(limit, principal.kind, principal.id)
     return principal
 
 

@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: request body limit (413) and a structured access log.
+"""Pure ASGI middleware: request body limit (413), a structured access log, and the end of an
+answered error; and the masking of the API's logs.
 
 Written as raw ASGI (not BaseHTTPMiddleware) because it sits on every request's hot path.
 """
@@ -13,9 +14,31 @@ import orjson
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.intake_api.auth.secrets import CREDENTIAL_PATTERNS
 from services.intake_api.problems import PROBLEM_JSON
+from shared.log_masking import RedactPersonalData, protect
 
 access_log = logging.getLogger("kesu.access")
+
+# The API's loggers, and uvicorn's (its error log quotes exceptions, messages included).
+API_LOGGERS = (
+    "kesu.access",
+    "kesu.api",
+    "kesu.audit",
+    "kesu.db",
+    "kesu.http",
+    "kesu.ratelimit",
+    "uvicorn.error",
+)
+_REDACT = RedactPersonalData(CREDENTIAL_PATTERNS)
+
+
+def protect_logs() -> None:
+    """Mask personal data and credentials (a key a client put in a URL path) in every record of
+    the API's loggers and in whatever reaches the process's handlers."""
+    loggers = [logging.getLogger(name) for name in API_LOGGERS]
+    protect(_REDACT, loggers, handlers_of=logging.getLogger())
+    protect(_REDACT, [], handlers_of=logging.getLogger("uvicorn"))
 
 
 class BodyTooLarge(HTTPException):
@@ -130,3 +153,33 @@ class AccessLogMiddleware:
             if principal:
                 record["principal"] = principal
             access_log.info(orjson.dumps(record).decode())
+
+
+class AnsweredErrors:
+    """Outermost: an unhandled exception that was answered stops here.
+
+    Starlette's ServerErrorMiddleware answers it with our 500 handler (`problems._unexpected`,
+    which logs it once with an incident id, never its message) and then raises it again for
+    the server to log: uvicorn would log it a second time with its message, and a validation
+    error's message quotes its input (a phone number)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            if not started:
+                raise

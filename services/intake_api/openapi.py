@@ -33,7 +33,7 @@ def _build(app: FastAPI) -> dict[str, Any]:
         routes=app.routes,
         tags=app.openapi_tags,
     )
-    for path_item in schema.get("paths", {}).values():
+    for path, path_item in schema.get("paths", {}).items():
         for operation in path_item.values():
             responses = operation.get("responses", {})
             if "422" in responses:
@@ -43,6 +43,13 @@ def _build(app: FastAPI) -> dict[str, Any]:
                 responses.setdefault("400", _problem("Malformed body (not JSON, bad form data)"))
                 responses.setdefault("413", _problem("Body larger than the limit (1 MiB)"))
                 responses.setdefault("415", _problem("Unsupported media type"))
+            if path != "/healthz":
+                # Any operation but the liveness probe may find PostgreSQL unreachable.
+                unavailable = _problem("PostgreSQL unreachable for the moment (`Retry-After`)")
+                unavailable["headers"] = {
+                    "Retry-After": {"description": "Seconds", "schema": {"type": "integer"}}
+                }
+                responses.setdefault("503", unavailable)
     schemas = schema.get("components", {}).get("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)

@@ -17,16 +17,20 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
+from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from services.intake_api.audit_trail import record_denial
+from shared.db.engine import DatabaseUnavailable
 from shared.domain import errors as domain
 from shared.domain.lifecycle import InvalidTransition
 
 log = logging.getLogger("kesu.api")
 
 PROBLEM_JSON = "application/problem+json"
+# How long a client should wait before retrying while a dependency is unreachable.
+UNAVAILABLE_RETRY_AFTER = 5
 
 
 class ProblemError(BaseModel):
@@ -160,6 +164,20 @@ async def _domain(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _unavailable(request: Request, exc: Exception) -> Response:
+    """PostgreSQL (or Redis, where a request needs it) is unreachable: 503 with Retry-After.
+    Logged once per outage where the outage is seen (`shared.outage`), not per request."""
+    what = "The database" if isinstance(exc, DatabaseUnavailable) else "A service we depend on"
+    return problem_response(
+        503,
+        type_="/problems/unavailable",
+        title="Service Unavailable",
+        detail=f"{what} is unreachable for the moment; retry after the given delay.",
+        instance=request.url.path,
+        headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER)},
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     incident = uuid.uuid4().hex
     # The exception's message may quote input (personal data): log its type and frames only.
@@ -183,6 +201,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(domain.DomainError, _domain)
+    app.add_exception_handler(DatabaseUnavailable, _unavailable)
+    app.add_exception_handler(RedisError, _unavailable)
     app.add_exception_handler(Exception, _unexpected)
 
 

@@ -1,4 +1,4 @@
-"""Worker logs without personal data (个人信息不入日志).
+"""Worker logs without personal data (个人信息不入日志); the masking is `shared.log_masking`'s.
 
 The worker handles customers' phone numbers and email addresses at send time, and what fails
 there can carry them: a relay's reply echoes the address, a library error names the number.
@@ -13,47 +13,11 @@ send path) logs an exception's type and stack, never its message (`stack_of`).
 from __future__ import annotations
 
 import logging
-import re
 import traceback
 
-MASK = "<redacted>"
-_EDGE = "(?<![0-9A-Za-z])", "(?![0-9A-Za-z])"  # not inside a longer word or number
-_PATTERNS = (
-    # Email addresses (ASCII: what relays and gateways echo).
-    re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"),
-    # International numbers as E.164, however spaced.
-    re.compile(r"\+\d[\d -]{5,17}\d"),
-    # Chinese mobiles, with or without 86 / 0086, as 13912345678, 139 1234 5678, 139-1234-5678.
-    re.compile(_EDGE[0] + r"(?:(?:00)?86[ -]?)?1[3-9]\d[ -]?\d{4}[ -]?\d{4}" + _EDGE[1]),
-    # Landlines with their area code: 010-12345678, 0755 1234567.
-    re.compile(r"(?<![0-9A-Za-z-])0\d{2,3}[ -]?\d{7,8}" + _EDGE[1]),
-)
+from shared.log_masking import MASK, RedactPersonalData, mask
 
-
-def mask(text: str) -> str:
-    for pattern in _PATTERNS:
-        text = pattern.sub(MASK, text)
-    return text
-
-
-class RedactPersonalData(logging.Filter):
-    """Masks a record in place (all handlers then see the masked text) and never drops it."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = mask(record.getMessage())
-        record.args = None
-        if record.exc_info is not None:
-            # Formatters would render the exception (and its message) again from exc_info.
-            if record.exc_info[0] is not None:
-                text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
-                record.exc_text = mask(text)
-            record.exc_info = None
-        elif record.exc_text:
-            record.exc_text = mask(record.exc_text)
-        if record.stack_info:
-            record.stack_info = mask(record.stack_info)
-        return True
-
+__all__ = ["MASK", "mask", "protect_handlers", "stack_of", "worker_logger"]
 
 _FILTER = RedactPersonalData()
 

@@ -18,7 +18,7 @@ part of `ComplaintChange`: every kind of change gets it at once.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -97,15 +97,22 @@ async def change_complaints(
     caches: Caches,
     survey_url: SurveyUrl | None = None,
     context: Context | None = None,
+    before_write: Callable[[Sequence[ComplaintState]], None] | None = None,
 ) -> list[ComplaintState]:
     """Stamp, derive and write the decisions (all registrations or all updates); returns each
     complaint's new state. Raises `StaleVersion` when a complaint moved on meanwhile and
-    `DuplicateKey` when a unique key refused a row (shared.db.changes)."""
+    `DuplicateKey` when a unique key refused a row (shared.db.changes).
+
+    `before_write` sees the new states before anything is written: the API builds its answer
+    there, so a failure to answer leaves nothing written (a client that got an error and
+    retries must not register the complaint twice)."""
     given = context or Context()
     changes = [
         await _derive(conn, d, now=now, caches=caches, survey_url=survey_url, context=given)
         for d in decisions
     ]
+    if before_write is not None:
+        before_write([c.state for c in changes])
     await write(conn, changes, audit=audit)
     return [c.state for c in changes]
 

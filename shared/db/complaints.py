@@ -67,6 +67,14 @@ def state_from_row(row: dict[str, Any]) -> ComplaintState:
     )
 
 
+def row_from_state(state: ComplaintState) -> dict[str, Any]:
+    """The projection row of a state, with the values a read of the row gives back: the
+    writer (`shared.db.changes`) stores the state's JSON form, so an answer built from a state
+    just written is built from what a later read shows (URLs as text, not the domain's URL
+    objects), and the two cannot differ."""
+    return state.model_dump(mode="json")
+
+
 def facts_from_row(row: dict[str, Any]) -> ComplaintFacts:
     return ComplaintFacts(
         created_by_kind=row["created_by_kind"],

@@ -7,9 +7,10 @@ always uses the asyncpg driver. Unix-socket servers (the embedded PostgreSQL) ar
 
 from __future__ import annotations
 
+import logging
 import uuid
-from collections.abc import Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -17,13 +18,59 @@ from typing import Any
 import asyncpg
 import orjson
 from asyncpg import PostgresError
+from asyncpg.exceptions import (
+    InsufficientResourcesError,
+    OperatorInterventionError,
+    PostgresConnectionError,
+)
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InvalidatePoolError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from shared.outage import Outage
 
 AsyncConnectionContext = AbstractAsyncContextManager[AsyncConnection]
 AsyncTransactionContext = AbstractAsyncContextManager[AsyncConnection]
+
+log = logging.getLogger("kesu.db")
+
+CONNECT_TIMEOUT_SECONDS = 10  # asyncpg's default is 60: every request would wait that long
+
+# What PostgreSQL being unreachable looks like: no socket, a connection lost or refused, the
+# server shutting down or starting up, no connection slot left, the pool exhausted.
+_UNREACHABLE: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    PostgresConnectionError,
+    OperatorInterventionError,
+    InsufficientResourcesError,
+    PoolTimeout,
+)
+
+
+class DatabaseUnavailable(Exception):
+    """PostgreSQL cannot be reached now (the API answers 503 with Retry-After). The cause is
+    chained; the outage itself is logged once (`Database.outage`), not per request."""
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether `exc` (or what it wraps: SQLAlchemy's `orig`, a chained cause) says the database
+    could not be reached, as opposed to refusing a statement."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, _UNREACHABLE):
+            return True
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, asyncpg.InterfaceError) and "closed" in str(current):
+            return True
+        wrapped = getattr(current, "orig", None)
+        current = wrapped if isinstance(wrapped, BaseException) else current.__cause__
+    return False
 
 
 def asyncpg_url(url: str) -> str:
@@ -52,7 +99,10 @@ def create_engine(url: str, *, pool_size: int = 20, max_overflow: int = 10) -> A
         pool_pre_ping=False,  # a round trip per checkout; `_refuse_closed` costs none
         json_serializer=json_dumps,
         json_deserializer=orjson.loads,
-        connect_args={"server_settings": {"timezone": "UTC", "application_name": "kesu"}},
+        connect_args={
+            "server_settings": {"timezone": "UTC", "application_name": "kesu"},
+            "timeout": CONNECT_TIMEOUT_SECONDS,
+        },
     )
     event.listen(engine.sync_engine.pool, "checkout", _refuse_closed)
     return engine
@@ -91,7 +141,13 @@ async def fetch(conn: AsyncConnection, sql: str, *args: Any) -> Sequence[Mapping
     pooled = await conn.get_raw_connection()
     if _autocommit(pooled):
         driver: asyncpg.Connection = pooled.driver_connection
-        rows: Sequence[Mapping[Any, Any]] = await driver.fetch(sql, *args)
+        try:
+            rows: Sequence[Mapping[Any, Any]] = await driver.fetch(sql, *args)
+        except Exception as exc:
+            if unreachable(exc):
+                # SQLAlchemy did not see this error: tell its pool the connection is gone.
+                await conn.invalidate(exc)
+            raise
         return rows
     try:
         result = await conn.exec_driver_sql(sql, args)
@@ -111,17 +167,37 @@ class Database:
       round trip per statement.
     - `begin()`: a connection inside one transaction, committed when the block ends normally and
       rolled back on error — for changes that need several statements.
+
+    Either raises `DatabaseUnavailable` when PostgreSQL cannot be reached; `outage` logs the
+    first such failure and the first success after it.
     """
 
     def __init__(self, url: str, *, pool_size: int = 20, max_overflow: int = 10) -> None:
         self.engine = create_engine(url, pool_size=pool_size, max_overflow=max_overflow)
         self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.outage = Outage("PostgreSQL", log, consequence="requests that need it get 503")
 
     def connect(self) -> AsyncConnectionContext:
-        return self._autocommit.connect()
+        return self._watched(self._autocommit.connect())
 
     def begin(self) -> AsyncTransactionContext:
-        return self.engine.begin()
+        return self._watched(self.engine.begin())
+
+    @asynccontextmanager
+    async def _watched(self, opened: AsyncConnectionContext) -> AsyncIterator[AsyncConnection]:
+        try:
+            async with opened as conn:
+                yield conn
+        except Exception as exc:
+            if unreachable(exc):
+                if self.outage.failed(exc):
+                    # The pooled connections are as dead as this one: a fresh pool, so the
+                    # first requests after the server is back do not meet them.
+                    await self.engine.dispose(close=False)
+                raise DatabaseUnavailable("PostgreSQL is unreachable") from exc
+            raise
+        if self.outage.down:
+            self.outage.recovered()
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -20,11 +20,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from shared.domain.access import Principal
 from shared.domain.complaint import ComplaintState
@@ -91,7 +91,7 @@ from shared.domain.rules import (
     tier_reaches,
 )
 from shared.domain.templates import find_forbidden_phrases
-from shared.domain.values import Code, LongText, MediumText
+from shared.domain.values import Code, IsoDate, IsoDateTime, LongText, MediumText
 
 HANDLERS = frozenset({Role.AGENT, Role.HANDLER, Role.MANAGER, Role.DIRECTOR})
 TIERED = frozenset({Role.AGENT, Role.MANAGER, Role.DIRECTOR})
@@ -311,7 +311,7 @@ class LogContact(Command):
     """与客户联系: each contact counts for the first-contact and progress-update deadlines."""
 
     method: ContactMethod
-    contacted_at: datetime | None = Field(default=None, description="Default: now")
+    contacted_at: IsoDateTime | None = Field(default=None, description="Default: now")
     outcome: MediumText = Field(examples=["已电话联系客户，约定明天上门检测"])
     summary: LongText | None = None
 
@@ -330,7 +330,7 @@ class AwaitCustomer(Command):
     """Wait for the customer (evidence, a visit date …): the SLA clock pauses."""
 
     reason: MediumText = Field(examples=["等待客户提供购买凭证和故障照片"])
-    expected_by: date | None = None
+    expected_by: IsoDate | None = None
 
     def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
         return [AwaitingCustomer(reason=self.reason, expected_by=self.expected_by)]
@@ -601,7 +601,7 @@ class AddCorrectiveAction(Command):
     kind: Literal["corrective", "preventive"] = "corrective"
     description: LongText = Field(examples=["对密封圈来料增加尺寸全检"])
     owner: MediumText = Field(examples=["质量部 王工"])
-    due_date: date
+    due_date: IsoDate
 
     def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
         return [
@@ -636,7 +636,7 @@ class VerifyCorrectiveAction(Command):
     """效果确认."""
 
     action_id: uuid.UUID
-    effective: bool
+    effective: StrictBool
     note: MediumText | None = None
 
     def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
@@ -654,7 +654,7 @@ class VerifyCorrectiveAction(Command):
 class RegulatorReply(Command):
     """The reply sent back to the regulator (12315) with its date."""
 
-    replied_at: datetime
+    replied_at: IsoDateTime
     content: LongText = Field(examples=["已与消费者协商一致，退还差价320元，消费者表示满意"])
     outcome: MediumText | None = Field(default=None, examples=["调解成功"])
 

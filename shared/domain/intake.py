@@ -11,7 +11,7 @@ import uuid
 from datetime import date, datetime, timedelta
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl, StrictBool, model_validator
 
 from shared.domain.enums import Category, CauseClass, Channel, CustomerType, DesiredResolution, Kind
 from shared.domain.errors import FieldError, InvalidInput
@@ -19,6 +19,8 @@ from shared.domain.values import (
     Code,
     ComplaintText,
     Identifier,
+    IsoDate,
+    IsoDateTime,
     LongText,
     MediumText,
     Name,
@@ -64,8 +66,8 @@ class Product(BaseModel):
     order_number: Identifier | None = Field(default=None, description="Order number (订单号)")
     part_number: Identifier | None = Field(default=None, description="Part number (料号)")
     quantity: int | None = Field(default=None, ge=1, le=1_000_000)
-    purchase_date: date | None = Field(default=None, description="Date of purchase (购买日期)")
-    ship_date: date | None = Field(default=None, description="Date shipped (发货日期)")
+    purchase_date: IsoDate | None = Field(default=None, description="Date of purchase (购买日期)")
+    ship_date: IsoDate | None = Field(default=None, description="Date shipped (发货日期)")
     symptom: LongText | None = Field(default=None, description="Symptom (故障现象)")
 
 
@@ -135,10 +137,10 @@ class ComplaintIntake(BaseModel):
     attachments: list[Attachment] = Field(default_factory=list, max_length=20)
     subject: ComplaintSubject | None = None
     channel_meta: ChannelMeta = Field(default_factory=ChannelMeta)
-    occurred_at: datetime | None = Field(
+    occurred_at: IsoDateTime | None = Field(
         default=None, description="When the problem happened, if the customer says"
     )
-    notify_customer: bool = Field(
+    notify_customer: StrictBool = Field(
         default=True,
         description="Send the acknowledgement with the reference number (受理号) to the customer",
     )

@@ -24,6 +24,7 @@ Pure: no resolution, no network, no clock.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ from ipaddress import (
     ip_network,
 )
 from urllib.parse import urlsplit
+
+import idna
 
 from shared.domain.errors import DomainError
 
@@ -142,12 +145,14 @@ def parse_allow_list(entries: Iterable[str]) -> AllowList:
 
 
 def normalize_host_name(host: str) -> str:
-    """Lower-case, drop the root dot and IDNA-encode, so allow-list matching is exact."""
-    name = host.strip().rstrip(".").lower()
-    try:
-        return name.encode("idna").decode("ascii")
-    except UnicodeError:
-        return name
+    """The host as resolvers and HTTP clients read it: UTS 46 mapping (so ``127。0。0。1``,
+    with ideographic full stops, or fullwidth digits, are ``127.0.0.1``), lower case, IDNA
+    A-labels, no root dot. Checks and allow-list matching both judge this form. A name that
+    cannot be mapped is returned lower-cased, for the caller's validity check to refuse."""
+    name = host.strip().lower()
+    with contextlib.suppress(idna.IDNAError, UnicodeError):
+        name = idna.encode(name, uts46=True, transitional=False).decode("ascii")
+    return name.rstrip(".")
 
 
 def is_forbidden_ip(ip: IPAddress) -> bool:
@@ -273,11 +278,12 @@ def check_webhook_url(url: str, allow: Sequence[str]) -> None:
     except ValueError as exc:
         raise UnsafeURLError("端口无效 / invalid port") from exc
     allow_list = parse_allow_list(allow)
-    ip = parse_ip_host(host)
+    # IPv6 literals as they are; any other host as a resolver would read it (UTS 46) first.
+    name = host if ":" in host else normalize_host_name(host)
+    ip = parse_ip_host(name)
     if ip is not None:
-        check_address(ip, host=host, allow=allow_list)
+        check_address(ip, host=name, allow=allow_list)
         return
-    name = normalize_host_name(host)
     if not _is_valid_host_name(name):
         raise UnsafeURLError(f"主机名无效 / invalid host name: {host!r}")
     if _LOCAL_NAME.search(name) and not allow_list.permits_name(name):

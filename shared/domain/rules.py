@@ -18,7 +18,15 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Protocol
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    model_validator,
+)
 
 from shared.domain.access import DEFAULT_TIER_BY_LEVEL, TIER_OF_ROLE
 from shared.domain.enums import (
@@ -546,11 +554,11 @@ class ClosureRules(BaseModel):
     fault_responsibilities: frozenset[Responsibility] = frozenset(
         {Responsibility.COMPANY, Responsibility.SHARED}
     )
-    require_verified_actions: bool = False
-    require_satisfaction: bool = False  # customers who cannot be reached must not block 结案
+    require_verified_actions: StrictBool = False
+    require_satisfaction: StrictBool = False  # customers who cannot be reached must not block 结案
     # Seed 003 第七条: 上级监管部门转来的客户投诉, 处理完后应及时向监管部门反馈; the 12315 rules
     # want the result recorded back, so a regulator case closes only once that is done.
-    require_regulator_reply: bool = True
+    require_regulator_reply: StrictBool = True
 
 
 DEFAULT_CLOSURE_RULES = ClosureRules()

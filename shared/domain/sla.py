@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from shared.domain.calendar import BusinessCalendar, Due
 from shared.domain.enums import Category, Channel, DurationUnit, Kind, Level, Stage
@@ -85,7 +85,7 @@ class BreachAction(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    escalate: bool = Field(default=True, description="Raise the level by one (next tier)")
+    escalate: StrictBool = Field(default=True, description="Raise the level by one (next tier)")
     notify: tuple[Recipient, ...] = Field(
         default=(Recipient.ASSIGNEE, Recipient.MANAGER), max_length=6
     )
@@ -103,7 +103,7 @@ class SlaStage(BaseModel):
         default=DEFAULT_WARN_RATIO, ge=0.0, le=1.0, description="Warn after this share"
     )
     starts_on: StageTrigger = StageTrigger.REGISTRATION
-    repeats: bool = Field(
+    repeats: StrictBool = Field(
         default=False,
         description="Planned again (next cycle) each time it is met or breached while the "
         "complaint is open, e.g. progress updates every 5 working days",

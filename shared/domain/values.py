@@ -8,12 +8,19 @@ half-way in the database.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated
 
 import phonenumbers
-from pydantic import AfterValidator, AwareDatetime, Field, StringConstraints, ValidationInfo
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+)
 
 _FORBIDDEN = re.compile("[\x00\ud800-\udfff]")
 
@@ -104,8 +111,25 @@ def representable_instant(value: datetime) -> datetime:
     return value
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def iso_text(value: object) -> object:
+    """Dates and instants only as the ISO 8601 / RFC 3339 text the published schema names
+    (format date, date-time): pydantic would also take a number as a Unix time (`to=0` was
+    1970-01-01), which the schema forbids."""
+    if isinstance(value, int | float | Decimal) or (
+        isinstance(value, str | bytes) and not _ISO_DATE.match(str(value).strip())
+    ):
+        raise ValueError("give a date as YYYY-MM-DD, an instant as RFC 3339 text")
+    return value
+
+
+# A date or an instant a client sends (a query parameter or a body field).
+IsoDate = Annotated[date, BeforeValidator(iso_text)]
+IsoDateTime = Annotated[datetime, BeforeValidator(iso_text)]
 # Every instant a client may send in a query: aware, and one PostgreSQL can be asked about.
-Instant = Annotated[AwareDatetime, AfterValidator(representable_instant)]
+Instant = Annotated[AwareDatetime, BeforeValidator(iso_text), AfterValidator(representable_instant)]
 
 Money = Annotated[Decimal, Field(ge=0, le=Decimal("100000000"), max_digits=12, decimal_places=2)]
 

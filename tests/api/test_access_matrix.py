@@ -52,6 +52,8 @@ MATRIX: dict[str, str] = {
 }
 # Integrations reveal personal data only with pii:read; every staff role may reveal (audited).
 CANNOT_REVEAL = {"integration", "integration_all"}
+# Who sees contact data only masked, and so may not search by it (issue 15: an oracle).
+NO_CONTACT_SEARCH = {"auditor", "admin", "integration", "integration_all"}
 
 CONTENT = {
     1: "电水壶使用一周后底座开裂漏电，要求退货。",
@@ -211,6 +213,9 @@ async def test_lists_and_searches_show_exactly_the_readable_complaints(
             listed = await anon.get("/api/v1/complaints", params=params, headers=headers)
             if cell == ANONYMOUS:
                 assert listed.status_code == 401
+                continue
+            if "customer_phone" in params and who in NO_CONTACT_SEARCH:
+                assert listed.status_code == 403, (who, listed.text)
                 continue
             assert listed.status_code == 200, listed.text
             ids = [c["id"] for c in listed.json()["items"]]

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.application.bootstrap import Caches
+from shared.application.complaint_changes import Decision, change_complaints
+from shared.db import complaints as complaints_repo
 from shared.db.audit import AuditContext, AuditRecord
 from shared.db.changes import (
     PROJECTION_COLUMNS,
@@ -308,3 +312,47 @@ async def test_a_deadline_planned_twice_refuses_the_whole_update(db: Database) -
             await write(conn, [again], audit=_audit(again))
     assert refused.value.constraint.startswith("uq_deadlines")
     assert await _parts(db, new.complaint_id) == before
+
+
+async def test_a_change_is_answered_before_it_is_written(db: Database) -> None:
+    """Issue 15 point 1: `before_write` sees the new state before anything is written (the API
+    builds its answer there), so an answer that cannot be built leaves nothing written; and the
+    row it is given holds what a read of the stored row gives back (a URL as text)."""
+    body = complaint_body(channel_meta={"source_url": "https://a.cn/x"})
+    intake = ComplaintIntake.model_validate(body)
+    reference = format_reference(NOW.date(), random.randint(900_000, 999_999))
+    decision = Decision(
+        before=None,
+        events=[ComplaintRegistered(reference=reference, intake=intake, level=Level.ORDINARY)],
+        actor=ACTOR,
+        new_id=uuid.uuid4(),
+    )
+    assert decision.new_id is not None
+    record = AUDIT.record("test", target_type="complaint", target_id=str(decision.new_id))
+
+    def cannot_answer(states: Sequence[ComplaintState]) -> None:
+        raise RuntimeError("the answer cannot be built")
+
+    async with db.connect() as conn:
+        with pytest.raises(RuntimeError):
+            await change_complaints(
+                conn,
+                [decision],
+                now=NOW,
+                audit=[record],
+                caches=Caches(),
+                before_write=cannot_answer,
+            )
+    assert set((await _parts(db, decision.new_id)).values()) == {0}
+
+    seen: list[ComplaintState] = []
+    async with db.connect() as conn:
+        (state,) = await change_complaints(
+            conn, [decision], now=NOW, audit=[record], caches=Caches(), before_write=seen.extend
+        )
+        stored = await complaints_repo.get_row(conn, state.id)
+    assert seen == [state]
+    assert stored is not None
+    answered = complaints_repo.row_from_state(state)
+    for column in ("customer", "channel_meta", "attachments", "product"):
+        assert answered[column] == stored[column], column

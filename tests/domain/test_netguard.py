@@ -204,3 +204,28 @@ def test_errors_are_domain_errors_with_bilingual_detail() -> None:
     assert isinstance(info.value, DomainError)
     assert "回调地址" in info.value.detail
     assert "forbidden address 127.0.0.1" in info.value.detail
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127。0。0。1/",  # ideographic full stops
+        "http://127．0．0．1/",  # fullwidth full stops
+        "http://１２７.０.０.１/",  # fullwidth digits
+        "http://127｡0｡0｡1/",  # halfwidth ideographic full stops
+        "http://169。254。169。254/latest/meta-data/",
+        "http://０x7f000001/",
+        "http://ＬＯＣＡＬＨＯＳＴ/",
+        "http://api。localhost/",
+    ],
+)
+def test_host_names_are_normalised_before_the_check(url: str) -> None:
+    """Issue 15 point 6: resolvers and httpx read these hosts as 127.0.0.1 (UTS 46 maps the
+    full stops and fullwidth digits), so the save-time check must judge them the same way."""
+    with pytest.raises(UnsafeURLError):
+        check_webhook_url(url, [])
+
+
+def test_normalised_names_still_match_the_allow_list() -> None:
+    check_webhook_url("http://ｈｏｏｋｓ。intranet.example/x", ["hooks.intranet.example"])
+    check_webhook_url("http://127。0。0。1:9000/hook", ["127.0.0.1/32"])

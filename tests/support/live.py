@@ -1,16 +1,18 @@
-"""A real uvicorn process serving the API on a free port (for black-box tests like schemathesis)."""
+"""A real uvicorn process serving the API on a free port, started the way `make run` starts it
+(for black-box tests like schemathesis)."""
 
 from __future__ import annotations
 
 import os
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 import httpx
+
+from services.devstack.__main__ import _api_args
 
 
 def free_port() -> int:
@@ -37,21 +39,8 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 3
 @contextmanager
 def live_api(env: Mapping[str, str]) -> Iterator[str]:
     port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "services.intake_api.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-access-log",
-        ],
-        env={**os.environ, **env},
-    )
+    # Started as `make run` and the containers start it (services/devstack).
+    process = subprocess.Popen(_api_args("127.0.0.1", port), env={**os.environ, **env})
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(f"{base}/healthz", process)

@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Response
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictBool, model_validator
 
 from services.intake_api.admin import service
 from services.intake_api.auth.dependencies import AuthenticatorDep, PasswordsDep
@@ -54,7 +54,7 @@ class UserPatch(BaseModel):
     display_name: Name | None = None
     role: Role | None = None
     department: Code | None = None
-    is_active: bool | None = None
+    is_active: StrictBool | None = None
     password: Password | None = None
     email: EmailStr | None = Field(default=None, max_length=254)
     mobile: PhoneNumber | None = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -86,11 +87,20 @@ def same_digest(secret: str, stored_digest: str) -> bool:
     return hmac.compare_digest(digest(secret), stored_digest)
 
 
+REFRESH_TOKEN_PREFIX = "krt"  # noqa: S105 - a prefix, not a secret
+
+
 def new_refresh_token() -> str:
-    return "krt_" + secrets.token_urlsafe(32)
+    return f"{REFRESH_TOKEN_PREFIX}_{secrets.token_urlsafe(32)}"
 
 
 API_KEY_PREFIX = "ksk"
+# What our credentials look like, to mask them in logs (a client may put one in a URL path).
+CREDENTIAL_PATTERNS = (
+    re.compile(rf"{API_KEY_PREFIX}_[0-9A-Za-z_-]+"),
+    re.compile(rf"{REFRESH_TOKEN_PREFIX}_[0-9A-Za-z_-]+"),
+    re.compile(r"eyJ[0-9A-Za-z_-]+\.[0-9A-Za-z_-]+\.[0-9A-Za-z_-]*"),  # JWTs
+)
 
 
 def new_api_key() -> tuple[str, str]:

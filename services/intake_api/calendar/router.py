@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
@@ -26,6 +25,7 @@ from services.intake_api.deps import AdminPrincipal, AuditDep, DbDep, NowDep, re
 from services.intake_api.problems import responses
 from shared.db.calendars import DaySource
 from shared.domain.calendar import DayOverride, DayType
+from shared.domain.values import IsoDate
 
 router = APIRouter(
     prefix="/api/v1/calendars", tags=["calendar"], dependencies=[Depends(require_json)]
@@ -129,10 +129,10 @@ async def list_days(
     _: StaffReader,
     code: CodePath,
     first: Annotated[
-        date | None, Query(alias="from", description="Inclusive", examples=["2026-01-01"])
+        IsoDate | None, Query(alias="from", description="Inclusive", examples=["2026-01-01"])
     ] = None,
     last: Annotated[
-        date | None, Query(alias="to", description="Inclusive", examples=["2026-12-31"])
+        IsoDate | None, Query(alias="to", description="Inclusive", examples=["2026-12-31"])
     ] = None,
     type_: Annotated[DayType | None, Query(alias="type")] = None,
     source: DaySource | None = None,

@@ -22,7 +22,7 @@ from pydantic import (
 from services.intake_api.complaints.schemas import LocalTime
 from shared.db.calendars import DaySource
 from shared.domain.calendar import DayOverride, DayType
-from shared.domain.values import ShortText
+from shared.domain.values import IsoDate, ShortText
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 CALENDAR_CODE = r"^[a-z][a-z0-9_-]{1,31}$"
@@ -60,7 +60,7 @@ ClockTime = Annotated[
     PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "pattern": CLOCK, "examples": ["09:00"]}),
 ]
-CalendarDate = Annotated[date, AfterValidator(_in_supported_years)]
+CalendarDate = Annotated[IsoDate, AfterValidator(_in_supported_years)]
 
 
 def _printable(value: str) -> str:

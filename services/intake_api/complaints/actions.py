@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from services.intake_api.complaints.service import load_visible
+from services.intake_api.complaints.service import Answer, Present, load_visible, presenting
 from services.intake_api.etags import required_version
 from shared.application.bootstrap import Collaborators
 from shared.application.complaint_changes import Decision, change_complaints
@@ -63,9 +63,11 @@ async def act(
     *,
     if_match: str | None,
     audit: AuditContext,
-) -> dict[str, Any]:
+    present: Present[Answer],
+) -> Answer:
     """One lifecycle action: load the complaint, check the ETag, let the domain decide, write
-    through the complaint-change pipeline (one statement, guarded by the version)."""
+    through the complaint-change pipeline (one statement, guarded by the version). `present`
+    builds the answer from the new row, before it is written."""
     expected = required_version(if_match, "complaint")
     now = audit.now
     async with collab.db.connect() as conn:
@@ -84,17 +86,21 @@ async def act(
             target_id=str(complaint_id),
             details={"events": [e.type for e in events], "version": state.version + len(events)},
         )
-        (new_state,) = await change_complaints(
+        answers: list[Answer] = []
+
+        def present_row(new_row: dict[str, Any]) -> Answer:
+            return present({**new_row, "subject_user_id": row["subject_user_id"]})
+
+        await change_complaints(
             conn,
             [Decision(before=state, events=events, actor=principal.actor)],
             now=now,
             audit=[record],
             caches=collab.caches,
             survey_url=collab.survey_url,
+            before_write=presenting(present_row, answers),
         )
-    out = new_state.model_dump()
-    out["subject_user_id"] = row["subject_user_id"]
-    return out
+    return answers[0]
 
 
 async def answer_survey(

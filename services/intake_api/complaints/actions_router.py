@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Header, Response
 
 from services.intake_api.complaints.actions import act
-from services.intake_api.complaints.schemas import ComplaintOut
+from services.intake_api.complaints.schemas import ComplaintOut, json_response
 from services.intake_api.deps import (
     AuditDep,
     CollabDep,
@@ -19,6 +19,7 @@ from services.intake_api.deps import (
     CurrentPrincipal,
     require_json,
 )
+from services.intake_api.etags import etag
 from services.intake_api.examples import ACTION_EXAMPLES
 from services.intake_api.problems import responses
 from shared.domain.access import sees_contact_data
@@ -53,7 +54,6 @@ def _endpoint(action: Action, command_type: type[Command]) -> Callable[..., Awai
         audit: AuditDep,
         principal: CurrentPrincipal,
         complaint_id: ComplaintIdDep,
-        response: Response,
         command: Annotated[
             command_type,  # type: ignore[valid-type]
             Body(
@@ -66,14 +66,20 @@ def _endpoint(action: Action, command_type: type[Command]) -> Callable[..., Awai
             ),
         ],
         if_match: Annotated[str | None, Header(max_length=64, description=IF_MATCH_DOC)] = None,
-    ) -> ComplaintOut:
-        row = await act(
-            collab, principal, complaint_id, action, command, if_match=if_match, audit=audit
+    ) -> Response:
+        out = await act(
+            collab,
+            principal,
+            complaint_id,
+            action,
+            command,
+            if_match=if_match,
+            audit=audit,
+            present=lambda row: ComplaintOut.from_row(
+                row, contact_visible=sees_contact_data(principal), principal=principal
+            ),
         )
-        response.headers["ETag"] = f'"{row["version"]}"'
-        return ComplaintOut.from_row(
-            row, contact_visible=sees_contact_data(principal), principal=principal
-        )
+        return json_response(out, 200, {"ETag": etag(out.version)})
 
     endpoint.__name__ = f"complaint_{action.value}"
     return endpoint

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Response
-from pydantic import BaseModel
 
 from services.intake_api.complaints import service
 from services.intake_api.complaints.schemas import (
@@ -15,6 +14,7 @@ from services.intake_api.complaints.schemas import (
     DeadlineOut,
     EventOut,
     PersonalData,
+    json_response,
     mask_event,
 )
 from services.intake_api.deps import (
@@ -22,6 +22,7 @@ from services.intake_api.deps import (
     CollabDep,
     ComplaintDep,
     CurrentPrincipal,
+    LimiterDep,
     NowDep,
     SettingsDep,
     require_json,
@@ -42,12 +43,6 @@ IDEMPOTENCY_DOC = (
     "(422). Keys are kept at least 24 hours (48 by default). For `channel=phone` the call id "
     "(`channel_meta.call_id`) de-duplicates the same way."
 )
-
-
-def _json(out: BaseModel, status: int, headers: dict[str, str]) -> Response:
-    """The model serialised once, here (FastAPI would validate it again against the
-    response_model first): the two hottest endpoints, registration and read by id."""
-    return Response(out.model_dump_json(), status, headers, media_type="application/json")
 
 
 def _view(row: dict[str, Any], principal: Principal) -> ComplaintOut:
@@ -77,31 +72,58 @@ async def register_complaint(
 ) -> Response:
     """Registers the complaint at once and returns it with its reference number (受理号)."""
     registration = await service.register(
-        collab, intake, principal=principal, idempotency_key=idempotency_key, audit=audit
+        collab,
+        intake,
+        principal=principal,
+        idempotency_key=idempotency_key,
+        audit=audit,
+        present=lambda row: _view(row, principal),
     )
-    out = _view(registration.row, principal)
+    out = registration.answer
     headers = {"Location": f"{router.prefix}/{out.id}", "ETag": etag(out.version)}
     if not registration.created:
         headers["Idempotent-Replayed"] = "true"
-    return _json(out, 201, headers)
+    return json_response(out, 201, headers)
 
 
 @router.get(
     "",
     summary="List complaints (filters, cursor pagination)",
     response_model=ComplaintPage,
-    responses=responses(401, 422, 429),
+    responses=responses(401, 403, 422, 429),
 )
 async def list_complaints(
     collab: CollabDep,
     settings: SettingsDep,
+    limiter: LimiterDep,
     now: NowDep,
     principal: CurrentPrincipal,
+    audit: AuditDep,
     query: Annotated[ComplaintQuery, Query()],
 ) -> ComplaintPage:
-    """Newest first by default. Pages are stable while complaints are being registered."""
+    """Newest first by default. Pages are stable while complaints are being registered.
+    Searching by `customer_phone` needs access to contact data (403 otherwise), is audited and
+    is limited per caller (429)."""
+
+    async def guard_contact_search() -> None:
+        await limiter.hit(
+            settings.contact_search_limit,
+            "contact-search",
+            principal.kind,
+            principal.id,
+            what="searches by contact data",
+        )
+
     limit = min(query.limit, settings.max_page_size)
-    rows, next_cursor = await service.list_page(collab, principal, query, now=now, limit=limit)
+    rows, next_cursor = await service.list_page(
+        collab,
+        principal,
+        query,
+        now=now,
+        limit=limit,
+        audit=audit,
+        guard_contact_search=guard_contact_search,
+    )
     contact_visible = sees_contact_data(principal)
     return ComplaintPage(
         items=[
@@ -137,7 +159,7 @@ async def get_by_reference(
 )
 async def get_complaint(principal: CurrentPrincipal, complaint: ComplaintDep) -> Response:
     out = _view(complaint, principal)
-    return _json(out, 200, {"ETag": etag(out.version)})
+    return json_response(out, 200, {"ETag": etag(out.version)})
 
 
 @router.get(

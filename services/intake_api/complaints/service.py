@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -20,7 +21,15 @@ from shared.db import deadlines as deadlines_repo
 from shared.db.audit import AuditContext
 from shared.db.changes import DuplicateKey, IdempotencyKeyRow
 from shared.db.engine import Database
-from shared.domain.access import Principal, Visibility, can_register, can_reveal, visibility
+from shared.domain.access import (
+    Principal,
+    Visibility,
+    can_register,
+    can_reveal,
+    sees_contact_data,
+    visibility,
+)
+from shared.domain.complaint import ComplaintState
 from shared.domain.enums import (
     OPEN_DEADLINE_STATUSES,
     Channel,
@@ -49,10 +58,26 @@ class IdempotencyKeyReused(DomainError):
     problem_type = "/problems/idempotency-key-reused"
 
 
+Answer = TypeVar("Answer")
+# Builds the caller's answer from a complaint's projection row (the router's view of it).
+Present = Callable[[dict[str, Any]], Answer]
+
+
 @dataclass(frozen=True)
-class Registration:
-    row: dict[str, Any]
+class Registration(Generic[Answer]):
+    answer: Answer
     created: bool  # False: an idempotent replay of an earlier registration
+
+
+def presenting(present: Present[Answer], answers: list[Answer]) -> Callable[..., None]:
+    """A `before_write` for `change_complaints`: the answer to the caller is built from the
+    new state before the change is written, so an answer that cannot be built writes nothing
+    (the caller gets an error and no complaint stands behind it)."""
+
+    def build(states: Sequence[ComplaintState]) -> None:
+        answers.extend(present(repo.row_from_state(state)) for state in states)
+
+    return build
 
 
 def _request_hash(intake: ComplaintIntake) -> str:
@@ -78,8 +103,10 @@ async def register(
     principal: Principal,
     idempotency_key: str | None,
     audit: AuditContext,
-) -> Registration:
-    """受理: register a complaint and give it its reference number, exactly once per key."""
+    present: Present[Answer],
+) -> Registration[Answer]:
+    """受理: register a complaint and give it its reference number, exactly once per key.
+    `present` builds the answer from the complaint's row (before it is written)."""
     if not can_register(principal):
         raise Forbidden("This account may not register complaints.")
     now = audit.now
@@ -127,20 +154,22 @@ async def register(
             target_id=str(complaint_id),
             details={"reference": reference, "channel": intake.channel.value},
         )
+        answers: list[Answer] = []
         try:
-            (state,) = await change_complaints(
+            await change_complaints(
                 conn,
                 [decision],
                 now=now,
                 audit=[record],
                 caches=caches,
                 survey_url=collab.survey_url,
+                before_write=presenting(present, answers),
             )
         except DuplicateKey as exc:
             if exc.constraint != "pk_idempotency_keys":
                 raise
-            return await _replay(conn, keys, request_hash)
-    return Registration(row=state.model_dump(), created=True)
+            return await _replay(conn, keys, request_hash, present)
+    return Registration(answers[0], created=True)
 
 
 def _repeat_of(
@@ -170,7 +199,9 @@ def _repeat_key(phone: str, product: dict[str, Any], at: datetime) -> RepeatKey:
     )
 
 
-async def _replay(conn: Any, keys: list[tuple[str, str]], request_hash: str) -> Registration:
+async def _replay(
+    conn: Any, keys: list[tuple[str, str]], request_hash: str, present: Present[Answer]
+) -> Registration[Answer]:
     found = await repo.find_idempotent(conn, keys)
     if found is None:  # the first request's key expired between the two statements
         raise IdempotencyKeyReused("the idempotency key was just released; retry the request")
@@ -181,7 +212,7 @@ async def _replay(conn: Any, keys: list[tuple[str, str]], request_hash: str) -> 
         )
     row = await repo.get_row(conn, complaint_id)
     assert row is not None
-    return Registration(row=row, created=False)
+    return Registration(present(row), created=False)
 
 
 async def visible_to(conn: AsyncConnection, caches: Caches, principal: Principal) -> Visibility:
@@ -291,8 +322,20 @@ async def list_page(
     *,
     now: datetime,
     limit: int,
+    audit: AuditContext,
+    guard_contact_search: Callable[[], Awaitable[None]],
 ) -> tuple[list[dict[str, Any]], repo.Cursor | None]:
-    """A page of the complaints this principal may see, filtered, after the query's cursor."""
+    """A page of the complaints this principal may see, filtered, after the query's cursor.
+
+    A search by contact data (`ComplaintQuery.contact_filters`) is allowed only to those who
+    see contact data (otherwise it is an oracle: masked numbers confirmed by guessing), passes
+    `guard_contact_search` (a per-caller rate limit) and is audited like a reveal: which
+    filters, and which complaints it found (never the searched value)."""
+    contact = query.contact_filters()
+    if contact:
+        if not sees_contact_data(principal):
+            raise Forbidden("Searching by contact data needs access to contact data.")
+        await guard_contact_search()
     phone, after = _phone(query), _cursor(query)
     async with collab.db.connect() as conn:
         filters = repo.ComplaintFilters(
@@ -309,7 +352,7 @@ async def list_page(
             reference=query.reference,
             deadline_clauses=await _deadline_clauses(conn, collab.caches, query, now),
         )
-        return await repo.list_page(
+        rows, next_cursor = await repo.list_page(
             conn,
             filters,
             limit=limit,
@@ -317,6 +360,15 @@ async def list_page(
             after=after,
             visible=await visible_to(conn, collab.caches, principal),
         )
+        if contact:
+            # Written before the page is returned: no audit entry, no answer.
+            record = audit.record(
+                "complaint.contact_search",
+                target_type="complaint",
+                details={"filters": contact, "found": [str(r["id"]) for r in rows]},
+            )
+            await audit_repo.append(conn, [record])
+    return rows, next_cursor
 
 
 async def events(collab: Collaborators, row: dict[str, Any]) -> list[dict[str, Any]]:

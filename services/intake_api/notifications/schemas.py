@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from services.intake_api.complaints.schemas import LocalTime
 from shared.domain.values import MediumText
@@ -35,7 +35,7 @@ class SubscriptionPatch(BaseModel):
     description: MediumText | None = None
     url: WebhookUrl | None = None
     event_types: list[EventPattern] | None = Field(default=None, min_length=1, max_length=50)
-    active: bool | None = Field(
+    active: StrictBool | None = Field(
         default=None, description="true re-enables a subscription disabled by a 410 Gone"
     )
 

@@ -21,6 +21,7 @@ from services.intake_api.deps import (
 )
 from services.intake_api.examples import STATUS_LOOKUP_EXAMPLES
 from services.intake_api.problems import responses
+from services.intake_api.ratelimit import BackOff
 from shared.db.audit import AuditContext
 from shared.domain.complaint import ActorKind
 from shared.domain.enums import Satisfaction
@@ -28,6 +29,9 @@ from shared.domain.errors import NotFound
 from shared.domain.values import MediumText
 
 router = APIRouter(prefix="/api/v1/public", tags=["public"], dependencies=[Depends(require_json)])
+
+# Wrong phone numbers for one reference from one client address.
+LOOKUP_BACK_OFF = BackOff(free=3, base=2.0, longest=900.0, memory=3600.0)
 
 
 @router.post(
@@ -44,16 +48,20 @@ async def status_lookup(
     body: Annotated[StatusLookup, Body(openapi_examples=STATUS_LOOKUP_EXAMPLES)],
 ) -> StatusView:
     """Returns only the status, the stage and the next deadline. A wrong pair gets the same 404
-    as an unknown reference, so references cannot be confirmed by guessing, and attempts are
-    limited per client address and per reference number (429 with Retry-After)."""
+    as an unknown reference, so references cannot be confirmed by guessing. Attempts are limited
+    per client address, and wrong phone numbers for a reference back off per client address
+    and reference together (after 3, the next waits 2 s, then 4 s … up to 15 minutes): a
+    stranger guessing at a reference never locks its customer out (429 with Retry-After)."""
     await limiter.hit(settings.public_lookup_ip_limit, "lookup-ip", ip, what="lookups")
-    await limiter.hit(
-        settings.public_lookup_reference_limit,
-        "lookup-ref",
-        body.reference.upper(),
-        what="lookups of this reference",
-    )
-    return StatusView.model_validate(await service.status_lookup(db, body.reference, body.phone))
+    reference = body.reference.strip().upper()
+    await limiter.blocked("lookup", ip, reference, what="lookups of this reference")
+    try:
+        found = await service.status_lookup(db, body.reference, body.phone)
+    except NotFound:
+        await limiter.failed("lookup", ip, reference, policy=LOOKUP_BACK_OFF)
+        raise
+    await limiter.succeeded("lookup", ip, reference)
+    return StatusView.model_validate(found)
 
 
 class SurveyAnswer(BaseModel):

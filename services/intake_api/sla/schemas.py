@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from services.intake_api.complaints.schemas import LocalTime
 from shared.domain.enums import Category, Channel, Kind, Level
@@ -31,7 +31,7 @@ class PolicyIn(BaseModel):
     priority: int = Field(
         default=0, ge=-1000, le=1000, description="Higher wins; then the more specific wins"
     )
-    active: bool = True
+    active: StrictBool = True
     stages: list[SlaStage] = Field(min_length=1, max_length=7)
 
     @model_validator(mode="after")
