@@ -3,6 +3,7 @@
     .venv/bin/python bench/system.py                      # or: make bench
     .venv/bin/python bench/system.py --rounds 3           # medians of three rounds
     .venv/bin/python bench/system.py --api-processes 2 --workers 2
+    .venv/bin/python bench/system.py --profile /tmp/prof   # py-spy stacks of the API, workers
 
 Starts the system the way `make run` does — `python -m services.devstack run` on a fresh data
 directory of its own (deleted at the end): the embedded PostgreSQL 16 (pgserver) and Redis
@@ -314,6 +315,59 @@ class PgCounters:
         self.xacts -= self._before["xact_commit"] + self._before["xact_rollback"]
 
 
+class Profiles:
+    """`--profile DIR`: py-spy samples the API and the workers over the window (raw collapsed
+    stacks, one file per process: `py-spy record --format raw`, non-blocking)."""
+
+    def __init__(self, directory: Path, pids: dict[str, int], seconds: float) -> None:
+        self.directory = directory
+        self.pids = pids
+        self.seconds = seconds
+        self._running: list[asyncio.subprocess.Process] = []
+
+    async def start(self) -> None:
+        py_spy = Path(sys.executable).with_name("py-spy")
+        for name, pid in self.pids.items():
+            self._running.append(
+                await asyncio.create_subprocess_exec(
+                    str(py_spy),
+                    "record",
+                    "--pid",
+                    str(pid),
+                    "--subprocesses",
+                    "--nonblocking",
+                    "--rate",
+                    "200",
+                    "--duration",
+                    str(max(1, round(self.seconds))),
+                    "--format",
+                    "raw",
+                    "--output",
+                    str(self.directory / f"{name}.txt"),
+                    stdout=asyncio.subprocess.DEVNULL,
+                    stderr=asyncio.subprocess.DEVNULL,
+                )
+            )
+
+    async def stop(self) -> None:
+        for process in self._running:
+            await process.wait()
+        self._running.clear()
+
+
+class Probes:
+    def __init__(self, *probes: PgCounters | Profiles) -> None:
+        self.probes = probes
+
+    async def start(self) -> None:
+        for probe in self.probes:
+            await probe.start()
+
+    async def stop(self) -> None:
+        for probe in self.probes:
+            await probe.stop()
+
+
 async def settle(conn: asyncpg.Connection) -> float:
     """Wait until the worker has caught up (no outbox row or webhook delivery due), at most
     SETTLE_SECONDS; returns the seconds waited."""
@@ -369,6 +423,14 @@ async def measure(
     if system.supervisor.poll() is not None:
         raise RuntimeError(f"make run exited:\n{system.log_tail()}")
     probe = PgCounters(monitor)
+    probes: list[PgCounters | Profiles] = [probe]
+    if args.profile is not None:
+        directory = args.profile / f"{side}-c{concurrency}"
+        if not directory.exists():  # the first round only
+            directory.mkdir(parents=True)
+            pids = {front[0]: front[1]}
+            pids.update({f"worker{i or ''}": pid for i, pid in enumerate(system.worker_pids)})
+            probes.append(Profiles(directory, pids, args.duration))
     result = await http_load(
         HOST,
         port,
@@ -377,7 +439,7 @@ async def measure(
         duration=args.duration,
         warmup=args.warmup,
         watch=system.watch(front),
-        probe=probe,
+        probe=Probes(*probes),
     )
     phase = Phase(side, concurrency, result, probe.sessions_per_s, probe.xacts)
     print(row(phase), flush=True)
@@ -528,6 +590,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-baseline", action="store_true", help="skip the same-write baseline")
     parser.add_argument("--keep", action="store_true", help="keep the data directory and logs")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="py-spy (dev dependency) samples the API and workers over each window of the "
+        "first round into DIR/<side>-c<N>/<process>.txt (collapsed stacks); it adds CPU",
+    )
     args = parser.parse_args(argv)
     # SIGTERM (e.g. `timeout`) unwinds like Ctrl-C: everything started is stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

@@ -147,6 +147,7 @@ class OutboxFilters:
     kind: str | None = None
     topic: str | None = None
     complaint_id: uuid.UUID | None = None
+    waiting_for: str | None = None
 
 
 async def list_outbox(
@@ -154,7 +155,7 @@ async def list_outbox(
 ) -> list[dict[str, Any]]:
     """Newest first; `limit + 1` rows so the caller knows whether there is a next page."""
     clauses = []
-    for name in ("status", "kind", "topic", "complaint_id"):
+    for name in ("status", "kind", "topic", "complaint_id", "waiting_for"):
         value = getattr(filters, name)
         if value is not None:
             clauses.append(outbox.c[name] == value)
@@ -229,6 +230,7 @@ async def replay_outbox(conn: AsyncConnection, outbox_id: int, *, now: datetime)
             attempts=0,
             next_attempt_at=now,
             delivered_at=None,
+            waiting_for=None,
             lease_expires_at=None,
             lease_token=None,
             leased_by=None,

@@ -22,10 +22,17 @@ async def healthz() -> dict[str, str]:
 @router.get("/readyz", summary="PostgreSQL and Redis are reachable", responses=responses(503))
 async def readyz(request: Request, db: DbDep, now: NowDep) -> Any:
     """Also reports the business calendar's last known day: deadlines after it are provisional
-    (a `warning` appears 60 days before; it never makes the service unready)."""
+    (a `warning` appears 60 days before), and the channels whose messages wait for a gateway
+    that is not configured (`notifications.waiting_for`, with a `warning`). Neither ever makes
+    the service unready."""
     report = await service.readiness(db, request.app.state.redis, now=now)
     if report.ready:
-        return {"status": "ready", "checks": report.checks, "calendar": report.calendar}
+        return {
+            "status": "ready",
+            "checks": report.checks,
+            "calendar": report.calendar,
+            "notifications": report.notifications,
+        }
     response: Response = problem_response(
         503, detail="A dependency is not reachable.", checks=report.checks, calendar=report.calendar
     )
