@@ -9,6 +9,9 @@
   being the bottleneck; `LoadResult.client_cpu_pct` shows it.
 
 CPU figures come from /proc (Linux) and are in percent of ONE core (200 = two cores busy).
+A watched process is a pid, a command-line fragment (every process matching it), or a `Tree`: a
+process with all its descendants, those that exited during the window included (a server that
+forks short-lived workers, such as PostgreSQL's postmaster).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 RequestFactory = Callable[[], bytes]
 ResponseHook = Callable[[int, bytes], None]
@@ -31,15 +35,22 @@ _CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 # --- CPU accounting ------------------------------------------------------------------------
 
 
-def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of one process so far (0.0 when it cannot be read)."""
+def _stat_fields(pid: int) -> list[bytes] | None:
+    """/proc/PID/stat from its third field (state, ppid, …); None when it cannot be read."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             stat = f.read()
     except OSError:
-        return 0.0
+        return None
     # Fields after the command name (which may contain spaces) start after the last ')'.
-    fields = stat[stat.rindex(b")") + 2 :].split()
+    return stat[stat.rindex(b")") + 2 :].split()
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of one process so far (0.0 when it cannot be read)."""
+    fields = _stat_fields(pid)
+    if fields is None:
+        return 0.0
     return (int(fields[11]) + int(fields[12])) / _CLK_TCK  # utime, stime
 
 
@@ -72,7 +83,47 @@ def pids_matching(fragment: str) -> list[int]:
     return found
 
 
-Watch = Mapping[str, int | str]  # name → pid, or a command-line fragment (all processes)
+def _children_by_parent() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit() and (fields := _stat_fields(int(entry.name))) is not None:
+            children.setdefault(int(fields[1]), []).append(int(entry.name))  # ppid
+    return children
+
+
+@dataclass(frozen=True)
+class Tree:
+    """A process and its descendants, counted whole: what each live one used (utime + stime)
+    plus what its exited children used (cutime + cstime, added to the parent when it reaps
+    them). The difference of two samples is then all the tree's CPU in between, short-lived
+    children (PostgreSQL's backends of a connection opened and closed) included."""
+
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        children = _children_by_parent()
+        total, stack = 0.0, [self.pid]
+        while stack:
+            pid = stack.pop()
+            fields = _stat_fields(pid)
+            if fields is None:
+                continue
+            total += sum(int(v) for v in fields[11:15]) / _CLK_TCK  # utime stime cutime cstime
+            stack.extend(children.get(pid, ()))
+        return total
+
+
+# name → pid, a command-line fragment (all processes matching it), or a process tree
+Watch = Mapping[str, int | str | Tree]
+
+
+class WindowProbe(Protocol):
+    """Anything else to read at the start and the end of the measurement window (e.g. a
+    database's counters); it keeps what it read."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
 class _CpuWindow:
@@ -88,6 +139,9 @@ class _CpuWindow:
     def _sample(self) -> dict[str, dict[int, float]]:
         out = {}
         for name, what in self.watch.items():
+            if isinstance(what, Tree):
+                out[name] = {what.pid: what.cpu_seconds()}
+                continue
             pids = [what] if isinstance(what, int) else pids_matching(what)
             out[name] = {pid: process_cpu_seconds(pid) for pid in pids}
         return out
@@ -171,13 +225,14 @@ async def run_workers(
     duration: float,
     warmup: float = 0.0,
     watch: Watch | None = None,
+    probe: WindowProbe | None = None,
 ) -> LoadResult:
     """`concurrency` workers call `op(worker_index)` back to back for `warmup + duration` s.
 
     `op` returns True for success; False or an exception counts as an error. Only calls that
     start inside the measurement window are timed; errors are counted over the whole run.
-    `watch` names processes (name → pid or command-line fragment) whose CPU use over the window
-    is reported.
+    `watch` names processes (name → pid, command-line fragment or `Tree`) whose CPU use over
+    the window is reported; `probe` is started and stopped with the window.
     """
     loop_time = time.perf_counter
     start = loop_time()
@@ -191,6 +246,8 @@ async def run_workers(
     async def open_window() -> None:
         await asyncio.sleep(max(measure_from - loop_time(), 0))
         cpu.start()
+        if probe is not None:
+            await probe.start()
 
     async def worker(index: int) -> None:
         nonlocal errors
@@ -216,6 +273,8 @@ async def run_workers(
     await asyncio.gather(*(worker(i) for i in range(concurrency)))
     await window
     client, procs, machine = cpu.stop()
+    if probe is not None:
+        await probe.stop()
     elapsed = max(loop_time() - measure_from, 1e-9)
     latencies.sort()
     return LoadResult(
@@ -323,6 +382,7 @@ async def http_load(
     on_response: ResponseHook | None = None,
     ok_statuses: frozenset[int] = frozenset(range(200, 300)),
     watch: Watch | None = None,
+    probe: WindowProbe | None = None,
 ) -> LoadResult:
     """Closed-loop HTTP load: one keep-alive connection per worker, requests from `make_request`.
 
@@ -345,7 +405,12 @@ async def http_load(
 
     try:
         result = await run_workers(
-            op, concurrency=concurrency, duration=duration, warmup=warmup, watch=watch
+            op,
+            concurrency=concurrency,
+            duration=duration,
+            warmup=warmup,
+            watch=watch,
+            probe=probe,
         )
     finally:
         await asyncio.gather(*(c.close() for c in connections))

@@ -13,6 +13,13 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# The settings that configure each message channel's gateway (短信网关, SMTP). A message for a
+# channel a worker has no gateway for waits as `not_configured` until a worker starts with it.
+GATEWAY_SETTINGS: dict[str, str] = {
+    "sms": "KESU_SMS_URL, KESU_SMS_TOKEN",
+    "email": "KESU_SMTP_HOST, KESU_SMTP_SENDER",
+}
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KESU_", extra="ignore", frozen=True)
@@ -31,8 +38,10 @@ class Settings(BaseSettings):
     queue_name: str = "kesu:queue"
     redis_prefix: str = "kesu"
 
-    db_pool_size: int = 20
-    db_max_overflow: int = 10
+    # The API's pool: connections stay open once opened. Overflow connections would be opened
+    # and closed under load (a PostgreSQL process start and authentication each): none.
+    db_pool_size: int = 30
+    db_max_overflow: int = 0
 
     # Intake limits.
     max_body_bytes: int = 1024 * 1024

@@ -71,7 +71,7 @@ def make_settings(database_url: str, redis_url: str, **overrides: object) -> Set
         "redis_url": redis_url,
         "queue_name": f"kesu-test-{run}:queue",
         "redis_prefix": f"kesu-test-{run}",
-        "db_pool_size": 10,
+        "db_pool_size": 20,
         "jwt_secret": SecretStr(uuid.uuid4().hex * 2),
         "cheap_password_hashing": True,
         "admin_username": ADMIN_USERNAME,

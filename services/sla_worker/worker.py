@@ -37,6 +37,7 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy import text
 
+from services.sla_worker.delivery.message_deliveries import resume_waiting
 from services.sla_worker.delivery.runtime import DeliveryRuntime, runtime_from_settings
 from services.sla_worker.jobs.deliveries import deliver_notifications
 from services.sla_worker.jobs.housekeeping import housekeeping
@@ -56,6 +57,12 @@ from shared.runtime import settle_garbage_collector
 
 log = worker_logger("kesu.worker")
 
+# One pool per worker process, every connection kept open: overflow connections were opened
+# and closed by the dozen per second under load (a PostgreSQL process start and authentication
+# each, bench/system.py). Claims, the sweep and housekeeping hold one connection each at most;
+# sends settle one by one on short checkouts, and a settle waiting for a connection costs ~1 ms.
+# Ten per worker keep several replicas (and the API) within PostgreSQL's max_connections.
+WORKER_POOL_SIZE = 10
 HEALTH_CHECK_SECONDS = 20
 # Seconds of the minute the sweep and the delivery cron jobs fire on: every 2 s.
 CRON_SECONDS = frozenset(range(0, 60, 2))
@@ -91,9 +98,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     collaborators out (`ctx["collab"]`, its database as `ctx["db"]`, the delivery runtime)."""
     global _beating
     settings: Settings = ctx["settings"]
-    # Sends settle one by one on short-lived checkouts; 15 connections per worker keep several
-    # replicas (and the API) within PostgreSQL's max_connections, a waiting settle costs ~1 ms.
-    collab = bootstrap.build(settings, pool_size=5, max_overflow=10)
+    collab = bootstrap.build(settings, pool_size=WORKER_POOL_SIZE, max_overflow=0)
     ctx["collab"] = collab
     ctx["db"] = collab.db
     async with collab.db.connect() as conn:
@@ -102,6 +107,8 @@ async def startup(ctx: dict[str, Any]) -> None:
     ctx["started_at"] = datetime.now(UTC)
     ctx["sweeps"] = SweepRecord()
     ctx["deliveries"] = runtime_from_settings(settings, collab.db, ctx["worker_id"])
+    # Gateways are configured when a worker starts: what waited for ours is owed again.
+    await resume_waiting(ctx["deliveries"])
     log.info("SLA worker %s connected to PostgreSQL and Redis", ctx["worker_id"])
     await _stop_beating()
     await heartbeat(ctx)

@@ -147,6 +147,7 @@ class OutboxFilters:
     kind: str | None = None
     topic: str | None = None
     complaint_id: uuid.UUID | None = None
+    waiting_for: str | None = None
 
 
 async def list_outbox(
@@ -154,7 +155,7 @@ async def list_outbox(
 ) -> list[dict[str, Any]]:
     """Newest first; `limit + 1` rows so the caller knows whether there is a next page."""
     clauses = []
-    for name in ("status", "kind", "topic", "complaint_id"):
+    for name in ("status", "kind", "topic", "complaint_id", "waiting_for"):
         value = getattr(filters, name)
         if value is not None:
             clauses.append(outbox.c[name] == value)
@@ -236,7 +237,8 @@ async def replay_outbox(conn: AsyncConnection, outbox_id: int, *, now: datetime)
     """Owe a finished row again, with a fresh budget of attempts and the same message id (a
     webhook event is fanned out again: subscriptions that already have a delivery keep it)."""
     c = outbox.c
-    stmt = update(outbox).where(c.id == outbox_id, c.status != "pending").values(_owed_again(now))
+    owed = {**_owed_again(now), "waiting_for": None}  # a message set aside is owed as well
+    stmt = update(outbox).where(c.id == outbox_id, c.status != "pending").values(owed)
     return bool((await conn.execute(stmt)).rowcount)
 
 

@@ -12,6 +12,9 @@ statement, so it runs in one short transaction on an autocommit connection:
 - **outcome**: the row is settled only by the lease holder (``lease_token`` matches), except a
   success, which is a fact whoever learns it. The attempt is logged in the same statement.
 - **release**: a worker that stops gracefully hands back its unsent rows at once.
+- **not configured**: a claimed message for a channel the worker has no gateway for waits as
+  `not_configured` (never claimed meanwhile, no attempt spent) until a worker starts with that
+  gateway and makes it pending again.
 
 Webhook events are fanned out to one `webhook_deliveries` row per matching subscription, each
 with its own attempts, status and stable ``webhook_id``.
@@ -20,6 +23,7 @@ with its own attempts, status and stable ``webhook_id``.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -27,10 +31,10 @@ from typing import Any, Literal
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.config import GATEWAY_SETTINGS
 from shared.db.tables import open_deadline_sql
 
 Table = Literal["outbox", "webhook_deliveries"]
-FINAL_STATUSES = frozenset({"delivered", "dispatched", "skipped", "dead"})
 
 # A subscription pattern matches a topic exactly, as "*", or as a "prefix.*" wildcard.
 # starts_with rather than LIKE: "_" in a topic must not be a wildcard.
@@ -318,6 +322,81 @@ async def disable_subscription(
     return bool(result.rowcount)
 
 
+_WAIT_FOR_GATEWAY = """
+UPDATE outbox AS o
+SET status = 'not_configured', waiting_for = w.channel, last_error = w.error,
+    lease_expires_at = NULL, lease_token = NULL, leased_by = NULL, updated_at = :now
+FROM unnest(CAST(:ids AS bigint[]), CAST(:channels AS text[]), CAST(:errors AS text[]))
+    AS w(id, channel, error)
+WHERE o.id = w.id AND o.status = 'pending' AND o.lease_token = :token
+"""
+
+# In slices, each its own short statement: a gateway configured after months of waiting must
+# not hold one huge transaction at a worker's start-up.
+_RESUME_SLICE = 5000
+_RESUME = """
+UPDATE outbox SET status = 'pending', waiting_for = NULL, next_attempt_at = :now,
+    last_error = NULL, updated_at = :now
+WHERE id IN (
+    SELECT id FROM outbox
+    WHERE status = 'not_configured' AND waiting_for = ANY(CAST(:channels AS text[]))
+    LIMIT :slice
+    FOR UPDATE SKIP LOCKED
+)
+"""
+
+_WAITING_CHANNELS = """
+SELECT c.channel FROM unnest(CAST(:channels AS text[])) AS c(channel)
+WHERE EXISTS (
+    SELECT 1 FROM outbox WHERE status = 'not_configured' AND waiting_for = c.channel
+)
+ORDER BY c.channel
+"""
+
+
+def not_configured_error(channel: str) -> str:
+    return (
+        f"no {channel} gateway is configured ({GATEWAY_SETTINGS[channel]}): waiting until a "
+        "worker starts with one"
+    )
+
+
+async def wait_for_gateways(
+    conn: AsyncConnection, waiting: Sequence[tuple[int, str]], *, token: uuid.UUID, now: datetime
+) -> int:
+    """Claimed messages (id, channel) whose channel has no gateway here: they wait as
+    `not_configured`, unclaimed and with no attempt spent, and the lease ends."""
+    if not waiting:
+        return 0
+    params = {
+        "ids": [row_id for row_id, _ in waiting],
+        "channels": [channel for _, channel in waiting],
+        "errors": [not_configured_error(channel) for _, channel in waiting],
+        "token": token,
+        "now": now,
+    }
+    return int((await conn.execute(text(_WAIT_FOR_GATEWAY), params)).rowcount)
+
+
+async def resume_not_configured(
+    conn: AsyncConnection, channels: Sequence[str], *, now: datetime
+) -> int:
+    """The messages waiting for one of `channels`' gateways become pending, due now."""
+    if not channels:
+        return 0
+    resumed = 0
+    params = {"channels": list(channels), "now": now, "slice": _RESUME_SLICE}
+    while (count := int((await conn.execute(text(_RESUME), params)).rowcount)) > 0:
+        resumed += count
+    return resumed
+
+
+async def waiting_channels(conn: AsyncConnection, channels: Sequence[str]) -> list[str]:
+    """Which of `channels` have messages waiting (`not_configured`) for their gateway."""
+    rows = await conn.execute(text(_WAITING_CHANNELS), {"channels": list(channels)})
+    return [str(r.channel) for r in rows]
+
+
 _BACKLOG = """
 SELECT
   (SELECT count(*) FROM outbox WHERE status = 'pending') AS outbox_pending,
@@ -325,6 +404,10 @@ SELECT
   (SELECT min(due_at) FROM outbox WHERE status = 'pending' AND due_at <= :now)
       AS outbox_oldest_due_at,
   (SELECT count(*) FROM outbox WHERE status = 'dead') AS outbox_dead,
+  (SELECT count(*) FROM outbox WHERE status = 'not_configured' AND waiting_for = 'sms')
+      AS not_configured_sms,
+  (SELECT count(*) FROM outbox WHERE status = 'not_configured' AND waiting_for = 'email')
+      AS not_configured_email,
   (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending') AS webhooks_pending,
   (SELECT count(*) FROM webhook_deliveries WHERE status = 'pending' AND due_at <= :now)
       AS webhooks_due,

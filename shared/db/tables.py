@@ -34,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.domain.enums import OPEN_DEADLINE_STATUSES
+from shared.domain.enums import OPEN_DEADLINE_STATUSES, OutboxStatus
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -300,7 +300,8 @@ class Outbox(Base):
     audience: Mapped[str | None]  # customer / staff
     recipient_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     channel: Mapped[str | None]  # sms / email / NULL: what the recipient has
-    # pending → delivered | dispatched (webhook event fanned out) | skipped | dead (死信)
+    # shared.domain.enums.OutboxStatus: pending → delivered | dispatched (webhook event fanned
+    # out) | skipped | dead (死信); or not_configured (waiting for the gateway of `waiting_for`)
     status: Mapped[str] = mapped_column(server_default=text("'pending'"))
     attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     next_attempt_at: Mapped[datetime | None]
@@ -311,16 +312,27 @@ class Outbox(Base):
     delivered_at: Mapped[datetime | None]  # delivered, dispatched, skipped or dead-lettered
     updated_at: Mapped[datetime] = mapped_column(server_default=text("now()"))
     due_at: Mapped[datetime] = mapped_column(Computed(_OUTBOX_DUE, persisted=True))
+    waiting_for: Mapped[str | None]  # not_configured: the channel (sms / email) it waits for
 
     __table_args__ = (
         CheckConstraint("kind IN ('webhook', 'message')", name="kind"),
         CheckConstraint(
-            "status IN ('pending', 'delivered', 'dispatched', 'skipped', 'dead')", name="status"
+            "status IN ({})".format(", ".join(f"'{s.value}'" for s in OutboxStatus)), name="status"
         ),
         CheckConstraint("audience IS NULL OR audience IN ('customer', 'staff')", name="audience"),
         CheckConstraint("channel IS NULL OR channel IN ('sms', 'email')", name="channel"),
+        CheckConstraint(
+            "(status = 'not_configured') = (waiting_for IS NOT NULL) "
+            "AND (waiting_for IS NULL OR waiting_for IN ('sms', 'email'))",
+            name="waiting_for",
+        ),
         Index("ix_outbox_due", "kind", "due_at", postgresql_where=text("status = 'pending'")),
         Index("ix_outbox_dead", "created_at", postgresql_where=text("status = 'dead'")),
+        Index(
+            "ix_outbox_not_configured",
+            "waiting_for",
+            postgresql_where=text("status = 'not_configured'"),
+        ),
         Index("ix_outbox_complaint_id", "complaint_id"),
         Index("ix_outbox_status_id", "status", "id"),
     )

@@ -160,3 +160,16 @@ class DeadlineStatus(StrEnum):
 
 # Open: still owed (the clock may be paused). Every other status is final.
 OPEN_DEADLINE_STATUSES = frozenset({DeadlineStatus.PENDING, DeadlineStatus.WARNED})
+
+
+class OutboxStatus(StrEnum):
+    """Where a notification owed (通知发件箱) stands. `pending`: the worker claims it when due;
+    `not_configured`: a message for a channel (SMS, email) no gateway is configured for, which
+    waits, unclaimed, until a worker starts with that gateway; the others are final."""
+
+    PENDING = "pending"
+    NOT_CONFIGURED = "not_configured"
+    DELIVERED = "delivered"
+    DISPATCHED = "dispatched"  # a webhook event fanned out to its subscriptions
+    SKIPPED = "skipped"
+    DEAD = "dead"  # 死信: ops may replay it

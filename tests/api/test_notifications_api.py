@@ -18,12 +18,14 @@ from standardwebhooks import Webhook
 
 from services.intake_api.app import create_app
 from services.intake_api.auth.secrets import survey_token
-from services.sla_worker.delivery import new_webhook_client
+from services.sla_worker.delivery import HttpSmsGateway, new_webhook_client
+from services.sla_worker.delivery.message_deliveries import resume_waiting
 from services.sla_worker.delivery.run import run_deliveries
 from services.sla_worker.delivery.runtime import DeliveryConfig, DeliveryRuntime
 from shared.config import Settings
 from shared.db.engine import Database
 from tests.conftest import Staff, make_settings
+from tests.support.factories import mobile
 from tests.support.principals import Account, create_user
 from tests.support.resolution import resolve_through_api
 from tests.worker.test_deliveries_receivers import (
@@ -460,11 +462,79 @@ async def test_dead_message_listed_and_replayed_with_the_same_message_id(
         item["message_id"],
     )
     assert await _audited(anon, admin_headers, "outbox.replay", str(oid)) == 1
-    await run_deliveries(runtime)  # no SMS gateway in this runtime: a retry, not a loss
+    await run_deliveries(runtime)  # no SMS gateway in this runtime: it waits, not a loss
     after = (await anon.get(f"/api/v1/outbox/{oid}", headers=admin_headers)).json()
-    assert after["status"] == "pending"
-    assert after["attempts"] == 1
-    assert "SMS gateway not configured" in after["last_error"]
+    assert after["status"] == "not_configured"
+    assert (after["waiting_for"], after["attempts"]) == ("sms", 0)
+    assert "no sms gateway is configured" in after["last_error"]
+
+
+async def test_a_message_without_its_gateway_waits_where_ops_see_it(
+    anon: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    client: httpx.AsyncClient,
+    db: Database,
+    runtime: DeliveryRuntime,
+    receiver: Receiver,
+) -> None:
+    """Issue 16: with no SMS gateway the customer's acknowledgement is not retried in a loop:
+    it waits as `not_configured` — listed by /api/v1/outbox (status and waiting_for filters),
+    counted by /api/v1/ops/status, warned about by /readyz — and further runs leave it alone;
+    a worker with the gateway makes it due again at its start and sends it, same message id."""
+    phone = mobile()
+    registered = await client.post(
+        "/api/v1/complaints",
+        json={"channel": "web", "customer": {"name": "王芳", "phone": phone}, "content": "漏水"},
+    )
+    assert registered.status_code == 201, registered.text
+    complaint_id = registered.json()["id"]
+    await run_deliveries(runtime)
+    listing = await anon.get(
+        "/api/v1/outbox",
+        params={"status": "not_configured", "complaint_id": complaint_id},
+        headers=admin_headers,
+    )
+    assert listing.status_code == 200, listing.text
+    [item] = listing.json()["items"]
+    assert item["template_key"] == "complaint_acknowledged"
+    assert (item["waiting_for"], item["attempts"], item["delivered_at"]) == ("sms", 0, None)
+    by_channel = await anon.get(
+        "/api/v1/outbox",
+        params={"waiting_for": "sms", "complaint_id": complaint_id},
+        headers=admin_headers,
+    )
+    assert [i["id"] for i in by_channel.json()["items"]] == [item["id"]]
+    ops = (await anon.get("/api/v1/ops/status", headers=admin_headers)).json()
+    assert ops["not_configured"]["sms"] >= 1
+    ready = (await anon.get("/readyz")).json()
+    assert ready["status"] == "ready"
+    assert "sms" in ready["notifications"]["waiting_for"]
+    assert "KESU_SMS_URL" in ready["notifications"]["warning"]
+    detail = (await anon.get(f"/api/v1/outbox/{item['id']}", headers=admin_headers)).json()
+    assert detail["log"] == []
+
+    await run_deliveries(runtime)  # waiting costs nothing: not claimed, not touched
+    again = (await anon.get(f"/api/v1/outbox/{item['id']}", headers=admin_headers)).json()
+    assert again == detail
+
+    sms_client = httpx.AsyncClient()
+    with_gateway = DeliveryRuntime(
+        db=db,
+        http=new_webhook_client(),
+        config=DeliveryConfig(webhook_allow=("127.0.0.1/32",), webhook_timeout=2.0),
+        worker_id="api-test-sms",
+        sms=HttpSmsGateway(client=sms_client, url=receiver.url("/sms"), token="t0ken"),
+    )
+    try:
+        assert await resume_waiting(with_gateway) >= 1
+        await run_deliveries(with_gateway)
+    finally:
+        await with_gateway.http.aclose()
+        await sms_client.aclose()
+    sent = (await anon.get(f"/api/v1/outbox/{item['id']}", headers=admin_headers)).json()
+    assert (sent["status"], sent["attempts"], sent["waiting_for"]) == ("delivered", 1, None)
+    to_customer = [s for s in receiver.sms if s["to"] == f"+86{phone}"]
+    assert [s["idempotency_key"] for s in to_customer] == [item["message_id"]]
 
 
 async def test_ops_never_read_a_usable_survey_link(

@@ -399,3 +399,59 @@ async def test_redis_flushed_and_restarted_mid_run_loses_nothing(
     assert {d["status"] for d in deliveries} == {"delivered"}
     _assert_same_webhook_id_per_delivery(receiver, f"/slow/{name}", deliveries, 60)
     print(f"worker restarts across the Redis restart: {restarts}")
+
+
+# --- a channel without a gateway ---------------------------------------------------------------
+
+
+async def _wait_status(db: Database, ids: list[int], status: str, *, within: float) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        rows = await outbox_rows(db, ids)
+        if {r["status"] for r in rows.values()} == {status}:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"rows not {status} after {within} s: {await outbox_rows(db, ids)}")
+
+
+async def _attempts_logged(db: Database, ids: list[int]) -> int:
+    async with db.connect() as conn:
+        result = await conn.execute(
+            text("SELECT count(*) FROM delivery_attempts WHERE outbox_id = ANY(:ids)"),
+            {"ids": ids},
+        )
+        return int(result.scalar_one())
+
+
+async def test_sms_without_a_gateway_waits_then_goes_out_when_a_worker_has_one(
+    db: Database, own_url: str, settings: Settings, receiver: Receiver
+) -> None:
+    """Issue 16: a worker with no SMS gateway sets SMS aside as `not_configured` once — no
+    attempt spent, nothing logged — and never claims them again while it runs (no retry
+    loop); a worker started with the gateway configured sends them, with their message ids."""
+    run_settings = make_settings(own_url, settings.require_redis_url())
+    user_id, phone = await _staff_with_mobile(db)
+    ids = await insert_outbox(db, [_breach_alert(user_id) for _ in range(3)])
+    with_sms = _worker_env(run_settings, receiver)
+    without_sms = {k: v for k, v in with_sms.items() if k not in ("KESU_SMS_URL", "KESU_SMS_TOKEN")}
+    with _workers(without_sms) as processes:
+        processes.append(_start(without_sms))
+        await _wait_status(db, ids, "not_configured", within=30)
+        waiting = await outbox_rows(db, ids)
+        await asyncio.sleep(5)  # two delivery runs at least (every 2 s)
+        assert await outbox_rows(db, ids) == waiting, "a waiting message was claimed again"
+        await _stop_gracefully(processes, with_sms["REDIS_URL"], with_sms["KESU_REDIS_PREFIX"])
+    for row in waiting.values():
+        assert (row["waiting_for"], row["attempts"], row["lease_token"]) == ("sms", 0, None)
+        assert "KESU_SMS_URL" in row["last_error"]
+    assert await _attempts_logged(db, ids) == 0
+    assert not [s for s in receiver.sms if s["to"] == phone]
+
+    with _workers(with_sms) as processes:
+        processes.append(_start(with_sms))
+        await _wait_status(db, ids, "delivered", within=30)
+        await _stop_gracefully(processes, with_sms["REDIS_URL"], with_sms["KESU_REDIS_PREFIX"])
+    rows = await outbox_rows(db, ids)
+    assert {(r["waiting_for"], r["attempts"]) for r in rows.values()} == {(None, 1)}
+    sent = [s["idempotency_key"] for s in receiver.sms if s["to"] == phone]
+    assert sorted(sent) == sorted(str(r["message_id"]) for r in rows.values())

@@ -18,7 +18,7 @@ from shared.db import outbox as outbox_repo
 from shared.db.audit import AuditContext
 from shared.db.engine import Database
 from shared.domain.errors import Conflict, NotFound
-from shared.domain.templates import redact_credentials
+from shared.domain.templates import MessageChannel, redact_credentials
 from shared.domain.webhook_secrets import webhook_message_id
 
 LAG_DEGRADED_SECONDS = 60.0
@@ -174,6 +174,7 @@ async def ops_status(
         "sweep": {"oldest_unhandled_at": oldest_due, "lag_seconds": sweep_lag},
         "outbox": outbox,
         "webhooks": webhooks,
+        "not_configured": {c.value: row[f"not_configured_{c.value}"] for c in MessageChannel},
         "workers": workers,
         "redis": redis_state,
     }

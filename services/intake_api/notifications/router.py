@@ -42,8 +42,9 @@ from services.intake_api.notifications.schemas import (
 )
 from services.intake_api.problems import responses
 from shared.db.notifications import OutboxFilters
+from shared.domain.enums import OutboxStatus
 from shared.domain.errors import NotFound
-from shared.domain.templates import TemplateKey
+from shared.domain.templates import MessageChannel, TemplateKey
 from shared.domain.values import MAX_ROW_ID
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(require_json)])
@@ -330,12 +331,17 @@ async def reset_template(
 class OutboxQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    status: str | None = Field(
-        default=None, pattern=r"^(pending|delivered|dispatched|skipped|dead)$", examples=["dead"]
+    status: OutboxStatus | None = Field(
+        default=None,
+        examples=["dead"],
+        description="dead: dead letters (死信); not_configured: messages waiting for a gateway",
     )
     kind: str | None = Field(default=None, pattern=r"^(webhook|message)$")
     topic: str | None = Field(default=None, max_length=100, examples=["complaint.escalated"])
     complaint_id: uuid.UUID | None = None
+    waiting_for: MessageChannel | None = Field(
+        default=None, description="not_configured messages waiting for this channel's gateway"
+    )
     before_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)
     limit: int = Field(default=50, ge=1, le=200)
 
@@ -381,7 +387,11 @@ async def list_outbox(
     db: DbDep, _: AuditReader, query: Annotated[OutboxQuery, Query()]
 ) -> OutboxPage:
     filters = OutboxFilters(
-        status=query.status, kind=query.kind, topic=query.topic, complaint_id=query.complaint_id
+        status=query.status,
+        kind=query.kind,
+        topic=query.topic,
+        complaint_id=query.complaint_id,
+        waiting_for=query.waiting_for,
     )
     rows, next_id = await outbox_ops.list_outbox(
         db, filters, before_id=query.before_id, limit=query.limit

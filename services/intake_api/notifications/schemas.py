@@ -113,6 +113,9 @@ class OutboxOut(BaseModel):
     payload: dict[str, Any]
     attempts: int
     last_error: str | None
+    waiting_for: str | None = Field(
+        description="not_configured: the channel (sms / email) whose gateway it waits for"
+    )
     created_at: LocalTime
     available_at: LocalTime
     next_attempt_at: LocalTime | None
@@ -183,5 +186,12 @@ class OpsStatus(BaseModel):
     sweep: SweepLag = Field(description="Deadline sweep (时限巡检) lag")
     outbox: Backlog = Field(description="Messages and webhook events not yet fanned out")
     webhooks: Backlog = Field(description="Webhook deliveries (one per subscription)")
+    not_configured: dict[str, int] = Field(
+        description=(
+            "Messages waiting (status not_configured) for a gateway no worker has, by channel "
+            "(sms / email); sent once a worker starts with that gateway configured"
+        ),
+        examples=[{"sms": 120, "email": 0}],
+    )
     workers: list[WorkerStatus]
     redis: str

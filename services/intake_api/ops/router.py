@@ -28,7 +28,9 @@ async def readyz(request: Request, db: DbDep, settings: SettingsDep, now: NowDep
     - `worker`: the SLA workers from their heartbeats: `state` is `ok` (some worker beat in the
       last 10 s), `stale` (the newest heartbeat is older), `missing` (none) or `unknown` (Redis
       unreachable), with `workers` (how many beat lately), `last_seen_at` and `last_sweep_at`.
-      Registrations do not need a worker: what it owes waits in PostgreSQL until one runs.
+      Registrations do not need a worker: what it owes waits in PostgreSQL until one runs;
+    - `notifications`: the channels whose messages wait for a gateway that is not configured
+      (`waiting_for`, with a `warning`).
     """
     report = await service.readiness(
         db, request.app.state.redis, prefix=settings.redis_prefix, now=now
@@ -37,6 +39,7 @@ async def readyz(request: Request, db: DbDep, settings: SettingsDep, now: NowDep
         "checks": report.checks,
         "calendar": report.calendar,
         "worker": report.worker,
+        "notifications": report.notifications,
     }
     if report.ready:
         return {"status": "ready", **extra}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +13,7 @@ from services.sla_worker.delivery.batch import run_batch
 from services.sla_worker.delivery.email import send_email
 from services.sla_worker.delivery.message_plan import (
     Fail,
+    Plan,
     Send,
     Skip,
     effective_templates,
@@ -25,13 +25,16 @@ from services.sla_worker.delivery.runtime import DeliveryRuntime
 from services.sla_worker.logs import worker_logger
 from shared.db import notifications as notification_repo
 from shared.db import outbox as repo
-from shared.domain.templates import MessageChannel, MessageTemplate, TemplateKey
+from shared.domain.templates import MessageChannel
 
 log = worker_logger("kesu.worker.deliveries")
 
 
 async def deliver_messages(runtime: DeliveryRuntime) -> list[str]:
-    """One batch of due messages; returns a label per message (delivered, retry, dead, …)."""
+    """One batch of due messages; returns a label per message (delivered, retry, dead,
+    not_configured, …). Messages for a channel this worker has no gateway for are set aside
+    at once, together, in one statement: they wait as `not_configured`, unclaimed, instead of
+    coming back on the retry schedule."""
     now = runtime.clock()
     token = repo.new_lease_token()
     async with runtime.db.connect() as conn:
@@ -46,27 +49,45 @@ async def deliver_messages(runtime: DeliveryRuntime) -> list[str]:
         if not rows:
             return []
         templates = effective_templates(await notification_repo.current_templates(conn))
+        plans = {row["id"]: plan_message(row, templates, runtime.config) for row in rows}
+        configured = runtime.configured_channels()
+        waiting = [
+            (row_id, plan.channel.value)
+            for row_id, plan in plans.items()
+            if isinstance(plan, Send) and plan.channel not in configured
+        ]
+        if waiting:
+            await repo.wait_for_gateways(conn, waiting, token=token, now=runtime.clock())
+    set_aside = {row_id for row_id, _ in waiting}
 
     async def handle(row: dict[str, Any]) -> str:
-        return await _deliver_one(runtime, row, token, templates)
+        return await _deliver_one(runtime, row, token, plans[row["id"]])
 
-    return await run_batch(
+    labels = await run_batch(
         runtime.db,
         "outbox",
-        rows,
+        [row for row in rows if row["id"] not in set_aside],
         token,
         concurrency=runtime.config.concurrency,
         handle=handle,
     )
+    return labels + ["not_configured"] * len(set_aside)
+
+
+async def resume_waiting(runtime: DeliveryRuntime) -> int:
+    """At start-up: the messages waiting for a gateway this worker has become pending again
+    (due at once); returns how many."""
+    channels = sorted(channel.value for channel in runtime.configured_channels())
+    async with runtime.db.connect() as conn:
+        resumed = await repo.resume_not_configured(conn, channels, now=runtime.clock())
+    if resumed:
+        log.info("%d messages waiting for a %s gateway are due again", resumed, "/".join(channels))
+    return resumed
 
 
 async def _deliver_one(
-    runtime: DeliveryRuntime,
-    row: dict[str, Any],
-    token: uuid.UUID,
-    templates: Mapping[TemplateKey, MessageTemplate],
+    runtime: DeliveryRuntime, row: dict[str, Any], token: uuid.UUID, plan: Plan
 ) -> str:
-    plan = plan_message(row, templates, runtime.config)
     if isinstance(plan, Skip | Fail):
         status = "skipped" if isinstance(plan, Skip) else "dead"
         outcome = repo.Settlement(status, error=plan.reason, counted=False)
@@ -130,13 +151,15 @@ async def _cap_wait(runtime: DeliveryRuntime, address: str) -> timedelta | None:
 
 
 async def _send(runtime: DeliveryRuntime, plan: Send, message_id: str) -> DeliveryOutcome:
+    # Only channels in `runtime.configured_channels()` come here (the local sink of the
+    # embedded mode would be chosen here too); the checks below only narrow the types.
     if plan.channel is MessageChannel.SMS:
         if runtime.sms is None:
-            return DeliveryOutcome.retry("SMS gateway not configured (KESU_SMS_URL)")
+            return DeliveryOutcome.retry(repo.not_configured_error(plan.channel.value))
         return await runtime.sms.send(to=plan.address, text=plan.body, message_id=message_id)
     smtp = runtime.config.smtp
     if smtp is None:
-        return DeliveryOutcome.retry("SMTP not configured (KESU_SMTP_HOST, KESU_SMTP_SENDER)")
+        return DeliveryOutcome.retry(repo.not_configured_error(plan.channel.value))
     return await send_email(
         host=smtp.host,
         port=smtp.port,

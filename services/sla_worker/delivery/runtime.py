@@ -21,6 +21,7 @@ from services.sla_worker.delivery.webhooks import new_webhook_client
 from services.sla_worker.logs import worker_logger
 from shared.config import Settings
 from shared.db.engine import Database
+from shared.domain.templates import MessageChannel
 
 log = worker_logger("kesu.worker.deliveries")
 
@@ -80,6 +81,20 @@ class DeliveryRuntime:
     totals: Counter[str] = field(default_factory=Counter)
     last_run_at: datetime | None = None
     _owned: list[httpx.AsyncClient] = field(default_factory=list)
+
+    def configured_channels(self) -> frozenset[MessageChannel]:
+        """The message channels this worker has a gateway for. A message for another channel
+        waits as `not_configured` (`message_deliveries.deliver_messages`) until a worker starts
+        with its gateway (`message_deliveries.resume_waiting`).
+
+        Hook for the embedded mode's local sink (not built here): a channel the sink serves
+        counts as configured here, and `message_deliveries._send` hands its messages to it."""
+        channels = set()
+        if self.sms is not None:
+            channels.add(MessageChannel.SMS)
+        if self.config.smtp is not None:
+            channels.add(MessageChannel.EMAIL)
+        return frozenset(channels)
 
     async def aclose(self) -> None:
         if self.caps is not None:
