@@ -11,7 +11,16 @@ import uuid
 from datetime import date, datetime, timedelta
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, HttpUrl, StrictBool, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    HttpUrl,
+    StrictBool,
+    StrictInt,
+    model_validator,
+)
 
 from shared.domain.enums import Category, CauseClass, Channel, CustomerType, DesiredResolution, Kind
 from shared.domain.errors import FieldError, InvalidInput
@@ -65,7 +74,7 @@ class Product(BaseModel):
     serial_number: Identifier | None = Field(default=None, description="Serial number (序列号)")
     order_number: Identifier | None = Field(default=None, description="Order number (订单号)")
     part_number: Identifier | None = Field(default=None, description="Part number (料号)")
-    quantity: int | None = Field(default=None, ge=1, le=1_000_000)
+    quantity: StrictInt | None = Field(default=None, ge=1, le=1_000_000)
     purchase_date: IsoDate | None = Field(default=None, description="Date of purchase (购买日期)")
     ship_date: IsoDate | None = Field(default=None, description="Date shipped (发货日期)")
     symptom: LongText | None = Field(default=None, description="Symptom (故障现象)")
@@ -88,7 +97,7 @@ class Attachment(BaseModel):
     name: MediumText
     url: HttpUrl = Field(max_length=2000)
     media_type: Annotated[str, Field(pattern=r"^[\w.+-]+/[\w.+-]+$", max_length=100)] | None = None
-    size_bytes: int | None = Field(default=None, ge=0, le=10 * 1024**3)
+    size_bytes: StrictInt | None = Field(default=None, ge=0, le=10 * 1024**3)
 
 
 class ComplaintSubject(BaseModel):

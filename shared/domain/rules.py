@@ -24,6 +24,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    StrictInt,
     StringConstraints,
     model_validator,
 )
@@ -151,7 +152,7 @@ class LevelRules(BaseModel):
         default_factory=lambda: {Channel.REGULATOR: Level.VERY_SERIOUS}
     )
     repeat_level: Level = Level.SERIOUS  # seed 002: 针对同一事件的二次投诉
-    group_min_customers: int = Field(default=3, ge=2)  # 群体投诉: 3+ customers (SPEC §2)
+    group_min_customers: StrictInt = Field(default=3, ge=2)  # 群体投诉: 3+ customers (SPEC §2)
     group_level: Level = Level.VERY_SERIOUS
 
 
@@ -288,7 +289,7 @@ class RepeatRule(BaseModel):
 
     model_config = _FROZEN
 
-    window_days: int = Field(default=30, ge=1, le=3650)
+    window_days: StrictInt = Field(default=30, ge=1, le=3650)
 
     @property
     def window(self) -> timedelta:

@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
 from shared.domain.calendar import BusinessCalendar, Due
 from shared.domain.enums import Category, Channel, DurationUnit, Kind, Level, Stage
@@ -97,7 +97,7 @@ class SlaStage(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     stage: Stage
-    amount: int = Field(ge=0, le=1000, description="How many `unit`s")
+    amount: StrictInt = Field(ge=0, le=1000, description="How many `unit`s")
     unit: DurationUnit
     warn_ratio: float = Field(
         default=DEFAULT_WARN_RATIO, ge=0.0, le=1.0, description="Warn after this share"

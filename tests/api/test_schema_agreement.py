@@ -61,6 +61,13 @@ async def test_registration_takes_the_types_the_schema_names(
     _assert_refused(response, ["body", field])
 
 
+async def test_a_boolean_is_no_size(client: httpx.AsyncClient) -> None:
+    body = complaint_body(attachments=[{"name": "照片", "url": "https://a.cn/1.jpg"}])
+    body["attachments"][0]["size_bytes"] = False
+    response = await client.post("/api/v1/complaints", json=body)
+    _assert_refused(response, ["body", "attachments", 0, "size_bytes"])
+
+
 async def test_a_number_is_no_purchase_date(client: httpx.AsyncClient) -> None:
     body = complaint_body()
     body["product"]["purchase_date"] = 20260101

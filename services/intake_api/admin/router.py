@@ -6,7 +6,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Response
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictBool, model_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictBool, StrictInt, model_validator
 
 from services.intake_api.admin import service
 from services.intake_api.auth.dependencies import AuthenticatorDep, PasswordsDep
@@ -252,7 +252,7 @@ class ApiKeyIn(BaseModel):
 
     name: Name = Field(examples=["呼叫中心-主线路"])
     scopes: list[Scope] = Field(min_length=1, max_length=8)
-    rate_limit_per_minute: int = Field(default=600, ge=1, le=100_000)
+    rate_limit_per_minute: StrictInt = Field(default=600, ge=1, le=100_000)
 
 
 class ApiKeyOut(BaseModel):

@@ -15,6 +15,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    StrictInt,
     WithJsonSchema,
     model_validator,
 )
@@ -161,7 +162,7 @@ class YearIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    year: int = Field(ge=FIRST_YEAR, le=LAST_YEAR, examples=[2027])
+    year: StrictInt = Field(ge=FIRST_YEAR, le=LAST_YEAR, examples=[2027])
     days: list[ScheduleDay] = Field(max_length=366)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
 from services.intake_api.complaints.schemas import LocalTime
 from shared.domain.enums import Category, Channel, Kind, Level
@@ -28,7 +28,7 @@ class PolicyIn(BaseModel):
     level: Level | None = None
     category: Category | None = None
     channel: Channel | None = None
-    priority: int = Field(
+    priority: StrictInt = Field(
         default=0, ge=-1000, le=1000, description="Higher wins; then the more specific wins"
     )
     active: StrictBool = True
