@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
@@ -163,8 +163,25 @@ class FanOut:
     deliveries: int
 
 
-def new_lease_token() -> uuid.UUID:
-    return uuid.uuid4()
+@dataclass(frozen=True)
+class Lease:
+    """The terms of one claim: rows due at `now` are leased to `worker` until `until` under
+    `token` (which every settle of the batch must show), `limit` rows at most."""
+
+    now: datetime
+    until: datetime
+    worker: str
+    limit: int
+    token: uuid.UUID = field(default_factory=uuid.uuid4)
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "now": self.now,
+            "lease_until": self.until,
+            "token": self.token,
+            "worker": self.worker,
+            "limit": self.limit,
+        }
 
 
 async def fan_out_webhooks(conn: AsyncConnection, *, now: datetime, limit: int) -> FanOut:
@@ -173,45 +190,17 @@ async def fan_out_webhooks(conn: AsyncConnection, *, now: datetime, limit: int) 
     return FanOut(events=int(row.events), deliveries=int(row.deliveries))
 
 
-async def claim_messages(
-    conn: AsyncConnection,
-    *,
-    now: datetime,
-    lease_until: datetime,
-    token: uuid.UUID,
-    worker: str,
-    limit: int,
-) -> list[dict[str, Any]]:
-    """Lease up to `limit` due messages, with what sending needs: the complaint's reference
-    and contact data (resolved now, never copied into the outbox) and the staff recipient."""
-    params = {
-        "now": now,
-        "lease_until": lease_until,
-        "token": token,
-        "worker": worker,
-        "limit": limit,
-    }
-    return [dict(r) for r in (await conn.execute(text(_CLAIM_MESSAGES), params)).mappings()]
+async def claim_messages(conn: AsyncConnection, lease: Lease) -> list[dict[str, Any]]:
+    """Lease due messages, with what sending needs: the complaint's reference and contact data
+    (resolved now, never copied into the outbox) and the staff recipient."""
+    result = await conn.execute(text(_CLAIM_MESSAGES), lease.params())
+    return [dict(r) for r in result.mappings()]
 
 
-async def claim_webhook_deliveries(
-    conn: AsyncConnection,
-    *,
-    now: datetime,
-    lease_until: datetime,
-    token: uuid.UUID,
-    worker: str,
-    limit: int,
-) -> list[dict[str, Any]]:
-    """Lease up to `limit` due webhook deliveries, with their event and subscription."""
-    params = {
-        "now": now,
-        "lease_until": lease_until,
-        "token": token,
-        "worker": worker,
-        "limit": limit,
-    }
-    return [dict(r) for r in (await conn.execute(text(_CLAIM_DELIVERIES), params)).mappings()]
+async def claim_webhook_deliveries(conn: AsyncConnection, lease: Lease) -> list[dict[str, Any]]:
+    """Lease due webhook deliveries, with their event and subscription."""
+    result = await conn.execute(text(_CLAIM_DELIVERIES), lease.params())
+    return [dict(r) for r in result.mappings()]
 
 
 def _settle_sql(table: Table) -> str:

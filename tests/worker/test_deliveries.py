@@ -481,11 +481,7 @@ async def test_lease_expiry_brings_back_a_crashed_claim(
         await repo.fan_out_webhooks(conn, now=now, limit=10)
         claimed = await repo.claim_webhook_deliveries(
             conn,
-            now=now,
-            lease_until=now + timedelta(minutes=1),
-            token=uuid.uuid4(),
-            worker="crashed",
-            limit=1000,
+            repo.Lease(now=now, until=now + timedelta(minutes=1), worker="crashed", limit=1000),
         )
     assert oid in {c["outbox_id"] for c in claimed}
     await run_deliveries(runtime)

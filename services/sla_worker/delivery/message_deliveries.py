@@ -35,17 +35,10 @@ async def deliver_messages(runtime: DeliveryRuntime) -> list[str]:
     not_configured, …). Messages for a channel this worker has no gateway for are set aside
     at once, together, in one statement: they wait as `not_configured`, unclaimed, instead of
     coming back on the retry schedule."""
-    now = runtime.clock()
-    token = repo.new_lease_token()
+    lease = runtime.lease()
+    token = lease.token
     async with runtime.db.connect() as conn:
-        rows = await repo.claim_messages(
-            conn,
-            now=now,
-            lease_until=now + timedelta(seconds=runtime.config.lease_for_batch()),
-            token=token,
-            worker=runtime.worker_id,
-            limit=runtime.config.batch_size,
-        )
+        rows = await repo.claim_messages(conn, lease)
         if not rows:
             return []
         templates = effective_templates(await notification_repo.current_templates(conn))

@@ -11,7 +11,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
@@ -21,6 +21,7 @@ from services.sla_worker.delivery.webhooks import new_webhook_client
 from services.sla_worker.logs import worker_logger
 from shared.config import Settings
 from shared.db.engine import Database
+from shared.db.outbox import Lease
 from shared.domain.templates import MessageChannel
 
 log = worker_logger("kesu.worker.deliveries")
@@ -81,6 +82,12 @@ class DeliveryRuntime:
     totals: Counter[str] = field(default_factory=Counter)
     last_run_at: datetime | None = None
     _owned: list[httpx.AsyncClient] = field(default_factory=list)
+
+    def lease(self) -> Lease:
+        """The terms of a claim made now: one batch, leased for as long as it may take."""
+        now = self.clock()
+        until = now + timedelta(seconds=self.config.lease_for_batch())
+        return Lease(now=now, until=until, worker=self.worker_id, limit=self.config.batch_size)
 
     def configured_channels(self) -> frozenset[MessageChannel]:
         """The message channels this worker has a gateway for. A message for another channel

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import timedelta
 from typing import Any
 
 from services.sla_worker.delivery.batch import run_batch
@@ -27,17 +26,10 @@ async def fan_out(runtime: DeliveryRuntime) -> repo.FanOut:
 
 async def deliver_webhooks(runtime: DeliveryRuntime) -> list[str]:
     """One batch of due webhook deliveries; returns a label per delivery."""
-    now = runtime.clock()
-    token = repo.new_lease_token()
+    lease = runtime.lease()
+    token = lease.token
     async with runtime.db.connect() as conn:
-        rows = await repo.claim_webhook_deliveries(
-            conn,
-            now=now,
-            lease_until=now + timedelta(seconds=runtime.config.lease_for_batch()),
-            token=token,
-            worker=runtime.worker_id,
-            limit=runtime.config.batch_size,
-        )
+        rows = await repo.claim_webhook_deliveries(conn, lease)
     if not rows:
         return []
 
