@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run worker api test lint format bench migrate admin calendar-load calendar-seed clean
+.PHONY: install system-packages run worker api test lint format bench migrate admin calendar-load calendar-seed clean
 
 install: $(STAMP)
 
@@ -37,7 +37,10 @@ calendar-load: install  ## next year's holiday schedule (放假安排): make cal
 calendar-seed: install  ## add the years chinesecalendar knows and the calendar does not
 	$(PY) -m services.devstack cli services.intake_api.calendar.cli seed
 
-test: install
+system-packages:  ## Debian's chromium, fonts-noto-cjk and poppler-utils for the page and PDF tests, when missing
+	bash .ci/system-packages
+
+test: install system-packages
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
