@@ -39,9 +39,19 @@ from shared.domain.enums import (
     Responsibility,
     Role,
     Satisfaction,
-    Status,
 )
-from shared.domain.errors import FieldError, Forbidden, InvalidInput
+from shared.domain.errors import (
+    AwaitingApproval,
+    ClosureRequirements,
+    DomainError,
+    FieldError,
+    FourEyes,
+    InvalidInput,
+    Recusal,
+    StateConflict,
+    TierTooLow,
+    WrongRole,
+)
 from shared.domain.events import (
     Assigned,
     AwaitingCustomer,
@@ -134,10 +144,10 @@ def authorize(
 ) -> None:
     roles = ACTION_ROLES.get(action, HANDLERS)
     if principal.role not in roles or not principal.has_role(*roles):
-        raise Forbidden(f"your role may not {action} complaints")
+        raise WrongRole(f"your role may not {action.slug} complaints")
     if action in TIER_ACTIONS and not tier_reaches(principal.role, state.level, rules=routing):
-        raise Forbidden(
-            f"a level-{int(state.level)} complaint needs a higher tier to {action} "
+        raise TierTooLow(
+            f"a level-{int(state.level)} complaint needs a higher tier to {action.slug} "
             f"(一级/二级/三级受理人)"
         )
 
@@ -172,13 +182,6 @@ def assignee_problem(
     return None
 
 
-def permitted_actions(principal: Principal, status: Status) -> frozenset[Action]:
-    """The actions the status allows and the caller's role may take (tier limits aside)."""
-    return frozenset(
-        a for a in allowed_actions(status) if principal.has_role(*ACTION_ROLES.get(a, HANDLERS))
-    )
-
-
 def _polite(loc: str, text: str | None) -> None:
     """Text sent to customers must not use seed 002's forbidden phrases (禁忌语言)."""
     if text and (found := find_forbidden_phrases(text)):
@@ -192,6 +195,13 @@ _CMD = ConfigDict(extra="forbid", frozen=True)
 
 class Command(BaseModel):
     model_config = _CMD
+
+    @classmethod
+    def check(cls, state: ComplaintState, ctx: Context) -> None:
+        """The rules of this action that depend on the complaint and the caller only, never on
+        the request's body (approval pending, closure requirements, four eyes …): checked
+        before `decide`, and dry-run by `available_actions` to tell a caller what it may do
+        now. Raise a `StateConflict` (409) or a `Forbidden` (403); body rules go in `decide`."""
 
     def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
         raise NotImplementedError
@@ -288,10 +298,11 @@ class Reassign(Assign):
 def _not_the_subject(state: ComplaintState, assignee_id: uuid.UUID | None) -> None:
     subject = state.subject.staff_user_id if state.subject else None
     if assignee_id is not None and assignee_id == subject:
-        raise InvalidInput(
+        raise Recusal(
             [
                 FieldError(
-                    ("body", "assignee_id"), "the staff member complained about must recuse (回避)"
+                    ("body", "assignee_id"),
+                    "the staff member complained about must recuse (回避): choose someone else",
                 )
             ]
         )
@@ -415,16 +426,28 @@ class ProposeSolution(Command):
 class ApproveSolution(Command):
     comment: MediumText | None = None
 
-    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+    @classmethod
+    def check(cls, state: ComplaintState, ctx: Context) -> None:
         solution = state.solution
         assert solution is not None  # solution_proposed always has one
+        if solution.approved:
+            raise StateConflict(
+                "this solution needs no approval or is approved already; implement it once the "
+                "customer agrees"
+            )
+        if solution.required_approval is Role.DIRECTOR and ctx.principal.role is not Role.DIRECTOR:
+            raise TierTooLow(
+                "this solution's amount needs a director's approval (三级审批): ask a director"
+            )
+        if solution.proposed_by is not None and solution.proposed_by == ctx.principal.id:
+            raise FourEyes(
+                "a solution is approved by someone other than its proposer (四眼原则): "
+                "ask another manager or director"
+            )
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
         role = ctx.principal.role
         assert role is not None
-        needed = solution.required_approval
-        if needed is Role.DIRECTOR and role is not Role.DIRECTOR:
-            raise Forbidden("this solution's amount needs a director's approval (三级审批)")
-        if solution.proposed_by is not None and solution.proposed_by == ctx.principal.id:
-            raise Forbidden("a solution is approved by someone other than its proposer (四眼原则)")
         return [SolutionApproved(role=role, comment=self.comment)]
 
 
@@ -452,18 +475,24 @@ class CustomerRejects(Command):
 class ImplementSolution(Command):
     note: MediumText | None = Field(default=None, examples=["已更换排水泵，赔偿款已转账"])
 
-    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+    @classmethod
+    def check(cls, state: ComplaintState, ctx: Context) -> None:
         solution = state.solution
         assert solution is not None
         if solution.implemented_at is not None:
-            raise InvalidInput([FieldError(("body",), "this solution is already implemented")])
-        errors = []
+            raise StateConflict("this solution is already implemented: resolve the complaint")
         if not solution.approved:
-            errors.append(f"awaiting approval by a {solution.required_approval}")
+            raise AwaitingApproval(
+                f"the solution awaits approval by a {solution.required_approval} (审批): "
+                "implement it once approved"
+            )
         if solution.customer_response is None:
-            errors.append("the customer has not agreed to the solution yet")
-        if errors:
-            raise InvalidInput([FieldError(("body",), "; ".join(errors))])
+            raise StateConflict(
+                "the customer has not agreed to the solution yet: record the customer's answer "
+                "(customer-agrees) first"
+            )
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
         return [SolutionImplemented(note=self.note)]
 
 
@@ -472,11 +501,14 @@ class Resolve(Command):
 
     result: LongText = Field(examples=["已为您更换排水泵并完成赔偿，感谢您的耐心等待"])
 
-    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
-        _polite("result", self.result)
+    @classmethod
+    def check(cls, state: ComplaintState, ctx: Context) -> None:
         solution = state.solution
         if solution is not None and solution.implemented_at is None:
-            raise InvalidInput([FieldError(("body",), "implement the proposed solution first")])
+            raise StateConflict("implement the proposed solution first (implement-solution)")
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+        _polite("result", self.result)
         return [Resolved(result=self.result, survey_nonce=ctx.new_nonce())]
 
 
@@ -523,9 +555,12 @@ class Escalate(Command):
 
     reason: MediumText = Field(examples=["客户情绪激动，扬言向媒体曝光"])
 
-    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+    @classmethod
+    def check(cls, state: ComplaintState, ctx: Context) -> None:
         if state.level >= Level.VERY_SERIOUS:
-            raise InvalidInput([FieldError(("body",), "already at level 3 (三级投诉)")])
+            raise StateConflict("already at level 3 (三级投诉), the highest")
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
         return [
             Escalated(
                 from_level=state.level,
@@ -550,17 +585,16 @@ class MarkInvalid(Command):
 
     explanation: LongText = Field(examples=["经核实，漏水系安装时进水管未拧紧所致，已为您免费紧固"])
 
+    @classmethod
+    def check(cls, state: ComplaintState, ctx: Context) -> None:
+        if state.investigation is None or not may_mark_invalid(state.investigation.responsibility):
+            raise StateConflict(
+                "only findings of customer or third-party fault make a complaint invalid: "
+                "record such findings first (record-findings)"
+            )
+
     def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
         _polite("explanation", self.explanation)
-        if state.investigation is None or not may_mark_invalid(state.investigation.responsibility):
-            raise InvalidInput(
-                [
-                    FieldError(
-                        ("body",),
-                        "only findings of customer or third-party fault make a complaint invalid",
-                    )
-                ]
-            )
         return [MarkedInvalid(explanation=self.explanation)]
 
 
@@ -577,7 +611,8 @@ class Close(Command):
 
     summary: MediumText | None = None
 
-    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+    @classmethod
+    def check(cls, state: ComplaintState, ctx: Context) -> None:
         investigation = state.investigation
         blockers = closure_blockers(
             responsibility=investigation.responsibility if investigation else None,
@@ -590,7 +625,9 @@ class Close(Command):
             rules=ctx.rules.closure,
         )
         if blockers:
-            raise InvalidInput([FieldError(("body",), f"cannot close yet: {', '.join(blockers)}")])
+            raise ClosureRequirements(f"cannot close yet (四不放过): {', '.join(blockers)}")
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
         return [Closed(summary=self.summary)]
 
 
@@ -658,9 +695,12 @@ class RegulatorReply(Command):
     content: LongText = Field(examples=["已与消费者协商一致，退还差价320元，消费者表示满意"])
     outcome: MediumText | None = Field(default=None, examples=["调解成功"])
 
-    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+    @classmethod
+    def check(cls, state: ComplaintState, ctx: Context) -> None:
         if state.channel is not Channel.REGULATOR:
-            raise InvalidInput([FieldError(("body",), "only regulator-forwarded cases")])
+            raise StateConflict("only complaints forwarded by a regulator take a regulator reply")
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
         if self.replied_at.tzinfo is None or self.replied_at > ctx.now:
             raise InvalidInput([FieldError(("body", "replied_at"), "must be past, with offset")])
         return [
@@ -721,12 +761,35 @@ COMMANDS: dict[Action, type[Command]] = {
 }
 
 
-def decide(state: ComplaintState, action: Action, command: Command, ctx: Context) -> list[Event]:
-    """The events `command` produces on `state`, or a domain error: 403 when the caller may not,
-    409 when the status does not allow the action (with the allowed actions), 422 when a rule
-    (approval, closure, invalid path, recusal) refuses it."""
+def check(state: ComplaintState, action: Action, ctx: Context) -> None:
+    """Whether the caller may take `action` on `state` now, whatever the body: 403 when the
+    caller may not (role, tier, four eyes), 409 when the status does not allow the action (with
+    the allowed actions) or a rule of the action refuses it in this state (approval pending,
+    closure requirements …). The one source of `decide`'s refusals and of `available_actions`."""
     # Who you are comes before what the state allows.
     authorize(ctx.principal, action, state, routing=ctx.rules.routing)
     if action not in allowed_actions(state.status):
         raise InvalidTransition(state.status, action, allowed_actions(state.status))
+    COMMANDS[action].check(state, ctx)
+
+
+def decide(state: ComplaintState, action: Action, command: Command, ctx: Context) -> list[Event]:
+    """The events `command` produces on `state`, or a domain error: `check`'s refusals first,
+    then 422 when a rule of the body refuses it (recusal, forbidden phrases, an unknown
+    corrective action …)."""
+    check(state, action, ctx)
     return command.decide(state, ctx)
+
+
+def available_actions(state: ComplaintState, ctx: Context) -> list[Action]:
+    """What this caller may do to `state` now (the `allowed_actions` a complaint is shown
+    with): every command whose `check` passes, dry-run, so an action offered is refused only
+    for its body (or a change made in between)."""
+    available = []
+    for action in COMMANDS:
+        try:
+            check(state, action, ctx)
+        except DomainError:
+            continue
+        available.append(action)
+    return available

@@ -22,7 +22,6 @@ from services.intake_api.deps import (
 from services.intake_api.etags import etag
 from services.intake_api.examples import ACTION_EXAMPLES
 from services.intake_api.problems import responses
-from shared.domain.access import sees_contact_data
 from shared.domain.handling import COMMANDS, Command
 from shared.domain.lifecycle import Action
 
@@ -75,9 +74,7 @@ def _endpoint(action: Action, command_type: type[Command]) -> Callable[..., Awai
             command,
             if_match=if_match,
             audit=audit,
-            present=lambda row: ComplaintOut.from_row(
-                row, contact_visible=sees_contact_data(principal), principal=principal
-            ),
+            present=lambda row, viewer: ComplaintOut.from_row(row, viewer=viewer),
         )
         return json_response(out, 200, {"ETag": etag(out.version)})
 

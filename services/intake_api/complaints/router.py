@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Response
 
@@ -30,7 +30,7 @@ from services.intake_api.deps import (
 from services.intake_api.etags import etag
 from services.intake_api.examples import COMPLAINT_EXAMPLES
 from services.intake_api.problems import responses
-from shared.domain.access import Principal, sees_contact_data
+from shared.domain.access import sees_contact_data
 from shared.domain.intake import ComplaintIntake
 
 router = APIRouter(
@@ -43,12 +43,6 @@ IDEMPOTENCY_DOC = (
     "(422). Keys are kept at least 24 hours (48 by default). For `channel=phone` the call id "
     "(`channel_meta.call_id`) de-duplicates the same way."
 )
-
-
-def _view(row: dict[str, Any], principal: Principal) -> ComplaintOut:
-    return ComplaintOut.from_row(
-        row, contact_visible=sees_contact_data(principal), principal=principal
-    )
 
 
 @router.post(
@@ -77,7 +71,7 @@ async def register_complaint(
         principal=principal,
         idempotency_key=idempotency_key,
         audit=audit,
-        present=lambda row: _view(row, principal),
+        present=lambda row, viewer: ComplaintOut.from_row(row, viewer=viewer),
     )
     out = registration.answer
     headers = {"Location": f"{router.prefix}/{out.id}", "ETag": etag(out.version)}
@@ -115,7 +109,7 @@ async def list_complaints(
         )
 
     limit = min(query.limit, settings.max_page_size)
-    rows, next_cursor = await service.list_page(
+    items, next_cursor = await service.list_page(
         collab,
         principal,
         query,
@@ -124,14 +118,7 @@ async def list_complaints(
         audit=audit,
         guard_contact_search=guard_contact_search,
     )
-    contact_visible = sees_contact_data(principal)
-    return ComplaintPage(
-        items=[
-            ComplaintOut.from_row(r, contact_visible=contact_visible, principal=principal)
-            for r in rows
-        ],
-        next_cursor=next_cursor.encode() if next_cursor else None,
-    )
+    return ComplaintPage(items=items, next_cursor=next_cursor.encode() if next_cursor else None)
 
 
 @router.get(
@@ -141,12 +128,9 @@ async def list_complaints(
     responses=responses(401, 404, 429),
 )
 async def get_by_reference(
-    collab: CollabDep, principal: CurrentPrincipal, reference: str, response: Response
+    collab: CollabDep, principal: CurrentPrincipal, now: NowDep, reference: str, response: Response
 ) -> ComplaintOut:
-    row = await service.get_by_reference(collab, principal, reference)
-    out = ComplaintOut.from_row(
-        row, contact_visible=sees_contact_data(principal), principal=principal
-    )
+    out = await service.get_by_reference(collab, principal, reference, now=now)
     response.headers["ETag"] = etag(out.version)
     return out
 
@@ -157,8 +141,10 @@ async def get_by_reference(
     response_model=ComplaintOut,
     responses=responses(401, 404, 429),
 )
-async def get_complaint(principal: CurrentPrincipal, complaint: ComplaintDep) -> Response:
-    out = _view(complaint, principal)
+async def get_complaint(
+    collab: CollabDep, principal: CurrentPrincipal, now: NowDep, complaint: ComplaintDep
+) -> Response:
+    (out,) = await service.present_rows(collab, principal, [complaint], now=now)
     return json_response(out, 200, {"ETag": etag(out.version)})
 
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
-from shared.domain.access import Principal, mask_customer
-from shared.domain.complaint import Actor
+from shared.domain.access import Principal, mask_customer, sees_contact_data
+from shared.domain.complaint import Actor, ActorKind
 from shared.domain.enums import (
     Category,
     CauseClass,
@@ -24,14 +26,103 @@ from shared.domain.enums import (
     Stage,
     Status,
 )
-from shared.domain.handling import permitted_actions
+from shared.domain.handling import Context, available_actions
 from shared.domain.intake import Attachment, ComplaintSubject, Product, Wish
-from shared.domain.lifecycle import Action
-from shared.domain.records import CorrectiveAction, Investigation, RegulatorReply, Solution
+from shared.domain.records import (
+    Approval,
+    CorrectiveAction,
+    Investigation,
+    RegulatorReply,
+    Solution,
+)
 from shared.domain.reference import REFERENCE_PATTERN, SHANGHAI
+from shared.domain.rules import Rules
 from shared.domain.values import Code, Instant, mask_phone
 
 LocalTime = Annotated[datetime, AfterValidator(lambda t: t.astimezone(SHANGHAI))]
+
+
+# The domain's records keep their times as stored (UTC); what the API shows is in +08:00.
+class ApprovalView(Approval):
+    at: LocalTime
+
+
+class SolutionView(Solution):
+    proposed_at: LocalTime
+    # The same list, each shown in +08:00 (pydantic revalidates it; mypy sees lists invariant).
+    approvals: list[ApprovalView] = Field(default_factory=list)  # type: ignore[assignment]
+    implemented_at: LocalTime | None = None
+
+
+class InvestigationView(Investigation):
+    recorded_at: LocalTime
+
+
+class CorrectiveActionView(CorrectiveAction):
+    created_at: LocalTime
+    updated_at: LocalTime
+
+
+class RegulatorReplyView(RegulatorReply):
+    replied_at: LocalTime
+    recorded_at: LocalTime
+
+
+class ActorView(BaseModel):
+    """Who did something: a staff account, an integration key, the customer or the system,
+    with the name to show (display name, key name) when there is one."""
+
+    kind: ActorKind
+    id: str | None = None
+    name: str | None = Field(default=None, examples=["李娜"])
+
+    @classmethod
+    def of(cls, actor: Mapping[str, Any] | Actor, names: Mapping[str, str]) -> ActorView:
+        a = actor if isinstance(actor, Actor) else Actor.model_validate(actor)
+        return cls(kind=a.kind, id=a.id, name=names.get(a.id) if a.id else None)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who reads complaints, and what their answers need besides the rows: the rules in force
+    (what this caller may do now) and the names of the staff and keys the rows name."""
+
+    principal: Principal
+    rules: Rules
+    now: datetime
+    names: Mapping[str, str]
+
+    @property
+    def contact_visible(self) -> bool:
+        return sees_contact_data(self.principal)
+
+
+def named_ids(row: Mapping[str, Any]) -> list[uuid.UUID]:
+    """The account ids a complaint row shows a name for (assignee, who registered it)."""
+    ids = [row.get("assignee_id")]
+    if row.get("created_by_kind") in (ActorKind.USER, ActorKind.INTEGRATION):
+        ids.append(_uuid(row.get("created_by_id")))
+    return [i for i in ids if isinstance(i, uuid.UUID)]
+
+
+def local_times(python: Any, json: Any) -> Any:
+    """`json` (a model's JSON-mode dump) with every time shown in +08:00: `python` is the same
+    model's Python-mode dump, which tells which strings are times. For payloads kept as free
+    JSON (event payloads), where no field type can say it."""
+    if isinstance(python, datetime):
+        return python.astimezone(SHANGHAI).isoformat()
+    if isinstance(python, dict) and isinstance(json, dict):
+        return {k: local_times(python.get(k), v) for k, v in json.items()}
+    if isinstance(python, list | tuple) and isinstance(json, list):
+        return [local_times(p, j) for p, j in zip(python, json, strict=False)]
+    return json
+
+
+def _uuid(value: object) -> uuid.UUID | None:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        return None
 
 
 class CustomerView(BaseModel):
@@ -79,8 +170,9 @@ class ComplaintOut(BaseModel):
     notify_customer: bool
     department: str | None
     assignee_id: uuid.UUID | None
+    assignee_name: str | None = Field(default=None, description="The assignee's display name")
     repeat_of: uuid.UUID | None
-    created_by: Actor
+    created_by: ActorView
     created_at: LocalTime
     updated_at: LocalTime
     level_reasons: list[str] = Field(
@@ -91,38 +183,42 @@ class ComplaintOut(BaseModel):
     paused_at: LocalTime | None = None
     last_contact_at: LocalTime | None = None
     contact_count: int = 0
-    investigation: Investigation | None = None
+    investigation: InvestigationView | None = None
     root_cause: str | None = None
-    solution: Solution | None = None
-    corrective_actions: list[CorrectiveAction] = []
+    solution: SolutionView | None = None
+    corrective_actions: list[CorrectiveActionView] = []
     satisfaction: Satisfaction | None = None
     satisfaction_source: str | None = None
     management_review: bool = Field(description="Level 3 rated 4–5: for the management meeting")
-    regulator_reply: RegulatorReply | None = None
+    regulator_reply: RegulatorReplyView | None = None
     resolved_at: LocalTime | None = None
     closed_at: LocalTime | None = None
-    allowed_actions: list[Action] = Field(
-        default=[], description="What the caller may do next in this status"
+    allowed_actions: list[str] = Field(
+        default=[],
+        description="What this caller may do now, spelled as the action's URL "
+        "(`POST /api/v1/complaints/{id}/<action>`): role, tier, approval state and the "
+        "action's rules included, so an action offered is refused only for its body",
+        examples=[["log-contact", "add-note", "reply-to-customer", "escalate"]],
     )
 
     @classmethod
-    def from_row(
-        cls,
-        row: dict[str, Any],
-        *,
-        contact_visible: bool,
-        principal: Principal | None = None,
-    ) -> ComplaintOut:
-        """The complaint as a principal may see it: contact data masked unless
-        `contact_visible`, identity numbers always masked (the reveal call shows them)."""
+    def from_row(cls, row: dict[str, Any], *, viewer: Viewer) -> ComplaintOut:
+        """The complaint as a principal may see it: contact data masked unless the viewer sees
+        contact data, identity numbers always masked (the reveal call shows them)."""
+        from shared.db.complaints import state_from_row
+
+        contact_visible = viewer.contact_visible
         data = dict(row)
-        data["created_by"] = {"kind": data.pop("created_by_kind"), "id": data.pop("created_by_id")}
+        ctx = Context(principal=viewer.principal, now=viewer.now, rules=viewer.rules)
+        data["allowed_actions"] = [a.slug for a in available_actions(state_from_row(row), ctx)]
+        actor = {"kind": data.pop("created_by_kind"), "id": data.pop("created_by_id")}
+        data["created_by"] = ActorView.of(actor, viewer.names)
+        if data.get("assignee_id") is not None:
+            data["assignee_name"] = viewer.names.get(str(data["assignee_id"]))
         data.pop("customer_phone", None)
         data.pop("subject_user_id", None)
         data.pop("survey_nonce", None)  # part of a survey credential: never shown
         data["customer"] = mask_customer(data["customer"], contact_visible=contact_visible)
-        if principal is not None:
-            data["allowed_actions"] = sorted(permitted_actions(principal, Status(data["status"])))
         caller = (data.get("channel_meta") or {}).get("caller_number")
         if caller and not contact_visible:
             data["channel_meta"] = {**data["channel_meta"], "caller_number": mask_phone(caller)}
@@ -159,7 +255,7 @@ class EventOut(BaseModel):
     id: int = Field(description="Global event id (increasing)")
     seq: int = Field(description="Position in this complaint's log, from 1")
     type: str
-    actor: Actor
+    actor: ActorView
     occurred_at: LocalTime
     payload: dict[str, Any]
 

@@ -12,9 +12,17 @@ from typing import Any, Generic, TypeVar
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.intake_api.complaints.schemas import ComplaintQuery
+from services.intake_api.complaints.schemas import (
+    ActorView,
+    ComplaintOut,
+    ComplaintQuery,
+    Viewer,
+    local_times,
+    named_ids,
+)
 from shared.application.bootstrap import Caches, Collaborators
 from shared.application.complaint_changes import Decision, change_complaints
+from shared.db import accounts
 from shared.db import audit as audit_repo
 from shared.db import complaints as repo
 from shared.db import deadlines as deadlines_repo
@@ -60,7 +68,37 @@ class IdempotencyKeyReused(DomainError):
 
 Answer = TypeVar("Answer")
 # Builds the caller's answer from a complaint's projection row (the router's view of it).
-Present = Callable[[dict[str, Any]], Answer]
+Present = Callable[[dict[str, Any], Viewer], Answer]
+
+
+async def viewer_for(
+    conn: AsyncConnection,
+    caches: Caches,
+    principal: Principal,
+    rows: Sequence[dict[str, Any]],
+    *,
+    now: datetime,
+    more_ids: Sequence[uuid.UUID] = (),
+) -> Viewer:
+    """What answers about `rows` need besides them: the rules in force (what the caller may do
+    now) and the names of the accounts they name, in one query for the page."""
+    ids = [i for row in rows for i in named_ids(row)] + list(more_ids)
+    names = await accounts.display_names(conn, ids)
+    return Viewer(
+        principal=principal,
+        rules=await caches.rules.get(conn),
+        now=now,
+        names={str(k): v for k, v in names.items()},
+    )
+
+
+async def present_rows(
+    collab: Collaborators, principal: Principal, rows: Sequence[dict[str, Any]], *, now: datetime
+) -> list[ComplaintOut]:
+    """Complaint rows already loaded, as this caller sees them."""
+    async with collab.db.connect() as conn:
+        viewer = await viewer_for(conn, collab.caches, principal, rows, now=now)
+    return [ComplaintOut.from_row(row, viewer=viewer) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -69,7 +107,9 @@ class Registration(Generic[Answer]):
     created: bool  # False: an idempotent replay of an earlier registration
 
 
-def presenting(present: Present[Answer], answers: list[Answer]) -> Callable[..., None]:
+def presenting(
+    present: Callable[[dict[str, Any]], Answer], answers: list[Answer]
+) -> Callable[..., None]:
     """A `before_write` for `change_complaints`: the answer to the caller is built from the
     new state before the change is written, so an answer that cannot be built writes nothing
     (the caller gets an error and no complaint stands behind it)."""
@@ -155,6 +195,9 @@ async def register(
             details={"reference": reference, "channel": intake.channel.value},
         )
         answers: list[Answer] = []
+        viewer = await viewer_for(
+            conn, caches, principal, [], now=now, more_ids=_ids(principal.actor.id)
+        )
         try:
             await change_complaints(
                 conn,
@@ -163,12 +206,12 @@ async def register(
                 audit=[record],
                 caches=caches,
                 survey_url=collab.survey_url,
-                before_write=presenting(present, answers),
+                before_write=presenting(lambda row: present(row, viewer), answers),
             )
         except DuplicateKey as exc:
             if exc.constraint != "pk_idempotency_keys":
                 raise
-            return await _replay(conn, keys, request_hash, present)
+            return await _replay(conn, keys, request_hash, lambda row: present(row, viewer))
     return Registration(answers[0], created=True)
 
 
@@ -199,8 +242,21 @@ def _repeat_key(phone: str, product: dict[str, Any], at: datetime) -> RepeatKey:
     )
 
 
+def _ids(*values: str | None) -> list[uuid.UUID]:
+    out = []
+    for value in values:
+        try:
+            out.append(uuid.UUID(str(value)))
+        except ValueError:
+            continue
+    return out
+
+
 async def _replay(
-    conn: Any, keys: list[tuple[str, str]], request_hash: str, present: Present[Answer]
+    conn: Any,
+    keys: list[tuple[str, str]],
+    request_hash: str,
+    present: Callable[[dict[str, Any]], Answer],
 ) -> Registration[Answer]:
     found = await repo.find_idempotent(conn, keys)
     if found is None:  # the first request's key expired between the two statements
@@ -250,11 +306,13 @@ async def get_visible(
 
 
 async def get_by_reference(
-    collab: Collaborators, principal: Principal, reference: str
-) -> dict[str, Any]:
+    collab: Collaborators, principal: Principal, reference: str, *, now: datetime
+) -> ComplaintOut:
     async with collab.db.connect() as conn:
         row = await repo.get_row_by_reference(conn, reference) if is_reference(reference) else None
-        return await ensure_visible(conn, collab.caches, principal, row)
+        row = await ensure_visible(conn, collab.caches, principal, row)
+        viewer = await viewer_for(conn, collab.caches, principal, [row], now=now)
+    return ComplaintOut.from_row(row, viewer=viewer)
 
 
 async def reveal(
@@ -324,7 +382,7 @@ async def list_page(
     limit: int,
     audit: AuditContext,
     guard_contact_search: Callable[[], Awaitable[None]],
-) -> tuple[list[dict[str, Any]], repo.Cursor | None]:
+) -> tuple[list[ComplaintOut], repo.Cursor | None]:
     """A page of the complaints this principal may see, filtered, after the query's cursor.
 
     A search by contact data (`ComplaintQuery.contact_filters`) is allowed only to those who
@@ -368,21 +426,25 @@ async def list_page(
                 details={"filters": contact, "found": [str(r["id"]) for r in rows]},
             )
             await audit_repo.append(conn, [record])
-    return rows, next_cursor
+        viewer = await viewer_for(conn, collab.caches, principal, rows, now=now)
+    return [ComplaintOut.from_row(row, viewer=viewer) for row in rows], next_cursor
 
 
 async def events(collab: Collaborators, row: dict[str, Any]) -> list[dict[str, Any]]:
-    """The complaint's whole history, oldest first (`row`: a complaint already loaded)."""
+    """The complaint's whole history, oldest first (`row`: a complaint already loaded), each
+    actor with its name and the payload's times in +08:00."""
     async with collab.db.connect() as conn:
         log = await repo.list_events(conn, row["id"])
+        names = await accounts.display_names(conn, _ids(*{meta.actor.id for _, meta, _ in log}))
+    shown = {str(k): v for k, v in names.items()}
     return [
         {
             "id": event_id,
             "seq": meta.seq,
             "type": event.type,
-            "actor": meta.actor,
+            "actor": ActorView.of(meta.actor, shown),
             "occurred_at": meta.occurred_at,
-            "payload": event.payload(),
+            "payload": local_times(event.model_dump(mode="python"), event.payload()),
         }
         for event, meta, event_id in log
     ]
