@@ -97,14 +97,19 @@ USER_EXAMPLE = {
 }
 
 
-@router.get("/users", summary="List staff accounts", response_model=list[UserOut], responses=ERRORS)
+@router.get(
+    "/users",
+    summary="List staff accounts with their contact data (admins).",
+    response_model=list[UserOut],
+    responses=ERRORS,
+)
 async def list_users(db: DbDep, _: AdminPrincipal) -> list[UserOut]:
     return [UserOut.model_validate(u) for u in await service.list_users(db)]
 
 
 @router.post(
     "/users",
-    summary="Create a staff account",
+    summary="Create a staff account.",
     status_code=201,
     response_model=UserOut,
     responses=ERRORS,
@@ -144,7 +149,7 @@ async def _user_id(user_id: str) -> uuid.UUID:
 
 
 @router.get(
-    "/users/{user_id}", summary="Get a staff account", response_model=UserOut, responses=ERRORS
+    "/users/{user_id}", summary="Get a staff account.", response_model=UserOut, responses=ERRORS
 )
 async def get_user(
     db: DbDep, _: AdminPrincipal, user_id: Annotated[uuid.UUID, Depends(_user_id)]
@@ -154,7 +159,7 @@ async def get_user(
 
 @router.patch(
     "/users/{user_id}",
-    summary="Change a staff account (role, department, active, password)",
+    summary="Change a staff account: role, department, active, password.",
     response_model=UserOut,
     responses=ERRORS,
     openapi_extra={
@@ -207,7 +212,7 @@ class DepartmentOut(BaseModel):
 
 @router.get(
     "/departments",
-    summary="List departments",
+    summary="List the departments.",
     response_model=list[DepartmentOut],
     responses=responses(401, 429),
 )
@@ -217,7 +222,7 @@ async def list_departments(db: DbDep, _: CurrentPrincipal) -> list[DepartmentOut
 
 @router.put(
     "/departments/{code}",
-    summary="Create or rename a department",
+    summary="Create or rename a department.",
     response_model=DepartmentOut,
     responses={**ERRORS, 201: {"model": DepartmentOut, "description": "Created"}},
     openapi_extra={
@@ -271,7 +276,7 @@ class ApiKeyCreated(ApiKeyOut):
 
 @router.get(
     "/api-keys",
-    summary="List integration keys (without the keys)",
+    summary="List integration keys, without the keys.",
     response_model=list[ApiKeyOut],
     responses=ERRORS,
 )
@@ -281,7 +286,7 @@ async def list_api_keys(db: DbDep, _: AdminPrincipal) -> list[ApiKeyOut]:
 
 @router.post(
     "/api-keys",
-    summary="Create an integration key (shown once)",
+    summary="Create an integration key, shown once.",
     status_code=201,
     response_model=ApiKeyCreated,
     responses=ERRORS,
@@ -333,7 +338,7 @@ async def _key_id(key_id: str) -> uuid.UUID:
 
 
 @router.delete(
-    "/api-keys/{key_id}", summary="Revoke an integration key", status_code=204, responses=ERRORS
+    "/api-keys/{key_id}", summary="Revoke an integration key.", status_code=204, responses=ERRORS
 )
 async def revoke_api_key(
     db: DbDep,

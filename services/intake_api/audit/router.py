@@ -52,11 +52,11 @@ class AuditQuery(BaseModel):
 
 @router.get(
     "/audit-events",
-    summary="Query the audit log",
+    summary="Query the audit log, newest first.",
     response_model=AuditPage,
     responses=responses(401, 403, 422, 429),
 )
-async def audit_events(
+async def list_audit_events(
     db: DbDep, _: AuditReader, query: Annotated[AuditQuery, Query()]
 ) -> AuditPage:
     filters = AuditFilters(

@@ -76,7 +76,7 @@ SIGN_IN_EXAMPLES = {
 
 @router.post(
     "/api/v1/auth/token",
-    summary="Sign in (OAuth2 password flow)",
+    summary="Sign in with a username and password (OAuth2 password flow, form fields).",
     response_model=TokenOut,
     responses=responses(401, 422, 429),
     openapi_extra={
@@ -117,12 +117,12 @@ async def sign_in(
 
 @router.post(
     "/api/v1/auth/refresh",
-    summary="Exchange a refresh token for new tokens",
+    summary="Exchange a refresh token for new tokens.",
     response_model=TokenOut,
     responses=responses(401, 415, 422, 429),
     dependencies=[Depends(require_json)],
 )
-async def refresh(
+async def refresh_tokens(
     db: DbDep,
     settings: SettingsDep,
     limiter: LimiterDep,
@@ -142,7 +142,7 @@ async def refresh(
 
 @router.post(
     "/api/v1/auth/sign-out",
-    summary="Revoke a refresh token (and the tokens rotated from it)",
+    summary="Revoke a refresh token and the tokens rotated from it.",
     status_code=204,
     responses=responses(401, 415, 422, 429),
     dependencies=[Depends(require_json)],
@@ -156,8 +156,13 @@ async def sign_out(
     await service.sign_out(db, refresh_token=body.refresh_token, now=now)
 
 
-@router.get("/api/v1/me", summary="Who am I", response_model=MeOut, responses=responses(401, 429))
-async def me(principal: CurrentPrincipal) -> MeOut:
+@router.get(
+    "/api/v1/me",
+    summary="Show who the caller is: kind, role, department and scopes.",
+    response_model=MeOut,
+    responses=responses(401, 429),
+)
+async def get_me(principal: CurrentPrincipal) -> MeOut:
     return MeOut(
         kind=principal.kind,
         id=principal.id,

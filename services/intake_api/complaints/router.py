@@ -48,7 +48,7 @@ IDEMPOTENCY_DOC = (
 @router.post(
     "",
     status_code=201,
-    summary="Register a complaint (受理登记)",
+    summary="Register a complaint (受理登记) and give it its reference number.",
     response_model=ComplaintOut,
     responses=responses(400, 401, 403, 413, 415, 422, 429),
 )
@@ -82,7 +82,7 @@ async def register_complaint(
 
 @router.get(
     "",
-    summary="List complaints (filters, cursor pagination)",
+    summary="List the complaints the caller may see, filtered, a page at a time.",
     response_model=ComplaintPage,
     responses=responses(401, 403, 422, 429),
 )
@@ -123,11 +123,11 @@ async def list_complaints(
 
 @router.get(
     "/by-reference/{reference}",
-    summary="Get a complaint by its reference number (受理号)",
+    summary="Get a complaint by its reference number (受理号).",
     response_model=ComplaintOut,
     responses=responses(401, 404, 429),
 )
-async def get_by_reference(
+async def get_complaint_by_reference(
     collab: CollabDep, principal: CurrentPrincipal, now: NowDep, reference: str, response: Response
 ) -> ComplaintOut:
     out = await service.get_by_reference(collab, principal, reference, now=now)
@@ -137,7 +137,7 @@ async def get_by_reference(
 
 @router.get(
     "/{complaint_id}",
-    summary="Get a complaint",
+    summary="Get a complaint with what the caller may do to it now.",
     response_model=ComplaintOut,
     responses=responses(401, 404, 429),
 )
@@ -150,11 +150,11 @@ async def get_complaint(
 
 @router.get(
     "/{complaint_id}/events",
-    summary="The complaint's full history, oldest first",
+    summary="List the complaint's full history, oldest first.",
     response_model=list[EventOut],
     responses=responses(401, 404, 429),
 )
-async def list_events(
+async def list_complaint_events(
     collab: CollabDep, principal: CurrentPrincipal, complaint: ComplaintDep
 ) -> list[EventOut]:
     """Event payloads hold the complaint as registered, personal data included: the history is
@@ -168,11 +168,11 @@ async def list_events(
 
 @router.post(
     "/{complaint_id}/reveal",
-    summary="Reveal the complainant's personal data (audited)",
+    summary="Reveal the complainant's personal data (audited).",
     response_model=PersonalData,
     responses=responses(401, 403, 404, 429),
 )
-async def reveal(
+async def reveal_personal_data(
     collab: CollabDep,
     audit: AuditDep,
     principal: CurrentPrincipal,
@@ -188,11 +188,11 @@ async def reveal(
 
 @router.get(
     "/{complaint_id}/deadlines",
-    summary="The complaint's deadlines (时限), with the working time left",
+    summary="List the complaint's deadlines (时限) with the working time left.",
     response_model=list[DeadlineOut],
     responses=responses(401, 404, 429),
 )
-async def list_deadlines(
+async def list_complaint_deadlines(
     collab: CollabDep, now: NowDep, complaint: ComplaintDep
 ) -> list[DeadlineOut]:
     """Every deadline planned for the complaint, oldest first. `remaining_seconds` counts

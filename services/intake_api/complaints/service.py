@@ -63,7 +63,7 @@ class IdempotencyKeyReused(DomainError):
     """The same Idempotency-Key (or call id) was sent with a different body."""
 
     title = "Idempotency key reused with a different request"
-    problem_type = "/problems/idempotency-key-reused"
+    code = "idempotency-key-reused"
 
 
 Answer = TypeVar("Answer")

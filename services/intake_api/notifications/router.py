@@ -106,7 +106,7 @@ SUBSCRIPTION_EXAMPLES = {
 @router.get(
     "/webhook-subscriptions",
     tags=_SUBSCRIPTIONS,
-    summary="List webhook subscriptions",
+    summary="List the webhook subscriptions.",
     response_model=list[SubscriptionOut],
     responses=READ_ERRORS,
 )
@@ -118,7 +118,7 @@ async def list_subscriptions(db: DbDep, _: AdminPrincipal) -> list[SubscriptionO
     "/webhook-subscriptions",
     tags=_SUBSCRIPTIONS,
     status_code=201,
-    summary="Subscribe a URL to events (the signing secret is shown once)",
+    summary="Subscribe a URL to events; the signing secret is shown once.",
     response_model=SubscriptionCreated,
     responses=WRITE_ERRORS,
     openapi_extra={
@@ -154,7 +154,7 @@ async def create_subscription(
 @router.get(
     "/webhook-subscriptions/{subscription_id}",
     tags=_SUBSCRIPTIONS,
-    summary="Get a webhook subscription",
+    summary="Get a webhook subscription.",
     response_model=SubscriptionOut,
     responses=READ_ERRORS,
 )
@@ -167,7 +167,7 @@ async def get_subscription(
 @router.patch(
     "/webhook-subscriptions/{subscription_id}",
     tags=_SUBSCRIPTIONS,
-    summary="Change a subscription (URL, events) or re-enable it after a 410",
+    summary="Change a subscription (URL, events) or re-enable it after a 410.",
     response_model=SubscriptionOut,
     responses=WRITE_ERRORS,
     openapi_extra={
@@ -209,11 +209,11 @@ async def update_subscription(
 @router.post(
     "/webhook-subscriptions/{subscription_id}/rotate-secret",
     tags=_SUBSCRIPTIONS,
-    summary="Replace the signing secret (the new one is shown once)",
+    summary="Replace a subscription's signing secret; the new one is shown once.",
     response_model=SubscriptionCreated,
     responses=WRITE_ERRORS,
 )
-async def rotate_secret(
+async def rotate_subscription_secret(
     db: DbDep,
     _: AdminPrincipal,
     audit: AuditDep,
@@ -230,7 +230,7 @@ async def rotate_secret(
     "/webhook-subscriptions/{subscription_id}",
     tags=_SUBSCRIPTIONS,
     status_code=204,
-    summary="Delete a subscription (its delivery log is kept)",
+    summary="Delete a subscription; its delivery log is kept.",
     responses=WRITE_ERRORS,
 )
 async def delete_subscription(
@@ -249,7 +249,7 @@ async def delete_subscription(
 @router.get(
     "/notification-templates",
     tags=_TEMPLATES,
-    summary="Message templates in force (defaults follow seed 002's 客服标准话术)",
+    summary="List the message templates in force (defaults follow seed 002's 客服标准话术).",
     response_model=list[TemplateOut],
     responses=READ_ERRORS,
 )
@@ -260,7 +260,7 @@ async def list_templates(db: DbDep, _: AuditReader) -> list[TemplateOut]:
 @router.get(
     "/notification-templates/{key}",
     tags=_TEMPLATES,
-    summary="One message template",
+    summary="Get one message template.",
     response_model=TemplateOut,
     responses=READ_ERRORS,
 )
@@ -271,7 +271,7 @@ async def get_template(db: DbDep, _: AuditReader, key: TemplateKeyDep) -> Templa
 @router.put(
     "/notification-templates/{key}",
     tags=_TEMPLATES,
-    summary="Override a template (validated: placeholders, 禁忌语言, lengths)",
+    summary="Override a template, validated for placeholders, 禁忌语言 and lengths.",
     response_model=TemplateOut,
     responses=WRITE_ERRORS,
     openapi_extra={
@@ -316,7 +316,7 @@ async def put_template(
     "/notification-templates/{key}",
     tags=_TEMPLATES,
     status_code=204,
-    summary="Restore the default template",
+    summary="Restore the default template.",
     responses=WRITE_ERRORS,
 )
 async def reset_template(
@@ -379,7 +379,7 @@ DeliveryId = Annotated[int, Depends(_delivery_id)]
 @router.get(
     "/outbox",
     tags=_OUTBOX,
-    summary="Notifications owed and sent; status=dead lists the dead letters (死信)",
+    summary="List notifications owed and sent; status=dead lists the dead letters (死信).",
     response_model=OutboxPage,
     responses=READ_ERRORS,
 )
@@ -402,7 +402,7 @@ async def list_outbox(
 @router.get(
     "/outbox/{outbox_id}",
     tags=_OUTBOX,
-    summary="One outbox row with its webhook deliveries and delivery log",
+    summary="Get one outbox row with its webhook deliveries and delivery log.",
     response_model=OutboxDetail,
     responses=READ_ERRORS,
 )
@@ -413,7 +413,7 @@ async def get_outbox(db: DbDep, _: AuditReader, outbox_id: OutboxId) -> OutboxDe
 @router.post(
     "/outbox/{outbox_id}/replay",
     tags=_OUTBOX,
-    summary="Send a dead-lettered (or skipped) notification again, same message id",
+    summary="Send a dead-lettered or skipped notification again, with the same message id.",
     response_model=OutboxOut,
     responses=WRITE_ERRORS,
 )
@@ -428,7 +428,7 @@ async def replay_outbox(
 @router.get(
     "/webhook-deliveries",
     tags=_OUTBOX,
-    summary="Webhook deliveries (one per event and subscription)",
+    summary="List webhook deliveries, one per event and subscription.",
     response_model=DeliveryPage,
     responses=READ_ERRORS,
 )
@@ -449,7 +449,7 @@ async def list_deliveries(
 @router.get(
     "/webhook-deliveries/{delivery_id}",
     tags=_OUTBOX,
-    summary="One webhook delivery with its attempts (status codes, errors, durations)",
+    summary="Get one webhook delivery with its attempts (status codes, errors, durations).",
     response_model=DeliveryDetail,
     responses=READ_ERRORS,
 )
@@ -460,7 +460,7 @@ async def get_delivery(db: DbDep, _: AuditReader, delivery_id: DeliveryId) -> De
 @router.post(
     "/webhook-deliveries/{delivery_id}/replay",
     tags=_OUTBOX,
-    summary="Send one webhook delivery again (same webhook-id)",
+    summary="Send one webhook delivery again, with the same webhook-id.",
     response_model=DeliveryOut,
     responses=WRITE_ERRORS,
 )
@@ -475,7 +475,7 @@ async def replay_delivery(
 @router.get(
     "/ops/status",
     tags=["ops"],
-    summary="Delivery backlog (积压, 死信) and live SLA workers",
+    summary="Show the delivery backlog (积压, 死信) and the live SLA workers.",
     response_model=OpsStatus,
     responses=responses(401, 403, 429),
 )

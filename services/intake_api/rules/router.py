@@ -110,14 +110,20 @@ PUT_DOC = (
 
 
 @router.get(
-    "", summary="The rule sets in force", response_model=list[RuleSetOut], responses=READ_ERRORS
+    "",
+    summary="List the rule sets in force.",
+    response_model=list[RuleSetOut],
+    responses=READ_ERRORS,
 )
 async def list_rule_sets(db: DbDep, _: StaffReader) -> list[RuleSetOut]:
     return [RuleSetOut.model_validate(r) for r in await service.list_rule_sets(db)]
 
 
 @router.get(
-    "/{name}", summary="One rule set in force", response_model=RuleSetOut, responses=READ_ERRORS
+    "/{name}",
+    summary="Get one rule set in force.",
+    response_model=RuleSetOut,
+    responses=READ_ERRORS,
 )
 async def get_rule_set(
     db: DbDep, _: StaffReader, name: RuleSetName, response: Response
@@ -153,7 +159,7 @@ def _put_endpoint(name: RuleSetName, model: type[BaseModel]) -> Callable[..., Aw
 for _name, _model in MODELS.items():
     router.put(
         f"/{_name.value}",
-        summary=f"Replace the {_name.value} rules",
+        summary=f"Replace the {_name.value} rules.",
         tags=["admin"],
         response_model=RuleSetOut,
         responses=WRITE_ERRORS,

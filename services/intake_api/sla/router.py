@@ -63,7 +63,9 @@ POLICY_EXAMPLES: dict[str, Any] = {
 }
 
 
-@router.get("", summary="List SLA policies", response_model=list[PolicyOut], responses=READ_ERRORS)
+@router.get(
+    "", summary="List the SLA policies.", response_model=list[PolicyOut], responses=READ_ERRORS
+)
 async def list_policies(
     db: DbDep,
     _: StaffReader,
@@ -76,7 +78,7 @@ async def list_policies(
 
 
 @router.get(
-    "/{policy_id}", summary="An SLA policy", response_model=PolicyOut, responses=READ_ERRORS
+    "/{policy_id}", summary="Get an SLA policy.", response_model=PolicyOut, responses=READ_ERRORS
 )
 async def get_policy(
     db: DbDep, _: StaffReader, policy_id: PolicyId, response: Response
@@ -88,17 +90,19 @@ async def get_policy(
 
 @router.get(
     "/{policy_id}/versions",
-    summary="Every version of an SLA policy, oldest first",
+    summary="List every version of an SLA policy, oldest first.",
     response_model=list[PolicyVersionOut],
     responses=READ_ERRORS,
 )
-async def list_versions(db: DbDep, _: StaffReader, policy_id: PolicyId) -> list[PolicyVersionOut]:
+async def list_policy_versions(
+    db: DbDep, _: StaffReader, policy_id: PolicyId
+) -> list[PolicyVersionOut]:
     return [PolicyVersionOut.model_validate(v) for v in await service.list_versions(db, policy_id)]
 
 
 @router.post(
     "",
-    summary="Create an SLA policy (applies to new complaints)",
+    summary="Create an SLA policy for new complaints.",
     status_code=201,
     tags=["admin"],
     response_model=PolicyChangeOut,
@@ -122,7 +126,7 @@ async def create_policy(
 
 @router.put(
     "/{policy_id}",
-    summary="Change an SLA policy (a new version for new complaints)",
+    summary="Change an SLA policy: a new version for new complaints.",
     tags=["admin"],
     response_model=PolicyChangeOut,
     responses=WRITE_ERRORS,
