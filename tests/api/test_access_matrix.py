@@ -323,7 +323,7 @@ ON_REGISTERED: dict[str, int] = {
     "reply_to_customer": 200,
     "escalate": 200,
     "withdraw": 200,
-    "regulator_reply": 422,
+    "regulator_reply": 409,  # not a regulator case: a state conflict
 }
 # The staff who may read the case and their role; the others get 404, 403 or 401.
 ACTORS = {

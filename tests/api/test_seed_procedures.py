@@ -204,7 +204,7 @@ async def test_seed_003_regulator_case_with_director_approval_and_the_reply(
     await flow.act("resolve", handler, {"result": "退款及补偿已到账，感谢您的理解与监督"})
     await flow.act("record_satisfaction", director, {"score": 1, "comment": "回访：非常满意"})
     # 第七条: 向监管部门反馈 before 结案.
-    refused = await flow.act("close", director, {}, expect=422)
+    refused = await flow.act("close", director, {}, expect=409)
     assert "regulator_reply_missing" in refused.json()["detail"]
     await flow.act(
         "regulator_reply",
@@ -294,7 +294,7 @@ async def test_seed_004_company_fault_with_corrective_actions_verified(
     await flow.act("implement_solution", handler, {"note": "新品已寄出"})
     await flow.act("resolve", handler, {"result": "新品已寄出，请注意查收"})
     # 四不放过: no corrective action yet.
-    refused = await flow.act("close", agent, {}, expect=422)
+    refused = await flow.act("close", agent, {}, expect=409)
     assert "corrective_action_missing" in refused.json()["detail"]
     for action in (
         {
