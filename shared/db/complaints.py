@@ -17,6 +17,7 @@ from sqlalchemy import (
     and_,
     delete,
     false,
+    func,
     or_,
     select,
     text,
@@ -87,10 +88,16 @@ def facts_from_row(row: dict[str, Any]) -> ComplaintFacts:
 
 
 async def list_events(
-    conn: AsyncConnection, complaint_id: uuid.UUID
+    conn: AsyncConnection, complaint_id: uuid.UUID, *, after_seq: int = 0, limit: int | None = None
 ) -> list[tuple[Event, EventMeta, int]]:
-    """The complaint's whole log, oldest first, as (event, meta, global event id)."""
-    stmt = select(events).where(events.c.complaint_id == complaint_id).order_by(events.c.seq)
+    """The complaint's log, oldest first, as (event, meta, global event id): the events after
+    `after_seq`, at most `limit` of them (all by default)."""
+    stmt = (
+        select(events)
+        .where(events.c.complaint_id == complaint_id, events.c.seq > after_seq)
+        .order_by(events.c.seq)
+        .limit(limit)
+    )
     out = []
     for row in (await conn.execute(stmt)).mappings():
         meta = EventMeta(
@@ -303,6 +310,15 @@ def page_query(
         clauses.append(position < mark if descending else position > mark)
     order = (c.created_at.desc(), c.id.desc()) if descending else (c.created_at, c.id)
     return select(complaints).where(and_(*clauses)).order_by(*order).limit(limit + 1)
+
+
+async def count_matching(
+    conn: AsyncConnection, filters: ComplaintFilters, *, visible: Visibility
+) -> int:
+    """How many complaints the list's filters match, over all pages (`count=true`)."""
+    where = and_(visibility_clause(visible), *filters.clauses())
+    stmt = select(func.count()).select_from(complaints).where(where)
+    return int((await conn.execute(stmt)).scalar_one())
 
 
 async def list_page(

@@ -19,6 +19,7 @@ from services.intake_api.deps import (
     NowDep,
     require_json,
 )
+from services.intake_api.paging import Page, PagingDep
 from services.intake_api.problems import responses
 from shared.domain.access import Scope
 from shared.domain.enums import Role
@@ -97,14 +98,19 @@ USER_EXAMPLE = {
 }
 
 
+class UserPage(Page[UserOut]):
+    pass
+
+
 @router.get(
     "/users",
     summary="List staff accounts with their contact data (admins).",
-    response_model=list[UserOut],
+    response_model=UserPage,
     responses=ERRORS,
 )
-async def list_users(db: DbDep, _: AdminPrincipal) -> list[UserOut]:
-    return [UserOut.model_validate(u) for u in await service.list_users(db)]
+async def list_users(db: DbDep, _: AdminPrincipal, paging: PagingDep) -> UserPage:
+    users = [UserOut.model_validate(u) for u in await service.list_users(db)]
+    return UserPage.of_all(users, paging)
 
 
 @router.post(
@@ -210,14 +216,19 @@ class DepartmentOut(BaseModel):
     updated_at: LocalTime
 
 
+class DepartmentPage(Page[DepartmentOut]):
+    pass
+
+
 @router.get(
     "/departments",
     summary="List the departments.",
-    response_model=list[DepartmentOut],
-    responses=responses(401, 429),
+    response_model=DepartmentPage,
+    responses=responses(401, 422, 429),
 )
-async def list_departments(db: DbDep, _: CurrentPrincipal) -> list[DepartmentOut]:
-    return [DepartmentOut.model_validate(d) for d in await service.list_departments(db)]
+async def list_departments(db: DbDep, _: CurrentPrincipal, paging: PagingDep) -> DepartmentPage:
+    departments = [DepartmentOut.model_validate(d) for d in await service.list_departments(db)]
+    return DepartmentPage.of_all(departments, paging)
 
 
 @router.put(
@@ -274,14 +285,19 @@ class ApiKeyCreated(ApiKeyOut):
     key: str = Field(description="Send as X-API-Key. Shown only in this response: store it now.")
 
 
+class ApiKeyPage(Page[ApiKeyOut]):
+    pass
+
+
 @router.get(
     "/api-keys",
     summary="List integration keys, without the keys.",
-    response_model=list[ApiKeyOut],
+    response_model=ApiKeyPage,
     responses=ERRORS,
 )
-async def list_api_keys(db: DbDep, _: AdminPrincipal) -> list[ApiKeyOut]:
-    return [ApiKeyOut.model_validate(k) for k in await service.list_api_keys(db)]
+async def list_api_keys(db: DbDep, _: AdminPrincipal, paging: PagingDep) -> ApiKeyPage:
+    keys = [ApiKeyOut.model_validate(k) for k in await service.list_api_keys(db)]
+    return ApiKeyPage.of_all(keys, paging)
 
 
 @router.post(

@@ -22,6 +22,7 @@ from services.intake_api.calendar.schemas import (
     YearLoadedOut,
 )
 from services.intake_api.deps import AdminPrincipal, AuditDep, DbDep, NowDep, require_json
+from services.intake_api.paging import Page, PagingDep
 from services.intake_api.problems import responses
 from shared.db.calendars import DaySource
 from shared.domain.calendar import DayOverride, DayType
@@ -44,14 +45,23 @@ CHANGE_NOTE = (
 )
 
 
+class CalendarPage(Page[CalendarOut]):
+    pass
+
+
+class DayPage(Page[DayOut]):
+    pass
+
+
 @router.get(
     "",
     summary="List the business calendars.",
-    response_model=list[CalendarOut],
+    response_model=CalendarPage,
     responses=READ_ERRORS,
 )
-async def list_calendars(db: DbDep, _: StaffReader, now: NowDep) -> list[CalendarOut]:
-    return [CalendarOut.model_validate(c) for c in await service.list_calendars(db, now=now)]
+async def list_calendars(db: DbDep, _: StaffReader, now: NowDep, paging: PagingDep) -> CalendarPage:
+    calendars = [CalendarOut.model_validate(c) for c in await service.list_calendars(db, now=now)]
+    return CalendarPage.of_all(calendars, paging)
 
 
 @router.get(
@@ -124,13 +134,14 @@ async def put_calendar(
 @router.get(
     "/{code}/days",
     summary="List the days that differ from Monday–Friday (holidays and 调休 working days).",
-    response_model=list[DayOut],
+    response_model=DayPage,
     responses=READ_ERRORS,
 )
 async def list_calendar_days(
     db: DbDep,
     _: StaffReader,
     code: CodePath,
+    paging: PagingDep,
     first: Annotated[
         IsoDate | None, Query(alias="from", description="Inclusive", examples=["2026-01-01"])
     ] = None,
@@ -139,9 +150,9 @@ async def list_calendar_days(
     ] = None,
     type_: Annotated[DayType | None, Query(alias="type")] = None,
     source: DaySource | None = None,
-) -> list[DayOut]:
+) -> DayPage:
     days = await service.list_days(db, code, first=first, last=last, type_=type_, source=source)
-    return [DayOut.model_validate(d) for d in days]
+    return DayPage.of_all([DayOut.model_validate(d) for d in days], paging)
 
 
 @router.get(

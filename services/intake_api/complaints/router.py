@@ -12,7 +12,9 @@ from services.intake_api.complaints.schemas import (
     ComplaintPage,
     ComplaintQuery,
     DeadlineOut,
+    DeadlinePage,
     EventOut,
+    EventPage,
     PersonalData,
     json_response,
     mask_event,
@@ -29,6 +31,7 @@ from services.intake_api.deps import (
 )
 from services.intake_api.etags import etag
 from services.intake_api.examples import COMPLAINT_EXAMPLES
+from services.intake_api.paging import PagingDep, encode_cursor, int_cursor
 from services.intake_api.problems import responses
 from shared.domain.access import sees_contact_data
 from shared.domain.intake import ComplaintIntake
@@ -109,7 +112,7 @@ async def list_complaints(
         )
 
     limit = min(query.limit, settings.max_page_size)
-    items, next_cursor = await service.list_page(
+    items, next_cursor, total = await service.list_page(
         collab,
         principal,
         query,
@@ -118,7 +121,9 @@ async def list_complaints(
         audit=audit,
         guard_contact_search=guard_contact_search,
     )
-    return ComplaintPage(items=items, next_cursor=next_cursor.encode() if next_cursor else None)
+    return ComplaintPage(
+        items=items, next_cursor=next_cursor.encode() if next_cursor else None, total=total
+    )
 
 
 @router.get(
@@ -151,19 +156,26 @@ async def get_complaint(
 @router.get(
     "/{complaint_id}/events",
     summary="List the complaint's full history, oldest first.",
-    response_model=list[EventOut],
-    responses=responses(401, 404, 429),
+    response_model=EventPage,
+    responses=responses(401, 404, 422, 429),
 )
 async def list_complaint_events(
-    collab: CollabDep, principal: CurrentPrincipal, complaint: ComplaintDep
-) -> list[EventOut]:
+    collab: CollabDep, principal: CurrentPrincipal, complaint: ComplaintDep, paging: PagingDep
+) -> EventPage:
     """Event payloads hold the complaint as registered, personal data included: the history is
     for those who may read the complaint, with contact data masked like the complaint itself."""
     contact_visible = sees_contact_data(principal)
-    return [
-        EventOut.model_validate(mask_event(e, contact_visible=contact_visible))
-        for e in await service.events(collab, complaint)
-    ]
+    after = int_cursor(paging, "s") or 0
+    log = await service.events(collab, complaint, after_seq=after, limit=paging.limit)
+    page = log[: paging.limit]
+    return EventPage(
+        items=[
+            EventOut.model_validate(mask_event(e, contact_visible=contact_visible)) for e in page
+        ],
+        next_cursor=encode_cursor({"s": page[-1]["seq"]}) if len(log) > paging.limit else None,
+        # Every event adds one to the version: the log holds `version` events.
+        total=complaint["version"] if paging.count else None,
+    )
 
 
 @router.post(
@@ -189,15 +201,14 @@ async def reveal_personal_data(
 @router.get(
     "/{complaint_id}/deadlines",
     summary="List the complaint's deadlines (时限) with the working time left.",
-    response_model=list[DeadlineOut],
-    responses=responses(401, 404, 429),
+    response_model=DeadlinePage,
+    responses=responses(401, 404, 422, 429),
 )
 async def list_complaint_deadlines(
-    collab: CollabDep, now: NowDep, complaint: ComplaintDep
-) -> list[DeadlineOut]:
+    collab: CollabDep, now: NowDep, complaint: ComplaintDep, paging: PagingDep
+) -> DeadlinePage:
     """Every deadline planned for the complaint, oldest first. `remaining_seconds` counts
     working time for working-day and business-hour deadlines (a deadline at 18:00 on Friday
     seen at 17:00 has one hour left, not a weekend) and is frozen while the clock is paused."""
-    return [
-        DeadlineOut.model_validate(d) for d in await service.deadlines(collab, complaint, now=now)
-    ]
+    rows = await service.deadlines(collab, complaint, now=now)
+    return DeadlinePage.of_all([DeadlineOut.model_validate(d) for d in rows], paging)

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
+from services.intake_api.paging import Page, PageQuery
 from shared.domain.access import Principal, mask_customer, sees_contact_data
 from shared.domain.complaint import Actor, ActorKind
 from shared.domain.enums import (
@@ -244,11 +245,8 @@ class PersonalData(BaseModel):
         return cls.model_validate({"customer": row["customer"], "caller_number": caller})
 
 
-class ComplaintPage(BaseModel):
-    items: list[ComplaintOut]
-    next_cursor: str | None = Field(
-        description="Pass as `cursor` to get the next page; null on the last page"
-    )
+class ComplaintPage(Page[ComplaintOut]):
+    pass
 
 
 class EventOut(BaseModel):
@@ -258,6 +256,10 @@ class EventOut(BaseModel):
     actor: ActorView
     occurred_at: LocalTime
     payload: dict[str, Any]
+
+
+class EventPage(Page[EventOut]):
+    pass
 
 
 class StatusLookup(BaseModel):
@@ -334,11 +336,13 @@ class DeadlineOut(BaseModel):
     policy_version: int
 
 
-class ComplaintQuery(BaseModel):
+class DeadlinePage(Page[DeadlineOut]):
+    pass
+
+
+class ComplaintQuery(PageQuery):
     """The complaint list's query as received: the service turns it into SQL filters
     (the phone normalised, "due within N working hours" on the business calendar)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     status: list[Status] = Field(default_factory=list, description="One or more statuses")
     kind: Kind | None = None
@@ -366,8 +370,6 @@ class ComplaintQuery(BaseModel):
     overdue: bool | None = Field(default=None, description="Only those with a deadline past due")
     breached: bool | None = Field(default=None, description="Only those with a recorded breach")
     sort: Literal["created_at", "-created_at"] = "-created_at"
-    cursor: str | None = Field(default=None, max_length=200)
-    limit: int = Field(default=50, ge=1, le=200)
 
     def contact_filters(self) -> list[str]:
         """The filters that search by a customer's contact data (a phone-number oracle for

@@ -382,7 +382,7 @@ async def list_page(
     limit: int,
     audit: AuditContext,
     guard_contact_search: Callable[[], Awaitable[None]],
-) -> tuple[list[ComplaintOut], repo.Cursor | None]:
+) -> tuple[list[ComplaintOut], repo.Cursor | None, int | None]:
     """A page of the complaints this principal may see, filtered, after the query's cursor.
 
     A search by contact data (`ComplaintQuery.contact_filters`) is allowed only to those who
@@ -410,14 +410,16 @@ async def list_page(
             reference=query.reference,
             deadline_clauses=await _deadline_clauses(conn, collab.caches, query, now),
         )
+        visible = await visible_to(conn, collab.caches, principal)
         rows, next_cursor = await repo.list_page(
             conn,
             filters,
             limit=limit,
             descending=query.sort == "-created_at",
             after=after,
-            visible=await visible_to(conn, collab.caches, principal),
+            visible=visible,
         )
+        total = await repo.count_matching(conn, filters, visible=visible) if query.count else None
         if contact:
             # Written before the page is returned: no audit entry, no answer.
             record = audit.record(
@@ -427,14 +429,16 @@ async def list_page(
             )
             await audit_repo.append(conn, [record])
         viewer = await viewer_for(conn, collab.caches, principal, rows, now=now)
-    return [ComplaintOut.from_row(row, viewer=viewer) for row in rows], next_cursor
+    return [ComplaintOut.from_row(row, viewer=viewer) for row in rows], next_cursor, total
 
 
-async def events(collab: Collaborators, row: dict[str, Any]) -> list[dict[str, Any]]:
-    """The complaint's whole history, oldest first (`row`: a complaint already loaded), each
-    actor with its name and the payload's times in +08:00."""
+async def events(
+    collab: Collaborators, row: dict[str, Any], *, after_seq: int, limit: int
+) -> list[dict[str, Any]]:
+    """The complaint's history after `after_seq`, oldest first, `limit + 1` events (`row`: a
+    complaint already loaded), each actor with its name and the payload's times in +08:00."""
     async with collab.db.connect() as conn:
-        log = await repo.list_events(conn, row["id"])
+        log = await repo.list_events(conn, row["id"], after_seq=after_seq, limit=limit + 1)
         names = await accounts.display_names(conn, _ids(*{meta.actor.id for _, meta, _ in log}))
     shown = {str(k): v for k, v in names.items()}
     return [

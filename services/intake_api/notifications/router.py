@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import redis.asyncio as aioredis
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from services.intake_api.deps import (
     AdminPrincipal,
@@ -36,10 +36,13 @@ from services.intake_api.notifications.schemas import (
     SubscriptionCreated,
     SubscriptionIn,
     SubscriptionOut,
+    SubscriptionPage,
     SubscriptionPatch,
     TemplateIn,
     TemplateOut,
+    TemplatePage,
 )
+from services.intake_api.paging import PageQuery, PagingDep, encode_cursor, int_cursor
 from services.intake_api.problems import responses
 from shared.db.notifications import OutboxFilters
 from shared.domain.enums import OutboxStatus
@@ -107,11 +110,12 @@ SUBSCRIPTION_EXAMPLES = {
     "/webhook-subscriptions",
     tags=_SUBSCRIPTIONS,
     summary="List the webhook subscriptions.",
-    response_model=list[SubscriptionOut],
+    response_model=SubscriptionPage,
     responses=READ_ERRORS,
 )
-async def list_subscriptions(db: DbDep, _: AdminPrincipal) -> list[SubscriptionOut]:
-    return [SubscriptionOut.model_validate(s) for s in await subscriptions.list_subscriptions(db)]
+async def list_subscriptions(db: DbDep, _: AdminPrincipal, paging: PagingDep) -> SubscriptionPage:
+    rows = await subscriptions.list_subscriptions(db)
+    return SubscriptionPage.of_all([SubscriptionOut.model_validate(s) for s in rows], paging)
 
 
 @router.post(
@@ -250,11 +254,12 @@ async def delete_subscription(
     "/notification-templates",
     tags=_TEMPLATES,
     summary="List the message templates in force (defaults follow seed 002's 客服标准话术).",
-    response_model=list[TemplateOut],
+    response_model=TemplatePage,
     responses=READ_ERRORS,
 )
-async def list_templates(db: DbDep, _: AuditReader) -> list[TemplateOut]:
-    return [TemplateOut.model_validate(t) for t in await templates.list_templates(db)]
+async def list_templates(db: DbDep, _: AuditReader, paging: PagingDep) -> TemplatePage:
+    rows = await templates.list_templates(db)
+    return TemplatePage.of_all([TemplateOut.model_validate(t) for t in rows], paging)
 
 
 @router.get(
@@ -328,9 +333,7 @@ async def reset_template(
 # --- the outbox --------------------------------------------------------------------------------
 
 
-class OutboxQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class OutboxQuery(PageQuery):
     status: OutboxStatus | None = Field(
         default=None,
         examples=["dead"],
@@ -342,20 +345,14 @@ class OutboxQuery(BaseModel):
     waiting_for: MessageChannel | None = Field(
         default=None, description="not_configured messages waiting for this channel's gateway"
     )
-    before_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)
-    limit: int = Field(default=50, ge=1, le=200)
 
 
-class DeliveryQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class DeliveryQuery(PageQuery):
     status: str | None = Field(
         default=None, pattern=r"^(pending|delivered|skipped|dead)$", examples=["dead"]
     )
     subscription_id: uuid.UUID | None = None
     outbox_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)
-    before_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)
-    limit: int = Field(default=50, ge=1, le=200)
 
 
 def _row_id(value: str, what: str) -> int:
@@ -393,10 +390,14 @@ async def list_outbox(
         complaint_id=query.complaint_id,
         waiting_for=query.waiting_for,
     )
-    rows, next_id = await outbox_ops.list_outbox(
-        db, filters, before_id=query.before_id, limit=query.limit
+    rows, next_id, total = await outbox_ops.list_outbox(
+        db, filters, before_id=int_cursor(query, "b"), limit=query.limit, count=query.count
     )
-    return OutboxPage(items=[OutboxOut.model_validate(r) for r in rows], next_before_id=next_id)
+    return OutboxPage(
+        items=[OutboxOut.model_validate(r) for r in rows],
+        next_cursor=encode_cursor({"b": next_id}) if next_id else None,
+        total=total,
+    )
 
 
 @router.get(
@@ -435,15 +436,20 @@ async def replay_outbox(
 async def list_deliveries(
     db: DbDep, _: AuditReader, query: Annotated[DeliveryQuery, Query()]
 ) -> DeliveryPage:
-    rows, next_id = await outbox_ops.list_deliveries(
+    rows, next_id, total = await outbox_ops.list_deliveries(
         db,
         status=query.status,
         subscription_id=query.subscription_id,
         outbox_id=query.outbox_id,
-        before_id=query.before_id,
+        before_id=int_cursor(query, "b"),
         limit=query.limit,
+        count=query.count,
     )
-    return DeliveryPage(items=[DeliveryOut.model_validate(r) for r in rows], next_before_id=next_id)
+    return DeliveryPage(
+        items=[DeliveryOut.model_validate(r) for r in rows],
+        next_cursor=encode_cursor({"b": next_id}) if next_id else None,
+        total=total,
+    )
 
 
 @router.get(

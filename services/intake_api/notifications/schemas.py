@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from services.intake_api.complaints.schemas import LocalTime
+from services.intake_api.paging import Page
 from shared.domain.values import MediumText
 
 # "complaint.escalated", "complaint.*" (every complaint event) or "*" (everything).
@@ -148,14 +149,20 @@ class DeliveryDetail(DeliveryOut):
     log: list[AttemptOut]
 
 
-class OutboxPage(BaseModel):
-    items: list[OutboxOut]
-    next_before_id: int | None = Field(description="Pass as `before_id` for the next page")
+class OutboxPage(Page[OutboxOut]):
+    pass
 
 
-class DeliveryPage(BaseModel):
-    items: list[DeliveryOut]
-    next_before_id: int | None
+class DeliveryPage(Page[DeliveryOut]):
+    pass
+
+
+class SubscriptionPage(Page[SubscriptionOut]):
+    pass
+
+
+class TemplatePage(Page[TemplateOut]):
+    pass
 
 
 class Backlog(BaseModel):

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from services.intake_api.auth.dependencies import StaffReader
 from services.intake_api.deps import AdminPrincipal, AuditDep, DbDep, NowDep, require_json
 from services.intake_api.etags import etag, optional_version
+from services.intake_api.paging import Page, PagingDep
 from services.intake_api.problems import responses
 from services.intake_api.rules import service
 from shared.db.rule_sets import MODELS, RuleSetName
@@ -109,14 +110,19 @@ PUT_DOC = (
 )
 
 
+class RuleSetPage(Page[RuleSetOut]):
+    pass
+
+
 @router.get(
     "",
     summary="List the rule sets in force.",
-    response_model=list[RuleSetOut],
+    response_model=RuleSetPage,
     responses=READ_ERRORS,
 )
-async def list_rule_sets(db: DbDep, _: StaffReader) -> list[RuleSetOut]:
-    return [RuleSetOut.model_validate(r) for r in await service.list_rule_sets(db)]
+async def list_rule_sets(db: DbDep, _: StaffReader, paging: PagingDep) -> RuleSetPage:
+    rows = await service.list_rule_sets(db)
+    return RuleSetPage.of_all([RuleSetOut.model_validate(r) for r in rows], paging)
 
 
 @router.get(

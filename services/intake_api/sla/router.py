@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Response
 from services.intake_api.auth.dependencies import StaffReader
 from services.intake_api.deps import AdminPrincipal, AuditDep, DbDep, NowDep, require_json
 from services.intake_api.etags import etag, optional_version
+from services.intake_api.paging import Page, PagingDep
 from services.intake_api.problems import responses
 from services.intake_api.sla import service
 from services.intake_api.sla.schemas import (
@@ -63,18 +64,26 @@ POLICY_EXAMPLES: dict[str, Any] = {
 }
 
 
-@router.get(
-    "", summary="List the SLA policies.", response_model=list[PolicyOut], responses=READ_ERRORS
-)
+class PolicyPage(Page[PolicyOut]):
+    pass
+
+
+class PolicyVersionPage(Page[PolicyVersionOut]):
+    pass
+
+
+@router.get("", summary="List the SLA policies.", response_model=PolicyPage, responses=READ_ERRORS)
 async def list_policies(
     db: DbDep,
     _: StaffReader,
+    paging: PagingDep,
     active: Annotated[bool | None, Query(description="Only active (or inactive) ones")] = None,
-) -> list[PolicyOut]:
+) -> PolicyPage:
     """How policies combine: for each stage, among the active policies matching a complaint
     (null fields match anything) and defining that stage, the highest `priority` wins, then
     the most specific (most non-null match fields), then the oldest."""
-    return [PolicyOut.model_validate(r) for r in await service.list_policies(db, active=active)]
+    rows = await service.list_policies(db, active=active)
+    return PolicyPage.of_all([PolicyOut.model_validate(r) for r in rows], paging)
 
 
 @router.get(
@@ -91,13 +100,14 @@ async def get_policy(
 @router.get(
     "/{policy_id}/versions",
     summary="List every version of an SLA policy, oldest first.",
-    response_model=list[PolicyVersionOut],
+    response_model=PolicyVersionPage,
     responses=READ_ERRORS,
 )
 async def list_policy_versions(
-    db: DbDep, _: StaffReader, policy_id: PolicyId
-) -> list[PolicyVersionOut]:
-    return [PolicyVersionOut.model_validate(v) for v in await service.list_versions(db, policy_id)]
+    db: DbDep, _: StaffReader, policy_id: PolicyId, paging: PagingDep
+) -> PolicyVersionPage:
+    rows = await service.list_versions(db, policy_id)
+    return PolicyVersionPage.of_all([PolicyVersionOut.model_validate(v) for v in rows], paging)
 
 
 @router.post(
