@@ -64,7 +64,7 @@ async def _register(env: dict[str, Any], **body: Any) -> Flow:
 async def test_unchanged_rule_sets_are_the_seeds_defaults_at_version_0(env: dict[str, Any]) -> None:
     response = await env["client"].get(BASE, headers=env["agent"].headers)
     assert response.status_code == 200
-    by_name = {r["name"]: r for r in response.json()}
+    by_name = {r["name"]: r for r in response.json()["items"]}
     assert set(by_name) == {"level", "repeat", "routing", "approval", "closure"}
     approval = by_name["approval"]
     assert approval["is_default"] is True
