@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
@@ -182,7 +181,7 @@ class WorkerStatus(BaseModel):
 
 
 class SweepLag(BaseModel):
-    oldest_unhandled_at: datetime | None = Field(
+    oldest_unhandled_at: LocalTime | None = Field(
         description="The oldest warning or breach moment the SLA worker has not handled yet"
     )
     lag_seconds: float = Field(description="How long it has waited (0 when nothing is due)")

@@ -10,13 +10,13 @@ model, named from the loop, so annotations must be evaluated when the endpoint i
 """
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Response
 from pydantic import BaseModel, ConfigDict
 
 from services.intake_api.auth.dependencies import StaffReader
+from services.intake_api.complaints.schemas import LocalTime
 from services.intake_api.deps import AdminPrincipal, AuditDep, DbDep, NowDep, require_json
 from services.intake_api.etags import etag, optional_version
 from services.intake_api.paging import Page, PagingDep
@@ -36,7 +36,7 @@ class RuleSetOut(BaseModel):
     name: RuleSetName
     version: int  # 0: never changed, the seeds' defaults
     is_default: bool
-    updated_at: datetime | None
+    updated_at: LocalTime | None
     updated_by: str | None
     document: dict[str, Any]
 
