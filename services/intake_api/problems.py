@@ -185,14 +185,16 @@ async def _domain(request: Request, exc: Exception) -> Response:
     headers: dict[str, str] = {}
     if isinstance(exc, domain.Unauthenticated):
         headers["WWW-Authenticate"] = 'Bearer realm="kesu"'
+    detail = exc.detail
     if isinstance(exc, domain.RateLimited):
         headers["Retry-After"] = str(exc.retry_after_seconds)
+        detail = f"{detail} Retry after {exc.retry_after_seconds} s."
     if isinstance(exc, domain.Unauthenticated | domain.Forbidden | domain.NotVisible):
         await record_denial(request, status, exc.detail)
     return problem_response(
         status,
         code=exc.code,
-        detail=exc.detail,
+        detail=detail,
         request=request,
         headers=headers,
         **extensions,
