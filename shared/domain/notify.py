@@ -36,6 +36,7 @@ from shared.domain.events import (
     SolutionApproved,
     SolutionProposed,
 )
+from shared.domain.reference import SHANGHAI
 from shared.domain.templates import TemplateKey
 
 
@@ -63,7 +64,7 @@ def webhook_payload(state: ComplaintState, event: Event, meta: EventMeta) -> dic
         "reference": state.reference,
         "event": event.type,
         "seq": meta.seq,
-        "occurred_at": meta.occurred_at.isoformat(),
+        "occurred_at": meta.occurred_at.astimezone(SHANGHAI).isoformat(),  # as shown everywhere
         "status": state.status.value,
         "level": int(state.level),
         "kind": state.kind.value,
