@@ -312,6 +312,8 @@ def _not_the_subject(state: ComplaintState, assignee_id: uuid.UUID | None) -> No
 
 
 class StartInvestigation(Command):
+    """责任部门进行调查: the assigned department starts investigating."""
+
     note: MediumText | None = None
 
     def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
@@ -348,6 +350,8 @@ class AwaitCustomer(Command):
 
 
 class CustomerRespondedCmd(Command):
+    """The customer answered: the SLA clock runs again from where it paused."""
+
     summary: MediumText | None = None
 
     def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
@@ -374,6 +378,8 @@ class RecordFindings(Command):
 
 
 class RecordRootCause(Command):
+    """分析原因: record the root cause (8D)."""
+
     root_cause: LongText = Field(examples=["供应商来料密封圈尺寸超差，进货检验未覆盖该尺寸"])
 
     def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
@@ -424,6 +430,8 @@ class ProposeSolution(Command):
 
 
 class ApproveSolution(Command):
+    """审批: approve a solution above the approval limits (never its own proposer)."""
+
     comment: MediumText | None = None
 
     @classmethod
@@ -452,6 +460,8 @@ class ApproveSolution(Command):
 
 
 class RejectSolution(Command):
+    """Send the solution back to the investigation, with a reason."""
+
     reason: MediumText
 
     def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
@@ -459,6 +469,8 @@ class RejectSolution(Command):
 
 
 class CustomerAgrees(Command):
+    """客户确认 OK: record that the customer accepts the solution."""
+
     note: MediumText | None = None
 
     def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
@@ -466,6 +478,8 @@ class CustomerAgrees(Command):
 
 
 class CustomerRejects(Command):
+    """客户确认 NG: record that the customer refuses the solution; the investigation resumes."""
+
     reason: MediumText = Field(examples=["客户认为赔偿金额不足以覆盖地板损失"])
 
     def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
@@ -473,6 +487,8 @@ class CustomerRejects(Command):
 
 
 class ImplementSolution(Command):
+    """实施处理方案: record that the approved, accepted solution was carried out."""
+
     note: MediumText | None = Field(default=None, examples=["已更换排水泵，赔偿款已转账"])
 
     @classmethod
@@ -599,6 +615,8 @@ class MarkInvalid(Command):
 
 
 class Reopen(Command):
+    """Reopen a resolved, closed or invalid complaint, with a reason."""
+
     reason: MediumText
 
     def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
@@ -606,8 +624,8 @@ class Reopen(Command):
 
 
 class Close(Command):
-    """结案. Company or shared fault needs a root cause and a corrective action (四不放过); a
-    regulator case needs its reply to the regulator recorded."""
+    """结案: close the complaint. Company or shared fault needs a root cause and a corrective
+    action (四不放过); a regulator case needs its reply to the regulator recorded."""
 
     summary: MediumText | None = None
 
@@ -635,6 +653,8 @@ class Close(Command):
 
 
 class AddCorrectiveAction(Command):
+    """制订纠正预防措施: add a corrective or preventive action with its owner and due date."""
+
     kind: Literal["corrective", "preventive"] = "corrective"
     description: LongText = Field(examples=["对密封圈来料增加尺寸全检"])
     owner: MediumText = Field(examples=["质量部 王工"])
@@ -658,6 +678,8 @@ def _known_action(state: ComplaintState, action_id: uuid.UUID) -> None:
 
 
 class UpdateCorrectiveAction(Command):
+    """Record the progress of a corrective action."""
+
     action_id: uuid.UUID
     status: ActionStatus
     note: MediumText | None = None
@@ -670,7 +692,7 @@ class UpdateCorrectiveAction(Command):
 
 
 class VerifyCorrectiveAction(Command):
-    """效果确认."""
+    """效果确认: record whether a corrective action proved effective."""
 
     action_id: uuid.UUID
     effective: StrictBool
