@@ -808,7 +808,13 @@ def available_actions(state: ComplaintState, ctx: Context) -> list[Action]:
     with): every command whose `check` passes, dry-run, so an action offered is refused only
     for its body (or a change made in between)."""
     available = []
+    in_status = allowed_actions(state.status)
     for action in COMMANDS:
+        # Two of check's own conditions first, without raising: most actions fail one of them,
+        # and an exception per action would cost most of the dry run.
+        roles = ACTION_ROLES.get(action, HANDLERS)
+        if action not in in_status or not ctx.principal.has_role(*roles):
+            continue
         try:
             check(state, action, ctx)
         except DomainError:
