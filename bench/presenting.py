@@ -23,6 +23,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -66,12 +67,12 @@ def main() -> None:
         ctx = Context(principal=principal, now=state.updated_at, rules=rules)
         out = ComplaintOut.from_row(row, viewer=viewer)
         figures[name] = {
-            "state_us": _per_call_us(lambda: state_from_row(row), args.rounds),
+            "state_us": _per_call_us(partial(state_from_row, row), args.rounds),
             "available_actions_us": _per_call_us(
-                lambda ctx=ctx: available_actions(state, ctx), args.rounds
+                partial(available_actions, state, ctx), args.rounds
             ),
             "present_us": _per_call_us(
-                lambda viewer=viewer: ComplaintOut.from_row(row, viewer=viewer), args.rounds
+                partial(ComplaintOut.from_row, row, viewer=viewer), args.rounds
             ),
             "serialise_us": _per_call_us(out.model_dump_json, args.rounds),
             "allowed_actions": len(out.allowed_actions),
