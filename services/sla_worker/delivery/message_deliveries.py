@@ -63,8 +63,18 @@ async def deliver_messages(runtime: DeliveryRuntime) -> list[str]:
         token,
         concurrency=runtime.config.concurrency,
         handle=handle,
+        in_order_of=recipient_of,
     )
     return labels + ["not_configured"] * len(set_aside)
+
+
+def recipient_of(row: dict[str, Any]) -> tuple[object, ...]:
+    """Whose messages in one batch go one after the other: the customer of one complaint (the
+    claim, `shared.db.outbox.claim_messages`, keeps their order across batches too), or one
+    staff member about one complaint."""
+    if row["complaint_id"] is None:
+        return ("row", row["id"])
+    return (row["complaint_id"], row["audience"], row["recipient_user_id"])
 
 
 async def resume_waiting(runtime: DeliveryRuntime) -> int:
