@@ -50,8 +50,9 @@ class Settings(BaseSettings):
     default_page_size: int = 50
 
     log_level: str = "INFO"
-    # Where customers open links we send them (survey pages of the company's front-end).
-    public_base_url: str = "http://127.0.0.1:8000"
+    # Where customers open links we send them (the survey page): by default the service's own
+    # customer pages (H5, `/h5/`); a company with its own front-end names it here.
+    public_base_url: str | None = None
 
     # Sign-in. The JWT secret signs access tokens (`make run` keeps one in .data/).
     jwt_secret: SecretStr | None = None
@@ -113,6 +114,13 @@ class Settings(BaseSettings):
     outbox_lease_seconds: float = 60.0
     delivery_concurrency: int = 16
     delivery_run_seconds: float = 10.0
+
+    def public_base(self) -> str:
+        """`KESU_PUBLIC_BASE_URL`, else the API's own customer pages on its host and port."""
+        if self.public_base_url:
+            return self.public_base_url
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104
+        return f"http://{host}:{self.port}/h5"
 
     def trusted_proxy_list(self) -> list[str]:
         return [entry.strip() for entry in self.trusted_proxies.split(",") if entry.strip()]
