@@ -22,7 +22,10 @@ GATEWAY_SETTINGS: dict[str, str] = {
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="KESU_", extra="ignore", frozen=True)
+    # An empty variable is an unset one: compose passes `${KESU_SMTP_HOST:-}` and the like.
+    model_config = SettingsConfigDict(
+        env_prefix="KESU_", extra="ignore", frozen=True, env_ignore_empty=True
+    )
 
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "KESU_DATABASE_URL")
@@ -100,6 +103,10 @@ class Settings(BaseSettings):
     sms_token: SecretStr | None = None
     sms_sign: str | None = None  # 短信签名, e.g. 【某公司】, when the gateway wants it per request
     sms_timeout_seconds: float = 15.0
+    # The embedded mode's local sink (set by `make run`, never in a deployment): customers' SMS
+    # and mail for a channel with no gateway are written to DIR/messages.jsonl instead, and
+    # listed at /dev/sink.
+    local_sink_dir: Path | None = None
     notify_cap_per_recipient: str = "10/hour"
     notify_cap_global: str = "600/minute"
     # Keys the recipient digests of the send caps in Redis; falls back to the JWT secret.

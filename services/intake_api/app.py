@@ -36,6 +36,7 @@ from services.intake_api.ops.router import router as ops_router
 from services.intake_api.public.router import router as public_router
 from services.intake_api.ratelimit import RateLimiter
 from services.intake_api.rules.router import router as rules_router
+from services.intake_api.sink.router import router as sink_router
 from services.intake_api.sla.router import router as sla_router
 from shared.application import bootstrap
 from shared.application.bootstrap import SurveyUrl
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(actions_router)
     app.include_router(public_router)
     app.include_router(h5_router)  # the customers' pages: status lookup, survey
+    app.include_router(sink_router)  # make run's local sink (404 anywhere else)
     app.include_router(admin_router)
     app.include_router(audit_router)
     app.include_router(notifications_router)

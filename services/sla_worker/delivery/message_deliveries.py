@@ -154,13 +154,22 @@ async def _cap_wait(runtime: DeliveryRuntime, address: str) -> timedelta | None:
 
 
 async def _send(runtime: DeliveryRuntime, plan: Send, message_id: str) -> DeliveryOutcome:
-    # Only channels in `runtime.configured_channels()` come here (the local sink of the
-    # embedded mode would be chosen here too); the checks below only narrow the types.
+    # Only channels in `runtime.configured_channels()` come here: a gateway's, or the embedded
+    # mode's local sink for a channel with none.
+    smtp = runtime.config.smtp
+    gateway_missing = runtime.sms is None if plan.channel is MessageChannel.SMS else smtp is None
+    if gateway_missing and runtime.sink is not None:
+        return await runtime.sink.send(
+            channel=plan.channel.value,
+            to=plan.address,
+            subject=plan.subject if plan.channel is MessageChannel.EMAIL else None,
+            text=plan.body,
+            message_id=message_id,
+        )
     if plan.channel is MessageChannel.SMS:
         if runtime.sms is None:
             return DeliveryOutcome.retry(repo.not_configured_error(plan.channel.value))
         return await runtime.sms.send(to=plan.address, text=plan.body, message_id=message_id)
-    smtp = runtime.config.smtp
     if smtp is None:
         return DeliveryOutcome.retry(repo.not_configured_error(plan.channel.value))
     return await send_email(
