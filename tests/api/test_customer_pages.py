@@ -5,6 +5,7 @@ no page fetches anything from outside the service. Screenshots: $TMPDIR/kesu-scr
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -16,8 +17,10 @@ import pytest_asyncio
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from services.intake_api.app import create_app
+from shared.config import Settings
 from shared.db.engine import Database
-from tests.conftest import Staff
+from tests.conftest import Staff, make_settings
 from tests.support.browser import Browser, Page, chromium, serve
 from tests.support.factories import complaint_body, mobile
 from tests.support.resolution import resolve_through_api
@@ -203,3 +206,39 @@ async def test_the_docs_load_nothing_from_the_internet(
         assert drawn.startswith("data:image/svg+xml,")
     await page.screenshot(f"docs{path.replace('/', '-')}")
     assert page.outside(base) == []
+
+
+@pytest_asyncio.fixture(scope="module")
+async def strict_base(settings: Settings) -> AsyncIterator[str]:
+    """The API with a public limit of 2 lookups a minute per client address."""
+    strict = create_app(
+        make_settings(
+            settings.require_database_url(),
+            settings.require_redis_url(),
+            public_lookup_ip_limit="2/minute",
+        )
+    )
+    async with strict.router.lifespan_context(strict), serve(strict) as url:
+        yield url
+
+
+async def test_the_pages_are_rate_limited_as_the_api_is(browser: Browser, strict_base: str) -> None:
+    """The page's lookups are the public API's: past the per-address limit the customer is
+    told, in Chinese, how long to wait (429's Retry-After)."""
+    page = await _phone_page(browser)
+    await page.goto(f"{strict_base}/h5/?reference=KS-20261203-999998")
+    await page.type("#phone", "13800000000")
+    messages = []
+    for _ in range(3):
+        await page.wait_for("!document.getElementById('lookup-submit').disabled")
+        await page.tap("#lookup-submit")
+        messages.append(
+            await page.wait_for(
+                "document.getElementById('message').className.includes('error')"
+                " && !document.getElementById('lookup-submit').disabled"
+                " && document.getElementById('message').textContent"
+            )
+        )
+        await page.evaluate("document.getElementById('message').className = 'message'")
+    assert messages[:2] == ["没有找到这条投诉，请核对受理号和手机号码。"] * 2
+    assert re.fullmatch(r"操作过于频繁，请 \d+ 秒后再试。", messages[2]), messages

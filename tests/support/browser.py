@@ -233,7 +233,9 @@ async def chromium() -> AsyncIterator[Browser]:
 @asynccontextmanager
 async def serve(app: FastAPI) -> AsyncIterator[str]:
     """`app` (its lifespan already running) over real HTTP on a free port; yields the base."""
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", ws="none")
+    config = uvicorn.Config(
+        app, log_level="warning", lifespan="off", ws="none", timeout_graceful_shutdown=1
+    )
     server = uvicorn.Server(config)
     sock = socket.create_server(("127.0.0.1", 0))
     task = asyncio.create_task(server.serve(sockets=[sock]))
