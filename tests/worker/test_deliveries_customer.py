@@ -17,7 +17,7 @@ from sqlalchemy import text
 from services.sla_worker.delivery.run import run_deliveries
 from shared.db.engine import Database
 from tests.conftest import Staff
-from tests.support.factories import mobile
+from tests.support.factories import complaint_body, mobile
 from tests.support.resolution import INTERNAL, PROGRESS, RESULT, SOLUTION, resolve_through_api
 from tests.worker.test_deliveries_receivers import Receiver, isolate_subscriptions
 
@@ -152,3 +152,36 @@ async def test_a_retried_acknowledgement_holds_the_later_messages(
     await run_deliveries(runtime)
 
     assert _arrived(receiver, phone) == [str(r["message_id"]) for r in rows]
+
+
+async def test_messages_held_back_never_fill_a_batch(
+    anon: httpx.AsyncClient,
+    staff: Staff,
+    db: Database,
+    receiver: Receiver,
+    make_runtime: Any,
+    client: httpx.AsyncClient,
+) -> None:
+    """One customer's acknowledgement waits for its retry, so that customer's four later
+    messages are held back; with a batch of 3 they come first in the due order, yet another
+    customer's acknowledgement still goes out in the same run."""
+    waiting, _ = await _resolved_for(anon, staff)
+    async with db.connect() as conn:
+        await conn.execute(
+            text(
+                "UPDATE outbox SET next_attempt_at = now() + interval '1 hour', attempts = 1 "
+                "WHERE complaint_id = :id AND template_key = 'complaint_acknowledged'"
+            ),
+            {"id": uuid.UUID(waiting.flow.id)},
+        )
+    other_phone = mobile()
+    other = await client.post(
+        "/api/v1/complaints", json=complaint_body(customer={"name": "李雷", "phone": other_phone})
+    )
+    assert other.status_code == 201, other.text
+
+    await run_deliveries(make_runtime(batch_size=3))
+
+    assert len(_arrived(receiver, other_phone)) == 1
+    rows = await _customer_rows(db, waiting.flow.id)
+    assert [r["status"] for r in rows] == ["pending"] * 5
