@@ -204,6 +204,8 @@ class ComplaintFilters:
     created_to: datetime | None = None
     customer_phone: str | None = None
     reference: str | None = None
+    unassigned: bool = False  # the queue: nobody holds the case yet
+    management_review: bool | None = None  # 总经理例会: level 3 rated 4–5
     # Deadline filters (时限): conditions computed by shared.db.deadlines over complaints.id.
     deadline_clauses: tuple[ColumnElement[bool], ...] = ()
 
@@ -224,6 +226,10 @@ class ComplaintFilters:
             out.append(c.customer_phone == self.customer_phone)
         if self.reference is not None:
             out.append(c.reference == self.reference)
+        if self.unassigned:
+            out.append(c.assignee_id.is_(None))
+        if self.management_review is not None:
+            out.append(c.management_review.is_(self.management_review))
         out.extend(self.deadline_clauses)
         return out
 
@@ -271,6 +277,8 @@ def visibility_clause(vis: Visibility) -> ColumnElement[bool]:
         )
     if vis.assignee_id is not None:
         grants.append(c.assignee_id == vis.assignee_id)
+    if vis.queue_max_level is not None:
+        grants.append(and_(c.assignee_id.is_(None), c.level <= vis.queue_max_level))
     if vis.max_level is not None:
         level_ok = c.level <= vis.max_level
         grants.append(
