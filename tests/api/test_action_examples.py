@@ -59,7 +59,7 @@ RECIPES: dict[str, tuple[str, str, tuple[tuple[str, dict[str, Any] | None], ...]
     "review": ("rated", "manager", ()),
     "send_back": ("resolved", "manager", ()),
     "log_followup_attempt": ("resolved", "agent", ()),
-    # Three failed attempts on different working days first (logged by another agent).
+    # Three failed attempts on different working days first (by an agent, not the handler).
     "record_unreachable": ("resolved", "agent", ()),
     "regulator_reply": ("registered", "director", ()),
     "add_note": ("registered", "agent", ()),
@@ -84,7 +84,7 @@ async def test_the_documented_example_is_accepted(
     if action == "record_unreachable":
         for day in ("2026-11-23", "2026-11-24", "2026-11-25"):  # Mon–Wed, working days
             attempt = {"method": "phone", "attempted_at": f"{day}T10:00:00+08:00"}
-            await flow.act("log_followup_attempt", staff.agent2.headers, attempt)
+            await flow.act("log_followup_attempt", staff.agent.headers, attempt)
     body: dict[str, Any] = dict(ACTION_EXAMPLES[action])
     if "action_id" in body:  # the id the server gave the corrective action (module docstring)
         body["action_id"] = flow.complaint["corrective_actions"][-1]["id"]

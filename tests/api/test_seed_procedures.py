@@ -124,11 +124,16 @@ async def test_seed_002_levels_and_tiers_from_intake_to_closure(
     assert (await anon.post(SURVEY, json={"token": second_link, "score": 2})).status_code == 204
     await flow.refresh(director)
     assert flow.complaint["satisfaction"] == 2
-    await flow.act("close", director, {"summary": "客户满意，结案"})
+    # §5.1.1.3: the director directed it, so another director signs it off (four eyes); then
+    # the clerk archives (§3.2 事务文员).
+    await flow.act("close", director, {}, expect=403)
+    await flow.act("review", director, {}, expect=403)
+    await flow.act("review", staff.director2.headers, {"comment": "同意存档"})
+    await flow.act("close", staff.clerk.headers, {"summary": "客户满意，结案"})
     assert flow.status == "closed"
     events = await flow.events(director)
     actors = {e["actor"]["id"] for e in events}
-    for who in (staff.agent, staff.handler_logistics, staff.manager, staff.director):
+    for who in (staff.agent, staff.handler_logistics, staff.manager, staff.director, staff.clerk):
         assert who.id in actors
     assert [
         e["actor"]["kind"] for e in events if e["type"] == "complaint.satisfaction_recorded"
@@ -160,9 +165,11 @@ async def test_seed_003_regulator_case_with_director_approval_and_the_reply(
     flow = await register(anon, staff.agent.headers, **_regulator_case())
     assert flow.complaint["level"] == 3
     assert "channel:regulator" in flow.complaint["level_reasons"]
-    # 三级投诉: the director leads; a manager does not even see it (保密).
+    # 三级投诉: the director leads; the manager is told and reads it (「重大投诉,必须马上报告
+    # 部门经理」) but does not decide it.
     seen = await anon.get(f"/api/v1/complaints/{flow.id}", headers=staff.manager.headers)
-    assert seen.status_code == 404
+    assert seen.status_code == 200
+    await flow.act("assign", staff.manager.headers, {"department": "quality"}, expect=403)
     await flow.act("assign", staff.agent.headers, {"assignee_id": staff.agent.id}, expect=403)
     await flow.act(
         "assign", director, {"department": "quality", "assignee_id": staff.handler_quality.id}
@@ -202,10 +209,16 @@ async def test_seed_003_regulator_case_with_director_approval_and_the_reply(
     await flow.act("customer_agrees", handler, {"note": "消费者同意方案"})
     await flow.act("implement_solution", handler, {"note": "退款及补偿已转账"})
     await flow.act("resolve", handler, {"result": "退款及补偿已到账，感谢您的理解与监督"})
-    await flow.act("record_satisfaction", director, {"score": 1, "comment": "回访：非常满意"})
-    # 第七条: 向监管部门反馈 before 结案.
-    refused = await flow.act("close", director, {}, expect=422)
+    # 回访 by the clerk, never by the handler (seed 002 §5.4.1.3 私自填写舞弊).
+    await flow.act("record_satisfaction", handler, {"score": 1}, expect=403)
+    await flow.act(
+        "record_satisfaction", staff.clerk.headers, {"score": 1, "comment": "回访：非常满意"}
+    )
+    # 第七条: 向监管部门反馈 before 结案 (and before the director signs it off).
+    refused = await flow.act("close", staff.clerk.headers, {}, expect=422)
     assert "regulator_reply_missing" in refused.json()["detail"]
+    assert "review_missing" in refused.json()["detail"]
+    await flow.act("review", director, {}, expect=422)
     await flow.act(
         "regulator_reply",
         director,
@@ -215,12 +228,21 @@ async def test_seed_003_regulator_case_with_director_approval_and_the_reply(
             "outcome": "调解成功",
         },
     )
-    await flow.act("close", director, {"summary": "已向12315反馈，结案"})
+    await flow.act("review", director, {"comment": "同意存档"})
+    await flow.act("close", staff.clerk.headers, {"summary": "已向12315反馈，结案"})
     assert flow.status == "closed"
-    assert _types(await flow.events(director))[-2:] == [
+    events = await flow.events(director)
+    assert _types(events)[-3:] == [
         "complaint.regulator_replied",
+        "complaint.reviewed",
         "complaint.closed",
     ]
+    rated = next(e for e in events if e["type"] == "complaint.satisfaction_recorded")
+    assert rated["actor"]["id"] == staff.clerk.id
+    assert (rated["payload"]["recorded_by"], rated["payload"]["method"]) == (
+        staff.clerk.id,
+        "phone",
+    )
     await assert_rebuilds(db, flow.id)
 
 
@@ -243,7 +265,7 @@ async def test_seed_003_withdrawal_still_owes_the_regulator_a_reply(
     await flow.act("withdraw", staff.agent.headers, withdraw, expect=403)  # a level-3 decision
     await flow.act("withdraw", director, withdraw)
     assert flow.status == "withdrawn"
-    await flow.act("close", director, {}, expect=409)
+    await flow.act("close", staff.clerk.headers, {}, expect=409)
     await flow.act(
         "regulator_reply",
         director,
@@ -293,8 +315,9 @@ async def test_seed_004_company_fault_with_corrective_actions_verified(
     await flow.act("customer_agrees", handler, {})
     await flow.act("implement_solution", handler, {"note": "新品已寄出"})
     await flow.act("resolve", handler, {"result": "新品已寄出，请注意查收"})
-    # 四不放过: no corrective action yet.
-    refused = await flow.act("close", agent, {}, expect=422)
+    # 四不放过: no corrective action yet (and the agent no longer closes: the clerk archives).
+    await flow.act("close", agent, {}, expect=403)
+    refused = await flow.act("close", staff.clerk.headers, {}, expect=422)
     assert "corrective_action_missing" in refused.json()["detail"]
     for action in (
         {
@@ -342,7 +365,10 @@ async def test_seed_004_company_fault_with_corrective_actions_verified(
     token = await flow.survey_token(db)
     assert (await anon.post(SURVEY, json={"token": token, "score": 1})).status_code == 204
     await flow.refresh(agent)
-    await flow.act("close", agent, {"summary": "纠正措施已落实并验证有效，预防措施跟踪中"})
+    await flow.act("review", staff.manager.headers, {"comment": "同意存档"})  # §5.1.1.1
+    await flow.act(
+        "close", staff.clerk.headers, {"summary": "纠正措施已落实并验证有效，预防措施跟踪中"}
+    )
     assert flow.status == "closed"
     # 效果确认 of the preventive action takes longer: it continues after 结案 (seed 004 跟踪).
     await flow.act(
