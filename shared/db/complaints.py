@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.db.engine import fetch
 from shared.db.tables import Complaint, ComplaintEvent, IdempotencyKey, table_of
-from shared.domain.access import ComplaintFacts, Visibility
+from shared.domain.access import FOLLOW_UP_STATUS, ComplaintFacts, Visibility
 from shared.domain.complaint import Actor, ComplaintState, EventMeta
 from shared.domain.events import Event, parse_event
 from shared.domain.values import STORED, representable_instant
@@ -83,6 +83,7 @@ def facts_from_row(row: dict[str, Any]) -> ComplaintFacts:
         department=row["department"],
         level=row["level"],
         subject_user_id=row["subject_user_id"],
+        status=row["status"],
     )
 
 
@@ -278,7 +279,8 @@ def visibility_clause(vis: Visibility) -> ColumnElement[bool]:
     if vis.assignee_id is not None:
         grants.append(c.assignee_id == vis.assignee_id)
     if vis.queue_max_level is not None:
-        grants.append(and_(c.assignee_id.is_(None), c.level <= vis.queue_max_level))
+        queued = or_(c.assignee_id.is_(None), c.status == FOLLOW_UP_STATUS)
+        grants.append(and_(queued, c.level <= vis.queue_max_level))
     if vis.max_level is not None:
         level_ok = c.level <= vis.max_level
         grants.append(

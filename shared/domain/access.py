@@ -24,7 +24,7 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from shared.domain.complaint import Actor, ActorKind
-from shared.domain.enums import Level, Role
+from shared.domain.enums import Level, Role, Status
 from shared.domain.values import mask_phone
 
 
@@ -79,6 +79,10 @@ class Principal:
         return f"{self.kind}:{self.id}"
 
 
+# The status whose cases wait for their 回访 (the follow-up queue).
+FOLLOW_UP_STATUS = Status.RESOLVED
+
+
 @dataclass(frozen=True)
 class ComplaintFacts:
     """The fields of a complaint the access rules look at."""
@@ -89,6 +93,7 @@ class ComplaintFacts:
     department: str | None
     level: int
     subject_user_id: uuid.UUID | None
+    status: str = ""  # the lifecycle status (the 回访 queue holds resolved cases)
 
 
 @dataclass(frozen=True)
@@ -104,8 +109,9 @@ class Visibility:
     department: str | None = None  # cases routed to this department
     max_level: int | None = None  # with `department` (None: any department), level <= max_level
     excluded_subject: uuid.UUID | None = None  # recusal: never, whatever the grants
-    # The tier's queue (seed 002 §5.1.1.1): unassigned cases up to this level, any department,
-    # whatever the channel or who registered them.
+    # The tier's queues up to this level, any department, whatever the channel or who
+    # registered them: cases nobody holds yet (seed 002 §5.1.1.1), and resolved cases awaiting
+    # their 回访 by someone other than the handler (§5.3.1.6, §5.4.1.3).
     queue_max_level: int | None = None
 
     def allows(self, facts: ComplaintFacts) -> bool:
@@ -120,11 +126,8 @@ class Visibility:
             return True
         if self.assignee_id is not None and facts.assignee_id == self.assignee_id:
             return True
-        if (
-            self.queue_max_level is not None
-            and facts.assignee_id is None
-            and facts.level <= self.queue_max_level
-        ):
+        queued = facts.assignee_id is None or facts.status == FOLLOW_UP_STATUS
+        if self.queue_max_level is not None and queued and facts.level <= self.queue_max_level:
             return True
         if self.max_level is not None:
             in_scope = self.department is None or facts.department == self.department

@@ -13,6 +13,7 @@ from shared.db.engine import Database
 from tests.conftest import Staff
 from tests.support.factories import complaint_body, mobile
 from tests.support.flow import assert_rebuilds, register
+from tests.support.principals import Account
 
 SURVEY = "/api/v1/public/survey"
 
@@ -381,4 +382,96 @@ async def test_seed_004_company_fault_with_corrective_actions_verified(
     actions = {a["id"]: a for a in flow.complaint["corrective_actions"]}
     assert [(a["status"], a["verified"]) for a in actions.values()] == [("done", True)] * 2
     assert actions[corrective["id"]]["verification_note"] == "连续两周来料零缺陷"
+    await assert_rebuilds(db, flow.id)
+
+
+async def test_seed_002_5_1_1_1_agent_handles_manager_reviews_clerk_archives(
+    anon: httpx.AsyncClient, staff: Staff, integration: Account, db: Database
+) -> None:
+    """Seed 002 §5.1.1.1: 属于一级投诉范围的, 由一级受理人直接跟进处理, 由二级受理人审核后交事务
+    文员存档. A call-centre integration registers the level-1 case; an agent takes it from tier
+    1's queue, handles and resolves it; another agent does the 回访 (§5.3.1.6; the handler may
+    not: §5.4.1.3); the manager sends it back once with a reason, then signs off the new result;
+    the clerk archives it (§3.2)."""
+    agent, other, manager = staff.agent.headers, staff.agent2.headers, staff.manager.headers
+    flow = await register(anon, integration.headers, channel="phone", content="热水器不出热水。")
+    assert (flow.complaint["level"], flow.complaint["assignee_id"]) == (1, None)
+    # Tier 1's queue: the agent sees the case although an integration registered it.
+    queue = await anon.get(
+        "/api/v1/complaints",
+        params={"queue": "unassigned", "reference": flow.complaint["reference"]},
+        headers=agent,
+    )
+    assert [c["id"] for c in queue.json()["items"]] == [flow.id]
+    await flow.refresh(agent)
+    await flow.act("claim", agent, {"note": "我来跟进"})
+    assert (flow.status, flow.complaint["assignee_id"]) == ("assigned", staff.agent.id)
+    mine = await anon.get(
+        "/api/v1/complaints",
+        params={"queue": "mine", "reference": flow.complaint["reference"]},
+        headers=agent,
+    )
+    assert [c["id"] for c in mine.json()["items"]] == [flow.id]
+    await flow.act("log_contact", agent, {"method": "phone", "outcome": "已联系客户，约定上门"})
+    await flow.act("resolve", agent, {"result": "已上门更换温控器，热水恢复正常"})
+    # 回访: never by the handler (私自填写舞弊); another agent calls the customer back.
+    await flow.act("record_satisfaction", agent, {"score": 1}, expect=403)
+    await flow.act("record_satisfaction", other, {"score": 2, "comment": "回访：客户满意"})
+    # 审核 by the tier above: the agent may neither review nor archive its own work.
+    await flow.act("review", agent, {}, expect=403)
+    await flow.act("close", agent, {}, expect=403)
+    await flow.act("close", staff.clerk.headers, {}, expect=422)  # not reviewed yet
+    sent_back = await flow.act("send_back", manager, {"reason": "请补充上门检测记录"})
+    assert sent_back.json()["status"] == "investigating"
+    assert flow.complaint["assignee_id"] == staff.agent.id  # back to its handler
+    await flow.act("add_note", agent, {"text": "上门检测：温控器触点烧蚀"})
+    await flow.act("resolve", agent, {"result": "已更换温控器并完成检测，热水恢复正常"})
+    assert flow.complaint["satisfaction"] is None  # a new result is rated again
+    token = await flow.survey_token(db)
+    assert (await anon.post(SURVEY, json={"token": token, "score": 2})).status_code == 204
+    await flow.refresh(manager)
+    await flow.act("review", manager, {"comment": "同意存档"})
+    assert flow.complaint["review"]["reviewer_id"] == staff.manager.id
+    await flow.act("close", staff.clerk.headers, {"summary": "已存档"})
+    assert flow.status == "closed"
+    events = await flow.events(manager)
+    chain = [
+        (e["type"], e["actor"]["id"])
+        for e in events
+        if e["type"]
+        in ("complaint.claimed", "complaint.sent_back", "complaint.reviewed", "complaint.closed")
+    ]
+    assert chain == [
+        ("complaint.claimed", staff.agent.id),
+        ("complaint.sent_back", staff.manager.id),
+        ("complaint.reviewed", staff.manager.id),
+        ("complaint.closed", staff.clerk.id),
+    ]
+    sent = next(e for e in events if e["type"] == "complaint.sent_back")
+    assert sent["payload"]["reason"] == "请补充上门检测记录"
+    assert sent["payload"]["handler_id"] == staff.agent.id
+    await assert_rebuilds(db, flow.id)
+
+
+async def test_seed_002_5_1_1_2_manager_handles_level_2_director_reviews(
+    anon: httpx.AsyncClient, staff: Staff, db: Database
+) -> None:
+    """Seed 002 §5.1.1.2: 属于二级投诉范围的, 交由二级受理人跟进处理, 报三级受理人审核后, 由
+    事务文员存档. The manager handles a level-2 case; a manager may not sign it off, the
+    director does; the clerk archives it."""
+    manager, director = staff.manager.headers, staff.director.headers
+    flow = await register(anon, staff.agent.headers, content="门店店员服务态度恶劣，拒绝退换。")
+    assert flow.complaint["level"] == 2
+    await flow.act("claim", staff.agent.headers, {}, expect=403)  # level 2 is tier 2's
+    await flow.act("claim", manager, {})
+    await flow.act("start_investigation", manager, {})
+    await flow.act("log_contact", manager, {"method": "phone", "outcome": "已致歉"})
+    await flow.act("resolve", manager, {"result": "已为您办理退换，并对店员进行培训"})
+    await flow.act("record_satisfaction", manager, {"score": 2}, expect=403)  # its handler
+    await flow.act("record_satisfaction", staff.clerk.headers, {"score": 2})
+    await flow.act("review", manager, {}, expect=403)  # level 2 is reviewed by 三级
+    await flow.act("review", director, {"comment": "同意"})
+    assert flow.complaint["review"]["role"] == "director"
+    await flow.act("close", staff.clerk.headers, {})
+    assert flow.status == "closed"
     await assert_rebuilds(db, flow.id)
