@@ -2,10 +2,14 @@
 
 Records are shown only to those who need them:
 
-- agents (一级受理人) see what they registered or are assigned;
+- agents (一级受理人) see what they registered or are assigned, and their tier's queues: the
+  cases of their levels nobody holds yet, whoever registered them (seed 002 §5.1.1.1), and the
+  resolved ones waiting for their 回访 (§5.3.1.6);
 - handlers see their department's cases (and what they are assigned);
 - managers (二级) and directors (三级) see cases at or below their tier, in their department when
-  they have one, company-wide otherwise;
+  they have one, company-wide otherwise; managers also the level-3 cases reported to them
+  (seed 002 §5.1.1.3, the routing rules' `report_to_manager_from`);
+- the clerk (事务文员) keeps the records: reads every case, contact data included (回访 calls);
 - auditors read everything and change nothing; admins manage accounts and configuration and may
   read complaints with personal data masked;
 - integrations see only what they created, unless given the `complaints:read:all` scope;

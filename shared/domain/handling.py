@@ -5,10 +5,14 @@ returns the events to append (or raises a domain error), and nothing else.
 Who may act (on top of record visibility, shared.domain.access):
 - agents (一级受理人), handlers, managers and directors handle: contact, investigate, propose,
   record the customer's answer, implement, resolve, add notes and corrective actions, escalate;
-- triage, assignment, withdrawal, reopening and closing are tier decisions, taken by the tier the
-  routing rules give the level or a higher one (by default agents up to level 1, managers up to
-  level 2, directors at every level: 一级/二级/三级受理人); the assignee is held to the same rule,
-  department handlers excepted (they investigate at any level);
+- triage, assignment, claiming, withdrawal and reopening are tier decisions, taken by the tier
+  the routing rules give the level or a higher one (by default agents up to level 1, managers up
+  to level 2, directors at every level: 一级/二级/三级受理人); the assignee is held to the same
+  rule, department handlers excepted (they investigate at any level);
+- the sign-off chain (seed 002 §5.1.1, rule data in `ClosureRules`): once the customer rated the
+  result or was recorded unreachable (回访, never by the case's handler: §5.4.1.3 私自填写舞弊),
+  the tier above the handler reviews (审核: level 1 a manager, level 2 and 3 a director who did
+  not handle it) or sends the case back; the clerk (事务文员) archives it (`close`, 存档);
 - solutions above the approval limits are approved by a manager or a director (审批), never by the
   person who proposed them (four eyes);
 - the reply to the regulator is sent by a manager or director;
