@@ -149,12 +149,9 @@ def action_roles(action: Action, closure: ClosureRules = DEFAULT_CLOSURE_RULES) 
     ):
         return closure.followup_roles
     if action in (Action.REVIEW, Action.SEND_BACK):
-        return frozenset(
-            r
-            for r in TIERED
-            if TIER_OF_ROLE[r]
-            >= min(TIER_OF_ROLE[role] for role in closure.reviewer_by_level.values())
-        )
+        # Any tier that reviews some level; `reviewer_problem` checks the case's own level.
+        lowest = min(TIER_OF_ROLE[role] for role in closure.reviewer_by_level.values())
+        return frozenset(r for r in TIERED if TIER_OF_ROLE[r] >= lowest)
     return ACTION_ROLES.get(action, HANDLERS)
 
 

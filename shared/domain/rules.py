@@ -563,12 +563,12 @@ class ClosureRules(BaseModel):
     )
     require_verified_actions: StrictBool = False
     # 回访 is mandatory (seed 002 §5.3.1.6, §5.4.1.3): the customer rated the result, or the desk
-    # recorded them unreachable after `followup_attempts` attempts (see the sign-off section).
+    # recorded them unreachable after `followup_attempts` attempts on different working days.
     require_satisfaction: StrictBool = True
     # Seed 003 第七条: 上级监管部门转来的客户投诉, 处理完后应及时向监管部门反馈; the 12315 rules
     # want the result recorded back, so a regulator case closes only once that is done.
     require_regulator_reply: StrictBool = True
-    # The sign-off chain (审核 → 存档, seed 002 §5.1.1.1–3; see `reviewer_for`).
+    # The sign-off chain (审核 → 存档, seed 002 §5.1.1.1–3; see `reviewer_problem`).
     require_review: StrictBool = True
     # Who reviews a case of each level: that tier or a higher one, never the case's handler.
     reviewer_by_level: Mapping[Level, Role] = Field(
