@@ -314,3 +314,28 @@ def test_a_stored_rule_set_that_no_longer_validates_falls_back_to_the_default() 
     )
     assert rules.approval == ApprovalRules()
     assert rules.repeat.window_days == 60
+
+
+async def test_a_company_with_another_sign_off_chain_changes_the_closure_rules(
+    env: dict[str, Any],
+) -> None:
+    """Seed 002 §5.1.1 is the default (reviewed by the tier above, archived by the clerk); a
+    company where managers archive what they reviewed, and that accepts one attempt to reach
+    the customer, says so in the `closure` rule set."""
+    agent, manager = env["agent"], env["manager"]
+    flow = await _register(env)
+    await flow.act("claim", agent.headers, {})
+    await flow.act("resolve", agent.headers, {"result": "已电话指导客户操作，问题解决"})
+    await flow.act("log_followup_attempt", manager.headers, {"method": "phone"})
+    await flow.act("record_unreachable", manager.headers, {}, expect=422)  # 3 working days
+    await flow.act("close", manager.headers, {}, expect=403)  # the clerk archives
+    try:
+        closure = {"archivist_roles": ["clerk", "manager"], "followup_attempts": 1}
+        assert (await _put(env, "closure", closure)).status_code == 200
+        await flow.act("record_unreachable", manager.headers, {})
+        await flow.act("close", manager.headers, {}, expect=422)  # still reviewed first
+        await flow.act("review", manager.headers, {})
+        await flow.act("close", manager.headers, {})
+        assert flow.status == "closed"
+    finally:
+        assert (await _put(env, "closure", {})).status_code == 200
