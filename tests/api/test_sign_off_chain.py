@@ -73,8 +73,17 @@ async def test_seed_002_5_1_1_1_the_queue_is_each_tiers_own(
     await level1.act("claim", staff.agent.headers, {})
     assert (await anon.get(f"/api/v1/complaints/{level1.id}", headers=other)).status_code == 404
     await level1.act("resolve", staff.agent.headers, {"result": "已电话指导客户操作，问题解决"})
-    # §5.3.1.6: the resolved case now waits for its 回访, which another agent may do.
+    # §5.3.1.6: the resolved case now waits for its 回访, which another agent may do; the list
+    # (SQL) and the read (the domain's rule) agree.
     assert (await anon.get(f"/api/v1/complaints/{level1.id}", headers=other)).status_code == 200
+    listed = await anon.get(
+        "/api/v1/complaints", params={"reference": level1.complaint["reference"]}, headers=other
+    )
+    assert [c["id"] for c in listed.json()["items"]] == [level1.id]
+    unlisted = await anon.get(
+        "/api/v1/complaints", params={"reference": level2.complaint["reference"]}, headers=other
+    )
+    assert unlisted.json()["items"] == []
     await level1.act("record_satisfaction", other, {"score": 1, "method": "phone"})
 
 
