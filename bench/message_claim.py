@@ -9,11 +9,10 @@ first message waiting for its retry (an hour away), so their 4 later ones must b
 Then claims batches of 50 the way the delivery job does (`shared.db.outbox.claim_messages`,
 each claim leasing its rows), `--claims` (200) times, and the same with the ordering clauses
 taken out of the statement (the claim before per-customer order) after the leases are cleared.
-Reports the median and p95 time per claim and
-the rows claimed; `held_back_claimed` must be 0 (no message claimed while an earlier one to
-its customer waits). Starts (or reuses) PostgreSQL like the tests (DATABASE_URL, else the
-embedded server), on a database of its own dropped at the end. Prints one JSON object LAST.
-Figures are never asserted.
+Reports the median and p95 time per claim and the rows claimed; `held_back_claimed` must be 0
+(no message claimed while an earlier one to its customer waits). Starts (or reuses) PostgreSQL
+like the tests (DATABASE_URL, else the embedded server), on a database of its own dropped at
+the end. Prints one JSON object LAST. Figures are never asserted.
 """
 
 from __future__ import annotations
