@@ -88,17 +88,22 @@ async def test_the_proposer_is_not_offered_approval_of_their_own_solution(
 
 async def test_closure_requirements_withhold_close(anon: httpx.AsyncClient, staff: Staff) -> None:
     """四不放过 (seed 004): company fault without a root cause and a corrective action cannot be
-    closed, so close is not offered; the refusal lists what is missing (409)."""
+    archived, so the clerk (seed 002 §3.2) is not offered close; the refusal lists what is
+    missing (409). Nor is review offered to the manager before the case is complete."""
     handler = staff.handler_quality.headers
     flow = await drive_to(await register(anon, staff.agent.headers), "investigating", staff)
     await flow.act(
         "record_findings", handler, {"findings": "密封圈不良", "responsibility": "company"}
     )
     await flow.act("resolve", handler, {"result": "已为您更换"})
-    assert "close" not in await _offered(flow, staff.agent.headers)
-    refused = await flow.act("close", staff.agent.headers, {}, expect=409)
+    assert "close" not in await _offered(flow, staff.clerk.headers)
+    assert "review" not in await _offered(flow, staff.manager.headers)
+    refused = await flow.act("close", staff.clerk.headers, {}, expect=409)
     assert refused.json()["code"] == "closure-requirements"
     assert "root_cause_missing" in refused.json()["detail"]
+    # The handler never records the 回访 of their own case (seed 002 §5.4.1.3): not offered.
+    assert "record-satisfaction" not in await _offered(flow, handler)
+    assert "record-satisfaction" in await _offered(flow, staff.clerk.headers)
 
 
 def _owners(staff: Staff) -> dict[str, dict[str, str]]:
@@ -107,6 +112,7 @@ def _owners(staff: Staff) -> dict[str, dict[str, str]]:
         "handler": staff.handler_quality.headers,
         "manager": staff.manager.headers,
         "director": staff.director.headers,
+        "clerk": staff.clerk.headers,
     }
 
 

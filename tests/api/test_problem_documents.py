@@ -51,7 +51,9 @@ async def test_each_kind_of_refusal_has_its_code(
     )
     _problem(recusal, 422, "recusal")
     _problem(
-        await flow.act("close", staff.agent.headers, {}, expect=409), 409, "invalid-transition"
+        await flow.act("start_investigation", staff.agent.headers, {}, expect=409),
+        409,
+        "invalid-transition",
     )
     _problem(await flow.act("add_note", staff.agent.headers, {}, expect=422), 422, "validation")
     stale = await anon.post(
@@ -108,7 +110,7 @@ async def test_state_refusals_of_an_action_are_409_with_their_code(
     )
     await resolved.act("resolve", handler, {"result": "已为您更换"})
     _problem(
-        await resolved.act("close", staff.agent.headers, {}, expect=409),
+        await resolved.act("close", staff.clerk.headers, {}, expect=409),
         409,
         "closure-requirements",
     )

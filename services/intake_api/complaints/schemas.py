@@ -12,6 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from services.intake_api.paging import Page, PageQuery
+from shared.db.complaints import state_from_row
 from shared.domain.access import Principal, mask_customer, sees_contact_data
 from shared.domain.complaint import Actor, ActorKind
 from shared.domain.enums import (
@@ -32,8 +33,11 @@ from shared.domain.intake import Attachment, ComplaintSubject, Product, Wish
 from shared.domain.records import (
     Approval,
     CorrectiveAction,
+    FollowUp,
+    FollowUpAttempt,
     Investigation,
     RegulatorReply,
+    SignOff,
     Solution,
 )
 from shared.domain.reference import REFERENCE_PATTERN, SHANGHAI
@@ -67,6 +71,20 @@ class CorrectiveActionView(CorrectiveAction):
 class RegulatorReplyView(RegulatorReply):
     replied_at: LocalTime
     recorded_at: LocalTime
+
+
+class SignOffView(SignOff):
+    at: LocalTime
+
+
+class FollowUpAttemptView(FollowUpAttempt):
+    attempted_at: LocalTime
+
+
+class FollowUpView(FollowUp):
+    # The same list, each shown in +08:00 (pydantic revalidates it; mypy sees lists invariant).
+    attempts: list[FollowUpAttemptView] = Field(default_factory=list)  # type: ignore[assignment]
+    unreachable_at: LocalTime | None = None
 
 
 class ActorView(BaseModel):
@@ -194,6 +212,13 @@ class ComplaintOut(BaseModel):
     regulator_reply: RegulatorReplyView | None = None
     resolved_at: LocalTime | None = None
     closed_at: LocalTime | None = None
+    resolved_by: str | None = Field(
+        default=None, description="Who told the customer the current result (its handler)"
+    )
+    review: SignOffView | None = Field(default=None, description="审核: who signed the result off")
+    followup: FollowUpView | None = Field(
+        default=None, description="回访: failed attempts, and whether the customer was unreachable"
+    )
     allowed_actions: list[str] = Field(
         default=[],
         description="What this caller may do now, spelled as the action's URL "
@@ -206,8 +231,6 @@ class ComplaintOut(BaseModel):
     def from_row(cls, row: dict[str, Any], *, viewer: Viewer) -> ComplaintOut:
         """The complaint as a principal may see it: contact data masked unless the viewer sees
         contact data, identity numbers always masked (the reveal call shows them)."""
-        from shared.db.complaints import state_from_row
-
         contact_visible = viewer.contact_visible
         data = dict(row)
         ctx = Context(principal=viewer.principal, now=viewer.now, rules=viewer.rules)
@@ -361,6 +384,15 @@ class ComplaintQuery(PageQuery):
         "reveal, and is rate-limited per caller",
     )
     reference: str | None = Field(default=None, pattern=REFERENCE_PATTERN)
+    queue: Literal["mine", "unassigned"] | None = Field(
+        default=None,
+        description="`mine`: the cases you hold; `unassigned`: your tier's queue of cases nobody "
+        "holds yet (claim one with `POST …/claim`)",
+    )
+    management_review: bool | None = Field(
+        default=None,
+        description="`true`: the level-3 cases rated 4–5, for the management meeting (总经理例会)",
+    )
     due_within_hours: int | None = Field(
         default=None,
         ge=1,
