@@ -62,6 +62,12 @@ async def _through_the_lifecycle(anon: httpx.AsyncClient, staff: Staff) -> Flow:
         staff.director.headers,
         {"replied_at": "2026-01-05T02:00:00Z", "content": "已与消费者协商一致"},
     )
+    await flow.act("resolve", handler, {"result": "赔偿款已到账"})
+    # The 回访 (seed 002 §5.3.1.6) and the sign-off (审核) stamp their times too.
+    await flow.act("log_followup_attempt", staff.clerk.headers, {"note": "电话无人接听"})
+    await flow.act("record_satisfaction", staff.clerk.headers, {"score": 1})
+    await flow.act("record_root_cause", handler, {"root_cause": "密封圈来料尺寸超差"})
+    await flow.act("review", staff.director.headers, {"comment": "同意存档"})
     return flow
 
 
@@ -107,6 +113,8 @@ async def test_every_time_in_the_answers_is_in_shanghai_time(
         ".corrective_actions[0].created_at",
         ".investigation.recorded_at",
         ".regulator_reply.replied_at",
+        ".review.at",
+        ".followup.attempts[0].attempted_at",
     ):
         assert record in shown, record
     assert seen[f"{complaint}.regulator_reply.replied_at"] == "2026-01-05T10:00:00+08:00"
