@@ -34,6 +34,7 @@ from services.intake_api.notifications.router import router as notifications_rou
 from services.intake_api.ops.router import router as ops_router
 from services.intake_api.public.router import router as public_router
 from services.intake_api.ratelimit import RateLimiter
+from services.intake_api.reports.router import router as reports_router
 from services.intake_api.rules.router import router as rules_router
 from services.intake_api.sla.router import router as sla_router
 from shared.application import bootstrap
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(calendar_router)
     app.include_router(sla_router)
     app.include_router(rules_router)
+    app.include_router(reports_router)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(AccessLogMiddleware)
     if proxies := settings.trusted_proxy_list():

@@ -122,6 +122,9 @@ class Complaint(Base):
         Index("ix_complaints_department", "department"),
         Index("ix_complaints_subject_user_id", "subject_user_id"),
         Index("ix_complaints_created_by", "created_by_kind", "created_by_id"),
+        # The reports' periods (revision 0020): closed and resolved in a period.
+        Index("ix_complaints_closed_at", "closed_at"),
+        Index("ix_complaints_resolved_at", "resolved_at"),
     )
 
 
@@ -139,7 +142,22 @@ class ComplaintEvent(Base):
     occurred_at: Mapped[datetime]
     payload: Mapped[Json]
 
-    __table_args__ = (UniqueConstraint("complaint_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("complaint_id", "seq"),
+        # The reports (revision 0020): withdrawals in a period, the pauses awaiting the customer.
+        Index(
+            "ix_complaint_events_withdrawn",
+            "occurred_at",
+            postgresql_where=text("type = 'complaint.withdrawn'"),
+        ),
+        Index(
+            "ix_complaint_events_pauses",
+            "complaint_id",
+            postgresql_where=text(
+                "type IN ('complaint.awaiting_customer', 'complaint.customer_responded')"
+            ),
+        ),
+    )
 
 
 class IdempotencyKey(Base):
@@ -623,6 +641,11 @@ class Deadline(Base):
             "breached_assignee_id",
             "breached_at",
             postgresql_where=text("status = 'breached'"),
+        ),
+        # The reports (revision 0020): deadlines met or breached in a period.
+        Index("ix_deadlines_met_at", "met_at", postgresql_where=text("status = 'met'")),
+        Index(
+            "ix_deadlines_breached_at", "breached_at", postgresql_where=text("status = 'breached'")
         ),
         # Recomputing what a newly loaded schedule makes definite.
         Index(

@@ -1,0 +1,152 @@
+"""Report periods and the pure arithmetic of the reports (统计分析, SPEC §6).
+
+A period is a span of Asia/Shanghai calendar days: a week runs Monday to Sunday (投诉周报, seed
+002 §3.2), a month is a calendar month (客户月投诉统计表, seed 003). The database compares UTC
+instants, so a period also gives its bounds as UTC instants, half-open: [start, end).
+
+Nothing here reads the clock or a database.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+
+from shared.domain.access import Principal
+from shared.domain.enums import Role
+from shared.domain.errors import Forbidden
+from shared.domain.reference import SHANGHAI
+
+
+class ReportKind(StrEnum):
+    WEEKLY = "weekly"  # 投诉周报
+    MONTHLY = "monthly"  # 客户月投诉统计表
+    CAUSES = "causes"  # 质量分析报告 / 责任分析报告
+    EXPECTATIONS = "expectations"  # 客户期望分析报告
+
+
+REPORT_TITLES: dict[ReportKind, str] = {
+    ReportKind.WEEKLY: "投诉周报",
+    ReportKind.MONTHLY: "客户月投诉统计表",
+    ReportKind.CAUSES: "质量与责任分析报告",
+    ReportKind.EXPECTATIONS: "客户期望分析报告",
+}
+
+
+class PeriodUnit(StrEnum):
+    WEEK = "week"
+    MONTH = "month"
+
+
+@dataclass(frozen=True)
+class Period:
+    """Asia/Shanghai days `first`..`last` (inclusive) of one week or one month."""
+
+    unit: PeriodUnit
+    first: date
+    last: date
+
+    @classmethod
+    def week_of(cls, day: date) -> Period:
+        monday = day - timedelta(days=day.weekday())
+        return cls(PeriodUnit.WEEK, monday, monday + timedelta(days=6))
+
+    @classmethod
+    def month_of(cls, day: date) -> Period:
+        first = day.replace(day=1)
+        following = (first + timedelta(days=32)).replace(day=1)
+        return cls(PeriodUnit.MONTH, first, following - timedelta(days=1))
+
+    @classmethod
+    def of(cls, unit: PeriodUnit, day: date) -> Period:
+        return cls.week_of(day) if unit is PeriodUnit.WEEK else cls.month_of(day)
+
+    @property
+    def start(self) -> datetime:
+        """The first instant of the period (UTC)."""
+        return datetime.combine(self.first, time(0), SHANGHAI).astimezone(UTC)
+
+    @property
+    def end(self) -> datetime:
+        """The first instant after the period (UTC)."""
+        return datetime.combine(self.last + timedelta(days=1), time(0), SHANGHAI).astimezone(UTC)
+
+    def previous(self) -> Period:
+        return Period.of(self.unit, self.first - timedelta(days=1))
+
+    def following(self) -> Period:
+        return Period.of(self.unit, self.last + timedelta(days=1))
+
+    def back(self, count: int) -> list[Period]:
+        """This period and the `count - 1` before it, oldest first (a trend's x axis)."""
+        periods = [self]
+        while len(periods) < count:
+            periods.append(periods[-1].previous())
+        return periods[::-1]
+
+    @property
+    def label(self) -> str:
+        if self.unit is PeriodUnit.MONTH:
+            return f"{self.first.year}年{self.first.month}月"
+        return f"{self.first.isoformat()}～{self.last.isoformat()}"
+
+
+def period_for(kind: ReportKind) -> PeriodUnit:
+    return PeriodUnit.WEEK if kind is ReportKind.WEEKLY else PeriodUnit.MONTH
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The q-quantile (0..1) by linear interpolation between closest ranks (PostgreSQL's
+    `percentile_cont`, Excel's PERCENTILE.INC); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def rate(part: int, whole: int) -> float | None:
+    """`part / whole`, None when there is nothing to divide (shown as "—", not 0 %)."""
+    return part / whole if whole else None
+
+
+def change(current: float, previous: float) -> float | None:
+    """The relative change against the previous period (环比), None from zero."""
+    return (current - previous) / previous if previous else None
+
+
+def pareto(counts: Sequence[tuple[str, int]]) -> list[tuple[str, int, float, float]]:
+    """(cause, count, share, cumulative share), the largest first; ties by name so the order
+    never depends on the database (seed 004 §7: the main causes to control first)."""
+    ordered = sorted(counts, key=lambda item: (-item[1], item[0]))
+    total = sum(count for _, count in ordered)
+    result = []
+    running = 0
+    for cause, count in ordered:
+        running += count
+        result.append((cause, count, count / total, running / total))
+    return result
+
+
+# Who reads reports (SPEC §6): managers (their department, or all if company-wide), directors,
+# auditors and admins. The `clerk` role (issue 11) joins this set when it exists.
+REPORT_READERS: frozenset[Role] = frozenset({Role.MANAGER, Role.DIRECTOR, Role.AUDITOR, Role.ADMIN})
+# Readers confined to their own department when they have one.
+DEPARTMENT_BOUND_READERS: frozenset[Role] = frozenset({Role.MANAGER})
+
+
+def report_scope(principal: Principal, requested: str | None) -> str | None:
+    """The department a reader's report covers (None: every department). A manager of a
+    department reads that department's only; asking for another is refused."""
+    if principal.role not in REPORT_READERS:
+        raise Forbidden("Reports are read by managers, directors and auditors.")
+    own = principal.department if principal.role in DEPARTMENT_BOUND_READERS else None
+    if own is None:
+        return requested
+    if requested is not None and requested != own:
+        raise Forbidden(f"A department's manager reads the reports of {own} only.")
+    return own

@@ -1,0 +1,201 @@
+"""A report laid out for people: sheets of rows with Chinese headers, and the charts drawn from
+them. The CSV file, the Excel workbook and the chart page are each made from one `Document`, so
+they cannot disagree with each other."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from shared.domain.reference import SHANGHAI
+from shared.domain.reports import REPORT_TITLES, ReportKind
+from shared.reports.labels import DIMENSIONS
+from shared.reports.model import PeriodReport
+
+# `by_row`: the row's own format (`Sheet.row_formats`), for a column mixing counts and rates.
+CellFormat = Literal["text", "int", "pct", "money", "days", "by_row"]
+ChartKind = Literal["line", "bar", "pie", "pareto"]
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    format: CellFormat = "text"
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart of one sheet: categories from column `categories`, one series per column in
+    `values` (a Pareto chart: the counts as bars, the cumulative share as a line)."""
+
+    kind: ChartKind
+    title: str
+    categories: int
+    values: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Sheet:
+    name: str  # an Excel sheet name: at most 31 characters, none of []:*?/\
+    columns: tuple[Column, ...]
+    rows: list[list[Any]]
+    charts: tuple[Chart, ...] = ()
+    row_formats: tuple[CellFormat, ...] = ()
+
+    def format_of(self, row: int, column: int) -> CellFormat:
+        declared = self.columns[column].format
+        if declared == "by_row":
+            return self.row_formats[row] if row < len(self.row_formats) else "days"
+        return declared
+
+
+@dataclass(frozen=True)
+class Document:
+    title: str
+    subtitle: str
+    file_stem: str  # the download's Chinese file name, without extension
+    sheets: list[Sheet] = field(default_factory=list)
+
+
+def _scope(department: str | None) -> str:
+    return f"部门：{department}" if department else "全公司"
+
+
+def period_document(report: PeriodReport) -> Document:
+    """The weekly or monthly report as sheets and charts."""
+    doc = Document(
+        title=report.title,
+        subtitle=f"{report.period}（{report.period_start} 至 {report.period_end}）"
+        f" · {_scope(report.department)} · 生成于 {_local(report.generated_at)}",
+        file_stem=f"{REPORT_TITLES[ReportKind(report.kind)]}_{report.period_start.isoformat()}",
+    )
+    doc.sheets.append(
+        Sheet(
+            "概要",
+            (
+                Column("指标"),
+                Column("本期", "by_row"),
+                Column("上期", "by_row"),
+                Column("环比", "pct"),
+            ),
+            [[h.label, h.value, h.previous, h.change] for h in report.headline]
+            + [
+                ["有效率", _ratio(report.valid, report.received), None, None],
+                ["处理完毕数", report.handling_time.resolved, None, None],
+                ["处理时长P90（工作日）", report.handling_time.p90_working_days, None, None],
+                ["未结案数", report.still_open.count, None, None],
+                ["超期未结数", report.overdue.count, None, None],
+            ],
+            row_formats=(
+                *(_UNIT_FORMATS[h.unit] for h in report.headline),
+                "pct",
+                "int",
+                "days",
+                "int",
+                "int",
+            ),
+        )
+    )
+    doc.sheets.append(
+        Sheet(
+            "趋势",
+            (Column("期间"), Column("受理数", "int")),
+            [[t.period, t.received] for t in report.trend],
+            (Chart("line", "受理数趋势", 0, (1,)),),
+        )
+    )
+    categories = report.received_by.get("category", [])
+    doc.sheets.append(
+        Sheet(
+            "投诉分类",
+            (Column("投诉分类"), Column("数量", "int"), Column("占比", "pct")),
+            [[c.label, c.count, _ratio(c.count, report.received)] for c in categories],
+            (Chart("bar", "按投诉分类", 0, (1,)),),
+        )
+    )
+    doc.sheets.append(
+        Sheet(
+            "受理分布",
+            (Column("维度"), Column("项目"), Column("数量", "int")),
+            [
+                [DIMENSIONS[d], c.label, c.count]
+                for d, counts in report.received_by.items()
+                for c in counts
+            ]
+            + [["责任判定", c.label, c.count] for c in report.responsibility],
+        )
+    )
+    doc.sheets.append(
+        Sheet(
+            "时限达成",
+            (
+                Column("时限阶段"),
+                Column("按时", "int"),
+                Column("超时", "int"),
+                Column("达成率", "pct"),
+            ),
+            [[s.label, s.met, s.breached, s.on_time_rate] for s in report.on_time_by_stage],
+            (Chart("bar", "各阶段时限达成", 0, (1, 2)),),
+        )
+    )
+    doc.sheets.append(
+        Sheet(
+            "处理人",
+            (
+                Column("处理人"),
+                Column("按时", "int"),
+                Column("超时", "int"),
+                Column("达成率", "pct"),
+            ),
+            [[h.handler, h.met, h.breached, h.on_time_rate] for h in report.on_time_by_handler],
+        )
+    )
+    doc.sheets.append(
+        Sheet(
+            "满意度",
+            (Column("评价"), Column("数量", "int")),
+            [[c.label, c.count] for c in report.satisfaction],
+            (Chart("pie", "回访满意度", 0, (1,)),),
+        )
+    )
+    lists = [
+        ("结案", report.closed),
+        ("撤诉", report.withdrawn),
+        ("未结案", report.still_open),
+        ("超期未结", report.overdue),
+        ("三级投诉", report.level3),
+        ("提交总经理例会", report.management_review),
+    ]
+    doc.sheets.append(
+        Sheet(
+            "受理号清单",
+            (Column("类别"), Column("受理号")),
+            [[name, ref] for name, refs in lists for ref in refs.references],
+        )
+    )
+    return doc
+
+
+_UNIT_FORMATS: dict[str, CellFormat] = {
+    "count": "int",
+    "rate": "pct",
+    "days": "days",
+    "yuan": "money",
+}
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _local(at: datetime) -> str:
+    return at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+def plain(value: Any) -> Any:
+    """A cell's value as JSON, CSV and Excel take it (Decimal amounts as numbers)."""
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
