@@ -40,6 +40,8 @@ def _cell(value: Any, fmt: str) -> tuple[str, bool]:
         return "—", True
     if fmt == "pct" and isinstance(value, int | float):
         return f"{value * 100:.1f}%", True
+    if fmt == "int" and isinstance(value, int | float):
+        return f"{value:,.0f}", True
     if fmt == "money" and isinstance(value, int | float):
         return f"{value:,.2f}", True
     if fmt in ("days", "by_row") and isinstance(value, float):
@@ -79,7 +81,7 @@ def _option(sheet: Sheet, chart: Chart) -> dict[str, Any]:
         bars, share = chart.values
         return {
             **base,
-            "legend": {"top": 28},
+            "legend": {"bottom": 0},
             "xAxis": {"type": "category", "data": categories},
             "yAxis": [{"type": "value"}, {"type": "value", "min": 0, "max": 1}],
             "series": [
@@ -94,7 +96,7 @@ def _option(sheet: Sheet, chart: Chart) -> dict[str, Any]:
         }
     return {
         **base,
-        "legend": {"top": 28},
+        "legend": {"bottom": 0},
         "xAxis": {"type": "category", "data": categories},
         "yAxis": {"type": "value"},
         "series": [
