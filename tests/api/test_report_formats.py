@@ -5,6 +5,7 @@ Chinese is not tofu — checked against a render with no CJK font)."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 from pathlib import Path
 from typing import Any
@@ -84,9 +85,7 @@ async def test_excel_workbook_has_chinese_sheets_formats_and_native_charts(
     assert scenario.refs["A"] in references
 
 
-async def test_csv_is_utf8_with_bom_and_json_is_the_default(
-    desk: Desk, scenario: Scenario
-) -> None:
+async def test_csv_is_utf8_with_bom_and_json_is_the_default(desk: Desk, scenario: Scenario) -> None:
     response = await _get(desk, WEEK, accept="text/csv")
     assert response.headers["content-type"].startswith("text/csv")
     assert response.content.startswith("\ufeff".encode())
@@ -147,7 +146,10 @@ async def test_chart_page_draws_offline_in_headless_chromium(
         assert all(p > 500 for p in painted), painted
         assert await page.evaluate(_TOFU) is False
         assert await page.evaluate("document.title") == "投诉周报"
-        Path("/tmp/kesu-report-weekly.png").write_bytes(await page.screenshot())
+        shot = await page.screenshot()
+        assert shot.startswith(b"\x89PNG")
+        # Kept beside the page for a person to look at (pytest's tmp_path of this test).
+        await asyncio.to_thread((tmp_path / "投诉周报.png").write_bytes, shot)
         # Nothing but the page itself was requested: no CDN, no font, no image.
         assert page.requests == [page_file.as_uri()]
 
