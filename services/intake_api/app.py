@@ -14,6 +14,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from services.intake_api import openapi, problems
 from services.intake_api.admin.router import router as admin_router
+from services.intake_api.assessment.router import router as assessment_router
 from services.intake_api.audit.router import router as audit_router
 from services.intake_api.auth.principals import Authenticator
 from services.intake_api.auth.router import router as auth_router
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sla_router)
     app.include_router(rules_router)
     app.include_router(reports_router)
+    app.include_router(assessment_router)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(AccessLogMiddleware)
     if proxies := settings.trusted_proxy_list():

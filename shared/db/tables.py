@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -24,6 +25,7 @@ from sqlalchemy import (
     Integer,
     Interval,
     MetaData,
+    Numeric,
     SmallInteger,
     Table,
     Text,
@@ -657,3 +659,47 @@ class Deadline(Base):
 
 
 # === end of calendar, SLA policies and deadlines ===============================================
+
+
+# === Assessment (考核) ==========================================================================
+# Revision 0021. Automatic entries are written by complaint changes (shared/db/changes.py, same
+# statement as the event); manual ones by managers (shared/db/assessment.py).
+
+ASSESSMENT_RULES_SQL = "rule IN ('first_contact_missed', 'procedure_violation', 'survey_not_done')"
+
+
+class AssessmentEntry(Base):
+    """One entry of the assessment ledger (考核台账, seed 002 §5.4) against a handler: what it
+    is for, the amount (负激励, 元), and — once voided by a manager — when, by whom and why."""
+
+    __tablename__ = "assessment_entries"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    # Automatic entries name the fact they are for (a deadline, a closure): made once.
+    key: Mapped[str | None] = mapped_column(unique=True)
+    handler_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    department: Mapped[str | None]  # the handler's when the entry was made
+    complaint_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("complaints.id"))
+    reference: Mapped[str | None]  # 受理号
+    rule: Mapped[str]
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    reason: Mapped[str | None]
+    occurred_at: Mapped[datetime]
+    source: Mapped[str]  # automatic / manual
+    created_by: Mapped[str | None]
+    created_at: Mapped[datetime]
+    voided_at: Mapped[datetime | None]
+    voided_by: Mapped[str | None]
+    void_reason: Mapped[str | None]
+
+    __table_args__ = (
+        CheckConstraint(ASSESSMENT_RULES_SQL, name="rule"),
+        CheckConstraint("source IN ('automatic', 'manual')", name="source"),
+        CheckConstraint("amount >= 0", name="amount"),
+        CheckConstraint("(voided_at IS NULL) = (void_reason IS NULL)", name="void"),
+        Index("ix_assessment_entries_handler_id", "handler_id", "occurred_at"),
+        Index("ix_assessment_entries_occurred_at", "occurred_at"),
+    )
+
+
+# === end of assessment ==========================================================================
