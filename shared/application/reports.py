@@ -4,37 +4,49 @@ calendar (working days, the time awaiting the customer excluded)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.application.bootstrap import Caches
 from shared.db import reports as repo
 from shared.domain.calendar import BusinessCalendar
 from shared.domain.enums import DurationUnit
+from shared.domain.reference import local_date
 from shared.domain.reports import (
     REPORT_TITLES,
     Period,
     ReportKind,
     change,
+    pareto,
     percentile,
     rate,
 )
-from shared.reports.labels import DIMENSIONS, label
+from shared.reports.labels import DIMENSIONS, NONE_LABEL, label
 from shared.reports.model import (
+    CategoryCause,
+    CauseReport,
+    CorrectiveActions,
     Count,
+    ExpectationReport,
     HandlerRate,
     HandlingTime,
     Headline,
+    OutcomeSatisfaction,
+    ParetoRow,
     PeriodReport,
     References,
+    RepeatCustomer,
+    ResponsibilityRow,
     StageRate,
     TrendPoint,
+    WishRow,
 )
 
 TREND_PERIODS = {ReportKind.WEEKLY: 8, ReportKind.MONTHLY: 12}
@@ -246,4 +258,187 @@ async def period_report(
             TrendPoint(period=p.label, start=p.first, received=n)
             for p, n in zip(periods, trend, strict=True)
         ],
+    )
+
+
+def _json(value: Any) -> Any:
+    """A JSON column as asyncpg gives it (text) or SQLAlchemy does (decoded)."""
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
+
+
+MAIN_CAUSES_UP_TO = 0.8  # Pareto: the causes that make up ~80 % are the main ones (seed 004 §7)
+
+
+async def cause_report(
+    conn: AsyncConnection,
+    *,
+    period: Period,
+    department: str | None,
+    now: datetime,
+) -> CauseReport:
+    """质量分析报告 / 责任分析报告 of the complaints received in `period`."""
+    rows = await repo.causes(conn, period.start, period.end, department)
+    causes: Counter[str] = Counter()
+    classes: Counter[str] = Counter()
+    by_department: dict[str, Counter[str]] = defaultdict(Counter)
+    by_category: Counter[tuple[str, str]] = Counter()
+    actions = {"total": 0, "open": 0, "overdue": 0, "done": 0, "effective": 0, "not": 0}
+    today = local_date(now)
+    for row in rows:
+        classes[row["cause_class"] or "unclassified"] += 1
+        by_department[row["department"]][row["responsibility"]] += 1
+        if row["root_cause"]:
+            causes[row["root_cause"]] += 1
+            by_category[(row["category"], row["root_cause"])] += 1
+        for action in _json(row["actions"]) or ():
+            actions["total"] += 1
+            if action.get("status") != "done":
+                actions["open"] += 1
+                if date.fromisoformat(action["due_date"]) < today:
+                    actions["overdue"] += 1
+            elif action.get("verified") is True:
+                actions["effective"] += 1
+            elif action.get("verified") is False:
+                actions["not"] += 1
+            else:
+                actions["done"] += 1
+    ranked = pareto(list(causes.items()))
+    return CauseReport(
+        kind=ReportKind.CAUSES,
+        title=REPORT_TITLES[ReportKind.CAUSES],
+        period=period.label,
+        period_start=period.first,
+        period_end=period.last,
+        department=department,
+        generated_at=now,
+        received=len(rows),
+        analysed=sum(causes.values()),
+        pareto=[
+            ParetoRow(
+                cause=cause,
+                count=n,
+                share=share,
+                cumulative_share=cumulative,
+                # The first cause is always a main one, however large its share.
+                main=i == 0 or cumulative - share < MAIN_CAUSES_UP_TO,
+            )
+            for i, (cause, n, share, cumulative) in enumerate(ranked)
+        ],
+        cause_class=[
+            Count(key=k, label=label("cause_class", k), count=n)
+            for k, n in sorted(classes.items(), key=lambda item: (-item[1], item[0]))
+        ],
+        responsibility_by_department=[
+            ResponsibilityRow(
+                department=d or NONE_LABEL,
+                counts=_counts("responsibility", dict(counts)),
+                total=sum(counts.values()),
+            )
+            for d, counts in sorted(by_department.items())
+        ],
+        causes_by_category=[
+            CategoryCause(
+                category=category,
+                category_label=label("category", category),
+                cause=cause,
+                count=n,
+            )
+            for (category, cause), n in sorted(
+                by_category.items(), key=lambda item: (item[0][0], -item[1], item[0][1])
+            )
+        ],
+        corrective_actions=CorrectiveActions(
+            total=actions["total"],
+            open=actions["open"],
+            overdue=actions["overdue"],
+            done_unverified=actions["done"],
+            verified_effective=actions["effective"],
+            not_effective=actions["not"],
+        ),
+    )
+
+
+def _outcome(asked: set[str], given: set[str], has_solution: bool) -> str:
+    if not has_solution:
+        return "no_solution"
+    if asked and asked <= given:
+        return "as_asked"
+    if asked & given:
+        return "partly"
+    return "otherwise"
+
+
+async def expectation_report(
+    conn: AsyncConnection,
+    *,
+    period: Period,
+    department: str | None,
+    now: datetime,
+) -> ExpectationReport:
+    """客户期望分析报告 of the complaints received in `period`."""
+    rows = await repo.expectations(conn, period.start, period.end, department)
+    wishes: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    outcomes: dict[str, Counter[str]] = {k: Counter() for k in _OUTCOMES}
+    customers: dict[str, list[str]] = defaultdict(list)
+    for row in rows:
+        asked, given = set(_json(row["asked"])), set(_json(row["given"]))
+        for kind in asked | given:
+            counts = wishes[(row["category"], kind)]
+            counts[0] += kind in asked
+            counts[1] += kind in given
+            counts[2] += kind in asked and kind in given
+        if row["has_solution"] or row["status"] in _ANSWERED:
+            outcome = _outcome(asked, given, row["has_solution"])
+            score = row["satisfaction"]
+            outcomes[outcome]["unrated" if score is None else str(score)] += 1
+        customers[row["customer_key"]].append(row["reference"])
+    return ExpectationReport(
+        kind=ReportKind.EXPECTATIONS,
+        title=REPORT_TITLES[ReportKind.EXPECTATIONS],
+        period=period.label,
+        period_start=period.first,
+        period_end=period.last,
+        department=department,
+        generated_at=now,
+        received=len(rows),
+        wishes=[
+            WishRow(
+                category=category,
+                category_label=label("category", category),
+                resolution=kind,
+                resolution_label=label("resolution", kind),
+                asked=c[0],
+                given=c[1],
+                asked_and_given=c[2],
+            )
+            for (category, kind), c in sorted(wishes.items())
+        ],
+        outcomes=[_outcome_row(k, counts) for k, counts in outcomes.items()],
+        repeat_customers=sorted(
+            (
+                RepeatCustomer(complaints=len(refs), references=sorted(refs))
+                for refs in customers.values()
+                if len(refs) > 1
+            ),
+            key=lambda r: (-r.complaints, r.references[0]),
+        ),
+    )
+
+
+_OUTCOMES = ("as_asked", "partly", "otherwise", "no_solution")
+# Answered without a solution: an explanation, an invalid finding, a resolution by reply.
+_ANSWERED = {"resolved", "closed", "invalid"}
+_SCORES = ("1", "2", "3", "4", "5", "unrated")
+
+
+def _outcome_row(outcome: str, counts: Counter[str]) -> OutcomeSatisfaction:
+    rated = [int(k) for k in counts.elements() if k != "unrated"]
+    return OutcomeSatisfaction(
+        outcome=outcome,
+        label=label("outcome", outcome),
+        complaints=sum(counts.values()),
+        satisfaction=[
+            Count(key=k, label=label("satisfaction", k), count=counts[k]) for k in _SCORES
+        ],
+        average=_rounded(sum(rated) / len(rated)) if rated else None,
     )

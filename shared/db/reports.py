@@ -200,3 +200,41 @@ async def trend(
 ) -> list[int]:
     rows = await fetch(conn, TREND, [s for s, _ in bounds], [e for _, e in bounds], department)
     return [int(r["n"]) for r in rows]
+
+
+# The received complaints' causes, responsibility and corrective actions (质量分析 / 责任分析).
+CAUSES = f"""
+SELECT c.category, coalesce(c.investigation ->> 'fault_department', c.department, '') AS department,
+       coalesce(c.investigation ->> 'responsibility', 'undetermined') AS responsibility,
+       coalesce(c.cause_class, '') AS cause_class, c.root_cause,
+       CASE WHEN jsonb_array_length(c.corrective_actions) > 0 THEN c.corrective_actions END
+           AS actions
+FROM complaints AS c
+WHERE c.created_at >= $1 AND c.created_at < $2 AND {_SCOPE}
+"""
+
+# What the received complaints asked for and were given, and how they were rated; the repeat
+# customers are grouped by a digest of the phone number computed here, never returned.
+EXPECTATIONS = f"""
+SELECT c.reference, c.category, c.status, c.satisfaction,
+       coalesce(c.desired_resolution -> 'types', '[]'::jsonb) AS asked,
+       coalesce((SELECT jsonb_agg(DISTINCT r ->> 'type')
+                 FROM jsonb_array_elements(c.solution -> 'remedies') AS r), '[]'::jsonb) AS given,
+       c.solution IS NOT NULL AS has_solution,
+       md5(coalesce(c.customer_phone, c.id::text)) AS customer_key
+FROM complaints AS c
+WHERE c.created_at >= $1 AND c.created_at < $2 AND {_SCOPE}
+ORDER BY c.reference
+"""
+
+
+async def causes(
+    conn: AsyncConnection, start: datetime, end: datetime, department: str | None
+) -> Sequence[Row]:
+    return await fetch(conn, CAUSES, start, end, department)
+
+
+async def expectations(
+    conn: AsyncConnection, start: datetime, end: datetime, department: str | None
+) -> Sequence[Row]:
+    return await fetch(conn, EXPECTATIONS, start, end, department)

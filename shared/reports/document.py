@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from shared.domain.reference import SHANGHAI
 from shared.domain.reports import REPORT_TITLES, ReportKind
-from shared.reports.labels import DIMENSIONS
-from shared.reports.model import PeriodReport
+from shared.reports.labels import DIMENSIONS, label
+from shared.reports.model import CauseReport, ExpectationReport, PeriodReport
 
 # `by_row`: the row's own format (`Sheet.row_formats`), for a column mixing counts and rates.
 CellFormat = Literal["text", "int", "pct", "money", "days", "by_row"]
@@ -199,3 +199,153 @@ def plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value)
     return value
+
+
+def _header(report: CauseReport | ExpectationReport) -> tuple[str, str]:
+    subtitle = (
+        f"{report.period}（{report.period_start} 至 {report.period_end}）"
+        f" · {_scope(report.department)} · 生成于 {_local(report.generated_at)}"
+    )
+    return subtitle, f"{report.title}_{report.period_start.isoformat()}"
+
+
+_RESPONSIBILITIES = ("company", "customer", "shared", "third_party", "undetermined")
+
+
+def cause_document(report: CauseReport) -> Document:
+    """质量分析报告 / 责任分析报告 as sheets and charts (the Pareto chart first)."""
+    subtitle, stem = _header(report)
+    doc = Document(title=report.title, subtitle=subtitle, file_stem=stem)
+    actions = report.corrective_actions
+    doc.sheets.append(
+        Sheet(
+            "概要",
+            (Column("指标"), Column("数值", "int")),
+            [
+                ["受理数", report.received],
+                ["已分析根本原因", report.analysed],
+                ["纠正预防措施", actions.total],
+                ["未完成", actions.open],
+                ["已超期", actions.overdue],
+                ["已完成待验证", actions.done_unverified],
+                ["验证有效", actions.verified_effective],
+                ["验证无效", actions.not_effective],
+            ],
+        )
+    )
+    doc.sheets.append(
+        Sheet(
+            "帕累托分析",
+            (
+                Column("根本原因"),
+                Column("数量", "int"),
+                Column("占比", "pct"),
+                Column("累计占比", "pct"),
+                Column("主要原因"),
+            ),
+            [
+                [p.cause, p.count, p.share, p.cumulative_share, "是" if p.main else "否"]
+                for p in report.pareto
+            ],
+            (Chart("pareto", "根本原因帕累托图", 0, (1, 3)),),
+        )
+    )
+    doc.sheets.append(
+        Sheet(
+            "原因分类",
+            (Column("原因分类"), Column("数量", "int")),
+            [[c.label, c.count] for c in report.cause_class],
+            (Chart("bar", "质量类与非质量类", 0, (1,)),),
+        )
+    )
+    doc.sheets.append(
+        Sheet(
+            "责任分析",
+            (
+                Column("部门"),
+                *(Column(label("responsibility", r), "int") for r in _RESPONSIBILITIES),
+                Column("合计", "int"),
+            ),
+            [
+                [
+                    row.department,
+                    *({c.key: c.count for c in row.counts}.get(r, 0) for r in _RESPONSIBILITIES),
+                    row.total,
+                ]
+                for row in report.responsibility_by_department
+            ],
+            (Chart("bar", "各部门责任判定", 0, (1, 2, 3, 4, 5)),),
+        )
+    )
+    doc.sheets.append(
+        Sheet(
+            "分类原因",
+            (Column("投诉分类"), Column("根本原因"), Column("数量", "int")),
+            [[c.category_label, c.cause, c.count] for c in report.causes_by_category],
+        )
+    )
+    return doc
+
+
+def expectation_document(report: ExpectationReport) -> Document:
+    """客户期望分析报告 as sheets and charts."""
+    subtitle, stem = _header(report)
+    doc = Document(title=report.title, subtitle=subtitle, file_stem=stem)
+    doc.sheets.append(
+        Sheet(
+            "期望与方案",
+            (
+                Column("分类·方式"),
+                Column("投诉分类"),
+                Column("处理方式"),
+                Column("客户期望", "int"),
+                Column("实际给予", "int"),
+                Column("期望且给予", "int"),
+            ),
+            [
+                [
+                    f"{w.category_label}·{w.resolution_label}",
+                    w.category_label,
+                    w.resolution_label,
+                    w.asked,
+                    w.given,
+                    w.asked_and_given,
+                ]
+                for w in report.wishes
+            ],
+            (Chart("bar", "客户期望与实际处理", 0, (3, 4)),),
+        )
+    )
+    scores = ("1", "2", "3", "4", "5", "unrated")
+    doc.sheets.append(
+        Sheet(
+            "结果满意度",
+            (
+                Column("处理结果"),
+                Column("件数", "int"),
+                *(Column(label("satisfaction", s), "int") for s in scores),
+                Column("平均分", "days"),
+            ),
+            [
+                [
+                    o.label,
+                    o.complaints,
+                    *({c.key: c.count for c in o.satisfaction}.get(s, 0) for s in scores),
+                    o.average,
+                ]
+                for o in report.outcomes
+            ],
+            (Chart("pie", "处理结果分布", 0, (1,)),),
+        )
+    )
+    doc.sheets.append(
+        Sheet(
+            "重复客户",
+            (Column("客户"), Column("投诉件数", "int"), Column("受理号")),
+            [
+                [f"客户{i}", r.complaints, "、".join(r.references)]
+                for i, r in enumerate(report.repeat_customers, 1)
+            ],
+        )
+    )
+    return doc

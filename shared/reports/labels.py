@@ -68,6 +68,28 @@ _VALUES: Mapping[str, Mapping[str, str]] = {
         Stage.PROGRESS_UPDATE: "进度通报",
         Stage.REGULATOR_REPLY: "监管回复",
     },
+    "resolution": {
+        "refund": "退款",
+        "replacement": "换货",
+        "repair": "维修",
+        "return": "退货",
+        "compensation": "赔偿",
+        "apology": "道歉",
+        "explanation": "解释说明",
+        "other": "其他",
+    },
+    "cause_class": {
+        "quality": "质量类",
+        "non_quality": "非质量类",
+        "other": "其他",
+        "unclassified": "未分类",
+    },
+    "outcome": {
+        "as_asked": "按期望解决",
+        "partly": "部分满足",
+        "otherwise": "其他方案",
+        "no_solution": "无方案（解释/答复）",
+    },
     "satisfaction": {
         "1": "1 非常满意",
         "2": "2 满意",

@@ -117,3 +117,97 @@ class PeriodReport(BaseModel):
     level3: References = Field(description="Received level-3 complaints (三级投诉)")
     management_review: References = Field(description="Received, flagged for 总经理例会")
     trend: list[TrendPoint] = Field(description="Received per period, oldest first")
+
+
+class ParetoRow(BaseModel):
+    cause: str = Field(description="The root cause as recorded (根本原因)")
+    count: int
+    share: float = Field(description="0–1")
+    cumulative_share: float = Field(description="0–1; the causes up to ~80 % are the main ones")
+    main: bool = Field(description="Among the main causes to control first (cumulative ≤ 80 %)")
+
+
+class ResponsibilityRow(BaseModel):
+    department: str = Field(description="The department at fault (or responsible)")
+    counts: list[Count] = Field(description="Per responsibility (责任判定)")
+    total: int
+
+
+class CategoryCause(BaseModel):
+    category: str
+    category_label: str
+    cause: str
+    count: int
+
+
+class CorrectiveActions(BaseModel):
+    """纠正预防措施 of the period's complaints, as they stand when the report is made."""
+
+    total: int
+    open: int = Field(description="Not done yet")
+    overdue: int = Field(description="Not done and past their due date")
+    done_unverified: int
+    verified_effective: int
+    not_effective: int
+
+
+class CauseReport(BaseModel):
+    """质量分析报告 / 责任分析报告 (seed 004 §7): the causes to control first (Pareto),
+    responsibility per department, and the corrective actions."""
+
+    kind: ReportKind
+    title: str
+    period: str
+    period_start: date
+    period_end: date
+    department: str | None
+    generated_at: datetime
+    received: int
+    analysed: int = Field(description="Complaints with a root cause recorded")
+    pareto: list[ParetoRow]
+    cause_class: list[Count] = Field(description="质量类 / 非质量类 / 其他 / 未分类")
+    responsibility_by_department: list[ResponsibilityRow]
+    causes_by_category: list[CategoryCause]
+    corrective_actions: CorrectiveActions
+
+
+class WishRow(BaseModel):
+    category: str
+    category_label: str
+    resolution: str = Field(description="refund, replacement, repair, compensation …")
+    resolution_label: str
+    asked: int = Field(description="Complaints that asked for it (客户期望)")
+    given: int = Field(description="Complaints whose solution included it")
+    asked_and_given: int
+
+
+class OutcomeSatisfaction(BaseModel):
+    outcome: str = Field(description="as_asked, partly, otherwise, no_solution")
+    label: str
+    complaints: int
+    satisfaction: list[Count] = Field(description="1–5 and unrated")
+    average: float | None = Field(description="Mean score of the rated (1 best, 5 worst)")
+
+
+class RepeatCustomer(BaseModel):
+    complaints: int
+    references: list[str]
+
+
+class ExpectationReport(BaseModel):
+    """客户期望分析报告 (seed 003 §5.7): what customers asked for against what they were given,
+    by category; satisfaction by outcome; customers who complained more than once."""
+
+    kind: ReportKind
+    title: str
+    period: str
+    period_start: date
+    period_end: date
+    department: str | None
+    generated_at: datetime
+    received: int
+    wishes: list[WishRow]
+    outcomes: list[OutcomeSatisfaction]
+    repeat_customers: list[RepeatCustomer] = Field(
+        description="Customers with two or more complaints received in the period (受理号 only)"
+    )

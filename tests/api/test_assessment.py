@@ -33,8 +33,14 @@ class Team:
     refs: dict[str, str]
 
 
-async def _act(desk: Desk, flow: Flow, when: datetime, action: str, who: Account | dict[str, str],
-               body: dict[str, Any] | None = None) -> None:  # fmt: skip
+async def _act(
+    desk: Desk,
+    flow: Flow,
+    when: datetime,
+    action: str,
+    who: Account | dict[str, str],
+    body: dict[str, Any] | None = None,
+) -> None:
     desk.now = when
     await flow.act(action, who.headers if isinstance(who, Account) else who, body)
 
@@ -78,8 +84,8 @@ async def team(desk: Desk) -> Team:
     refs["Z"] = z.complaint["reference"]
     await _act(desk, z, at("2026-11-25", "10:10"), "assign", manager, quality)
     await _act(desk, z, at("2026-11-25", "10:20"), "start_investigation", handler)
-    await _act(desk, z, at("2026-11-25", "10:30"), "log_contact", handler,
-               {"method": "phone", "outcome": "已联系"})  # fmt: skip
+    contact = {"method": "phone", "outcome": "已联系"}
+    await _act(desk, z, at("2026-11-25", "10:30"), "log_contact", handler, contact)
     await _act(desk, z, at("2026-11-25", "11:00"), "resolve", handler, {"result": "已处理"})
     await _act(desk, z, at("2026-11-26", "10:00"), "close", manager, {"summary": "结案"})
 
@@ -87,8 +93,7 @@ async def team(desk: Desk) -> Team:
     w = Flow(desk.client, await desk.register(at("2026-11-25", "10:00"), kind="inquiry"))
     await _act(desk, w, at("2026-11-25", "10:10"), "assign", manager, quality)
     await _act(desk, w, at("2026-11-25", "10:20"), "start_investigation", handler)
-    await _act(desk, w, at("2026-11-25", "10:30"), "log_contact", handler,
-               {"method": "phone", "outcome": "已答复"})  # fmt: skip
+    await _act(desk, w, at("2026-11-25", "10:30"), "log_contact", handler, contact)
     await _act(desk, w, at("2026-11-25", "11:00"), "resolve", handler, {"result": "已答复"})
     await _act(desk, w, at("2026-11-26", "10:00"), "close", manager, {"summary": "结案"})
     desk.now = at("2026-11-27", "09:00")

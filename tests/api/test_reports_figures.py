@@ -193,3 +193,77 @@ async def test_reports_hold_no_customer_data(desk: Desk, scenario: Scenario) -> 
         assert response.status_code == 200
         for secret in ("王芳", "李雷", "赵敏", "wang.fang@example.com", *scenario.phones):
             assert secret not in response.text, (fmt, secret)
+
+
+async def test_cause_and_responsibility_analysis_by_hand(desk: Desk, scenario: Scenario) -> None:
+    """质量分析报告 / 责任分析报告 (seed 004 §7) of November: Pareto, responsibility per
+    department, corrective actions."""
+    response = await desk.client.get(
+        "/api/v1/reports/causes", params={"date": "2026-11-10"}, headers=scenario.director.headers
+    )
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert (report["received"], report["analysed"]) == (6, 2)
+    # Two causes of one complaint each: ties are ranked by name; both within 80 %.
+    assert [
+        (p["cause"], p["count"], p["share"], p["cumulative_share"], p["main"])
+        for p in report["pareto"]
+    ] == [("注塑参数漂移", 1, 0.5, 0.5, True), ("用户自行拆机", 1, 0.5, 1.0, True)]
+    assert _by(report["cause_class"]) == {"unclassified": 6}
+    responsibility = {
+        r["department"]: (_by(r["counts"]), r["total"])
+        for r in report["responsibility_by_department"]
+    }
+    # A's fault is quality's (fault_department); D routed to quality, the customer's fault.
+    assert responsibility == {
+        "quality": ({"company": 1, "customer": 1, "undetermined": 2}, 4),
+        "logistics": ({"undetermined": 2}, 2),
+    }
+    assert [(c["category"], c["cause"], c["count"]) for c in report["causes_by_category"]] == [
+        ("after_sales_service", "用户自行拆机", 1),
+        ("product_quality", "注塑参数漂移", 1),
+    ]
+    assert report["corrective_actions"] == {
+        "total": 1,
+        "open": 1,
+        "overdue": 0,  # due 31 December; the report is made on 30 November
+        "done_unverified": 0,
+        "verified_effective": 0,
+        "not_effective": 0,
+    }
+
+
+async def test_customer_expectation_analysis_by_hand(desk: Desk, scenario: Scenario) -> None:
+    """客户期望分析报告 (seed 003 §5.7) of November: asked against given, satisfaction by
+    outcome, repeat customers (受理号 only)."""
+    r = scenario.refs
+    response = await desk.client.get(
+        "/api/v1/reports/expectations", params={"date": "2026-11-10"}, headers=desk.admin
+    )
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["received"] == 6
+    # Everyone asked for a refund; A was given a refund and compensation.
+    assert [
+        (w["category"], w["resolution"], w["asked"], w["given"], w["asked_and_given"])
+        for w in report["wishes"]
+    ] == [
+        ("after_sales_service", "refund", 1, 0, 0),
+        ("logistics", "refund", 2, 0, 0),
+        ("product_quality", "compensation", 0, 1, 0),
+        ("product_quality", "refund", 3, 1, 1),
+    ]
+    outcomes = {
+        o["outcome"]: (o["complaints"], _by(o["satisfaction"]), o["average"])
+        for o in report["outcomes"]
+    }
+    none = {"1": 0, "2": 0, "3": 0, "4": 0, "5": 0, "unrated": 0}
+    # A as asked, rated 2; B (answered) and D (invalid) without a solution, unrated; C
+    # withdrawn, P and E still open: no outcome yet.
+    assert outcomes == {
+        "as_asked": (1, none | {"2": 1}, 2.0),
+        "partly": (0, none, None),
+        "otherwise": (0, none, None),
+        "no_solution": (2, none | {"unrated": 2}, None),
+    }
+    assert report["repeat_customers"] == [{"complaints": 2, "references": sorted([r["A"], r["E"]])}]

@@ -3,12 +3,14 @@ with a controlled clock (tests/api/test_reports_figures.py works out every figur
 
 - M0, 20 October: never answered (its deadlines breached on the sweep of 19 November);
 - P, Tue 17 November: never answered;
-- A, Mon 23: product quality, answered, company fault, 300 元 compensation and 200 元 refund
-  paid, resolved Wed 25 10:00, rated 2 by the survey, closed Thu 26;
+- A, Mon 23: product quality, answered, company fault (root cause 注塑参数漂移, a corrective
+  action due 31 December), 300 元 compensation and 200 元 refund paid, resolved Wed 25 10:00,
+  rated 2 by the survey, closed Thu 26;
 - B, Mon 23 11:00: an enterprise's logistics inquiry by phone, no product, paused Tue 10:00 →
   Thu 10:00, resolved Fri 27 13:00 (not closed);
 - C, Tue 24: mentions 12315 (三级), withdrawn Wed 25;
-- D, Wed 25: a dealer's after-sales complaint by app, customer fault, invalid the same day;
+- D, Wed 25: a dealer's after-sales complaint by app, customer fault (root cause 用户自行拆机),
+  invalid the same day;
 - E, Thu 26: A's customer again with the same product (a repeat), its first contact breached
   on the sweep of Sat 28.
 """
@@ -40,6 +42,7 @@ class Scenario:
     handler: Account
     handler_logistics: Account
     manager_quality: Account
+    director: Account
     phones: list[str]
 
 
@@ -176,6 +179,7 @@ async def build_scenario(desk: Desk) -> Scenario:
         own,
         {"findings": "自行拆机", "responsibility": "customer"},
     )
+    await d.act(at("2026-11-25", "14:30"), "record_root_cause", own, {"root_cause": "用户自行拆机"})
     await d.act(
         at("2026-11-25", "15:00"),
         "mark_invalid",
@@ -192,4 +196,6 @@ async def build_scenario(desk: Desk) -> Scenario:
     refs["E"] = e.flow.complaint["reference"]
     await sweep_all(desk.db, at("2026-11-28", "12:00"))
     desk.now = at("2026-11-30", "09:00")
-    return Scenario(refs, handler, logistics, manager_quality, [phone_a, phone_b, phone_d])
+    return Scenario(
+        refs, handler, logistics, manager_quality, director, [phone_a, phone_b, phone_d]
+    )

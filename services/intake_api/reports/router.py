@@ -1,4 +1,5 @@
-"""`/api/v1/reports/weekly` and `/monthly`: 投诉周报 and 客户月投诉统计表 as JSON, CSV, Excel or a
+"""`/api/v1/reports`: 投诉周报 (`/weekly`), 客户月投诉统计表 (`/monthly`), 质量分析报告 /
+责任分析报告 (`/causes`) and 客户期望分析报告 (`/expectations`) as JSON, CSV, Excel or a
 self-contained chart page (`format=` or `Accept`). Managers read their department's (or all, if
 company-wide); directors, auditors and admins read any."""
 
@@ -13,10 +14,10 @@ from services.intake_api.deps import CollabDep, CurrentPrincipal, NowDep
 from services.intake_api.problems import responses
 from services.intake_api.reports import service
 from services.intake_api.reports.formats import FORMAT_CONTENT, ReportFormat, download, negotiate
-from shared.domain.reports import ReportKind
+from shared.domain.reports import PeriodUnit, ReportKind
 from shared.domain.values import Code, IsoDate
-from shared.reports.document import period_document
-from shared.reports.model import PeriodReport
+from shared.reports.document import cause_document, expectation_document, period_document
+from shared.reports.model import CauseReport, ExpectationReport, PeriodReport
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 
@@ -101,3 +102,66 @@ async def monthly_report(
     accept: Annotated[str | None, Header()] = None,
 ) -> PeriodReport | Response:
     return await _answer(ReportKind.MONTHLY, collab, principal, now, query, accept)
+
+
+class AnalysisQuery(PeriodQuery):
+    unit: PeriodUnit = Field(
+        default=PeriodUnit.MONTH, description="week (Monday–Sunday) or month (calendar month)"
+    )
+
+
+@router.get(
+    "/causes",
+    summary="质量分析报告 / 责任分析报告: root causes (Pareto), responsibility, corrective actions",
+    response_model=CauseReport,
+    responses=_RESPONSES,
+)
+async def cause_report(
+    collab: CollabDep,
+    principal: CurrentPrincipal,
+    now: NowDep,
+    query: Annotated[AnalysisQuery, Query()],
+    accept: Annotated[str | None, Header()] = None,
+) -> CauseReport | Response:
+    """The complaints received in the period: their root causes ranked with share and
+    cumulative share (the main causes, up to ~80 %, to control first; seed 004 §7), cause
+    classes, responsibility per department and category, and the corrective actions open,
+    overdue, verified effective and not effective."""
+    report = await service.cause_report(
+        collab,
+        principal,
+        unit=query.unit,
+        day=query.date,
+        department=query.department,
+        now=now,
+    )
+    fmt = negotiate(query.format, accept)
+    return report if fmt is ReportFormat.JSON else download(cause_document(report), fmt)
+
+
+@router.get(
+    "/expectations",
+    summary="客户期望分析报告: what customers asked for against what they were given",
+    response_model=ExpectationReport,
+    responses=_RESPONSES,
+)
+async def expectation_report(
+    collab: CollabDep,
+    principal: CurrentPrincipal,
+    now: NowDep,
+    query: Annotated[AnalysisQuery, Query()],
+    accept: Annotated[str | None, Header()] = None,
+) -> ExpectationReport | Response:
+    """The complaints received in the period: desired resolution against the solution's
+    remedies by category, satisfaction by outcome (as asked, partly, otherwise, no solution),
+    and the customers who complained more than once (their 受理号 only; seed 003 §5.7)."""
+    report = await service.expectation_report(
+        collab,
+        principal,
+        unit=query.unit,
+        day=query.date,
+        department=query.department,
+        now=now,
+    )
+    fmt = negotiate(query.format, accept)
+    return report if fmt is ReportFormat.JSON else download(expectation_document(report), fmt)
