@@ -163,3 +163,37 @@ async def test_chart_page_draws_offline_in_headless_chromium(
     async with chromium(fonts=fonts) as page:
         await page.open(page_file)
         assert await page.evaluate(_TOFU) is True
+
+
+async def test_cause_analysis_workbook_has_a_pareto_chart_and_its_page_draws(
+    desk: Desk, scenario: Scenario, tmp_path: Path
+) -> None:
+    """Seed 004 §7: the Pareto chart (counts as bars, cumulative share as a line on a 0–100 %
+    axis) in Excel and on the page."""
+    params = {"date": "2026-11-10", "format": "xlsx"}
+    response = await desk.client.get(
+        "/api/v1/reports/causes", params=params, headers=desk.manager.headers
+    )
+    assert response.status_code == 200, response.text
+    book = openpyxl.load_workbook(io.BytesIO(response.content))
+    sheet = book["帕累托分析"]
+    (chart,) = sheet._charts
+    assert type(chart).__name__ == "BarChart"
+    combined = [type(c).__name__ for c in chart._charts]
+    assert combined == ["BarChart", "LineChart"]
+    rows = [[c.value for c in r] for r in sheet.iter_rows(min_row=4)]
+    assert rows == [["注塑参数漂移", 1, 0.5, 0.5, "是"], ["用户自行拆机", 1, 0.5, 1, "是"]]
+    assert sheet["D4"].number_format == "0.0%"
+
+    page = await desk.client.get(
+        "/api/v1/reports/causes",
+        params={"date": "2026-11-10", "format": "html"},
+        headers=desk.manager.headers,
+    )
+    page_file = tmp_path / "质量分析.html"
+    page_file.write_bytes(page.content)
+    async with chromium() as browser:
+        await browser.open(page_file)
+        painted = await browser.evaluate(_DRAWN)
+        assert len(painted) == 3 and all(p > 500 for p in painted), painted
+        assert browser.requests == [page_file.as_uri()]
