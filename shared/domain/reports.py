@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
 from shared.domain.access import Principal
+from shared.domain.calendar import BusinessCalendar
 from shared.domain.enums import Role
 from shared.domain.errors import Forbidden
 from shared.domain.reference import SHANGHAI
@@ -150,3 +151,33 @@ def report_scope(principal: Principal, requested: str | None) -> str | None:
     if requested is not None and requested != own:
         raise Forbidden(f"A department's manager reads the reports of {own} only.")
     return own
+
+
+# Scheduled reports (SPEC §6): a period's report is produced at 09:00 on the first working day
+# of the next period (of the business calendar: after a long holiday, the first working day
+# after it, even when that falls in the period after).
+SCHEDULE_AT = time(9, 0)
+_SEARCH_DAYS = 60  # no holiday of the Chinese schedule is this long
+
+
+def first_working_day_from(day: date, calendar: BusinessCalendar) -> date:
+    for offset in range(_SEARCH_DAYS):
+        candidate = day + timedelta(days=offset)
+        if calendar.is_working_day(candidate):
+            return candidate
+    raise ValueError(f"no working day within {_SEARCH_DAYS} days of {day}")
+
+
+def release_at(period: Period, calendar: BusinessCalendar) -> datetime:
+    """When the report of `period` is due (UTC): 09:00 Asia/Shanghai on the first working day
+    on or after the day the period ends."""
+    day = first_working_day_from(period.last + timedelta(days=1), calendar)
+    return datetime.combine(day, SCHEDULE_AT, SHANGHAI).astimezone(UTC)
+
+
+def due_periods(unit: PeriodUnit, now: datetime, calendar: BusinessCalendar) -> list[Period]:
+    """The periods whose report is due at `now`: the last two finished periods whose release
+    moment has come (two, so a report held back by a holiday spanning a whole week is still
+    made once the holiday ends). Producing each once is the caller's unique constraint."""
+    last = Period.of(unit, now.astimezone(SHANGHAI).date()).previous()
+    return [p for p in (last.previous(), last) if release_at(p, calendar) <= now]
