@@ -195,5 +195,6 @@ async def test_cause_analysis_workbook_has_a_pareto_chart_and_its_page_draws(
     async with chromium() as browser:
         await browser.open(page_file)
         painted = await browser.evaluate(_DRAWN)
-        assert len(painted) == 3 and all(p > 500 for p in painted), painted
+        assert len(painted) == 3
+        assert all(p > 500 for p in painted), painted
         assert browser.requests == [page_file.as_uri()]
