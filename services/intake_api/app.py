@@ -36,6 +36,7 @@ from services.intake_api.ops.router import router as ops_router
 from services.intake_api.public.router import router as public_router
 from services.intake_api.ratelimit import RateLimiter
 from services.intake_api.reports.router import router as reports_router
+from services.intake_api.reports.schedule_router import runs_router, subscriptions_router
 from services.intake_api.rules.router import router as rules_router
 from services.intake_api.sla.router import router as sla_router
 from shared.application import bootstrap
@@ -105,7 +106,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(calendar_router)
     app.include_router(sla_router)
     app.include_router(rules_router)
+    app.include_router(runs_router)  # before /reports/{…}: its paths are more specific
     app.include_router(reports_router)
+    app.include_router(subscriptions_router)
     app.include_router(assessment_router)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(AccessLogMiddleware)

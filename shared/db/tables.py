@@ -24,6 +24,7 @@ from sqlalchemy import (
     Index,
     Integer,
     Interval,
+    LargeBinary,
     MetaData,
     Numeric,
     SmallInteger,
@@ -703,3 +704,57 @@ class AssessmentEntry(Base):
 
 
 # === end of assessment ==========================================================================
+
+
+# === Scheduled reports (定期报表) ===============================================================
+# Revision 0022. Admins subscribe recipients to a report; the SLA worker produces each report
+# once per period (the unique (kind, scope, period_start)) and queues one e-mail per recipient
+# in the outbox, which the delivery pipeline sends with the files attached.
+
+REPORT_KINDS_SQL = "kind IN ('weekly', 'monthly', 'causes', 'expectations')"
+
+
+class ReportSubscription(Base):
+    """Who receives which report (报表订阅): a kind, a department scope (NULL: every
+    department) and the staff members it is e-mailed to."""
+
+    __tablename__ = "report_subscriptions"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    kind: Mapped[str]
+    department: Mapped[str | None]
+    recipient_ids: Mapped[list[Any]]  # user ids (text)
+    active: Mapped[bool] = mapped_column(Boolean)
+    created_by: Mapped[str | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (CheckConstraint(REPORT_KINDS_SQL, name="kind"),)
+
+
+class ReportRun(Base):
+    """One scheduled report as produced (报表存档): its data and its files, kept for download."""
+
+    __tablename__ = "report_runs"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    kind: Mapped[str]
+    scope: Mapped[str]  # the department, '' for every department
+    period_start: Mapped[date]
+    period_end: Mapped[date]
+    produced_at: Mapped[datetime]
+    title: Mapped[str]
+    file_stem: Mapped[str]
+    report: Mapped[Json]
+    xlsx: Mapped[bytes] = mapped_column(LargeBinary())
+    html: Mapped[bytes] = mapped_column(LargeBinary())
+    recipients: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        CheckConstraint(REPORT_KINDS_SQL, name="kind"),
+        UniqueConstraint("kind", "scope", "period_start"),
+        Index("ix_report_runs_produced_at", "produced_at"),
+    )
+
+
+# === end of scheduled reports ===================================================================

@@ -176,8 +176,10 @@ def release_at(period: Period, calendar: BusinessCalendar) -> datetime:
 
 
 def due_periods(unit: PeriodUnit, now: datetime, calendar: BusinessCalendar) -> list[Period]:
-    """The periods whose report is due at `now`: the last two finished periods whose release
-    moment has come (two, so a report held back by a holiday spanning a whole week is still
-    made once the holiday ends). Producing each once is the caller's unique constraint."""
+    """The periods whose report is due at `now`: those released at the latest release moment
+    that has come — usually one, two when a holiday spanning a whole week released both at
+    once (春节). Producing each once is the caller's unique constraint."""
     last = Period.of(unit, now.astimezone(SHANGHAI).date()).previous()
-    return [p for p in (last.previous(), last) if release_at(p, calendar) <= now]
+    released = [(release_at(p, calendar), p) for p in (last.previous(), last)]
+    latest = max((at for at, _ in released if at <= now), default=None)
+    return [p for at, p in released if at == latest]

@@ -95,6 +95,7 @@ class TemplateKey(StrEnum):
     DEADLINE_BREACH = "deadline_breach"  # 超时
     ESCALATION = "escalation"  # 升级
     LEVEL3_ALERT = "level3_alert"  # 三级投诉警报
+    REPORT_READY = "report_ready"  # 定期报表 (the files attached)
 
 
 # Seed 002 附件一 §三 (禁忌语言), with the common variants of the same three faults: saying "no"
@@ -180,6 +181,9 @@ TEMPLATE_SPECS: Mapping[TemplateKey, TemplateSpec] = MappingProxyType(
         _K.DEADLINE_BREACH: _spec(_S, _BOTH, set(), {"reference", "stage"}),
         _K.ESCALATION: _spec(_S, _BOTH, {"previous_level", "reason"}, {"reference", "level"}),
         _K.LEVEL3_ALERT: _spec(_S, _BOTH, set(), {"reference"}),
+        _K.REPORT_READY: _spec(
+            _S, _EMAIL, {"report_title", "report_period"}, {"report_title", "report_period"}
+        ),
     }
 )
 
@@ -432,6 +436,12 @@ _DEFAULTS: tuple[tuple[TemplateKey, str, str], ...] = (
         "【三级投诉】{reference} 请立即关注",
         "您好！受理号 {reference} 为三级投诉（非常严重投诉），可能影响公司声誉或利益，"
         "请立即关注并指导处理。责任部门：{department}。",
+    ),
+    (
+        _K.REPORT_READY,
+        "【{report_title}】{report_period}",
+        "您好，{handler_name}！您订阅的{report_title}（{report_period}）已生成，见附件："
+        "Excel 工作簿（含图表）与图表页面（无需联网即可打开）。",
     ),
 )
 DEFAULT_TEMPLATES: Mapping[TemplateKey, MessageTemplate] = MappingProxyType(

@@ -72,3 +72,16 @@ def test_spring_festival_week_with_no_working_day_releases_both_weeks_after_it()
     assert [p.first for p in due] == [date(2026, 2, 9), date(2026, 2, 16)]
     # Before the holiday ended, the week of 9 February was not due yet.
     assert release_at(Period.week_of(date(2026, 2, 10)), calendar) == after
+
+
+def test_only_the_latest_released_week_is_due() -> None:
+    calendar = default_calendar()
+    monday = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)  # Monday 30 November, 09:00 +08
+    assert due_periods(PeriodUnit.WEEK, monday, calendar) == [Period.week_of(date(2026, 11, 23))]
+    assert due_periods(PeriodUnit.WEEK, datetime(2026, 11, 30, 0, 59, tzinfo=UTC), calendar) == [
+        Period.week_of(date(2026, 11, 16))
+    ]
+    # The monthly report of November on Tuesday 1 December 09:00.
+    assert due_periods(PeriodUnit.MONTH, datetime(2026, 12, 1, 1, 0, tzinfo=UTC), calendar) == [
+        Period.month_of(date(2026, 11, 1))
+    ]
