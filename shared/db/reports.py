@@ -27,25 +27,45 @@ _SCOPE = "($3::text IS NULL OR c.department = $3::text)"
 _TERMINAL = ", ".join(f"'{s.value}'" for s in sorted(TERMINAL_STATES))
 
 # What was received in the period, counted along every dimension the weekly and monthly
-# reports break it down by (one scan of the period's complaints).
+# reports break it down by: one scan of the period's complaints, one grouping set per dimension.
 RECEIVED_BY = f"""
-SELECT d.dimension, d.key, count(*) AS n
+SELECT CASE
+           WHEN GROUPING(c.kind) = 0 THEN 'kind'
+           WHEN GROUPING(c.category) = 0 THEN 'category'
+           WHEN GROUPING(c.subcategory) = 0 THEN 'subcategory'
+           WHEN GROUPING(c.channel) = 0 THEN 'channel'
+           WHEN GROUPING(c.level) = 0 THEN 'level'
+           WHEN GROUPING(c.department) = 0 THEN 'department'
+           WHEN GROUPING(c.product ->> 'model') = 0 THEN 'product_model'
+           WHEN GROUPING(c.customer ->> 'customer_type') = 0 THEN 'customer_type'
+           WHEN GROUPING(c.status = 'invalid') = 0 THEN 'validity'
+           WHEN GROUPING(c.investigation ->> 'responsibility') = 0 THEN 'responsibility'
+           ELSE 'repeat'
+       END AS dimension,
+       CASE
+           WHEN GROUPING(c.kind) = 0 THEN c.kind
+           WHEN GROUPING(c.category) = 0 THEN c.category
+           WHEN GROUPING(c.subcategory) = 0 THEN coalesce(c.subcategory, '')
+           WHEN GROUPING(c.channel) = 0 THEN c.channel
+           WHEN GROUPING(c.level) = 0 THEN c.level::text
+           WHEN GROUPING(c.department) = 0 THEN coalesce(c.department, '')
+           WHEN GROUPING(c.product ->> 'model') = 0 THEN coalesce(c.product ->> 'model', '')
+           WHEN GROUPING(c.customer ->> 'customer_type') = 0
+               THEN coalesce(c.customer ->> 'customer_type', 'consumer')
+           WHEN GROUPING(c.status = 'invalid') = 0
+               THEN CASE WHEN c.status = 'invalid' THEN 'invalid' ELSE 'valid' END
+           WHEN GROUPING(c.investigation ->> 'responsibility') = 0
+               THEN coalesce(c.investigation ->> 'responsibility', 'undetermined')
+           ELSE CASE WHEN c.repeat_of IS NULL THEN 'first' ELSE 'repeat' END
+       END AS key,
+       count(*) AS n
 FROM complaints AS c
-CROSS JOIN LATERAL (VALUES
-    ('kind', c.kind),
-    ('category', c.category),
-    ('subcategory', coalesce(c.subcategory, '')),
-    ('channel', c.channel),
-    ('level', c.level::text),
-    ('department', coalesce(c.department, '')),
-    ('product_model', coalesce(c.product ->> 'model', '')),
-    ('customer_type', coalesce(c.customer ->> 'customer_type', 'consumer')),
-    ('validity', CASE WHEN c.status = 'invalid' THEN 'invalid' ELSE 'valid' END),
-    ('responsibility', coalesce(c.investigation ->> 'responsibility', 'undetermined')),
-    ('repeat', CASE WHEN c.repeat_of IS NULL THEN 'first' ELSE 'repeat' END)
-) AS d(dimension, key)
 WHERE c.created_at >= $1 AND c.created_at < $2 AND {_SCOPE}
-GROUP BY d.dimension, d.key
+GROUP BY GROUPING SETS (
+    (c.kind), (c.category), (c.subcategory), (c.channel), (c.level), (c.department),
+    (c.product ->> 'model'), (c.customer ->> 'customer_type'), (c.status = 'invalid'),
+    (c.investigation ->> 'responsibility'), (c.repeat_of IS NULL)
+)
 """
 
 # The received cases a manager must look at by name: level 3 (三级投诉) and those flagged for
@@ -131,10 +151,12 @@ ORDER BY e.complaint_id, e.seq
 # Complaints received per period, for the trend line: the bounds are the periods' starts and
 # ends, oldest first.
 TREND = """
-SELECT b.i, (SELECT count(*) FROM complaints AS c
-             WHERE c.created_at >= b.s AND c.created_at < b.e
-               AND ($3::text IS NULL OR c.department = $3::text)) AS n
+SELECT b.i, count(c.id) AS n
 FROM unnest($1::timestamptz[], $2::timestamptz[]) WITH ORDINALITY AS b(s, e, i)
+LEFT JOIN complaints AS c
+       ON c.created_at >= b.s AND c.created_at < b.e
+      AND ($3::text IS NULL OR c.department = $3::text)
+GROUP BY b.i
 ORDER BY b.i
 """
 
