@@ -9,9 +9,9 @@ changes themselves."""
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Body, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake_api.assessment import service
@@ -38,6 +38,22 @@ from shared.domain.values import MAX_ROW_ID, Code
 router = APIRouter(
     prefix="/api/v1/assessment", tags=["assessment"], dependencies=[Depends(require_json)]
 )
+
+
+ENTRY_EXAMPLES: dict[str, Any] = {
+    "violation": {
+        "summary": "未按业务指引核实订单即承诺退款（§5.4.1.2）",
+        "value": {
+            "handler_id": "3f2b8c1e-5d4a-4e6f-9a7b-1c2d3e4f5a6b",
+            "reference": "KS-20261123-000001",
+            "amount": "50.00",
+            "reason": "未按业务指引核实订单即承诺退款，造成客户投诉",
+        },
+    }
+}
+VOID_EXAMPLES: dict[str, Any] = {
+    "void": {"summary": "复核后作废", "value": {"reason": "经复核，超时系系统故障所致"}}
+}
 
 
 class EntriesQuery(BaseModel):
@@ -96,7 +112,10 @@ async def list_entries(
     responses=responses(401, 403, 404, 415, 422, 429),
 )
 async def add_entry(
-    collab: CollabDep, principal: CurrentPrincipal, audit: AuditDep, body: EntryIn
+    collab: CollabDep,
+    principal: CurrentPrincipal,
+    audit: AuditDep,
+    body: Annotated[EntryIn, Body(openapi_examples=ENTRY_EXAMPLES)],
 ) -> EntryOut:
     return await service.add_entry(collab, principal, body, audit=audit)
 
@@ -111,8 +130,8 @@ async def void_entry(
     collab: CollabDep,
     principal: CurrentPrincipal,
     audit: AuditDep,
-    entry_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)],
-    body: VoidIn,
+    entry_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID, examples=[1])],
+    body: Annotated[VoidIn, Body(openapi_examples=VOID_EXAMPLES)],
 ) -> EntryOut:
     return await service.void_entry(collab, principal, entry_id, body.reason, audit=audit)
 

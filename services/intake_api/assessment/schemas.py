@@ -27,19 +27,7 @@ def month_start(month: str) -> date:
 class EntryIn(BaseModel):
     """A procedure violation (§5.4.1.2: 未按受理权责及业务指引操作) entered by a manager."""
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "handler_id": "3f2b8c1e-5d4a-4e6f-9a7b-1c2d3e4f5a6b",
-                    "reference": "KS-20261123-000001",
-                    "amount": "50.00",
-                    "reason": "未按业务指引核实订单即承诺退款，造成客户投诉",
-                }
-            ]
-        },
-    )
+    model_config = ConfigDict(extra="forbid")
 
     handler_id: uuid.UUID
     reference: ReferenceText | None = Field(default=None, description="The complaint's 受理号")
@@ -50,9 +38,7 @@ class EntryIn(BaseModel):
 
 
 class VoidIn(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"reason": "经复核，超时系系统故障所致"}]}
-    )
+    model_config = ConfigDict(extra="forbid")
 
     reason: Reason
 

@@ -105,6 +105,9 @@ async def replace(
     active: bool,
     audit: AuditContext,
 ) -> dict[str, Any]:
+    async with collab.db.connect() as conn:
+        if await repo.get_subscription(conn, subscription_id) is None:
+            raise NotFound("no such report subscription")
     await _check_recipients(collab, recipient_ids, department)
     async with collab.db.begin() as conn:
         row = await repo.update_subscription(

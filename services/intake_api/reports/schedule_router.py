@@ -7,7 +7,7 @@ import uuid
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Body, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake_api.complaints.schemas import LocalTime
@@ -35,19 +35,7 @@ runs_router = APIRouter(prefix="/api/v1/reports/runs", tags=["reports"])
 
 
 class SubscriptionIn(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {
-                    "kind": "weekly",
-                    "department": None,
-                    "recipient_ids": ["3f2b8c1e-5d4a-4e6f-9a7b-1c2d3e4f5a6b"],
-                    "active": True,
-                }
-            ]
-        },
-    )
+    model_config = ConfigDict(extra="forbid")
 
     kind: ReportKind = Field(description="weekly, monthly, causes or expectations")
     department: Code | None = Field(default=None, description="One department; null: all")
@@ -99,7 +87,24 @@ class RunDetail(RunOut):
     report: dict[str, Any] = Field(description="The report as JSON, as it was produced")
 
 
-SubscriptionPath = Annotated[uuid.UUID, Path()]
+SubscriptionPath = Annotated[uuid.UUID, Path(examples=["5b1f7c2e-8a9d-4c3b-b2e1-0f6a7d8c9e10"])]
+_RECIPIENT = "3f2b8c1e-5d4a-4e6f-9a7b-1c2d3e4f5a6b"
+SUBSCRIPTION_EXAMPLES: dict[str, Any] = {
+    "weekly": {
+        "summary": "投诉周报：全公司，每周第一个工作日 09:00 发给总监",
+        "value": {"kind": "weekly", "department": None, "recipient_ids": [_RECIPIENT]},
+    },
+    "monthly": {
+        "summary": "客户月投诉统计表：质量部",
+        "value": {"kind": "monthly", "department": "quality", "recipient_ids": [_RECIPIENT]},
+    },
+}
+CHANGE_EXAMPLES: dict[str, Any] = {
+    "pause": {
+        "summary": "暂停订阅",
+        "value": {"department": None, "recipient_ids": [_RECIPIENT], "active": False},
+    }
+}
 
 
 @subscriptions_router.get(
@@ -121,7 +126,10 @@ async def list_subscriptions(collab: CollabDep, _: AdminPrincipal) -> list[Subsc
     responses=responses(401, 403, 415, 422, 429),
 )
 async def add_subscription(
-    collab: CollabDep, _: AdminPrincipal, audit: AuditDep, body: SubscriptionIn
+    collab: CollabDep,
+    _: AdminPrincipal,
+    audit: AuditDep,
+    body: Annotated[SubscriptionIn, Body(openapi_examples=SUBSCRIPTION_EXAMPLES)],
 ) -> SubscriptionOut:
     row = await schedule.add(
         collab,
@@ -145,7 +153,7 @@ async def replace_subscription(
     _: AdminPrincipal,
     audit: AuditDep,
     subscription_id: SubscriptionPath,
-    body: SubscriptionChange,
+    body: Annotated[SubscriptionChange, Body(openapi_examples=CHANGE_EXAMPLES)],
 ) -> SubscriptionOut:
     row = await schedule.replace(
         collab,
@@ -223,7 +231,7 @@ class RunQuery(BaseModel):
 async def get_run(
     collab: CollabDep,
     principal: CurrentPrincipal,
-    run_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)],
+    run_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID, examples=[1])],
     query: Annotated[RunQuery, Query()],
 ) -> RunDetail | Response:
     found = await schedule.run(collab, principal, run_id)
