@@ -85,7 +85,7 @@ async def _timed(run: Callable[[], Awaitable[Any]], repeat: int) -> float:
 
 
 async def measure(url: str, *, repeat: int) -> dict[str, Any]:
-    db = Database(url, pool_size=2, max_overflow=0)
+    db = Database(url, pool_size=8, max_overflow=0)
     collab = Collaborators(db)
     try:
         async with db.connect() as conn:
@@ -109,10 +109,9 @@ async def measure(url: str, *, repeat: int) -> dict[str, Any]:
         now = datetime.now(UTC)
 
         async def report(kind: ReportKind, period: Period) -> Any:
-            async with db.connect() as conn:
-                return await reports.period_report(
-                    conn, collab.caches, kind=kind, period=period, department=None, now=now
-                )
+            return await reports.period_report(
+                db, collab.caches, kind=kind, period=period, department=None, now=now
+            )
 
         async def weekly() -> Any:
             return await report(ReportKind.WEEKLY, week)

@@ -70,7 +70,7 @@ async def build(
     """A report of any kind and its document."""
     if kind in (ReportKind.WEEKLY, ReportKind.MONTHLY):
         weekly = await reports.period_report(
-            conn, collab.caches, kind=kind, period=period, department=department, now=now
+            collab.db, collab.caches, kind=kind, period=period, department=department, now=now
         )
         return weekly, period_document(weekly)
     if kind is ReportKind.CAUSES:

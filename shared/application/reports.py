@@ -4,8 +4,9 @@ calendar (working days, the time awaiting the customer excluded)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.application.bootstrap import Caches
 from shared.db import reports as repo
+from shared.db.engine import Database
 from shared.domain.calendar import BusinessCalendar
 from shared.domain.enums import DurationUnit
 from shared.domain.reference import local_date
@@ -94,24 +96,47 @@ def working_days(
     return worked / calendar.working_day_length
 
 
+# The reports' statements run concurrently, each on a connection of its own: PostgreSQL works
+# on several at once while Python assembles what came back (bench/reports.py).
+Query = Callable[[AsyncConnection], Awaitable[Any]]
+
+
+async def _run(db: Database, query: Query) -> Any:
+    async with db.connect() as conn:
+        return await query(conn)
+
+
+async def _resolved(
+    db: Database, start: datetime, end: datetime, department: str | None
+) -> tuple[Sequence[Any], dict[Any, list[tuple[datetime, datetime]]]]:
+    async with db.connect() as conn:
+        resolved = await repo.resolved(conn, start, end, department)
+        return resolved, await repo.pauses(conn, [r["id"] for r in resolved])
+
+
 async def _figures(
-    conn: AsyncConnection, period: Period, department: str | None, calendar: BusinessCalendar
+    db: Database, period: Period, department: str | None, calendar: BusinessCalendar
 ) -> _Figures:
     start, end = period.start, period.end
+    (by, (resolved, paused), closed, withdrawn, settled) = await asyncio.gather(
+        _run(db, lambda c: repo.received_by(c, start, end, department)),
+        _resolved(db, start, end, department),
+        _run(db, lambda c: repo.closed(c, start, end, department)),
+        _run(db, lambda c: repo.withdrawn(c, start, end, department)),
+        _run(db, lambda c: repo.settled_deadlines(c, start, end, department)),
+    )
     received: dict[str, dict[str, int]] = defaultdict(dict)
-    for row in await repo.received_by(conn, start, end, department):
+    for row in by:
         received[row["dimension"]][row["key"]] = int(row["n"])
-    resolved = await repo.resolved(conn, start, end, department)
-    paused = await repo.pauses(conn, [r["id"] for r in resolved])
     days = [
         working_days(calendar, r["created_at"], r["resolved_at"], paused.get(r["id"], ()))
         for r in resolved
     ]
     return _Figures(
         received=dict(received),
-        closed=await repo.closed(conn, start, end, department),
-        withdrawn=await repo.withdrawn(conn, start, end, department),
-        settled=await repo.settled_deadlines(conn, start, end, department),
+        closed=closed,
+        withdrawn=withdrawn,
+        settled=settled,
         handling_days=days,
         refunds=sum((r["refunds"] for r in resolved), Decimal(0)),
         compensation=sum((r["compensation"] for r in resolved), Decimal(0)),
@@ -199,7 +224,7 @@ def _handlers(settled: Sequence[Any]) -> list[HandlerRate]:
 
 
 async def period_report(
-    conn: AsyncConnection,
+    db: Database,
     caches: Caches,
     *,
     kind: ReportKind,
@@ -208,13 +233,17 @@ async def period_report(
     now: datetime,
 ) -> PeriodReport:
     """The weekly (投诉周报) or monthly (客户月投诉统计表) report of `period`."""
-    calendar = (await caches.calendars.get(conn)).calendar
-    current = await _figures(conn, period, department, calendar)
-    previous = await _figures(conn, period.previous(), department, calendar)
-    notable = await repo.received_notable(conn, period.start, period.end, department)
-    still_open = await repo.still_open(conn, period.end, department)
+    async with db.connect() as conn:
+        calendar = (await caches.calendars.get(conn)).calendar
     periods = period.back(TREND_PERIODS.get(kind, 12))
-    trend = await repo.trend(conn, [(p.start, p.end) for p in periods], department)
+    bounds = [(p.start, p.end) for p in periods]
+    current, previous, notable, still_open, trend = await asyncio.gather(
+        _figures(db, period, department, calendar),
+        _figures(db, period.previous(), department, calendar),
+        _run(db, lambda c: repo.received_notable(c, period.start, period.end, department)),
+        _run(db, lambda c: repo.still_open(c, period.end, department)),
+        _run(db, lambda c: repo.trend(c, bounds, department)),
+    )
     satisfaction = {key: 0 for key in ("1", "2", "3", "4", "5", "unrated")}
     for row in current.closed:
         score = row["satisfaction"]

@@ -25,10 +25,9 @@ async def period_report(
     for the department the reader may see."""
     scope = report_scope(principal, department)
     period = Period.of(period_for(kind), day or local_date(now))
-    async with collab.db.connect() as conn:
-        return await reports.period_report(
-            conn, collab.caches, kind=kind, period=period, department=scope, now=now
-        )
+    return await reports.period_report(
+        collab.db, collab.caches, kind=kind, period=period, department=scope, now=now
+    )
 
 
 async def cause_report(
