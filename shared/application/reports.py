@@ -32,6 +32,7 @@ from shared.domain.reports import (
 )
 from shared.reports.labels import DIMENSIONS, NONE_LABEL, label
 from shared.reports.model import (
+    MAX_REFERENCES,
     CategoryCause,
     CauseReport,
     CorrectiveActions,
@@ -241,7 +242,7 @@ async def period_report(
         _figures(db, period, department, calendar),
         _figures(db, period.previous(), department, calendar),
         _run(db, lambda c: repo.received_notable(c, period.start, period.end, department)),
-        _run(db, lambda c: repo.still_open(c, period.end, department)),
+        _run(db, lambda c: repo.still_open(c, period.end, department, listed=MAX_REFERENCES)),
         _run(db, lambda c: repo.trend(c, bounds, department)),
     )
     satisfaction = {key: 0 for key in ("1", "2", "3", "4", "5", "unrated")}
@@ -264,8 +265,12 @@ async def period_report(
         responsibility=_counts("responsibility", current.received.get("responsibility", {})),
         closed=References.of([r["reference"] for r in current.closed]),
         withdrawn=References.of(current.withdrawn),
-        still_open=References.of([r["reference"] for r in still_open]),
-        overdue=References.of([r["reference"] for r in still_open if r["overdue"]]),
+        still_open=References.counted(
+            still_open["open_count"], list(still_open["open_references"])
+        ),
+        overdue=References.counted(
+            still_open["overdue_count"], list(still_open["overdue_references"])
+        ),
         on_time_by_stage=_stages(current.settled),
         on_time_by_handler=_handlers(current.settled),
         handling_time=HandlingTime(

@@ -95,15 +95,21 @@ ORDER BY c.reference
 """
 
 # Open now (not closed, invalid or withdrawn) and received before the period ended; overdue
-# when one of its deadlines was breached and is not met since.
+# when one of its deadlines was breached. Counted here; the first `$3` 受理号 of each returned.
 STILL_OPEN = f"""
-SELECT c.reference,
-       EXISTS (SELECT 1 FROM deadlines AS d
-               WHERE d.complaint_id = c.id AND d.status = 'breached') AS overdue
-FROM complaints AS c
-WHERE c.status NOT IN ({_TERMINAL}) AND c.created_at < $1
-  AND ($2::text IS NULL OR c.department = $2::text)
-ORDER BY c.reference
+WITH open AS MATERIALIZED (
+    SELECT c.reference, b.complaint_id IS NOT NULL AS overdue
+    FROM complaints AS c
+    LEFT JOIN (SELECT DISTINCT d.complaint_id FROM deadlines AS d WHERE d.status = 'breached')
+         AS b ON b.complaint_id = c.id
+    WHERE c.status NOT IN ({_TERMINAL}) AND c.created_at < $1
+      AND ($2::text IS NULL OR c.department = $2::text)
+)
+SELECT (SELECT count(*) FROM open) AS open_count,
+       (SELECT count(*) FROM open WHERE overdue) AS overdue_count,
+       ARRAY(SELECT reference FROM open ORDER BY reference LIMIT $3) AS open_references,
+       ARRAY(SELECT reference FROM open WHERE overdue ORDER BY reference LIMIT $3)
+           AS overdue_references
 """
 
 # Deadlines settled in the period: met in time, or breached (seed 002 §5.4: against whoever
@@ -185,8 +191,12 @@ async def withdrawn(
     return [r["reference"] for r in await fetch(conn, WITHDRAWN, start, end, department)]
 
 
-async def still_open(conn: AsyncConnection, end: datetime, department: str | None) -> Sequence[Row]:
-    return await fetch(conn, STILL_OPEN, end, department)
+async def still_open(
+    conn: AsyncConnection, end: datetime, department: str | None, *, listed: int
+) -> Row:
+    """Counts of the open and the overdue, and the first `listed` 受理号 of each."""
+    (row,) = await fetch(conn, STILL_OPEN, end, department, listed)
+    return row
 
 
 async def settled_deadlines(

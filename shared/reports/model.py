@@ -28,6 +28,11 @@ class References(BaseModel):
     truncated: bool = False
 
     @classmethod
+    def counted(cls, count: int, first: list[str]) -> References:
+        """`count` in all, of which the first ones (at most MAX_REFERENCES) are `first`."""
+        return cls(count=count, references=first, truncated=count > len(first))
+
+    @classmethod
     def of(cls, references: list[str]) -> References:
         return cls(
             count=len(references),
