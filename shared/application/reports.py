@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -25,6 +26,7 @@ from shared.domain.reports import (
     REPORT_TITLES,
     Period,
     ReportKind,
+    WorkingClock,
     change,
     pareto,
     percentile,
@@ -85,16 +87,29 @@ class _Figures:
         return sum(int(r["n"]) for r in self.settled if r["outcome"] == "breached")
 
 
-def working_days(
+def handling_days(
     calendar: BusinessCalendar,
-    start: datetime,
-    end: datetime,
-    pauses: Sequence[tuple[datetime, datetime]] = (),
-) -> float:
-    """Working time from `start` to `end` without the pauses, in working days."""
-    worked = calendar.working_time_between(start, end)
-    worked -= calendar.paused_time(DurationUnit.WORKING_DAYS, pauses)
-    return worked / calendar.working_day_length
+    resolved: Sequence[Any],
+    paused: dict[Any, list[tuple[datetime, datetime]]],
+) -> list[float]:
+    """Registration to resolution of each complaint in working days, the pauses excluded: on a
+    `WorkingClock` over the days they span (the calendar's own arithmetic per instant would be
+    most of a monthly report's time)."""
+    if not resolved:
+        return []
+    zone = ZoneInfo(calendar.tz)
+    first = min(r["created_at"] for r in resolved).astimezone(zone).date()
+    last = max(r["resolved_at"] for r in resolved).astimezone(zone).date()
+    clock = WorkingClock(calendar, first, last)
+    day = clock.day_seconds
+    days = []
+    for r in resolved:
+        worked = clock.position(r["resolved_at"]) - clock.position(r["created_at"])
+        pauses = paused.get(r["id"])
+        if pauses:
+            worked -= calendar.paused_time(DurationUnit.WORKING_DAYS, pauses).total_seconds()
+        days.append(worked / day)
+    return days
 
 
 # The reports' statements run concurrently, each on a connection of its own: PostgreSQL works
@@ -129,10 +144,7 @@ async def _figures(
     received: dict[str, dict[str, int]] = defaultdict(dict)
     for row in by:
         received[row["dimension"]][row["key"]] = int(row["n"])
-    days = [
-        working_days(calendar, r["created_at"], r["resolved_at"], paused.get(r["id"], ()))
-        for r in resolved
-    ]
+    days = handling_days(calendar, resolved, paused)
     return _Figures(
         received=dict(received),
         closed=closed,

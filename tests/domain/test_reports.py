@@ -4,10 +4,22 @@ long holidays too, on the 2026 State Council schedule)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shared.calendar_data import default_calendar
-from shared.domain.reports import Period, PeriodUnit, due_periods, pareto, percentile, release_at
+from shared.domain.reports import (
+    Period,
+    PeriodUnit,
+    WorkingClock,
+    due_periods,
+    pareto,
+    percentile,
+    release_at,
+)
 
 
 def test_a_week_runs_monday_to_sunday_in_shanghai_time() -> None:
@@ -85,3 +97,20 @@ def test_only_the_latest_released_week_is_due() -> None:
     assert due_periods(PeriodUnit.MONTH, datetime(2026, 12, 1, 1, 0, tzinfo=UTC), calendar) == [
         Period.month_of(date(2026, 11, 1))
     ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    offset=st.integers(min_value=0, max_value=365 * 86_400 * 10**6),
+    hours=st.integers(min_value=0, max_value=24 * 40),
+    minutes=st.integers(min_value=0, max_value=59),
+)
+def test_working_clock_agrees_with_the_calendar(offset: int, hours: int, minutes: int) -> None:
+    """Handling time counted by the clock equals the calendar's working time (调休 and 国庆
+    included), to the microsecond."""
+    calendar = default_calendar()
+    start = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(microseconds=offset)
+    end = start + timedelta(hours=hours, minutes=minutes)
+    clock = WorkingClock(calendar, date(2025, 12, 31), date(2027, 2, 20))
+    expected = calendar.working_time_between(start, end).total_seconds()
+    assert clock.position(end) - clock.position(start) == pytest.approx(expected, abs=1e-6)
