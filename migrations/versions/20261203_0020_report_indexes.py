@@ -7,7 +7,7 @@ resolved (excluded from handling time). The partial indexes stay small: a deadli
 of them only once settled, an event only when it is a withdrawal or a pause.
 
 Revision ID: 0020
-Revises: 0008
+Revises: 0009
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0020"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

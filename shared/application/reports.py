@@ -257,10 +257,13 @@ async def period_report(
         _run(db, lambda c: repo.still_open(c, period.end, department, listed=MAX_REFERENCES)),
         _run(db, lambda c: repo.trend(c, bounds, department)),
     )
-    satisfaction = {key: 0 for key in ("1", "2", "3", "4", "5", "unrated")}
+    satisfaction = {key: 0 for key in ("1", "2", "3", "4", "5", "unreachable", "unrated")}
     for row in current.closed:
         score = row["satisfaction"]
-        satisfaction["unrated" if score is None else str(score)] += 1
+        if score is not None:
+            satisfaction[str(score)] += 1
+        else:
+            satisfaction["unreachable" if row["unreachable"] else "unrated"] += 1
     return PeriodReport(
         kind=kind,
         title=REPORT_TITLES[kind],

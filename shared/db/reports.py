@@ -79,7 +79,7 @@ ORDER BY c.reference
 """
 
 CLOSED = f"""
-SELECT c.reference, c.satisfaction
+SELECT c.reference, c.satisfaction, c.followup ->> 'unreachable_at' IS NOT NULL AS unreachable
 FROM complaints AS c
 WHERE c.closed_at >= $1 AND c.closed_at < $2 AND {_SCOPE}
 ORDER BY c.reference

@@ -6,8 +6,10 @@ itself (`automatic_entries`, called by `shared.application.complaint_changes._de
 - §5.4.1.1 first contact missed: the first-contact deadline (1 working day to 应诉) breached,
   against whoever held the case when it was breached; an unassigned case is the registering
   staff member's (受理人), and a case registered by an integration and never assigned is no one's;
-- §5.4.1.3 survey not done: a case of a kind that owes the 回访 closed (结案) with no
-  satisfaction recorded, against its handler.
+- §5.4.1.3 survey not done: a case of a kind that owes the 回访 closed (结案) with neither a
+  satisfaction recorded nor the customer recorded unreachable after the attempts, against its
+  handler (the closure rules' `require_satisfaction`, on by default, refuses such a 结案; a
+  company that turns it off gets the entry instead).
 
 §5.4.1.2 procedure violations are entered by managers (`manual_amount` checks the amount).
 Amounts are rule data (`shared.domain.rules.AssessmentRules`). Pure: no clock, no database.
@@ -95,6 +97,7 @@ def automatic_entries(
         elif (
             isinstance(event, Closed)
             and state.satisfaction is None
+            and (state.followup is None or state.followup.unreachable_at is None)
             and state.kind in rules.survey_required_kinds
         ):
             handler = _held_by(state, state.assignee_id)

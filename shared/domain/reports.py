@@ -135,8 +135,10 @@ def pareto(counts: Sequence[tuple[str, int]]) -> list[tuple[str, int, float, flo
 
 
 # Who reads reports (SPEC §6): managers (their department, or all if company-wide), directors,
-# auditors and admins. The `clerk` role (issue 11) joins this set when it exists.
-REPORT_READERS: frozenset[Role] = frozenset({Role.MANAGER, Role.DIRECTOR, Role.AUDITOR, Role.ADMIN})
+# clerks (who keep the 投诉周报, seed 002 §3.2), auditors and admins.
+REPORT_READERS: frozenset[Role] = frozenset(
+    {Role.MANAGER, Role.DIRECTOR, Role.CLERK, Role.AUDITOR, Role.ADMIN}
+)
 # Readers confined to their own department when they have one.
 DEPARTMENT_BOUND_READERS: frozenset[Role] = frozenset({Role.MANAGER})
 
@@ -145,7 +147,7 @@ def report_scope(principal: Principal, requested: str | None) -> str | None:
     """The department a reader's report covers (None: every department). A manager of a
     department reads that department's only; asking for another is refused."""
     if principal.role not in REPORT_READERS:
-        raise Forbidden("Reports are read by managers, directors and auditors.")
+        raise Forbidden("Reports are read by managers, directors, clerks and auditors.")
     own = principal.department if principal.role in DEPARTMENT_BOUND_READERS else None
     if own is None:
         return requested

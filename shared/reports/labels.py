@@ -96,6 +96,7 @@ _VALUES: Mapping[str, Mapping[str, str]] = {
         "3": "3 可理解/接受",
         "4": "4 不满意",
         "5": "5 很不满意",
+        "unreachable": "无法联系",
         "unrated": "未评价",
     },
 }

@@ -114,7 +114,7 @@ class PeriodReport(BaseModel):
     handling_time: HandlingTime
     satisfaction: list[Count] = Field(
         description="Scores 1 (非常满意) to 5 (很不满意) of the complaints closed in the period, "
-        "and `unrated` (no answer: not reached or not asked)"
+        "`unreachable` (回访无法联系, after the attempts) and `unrated` (neither)"
     )
     repeat_complaints: int = Field(description="Received complaints that repeat an earlier one")
     refunds_paid: Decimal = Field(description="元, implemented solutions resolved in the period")

@@ -56,6 +56,18 @@ async def team(desk: Desk) -> Team:
     manager_quality = await create_user(desk.client, admin, role="manager", department="quality")
     refs: dict[str, str] = {}
     manager = desk.manager.headers
+    # §5.4.1.3 can only happen where the closure rules let a case be archived without the
+    # 回访 (by default they refuse it): this desk's company lets managers archive directly.
+    closure = await desk.client.put(
+        "/api/v1/rules/closure",
+        json={
+            "require_satisfaction": False,
+            "require_review": False,
+            "archivist_roles": ["clerk", "manager"],
+        },
+        headers=admin,
+    )
+    assert closure.status_code == 200, closure.text
     quality = {"department": "quality", "assignee_id": handler.id}
 
     # X: assigned to hq, never contacted: its first contact is breached on the sweep.

@@ -93,6 +93,7 @@ async def test_weekly_report_figures_by_hand(desk: Desk, scenario: Scenario) -> 
         "3": 0,
         "4": 0,
         "5": 0,
+        "unreachable": 0,
         "unrated": 0,
     }
     assert report["repeat_complaints"] == 1

@@ -45,6 +45,7 @@ STAFF_KEYS = {
     TemplateKey.DEADLINE_BREACH,
     TemplateKey.ESCALATION,
     TemplateKey.LEVEL3_ALERT,
+    TemplateKey.MANAGEMENT_REVIEW,
     TemplateKey.REPORT_READY,
 }
 VALUES = {
@@ -67,6 +68,7 @@ VALUES = {
     "report_title": "投诉周报",
     "report_period": "2026-11-23～2026-11-29",
     "result_summary": "已为您更换新品",
+    "score": "5",
 }
 
 

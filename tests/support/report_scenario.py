@@ -5,7 +5,7 @@ with a controlled clock (tests/api/test_reports_figures.py works out every figur
 - P, Tue 17 November: never answered;
 - A, Mon 23: product quality, answered, company fault (root cause 注塑参数漂移, a corrective
   action due 31 December), 300 元 compensation and 200 元 refund paid, resolved Wed 25 10:00,
-  rated 2 by the survey, closed Thu 26;
+  rated 2 by the survey, reviewed and archived (closed) Thu 26;
 - B, Mon 23 11:00: an enterprise's logistics inquiry by phone, no product, paused Tue 10:00 →
   Thu 10:00, resolved Fri 27 13:00 (not closed);
 - C, Tue 24: mentions 12315 (三级), withdrawn Wed 25;
@@ -72,6 +72,7 @@ async def build_scenario(desk: Desk) -> Scenario:
     )
     manager_quality = await create_user(desk.client, admin, role="manager", department="quality")
     director = await create_user(desk.client, admin, role="director")
+    clerk = await create_user(desk.client, admin, role="clerk", department="service")
     manager = desk.manager.headers
     refs: dict[str, str] = {}
 
@@ -132,7 +133,9 @@ async def build_scenario(desk: Desk) -> Scenario:
     answered = await desk.client.post(SURVEY, json={"token": token, "score": 2})
     assert answered.status_code == 204, answered.text
     await a.flow.refresh(manager)
-    await a.act(at("2026-11-26", "10:00"), "close", manager, {"summary": "结案"})
+    # The sign-off chain (seed 002 §5.3.1.6): the manager reviews (审核), the clerk archives.
+    await a.act(at("2026-11-26", "09:30"), "review", manager, {"comment": "同意存档"})
+    await a.act(at("2026-11-26", "10:00"), "close", clerk.headers, {"summary": "结案"})
 
     b = await _register(
         desk,
