@@ -18,13 +18,14 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.db.engine import fetch
-from shared.domain.lifecycle import TERMINAL_STATES
+from shared.domain.lifecycle import OPEN_STATES
 
 Row = Mapping[str, Any]
 
 _SCOPE = "($3::text IS NULL OR c.department = $3::text)"
-# Closed, invalid, withdrawn (the lifecycle's terminal states), as SQL.
-_TERMINAL = ", ".join(f"'{s.value}'" for s in sorted(TERMINAL_STATES))
+# The lifecycle's open states (all but closed, invalid, withdrawn), as SQL: `status IN (…)`
+# can use the status index, `NOT IN` cannot.
+_OPEN = ", ".join(f"'{s.value}'" for s in sorted(OPEN_STATES))
 
 # What was received in the period, counted along every dimension the weekly and monthly
 # reports break it down by: one scan of the period's complaints, one grouping set per dimension.
@@ -98,11 +99,11 @@ ORDER BY c.reference
 # when one of its deadlines was breached. Counted here; the first `$3` 受理号 of each returned.
 STILL_OPEN = f"""
 WITH open AS MATERIALIZED (
-    SELECT c.reference, b.complaint_id IS NOT NULL AS overdue
+    SELECT c.reference,
+           EXISTS (SELECT 1 FROM deadlines AS d
+                   WHERE d.complaint_id = c.id AND d.status = 'breached') AS overdue
     FROM complaints AS c
-    LEFT JOIN (SELECT DISTINCT d.complaint_id FROM deadlines AS d WHERE d.status = 'breached')
-         AS b ON b.complaint_id = c.id
-    WHERE c.status NOT IN ({_TERMINAL}) AND c.created_at < $1
+    WHERE c.status IN ({_OPEN}) AND c.created_at < $1
       AND ($2::text IS NULL OR c.department = $2::text)
 )
 SELECT (SELECT count(*) FROM open) AS open_count,
@@ -157,12 +158,13 @@ ORDER BY e.complaint_id, e.seq
 # Complaints received per period, for the trend line: the bounds are the periods' starts and
 # ends, oldest first.
 TREND = """
-SELECT b.i, count(c.id) AS n
+SELECT b.i, n.n
 FROM unnest($1::timestamptz[], $2::timestamptz[]) WITH ORDINALITY AS b(s, e, i)
-LEFT JOIN complaints AS c
-       ON c.created_at >= b.s AND c.created_at < b.e
+CROSS JOIN LATERAL (
+    SELECT count(*) AS n FROM complaints AS c
+    WHERE c.created_at >= b.s AND c.created_at < b.e
       AND ($3::text IS NULL OR c.department = $3::text)
-GROUP BY b.i
+) AS n
 ORDER BY b.i
 """
 
