@@ -38,6 +38,7 @@ from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.domain.enums import OPEN_DEADLINE_STATUSES, OutboxStatus
+from shared.domain.lifecycle import OPEN_STATES
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -144,6 +145,14 @@ class Complaint(Base):
         # The reports' periods (revision 0020): closed and resolved in a period.
         Index("ix_complaints_closed_at", "closed_at"),
         Index("ix_complaints_resolved_at", "resolved_at"),
+        Index(
+            "ix_complaints_open",
+            "created_at",
+            postgresql_include=["reference", "department", "id"],
+            postgresql_where=text(
+                "status IN ({})".format(", ".join(f"'{s.value}'" for s in sorted(OPEN_STATES)))
+            ),
+        ),
     )
 
 
