@@ -12,7 +12,7 @@ from typing import Any, Literal
 from shared.domain.reference import SHANGHAI
 from shared.domain.reports import REPORT_TITLES, ReportKind
 from shared.reports.labels import DIMENSIONS, label
-from shared.reports.model import CauseReport, ExpectationReport, PeriodReport
+from shared.reports.model import CauseReport, Count, ExpectationReport, PeriodReport
 
 # `by_row`: the row's own format (`Sheet.row_formats`), for a column mixing counts and rates.
 CellFormat = Literal["text", "int", "pct", "money", "days", "by_row"]
@@ -119,11 +119,7 @@ def period_document(report: PeriodReport) -> Document:
         Sheet(
             "受理分布",
             (Column("维度"), Column("项目"), Column("数量", "int")),
-            [
-                [DIMENSIONS[d], c.label, c.count]
-                for d, counts in report.received_by.items()
-                for c in counts
-            ]
+            [row for d, counts in report.received_by.items() for row in _top(d, counts)]
             + [["责任判定", c.label, c.count] for c in report.responsibility],
         )
     )
@@ -176,6 +172,19 @@ def period_document(report: PeriodReport) -> Document:
         )
     )
     return doc
+
+
+# A dimension with many values (product models, free-text sub-categories) shows its largest
+# ones and the rest summed: the JSON answer keeps every value.
+TOP_VALUES = 30
+
+
+def _top(dimension: str, counts: list[Count]) -> list[list[Any]]:
+    rows: list[list[Any]] = [[DIMENSIONS[dimension], c.label, c.count] for c in counts[:TOP_VALUES]]
+    rest = counts[TOP_VALUES:]
+    if rest:
+        rows.append([DIMENSIONS[dimension], f"其他（{len(rest)}项）", sum(c.count for c in rest)])
+    return rows
 
 
 _UNIT_FORMATS: dict[str, CellFormat] = {
