@@ -272,3 +272,45 @@ async def expectations(
     conn: AsyncConnection, start: datetime, end: datetime, department: str | None
 ) -> Sequence[Row]:
     return await fetch(conn, EXPECTATIONS, start, end, department)
+
+
+# The previous period's headline figures only (环比): counts, no breakdowns, no 受理号.
+RECEIVED_TOTALS = f"""
+SELECT count(*) AS received,
+       count(*) FILTER (WHERE c.status = 'invalid') AS invalid,
+       count(*) FILTER (WHERE c.level = 3) AS level3,
+       count(*) FILTER (WHERE c.repeat_of IS NOT NULL) AS repeats
+FROM complaints AS c
+WHERE c.created_at >= $1 AND c.created_at < $2 AND {_SCOPE}
+"""
+
+SETTLED_TOTALS = """
+SELECT
+    (SELECT count(*) FROM deadlines AS d
+     WHERE d.status = 'met' AND d.met_at >= $1 AND d.met_at < $2
+       AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM complaints AS c
+                                        WHERE c.id = d.complaint_id AND c.department = $3)))
+        AS met,
+    (SELECT count(*) FROM deadlines AS d
+     WHERE d.status = 'breached' AND d.breached_at >= $1 AND d.breached_at < $2
+       AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM complaints AS c
+                                        WHERE c.id = d.complaint_id AND c.department = $3)))
+        AS breached,
+    (SELECT count(*) FROM complaints AS c
+     WHERE c.closed_at >= $1 AND c.closed_at < $2
+       AND ($3::text IS NULL OR c.department = $3::text)) AS closed
+"""
+
+
+async def received_totals(
+    conn: AsyncConnection, start: datetime, end: datetime, department: str | None
+) -> Row:
+    (row,) = await fetch(conn, RECEIVED_TOTALS, start, end, department)
+    return row
+
+
+async def settled_totals(
+    conn: AsyncConnection, start: datetime, end: datetime, department: str | None
+) -> Row:
+    (row,) = await fetch(conn, SETTLED_TOTALS, start, end, department)
+    return row
