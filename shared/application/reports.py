@@ -113,33 +113,45 @@ def handling_days(
 
 
 # The reports' statements run concurrently, each on a connection of its own: PostgreSQL works
-# on several at once while Python assembles what came back (bench/reports.py).
+# on several at once while Python assembles what came back (bench/reports.py). At most
+# READER_CONNECTIONS of a report's at a time: the API's pool also serves intake.
 Query = Callable[[AsyncConnection], Awaitable[Any]]
+READER_CONNECTIONS = 4
 
 
-async def _run(db: Database, query: Query) -> Any:
-    async with db.connect() as conn:
-        return await query(conn)
+class _Reader:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._slots = asyncio.Semaphore(READER_CONNECTIONS)
+
+    async def run(self, query: Query) -> Any:
+        async with self._slots, self.db.connect() as conn:
+            return await query(conn)
 
 
 async def _resolved(
-    db: Database, start: datetime, end: datetime, department: str | None
+    reader: _Reader, start: datetime, end: datetime, department: str | None
 ) -> tuple[Sequence[Any], dict[Any, list[tuple[datetime, datetime]]]]:
-    async with db.connect() as conn:
+    async def both(conn: AsyncConnection) -> Any:
         resolved = await repo.resolved(conn, start, end, department)
         return resolved, await repo.pauses(conn, [r["id"] for r in resolved])
 
+    result: tuple[Sequence[Any], dict[Any, list[tuple[datetime, datetime]]]] = await reader.run(
+        both
+    )
+    return result
+
 
 async def _figures(
-    db: Database, period: Period, department: str | None, calendar: BusinessCalendar
+    reader: _Reader, period: Period, department: str | None, calendar: BusinessCalendar
 ) -> _Figures:
     start, end = period.start, period.end
     (by, (resolved, paused), closed, withdrawn, settled) = await asyncio.gather(
-        _run(db, lambda c: repo.received_by(c, start, end, department)),
-        _resolved(db, start, end, department),
-        _run(db, lambda c: repo.closed(c, start, end, department)),
-        _run(db, lambda c: repo.withdrawn(c, start, end, department)),
-        _run(db, lambda c: repo.settled_deadlines(c, start, end, department)),
+        reader.run(lambda c: repo.received_by(c, start, end, department)),
+        _resolved(reader, start, end, department),
+        reader.run(lambda c: repo.closed(c, start, end, department)),
+        reader.run(lambda c: repo.withdrawn(c, start, end, department)),
+        reader.run(lambda c: repo.settled_deadlines(c, start, end, department)),
     )
     received: dict[str, dict[str, int]] = defaultdict(dict)
     for row in by:
@@ -191,14 +203,14 @@ class _Totals:
 
 
 async def _totals(
-    db: Database, period: Period, department: str | None, calendar: BusinessCalendar
+    reader: _Reader, period: Period, department: str | None, calendar: BusinessCalendar
 ) -> _Totals:
     start, end = period.start, period.end
     received, settled, withdrawn, (resolved, paused) = await asyncio.gather(
-        _run(db, lambda c: repo.received_totals(c, start, end, department)),
-        _run(db, lambda c: repo.settled_totals(c, start, end, department)),
-        _run(db, lambda c: repo.withdrawn(c, start, end, department)),
-        _resolved(db, start, end, department),
+        reader.run(lambda c: repo.received_totals(c, start, end, department)),
+        reader.run(lambda c: repo.settled_totals(c, start, end, department)),
+        reader.run(lambda c: repo.withdrawn(c, start, end, department)),
+        _resolved(reader, start, end, department),
     )
     return _Totals(
         received=int(received["received"]),
@@ -307,14 +319,15 @@ async def period_report(
     """The weekly (投诉周报) or monthly (客户月投诉统计表) report of `period`."""
     async with db.connect() as conn:
         calendar = (await caches.calendars.get(conn)).calendar
+    reader = _Reader(db)
     periods = period.back(TREND_PERIODS.get(kind, 12))
     bounds = [(p.start, p.end) for p in periods]
     current, previous, notable, still_open, trend = await asyncio.gather(
-        _figures(db, period, department, calendar),
-        _totals(db, period.previous(), department, calendar),
-        _run(db, lambda c: repo.received_notable(c, period.start, period.end, department)),
-        _run(db, lambda c: repo.still_open(c, period.end, department, listed=MAX_REFERENCES)),
-        _run(db, lambda c: repo.trend(c, bounds, department)),
+        _figures(reader, period, department, calendar),
+        _totals(reader, period.previous(), department, calendar),
+        reader.run(lambda c: repo.received_notable(c, period.start, period.end, department)),
+        reader.run(lambda c: repo.still_open(c, period.end, department, listed=MAX_REFERENCES)),
+        reader.run(lambda c: repo.trend(c, bounds, department)),
     )
     satisfaction = {key: 0 for key in ("1", "2", "3", "4", "5", "unreachable", "unrated")}
     for row in current.closed:
