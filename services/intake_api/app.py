@@ -24,6 +24,7 @@ from services.intake_api.complaints.actions_router import router as actions_rout
 from services.intake_api.complaints.router import router as complaints_router
 from services.intake_api.docs import lifecycle_markdown
 from services.intake_api.docs import router as docs_router
+from services.intake_api.evidence.router import router as evidence_router
 from services.intake_api.middleware import (
     AccessLogMiddleware,
     AnsweredErrors,
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.passwords = Passwords(password_hasher(cheap=settings.cheap_password_hashing))
         try:
             await _bootstrap_admin(settings, db, app.state.passwords)
+            await collab.require_storage().prepare()
             settle_garbage_collector()
             yield
         finally:
@@ -96,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(complaints_router)
     app.include_router(actions_router)
+    app.include_router(evidence_router)
     app.include_router(public_router)
     app.include_router(admin_router)
     app.include_router(audit_router)
@@ -103,7 +106,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(calendar_router)
     app.include_router(sla_router)
     app.include_router(rules_router)
-    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit=settings.max_body_bytes,
+        upload_limit=settings.upload_max_bytes + settings.upload_overhead_bytes,
+    )
     app.add_middleware(AccessLogMiddleware)
     if proxies := settings.trusted_proxy_list():
         # Outermost: everything inside (limits, audit, logs) sees the client the proxy names.

@@ -402,19 +402,27 @@ STAGE_LABELS = {
 }
 
 
-async def status_lookup(db: Database, reference: str, phone: str) -> dict[str, Any]:
-    """The public status of a complaint for whoever knows its reference AND the phone number."""
+async def customer_complaint(conn: AsyncConnection, reference: str, phone: str) -> dict[str, Any]:
+    """The complaint a customer proves with its reference (受理号) AND phone number; the same
+    404 for an unknown reference and a wrong phone (references cannot be confirmed)."""
     not_found = NotFound("no complaint matches this reference number and phone number")
     try:
         e164 = normalize_phone(phone)
     except ValueError:
         raise not_found from None
+    reference = reference.strip().upper()
     if not is_reference(reference):
         raise not_found
+    row = await repo.get_row_by_reference(conn, reference)
+    if row is None or row["customer_phone"] != e164:
+        raise not_found
+    return row
+
+
+async def status_lookup(db: Database, reference: str, phone: str) -> dict[str, Any]:
+    """The public status of a complaint for whoever knows its reference AND the phone number."""
     async with db.connect() as conn:
-        row = await repo.get_row_by_reference(conn, reference)
-        if row is None or row["customer_phone"] != e164:
-            raise not_found
+        row = await customer_complaint(conn, reference, phone)
         upcoming = await deadlines_repo.next_deadline(conn, row["id"])
     return {
         "reference": row["reference"],

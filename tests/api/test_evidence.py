@@ -1,0 +1,359 @@
+"""Evidence uploads (证据附件, SPEC §1): streamed, typed by their bytes, hashed, recorded by an
+event, downloadable by those who may read the complaint (audited), nothing half-stored — on
+the filesystem and on a real S3-compatible server (SeaweedFS)."""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+import uuid
+import zlib
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from services.intake_api.app import create_app
+from shared.config import Settings
+from tests.conftest import make_settings
+from tests.support.factories import complaint_body
+from tests.support.principals import (
+    ADMIN_PASSWORD,
+    ADMIN_USERNAME,
+    Account,
+    create_key,
+    create_user,
+    sign_in,
+)
+from tests.support.s3 import seaweed_s3
+from tests.support.servers import Servers
+
+LIMIT = 300_000  # a small upload limit, so the oversized case stays cheap
+
+
+def png(width: int = 4, height: int = 3) -> bytes:
+    """A real (tiny) PNG image."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    raw = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+class Stack:
+    def __init__(self, app: FastAPI, client: httpx.AsyncClient, settings: Settings) -> None:
+        self.app = app
+        self.client = client
+        self.settings = settings
+        self.admin: dict[str, str] = {}
+        self.agent: Account
+        self.auditor: Account
+        self.integration: Account
+        self.other_integration: Account
+
+    async def register(self, headers: dict[str, str], **body: Any) -> dict[str, Any]:
+        response = await self.client.post(
+            "/api/v1/complaints", json=complaint_body(**body), headers=headers
+        )
+        assert response.status_code == 201, response.text
+        result: dict[str, Any] = response.json()
+        return result
+
+    async def rows(self, sql: str, **params: Any) -> list[dict[str, Any]]:
+        async with self.app.state.db.connect() as conn:
+            return [dict(r._mapping) for r in await conn.execute(text(sql), params)]
+
+
+async def _open(settings: Settings) -> AsyncIterator[Stack]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://kesu.test") as c:
+            stack = Stack(app, c, settings)
+            stack.admin = await sign_in(c, ADMIN_USERNAME, ADMIN_PASSWORD)
+            stack.agent = await create_user(c, stack.admin, role="agent", department="service")
+            stack.auditor = await create_user(c, stack.admin, role="auditor")
+            stack.integration = await create_key(
+                c, stack.admin, ["complaints:create", "complaints:read", "pii:read"]
+            )
+            stack.other_integration = await create_key(
+                c, stack.admin, ["complaints:create", "complaints:read"]
+            )
+            yield stack
+
+
+@pytest.fixture(scope="module")
+def files_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("files")
+
+
+@pytest.fixture(scope="module")
+async def fs(own_url: str, test_servers: Servers, files_dir: Path) -> AsyncIterator[Stack]:
+    settings = make_settings(
+        own_url, test_servers.redis_url, files_dir=files_dir, upload_max_bytes=LIMIT
+    )
+    async for stack in _open(settings):
+        yield stack
+
+
+@pytest.fixture(scope="module")
+def s3_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with seaweed_s3(tmp_path_factory.mktemp("seaweed")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+async def s3(own_url: str, test_servers: Servers, s3_url: str) -> AsyncIterator[Stack]:
+    settings = make_settings(
+        own_url,
+        test_servers.redis_url,
+        s3_endpoint_url=s3_url,
+        s3_bucket="kesu-evidence",
+        s3_access_key_id="any",
+        s3_secret_access_key="any-secret",
+        upload_max_bytes=LIMIT,
+    )
+    async for stack in _open(settings):
+        yield stack
+
+
+def _stored_files(files_dir: Path) -> list[Path]:
+    return (
+        [p for p in (files_dir / "evidence").rglob("*") if p.is_file()]
+        if (files_dir / "evidence").exists()
+        else []
+    )
+
+
+async def _upload(
+    stack: Stack,
+    complaint_id: str,
+    headers: dict[str, str],
+    content: bytes,
+    name: str = "发票照片.png",
+    claimed: str = "image/png",
+) -> httpx.Response:
+    return await stack.client.post(
+        f"/api/v1/complaints/{complaint_id}/attachments",
+        files={"file": (name, content, claimed)},
+        headers=headers,
+    )
+
+
+async def test_staff_upload_is_hashed_recorded_listed_and_downloaded_with_audit(
+    fs: Stack, files_dir: Path
+) -> None:
+    complaint = await fs.register(fs.agent.headers)
+    image = png()
+    answer = await _upload(fs, complaint["id"], fs.agent.headers, image, claimed="text/plain")
+    assert answer.status_code == 201, answer.text
+    stored = answer.json()
+    # The type comes from the bytes, not the claimed text/plain.
+    assert stored["media_type"] == "image/png"
+    assert stored["sha256"] == hashlib.sha256(image).hexdigest()
+    assert stored["size_bytes"] == len(image)
+    assert stored["file_name"] == "发票照片.png"
+
+    events = (
+        await fs.client.get(
+            f"/api/v1/complaints/{complaint['id']}/events", headers=fs.agent.headers
+        )
+    ).json()
+    attached = [e for e in events if e["type"] == "complaint.evidence_attached"]
+    assert len(attached) == 1
+    assert attached[0]["payload"]["sha256"] == stored["sha256"]
+
+    listed = (
+        await fs.client.get(
+            f"/api/v1/complaints/{complaint['id']}/attachments", headers=fs.agent.headers
+        )
+    ).json()
+    assert [f["id"] for f in listed] == [stored["id"]]
+
+    got = await fs.client.get(
+        f"/api/v1/complaints/{complaint['id']}/attachments/{stored['id']}",
+        headers=fs.auditor.headers,
+    )
+    assert got.status_code == 200
+    assert got.content == image
+    assert got.headers["content-type"] == "image/png"
+    assert "filename*=UTF-8''%E5%8F%91%E7%A5%A8" in got.headers["content-disposition"]
+    audited = await fs.rows(
+        "SELECT actor_id, details FROM audit_events WHERE action = 'evidence.download' "
+        "AND target_id = :t",
+        t=complaint["id"],
+    )
+    assert [(a["actor_id"], a["details"]["attachment_id"]) for a in audited] == [
+        (fs.auditor.id, stored["id"])
+    ]
+    assert len(_stored_files(files_dir)) >= 1
+
+
+async def test_a_pdf_and_an_office_document_are_taken(fs: Stack) -> None:
+    complaint = await fs.register(fs.integration.headers)
+    pdf = await _upload(fs, complaint["id"], fs.integration.headers, PDF, "检测报告.pdf", "x/y")
+    assert pdf.status_code == 201, pdf.text
+    assert pdf.json()["media_type"] == "application/pdf"
+
+
+async def _nothing_stored(stack: Stack, complaint_id: str, files_dir: Path | None) -> None:
+    rows = await stack.rows(
+        "SELECT count(*) AS n FROM evidence_files WHERE complaint_id = :c", c=complaint_id
+    )
+    assert rows[0]["n"] == 0
+    events = await stack.rows(
+        "SELECT count(*) AS n FROM complaint_events WHERE complaint_id = :c "
+        "AND type = 'complaint.evidence_attached'",
+        c=complaint_id,
+    )
+    assert events[0]["n"] == 0
+    if files_dir is not None:
+        assert not (files_dir / "evidence" / complaint_id).exists() or not any(
+            (files_dir / "evidence" / complaint_id).iterdir()
+        )
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "status", "says"),
+    [
+        (b"just some text pretending to be a photo", "photo.jpg", 422, "not taken"),
+        (b"MZ\x90\x00" + b"\x00" * 200, "setup.pdf", 422, "not taken"),
+        (b"", "empty.png", 422, "empty"),
+        (png(), "../../etc/passwd.png", 422, "path separators"),
+        (png(), "C:\\evil\\x.png", 422, "path separators"),
+        (png() + b"\x00" * (LIMIT + 10), "big.png", 413, "exceeds"),
+    ],
+)
+async def test_bad_uploads_get_a_problem_and_store_nothing(
+    fs: Stack, files_dir: Path, content: bytes, name: str, status: int, says: str
+) -> None:
+    complaint = await fs.register(fs.agent.headers)
+    answer = await _upload(fs, complaint["id"], fs.agent.headers, content, name)
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert says in answer.text
+    await _nothing_stored(fs, complaint["id"], files_dir)
+    incoming = fs.settings.files_dir.parent / "incoming"  # type: ignore[union-attr]
+    assert list(incoming.iterdir()) == []  # the temporary file is gone too
+
+
+async def test_a_truncated_multipart_body_is_refused(fs: Stack, files_dir: Path) -> None:
+    complaint = await fs.register(fs.agent.headers)
+    boundary = "kesu-boundary"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+        f'filename="a.png"\r\nContent-Type: image/png\r\n\r\n'
+    ).encode() + png()  # no closing boundary: the client died mid-upload
+    answer = await fs.client.post(
+        f"/api/v1/complaints/{complaint['id']}/attachments",
+        content=body,
+        headers={**fs.agent.headers, "Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert answer.status_code == 422, answer.text
+    assert "truncated" in answer.text
+    await _nothing_stored(fs, complaint["id"], files_dir)
+
+
+async def test_not_multipart_is_415_and_unknown_complaint_is_404(fs: Stack) -> None:
+    complaint = await fs.register(fs.agent.headers)
+    answer = await fs.client.post(
+        f"/api/v1/complaints/{complaint['id']}/attachments",
+        content=png(),
+        headers={**fs.agent.headers, "Content-Type": "image/png"},
+    )
+    assert answer.status_code == 415
+    unknown = await _upload(fs, str(uuid.uuid4()), fs.agent.headers, png())
+    assert unknown.status_code == 404
+    assert unknown.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_who_may_upload(fs: Stack) -> None:
+    mine = await fs.register(fs.integration.headers)
+    # An auditor reads everything but changes nothing.
+    refused = await _upload(fs, mine["id"], fs.auditor.headers, png())
+    assert refused.status_code == 403
+    # Another integration does not even see the complaint.
+    hidden = await _upload(fs, mine["id"], fs.other_integration.headers, png())
+    assert hidden.status_code == 404
+    await _nothing_stored(fs, mine["id"], None)
+
+
+async def test_the_file_count_limit(own_url: str, test_servers: Servers, files_dir: Path) -> None:
+    settings = make_settings(
+        own_url, test_servers.redis_url, files_dir=files_dir, upload_max_files=2
+    )
+    async for stack in _open(settings):
+        complaint = await stack.register(stack.agent.headers)
+        for _ in range(2):
+            ok = await _upload(stack, complaint["id"], stack.agent.headers, png())
+            assert ok.status_code == 201
+        third = await _upload(stack, complaint["id"], stack.agent.headers, png())
+        assert third.status_code == 409
+        assert "at most 2" in third.text
+
+
+async def test_a_customer_uploads_with_reference_and_phone(fs: Stack) -> None:
+    body = complaint_body()
+    complaint = await fs.register(fs.agent.headers, **body)
+    phone = body["customer"]["phone"]
+    wrong = await fs.client.post(
+        "/api/v1/public/attachments",
+        data={"reference": complaint["reference"], "phone": "13900000000"},
+        files={"file": ("收据.png", png(), "image/png")},
+    )
+    assert wrong.status_code == 404
+    answer = await fs.client.post(
+        "/api/v1/public/attachments",
+        data={"reference": complaint["reference"], "phone": phone},
+        files={"file": ("收据.png", png(), "image/png")},
+    )
+    assert answer.status_code == 201, answer.text
+    listed = (
+        await fs.client.get(
+            f"/api/v1/complaints/{complaint['id']}/attachments", headers=fs.agent.headers
+        )
+    ).json()
+    assert [(f["file_name"], f["uploaded_by_kind"]) for f in listed] == [("收据.png", "customer")]
+
+
+async def test_evidence_on_a_real_s3_server(s3: Stack) -> None:
+    complaint = await s3.register(s3.agent.headers)
+    image = png(16, 16)
+    answer = await _upload(s3, complaint["id"], s3.agent.headers, image)
+    assert answer.status_code == 201, answer.text
+    stored = answer.json()
+    bucket = boto3.client(
+        "s3",
+        endpoint_url=s3.settings.s3_endpoint_url,
+        aws_access_key_id="any",
+        aws_secret_access_key="any-secret",
+        region_name="us-east-1",
+    )
+    key = f"evidence/{complaint['id']}/{stored['id']}"
+    assert bucket.get_object(Bucket="kesu-evidence", Key=key)["Body"].read() == image
+    got = await s3.client.get(
+        f"/api/v1/complaints/{complaint['id']}/attachments/{stored['id']}",
+        headers=s3.agent.headers,
+    )
+    assert got.content == image
+    # A refused upload leaves no object behind.
+    before = bucket.list_objects_v2(Bucket="kesu-evidence").get("KeyCount", 0)
+    bad = await _upload(s3, complaint["id"], s3.agent.headers, b"plain text", "a.png")
+    assert bad.status_code == 422
+    assert bucket.list_objects_v2(Bucket="kesu-evidence").get("KeyCount", 0) == before
