@@ -21,6 +21,7 @@ from services.intake_api.auth.secrets import password_hasher, survey_token
 from services.intake_api.auth.service import Passwords, ensure_admin
 from services.intake_api.calendar.router import router as calendar_router
 from services.intake_api.complaints.actions_router import router as actions_router
+from services.intake_api.complaints.documents_router import router as documents_router
 from services.intake_api.complaints.router import router as complaints_router
 from services.intake_api.docs import lifecycle_markdown
 from services.intake_api.docs import router as docs_router
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops_router)
     app.include_router(docs_router)  # the lifecycle diagram page and its script
     app.include_router(auth_router)
+    app.include_router(documents_router)  # before `/{complaint_id}`: `/export` is no id
     app.include_router(complaints_router)
     app.include_router(actions_router)
     app.include_router(evidence_router)

@@ -103,6 +103,24 @@ async def list_events(
     return out
 
 
+async def event_rows(conn: AsyncConnection, complaint_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The complaint's whole log as stored, oldest first (printing and archiving show every
+    event as it was written, whatever its type)."""
+    stmt = select(events).where(events.c.complaint_id == complaint_id).order_by(events.c.seq)
+    return [
+        {
+            "id": row["id"],
+            "complaint_id": row["complaint_id"],
+            "seq": row["seq"],
+            "type": row["type"],
+            "actor": {"kind": row["actor_kind"], "id": row["actor_id"]},
+            "occurred_at": row["occurred_at"],
+            "payload": row["payload"],
+        }
+        for row in (await conn.execute(stmt)).mappings()
+    ]
+
+
 async def find_idempotent(
     conn: AsyncConnection, keys: Sequence[tuple[str, str]]
 ) -> tuple[str, uuid.UUID] | None:
@@ -321,3 +339,40 @@ async def list_page(
     rows = rows[:limit]
     last = rows[-1]
     return rows, Cursor(created_at=last["created_at"], id=last["id"], descending=descending)
+
+
+# --- the 台帐 (ledger) export -------------------------------------------------------------------
+
+_LEDGER_COLUMNS = (
+    "id",
+    "reference",
+    "created_at",
+    "channel",
+    "kind",
+    "category",
+    "level",
+    "status",
+    "customer",
+    "product",
+    "content",
+    "desired_resolution",
+    "department",
+    "satisfaction",
+    "resolved_at",
+    "closed_at",
+)
+
+
+def ledger_query(filters: ComplaintFilters, *, visible: Visibility) -> Select[Any]:
+    """Every complaint of the list's filters this principal may see, oldest first, with the
+    ledger's columns only (the list's rule: `visibility_clause`, `ComplaintFilters`)."""
+    c = complaints.c
+    return (
+        select(
+            *(c[name] for name in _LEDGER_COLUMNS),
+            c.investigation["responsibility"].astext.label("responsibility"),
+            c.solution["description"].astext.label("solution_text"),
+        )
+        .where(and_(visibility_clause(visible), *filters.clauses()))
+        .order_by(c.created_at, c.id)
+    )
