@@ -20,6 +20,8 @@ from shared.db.rule_sets import RulesCache, rules_cache
 from shared.db.sla import PolicyCache, policy_cache
 from shared.storage import Storage, build_storage
 
+__all__ = ["Caches", "Collaborators", "SurveyUrl", "build", "build_storage"]
+
 # A survey link for (complaint id, invitation nonce): the API signs them with its secret.
 SurveyUrl = Callable[[uuid.UUID, str], str]
 

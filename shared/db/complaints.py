@@ -376,3 +376,20 @@ def ledger_query(filters: ComplaintFilters, *, visible: Visibility) -> Select[An
         .where(and_(visibility_clause(visible), *filters.clauses()))
         .order_by(c.created_at, c.id)
     )
+
+
+# --- the yearly case file (案宗) ----------------------------------------------------------------
+
+
+async def closed_between(
+    conn: AsyncConnection, since: datetime, until: datetime
+) -> list[dict[str, Any]]:
+    """The complaints closed (结案, archived) in [since, until), by closing time then 受理号:
+    id, reference and closed_at (each case's rows are read when its turn comes)."""
+    c = complaints.c
+    stmt = (
+        select(c.id, c.reference, c.closed_at)
+        .where(c.status == "closed", c.closed_at >= since, c.closed_at < until)
+        .order_by(c.closed_at, c.reference)
+    )
+    return [dict(r._mapping) for r in await conn.execute(stmt)]

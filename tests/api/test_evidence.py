@@ -5,97 +5,21 @@ the filesystem and on a real S3-compatible server (SeaweedFS)."""
 from __future__ import annotations
 
 import hashlib
-import struct
 import uuid
-import zlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import boto3
 import httpx
 import pytest
-from fastapi import FastAPI
-from sqlalchemy import text
 
-from services.intake_api.app import create_app
-from shared.config import Settings
 from tests.conftest import make_settings
+from tests.support.evidence import PDF, Stack, open_stack, png
 from tests.support.factories import complaint_body
-from tests.support.principals import (
-    ADMIN_PASSWORD,
-    ADMIN_USERNAME,
-    Account,
-    create_key,
-    create_user,
-    sign_in,
-)
 from tests.support.s3 import seaweed_s3
 from tests.support.servers import Servers
 
 LIMIT = 300_000  # a small upload limit, so the oversized case stays cheap
-
-
-def png(width: int = 4, height: int = 3) -> bytes:
-    """A real (tiny) PNG image."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    raw = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw))
-        + chunk(b"IEND", b"")
-    )
-
-
-PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-class Stack:
-    def __init__(self, app: FastAPI, client: httpx.AsyncClient, settings: Settings) -> None:
-        self.app = app
-        self.client = client
-        self.settings = settings
-        self.admin: dict[str, str] = {}
-        self.agent: Account
-        self.auditor: Account
-        self.integration: Account
-        self.other_integration: Account
-
-    async def register(self, headers: dict[str, str], **body: Any) -> dict[str, Any]:
-        response = await self.client.post(
-            "/api/v1/complaints", json=complaint_body(**body), headers=headers
-        )
-        assert response.status_code == 201, response.text
-        result: dict[str, Any] = response.json()
-        return result
-
-    async def rows(self, sql: str, **params: Any) -> list[dict[str, Any]]:
-        async with self.app.state.db.connect() as conn:
-            return [dict(r._mapping) for r in await conn.execute(text(sql), params)]
-
-
-async def _open(settings: Settings) -> AsyncIterator[Stack]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://kesu.test") as c:
-            stack = Stack(app, c, settings)
-            stack.admin = await sign_in(c, ADMIN_USERNAME, ADMIN_PASSWORD)
-            stack.agent = await create_user(c, stack.admin, role="agent", department="service")
-            stack.auditor = await create_user(c, stack.admin, role="auditor")
-            stack.integration = await create_key(
-                c, stack.admin, ["complaints:create", "complaints:read", "pii:read"]
-            )
-            stack.other_integration = await create_key(
-                c, stack.admin, ["complaints:create", "complaints:read"]
-            )
-            yield stack
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +32,7 @@ async def fs(own_url: str, test_servers: Servers, files_dir: Path) -> AsyncItera
     settings = make_settings(
         own_url, test_servers.redis_url, files_dir=files_dir, upload_max_bytes=LIMIT
     )
-    async for stack in _open(settings):
+    async for stack in open_stack(settings):
         yield stack
 
 
@@ -129,7 +53,7 @@ async def s3(own_url: str, test_servers: Servers, s3_url: str) -> AsyncIterator[
         s3_secret_access_key="any-secret",
         upload_max_bytes=LIMIT,
     )
-    async for stack in _open(settings):
+    async for stack in open_stack(settings):
         yield stack
 
 
@@ -298,7 +222,7 @@ async def test_the_file_count_limit(own_url: str, test_servers: Servers, files_d
     settings = make_settings(
         own_url, test_servers.redis_url, files_dir=files_dir, upload_max_files=2
     )
-    async for stack in _open(settings):
+    async for stack in open_stack(settings):
         complaint = await stack.register(stack.agent.headers)
         for _ in range(2):
             ok = await _upload(stack, complaint["id"], stack.agent.headers, png())
