@@ -37,6 +37,7 @@ from shared.application.bootstrap import Collaborators
 from shared.application.forms import print_form
 from shared.db import complaints as repo
 from shared.db import evidence as evidence_repo
+from shared.db.engine import json_default
 from shared.documents.labels import SHANGHAI
 from shared.storage import Storage
 
@@ -92,7 +93,7 @@ class Verified:
 
 
 def _json_line(value: Any) -> bytes:
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NAIVE_UTC) + b"\n"
+    return orjson.dumps(value, default=json_default, option=orjson.OPT_SORT_KEYS) + b"\n"
 
 
 def _safe(name: str) -> str:

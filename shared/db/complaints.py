@@ -17,6 +17,7 @@ from sqlalchemy import (
     and_,
     delete,
     false,
+    func,
     or_,
     select,
     text,
@@ -343,35 +344,39 @@ async def list_page(
 
 # --- the 台帐 (ledger) export -------------------------------------------------------------------
 
-_LEDGER_COLUMNS = (
-    "id",
-    "reference",
-    "created_at",
-    "channel",
-    "kind",
-    "category",
-    "level",
-    "status",
-    "customer",
-    "product",
-    "content",
-    "desired_resolution",
-    "department",
-    "satisfaction",
-    "resolved_at",
-    "closed_at",
-)
+
+def _local_text(column: Any) -> ColumnElement[str]:
+    """A stored instant as Asia/Shanghai wall time text (formatted by PostgreSQL: 100,000 rows
+    cost nothing there, and a second each in Python)."""
+    return func.to_char(func.timezone("Asia/Shanghai", column), "YYYY-MM-DD HH24:MI")
 
 
 def ledger_query(filters: ComplaintFilters, *, visible: Visibility) -> Select[Any]:
     """Every complaint of the list's filters this principal may see, oldest first, with the
-    ledger's columns only (the list's rule: `visibility_clause`, `ComplaintFilters`)."""
+    ledger's columns only, as text (the list's rule: `visibility_clause`, `ComplaintFilters`;
+    shared.documents.ledger lays them out)."""
     c = complaints.c
     return (
         select(
-            *(c[name] for name in _LEDGER_COLUMNS),
+            c.reference,
+            _local_text(c.created_at).label("created_local"),
+            c.channel,
+            c.kind,
+            c.category,
+            c.level,
+            c.status,
+            c.customer["name"].astext.label("customer_name"),
+            c.customer_phone,
+            c.product["model"].astext.label("product_model"),
+            c.product["order_number"].astext.label("order_number"),
+            c.content,
+            c.desired_resolution["types"].label("wish_types"),
+            c.department,
             c.investigation["responsibility"].astext.label("responsibility"),
             c.solution["description"].astext.label("solution_text"),
+            c.satisfaction,
+            _local_text(c.resolved_at).label("resolved_local"),
+            _local_text(c.closed_at).label("closed_local"),
         )
         .where(and_(visibility_clause(visible), *filters.clauses()))
         .order_by(c.created_at, c.id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,55 +14,64 @@ import xlsxwriter
 
 from shared.documents import labels as L
 from shared.domain.access import mask_customer
+from shared.domain.enums import Status
 
 BOM = "\ufeff".encode()
 Row = Mapping[str, Any]
 
 
-def _wish(row: Row) -> str:
-    wish = row.get("desired_resolution") or {}
-    return "、".join(L.label(L.WISHES, t) for t in wish.get("types", []))
+HEADERS = [
+    "受理号",
+    "登记时间",
+    "受理渠道",
+    "类型",
+    "投诉类别",
+    "级别",
+    "状态",
+    "客户姓名",
+    "联系电话",
+    "产品型号",
+    "订单号",
+    "投诉内容",
+    "客户诉求",
+    "责任部门",
+    "责任判定",
+    "处理方案",
+    "满意度",
+    "解决时间",
+    "结案时间",
+]
+_STATUS = {s.value: L.status_label(s.value) for s in Status}
 
 
-def _customer(field: str) -> Callable[[Row, bool], Any]:
-    def get(row: Row, contact_visible: bool) -> Any:
-        customer = mask_customer(dict(row.get("customer") or {}), contact_visible=contact_visible)
-        return customer.get(field) or ""
-
-    return get
-
-
-def _product(field: str) -> Callable[[Row, bool], Any]:
-    return lambda row, _: (row.get("product") or {}).get(field) or ""
-
-
-# (header, value of a stored complaint row as the reader may see it)
-COLUMNS: tuple[tuple[str, Callable[[Row, bool], Any]], ...] = (
-    ("受理号", lambda r, _: r["reference"]),
-    ("登记时间", lambda r, _: L.local_time(r["created_at"])),
-    ("受理渠道", lambda r, _: L.label(L.CHANNELS, r["channel"])),
-    ("类型", lambda r, _: L.label(L.KINDS, r["kind"])),
-    ("投诉类别", lambda r, _: L.label(L.CATEGORIES, r["category"])),
-    ("级别", lambda r, _: int(r["level"])),
-    ("状态", lambda r, _: L.status_label(r["status"])),
-    ("客户姓名", _customer("name")),
-    ("联系电话", _customer("phone")),
-    ("产品型号", _product("model")),
-    ("订单号", _product("order_number")),
-    ("投诉内容", lambda r, _: r["content"]),
-    ("客户诉求", lambda r, _: _wish(r)),
-    ("责任部门", lambda r, _: r.get("department") or ""),
-    ("责任判定", lambda r, _: L.label(L.RESPONSIBILITY, r.get("responsibility"))),
-    ("处理方案", lambda r, _: r.get("solution_text") or ""),
-    ("满意度", lambda r, _: L.label(L.SATISFACTION, r.get("satisfaction"))),
-    ("解决时间", lambda r, _: L.local_time(r.get("resolved_at"))),
-    ("结案时间", lambda r, _: L.local_time(r.get("closed_at"))),
-)
-HEADERS = [name for name, _ in COLUMNS]
-
-
-def ledger_line(row: Row, *, contact_visible: bool) -> list[Any]:
-    return [get(row, contact_visible) for _, get in COLUMNS]
+def ledger_line(r: Row, *, contact_visible: bool) -> list[Any]:
+    """One ledger line of a row of `shared.db.complaints.ledger_query` (times already local
+    text), contact data masked unless `contact_visible` (shared.domain.access.mask_customer)."""
+    name, phone = r["customer_name"] or "", r["customer_phone"] or ""
+    if not contact_visible and phone:
+        phone = str(mask_customer({"phone": phone}, contact_visible=False)["phone"])
+    wishes = r["wish_types"] or ()
+    return [
+        r["reference"],
+        r["created_local"],
+        L.CHANNELS.get(r["channel"], r["channel"]),
+        L.KINDS.get(r["kind"], r["kind"]),
+        L.CATEGORIES.get(r["category"], r["category"]),
+        r["level"],
+        _STATUS.get(r["status"], r["status"]),
+        name,
+        phone,
+        r["product_model"] or "",
+        r["order_number"] or "",
+        r["content"],
+        "、".join(L.WISHES.get(w, w) for w in wishes),
+        r["department"] or "",
+        L.RESPONSIBILITY.get(r["responsibility"], r["responsibility"] or ""),
+        r["solution_text"] or "",
+        L.SATISFACTION.get(r["satisfaction"], ""),
+        r["resolved_local"] or "",
+        r["closed_local"] or "",
+    ]
 
 
 def csv_chunk(lines: Iterable[list[Any]], *, header: bool = False) -> bytes:
