@@ -26,7 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import argparse
 import asyncio
+import csv
 import importlib
+import io
 import json
 import os
 import secrets
@@ -142,7 +144,7 @@ def _export(base: str, key: str, fmt: str, pid: int) -> dict[str, Any]:
     _reset_peak(pid)
     started = time.perf_counter()
     size = 0
-    newlines = 0
+    body = bytearray() if fmt == "csv" else None  # kept in this (client) process only
     first_byte = None
     with httpx.stream(
         "GET",
@@ -156,11 +158,12 @@ def _export(base: str, key: str, fmt: str, pid: int) -> dict[str, Any]:
             if first_byte is None:
                 first_byte = time.perf_counter() - started
             size += len(chunk)
-            newlines += chunk.count(b"\r\n")
+            if body is not None:
+                body += chunk
     seconds = time.perf_counter() - started
     peak = _status(pid)["VmHWM"]
-    # CSV: lines less the header; Excel: the same query's rows, counted from its CSV.
-    rows = newlines - 1 if fmt == "csv" else _csv_rows(base, key, params)
+    # CSV: records less the header; Excel: the same query's rows, counted from its CSV.
+    rows = _records(bytes(body)) if body is not None else _csv_rows(base, key, params)
     return {
         "format": fmt,
         "rows": rows,
@@ -174,15 +177,19 @@ def _export(base: str, key: str, fmt: str, pid: int) -> dict[str, Any]:
     }
 
 
+def _records(body: bytes) -> int:
+    """CSV records (a complaint's text may hold line breaks), less the header."""
+    return sum(1 for _ in csv.reader(io.StringIO(body.decode("utf-8-sig")))) - 1
+
+
 def _csv_rows(base: str, key: str, params: dict[str, str]) -> int:
-    with httpx.stream(
-        "GET",
+    answer = httpx.get(
         f"{base}/api/v1/complaints/export",
         params={**params, "format": "csv"},
         headers={"X-API-Key": key},
         timeout=120,
-    ) as response:
-        return sum(chunk.count(b"\r\n") for chunk in response.iter_bytes()) - 1
+    )
+    return _records(answer.content)
 
 
 def main() -> int:
