@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,6 +28,8 @@ from shared.domain.access import Principal, sees_contact_data
 from shared.domain.errors import FieldError, InvalidInput
 
 BATCH = 2000  # rows fetched (server-side cursor) and written at a time
+YEAR = timedelta(days=365)
+TICK = timedelta(microseconds=1)
 LONGEST_PERIOD = timedelta(days=366)
 
 
@@ -65,16 +67,42 @@ MEDIA_TYPES = {
 }
 
 
+_FIRST = datetime.min.replace(tzinfo=UTC)
+_LAST = datetime.max.replace(tzinfo=UTC)
+
+
+def _shift(at: datetime, by: timedelta) -> datetime:
+    """`at + by`, held at the first or last instant there is."""
+    try:
+        return at + by
+    except OverflowError:
+        return _LAST if by > timedelta(0) else _FIRST
+
+
 def _period(query: ExportQuery, now: datetime) -> tuple[datetime, datetime]:
-    until = query.created_to or now
-    since = query.created_from or until - timedelta(days=365)
-    if until <= since:
+    """The export's period: as given, or a year from the given start (up to now), or the year
+    up to the given end (or to now)."""
+    since, until = query.created_from, query.created_to
+    if until is None:
+        until = _shift(since, YEAR) if since is not None else now
+        if since is not None and since < now:
+            until = min(until, now)
+    if since is None:
+        since = min(_shift(until, -YEAR), until)  # at the first instant: an empty period
+    if until < since or (until == since and query.created_from is not None):
         raise InvalidInput([FieldError(("query", "created_to"), "must be after created_from")])
     if until - since > LONGEST_PERIOD:
         raise InvalidInput(
             [FieldError(("query", "created_from"), "the 台帐 covers at most one year at a time")]
         )
     return since, until
+
+
+def _local_day(at: datetime) -> str:
+    try:
+        return f"{at.astimezone(SHANGHAI):%Y%m%d}"
+    except OverflowError:
+        return f"{at:%Y%m%d}"
 
 
 async def export(
@@ -106,10 +134,7 @@ async def export(
         await audit_repo.append(conn, [record])
     stmt = repo.ledger_query(filters, visible=visible)
     contact_visible = sees_contact_data(principal)
-    name = (
-        f"投诉台帐_{since.astimezone(SHANGHAI):%Y%m%d}-"
-        f"{(until - timedelta(microseconds=1)).astimezone(SHANGHAI):%Y%m%d}.{query.format}"
-    )
+    name = f"投诉台帐_{_local_day(since)}-{_local_day(_shift(until, -TICK))}.{query.format}"
     if query.format == "csv":
         chunks = _csv(collab.db, stmt, contact_visible)
     else:
