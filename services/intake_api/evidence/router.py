@@ -24,6 +24,7 @@ from services.intake_api.downloads import file_headers
 from services.intake_api.evidence import service
 from services.intake_api.evidence.upload import received_upload
 from services.intake_api.problems import responses
+from services.intake_api.public.router import LOOKUP_BACK_OFF
 from shared.db.audit import AuditContext
 from shared.domain.complaint import ActorKind
 from shared.domain.errors import NotFound
@@ -164,5 +165,13 @@ async def customer_upload(
     async with received_upload(
         request, staging=staging_dir(settings), max_bytes=settings.upload_max_bytes
     ) as form:
-        stored = await service.attach_for_customer(collab, form, audit=audit)
+        # Wrong phone numbers back off per client address and reference, as in the lookup.
+        reference = form.fields.get("reference", "").strip().upper()
+        await limiter.blocked("lookup", ip, reference, what="lookups of this reference")
+        try:
+            stored = await service.attach_for_customer(collab, form, audit=audit)
+        except NotFound:
+            await limiter.failed("lookup", ip, reference, policy=LOOKUP_BACK_OFF)
+            raise
+        await limiter.succeeded("lookup", ip, reference)
     return CustomerEvidenceOut.model_validate(stored)
