@@ -17,6 +17,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -60,6 +61,9 @@ class Storage(Protocol):
 
     async def delete(self, key: str) -> None:
         """Remove the object; a missing one is no error."""
+
+    def listed(self, prefix: str) -> AsyncIterator[tuple[str, datetime]]:
+        """The keys under `prefix` with the time each object was last written."""
 
 
 class FileStorage:
@@ -113,6 +117,24 @@ class FileStorage:
 
     async def delete(self, key: str) -> None:
         await anyio.Path(self._path(key)).unlink(missing_ok=True)
+
+    async def listed(self, prefix: str) -> AsyncIterator[tuple[str, datetime]]:
+        base = self.root / check_key(prefix)
+
+        def walk() -> list[tuple[str, datetime]]:
+            if not base.is_dir():
+                return []
+            return [
+                (
+                    path.relative_to(self.root).as_posix(),
+                    datetime.fromtimestamp(path.stat().st_mtime, UTC),
+                )
+                for path in sorted(base.rglob("*"))
+                if path.is_file() and not path.name.startswith(".")
+            ]
+
+        for item in await anyio.to_thread.run_sync(walk):
+            yield item
 
 
 class S3Storage:
@@ -213,6 +235,23 @@ class S3Storage:
         await anyio.to_thread.run_sync(
             lambda: self.client.delete_object(Bucket=self.bucket, Key=check_key(key))
         )
+
+    async def listed(self, prefix: str) -> AsyncIterator[tuple[str, datetime]]:
+        def page(token: str | None) -> dict[str, Any]:
+            args = {"Bucket": self.bucket, "Prefix": check_key(prefix) + "/"}
+            if token:
+                args["ContinuationToken"] = token
+            answer: dict[str, Any] = self.client.list_objects_v2(**args)
+            return answer
+
+        token: str | None = None
+        while True:
+            answer = await anyio.to_thread.run_sync(page, token)
+            for item in answer.get("Contents", []):
+                yield item["Key"], item["LastModified"]
+            token = answer.get("NextContinuationToken")
+            if not token:
+                return
 
 
 def build_storage(settings: Settings) -> Storage:

@@ -53,3 +53,9 @@ async def get(
     )
     row = (await conn.execute(stmt)).first()
     return dict(row._mapping) if row else None
+
+
+async def known_keys(conn: AsyncConnection, keys: Sequence[str]) -> set[str]:
+    """Which of these storage keys an evidence row names."""
+    stmt = select(evidence_files.c.storage_key).where(evidence_files.c.storage_key.in_(keys))
+    return {row.storage_key for row in await conn.execute(stmt)}

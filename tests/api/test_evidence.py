@@ -5,14 +5,18 @@ the filesystem and on a real S3-compatible server (SeaweedFS)."""
 from __future__ import annotations
 
 import hashlib
+import os
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
 import httpx
 import pytest
 
+from shared.application.evidence_orphans import remove_orphans
 from tests.conftest import make_settings
 from tests.support.evidence import PDF, Stack, open_stack, png
 from tests.support.factories import complaint_body
@@ -271,6 +275,9 @@ async def test_evidence_on_a_real_s3_server(s3: Stack) -> None:
     )
     key = f"evidence/{complaint['id']}/{stored['id']}"
     assert bucket.get_object(Bucket="kesu-evidence", Key=key)["Body"].read() == image
+    storage = s3.app.state.collab.require_storage()
+    assert key in [k async for k, _ in storage.listed("evidence")]
+    assert await remove_orphans(s3.app.state.collab, now=datetime.now(UTC)) == 0
     got = await s3.client.get(
         f"/api/v1/complaints/{complaint['id']}/attachments/{stored['id']}",
         headers=s3.agent.headers,
@@ -281,3 +288,27 @@ async def test_evidence_on_a_real_s3_server(s3: Stack) -> None:
     bad = await _upload(s3, complaint["id"], s3.agent.headers, b"plain text", "a.png")
     assert bad.status_code == 422
     assert bucket.list_objects_v2(Bucket="kesu-evidence").get("KeyCount", 0) == before
+
+
+async def test_an_object_no_row_names_is_removed_once_an_hour_old(
+    fs: Stack, files_dir: Path
+) -> None:
+    """A process killed between storing an upload and writing its event leaves an object no
+    row names: housekeeping removes it (an upload still in flight is younger than an hour)."""
+    complaint = await fs.register(fs.agent.headers)
+    kept = await _upload(fs, complaint["id"], fs.agent.headers, png())
+    assert kept.status_code == 201
+    old_orphan = files_dir / "evidence" / complaint["id"] / str(uuid.uuid4())
+    young_orphan = files_dir / "evidence" / complaint["id"] / str(uuid.uuid4())
+    for orphan in (old_orphan, young_orphan):
+        orphan.write_bytes(png())
+    two_hours_ago = time.time() - 7200
+    os.utime(old_orphan, (two_hours_ago, two_hours_ago))
+    stored = files_dir / "evidence" / complaint["id"] / kept.json()["id"]
+    os.utime(stored, (two_hours_ago, two_hours_ago))  # old, but its row names it
+
+    removed = await remove_orphans(fs.app.state.collab, now=datetime.now(UTC))
+    assert removed == 1
+    assert not old_orphan.exists()
+    assert young_orphan.exists()
+    assert stored.exists()
