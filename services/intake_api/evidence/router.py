@@ -88,6 +88,7 @@ async def upload_evidence(
     principal: CurrentPrincipal,
     complaint: ComplaintDep,
 ) -> EvidenceOut:
+    service.precheck(principal, complaint)
     async with received_upload(
         request, staging=staging_dir(settings), max_bytes=settings.upload_max_bytes
     ) as form:

@@ -54,6 +54,11 @@ def detected_media_type(head: bytes) -> str | None:
     return None if kind is None else str(kind.mime)
 
 
+def precheck(principal: Principal, complaint: dict[str, Any]) -> None:
+    """Refuse before the body is read what would be refused after it (role, closed case)."""
+    check_may_attach(principal, repo.state_from_row(complaint))
+
+
 async def attach(
     collab: Collaborators,
     complaint_id: uuid.UUID,
