@@ -1,7 +1,7 @@
 """Evidence files (证据附件): one row per stored file, written with its event.
 
 Revision ID: 0034
-Revises: 0008
+Revises: 0009
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0034"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

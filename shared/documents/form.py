@@ -350,7 +350,7 @@ _SIGN_OFFS = (
     ("处理人", ("complaint.resolved", "complaint.solution_implemented")),
     ("审批人", ("complaint.solution_approved",)),
     ("审核人", ("complaint.reviewed",)),
-    ("存档人", ("complaint.archived", "complaint.closed")),
+    ("存档人", ("complaint.closed",)),  # the clerk archives (结案存档)
 )
 
 

@@ -17,6 +17,7 @@ import pytest
 
 from tests.conftest import Staff
 from tests.support.factories import complaint_body
+from tests.support.flow import sign_off
 from tests.support.principals import create_key
 from tests.support.resolution import SOLUTION, resolve_through_api
 
@@ -65,8 +66,7 @@ async def test_the_handling_form_is_an_a4_pdf_with_every_section_seed_002(
         own,
         {"description": ACTION, "owner": "质量部 王工", "due_date": "2026-12-31"},
     )
-    await flow.act("record_satisfaction", staff.agent.headers, {"score": 2})
-    await flow.act("close", staff.agent.headers, {"summary": "结案"})
+    await sign_off(flow, "closed", staff)  # 回访 by an agent, 审核 by a manager, 存档 by the clerk
 
     answer = await anon.get(f"/api/v1/complaints/{flow.id}/form", headers=staff.agent.headers)
     assert answer.status_code == 200, answer.text
@@ -96,8 +96,9 @@ async def test_the_handling_form_is_an_a4_pdf_with_every_section_seed_002(
         ACTION,
         "检测报告.pdf",
         "审核与存档",
+        "审核人",
         "存档人",
-        "结案",
+        "结案存档",
         "赵敏",
         phone,  # an agent contacts customers: the number in clear
     ):
@@ -141,7 +142,8 @@ async def test_the_form_of_a_hidden_complaint_is_404(
     created = await client.post("/api/v1/complaints", json=complaint_body())
     assert created.status_code == 201
     hidden = await anon.get(
-        f"/api/v1/complaints/{created.json()['id']}/form", headers=staff.agent2.headers
+        f"/api/v1/complaints/{created.json()['id']}/form",
+        headers=staff.handler_logistics.headers,  # a product-quality case: not their department
     )
     assert hidden.status_code == 404
     assert hidden.headers["content-type"].startswith("application/problem+json")
