@@ -270,9 +270,11 @@ def build_storage(settings: Settings) -> Storage:
 
 
 def staging_dir(settings: Settings) -> Path:
-    """Where uploads are streamed before they are stored (local disk, never memory)."""
-    path = (settings.files_dir or settings.data_dir / "files").parent / "incoming"
+    """Where uploads are streamed before they are stored (local disk, never memory): inside
+    the files directory (a hidden folder no key can name) or, with S3, the temporary folder."""
     if settings.s3_endpoint_url:
         path = Path(tempfile.gettempdir()) / "kesu-incoming"
+    else:
+        path = (settings.files_dir or settings.data_dir / "files") / ".incoming"
     path.mkdir(parents=True, exist_ok=True)
     return path

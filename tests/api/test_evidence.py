@@ -177,7 +177,7 @@ async def test_bad_uploads_get_a_problem_and_store_nothing(
     assert answer.headers["content-type"].startswith("application/problem+json")
     assert says in answer.text
     await _nothing_stored(fs, complaint["id"], files_dir)
-    incoming = fs.settings.files_dir.parent / "incoming"  # type: ignore[union-attr]
+    incoming = files_dir / ".incoming"
     assert list(incoming.iterdir()) == []  # the temporary file is gone too
 
 
