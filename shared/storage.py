@@ -11,6 +11,7 @@ client's file name, so no key can climb out of the storage root.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -32,6 +33,14 @@ _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$")
 
 class ObjectMissing(Exception):
     """No object under this key."""
+
+
+class StorageUnavailable(Exception):
+    """The store cannot be written or reached (a read-only directory, an S3 outage): the API
+    answers 503, nothing is recorded."""
+
+
+log = logging.getLogger("kesu.storage")
 
 
 def check_key(key: str) -> str:
@@ -76,7 +85,8 @@ class FileStorage:
         self.root = root
 
     async def prepare(self) -> None:
-        await anyio.Path(self.root).mkdir(parents=True, exist_ok=True)
+        """Nothing at start-up: directories are made when the first file is written, so a
+        read-only container without a files volume starts (its uploads answer 503)."""
 
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)
@@ -175,7 +185,10 @@ class S3Storage:
             except ClientError:
                 self.client.create_bucket(Bucket=self.bucket)
 
-        await anyio.to_thread.run_sync(create)
+        try:
+            await anyio.to_thread.run_sync(create)
+        except Exception as exc:
+            log.warning("S3 bucket %s not reachable at start-up: %s", self.bucket, exc)
 
     async def put_file(self, key: str, path: Path, media_type: str) -> None:
         await anyio.to_thread.run_sync(
@@ -276,5 +289,8 @@ def staging_dir(settings: Settings) -> Path:
         path = Path(tempfile.gettempdir()) / "kesu-incoming"
     else:
         path = (settings.files_dir or settings.data_dir / "files") / ".incoming"
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageUnavailable(f"uploads cannot be staged in {path}") from exc
     return path

@@ -312,3 +312,19 @@ async def test_an_object_no_row_names_is_removed_once_an_hour_old(
     assert not old_orphan.exists()
     assert young_orphan.exists()
     assert stored.exists()
+
+
+async def test_an_unwritable_store_starts_the_api_and_answers_503(
+    own_url: str, test_servers: Servers, tmp_path: Path
+) -> None:
+    """A read-only container without a files volume: everything else works, uploads get a 503
+    problem and nothing is recorded."""
+    not_a_directory = tmp_path / "a-file"
+    not_a_directory.write_bytes(b"")
+    settings = make_settings(own_url, test_servers.redis_url, files_dir=not_a_directory)
+    async for stack in open_stack(settings):
+        complaint = await stack.register(stack.agent.headers)
+        answer = await _upload(stack, complaint["id"], stack.agent.headers, png())
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        await _nothing_stored(stack, complaint["id"], None)

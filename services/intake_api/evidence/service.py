@@ -9,6 +9,7 @@ deleted again: no object without its row, no row without its object.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ from shared.domain.evidence import (
     clean_file_name,
     file_error,
 )
-from shared.storage import ObjectMissing
+from shared.storage import ObjectMissing, StorageUnavailable
 
 ATTEMPTS = 3  # a concurrent change of the complaint: reload and record again
 
@@ -95,7 +96,12 @@ async def attach(
             async with collab.db.connect() as conn:
                 state = await _attachable(conn, collab, complaint_id, principal)
             if not stored:  # copied once, outside any database connection
-                await storage.put_file(key, received.path, media_type)
+                try:
+                    await storage.put_file(key, received.path, media_type)
+                except Exception as exc:
+                    with contextlib.suppress(Exception):
+                        await storage.delete(key)
+                    raise StorageUnavailable("the evidence store cannot be written") from exc
                 stored = True
             record = audit.record(
                 "complaint.evidence_attached",
