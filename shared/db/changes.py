@@ -121,6 +121,24 @@ class IdempotencyKeyRow:
 
 
 @dataclass(frozen=True)
+class EvidenceFileRow:
+    """An evidence file the change records (`evidence_files` row), its object already
+    stored (shared.storage)."""
+
+    id: uuid.UUID
+    complaint_id: uuid.UUID
+    event_seq: int
+    file_name: str
+    media_type: str
+    size_bytes: int
+    sha256: str
+    storage_key: str
+    uploaded_by_kind: str
+    uploaded_by_id: str | None
+    uploaded_at: datetime
+
+
+@dataclass(frozen=True)
 class ComplaintChange:
     """Everything one complaint change writes. `previous` is the state it was computed from
     (None: a new complaint); its version is the optimistic-concurrency guard."""
@@ -132,6 +150,7 @@ class ComplaintChange:
     moved_deadlines: Sequence[DeadlineUpdate] = ()
     outbox: Sequence[OutboxRow] = ()
     idempotency_keys: Sequence[IdempotencyKeyRow] = ()
+    evidence_files: Sequence[EvidenceFileRow] = ()
 
     @property
     def complaint_id(self) -> uuid.UUID:
@@ -215,6 +234,15 @@ outbox_rows AS (
     FROM jsonb_populate_recordset(NULL::outbox, (SELECT d -> 'outbox' FROM doc)) AS o
     WHERE o.complaint_id IN (SELECT id FROM written)
 ),
+evidence AS (
+    INSERT INTO evidence_files (id, complaint_id, event_seq, file_name, media_type, size_bytes,
+                                sha256, storage_key, uploaded_by_kind, uploaded_by_id,
+                                uploaded_at)
+    SELECT f.id, f.complaint_id, f.event_seq, f.file_name, f.media_type, f.size_bytes, f.sha256,
+           f.storage_key, f.uploaded_by_kind, f.uploaded_by_id, f.uploaded_at
+    FROM jsonb_populate_recordset(NULL::evidence_files, (SELECT d -> 'evidence' FROM doc)) AS f
+    WHERE f.complaint_id IN (SELECT id FROM written)
+),
 audit AS (
     INSERT INTO audit_events (occurred_at, actor_kind, actor_id, actor_label, action, outcome,
                               target_type, target_id, client_ip, details)
@@ -285,6 +313,7 @@ def _document(changes: Sequence[ComplaintChange], audit: Sequence[AuditRecord]) 
             "planned": [p for c in changes for p in c.planned_deadlines],
             "moved": [m for c in changes for m in c.moved_deadlines],
             "outbox": [o for c in changes for o in c.outbox],
+            "evidence": [f for c in changes for f in c.evidence_files],
             "audit": [a.row() for a in audit],
         }
     )
