@@ -8,7 +8,7 @@ resolved (excluded from handling time). The partial indexes stay small: a deadli
 of them only once settled, an event only when it is a withdrawal or a pause.
 
 Revision ID: 0020
-Revises: 0009
+Revises: 0034
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0020"
-down_revision = "0009"
+down_revision = "0034"
 branch_labels = None
 depends_on = None
 

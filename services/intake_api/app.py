@@ -22,9 +22,11 @@ from services.intake_api.auth.secrets import password_hasher, survey_token
 from services.intake_api.auth.service import Passwords, ensure_admin
 from services.intake_api.calendar.router import router as calendar_router
 from services.intake_api.complaints.actions_router import router as actions_router
+from services.intake_api.complaints.documents_router import router as documents_router
 from services.intake_api.complaints.router import router as complaints_router
 from services.intake_api.docs import lifecycle_markdown
 from services.intake_api.docs import router as docs_router
+from services.intake_api.evidence.router import router as evidence_router
 from services.intake_api.h5.router import router as h5_router
 from services.intake_api.middleware import (
     AccessLogMiddleware,
@@ -79,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.passwords = Passwords(password_hasher(cheap=settings.cheap_password_hashing))
         try:
             await _bootstrap_admin(settings, db, app.state.passwords)
+            await collab.require_storage().prepare()
             settle_garbage_collector()
             yield
         finally:
@@ -100,8 +103,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops_router)
     app.include_router(docs_router)  # the lifecycle diagram page and its script
     app.include_router(auth_router)
+    app.include_router(documents_router)  # before `/{complaint_id}`: `/export` is no id
     app.include_router(complaints_router)
     app.include_router(actions_router)
+    app.include_router(evidence_router)
     app.include_router(public_router)
     app.include_router(h5_router)  # the customers' pages: status lookup, survey
     app.include_router(sink_router)  # make run's local sink (404 anywhere else)
@@ -115,7 +120,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(reports_router)
     app.include_router(subscriptions_router)
     app.include_router(assessment_router)
-    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit=settings.max_body_bytes,
+        upload_limit=settings.upload_max_bytes + settings.upload_overhead_bytes,
+    )
     app.add_middleware(AccessLogMiddleware)
     if proxies := settings.trusted_proxy_list():
         # Outermost: everything inside (limits, audit, logs) sees the client the proxy names.

@@ -34,6 +34,7 @@ from shared.db.changes import (
     AssessmentRow,
     ComplaintChange,
     DeadlineUpdate,
+    EvidenceFileRow,
     IdempotencyKeyRow,
     OutboxRow,
     PlannedDeadlineRow,
@@ -51,6 +52,7 @@ from shared.domain.events import (
     DeadlineWarned,
     Escalated,
     Event,
+    EvidenceAttached,
     SatisfactionRecorded,
     stamp,
 )
@@ -244,4 +246,26 @@ async def _derive(
         outbox=[OutboxRow(**row) for row in outbox.rows()],
         idempotency_keys=decision.idempotency_keys,
         assessment=assessment,
+        evidence_files=_evidence_rows(stamped),
     )
+
+
+def _evidence_rows(stamped: Sequence[tuple[Event, EventMeta]]) -> list[EvidenceFileRow]:
+    """证据附件: the row of each evidence file an event records (its object is stored)."""
+    return [
+        EvidenceFileRow(
+            id=event.attachment_id,
+            complaint_id=meta.complaint_id,
+            event_seq=meta.seq,
+            file_name=event.file_name,
+            media_type=event.media_type,
+            size_bytes=event.size_bytes,
+            sha256=event.sha256,
+            storage_key=event.storage_key,
+            uploaded_by_kind=meta.actor.kind,
+            uploaded_by_id=meta.actor.id,
+            uploaded_at=meta.occurred_at,
+        )
+        for event, meta in stamped
+        if isinstance(event, EvidenceAttached)
+    ]

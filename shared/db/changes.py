@@ -136,6 +136,24 @@ class AssessmentRow:
 
 
 @dataclass(frozen=True)
+class EvidenceFileRow:
+    """An evidence file the change records (`evidence_files` row), its object already
+    stored (shared.storage)."""
+
+    id: uuid.UUID
+    complaint_id: uuid.UUID
+    event_seq: int
+    file_name: str
+    media_type: str
+    size_bytes: int
+    sha256: str
+    storage_key: str
+    uploaded_by_kind: str
+    uploaded_by_id: str | None
+    uploaded_at: datetime
+
+
+@dataclass(frozen=True)
 class ComplaintChange:
     """Everything one complaint change writes. `previous` is the state it was computed from
     (None: a new complaint); its version is the optimistic-concurrency guard."""
@@ -148,6 +166,7 @@ class ComplaintChange:
     outbox: Sequence[OutboxRow] = ()
     idempotency_keys: Sequence[IdempotencyKeyRow] = ()
     assessment: Sequence[AssessmentRow] = ()
+    evidence_files: Sequence[EvidenceFileRow] = ()
 
     @property
     def complaint_id(self) -> uuid.UUID:
@@ -242,6 +261,15 @@ assessment_rows AS (
     WHERE a.complaint_id IN (SELECT id FROM written)
     ON CONFLICT (key) DO NOTHING
 ),
+evidence AS (
+    INSERT INTO evidence_files (id, complaint_id, event_seq, file_name, media_type, size_bytes,
+                                sha256, storage_key, uploaded_by_kind, uploaded_by_id,
+                                uploaded_at)
+    SELECT f.id, f.complaint_id, f.event_seq, f.file_name, f.media_type, f.size_bytes, f.sha256,
+           f.storage_key, f.uploaded_by_kind, f.uploaded_by_id, f.uploaded_at
+    FROM jsonb_populate_recordset(NULL::evidence_files, (SELECT d -> 'evidence' FROM doc)) AS f
+    WHERE f.complaint_id IN (SELECT id FROM written)
+),
 audit AS (
     INSERT INTO audit_events (occurred_at, actor_kind, actor_id, actor_label, action, outcome,
                               target_type, target_id, client_ip, details)
@@ -313,6 +341,7 @@ def _document(changes: Sequence[ComplaintChange], audit: Sequence[AuditRecord]) 
             "moved": [m for c in changes for m in c.moved_deadlines],
             "outbox": [o for c in changes for o in c.outbox],
             "assessment": [a for c in changes for a in c.assessment],
+            "evidence": [f for c in changes for f in c.evidence_files],
             "audit": [a.row() for a in audit],
         }
     )

@@ -188,6 +188,31 @@ class ComplaintEvent(Base):
     )
 
 
+class EvidenceFile(Base):
+    """证据附件: one stored evidence file, written in the statement of its
+    `complaint.evidence_attached` event (`event_seq`); its bytes are in object storage
+    (shared.storage) under `storage_key`."""
+
+    __tablename__ = "evidence_files"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    complaint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("complaints.id"))
+    event_seq: Mapped[int] = mapped_column(Integer)
+    file_name: Mapped[str]
+    media_type: Mapped[str]
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str]
+    storage_key: Mapped[str] = mapped_column(unique=True)
+    uploaded_by_kind: Mapped[str]
+    uploaded_by_id: Mapped[str | None]
+    uploaded_at: Mapped[datetime]
+
+    __table_args__ = (
+        Index("ix_evidence_files_complaint_id", "complaint_id", "uploaded_at"),
+        CheckConstraint("size_bytes > 0", name="size_positive"),
+    )
+
+
 class IdempotencyKey(Base):
     """Idempotent creation: (caller scope, key) → the complaint the first request created."""
 

@@ -306,6 +306,13 @@ COMPLAINT_OPERATIONS = (
     {"GET " + p.replace("{id}", "{complaint_id}") for p in READ_PATHS}
     | {"POST /api/v1/complaints/{complaint_id}/reveal"}
     | {f"POST /api/v1/complaints/{{complaint_id}}/{a.value.replace('_', '-')}" for a in Action}
+    # Evidence and the printed form: who may upload, download and print, and what a hidden
+    # complaint answers, in test_evidence.py and test_documents.py.
+    | {
+        "POST /api/v1/complaints/{complaint_id}/attachments",
+        "GET /api/v1/complaints/{complaint_id}/attachments/{attachment_id}",
+        "GET /api/v1/complaints/{complaint_id}/form",
+    }
 )
 
 
