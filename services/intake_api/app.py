@@ -14,6 +14,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from services.intake_api import openapi, problems
 from services.intake_api.admin.router import router as admin_router
+from services.intake_api.assessment.router import router as assessment_router
 from services.intake_api.audit.router import router as audit_router
 from services.intake_api.auth.principals import Authenticator
 from services.intake_api.auth.router import router as auth_router
@@ -37,6 +38,8 @@ from services.intake_api.notifications.router import router as notifications_rou
 from services.intake_api.ops.router import router as ops_router
 from services.intake_api.public.router import router as public_router
 from services.intake_api.ratelimit import RateLimiter
+from services.intake_api.reports.router import router as reports_router
+from services.intake_api.reports.schedule_router import runs_router, subscriptions_router
 from services.intake_api.rules.router import router as rules_router
 from services.intake_api.sink.router import router as sink_router
 from services.intake_api.sla.router import router as sla_router
@@ -113,6 +116,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(calendar_router)
     app.include_router(sla_router)
     app.include_router(rules_router)
+    app.include_router(runs_router)  # before /reports/{…}: its paths are more specific
+    app.include_router(reports_router)
+    app.include_router(subscriptions_router)
+    app.include_router(assessment_router)
     app.add_middleware(
         BodyLimitMiddleware,
         limit=settings.max_body_bytes,

@@ -42,6 +42,7 @@ from services.sla_worker.delivery.runtime import DeliveryRuntime, runtime_from_s
 from services.sla_worker.jobs.case_files import build_case_files
 from services.sla_worker.jobs.deliveries import deliver_notifications
 from services.sla_worker.jobs.housekeeping import housekeeping
+from services.sla_worker.jobs.reports import produce_reports
 from services.sla_worker.jobs.sweep import SweepRecord, sweep_deadlines
 from services.sla_worker.logs import worker_logger
 from services.sla_worker.serialization import deserialize, serialize
@@ -258,6 +259,17 @@ def cron_jobs(settings: Settings) -> list[CronJob]:
             run_at_startup=True,
             unique=True,
             timeout=settings.delivery_run_seconds + 3 * settings.webhook_timeout_seconds + 30,
+            max_tries=1,
+            keep_result=0,
+        ),
+        # Scheduled reports: due at 09:00 on a working day, produced once per period.
+        cron(
+            produce_reports,
+            minute=set(range(0, 60, 5)),
+            second={31},
+            run_at_startup=True,
+            unique=True,
+            timeout=600,
             max_tries=1,
             keep_result=0,
         ),

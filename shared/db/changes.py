@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from asyncpg.exceptions import UniqueViolationError
@@ -121,6 +122,20 @@ class IdempotencyKeyRow:
 
 
 @dataclass(frozen=True)
+class AssessmentRow:
+    """An automatic assessment entry (考核, `assessment_entries` row; shared.domain.assessment):
+    made once per `key`, with the handler's department looked up as it is written."""
+
+    key: str
+    handler_id: uuid.UUID
+    complaint_id: uuid.UUID
+    reference: str
+    rule: str
+    amount: Decimal
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
 class EvidenceFileRow:
     """An evidence file the change records (`evidence_files` row), its object already
     stored (shared.storage)."""
@@ -150,6 +165,7 @@ class ComplaintChange:
     moved_deadlines: Sequence[DeadlineUpdate] = ()
     outbox: Sequence[OutboxRow] = ()
     idempotency_keys: Sequence[IdempotencyKeyRow] = ()
+    assessment: Sequence[AssessmentRow] = ()
     evidence_files: Sequence[EvidenceFileRow] = ()
 
     @property
@@ -234,6 +250,17 @@ outbox_rows AS (
     FROM jsonb_populate_recordset(NULL::outbox, (SELECT d -> 'outbox' FROM doc)) AS o
     WHERE o.complaint_id IN (SELECT id FROM written)
 ),
+assessment_rows AS (
+    INSERT INTO assessment_entries (key, handler_id, department, complaint_id, reference, rule,
+                                    amount, occurred_at, source, created_at)
+    SELECT a.key, a.handler_id, u.department, a.complaint_id, a.reference, a.rule, a.amount,
+           a.occurred_at, 'automatic', a.occurred_at
+    FROM jsonb_populate_recordset(NULL::assessment_entries, (SELECT d -> 'assessment' FROM doc))
+         AS a
+    JOIN users AS u ON u.id = a.handler_id
+    WHERE a.complaint_id IN (SELECT id FROM written)
+    ON CONFLICT (key) DO NOTHING
+),
 evidence AS (
     INSERT INTO evidence_files (id, complaint_id, event_seq, file_name, media_type, size_bytes,
                                 sha256, storage_key, uploaded_by_kind, uploaded_by_id,
@@ -313,6 +340,7 @@ def _document(changes: Sequence[ComplaintChange], audit: Sequence[AuditRecord]) 
             "planned": [p for c in changes for p in c.planned_deadlines],
             "moved": [m for c in changes for m in c.moved_deadlines],
             "outbox": [o for c in changes for o in c.outbox],
+            "assessment": [a for c in changes for a in c.assessment],
             "evidence": [f for c in changes for f in c.evidence_files],
             "audit": [a.row() for a in audit],
         }

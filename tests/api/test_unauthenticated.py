@@ -30,6 +30,8 @@ PATH_VALUES = {
     "day": "2026-10-01",
     "policy_id": "1",
     "name": "level",
+    "entry_id": "1",
+    "run_id": "1",
 }
 
 
