@@ -151,4 +151,9 @@ ACTION_EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "add_note": {"text": "客户要求周末上门，已与服务网点确认"},
     "reply_to_customer": {"text": "您好，您反映的问题已安排质量部调查，预计3个工作日内答复您"},
+    "link_repeat": {
+        "repeat_of": "0b7e9c7e-5a55-4d44-9d7e-1f2a3b4c5d6e",
+        "reason": "同一客户就同一服务态度问题再次投诉",
+    },
+    "unlink_repeat": {"reason": "并非同一事件"},
 }

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -42,6 +42,7 @@ from shared.domain.complaint import Actor, ComplaintState, EventMeta
 from shared.domain.deadline_rules import deadline_changes
 from shared.domain.enums import DeadlineStatus, Level, Role
 from shared.domain.events import (
+    Assigned,
     ComplaintRegistered,
     DeadlineBreached,
     DeadlineWarned,
@@ -148,6 +149,8 @@ def _needs_staff(
     for (event, _), state in zip(stamped, states, strict=True):
         if isinstance(event, Escalated | DeadlineBreached | DeadlineWarned):
             return True
+        if isinstance(event, Assigned) and state.assignee_id is not None:
+            return True  # the customer is told the handler's name and work contact
         if isinstance(event, ComplaintRegistered) and state.level is Level.VERY_SERIOUS:
             return True
     return False
@@ -172,8 +175,14 @@ async def _derive(
     if staff is None:
         needed = _needs_staff(stamped, states)
         staff = await staff_directory(conn, caches) if needed else StaffDirectory()
-    outbox = Outbox(now=now, calendar=loaded.calendar)
-    notices(outbox, stamped, states, staff=staff, survey_url=survey_url)
+    handlers = {
+        s.assignee_id
+        for (e, _), s in zip(stamped, states, strict=True)
+        if isinstance(e, Assigned) and s.assignee_id is not None
+    }
+    if handlers - set(staff.contacts):
+        contacts = await accounts.work_contacts(conn, sorted(handlers))
+        staff = replace(staff, contacts={**staff.contacts, **contacts})
 
     stored: StoredDeadlines = ()
     if before is not None:
@@ -197,6 +206,16 @@ async def _derive(
         open_deadlines=open_ones,
         cycles=cycles,
         book=book,
+        calendar=loaded.calendar,
+    )
+    outbox = Outbox(now=now, calendar=loaded.calendar)
+    notices(
+        outbox,
+        stamped,
+        states,
+        staff=staff,
+        survey_url=survey_url,
+        planned=[p for p in plan.planned if p.stage not in plan.met_on_plan],
         calendar=loaded.calendar,
     )
     planned = []

@@ -198,6 +198,9 @@ class User(Base):
     # Where staff notifications go (revision 0004); personal data, shown to admins only.
     email: Mapped[str | None]
     mobile: Mapped[str | None]  # E.164
+    # The direct work contact a customer is told (seed 002 §5.3.1.3: 受理人姓名及联系方式), a
+    # desk phone or extension set by an admin or the user (revision 0013); never the mobile.
+    contact_phone: Mapped[str | None]
 
 
 class RefreshToken(Base):

@@ -81,6 +81,8 @@ class Action(StrEnum):
     REGULATOR_REPLY = "regulator_reply"  # reply sent back to 12315 / the market regulator
     ADD_NOTE = "add_note"  # internal note
     REPLY_TO_CUSTOMER = "reply_to_customer"  # written reply sent to the customer
+    LINK_REPEAT = "link_repeat"  # 二次投诉: staff link a repeat complaint (seed 002 §4.3.2)
+    UNLINK_REPEAT = "unlink_repeat"  # the link was wrong: not the same event
 
 
 class Relative(StrEnum):
@@ -173,6 +175,8 @@ TRANSITIONS: Mapping[Action, Transition] = MappingProxyType(
         # Append-only records never move the status, and the record outlives the handling.
         Action.LOG_CONTACT: _row(_EVERY_STATE, Relative.SAME),
         Action.ADD_NOTE: _row(_EVERY_STATE, Relative.SAME),
+        Action.LINK_REPEAT: _row(OPEN_STATES, Relative.SAME),
+        Action.UNLINK_REPEAT: _row(OPEN_STATES, Relative.SAME),
         Action.REPLY_TO_CUSTOMER: _row(_EVERY_STATE, Relative.SAME),
         # The regulator's reply is owed whatever the outcome, withdrawn or invalid included.
         Action.REGULATOR_REPLY: _row(_EVERY_STATE, Relative.SAME),

@@ -22,7 +22,7 @@ from typing import Any
 from shared.domain.access import DEFAULT_TIER_BY_LEVEL
 from shared.domain.calendar import BusinessCalendar
 from shared.domain.complaint import ComplaintState, EventMeta
-from shared.domain.enums import DurationUnit, Level, Role
+from shared.domain.enums import DurationUnit, Level, Role, Stage, Status
 from shared.domain.events import (
     Assigned,
     ComplaintRegistered,
@@ -36,7 +36,8 @@ from shared.domain.events import (
     SolutionApproved,
     SolutionProposed,
 )
-from shared.domain.templates import TemplateKey
+from shared.domain.sla import PlannedDeadline
+from shared.domain.templates import TemplateKey, format_due_at_local, stage_label
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,9 @@ class StaffDirectory:
 
     by_role: Mapping[Role, Sequence[tuple[uuid.UUID, str | None]]] = field(default_factory=dict)
     tier_by_level: Mapping[Level, Role] = field(default_factory=lambda: DEFAULT_TIER_BY_LEVEL)
+    # What a customer is told of their handler (seed 002 §5.3.1.3): name and direct work
+    # contact (`users.contact_phone`, never the personal mobile), by user id.
+    contacts: Mapping[uuid.UUID, tuple[str, str | None]] = field(default_factory=dict)
 
     def tier(self, role: Role, department: str | None) -> list[uuid.UUID]:
         """Everyone of `role` whose scope covers the department (company-wide ones included)."""
@@ -189,20 +193,58 @@ def _management(state: ComplaintState, staff: StaffDirectory) -> list[uuid.UUID]
 _ROLES = frozenset(Role)  # StrEnum members: a policy's plain role names are found in it
 
 
+_TIER_ABOVE = {Role.AGENT: Role.MANAGER, Role.MANAGER: Role.DIRECTOR, Role.DIRECTOR: Role.DIRECTOR}
+
+
+def supervisors(state: ComplaintState, staff: StaffDirectory) -> list[uuid.UUID]:
+    """The supervisor tier of the case (上级, seed 002 §5.4): the tier above the one handling
+    its level by the routing rules — a level-1 case's managers, a level-2 case's directors; a
+    level-3 case is already the directors' and stays with them."""
+    handling = staff.tier_by_level[state.level]
+    return staff.tier(_TIER_ABOVE.get(handling, Role.DIRECTOR), state.department)
+
+
 def _breach_recipients(
     state: ComplaintState, event: DeadlineBreached, staff: StaffDirectory
 ) -> list[uuid.UUID]:
-    """The stage policy's `notify` list (assignee, agent, manager, director, admin); a level-3
-    breach tells the director and management whatever the policy says (SPEC §5)."""
+    """The stage policy's `notify` list (assignee, supervisor, agent, manager, director,
+    admin); a level-3 breach tells the director and management whatever the policy says."""
     recipients: list[uuid.UUID] = []
     for who in event.notify:
         if who == "assignee":
             recipients.extend(_holders(state, staff))
+        elif who == "supervisor":
+            recipients.extend(supervisors(state, staff))
         elif who in _ROLES:
             recipients.extend(staff.tier(Role(who), state.department))
     if state.level is Level.VERY_SERIOUS:
         recipients.extend(_management(state, staff))
     return recipients
+
+
+# Why a case is late, as the customer is told it (seed 000 第五条「向客户说明原因」), in seed
+# 002's polite phrases: what the case is waiting for, by its status.
+OVERRUN_REASONS: Mapping[Status, str] = {
+    Status.REGISTERED: "您反映的问题需要转交相关部门核实",
+    Status.ASSIGNED: "您反映的问题需要相关部门进一步调查核实",
+    Status.INVESTIGATING: "您反映的问题需要相关部门进一步调查核实",
+    Status.AWAITING_CUSTOMER: "我们正在等待您补充的资料或答复",
+    Status.SOLUTION_PROPOSED: "处理方案正在确认和审批中",
+    Status.REOPENED: "我们正在重新核实处理您反映的问题",
+}
+_DEFAULT_OVERRUN_REASON = "您反映的问题需要进一步核实处理"
+
+
+def stages_summary(planned: Sequence[PlannedDeadline]) -> str:
+    """The stages and their approximate times for the acknowledgement (seed 002 §5.3.1.3),
+    from the deadlines the SLA policy in force planned at registration."""
+    parts = []
+    for p in sorted(planned, key=lambda p: p.due_at):
+        if p.stage is Stage.PROGRESS_UPDATE:
+            parts.append(f"处理期间每{p.amount}个工作日向您通报进展")
+        elif p.stage is not Stage.ACKNOWLEDGEMENT:
+            parts.append(f"{stage_label(p.stage)}：{format_due_at_local(p.due_at)}前")
+    return "；".join(parts) or "我们会尽快与您联系"
 
 
 def notices(
@@ -212,16 +254,42 @@ def notices(
     *,
     staff: StaffDirectory,
     survey_url: Callable[[uuid.UUID, str], str] | None = None,
+    planned: Sequence[PlannedDeadline] = (),
+    calendar: BusinessCalendar | None = None,
 ) -> None:
-    """Add to `outbox` what each event of a change owes; `states[i]` is the state after event i."""
+    """Add to `outbox` what each event of a change owes; `states[i]` is the state after event i.
+    `planned` are the deadlines the change planned (the acknowledgement lists them);
+    `calendar` dates the answer promised to a customer whose case is late."""
+    previous_assignee = None
     for (event, meta), state in zip(stamped, states, strict=True):
         outbox.webhook(state, event, meta)
         topic = event.type
+        if isinstance(event, Assigned) and state.assignee_id not in (None, previous_assignee):
+            _handler_notice(outbox, state, meta, staff)
+        if isinstance(event, DeadlineBreached) and event.tell_customer_within and calendar:
+            expected = calendar.add(
+                meta.occurred_at, event.tell_customer_within, DurationUnit.WORKING_DAYS
+            ).at
+            outbox.customer(
+                state,
+                meta,
+                "deadline.overrun_explained",
+                TemplateKey.OVERRUN_NOTICE,
+                overrun_reason=OVERRUN_REASONS.get(state.status, _DEFAULT_OVERRUN_REASON),
+                expected_by_local=format_due_at_local(expected),
+            )
+        previous_assignee = state.assignee_id
         if isinstance(event, ComplaintRegistered):
             # The one place `notify_customer` counts: the channel may have given the 受理号
             # already (a walk-in, a call); the later messages are owed whatever it said.
             if state.notify_customer:
-                outbox.customer(state, meta, topic, TemplateKey.COMPLAINT_ACKNOWLEDGED)
+                outbox.customer(
+                    state,
+                    meta,
+                    topic,
+                    TemplateKey.COMPLAINT_ACKNOWLEDGED,
+                    stages_summary=stages_summary(planned),
+                )
             if state.level is Level.VERY_SERIOUS:
                 outbox.staff(
                     state,
@@ -318,3 +386,17 @@ def notices(
             outbox.customer(
                 state, meta, topic, TemplateKey.PROGRESS_UPDATE, progress_summary=event.text
             )
+
+
+def _handler_notice(
+    outbox: Outbox, state: ComplaintState, meta: EventMeta, staff: StaffDirectory
+) -> None:
+    """Seed 002 §5.3.1.3: once assigned, the customer learns who handles the case and how to
+    reach them directly (the work contact on the staff account; the service line otherwise)."""
+    assert state.assignee_id is not None
+    contact = staff.contacts.get(state.assignee_id)
+    if contact is None:
+        return
+    name, phone = contact
+    values = {"handler_name": name, "handler_contact": phone or "本公司客服热线"}
+    outbox.customer(state, meta, "complaint.handler_assigned", TemplateKey.HANDLER_NOTICE, **values)

@@ -450,12 +450,15 @@ class RemedyLike(Protocol):
 
 
 class ApprovalRules(BaseModel):
-    """Amount limits in CNY above which a solution needs tier-2 or tier-3 approval.
+    """Who approves a solution (审批), seed 000 / 003 by default.
 
-    Counted by default: compensation and refunds, the money that leaves the company at the
-    handler's discretion; seed 000 (重大质量事故) has 退车 and 附带赔偿 alike approved by
-    公司领导. Replacement, repair and return are warranty (三包) obligations, not counted unless
-    configured. Limits are exclusive: exactly 500.00 needs no approval.
+    - `manager_types`: any remedy of these kinds needs at least a manager's approval, whatever
+      its amount — compensation and refunds (seed 003: 涉及赔偿的须向上汇报; seed 000: 附带赔偿
+      待同意后方可办理) and replacement or return (换货/退货, seed 000: 报各部门审批);
+    - amounts of the `counted_types` (compensation, refunds: the money that leaves the company)
+      are summed: above `manager_above` a manager approves, above `director_above` a director.
+      Limits are exclusive: exactly 5000.00 needs a manager, not a director.
+    A company that lets agents settle small sums empties `manager_types` and sets the limits.
     """
 
     model_config = _FROZEN
@@ -463,6 +466,14 @@ class ApprovalRules(BaseModel):
     manager_above: Money = Decimal("500.00")
     director_above: Money = Decimal("5000.00")
     counted_types: frozenset[RemedyType] = frozenset({RemedyType.COMPENSATION, RemedyType.REFUND})
+    manager_types: frozenset[RemedyType] = frozenset(
+        {
+            RemedyType.COMPENSATION,
+            RemedyType.REFUND,
+            RemedyType.REPLACEMENT,
+            RemedyType.RETURN,
+        }
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> ApprovalRules:
@@ -479,9 +490,13 @@ def required_approval(
     *,
     rules: ApprovalRules = DEFAULT_APPROVAL_RULES,
 ) -> Role | None:
-    """The role that must approve the remedies (None: the handler decides), by their total."""
+    """The role that must approve the remedies (None: the handler decides): a director above
+    the higher limit, else a manager above the lower one or for any remedy of the
+    `manager_types` (seed 000 / 003)."""
     total = Decimal("0.00")
+    kinds: set[RemedyType] = set()
     for remedy in remedies:
+        kinds.add(remedy.type)
         amount = remedy.amount
         if amount is None:
             continue
@@ -494,7 +509,7 @@ def required_approval(
             total += amount
     if total > rules.director_above:
         return Role.DIRECTOR
-    if total > rules.manager_above:
+    if total > rules.manager_above or kinds & rules.manager_types:
         return Role.MANAGER
     return None
 

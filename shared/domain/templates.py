@@ -30,6 +30,9 @@ category       投诉分类 label
 case_url       the case in the staff console (工单链接)
 survey_url     满意度调查链接 (carries the survey token)
 progress_summary / solution_summary / result_summary: 进度 / 处理方案 / 处理结果 texts
+stages_summary the stages and their approximate times (受理回执, from the SLA policy)
+handler_contact the handler's direct work contact (工作电话/分机, `users.contact_phone`)
+overrun_reason  why the case is late (超时原因), expected_by_local: when to expect an answer
 ============== ============================================================================
 
 Personal data: there is deliberately no placeholder for the customer's phone, email or address,
@@ -95,6 +98,9 @@ class TemplateKey(StrEnum):
     DEADLINE_BREACH = "deadline_breach"  # 超时
     ESCALATION = "escalation"  # 升级
     LEVEL3_ALERT = "level3_alert"  # 三级投诉警报
+    # Issue 11 §4: the customer kept informed (seed 002 §5.3.1.3; seed 000 第五条).
+    HANDLER_NOTICE = "handler_notice"  # 处理人及联系方式
+    OVERRUN_NOTICE = "overrun_notice"  # 超时说明: why it is late, when to expect an answer
 
 
 # Seed 002 附件一 §三 (禁忌语言), with the common variants of the same three faults: saying "no"
@@ -166,7 +172,7 @@ _EMAIL = {MessageChannel.EMAIL}
 _K = TemplateKey
 TEMPLATE_SPECS: Mapping[TemplateKey, TemplateSpec] = MappingProxyType(
     {
-        _K.COMPLAINT_ACKNOWLEDGED: _spec(_C, _BOTH, set(), {"reference"}),
+        _K.COMPLAINT_ACKNOWLEDGED: _spec(_C, _BOTH, {"stages_summary"}, {"reference"}),
         _K.PROGRESS_UPDATE: _spec(
             _C, _BOTH, {"progress_summary"}, {"reference", "progress_summary"}
         ),
@@ -180,6 +186,13 @@ TEMPLATE_SPECS: Mapping[TemplateKey, TemplateSpec] = MappingProxyType(
         _K.DEADLINE_BREACH: _spec(_S, _BOTH, set(), {"reference", "stage"}),
         _K.ESCALATION: _spec(_S, _BOTH, {"previous_level", "reason"}, {"reference", "level"}),
         _K.LEVEL3_ALERT: _spec(_S, _BOTH, set(), {"reference"}),
+        _K.HANDLER_NOTICE: _spec(_C, _BOTH, {"handler_contact"}, {"reference", "handler_name"}),
+        _K.OVERRUN_NOTICE: _spec(
+            _C,
+            _BOTH,
+            {"overrun_reason", "expected_by_local"},
+            {"reference", "overrun_reason", "expected_by_local"},
+        ),
     }
 )
 
@@ -377,7 +390,7 @@ _DEFAULTS: tuple[tuple[TemplateKey, str, str], ...] = (
         "您的投诉已受理（受理号：{reference}）",
         "您好！感谢您联系{company_name}。您反映的问题我们已记录下来并正式受理，"
         "受理号为 {reference} 。我们会尽快与您联系并跟进处理，请您放心。"
-        "如需补充情况，请提供受理号，谢谢您。",
+        "处理安排：{stages_summary}。如需补充情况，请提供受理号，谢谢您。",
     ),
     (
         _K.PROGRESS_UPDATE,
@@ -432,6 +445,19 @@ _DEFAULTS: tuple[tuple[TemplateKey, str, str], ...] = (
         "【三级投诉】{reference} 请立即关注",
         "您好！受理号 {reference} 为三级投诉（非常严重投诉），可能影响公司声誉或利益，"
         "请立即关注并指导处理。责任部门：{department}。",
+    ),
+    (
+        _K.HANDLER_NOTICE,
+        "您的投诉已安排专人处理（受理号：{reference}）",
+        "您好！您受理号为 {reference} 的投诉已由{handler_name}负责跟进处理，"
+        "联系电话：{handler_contact} 。我们会尽快跟进处理，请您放心。",
+    ),
+    (
+        _K.OVERRUN_NOTICE,
+        "关于您的投诉处理进度的说明（受理号：{reference}）",
+        "您好！非常抱歉，您受理号为 {reference} 的投诉未能在承诺的时间内处理完毕，原因是"
+        "{overrun_reason}。我们会尽快跟进处理，预计于 {expected_by_local} 前给您答复，"
+        "感谢您的理解与耐心等待。",
     ),
 )
 DEFAULT_TEMPLATES: Mapping[TemplateKey, MessageTemplate] = MappingProxyType(

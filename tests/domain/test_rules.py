@@ -377,8 +377,35 @@ def comp(amount: str) -> Remedy:
     ],
 )
 def test_approval_thresholds(amount: str, approver: Role | None) -> None:
-    assert required_approval([comp(amount)]) is approver
-    assert required_approval([Remedy(RemedyType.REFUND, Decimal(amount))]) is approver
+    """The amount limits alone, for a company whose agents settle small sums (no kind needs a
+    manager whatever its amount)."""
+    by_amount = ApprovalRules(manager_types=frozenset())
+    assert required_approval([comp(amount)], rules=by_amount) is approver
+    refund = Remedy(RemedyType.REFUND, Decimal(amount))
+    assert required_approval([refund], rules=by_amount) is approver
+
+
+@pytest.mark.parametrize("amount", ["0.00", "0.01", "499.99", "500.00", "5000.00"])
+def test_any_compensation_or_refund_needs_a_manager_seed_000_003(amount: str) -> None:
+    """Seed 003 (涉及赔偿的须向总经理汇报) and seed 000 (附带赔偿待同意后方可办理): by default any
+    compensation or refund, whatever the sum, is approved by a manager; above the higher
+    limit by a director."""
+    assert required_approval([comp(amount)]) is Role.MANAGER
+    assert required_approval([Remedy(RemedyType.REFUND, Decimal(amount))]) is Role.MANAGER
+    assert required_approval([comp("5000.01")]) is Role.DIRECTOR
+
+
+def test_replacement_or_return_needs_a_manager_seed_000() -> None:
+    """Seed 000 (退货、换货, 报各部门审批): 换货/退货 need a manager by default; repairs,
+    apologies and explanations are the handler's."""
+    assert required_approval([Remedy(RemedyType.REPLACEMENT)]) is Role.MANAGER
+    assert required_approval([Remedy(RemedyType.RETURN, Decimal("800.00"))]) is Role.MANAGER
+    handler_only = [
+        Remedy(RemedyType.REPAIR, Decimal("800.00")),
+        Remedy(RemedyType.APOLOGY),
+        Remedy(RemedyType.EXPLANATION),
+    ]
+    assert required_approval(handler_only) is None
 
 
 def test_approval_sums_compensation_and_refunds_only() -> None:
@@ -393,7 +420,7 @@ def test_approval_sums_compensation_and_refunds_only() -> None:
         Remedy(RemedyType.APOLOGY),
         Remedy(RemedyType.EXPLANATION),
     ]
-    assert required_approval(warranty) is None
+    assert required_approval(warranty) is Role.MANAGER  # 换货/退货, never the director by sum
     assert required_approval([]) is None
     assert required_approval([*warranty, comp("5000.01")]) is Role.DIRECTOR
 
@@ -403,8 +430,8 @@ def test_approval_rules_are_configurable() -> None:
     assert required_approval([comp("100.01")], rules=rules) is Role.MANAGER
     counting_all = ApprovalRules(counted_types=frozenset(RemedyType))
     assert (
-        required_approval([Remedy(RemedyType.REPLACEMENT, Decimal("600"))], rules=counting_all)
-        is Role.MANAGER
+        required_approval([Remedy(RemedyType.REPLACEMENT, Decimal("6000"))], rules=counting_all)
+        is Role.DIRECTOR
     )
     with pytest.raises(ValidationError):
         ApprovalRules(manager_above=Decimal("6000.00"), director_above=Decimal("5000.00"))
@@ -433,7 +460,8 @@ def test_more_compensation_never_needs_less_approval(
     after = required_approval([*remedies, Remedy(RemedyType.COMPENSATION, extra)])
     assert _RANK[after] >= _RANK[before]
     total = sum(amounts, Decimal("0"))
-    expected = Role.DIRECTOR if total > 5000 else Role.MANAGER if total > 500 else None
+    # Seed 000 / 003: any compensation at all needs a manager; a director above 5000.
+    expected = Role.DIRECTOR if total > 5000 else Role.MANAGER if amounts else None
     assert before is expected
 
 
