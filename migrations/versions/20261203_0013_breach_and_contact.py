@@ -10,8 +10,8 @@
   was (the correction applies to complaints of any age: `load_policies(as_of=...)` finds it);
   version 1 stays, with an empty span, for the deadlines planned on it.
 - The open cases' deadlines are then planned again under version 2 through the complaint-change
-  pipeline, with a `deadlines.replanned` event each: `python -m
-  services.sla_worker.jobs.replan_open` (the worker's start-up runs it too; idempotent).
+  pipeline, with a `deadlines.replanned` event each, by the worker's housekeeping (run at its
+  start-up; shared.application.replan), never by raw SQL here: the deadline rules plan them.
 
 Downgrade: version 1 is in force again (deadlines planned on version 2 point back to it);
 the column is dropped.
@@ -162,9 +162,7 @@ def downgrade() -> None:
             .values(policy_version=1)
         )
         op.execute(
-            _versions.delete().where(
-                _versions.c.policy_id == policy_id, _versions.c.version == 2
-            )
+            _versions.delete().where(_versions.c.policy_id == policy_id, _versions.c.version == 2)
         )
         op.execute(
             _versions.update()

@@ -217,6 +217,7 @@ async def _derive(
         survey_url=survey_url,
         planned=[p for p in plan.planned if p.stage not in plan.met_on_plan],
         calendar=loaded.calendar,
+        before=before,
     )
     planned = []
     for p in plan.planned:

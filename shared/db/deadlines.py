@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.db.tables import Complaint, Deadline, table_of
+from shared.db.tables import Complaint, Deadline, SlaPolicyVersion, table_of
 from shared.domain.enums import OPEN_DEADLINE_STATUSES, DeadlineStatus, DurationUnit, Stage
 from shared.domain.sla import PlannedDeadline
 
@@ -181,6 +181,23 @@ def stale(calendar_version: int) -> Selection:
         *affected_by(None, None),
         c.provisional.is_(True),
         c.calendar_version < calendar_version,
+    ]
+
+
+def on_superseded_policies() -> Selection:
+    """Open deadlines planned on a policy version that was superseded retroactively: one whose
+    span is empty (`valid_until <= valid_from`), as a correction of the rules leaves it
+    (migration 0013). Their complaints are planned again (shared.application.replan)."""
+    c = deadlines.c
+    v = table_of(SlaPolicyVersion).c
+    return [
+        c.status.in_(OPEN_STATUSES),
+        exists().where(
+            v.policy_id == c.policy_id,
+            v.version == c.policy_version,
+            v.valid_until.is_not(None),
+            v.valid_until <= v.valid_from,
+        ),
     ]
 
 

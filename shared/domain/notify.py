@@ -256,15 +256,18 @@ def notices(
     survey_url: Callable[[uuid.UUID, str], str] | None = None,
     planned: Sequence[PlannedDeadline] = (),
     calendar: BusinessCalendar | None = None,
+    before: ComplaintState | None = None,
 ) -> None:
     """Add to `outbox` what each event of a change owes; `states[i]` is the state after event i.
     `planned` are the deadlines the change planned (the acknowledgement lists them);
-    `calendar` dates the answer promised to a customer whose case is late."""
-    previous_assignee = None
+    `calendar` dates the answer promised to a customer whose case is late; `before` is the
+    state the change started from (None for a registration)."""
+    previous_assignee = before.assignee_id if before is not None else None
     for (event, meta), state in zip(stamped, states, strict=True):
+        held_by, previous_assignee = previous_assignee, state.assignee_id
         outbox.webhook(state, event, meta)
         topic = event.type
-        if isinstance(event, Assigned) and state.assignee_id not in (None, previous_assignee):
+        if isinstance(event, Assigned) and state.assignee_id not in (None, held_by):
             _handler_notice(outbox, state, meta, staff)
         if isinstance(event, DeadlineBreached) and event.tell_customer_within and calendar:
             expected = calendar.add(
@@ -278,7 +281,6 @@ def notices(
                 overrun_reason=OVERRUN_REASONS.get(state.status, _DEFAULT_OVERRUN_REASON),
                 expected_by_local=format_due_at_local(expected),
             )
-        previous_assignee = state.assignee_id
         if isinstance(event, ComplaintRegistered):
             # The one place `notify_customer` counts: the channel may have given the 受理号
             # already (a walk-in, a call); the later messages are owed whatever it said.
@@ -311,8 +313,11 @@ def notices(
         elif isinstance(event, Escalated):
             tier = staff.tier_by_level[event.to_level]
             recipients = staff.tier(tier, state.department)
-            if state.assignee_id is not None:
-                recipients = [state.assignee_id, *recipients]
+            # The holder before and after: a case that moved to the next tier (SPEC §2) tells
+            # the handler who no longer holds it as well.
+            for holder in (state.assignee_id, held_by):
+                if holder is not None:
+                    recipients = [holder, *recipients]
             urgent = event.to_level is Level.VERY_SERIOUS
             previous = str(int(event.from_level))
             outbox.staff(

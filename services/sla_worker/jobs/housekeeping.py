@@ -10,7 +10,10 @@ deadlines left on an outdated calendar.
   without recomputing anything (any process may be first, inside any transaction): open
   deadlines that seeding made definite are recomputed here, with the `deadlines.recomputed`
   event a calendar change writes (shared.application.recompute). The job runs at start-up too, so a
-  worker started with a library that learnt a new year recomputes at once.
+  worker started with a library that learnt a new year recomputes at once;
+- open cases whose deadlines were planned on SLA rules since corrected retroactively (migration
+  0013) are planned again under the corrected rules, with a `deadlines.replanned` event each
+  (shared.application.replan): at the first start-up after the migration, nothing after.
 
 Idempotent and harmless to run twice or on several workers at once.
 """
@@ -23,6 +26,7 @@ from typing import Any
 
 from shared.application.bootstrap import Collaborators
 from shared.application.recompute import recompute_stale
+from shared.application.replan import replan_superseded
 from shared.db import complaints as repo
 from shared.domain.reference import local_date
 
@@ -40,12 +44,19 @@ async def housekeeping(ctx: dict[str, Any]) -> dict[str, int]:
         await repo.ensure_reference_sequence(conn, today + timedelta(days=1))
         dropped = await repo.drop_reference_sequences(conn, today - timedelta(days=7))
     recomputed = await recompute_stale(collab, now=now)
-    if purged or dropped or recomputed:
+    replanned = await replan_superseded(collab, now=now)
+    if purged or dropped or recomputed or replanned:
         log.info(
             "housekeeping: %d idempotency keys purged, %d sequences dropped, "
-            "%d deadlines recomputed",
+            "%d deadlines recomputed, %d complaints replanned on corrected SLA rules",
             purged,
             len(dropped),
             recomputed,
+            replanned,
         )
-    return {"idempotency_keys": purged, "sequences": len(dropped), "deadlines": recomputed}
+    return {
+        "idempotency_keys": purged,
+        "sequences": len(dropped),
+        "deadlines": recomputed,
+        "replanned": replanned,
+    }
