@@ -57,7 +57,7 @@ async def get_state(conn: AsyncConnection, complaint_id: uuid.UUID) -> Complaint
     return state_from_row(row) if row else None
 
 
-GENERATED = ("customer_phone", "subject_user_id")
+GENERATED = ("customer_phone", "subject_user_id", "customer_email")
 
 
 def state_from_row(row: dict[str, Any]) -> ComplaintState:
@@ -142,25 +142,34 @@ async def ensure_reference_sequence(conn: AsyncConnection, day: date) -> None:
 _INTAKE_LOOKUP = (
     "SELECT nextval(CAST(CAST($1 AS text) AS regclass)) AS number, ("
     "  SELECT coalesce(json_agg(json_build_object("
-    "    'id', e.id, 'created_at', e.created_at, 'product', e.product"
+    "    'id', e.id, 'created_at', e.created_at, 'product', e.product,"
+    "    'category', e.category, 'phone', e.customer_phone, 'email', e.customer_email"
     "  ) ORDER BY e.created_at), '[]'::json)"
-    "  FROM (SELECT id, created_at, product FROM complaints"
-    "        WHERE customer_phone = CAST($2 AS text) AND created_at >= $3"
+    "  FROM (SELECT id, created_at, product, category, customer_phone, customer_email"
+    "        FROM complaints"
+    "        WHERE (customer_phone = CAST($2 AS text) OR customer_email = lower(CAST($4 AS text)))"
+    "        AND created_at >= $3"
     "        ORDER BY created_at LIMIT 50) AS e"
     ") AS earlier"
 )
 
 
 async def intake_lookup(
-    conn: AsyncConnection, day: date, *, phone: str | None, since: datetime
+    conn: AsyncConnection,
+    day: date,
+    *,
+    phone: str | None,
+    since: datetime,
+    email: str | None = None,
 ) -> tuple[int, list[dict[str, Any]]]:
     """What registering needs from the database, in one round trip: the next reference number
     of the day (受理号; a sequence never blocks and never rolls back: unique, with gaps) and the
-    customer's complaints since `since`, oldest first (repeat detection, 二次投诉).
+    customer's complaints (same phone or same email) since `since`, oldest first (repeat
+    detection, 二次投诉).
 
     `conn` must be in autocommit mode (a failed nextval must not poison a transaction).
     """
-    params = (_sequence_name(day), phone, since)
+    params = (_sequence_name(day), phone, since, email)
     try:
         (row,) = await fetch(conn, _INTAKE_LOOKUP, *params)
     except UndefinedTableError:

@@ -113,10 +113,15 @@ class Complaint(Base):
     subject_user_id: Mapped[uuid.UUID | None] = mapped_column(
         Computed("CAST(subject ->> 'staff_user_id' AS uuid)", persisted=True)
     )
+    # Repeat detection by email as well as phone (issue 11 §5, revision 0014).
+    customer_email: Mapped[str | None] = mapped_column(
+        Computed("lower(customer ->> 'email')", persisted=True)
+    )
 
     __table_args__ = (
         Index("ix_complaints_created_at_id", "created_at", "id"),
         Index("ix_complaints_customer_phone", "customer_phone"),
+        Index("ix_complaints_customer_email", "customer_email"),
         Index("ix_complaints_status", "status"),
         Index("ix_complaints_assignee_id", "assignee_id"),
         Index("ix_complaints_department", "department"),

@@ -276,12 +276,20 @@ class RepeatKey(BaseModel):
 
     model_config = _FROZEN
 
-    phone: E164  # normalized E.164, e.g. +8613800138000
+    phone: E164 | None = None  # normalized E.164, e.g. +8613800138000
+    email: str | None = None  # compared case-folded (issue 11 §5: phone or email)
     name: str | None = None  # shown to staff; never matched (spellings and nicknames vary)
     order_number: str | None = None
     serial_number: str | None = None
     product_model: str | None = None
+    category: Category | None = None  # the same category is the same matter (seed 002 §4.3.2)
     created_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _a_customer(self) -> RepeatKey:
+        if self.phone is None and self.email is None:
+            raise ValueError("a repeat key names the customer by phone or email")
+        return self
 
 
 class RepeatRule(BaseModel):
@@ -290,13 +298,16 @@ class RepeatRule(BaseModel):
     model_config = _FROZEN
 
     window_days: StrictInt = Field(default=30, ge=1, le=3650)
+    # Issue 11 §5: the same category within the window is a repeat too, so that a second
+    # service-attitude complaint with no product (服务态度) is caught.
+    same_category: StrictBool = True
 
     @property
     def window(self) -> timedelta:
         return timedelta(days=self.window_days)
 
     def is_repeat(self, new: RepeatKey, earlier: RepeatKey) -> bool:
-        return is_repeat_of(new, earlier, window=self.window)
+        return is_repeat_of(new, earlier, window=self.window, same_category=self.same_category)
 
 
 def _identifier(value: str | None) -> str | None:
@@ -307,8 +318,19 @@ def _identifier(value: str | None) -> str | None:
     return folded or None
 
 
-def is_repeat_of(new: RepeatKey, earlier: RepeatKey, *, window: timedelta) -> bool:
-    """Whether `new` repeats `earlier`: same phone, same order, serial or model, within `window`.
+def _same_customer(new: RepeatKey, earlier: RepeatKey) -> bool:
+    if new.phone is not None and new.phone == earlier.phone:
+        return True
+    mine, theirs = new.email, earlier.email
+    return mine is not None and theirs is not None and mine.casefold() == theirs.casefold()
+
+
+def is_repeat_of(
+    new: RepeatKey, earlier: RepeatKey, *, window: timedelta, same_category: bool = False
+) -> bool:
+    """Whether `new` repeats `earlier`: the same customer (phone, or email case-folded) about
+    the same order, serial or model — or, with `same_category`, the same category — within
+    `window`.
 
     The customer is identified by phone alone: it is the one identifier every channel captures,
     normalized, while names are ambiguous. The event is identified by any shared product
@@ -317,11 +339,13 @@ def is_repeat_of(new: RepeatKey, earlier: RepeatKey, *, window: timedelta) -> bo
     and staff can unlink it. Both ends of the window are inclusive; `new` must not precede
     `earlier`. Missing identifiers never match each other.
     """
-    if new.phone != earlier.phone:
+    if not _same_customer(new, earlier):
         return False
     elapsed = new.created_at - earlier.created_at
     if not timedelta(0) <= elapsed <= window:
         return False
+    if same_category and new.category is not None and new.category == earlier.category:
+        return True
     pairs = (
         (new.order_number, earlier.order_number),
         (new.serial_number, earlier.serial_number),

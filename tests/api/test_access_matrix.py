@@ -195,7 +195,7 @@ async def test_reading_endpoints(
             assert shown["customer"]["phone"] == complaint.e164, (who, column)
         elif cell == MASKED:
             assert "****" in shown["customer"]["phone"], (who, column)
-            assert shown["customer"]["email"] != "wang.fang@example.com", (who, column)
+            assert "wang.fang" not in shown["customer"]["email"], (who, column)
 
 
 @pytest.mark.parametrize("who", list(MATRIX))

@@ -17,7 +17,13 @@ def complaint_body(**overrides: Any) -> dict[str, Any]:
         "channel": "web",
         "kind": "complaint",
         "category": "product_quality",
-        "customer": {"name": "王芳", "phone": mobile(), "email": "wang.fang@example.com"},
+        # One customer per complaint: a repeat (same phone or email, same product or category,
+        # issue 11 §5) only where a test makes one.
+        "customer": {
+            "name": "王芳",
+            "phone": mobile(),
+            "email": f"wang.fang.{uuid.uuid4().hex[:8]}@example.com",
+        },
         "product": {
             "model": "KX-200",
             "serial_number": f"SN{uuid.uuid4().hex[:10].upper()}",

@@ -32,6 +32,7 @@ from shared.domain.access import (
 from shared.domain.complaint import ComplaintState
 from shared.domain.enums import (
     OPEN_DEADLINE_STATUSES,
+    Category,
     Channel,
     DurationUnit,
 )
@@ -46,7 +47,7 @@ from shared.domain.errors import (
 from shared.domain.events import ComplaintRegistered
 from shared.domain.intake import ComplaintIntake, check_intake
 from shared.domain.reference import format_reference, is_reference, local_date
-from shared.domain.rules import RepeatKey, Rules, is_repeat_of, level_text, route, suggest_level
+from shared.domain.rules import RepeatKey, Rules, level_text, route, suggest_level
 from shared.domain.sla import time_remaining
 from shared.domain.values import normalize_phone
 
@@ -119,7 +120,11 @@ async def register(
         day = local_date(now)
         rules = await caches.rules.get(conn)
         number, earlier = await repo.intake_lookup(
-            conn, day, phone=intake.customer.phone, since=now - rules.repeat.window
+            conn,
+            day,
+            phone=intake.customer.phone,
+            email=intake.customer.email,
+            since=now - rules.repeat.window,
         )
         reference = format_reference(day, number)
         repeat_of = _repeat_of(intake, earlier, now, rules)
@@ -175,26 +180,41 @@ async def register(
 def _repeat_of(
     intake: ComplaintIntake, earlier: list[dict[str, Any]], now: datetime, rules: Rules
 ) -> uuid.UUID | None:
-    """二次投诉: the earliest complaint of the same customer about the same order, serial number
-    or product within the repeat window (shared.domain.rules.is_repeat_of)."""
-    phone = intake.customer.phone
-    if phone is None or intake.product is None:
+    """二次投诉: the earliest complaint of the same customer (phone or email) about the same
+    order, serial number or product, or the same category, within the repeat window
+    (shared.domain.rules.RepeatRule)."""
+    customer = intake.customer
+    if customer.phone is None and customer.email is None:
         return None
-    new = _repeat_key(phone, intake.product.model_dump(), now)
-    window = rules.repeat.window
+    product = intake.product.model_dump() if intake.product is not None else {}
+    new = _repeat_key(customer.phone, customer.email, product, intake.category, now)
     for previous in earlier:
-        key = _repeat_key(phone, previous["product"] or {}, previous["created_at"])
-        if is_repeat_of(new, key, window=window):
+        key = _repeat_key(
+            previous.get("phone"),
+            previous.get("email"),
+            previous["product"] or {},
+            previous.get("category"),
+            previous["created_at"],
+        )
+        if rules.repeat.is_repeat(new, key):
             return uuid.UUID(str(previous["id"]))
     return None
 
 
-def _repeat_key(phone: str, product: dict[str, Any], at: datetime) -> RepeatKey:
+def _repeat_key(
+    phone: str | None,
+    email: str | None,
+    product: dict[str, Any],
+    category: str | None,
+    at: datetime,
+) -> RepeatKey:
     return RepeatKey(
         phone=phone,
+        email=email,
         order_number=product.get("order_number"),
         serial_number=product.get("serial_number"),
         product_model=product.get("model"),
+        category=Category(category) if category else None,
         created_at=at,
     )
 
