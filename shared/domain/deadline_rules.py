@@ -133,6 +133,7 @@ class _Planner:
         self.book = book
         self.calendar = calendar
         self.out = DeadlineChanges()
+        self.at: datetime | None = None  # the moment of the event being applied
 
     def _next_cycle(self, stage: Stage) -> int:
         self.cycles[stage] = self.cycles.get(stage, 0) + 1
@@ -156,7 +157,9 @@ class _Planner:
         if planned is None:
             return
         if clock_paused(state.status):  # its clock starts when the pause ends (resume)
-            planned = planned._replace(paused_at=start)
+            # Paused from the moment it is planned (a start in the past, e.g. registration for
+            # a resolution re-planned during the pause, is not paused time).
+            planned = planned._replace(paused_at=max(start, self.at or start))
         self.out.planned.append(planned)
 
     def plan(self, state: ComplaintState, stage: Stage, start: datetime) -> None:
@@ -201,10 +204,6 @@ class _Planner:
             start = state.created_at if stage in FROM_REGISTRATION else d.started_at
             self.cancel(stage)
             self.plan(state, stage, start)
-            if d.paused_at is not None:  # still paused: its clock runs again on resume
-                self.out.planned = [
-                    p._replace(paused_at=at) if p.stage == stage else p for p in self.out.planned
-                ]
 
     def breach(self, state: ComplaintState, event: DeadlineBreached, at: datetime) -> None:
         """超时: recorded against whoever held the case; a repeating stage (progress updates)
@@ -256,7 +255,7 @@ def deadline_changes(
     p = _Planner(open_deadlines, cycles, book, calendar)
     previous = before
     for (event, meta), state in zip(stamped, states, strict=True):
-        at = meta.occurred_at
+        at = p.at = meta.occurred_at
         if isinstance(event, ComplaintRegistered):
             p.plan_trigger(state, StageTrigger.REGISTRATION, at)
             if state.notify_customer or state.channel in IN_PERSON:

@@ -103,8 +103,10 @@ async def test_seed_002_levels_and_tiers_from_intake_to_closure(
         "satisfaction",
     )
     assert (await anon.post(SURVEY, json={"token": first_link, "score": 2})).status_code == 404
-    # Now a level-3 case: the manager's tier no longer decides it; the director takes it.
-    await flow.act("assign", manager, {"assignee_id": staff.manager.id}, expect=403)
+    # Now a level-3 case: it moved to the director tier's queue (SPEC §2), no longer the
+    # manager's; the director takes it.
+    assert flow.complaint["assignee_id"] is None
+    await flow.act("assign", director, {"assignee_id": staff.manager.id}, expect=422)
     await flow.act("assign", director, {"assignee_id": staff.director.id})
     await flow.act("start_investigation", director, {"note": "总监亲自跟进"})
     await flow.act("log_contact", director, {"method": "phone", "outcome": "总监致电客户致歉"})
