@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.db.tables import Complaint, Deadline, SlaPolicyVersion, table_of
 from shared.domain.enums import OPEN_DEADLINE_STATUSES, DeadlineStatus, DurationUnit, Stage
+from shared.domain.lifecycle import TERMINAL_STATES
 from shared.domain.sla import PlannedDeadline
 
 deadlines = table_of(Deadline)
@@ -250,8 +251,18 @@ def due_within_clause(now: datetime, within: timedelta) -> ComplaintClause:
 
 
 def overdue_clause(now: datetime) -> ComplaintClause:
-    """Complaints with a running deadline past due (breached or about to be recorded so)."""
-    return exists().where(*_running(), deadlines.c.due_at < now)
+    """Complaints with a running deadline past due (breached or about to be recorded so), or
+    whose resolution was breached and is still not given: the overdue queue of the supervisor
+    tier a breach alerts (seed 002 §5.4; a breach no longer moves the case up a level)."""
+    c, k = deadlines.c, complaints.c
+    late_resolution = exists().where(
+        c.complaint_id == k.id,
+        c.stage == Stage.RESOLUTION.value,
+        c.status == DeadlineStatus.BREACHED.value,
+        k.resolved_at.is_(None),
+        k.status.not_in([s.value for s in TERMINAL_STATES]),
+    )
+    return or_(exists().where(*_running(), c.due_at < now), late_resolution)
 
 
 def breached_clause() -> ComplaintClause:

@@ -257,7 +257,9 @@ async def test_deadlines_planned_while_awaiting_the_customer_start_paused(
     await flow.act("log_contact", staff.agent.headers, {"method": "phone", "outcome": "催促照片"})
     await flow.act("escalate", staff.agent.headers, {"reason": "客户情绪激动"})
     found = await _deadlines(anon, staff.manager.headers, flow.id)
-    progress, resolution = _by(found, "progress_update", 2), _by(found, "resolution", 2)
+    # The contact renewed the progress update (cycle 2), the escalation set it to the level-2
+    # pace (cycle 3, every 3 working days: seed 002 §5.3.1.5).
+    progress, resolution = _by(found, "progress_update", 3), _by(found, "resolution", 2)
     assert (progress["paused"], resolution["paused"]) == (True, True)
     # The sweep is not alone in ignoring them: nothing of this complaint counts as overdue.
     clock.set(datetime(2026, 12, 1, 9, 0, tzinfo=SHANGHAI))
@@ -277,9 +279,9 @@ async def test_deadlines_planned_while_awaiting_the_customer_start_paused(
     registered = datetime(2026, 9, 30, 14, 0, tzinfo=SHANGHAI)
     level2_due = plus_working_hours(nth_working_day_end(registered, 7), 13)
     assert datetime.fromisoformat(resumed["due_at"]) == level2_due
-    renewed = _by(found, "progress_update", 2)
+    renewed = _by(found, "progress_update", 3)
     assert datetime.fromisoformat(renewed["due_at"]) == plus_working_hours(
-        nth_working_day_end(during, 5), 13
+        nth_working_day_end(during, 3), 13
     )
 
 
