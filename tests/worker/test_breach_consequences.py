@@ -56,9 +56,9 @@ async def test_a_breach_keeps_the_level_alerts_the_supervisor_and_tells_the_cust
 ) -> None:
     """Seed 002 §4.3 and §5.4, seed 000 第五条: six days on, first contact, the investigation
     and the level-1 resolution are missed. The breaches are recorded against the agent
-    holding the case, the level stays 1, the managers (the tier above the agents) are alerted and see the case
-    in their overdue queue, and the customer is told once — for the resolution — why it is
-    late and when to expect an answer (2 working days by default)."""
+    holding the case, the level stays 1, the managers (the tier above the agents) are alerted
+    and see the case in their overdue queue, and the customer is told once — for the
+    resolution — why it is late and when to expect an answer (2 working days by default)."""
     desk.now = datetime.now(SHANGHAI)  # accounts sign in at the real time
     agent = await create_user(desk.client, desk.admin, role="agent", department="service")
     phone = mobile()
