@@ -48,6 +48,7 @@ from shared.domain.events import (
     DeadlineWarned,
     Escalated,
     Event,
+    GroupLinked,
     stamp,
 )
 from shared.domain.notify import Outbox, StaffDirectory, notices
@@ -151,6 +152,8 @@ def _needs_staff(
             return True
         if isinstance(event, Assigned) and state.assignee_id is not None:
             return True  # the customer is told the handler's name and work contact
+        if isinstance(event, GroupLinked) and event.formed:
+            return True  # management is told of the group
         if isinstance(event, ComplaintRegistered) and state.level is Level.VERY_SERIOUS:
             return True
     return False

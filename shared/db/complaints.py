@@ -14,9 +14,12 @@ from asyncpg.exceptions import DuplicateTableError, UndefinedTableError, UniqueV
 from sqlalchemy import (
     ColumnElement,
     Select,
+    Text,
     and_,
+    cast,
     delete,
     false,
+    func,
     or_,
     select,
     text,
@@ -57,7 +60,13 @@ async def get_state(conn: AsyncConnection, complaint_id: uuid.UUID) -> Complaint
     return state_from_row(row) if row else None
 
 
-GENERATED = ("customer_phone", "subject_user_id", "customer_email")
+GENERATED = (
+    "customer_phone",
+    "subject_user_id",
+    "customer_email",
+    "product_model_key",
+    "product_batch",
+)
 
 
 def state_from_row(row: dict[str, Any]) -> ComplaintState:
@@ -179,6 +188,42 @@ async def intake_lookup(
     for item in earlier:
         item["created_at"] = datetime.fromisoformat(item["created_at"])
     return int(row["number"]), earlier
+
+
+async def lock_rows(conn: AsyncConnection, ids: Sequence[uuid.UUID]) -> list[dict[str, Any]]:
+    """These complaints' rows, locked in id order until the transaction ends (batches of
+    changes to several complaints: no deadlock between two such batches)."""
+    stmt = select(complaints).where(complaints.c.id.in_(list(ids))).order_by(complaints.c.id)
+    return [dict(r) for r in (await conn.execute(stmt.with_for_update())).mappings()]
+
+
+async def group_candidates(
+    conn: AsyncConnection,
+    *,
+    model: str | None,
+    batch: str | None,
+    since: datetime,
+    limit: int = 200,
+) -> list[dict[str, Any]]:
+    """Complaints about the same product model (case-folded) or batch since `since`, oldest
+    first: the candidates of a group complaint (集体投诉). The customer is named by phone,
+    else email, else the complaint itself."""
+    c = complaints.c
+    same = []
+    if model:
+        same.append(c.product_model_key == model.casefold())
+    if batch:
+        same.append(c.product_batch == batch)
+    if not same:
+        return []
+    customer = func.coalesce(c.customer_phone, c.customer_email, cast(c.id, Text))
+    stmt = (
+        select(c.id, c.group_id, customer.label("customer"))
+        .where(or_(*same), c.created_at >= since, c.kind == "complaint")
+        .order_by(c.created_at, c.id)
+        .limit(limit)
+    )
+    return [dict(r) for r in (await conn.execute(stmt)).mappings()]
 
 
 async def drop_reference_sequences(conn: AsyncConnection, before: date) -> list[str]:

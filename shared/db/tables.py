@@ -106,6 +106,7 @@ class Complaint(Base):
     regulator_reply: Mapped[Json | None]
     resolved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    group_id: Mapped[uuid.UUID | None]  # 集体投诉: the group's first complaint (revision 0015)
     # Derived in the database so that filters and repeat detection can use an index.
     customer_phone: Mapped[str | None] = mapped_column(
         Computed("customer ->> 'phone'", persisted=True)
@@ -117,11 +118,21 @@ class Complaint(Base):
     customer_email: Mapped[str | None] = mapped_column(
         Computed("lower(customer ->> 'email')", persisted=True)
     )
+    # Group detection by product model or batch (issue 11 §5, revision 0015).
+    product_model_key: Mapped[str | None] = mapped_column(
+        Computed("lower(product ->> 'model')", persisted=True)
+    )
+    product_batch: Mapped[str | None] = mapped_column(
+        Computed("product ->> 'batch_number'", persisted=True)
+    )
 
     __table_args__ = (
         Index("ix_complaints_created_at_id", "created_at", "id"),
         Index("ix_complaints_customer_phone", "customer_phone"),
         Index("ix_complaints_customer_email", "customer_email"),
+        Index("ix_complaints_product_model_key", "product_model_key", "created_at"),
+        Index("ix_complaints_product_batch", "product_batch", "created_at"),
+        Index("ix_complaints_group_id", "group_id"),
         Index("ix_complaints_status", "status"),
         Index("ix_complaints_assignee_id", "assignee_id"),
         Index("ix_complaints_department", "department"),

@@ -99,6 +99,8 @@ class ComplaintState(BaseModel):
     regulator_reply: RegulatorReply | None = None
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
+    # 集体投诉: the group this complaint belongs to (the id of its first complaint), issue 11 §5.
+    group_id: uuid.UUID | None = None
 
     def advanced(self, meta: EventMeta, **changes: object) -> ComplaintState:
         """The state after one more event: version and timestamps move with every event."""

@@ -653,6 +653,21 @@ class RepeatUnlinked(LifecycleEvent):
         return {"repeat_of": None}
 
 
+class GroupLinked(Event):
+    """集体投诉 (seed 002 §4.3.3; SPEC §2: 3+ customers about the same product model or batch
+    within the window): the complaint belongs to the group `group_id` (its first complaint).
+    `formed` marks the change that made the group: management is told then, once."""
+
+    type: ClassVar[str] = "complaint.group_linked"
+
+    group_id: uuid.UUID
+    customers: int
+    formed: bool = False
+
+    def apply(self, state: ComplaintState | None, meta: EventMeta) -> ComplaintState:
+        return _require(state, self).advanced(meta, group_id=self.group_id)
+
+
 class DeadlinesReplanned(Event):
     """The SLA rules changed under an open case (a rules migration): its open deadlines were
     planned again under the policies in force (shared.domain.deadline_rules)."""
@@ -701,6 +716,7 @@ _TYPES: tuple[type[Event], ...] = (
     RepeatLinked,
     RepeatUnlinked,
     DeadlinesReplanned,
+    GroupLinked,
 )
 EVENT_TYPES: dict[str, type[Event]] = {cls.type: cls for cls in _TYPES}
 

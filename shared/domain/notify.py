@@ -31,6 +31,7 @@ from shared.domain.events import (
     DeadlineWarned,
     Escalated,
     Event,
+    GroupLinked,
     MarkedInvalid,
     Resolved,
     SolutionApproved,
@@ -263,6 +264,8 @@ def notices(
     `calendar` dates the answer promised to a customer whose case is late; `before` is the
     state the change started from (None for a registration)."""
     previous_assignee = before.assignee_id if before is not None else None
+    # 集体投诉: management hears of the group once, when it forms, not of each member.
+    grouped = any(isinstance(event, GroupLinked) for event, _ in stamped)
     for (event, meta), state in zip(stamped, states, strict=True):
         held_by, previous_assignee = previous_assignee, state.assignee_id
         outbox.webhook(state, event, meta)
@@ -292,7 +295,7 @@ def notices(
                     TemplateKey.COMPLAINT_ACKNOWLEDGED,
                     stages_summary=stages_summary(planned),
                 )
-            if state.level is Level.VERY_SERIOUS:
+            if state.level is Level.VERY_SERIOUS and not grouped:
                 outbox.staff(
                     state,
                     meta,
@@ -301,6 +304,16 @@ def notices(
                     _management(state, staff),
                     urgent=True,
                 )
+        elif isinstance(event, GroupLinked) and event.formed:
+            outbox.staff(
+                state,
+                meta,
+                topic,
+                TemplateKey.GROUP_ALERT,
+                _management(state, staff),
+                urgent=True,
+                customers=str(event.customers),
+            )
         elif isinstance(event, Assigned) and state.assignee_id is not None:
             outbox.staff(
                 state,
@@ -330,7 +343,7 @@ def notices(
                 previous_level=previous,
                 reason=event.reason,
             )
-            if urgent:
+            if urgent and event.cause != "group":
                 outbox.staff(
                     state,
                     meta,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -51,6 +51,8 @@ __all__ = [
     "ApprovalRules",
     "ClosureBlocker",
     "ClosureRules",
+    "GroupCandidate",
+    "GroupFinding",
     "LevelRules",
     "LevelSuggestion",
     "LevelTextSource",
@@ -61,6 +63,7 @@ __all__ = [
     "RoutingRules",
     "SatisfactionOutcome",
     "closure_blockers",
+    "detect_group",
     "escalate",
     "is_repeat_of",
     "level_text",
@@ -154,6 +157,9 @@ class LevelRules(BaseModel):
     repeat_level: Level = Level.SERIOUS  # seed 002: 针对同一事件的二次投诉
     group_min_customers: StrictInt = Field(default=3, ge=2)  # 群体投诉: 3+ customers (SPEC §2)
     group_level: Level = Level.VERY_SERIOUS
+    # Issue 11 §5: distinct customers about the same product model or batch within this many
+    # days are found automatically as one group (0 turns the detection off).
+    group_window_days: StrictInt = Field(default=30, ge=0, le=3650)
 
 
 # Frozen models: one shared default instance is safe.
@@ -356,6 +362,49 @@ def is_repeat_of(
         if ours is not None and ours == _identifier(theirs):
             return True
     return False
+
+
+# ---------------------------------------------------------------------------------------------
+# Group complaints (集体投诉, seed 002 §4.3.3; issue 11 §5)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GroupCandidate:
+    """A complaint about the same product model or batch within the window, as the group
+    detection sees it: who complained (`customer`: phone, else email, else the complaint) and
+    the group it already belongs to."""
+
+    id: str
+    customer: str
+    group_id: str | None
+
+
+@dataclass(frozen=True)
+class GroupFinding:
+    group_id: str  # the first complaint's id, or the group the earlier ones already form
+    customers: int  # distinct customers, the new complaint's included
+    members: tuple[str, ...]  # earlier complaints to link (not yet in the group)
+    formed: bool  # this complaint makes the group (management is told now, once)
+
+
+def detect_group(
+    customer: str,
+    earlier: Sequence[GroupCandidate],
+    *,
+    rules: LevelRules = DEFAULT_LEVEL_RULES,
+) -> GroupFinding | None:
+    """Whether a new complaint from `customer` joins or forms a group with `earlier` (oldest
+    first): `group_min_customers` distinct customers or more, the new one included."""
+    if rules.group_window_days == 0 or not earlier:
+        return None
+    customers = {customer, *(c.customer for c in earlier)}
+    if len(customers) < rules.group_min_customers:
+        return None
+    existing = next((c.group_id for c in earlier if c.group_id is not None), None)
+    group_id = existing or earlier[0].id
+    members = tuple(c.id for c in earlier if c.group_id is None)
+    return GroupFinding(group_id, len(customers), members, formed=existing is None)
 
 
 # ---------------------------------------------------------------------------------------------

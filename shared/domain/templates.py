@@ -33,6 +33,7 @@ progress_summary / solution_summary / result_summary: 进度 / 处理方案 / �
 stages_summary the stages and their approximate times (受理回执, from the SLA policy)
 handler_contact the handler's direct work contact (工作电话/分机, `users.contact_phone`)
 overrun_reason  why the case is late (超时原因), expected_by_local: when to expect an answer
+customers      how many customers a group complaint (集体投诉) counts
 ============== ============================================================================
 
 Personal data: there is deliberately no placeholder for the customer's phone, email or address,
@@ -101,6 +102,7 @@ class TemplateKey(StrEnum):
     # Issue 11 §4: the customer kept informed (seed 002 §5.3.1.3; seed 000 第五条).
     HANDLER_NOTICE = "handler_notice"  # 处理人及联系方式
     OVERRUN_NOTICE = "overrun_notice"  # 超时说明: why it is late, when to expect an answer
+    GROUP_ALERT = "group_alert"  # 集体投诉: management told once when a group forms
 
 
 # Seed 002 附件一 §三 (禁忌语言), with the common variants of the same three faults: saying "no"
@@ -187,6 +189,7 @@ TEMPLATE_SPECS: Mapping[TemplateKey, TemplateSpec] = MappingProxyType(
         _K.ESCALATION: _spec(_S, _BOTH, {"previous_level", "reason"}, {"reference", "level"}),
         _K.LEVEL3_ALERT: _spec(_S, _BOTH, set(), {"reference"}),
         _K.HANDLER_NOTICE: _spec(_C, _BOTH, {"handler_contact"}, {"reference", "handler_name"}),
+        _K.GROUP_ALERT: _spec(_S, _BOTH, {"customers"}, {"reference", "customers"}),
         _K.OVERRUN_NOTICE: _spec(
             _C,
             _BOTH,
@@ -445,6 +448,12 @@ _DEFAULTS: tuple[tuple[TemplateKey, str, str], ...] = (
         "【三级投诉】{reference} 请立即关注",
         "您好！受理号 {reference} 为三级投诉（非常严重投诉），可能影响公司声誉或利益，"
         "请立即关注并指导处理。责任部门：{department}。",
+    ),
+    (
+        _K.GROUP_ALERT,
+        "【集体投诉】{reference} 等{customers}位客户反映同一问题",
+        "您好！受理号 {reference} 与此前的投诉共有{customers}位客户反映同一型号或批次的问题，"
+        "已按集体投诉（三级投诉）处理并转交三级受理人，请立即关注并指导处理。",
     ),
     (
         _K.HANDLER_NOTICE,

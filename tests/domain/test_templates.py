@@ -47,6 +47,7 @@ STAFF_KEYS = {
     TemplateKey.DEADLINE_BREACH,
     TemplateKey.ESCALATION,
     TemplateKey.LEVEL3_ALERT,
+    TemplateKey.GROUP_ALERT,  # 集体投诉: management told once (issue 11 §5)
 }
 VALUES = {
     "reference": "KS-20261120-0007",
@@ -70,6 +71,7 @@ VALUES = {
     "handler_contact": "0571-8888 8888 转 123",
     "overrun_reason": "您反映的问题需要相关部门进一步调查核实",
     "expected_by_local": "2026年11月27日 18:00",
+    "customers": "3",
 }
 
 

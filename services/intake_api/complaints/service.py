@@ -12,6 +12,7 @@ from typing import Any, Generic, TypeVar
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.intake_api.complaints.groups import group_of, link_group
 from services.intake_api.complaints.schemas import ComplaintQuery
 from shared.application.bootstrap import Caches, Collaborators
 from shared.application.complaint_changes import Decision, change_complaints
@@ -44,7 +45,7 @@ from shared.domain.errors import (
     NotFound,
     NotVisible,
 )
-from shared.domain.events import ComplaintRegistered
+from shared.domain.events import ComplaintRegistered, Event, GroupLinked
 from shared.domain.intake import ComplaintIntake, check_intake
 from shared.domain.reference import format_reference, is_reference, local_date
 from shared.domain.rules import RepeatKey, Rules, level_text, route, suggest_level
@@ -128,10 +129,13 @@ async def register(
         )
         reference = format_reference(day, number)
         repeat_of = _repeat_of(intake, earlier, now, rules)
+        complaint_id = uuid.uuid4()
+        group = await group_of(conn, intake, complaint_id, now, rules)
         suggestion = suggest_level(
             channel=intake.channel,
             text=level_text(intake),
             is_repeat=repeat_of is not None,
+            customer_count=max(intake.customer_count, group.customers if group else 1),
             rules=rules.level,
         )
         routing = route(intake.category, suggestion.level, rules=rules.routing)
@@ -143,10 +147,18 @@ async def register(
             repeat_of=repeat_of,
             department=routing.department_code,
         )
-        complaint_id = uuid.uuid4()
+        events: list[Event] = [event]
+        if group is not None:
+            events.append(
+                GroupLinked(
+                    group_id=uuid.UUID(group.group_id),
+                    customers=group.customers,
+                    formed=group.formed,
+                )
+            )
         decision = Decision(
             before=None,
-            events=[event],
+            events=events,
             actor=principal.actor,
             new_id=complaint_id,
             idempotency_keys=[
@@ -174,6 +186,8 @@ async def register(
             if exc.constraint != "pk_idempotency_keys":
                 raise
             return await _replay(conn, keys, request_hash, present)
+    if group is not None and group.members:
+        await link_group(collab, group, now=now, rules=rules)
     return Registration(answers[0], created=True)
 
 
