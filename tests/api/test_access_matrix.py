@@ -324,6 +324,8 @@ ON_REGISTERED: dict[str, int] = {
     "escalate": 200,
     "withdraw": 200,
     "regulator_reply": 422,
+    "link_repeat": 422,  # the example's complaint id names no stored complaint
+    "unlink_repeat": 422,  # nothing is linked yet
 }
 # The staff who may read the case and their role; the others get 404, 403 or 401.
 ACTORS = {

@@ -37,6 +37,7 @@ from tests.support.desk import (
     deadlines_of,
     events_of,
     level_of,
+    raise_level_on_breach,
     sweep_all,
 )
 from tests.support.flow import Flow
@@ -49,19 +50,8 @@ T0 = datetime(2026, 10, 12, 10, 0, tzinfo=SHANGHAI)  # a Monday
 
 
 @pytest.fixture(scope="module", autouse=True)
-async def raise_level_on_breach(desk: Desk) -> None:
-    """The company's choice (rule data): every stage of every policy raises the level on a
-    breach, from before any complaint of this module was registered."""
-    desk.now = datetime(2026, 1, 1, tzinfo=SHANGHAI)
-    policies = (await desk.client.get("/api/v1/sla-policies", headers=desk.admin)).json()
-    for policy in policies:
-        body = {k: policy[k] for k in ("name", "kind", "level", "category", "channel", "stages")}
-        for stage in body["stages"]:
-            stage["on_breach"]["escalate"] = True
-        response = await desk.client.put(
-            f"/api/v1/sla-policies/{policy['id']}", json=body, headers=desk.admin
-        )
-        assert response.status_code == 200, response.text
+async def company_raises_the_level_on_a_breach(desk: Desk) -> None:
+    await raise_level_on_breach(desk)
 
 
 async def test_overdue_stages_breach_once_and_escalate_once(desk: Desk) -> None:

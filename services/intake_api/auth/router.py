@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Form, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -188,8 +188,18 @@ class ContactPhoneIn(BaseModel):
     responses=responses(401, 403, 415, 422, 429),
     dependencies=[Depends(require_json)],
 )
+CONTACT_EXAMPLES: dict[str, Any] = {
+    "desk": {"summary": "座机转分机", "value": {"contact_phone": "0571-8888 8888 转 123"}},
+    "remove": {"summary": "删除（客户将获知客服热线）", "value": {"contact_phone": None}},
+}
+
+
 async def set_contact_phone(
-    db: DbDep, principal: CurrentPrincipal, audit: AuditDep, now: NowDep, body: ContactPhoneIn
+    db: DbDep,
+    principal: CurrentPrincipal,
+    audit: AuditDep,
+    now: NowDep,
+    body: Annotated[ContactPhoneIn, Body(openapi_examples=CONTACT_EXAMPLES)],
 ) -> None:
     if principal.kind is not ActorKind.USER:
         raise Forbidden("only a staff account has a work contact")
