@@ -181,6 +181,12 @@ class ContactPhoneIn(BaseModel):
     )
 
 
+CONTACT_EXAMPLES: dict[str, Any] = {
+    "desk": {"summary": "座机转分机", "value": {"contact_phone": "0571-8888 8888 转 123"}},
+    "remove": {"summary": "删除（客户将获知客服热线）", "value": {"contact_phone": None}},
+}
+
+
 @router.put(
     "/api/v1/me/contact-phone",
     summary="Set the work contact customers are given (受理人联系方式)",
@@ -188,12 +194,6 @@ class ContactPhoneIn(BaseModel):
     responses=responses(401, 403, 415, 422, 429),
     dependencies=[Depends(require_json)],
 )
-CONTACT_EXAMPLES: dict[str, Any] = {
-    "desk": {"summary": "座机转分机", "value": {"contact_phone": "0571-8888 8888 转 123"}},
-    "remove": {"summary": "删除（客户将获知客服热线）", "value": {"contact_phone": None}},
-}
-
-
 async def set_contact_phone(
     db: DbDep,
     principal: CurrentPrincipal,
