@@ -21,7 +21,14 @@ from tests.support.factories import mobile
 from tests.support.resolution import INTERNAL, PROGRESS, RESULT, SOLUTION, resolve_through_api
 from tests.worker.test_deliveries_receivers import Receiver, isolate_subscriptions
 
-LATER = ["progress_update", "solution_proposed", "result_notice", "survey_invitation"]
+# Once assigned, the customer hears who handles the case (seed 002 §5.3.1.3), then the rest.
+LATER = [
+    "handler_notice",
+    "progress_update",
+    "solution_proposed",
+    "result_notice",
+    "survey_invitation",
+]
 
 
 @pytest_asyncio.fixture(autouse=True)

@@ -175,6 +175,7 @@ class ContactPhoneIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     contact_phone: WorkContact | None = Field(
+        default=None,
         examples=["0571-8888 8888 转 123"],
         description="Your work line or extension, told to the customers of your cases "
         "(受理人联系方式, seed 002 §5.3.1.3); null removes it. Never your personal mobile.",
