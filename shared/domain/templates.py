@@ -318,9 +318,18 @@ class RenderedMessage(BaseModel):
     body: str
 
 
+# Placeholders added after messages were already queued (issue 11): a row written before them
+# renders with this text rather than failing.
+PLACEHOLDER_DEFAULTS: Mapping[str, str] = MappingProxyType(
+    {"stages_summary": "我们会尽快与您联系并跟进处理", "handler_contact": "本公司客服热线"}
+)
+
+
 def render(template: MessageTemplate, values: Mapping[str, str]) -> RenderedMessage:
     """Fill in `values` (extra keys are ignored); a used placeholder without a value raises
-    `TemplateError`. Values are inserted verbatim, never parsed as templates themselves."""
+    `TemplateError` (but those of `PLACEHOLDER_DEFAULTS`). Values are inserted verbatim, never
+    parsed as templates themselves."""
+    values = {**PLACEHOLDER_DEFAULTS, **values}
     missing = sorted(name for name in template.placeholders if name not in values)
     if missing:
         raise TemplateError(f"缺少占位符的值 / missing values for: {', '.join(missing)}")
