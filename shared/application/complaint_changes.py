@@ -49,6 +49,7 @@ from shared.domain.events import (
     Escalated,
     Event,
     GroupLinked,
+    SatisfactionRecorded,
     stamp,
 )
 from shared.domain.notify import Outbox, StaffDirectory, notices
@@ -140,7 +141,9 @@ async def staff_directory(conn: AsyncConnection, caches: Caches) -> StaffDirecto
     by_role = await accounts.staff_by_role(conn, [r.value for r in ALERTED_ROLES])
     routing = (await caches.rules.get(conn)).routing
     return StaffDirectory(
-        by_role={Role(k): v for k, v in by_role.items()}, tier_by_level=routing.tier_by_level
+        by_role={Role(k): v for k, v in by_role.items()},
+        tier_by_level=routing.tier_by_level,
+        report_to_manager_from=routing.report_to_manager_from,
     )
 
 
@@ -156,6 +159,8 @@ def _needs_staff(
             return True  # management is told of the group
         if isinstance(event, ComplaintRegistered) and state.level is Level.VERY_SERIOUS:
             return True
+        if isinstance(event, SatisfactionRecorded) and event.management_review:
+            return True  # 总经理例会: management is told
     return False
 
 

@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.db.engine import fetch
 from shared.db.tables import Complaint, ComplaintEvent, IdempotencyKey, table_of
-from shared.domain.access import ComplaintFacts, Visibility
+from shared.domain.access import FOLLOW_UP_STATUS, ComplaintFacts, Visibility
 from shared.domain.complaint import Actor, ComplaintState, EventMeta
 from shared.domain.events import Event, parse_event
 from shared.domain.values import STORED, representable_instant
@@ -92,6 +92,7 @@ def facts_from_row(row: dict[str, Any]) -> ComplaintFacts:
         department=row["department"],
         level=row["level"],
         subject_user_id=row["subject_user_id"],
+        status=row["status"],
     )
 
 
@@ -258,6 +259,8 @@ class ComplaintFilters:
     created_to: datetime | None = None
     customer_phone: str | None = None
     reference: str | None = None
+    unassigned: bool = False  # the queue: nobody holds the case yet
+    management_review: bool | None = None  # 总经理例会: level 3 rated 4–5
     # Deadline filters (时限): conditions computed by shared.db.deadlines over complaints.id.
     deadline_clauses: tuple[ColumnElement[bool], ...] = ()
 
@@ -278,6 +281,10 @@ class ComplaintFilters:
             out.append(c.customer_phone == self.customer_phone)
         if self.reference is not None:
             out.append(c.reference == self.reference)
+        if self.unassigned:
+            out.append(c.assignee_id.is_(None))
+        if self.management_review is not None:
+            out.append(c.management_review.is_(self.management_review))
         out.extend(self.deadline_clauses)
         return out
 
@@ -325,6 +332,9 @@ def visibility_clause(vis: Visibility) -> ColumnElement[bool]:
         )
     if vis.assignee_id is not None:
         grants.append(c.assignee_id == vis.assignee_id)
+    if vis.queue_max_level is not None:
+        queued = or_(c.assignee_id.is_(None), c.status == FOLLOW_UP_STATUS)
+        grants.append(and_(queued, c.level <= vis.queue_max_level))
     if vis.max_level is not None:
         level_ok = c.level <= vis.max_level
         grants.append(

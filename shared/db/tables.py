@@ -106,6 +106,10 @@ class Complaint(Base):
     regulator_reply: Mapped[Json | None]
     resolved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # Revision 0009: the sign-off chain (审核) and the 回访 of the current result.
+    resolved_by: Mapped[str | None]
+    review: Mapped[Json | None]
+    followup: Mapped[Json | None]
     group_id: Mapped[uuid.UUID | None]  # 集体投诉: the group's first complaint (revision 0015)
     # Derived in the database so that filters and repeat detection can use an index.
     customer_phone: Mapped[str | None] = mapped_column(
@@ -138,6 +142,18 @@ class Complaint(Base):
         Index("ix_complaints_department", "department"),
         Index("ix_complaints_subject_user_id", "subject_user_id"),
         Index("ix_complaints_created_by", "created_by_kind", "created_by_id"),
+        # The tiers' queues of unassigned cases and the management meeting's list (0009).
+        Index(
+            "ix_complaints_unassigned_level",
+            "level",
+            "created_at",
+            postgresql_where=text("assignee_id IS NULL"),
+        ),
+        Index(
+            "ix_complaints_management_review",
+            "created_at",
+            postgresql_where=text("management_review"),
+        ),
     )
 
 

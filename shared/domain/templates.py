@@ -99,6 +99,7 @@ class TemplateKey(StrEnum):
     DEADLINE_BREACH = "deadline_breach"  # 超时
     ESCALATION = "escalation"  # 升级
     LEVEL3_ALERT = "level3_alert"  # 三级投诉警报
+    MANAGEMENT_REVIEW = "management_review"  # 提交总经理例会 (seed 002 §5.3.1.7)
     # Issue 11 §4: the customer kept informed (seed 002 §5.3.1.3; seed 000 第五条).
     HANDLER_NOTICE = "handler_notice"  # 处理人及联系方式
     OVERRUN_NOTICE = "overrun_notice"  # 超时说明: why it is late, when to expect an answer
@@ -188,6 +189,7 @@ TEMPLATE_SPECS: Mapping[TemplateKey, TemplateSpec] = MappingProxyType(
         _K.DEADLINE_BREACH: _spec(_S, _BOTH, set(), {"reference", "stage"}),
         _K.ESCALATION: _spec(_S, _BOTH, {"previous_level", "reason"}, {"reference", "level"}),
         _K.LEVEL3_ALERT: _spec(_S, _BOTH, set(), {"reference"}),
+        _K.MANAGEMENT_REVIEW: _spec(_S, _BOTH, {"score"}, {"reference", "score"}),
         _K.HANDLER_NOTICE: _spec(_C, _BOTH, {"handler_contact"}, {"reference", "handler_name"}),
         _K.GROUP_ALERT: _spec(_S, _BOTH, {"customers"}, {"reference", "customers"}),
         _K.OVERRUN_NOTICE: _spec(
@@ -457,6 +459,12 @@ _DEFAULTS: tuple[tuple[TemplateKey, str, str], ...] = (
         "【三级投诉】{reference} 请立即关注",
         "您好！受理号 {reference} 为三级投诉（非常严重投诉），可能影响公司声誉或利益，"
         "请立即关注并指导处理。责任部门：{department}。",
+    ),
+    (
+        _K.MANAGEMENT_REVIEW,
+        "【总经理例会】{reference} 三级投诉客户不满意",
+        "您好！受理号 {reference} 为三级投诉，客户对处理结果的满意度评价为 {score}"
+        "（4 不满意 / 5 很不满意），请提交总经理例会研究处理。责任部门：{department}。",
     ),
     (
         _K.GROUP_ALERT,

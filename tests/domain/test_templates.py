@@ -47,6 +47,7 @@ STAFF_KEYS = {
     TemplateKey.DEADLINE_BREACH,
     TemplateKey.ESCALATION,
     TemplateKey.LEVEL3_ALERT,
+    TemplateKey.MANAGEMENT_REVIEW,
     TemplateKey.GROUP_ALERT,  # 集体投诉: management told once (issue 11 §5)
 }
 VALUES = {
@@ -67,6 +68,7 @@ VALUES = {
     "progress_summary": "质量部正在检测样品",
     "solution_summary": "为您免费更换新品",
     "result_summary": "已为您更换新品",
+    "score": "5",
     "stages_summary": "首次联系客户：2026年11月21日 18:00前；投诉处理：2026年11月25日 18:00前",
     "handler_contact": "0571-8888 8888 转 123",
     "overrun_reason": "您反映的问题需要相关部门进一步调查核实",

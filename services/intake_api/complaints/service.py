@@ -253,7 +253,11 @@ async def visible_to(conn: AsyncConnection, caches: Caches, principal: Principal
     """The principal's record rule under the routing rules in force (which tier handles which
     level decides the levels managers and directors see)."""
     routing = (await caches.rules.get(conn)).routing
-    return visibility(principal, tier_by_level=routing.tier_by_level)
+    return visibility(
+        principal,
+        tier_by_level=routing.tier_by_level,
+        report_to_manager_from=routing.report_to_manager_from,
+    )
 
 
 async def ensure_visible(
@@ -371,6 +375,11 @@ async def list_page(
             raise Forbidden("Searching by contact data needs access to contact data.")
         await guard_contact_search()
     phone, after = _phone(query), _cursor(query)
+    assignee_id = query.assignee_id
+    if query.queue == "mine":
+        if principal.user_id is None:
+            raise InvalidInput([FieldError(("query", "queue"), "only staff hold cases")])
+        assignee_id = principal.user_id
     async with collab.db.connect() as conn:
         filters = repo.ComplaintFilters(
             status=tuple(query.status),
@@ -379,11 +388,13 @@ async def list_page(
             level=query.level,
             channel=query.channel,
             department=query.department,
-            assignee_id=query.assignee_id,
+            assignee_id=assignee_id,
             created_from=query.created_from,
             created_to=query.created_to,
             customer_phone=phone,
             reference=query.reference,
+            unassigned=query.queue == "unassigned",
+            management_review=query.management_review,
             deadline_clauses=await _deadline_clauses(conn, collab.caches, query, now),
         )
         rows, next_cursor = await repo.list_page(
