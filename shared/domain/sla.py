@@ -4,7 +4,8 @@ A policy is data: which complaints it matches (kind / level / category / channel
 for "any"), a priority, and a list of stages, each with a duration (`amount` `unit`s on the
 business calendar), the share of that time after which the assignee is warned (`warn_ratio`,
 default 75 %), the event that starts its clock (`starts_on`) and what a breach does
-(`on_breach`: escalate one level, notify whom).
+(`on_breach`: whom to alert, whether to tell the customer, and — only where a company wants it —
+raise the level).
 
 How policies combine (`effective_stages`, `select_policy`): stage by stage. For each stage the
 policy that wins among the active ones matching the complaint *and defining that stage* is the
