@@ -204,11 +204,15 @@ async def group_candidates(
     model: str | None,
     batch: str | None,
     since: datetime,
+    customer: str,
+    min_customers: int,
     limit: int = 200,
 ) -> list[dict[str, Any]]:
     """Complaints about the same product model (case-folded) or batch since `since`, oldest
     first: the candidates of a group complaint (集体投诉). The customer is named by phone,
-    else email, else the complaint itself."""
+    else email, else the complaint itself. Only when they and `customer` (the new complaint's)
+    are `min_customers` distinct customers or more: otherwise one aggregate row is read, not
+    the candidates (the common case at intake)."""
     c = complaints.c
     same = []
     if model:
@@ -217,10 +221,17 @@ async def group_candidates(
         same.append(c.product_batch == batch)
     if not same:
         return []
-    customer = func.coalesce(c.customer_phone, c.customer_email, cast(c.id, Text))
+    who = func.coalesce(c.customer_phone, c.customer_email, cast(c.id, Text))
+    where = (or_(*same), c.created_at >= since, c.kind == "complaint")
+    recent = select(who.label("customer")).where(*where).limit(limit).subquery()
+    others = select(func.count(func.distinct(recent.c.customer))).where(
+        recent.c.customer != customer
+    )
+    if (await conn.execute(others)).scalar_one() + 1 < min_customers:
+        return []
     stmt = (
-        select(c.id, c.group_id, customer.label("customer"))
-        .where(or_(*same), c.created_at >= since, c.kind == "complaint")
+        select(c.id, c.group_id, who.label("customer"))
+        .where(*where)
         .order_by(c.created_at, c.id)
         .limit(limit)
     )

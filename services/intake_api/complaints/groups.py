@@ -34,14 +34,16 @@ async def group_of(
     product = intake.product
     if intake.kind is not Kind.COMPLAINT or not window or product is None:
         return None
+    customer = intake.customer
+    who = customer.phone or (customer.email.casefold() if customer.email else str(complaint_id))
     rows = await repo.group_candidates(
         conn,
         model=product.model,
         batch=product.batch_number,
         since=now - timedelta(days=window),
+        customer=who,
+        min_customers=rules.level.group_min_customers,
     )
-    customer = intake.customer
-    who = customer.phone or (customer.email.casefold() if customer.email else str(complaint_id))
     candidates = [
         GroupCandidate(str(r["id"]), r["customer"], str(r["group_id"]) if r["group_id"] else None)
         for r in rows
