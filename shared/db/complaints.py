@@ -198,6 +198,17 @@ async def lock_rows(conn: AsyncConnection, ids: Sequence[uuid.UUID]) -> list[dic
     return [dict(r) for r in (await conn.execute(stmt.with_for_update())).mappings()]
 
 
+_GROUP_CUSTOMERS = (
+    "SELECT count(DISTINCT recent.customer) AS others FROM ("
+    "  SELECT coalesce(customer_phone, customer_email, CAST(id AS text)) AS customer"
+    "  FROM complaints"
+    "  WHERE (product_model_key = CAST($1 AS text) OR product_batch = CAST($2 AS text))"
+    "  AND created_at >= $3 AND kind = 'complaint'"
+    "  LIMIT $4) AS recent"
+    " WHERE recent.customer <> CAST($5 AS text)"
+)
+
+
 async def group_candidates(
     conn: AsyncConnection,
     *,
@@ -213,22 +224,22 @@ async def group_candidates(
     else email, else the complaint itself. Only when they and `customer` (the new complaint's)
     are `min_customers` distinct customers or more: otherwise one aggregate row is read, not
     the candidates (the common case at intake)."""
+    if not model and not batch:
+        return []
+    model_key = model.casefold() if model else None
+    # Hand-written and sent to asyncpg directly (`fetch`): it runs at every registration about
+    # a product, where SQLAlchemy's own work would cost more than the round trip.
+    (row,) = await fetch(conn, _GROUP_CUSTOMERS, model_key, batch, since, limit, customer)
+    if row["others"] + 1 < min_customers:
+        return []
     c = complaints.c
     same = []
-    if model:
-        same.append(c.product_model_key == model.casefold())
+    if model_key:
+        same.append(c.product_model_key == model_key)
     if batch:
         same.append(c.product_batch == batch)
-    if not same:
-        return []
     who = func.coalesce(c.customer_phone, c.customer_email, cast(c.id, Text))
     where = (or_(*same), c.created_at >= since, c.kind == "complaint")
-    recent = select(who.label("customer")).where(*where).limit(limit).subquery()
-    others = select(func.count(func.distinct(recent.c.customer))).where(
-        recent.c.customer != customer
-    )
-    if (await conn.execute(others)).scalar_one() + 1 < min_customers:
-        return []
     stmt = (
         select(c.id, c.group_id, who.label("customer"))
         .where(*where)
