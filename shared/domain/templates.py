@@ -100,6 +100,7 @@ class TemplateKey(StrEnum):
     ESCALATION = "escalation"  # 升级
     LEVEL3_ALERT = "level3_alert"  # 三级投诉警报
     MANAGEMENT_REVIEW = "management_review"  # 提交总经理例会 (seed 002 §5.3.1.7)
+    REPORT_READY = "report_ready"  # 定期报表 (the files attached)
     # Issue 11 §4: the customer kept informed (seed 002 §5.3.1.3; seed 000 第五条).
     HANDLER_NOTICE = "handler_notice"  # 处理人及联系方式
     OVERRUN_NOTICE = "overrun_notice"  # 超时说明: why it is late, when to expect an answer
@@ -190,6 +191,9 @@ TEMPLATE_SPECS: Mapping[TemplateKey, TemplateSpec] = MappingProxyType(
         _K.ESCALATION: _spec(_S, _BOTH, {"previous_level", "reason"}, {"reference", "level"}),
         _K.LEVEL3_ALERT: _spec(_S, _BOTH, set(), {"reference"}),
         _K.MANAGEMENT_REVIEW: _spec(_S, _BOTH, {"score"}, {"reference", "score"}),
+        _K.REPORT_READY: _spec(
+            _S, _EMAIL, {"report_title", "report_period"}, {"report_title", "report_period"}
+        ),
         _K.HANDLER_NOTICE: _spec(_C, _BOTH, {"handler_contact"}, {"reference", "handler_name"}),
         _K.GROUP_ALERT: _spec(_S, _BOTH, {"customers"}, {"reference", "customers"}),
         _K.OVERRUN_NOTICE: _spec(
@@ -465,6 +469,12 @@ _DEFAULTS: tuple[tuple[TemplateKey, str, str], ...] = (
         "【总经理例会】{reference} 三级投诉客户不满意",
         "您好！受理号 {reference} 为三级投诉，客户对处理结果的满意度评价为 {score}"
         "（4 不满意 / 5 很不满意），请提交总经理例会研究处理。责任部门：{department}。",
+    ),
+    (
+        _K.REPORT_READY,
+        "【{report_title}】{report_period}",
+        "您好，{handler_name}！您订阅的{report_title}（{report_period}）已生成，见附件："
+        "Excel 工作簿（含图表）与图表页面（无需联网即可打开）。",
     ),
     (
         _K.GROUP_ALERT,

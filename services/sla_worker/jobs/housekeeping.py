@@ -6,6 +6,8 @@ deadlines left on an outdated calendar.
 - tomorrow's reference-number sequence (受理号) is created ahead of midnight, so the first
   complaint of the day does not pay for it, and the sequences of days more than a week past
   are dropped (their numbers are all handed out);
+- evidence objects no row names (an upload whose process died between storing the file and
+  writing its event) are deleted once an hour old (shared.application.evidence_orphans);
 - the years the calendar library knows are seeded on a process's first use of the calendar,
   without recomputing anything (any process may be first, inside any transaction): open
   deadlines that seeding made definite are recomputed here, with the `deadlines.recomputed`
@@ -25,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.application.bootstrap import Collaborators
+from shared.application.evidence_orphans import remove_orphans
 from shared.application.recompute import recompute_stale
 from shared.application.replan import replan_superseded
 from shared.db import complaints as repo
@@ -45,18 +48,22 @@ async def housekeeping(ctx: dict[str, Any]) -> dict[str, int]:
         dropped = await repo.drop_reference_sequences(conn, today - timedelta(days=7))
     recomputed = await recompute_stale(collab, now=now)
     replanned = await replan_superseded(collab, now=now)
-    if purged or dropped or recomputed or replanned:
+    orphans = await remove_orphans(collab, now=now) if collab.storage is not None else 0
+    if purged or dropped or recomputed or replanned or orphans:
         log.info(
             "housekeeping: %d idempotency keys purged, %d sequences dropped, "
-            "%d deadlines recomputed, %d complaints replanned on corrected SLA rules",
+            "%d deadlines recomputed, %d complaints replanned on corrected SLA rules, "
+            "%d orphaned evidence objects removed",
             purged,
             len(dropped),
             recomputed,
             replanned,
+            orphans,
         )
     return {
         "idempotency_keys": purged,
         "sequences": len(dropped),
         "deadlines": recomputed,
         "replanned": replanned,
+        "evidence_orphans": orphans,
     }
