@@ -17,20 +17,24 @@ from sqlalchemy import (
     and_,
     delete,
     false,
+    literal,
     or_,
     select,
     text,
     true,
     tuple_,
+    union_all,
 )
 from sqlalchemy.exc import IntegrityError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.db import search
 from shared.db.engine import fetch
-from shared.db.tables import Complaint, ComplaintEvent, IdempotencyKey, table_of
+from shared.db.tables import SEARCH_COLUMNS, Complaint, ComplaintEvent, IdempotencyKey, table_of
 from shared.domain.access import ComplaintFacts, Visibility
 from shared.domain.complaint import Actor, ComplaintState, EventMeta
 from shared.domain.events import Event, parse_event
+from shared.domain.search import HANDLING_ONLY, OWN_WORDS, RANK_TIERS, TextQuery
 from shared.domain.values import STORED, representable_instant
 
 complaints = table_of(Complaint)
@@ -38,7 +42,11 @@ events = table_of(ComplaintEvent)
 idempotency = table_of(IdempotencyKey)
 
 
-_BY_ID = f"SELECT {', '.join(complaints.c.keys())} FROM complaints WHERE id = $1"
+# What reading a complaint fetches: every column but the search index (revision 0030).
+ROW_COLUMNS = [c for c in complaints.c if c.name not in SEARCH_COLUMNS]
+ROW_COLUMNS_SQL = ", ".join(c.name for c in ROW_COLUMNS)
+
+_BY_ID = f"SELECT {ROW_COLUMNS_SQL} FROM complaints WHERE id = $1"
 
 
 async def get_row(conn: AsyncConnection, complaint_id: uuid.UUID) -> dict[str, Any] | None:
@@ -47,7 +55,7 @@ async def get_row(conn: AsyncConnection, complaint_id: uuid.UUID) -> dict[str, A
 
 
 async def get_row_by_reference(conn: AsyncConnection, reference: str) -> dict[str, Any] | None:
-    stmt = select(complaints).where(complaints.c.reference == reference)
+    stmt = select(*ROW_COLUMNS).where(complaints.c.reference == reference)
     row = (await conn.execute(stmt)).first()
     return dict(row._mapping) if row else None
 
@@ -57,7 +65,7 @@ async def get_state(conn: AsyncConnection, complaint_id: uuid.UUID) -> Complaint
     return state_from_row(row) if row else None
 
 
-GENERATED = ("customer_phone", "subject_user_id")
+GENERATED = ("customer_phone", "subject_user_id", *SEARCH_COLUMNS, "search_text", "search_tier")
 
 
 def state_from_row(row: dict[str, Any]) -> ComplaintState:
@@ -206,6 +214,8 @@ class ComplaintFilters:
     reference: str | None = None
     # Deadline filters (时限): conditions computed by shared.db.deadlines over complaints.id.
     deadline_clauses: tuple[ColumnElement[bool], ...] = ()
+    # Full-text search (`q`, shared.db.search): every term in the complaint's text.
+    text: TextQuery | None = None
 
     def clauses(self) -> list[ColumnElement[bool]]:
         c = complaints.c
@@ -225,6 +235,8 @@ class ComplaintFilters:
         if self.reference is not None:
             out.append(c.reference == self.reference)
         out.extend(self.deadline_clauses)
+        if self.text is not None:
+            out.append(search.match_clause(self.text))
         return out
 
 
@@ -235,9 +247,14 @@ class Cursor:
     created_at: datetime
     id: uuid.UUID
     descending: bool
+    # Ranked search pages (relevance, then recency): the relevance tier of the last row.
+    tier: int | None = None
 
     def encode(self) -> str:
-        raw = orjson.dumps({"t": self.created_at, "i": str(self.id), "d": self.descending})
+        fields: dict[str, Any] = {"t": self.created_at, "i": str(self.id), "d": self.descending}
+        if self.tier is not None:
+            fields["r"] = self.tier
+        raw = orjson.dumps(fields)
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     @classmethod
@@ -248,13 +265,20 @@ class Cursor:
             data = orjson.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
             if not isinstance(data, dict):
                 raise ValueError("not an object")
-            t, i, d = data.get("t"), data.get("i"), data.get("d")
+            t, i, d, r = data.get("t"), data.get("i"), data.get("d"), data.get("r")
             if not (isinstance(t, str) and isinstance(i, str) and isinstance(d, bool)):
                 raise ValueError("wrong field types")
+            if r is not None and r not in RANK_TIERS:
+                raise ValueError("wrong tier")
             created_at = datetime.fromisoformat(t)
             if created_at.tzinfo is None:
                 raise ValueError("naive time")
-            return cls(created_at=representable_instant(created_at), id=uuid.UUID(i), descending=d)
+            return cls(
+                created_at=representable_instant(created_at),
+                id=uuid.UUID(i),
+                descending=d,
+                tier=r,
+            )
         except ValueError as exc:  # binascii.Error and orjson.JSONDecodeError included
             raise ValueError("invalid cursor") from exc
 
@@ -295,6 +319,8 @@ def page_query(
     after: Cursor | None,
     visible: Visibility,
 ) -> Select[Any]:
+    """A page in creation order. With a text query the rows carry `search_text` (what the
+    snippet is cut from)."""
     c = complaints.c
     clauses = [visibility_clause(visible), *filters.clauses()]
     if after is not None:
@@ -302,7 +328,55 @@ def page_query(
         mark = tuple_(after.created_at, after.id)
         clauses.append(position < mark if descending else position > mark)
     order = (c.created_at.desc(), c.id.desc()) if descending else (c.created_at, c.id)
-    return select(complaints).where(and_(*clauses)).order_by(*order).limit(limit + 1)
+    columns: list[Any] = list(ROW_COLUMNS)
+    if filters.text is not None:
+        columns.append(search.SEARCH_TEXT.label("search_text"))
+    return select(*columns).where(and_(*clauses)).order_by(*order).limit(limit + 1)
+
+
+def ranked_query(
+    filters: ComplaintFilters,
+    text: TextQuery,
+    *,
+    limit: int,
+    after: Cursor | None,
+    visible: Visibility,
+) -> Select[Any]:
+    """A page of a search ranked by relevance, then recency: the complaints whose own words
+    match (tier 2), newest first, then those matched through their handling only (tier 1).
+    Each tier is its own ordered, limited scan (cheap for common terms: the newest rows by
+    the creation index), and a cursor resumes inside its tier."""
+    c = complaints.c
+    base = [visibility_clause(visible), *filters.clauses()]
+    own = search.main_clause(text)
+    position = tuple_(c.created_at, c.id)
+
+    def tier(rank: int, condition: ColumnElement[bool]) -> Select[Any]:
+        clauses = [*base, condition]
+        if after is not None and after.tier is not None:
+            if after.tier < rank:
+                clauses.append(false())
+            elif after.tier == rank:
+                clauses.append(position < tuple_(after.created_at, after.id))
+        return (
+            select(
+                *ROW_COLUMNS,
+                search.SEARCH_TEXT.label("search_text"),
+                literal(rank).label("search_tier"),
+            )
+            .where(and_(*clauses))
+            .order_by(c.created_at.desc(), c.id.desc())
+            .limit(limit + 1)
+        )
+
+    both = union_all(tier(OWN_WORDS, own), tier(HANDLING_ONLY, ~own))
+    ranked = both.subquery("ranked")
+    r = ranked.c
+    return (
+        select(ranked)
+        .order_by(r.search_tier.desc(), r.created_at.desc(), r.id.desc())
+        .limit(limit + 1)
+    )
 
 
 async def list_page(
@@ -313,11 +387,20 @@ async def list_page(
     visible: Visibility,
     descending: bool = True,
     after: Cursor | None = None,
+    ranked: bool = False,
 ) -> tuple[list[dict[str, Any]], Cursor | None]:
-    stmt = page_query(filters, limit=limit, descending=descending, after=after, visible=visible)
+    """A page of complaints and the cursor of the next one. `ranked` (with a text query in the
+    filters): relevance, then recency (`ranked_query`); otherwise creation order."""
+    if ranked and filters.text is not None:
+        stmt = ranked_query(filters, filters.text, limit=limit, after=after, visible=visible)
+    else:
+        stmt = page_query(filters, limit=limit, descending=descending, after=after, visible=visible)
     rows = [dict(r) for r in (await conn.execute(stmt)).mappings()]
     if len(rows) <= limit:
         return rows, None
     rows = rows[:limit]
     last = rows[-1]
-    return rows, Cursor(created_at=last["created_at"], id=last["id"], descending=descending)
+    tier = last.get("search_tier") if ranked else None
+    return rows, Cursor(
+        created_at=last["created_at"], id=last["id"], descending=descending, tier=tier
+    )

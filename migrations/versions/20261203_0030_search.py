@@ -1,0 +1,190 @@
+"""Chinese full-text search (全文检索): a CJK bigram index over what a complaint says.
+
+Chinese needs no spaces and Debian has no Chinese parser for PostgreSQL, so the index holds
+character bigrams (FACTS.md, "Search in Chinese"): every two-character window of every
+whitespace-separated word, plus each word's last character, ASCII letters folded to lower
+case. `search_vector` is a generated column of the projection, so every write of a complaint
+(registration, actions, the sweep, a recompute, a bulk COPY) keeps it current in the same
+statement. Words from the notes and replies (events, not projection columns) reach it through
+`search_notes`, which the complaint change writer appends to (shared/db/changes.py).
+
+The customer's name and phone are indexed as grams prefixed with `#`: only principals who
+may see contact data query them (shared/db/search.py).
+
+The SQL functions below are the one definition of the searchable text: the query side
+(shared/db/search.py) calls them for the exact `LIKE` check and the highlighted snippet.
+
+Also: expression indexes for similar complaints (same e-mail, order, serial number).
+
+Revision ID: 0030
+Revises: 0008
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision = "0030"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+FUNCTIONS = [
+    r"""
+CREATE FUNCTION kesu_search_fold(doc text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+RETURN translate(doc, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz');
+""",
+    r"""
+CREATE FUNCTION kesu_search_grams(doc text, prefix text) RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+BEGIN ATOMIC
+    SELECT coalesce(array_agg(DISTINCT prefix || g), '{}')
+    FROM (
+        SELECT substr(w, i, 2) AS g
+        FROM regexp_split_to_table(kesu_search_fold(doc), '\s+') AS w,
+             generate_series(1, length(w)) AS i
+    ) AS s
+    WHERE g <> '';
+END;
+""",
+    r"""
+CREATE FUNCTION kesu_search_main(reference text, content text, product jsonb, subject jsonb,
+                                 desired_resolution jsonb, channel_meta jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN (
+    coalesce(reference, '') || E'\n' || coalesce(content, '') || E'\n'
+    || coalesce(product ->> 'model', '') || ' ' || coalesce(product ->> 'serial_number', '') || ' '
+    || coalesce(product ->> 'order_number', '') || ' ' || coalesce(product ->> 'part_number', '')
+    || E'\n' || coalesce(product ->> 'symptom', '') || E'\n'
+    || coalesce(desired_resolution ->> 'detail', '') || E'\n'
+    || coalesce(subject ->> 'staff_name', '') || ' ' || coalesce(subject ->> 'shop', '') || ' '
+    || coalesce(channel_meta ->> 'regulator_case_number', '')
+);
+""",
+    r"""
+CREATE FUNCTION kesu_search_handling(investigation jsonb, root_cause text, solution jsonb,
+                                     corrective_actions jsonb, regulator_reply jsonb,
+                                     notes text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN (
+    coalesce(investigation ->> 'findings', '') || E'\n' || coalesce(root_cause, '') || E'\n'
+    || coalesce(solution ->> 'description', '') || ' '
+    || coalesce(jsonb_path_query_array(solution, '$.remedies[*].amount') #>> '{}', '') || ' '
+    || coalesce(jsonb_path_query_array(solution, '$.remedies[*].description') #>> '{}', '')
+    || E'\n' || coalesce(solution ->> 'customer_response_reason', '') || ' '
+    || coalesce(solution ->> 'implementation_note', '') || E'\n'
+    || coalesce(jsonb_path_query_array(corrective_actions, '$[*].description') #>> '{}', '')
+    || ' ' || coalesce(jsonb_path_query_array(corrective_actions, '$[*].note') #>> '{}', '')
+    || E'\n' || coalesce(regulator_reply ->> 'content', '') || E'\n' || coalesce(notes, '')
+);
+""",
+    r"""
+CREATE FUNCTION kesu_search_contact(customer jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN (
+    coalesce(customer ->> 'name', '') || ' ' || coalesce(customer ->> 'phone', '')
+);
+""",
+    r"""
+CREATE FUNCTION kesu_search_vector(main text, handling text, contact text) RETURNS tsvector
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN array_to_tsvector(
+    kesu_search_grams(main || E'\n' || handling, '') || kesu_search_grams(contact, '#')
+);
+""",
+]
+
+DROP_FUNCTIONS = [
+    "DROP FUNCTION kesu_search_vector(text, text, text)",
+    "DROP FUNCTION kesu_search_contact(jsonb)",
+    "DROP FUNCTION kesu_search_handling(jsonb, text, jsonb, jsonb, jsonb, text)",
+    "DROP FUNCTION kesu_search_main(text, text, jsonb, jsonb, jsonb, jsonb)",
+    "DROP FUNCTION kesu_search_grams(text, text)",
+    "DROP FUNCTION kesu_search_fold(text)",
+]
+
+# Repeated verbatim in shared/db/tables.py (alembic check compares them).
+SEARCH_VECTOR = (
+    "kesu_search_vector("
+    "kesu_search_main(reference, content, product, subject, desired_resolution, channel_meta), "
+    "kesu_search_handling(investigation, root_cause, solution, corrective_actions, "
+    "regulator_reply, search_notes), "
+    "kesu_search_contact(customer))"
+)
+
+
+def upgrade() -> None:
+    for statement in FUNCTIONS:
+        op.execute(statement)
+    op.add_column(
+        "complaints",
+        sa.Column("search_notes", sa.Text(), server_default=sa.text("''"), nullable=False),
+    )
+    # The notes and replies already written (events) reach the index once, here.
+    op.execute(
+        """
+        UPDATE complaints AS c SET search_notes = n.notes
+        FROM (
+            SELECT complaint_id, string_agg(t, E'\n' ORDER BY seq) AS notes
+            FROM (
+                SELECT complaint_id, seq,
+                       concat_ws(' ', payload ->> 'text', payload ->> 'summary',
+                                 payload ->> 'note', payload ->> 'reason',
+                                 payload ->> 'explanation', payload ->> 'comment') AS t
+                FROM complaint_events
+            ) AS e
+            WHERE t <> ''
+            GROUP BY complaint_id
+        ) AS n
+        WHERE c.id = n.complaint_id
+        """
+    )
+    # Adding a stored generated column computes it for every existing row (the backfill).
+    op.add_column(
+        "complaints",
+        sa.Column(
+            "search_vector",
+            postgresql.TSVECTOR(),
+            sa.Computed(SEARCH_VECTOR, persisted=True),
+            nullable=True,
+        ),
+    )
+    op.create_index(
+        "ix_complaints_search_vector",
+        "complaints",
+        ["search_vector"],
+        unique=False,
+        postgresql_using="gin",
+    )
+    op.create_index(
+        "ix_complaints_customer_email",
+        "complaints",
+        [sa.text("lower(customer ->> 'email')")],
+        unique=False,
+    )
+    op.create_index(
+        "ix_complaints_order_number",
+        "complaints",
+        [sa.text("(product ->> 'order_number')")],
+        unique=False,
+    )
+    op.create_index(
+        "ix_complaints_serial_number",
+        "complaints",
+        [sa.text("(product ->> 'serial_number')")],
+        unique=False,
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_complaints_serial_number", table_name="complaints")
+    op.drop_index("ix_complaints_order_number", table_name="complaints")
+    op.drop_index("ix_complaints_customer_email", table_name="complaints")
+    op.drop_index("ix_complaints_search_vector", table_name="complaints", postgresql_using="gin")
+    op.drop_column("complaints", "search_vector")
+    op.drop_column("complaints", "search_notes")
+    for statement in DROP_FUNCTIONS:
+        op.execute(statement)
