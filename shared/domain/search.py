@@ -96,6 +96,15 @@ def tsquery(query: TextQuery) -> str:
     return " & ".join(parts)
 
 
+PHONE_DIGITS = 4
+
+
+def phone_like(term: str) -> bool:
+    """A term that may be (part of) a phone number: searched in contact data, it is a contact
+    search (rate-limited and audited like `customer_phone`, issue 15)."""
+    return sum(ch.isdigit() for ch in term) >= PHONE_DIGITS
+
+
 def like_pattern(term: str) -> str:
     """`%term%` for LIKE with `\\` as the escape character."""
     escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -259,3 +259,25 @@ async def test_similar_complaints_say_why_and_respect_access(
     unknown = await anon.get(f"{LIST}/{uuid.uuid4()}/similar", headers=agent)
     assert unknown.status_code == 404
     assert unknown.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_phone_typed_into_q_is_a_contact_search(
+    anon: httpx.AsyncClient, admin_headers: dict[str, str], staff: Staff
+) -> None:
+    """Issue 15's rule holds for `q`: phone digits searched by someone who sees contact data
+    are audited like `customer_phone` (which filter, what was found, never the number)."""
+    body = complaint_body(content="空调遥控失灵。")
+    phone = body["customer"]["phone"]
+    created = await anon.post(LIST, json=body, headers=staff.agent.headers)
+    found = await anon.get(LIST, params={"q": phone[3:]}, headers=staff.agent.headers)
+    assert [c["id"] for c in found.json()["items"]] == [created.json()["id"]]
+    entries = (
+        await anon.get(
+            "/api/v1/audit-events",
+            params={"action": "complaint.contact_search", "actor_id": staff.agent.id},
+            headers=admin_headers,
+        )
+    ).json()["items"]
+    mine = [e for e in entries if created.json()["id"] in e["details"]["found"]]
+    assert [e["details"]["filters"] for e in mine] == [["q"]]
+    assert phone[3:] not in str(entries)

@@ -48,7 +48,7 @@ from shared.domain.events import ComplaintRegistered
 from shared.domain.intake import ComplaintIntake, check_intake
 from shared.domain.reference import format_reference, is_reference, local_date
 from shared.domain.rules import RepeatKey, Rules, is_repeat_of, level_text, route, suggest_level
-from shared.domain.search import TextQuery, parse_query, text_similarity
+from shared.domain.search import TextQuery, parse_query, phone_like, text_similarity
 from shared.domain.sla import time_remaining
 from shared.domain.values import normalize_phone
 
@@ -381,11 +381,15 @@ async def list_page(
     A search by contact data (`ComplaintQuery.contact_filters`) is allowed only to those who
     see contact data (otherwise it is an oracle: masked numbers confirmed by guessing), passes
     `guard_contact_search` (a per-caller rate limit) and is audited like a reveal: which
-    filters, and which complaints it found (never the searched value)."""
+    filters, and which complaints it found (never the searched value). A text search (`q`)
+    with a phone-like term, by someone whose search reaches contact data, counts as one."""
     contact = query.contact_filters()
+    if contact and not sees_contact_data(principal):
+        raise Forbidden("Searching by contact data needs access to contact data.")
+    text = text_query(query, principal)
+    if text is not None and text.contact and any(phone_like(t) for t in text.terms):
+        contact.append("q")  # a phone number typed into the search box: the same oracle
     if contact:
-        if not sees_contact_data(principal):
-            raise Forbidden("Searching by contact data needs access to contact data.")
         await guard_contact_search()
     after = _cursor(query)
     async with collab.db.connect() as conn:
