@@ -1,12 +1,13 @@
 """The benchmark corpus: N realistic complaints in a database of their own, made once and reused.
 
-    .venv/bin/python bench/corpus.py --n 100000          # seeds (or finds) kesu_corpus_100000_2026
+    .venv/bin/python bench/corpus.py --n 100000    # seeds or finds kesu_corpus_100000_2026_<head>
 
 One generator for every benchmark that needs a big, realistic complaint base (`bench/search.py`,
 `bench/reports.py`): `ensure_seeded(admin_url, n)` returns the URL of a database named
-`kesu_corpus_<n>_<seed>` on that server, creating, migrating (Alembic, as the tests do) and
-filling it only when it is missing or incomplete: the marker row in `bench_corpus` is written
-last, so an interrupted run is detected and the database made again.
+`kesu_corpus_<n>_<seed>_<alembic head>` on that server, creating, migrating (Alembic, as the
+tests do) and filling it only when it is missing or incomplete: the marker row in
+`bench_corpus` is written last, so an interrupted run is detected and the database made again.
+The schema's head is in the name: a checkout with other migrations gets a corpus of its own.
 
 What it holds, through the project's own tables: staff accounts (一级/二级/三级受理人, department
 handlers), the complaints projection with every column the list and the reports read, each
@@ -46,8 +47,9 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import orjson
+from alembic.script import ScriptDirectory
 
-from services.devstack.migrate import upgrade_head
+from services.devstack.migrate import alembic_config, upgrade_head
 from shared.db.changes import PROJECTION_COLUMNS
 
 # The tests' servers (DATABASE_URL, else the embedded PostgreSQL), imported by name: mypy's
@@ -793,8 +795,15 @@ EVENT_COLUMNS = ["complaint_id", "seq", "type", "actor_kind", "actor_id", "occur
 # --- the database ---------------------------------------------------------------------------
 
 
+def schema_head() -> str:
+    """The Alembic head of this checkout: part of the corpus database's name, so a branch
+    with other migrations (or a later schema) never reuses a corpus of another schema."""
+    script = ScriptDirectory.from_config(alembic_config("postgresql://unused/unused"))
+    return str(script.get_current_head())
+
+
 def database_name(n: int, seed: int) -> str:
-    return f"kesu_corpus_{n}_{seed}"
+    return f"kesu_corpus_{n}_{seed}_{schema_head()}"
 
 
 async def _connect(url: str) -> asyncpg.Connection:
@@ -863,6 +872,15 @@ async def _fill(url: str, *, n: int, months: int, seed: int, progress: bool) -> 
                 "updated_at",
             ],
         )
+        # Secondary indexes are built once after the load (far faster than row by row, the
+        # GIN search index above all); those behind constraints stay.
+        indexes = await conn.fetch(
+            "SELECT i.indexname, i.indexdef FROM pg_indexes i "
+            "WHERE i.tablename IN ('complaints', 'complaint_events', 'deadlines') "
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)"
+        )
+        for index in indexes:
+            await conn.execute(f'DROP INDEX "{index["indexname"]}"')
         started = time.perf_counter()
         complaints: list[tuple[Any, ...]] = []
         events: list[tuple[Any, ...]] = []
@@ -894,6 +912,11 @@ async def _fill(url: str, *, n: int, months: int, seed: int, progress: bool) -> 
                     )
         if complaints:
             await flush()
+        if progress:
+            print(f"corpus: {len(indexes)} indexes", file=sys.stderr, flush=True)
+        await conn.execute("SET maintenance_work_mem = '256MB'")
+        for index in indexes:
+            await conn.execute(index["indexdef"])
         if progress:
             print("corpus: ANALYZE", file=sys.stderr, flush=True)
         await conn.execute("ANALYZE")

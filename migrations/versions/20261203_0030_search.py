@@ -39,16 +39,26 @@ RETURN translate(doc, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'
 """,
     r"""
 CREATE FUNCTION kesu_search_grams(doc text, prefix text) RETURNS text[]
-LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
-BEGIN ATOMIC
-    SELECT coalesce(array_agg(DISTINCT prefix || g), '{}')
-    FROM (
-        SELECT substr(w, i, 2) AS g
-        FROM regexp_split_to_table(kesu_search_fold(doc), '\s+') AS w,
-             generate_series(1, length(w)) AS i
-    ) AS s
-    WHERE g <> '';
-END;
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE STRICT
+AS $$
+DECLARE
+    -- One character per element (O(1) access, where substr would rescan UTF-8 from the start);
+    -- whitespace, the ideographic space (U+3000) included, becomes ' '.
+    c text[] := string_to_array(translate(kesu_search_fold(doc), E'\n\t\r\u3000', '    '), NULL);
+    n int := cardinality(c);
+    out text[] := '{}';
+BEGIN
+    FOR i IN 1..n LOOP
+        CONTINUE WHEN c[i] = ' ';
+        IF i < n AND c[i + 1] <> ' ' THEN
+            out := out || (prefix || c[i] || c[i + 1]);
+        ELSE
+            out := out || (prefix || c[i]);  -- a word's last character
+        END IF;
+    END LOOP;
+    RETURN out;  -- duplicates are fine: array_to_tsvector drops them
+END
+$$;
 """,
     r"""
 CREATE FUNCTION kesu_search_main(reference text, content text, product jsonb, subject jsonb,
