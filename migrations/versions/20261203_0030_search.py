@@ -141,7 +141,8 @@ def upgrade() -> None:
             SELECT complaint_id, string_agg(t, E'\n' ORDER BY seq) AS notes
             FROM (
                 SELECT complaint_id, seq,
-                       concat_ws(' ', payload ->> 'text', payload ->> 'summary',
+                       concat_ws(' ', payload ->> 'text', payload ->> 'result',
+                                 payload ->> 'summary',
                                  payload ->> 'note', payload ->> 'reason',
                                  payload ->> 'explanation', payload ->> 'comment') AS t
                 FROM complaint_events

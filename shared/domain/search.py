@@ -29,7 +29,7 @@ _FOLD = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 # Free-text fields of events that the projection does not keep (notes, replies, summaries,
 # reasons): they reach the index through `search_notes`. Migration 0030's backfill reads the
 # same payload keys.
-EVENT_TEXT_FIELDS = ("text", "summary", "note", "reason", "explanation", "comment")
+EVENT_TEXT_FIELDS = ("text", "result", "summary", "note", "reason", "explanation", "comment")
 
 
 def fold(text: str) -> str:
