@@ -23,7 +23,6 @@ from sqlalchemy import (
     text,
     true,
     tuple_,
-    union_all,
 )
 from sqlalchemy.exc import IntegrityError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -34,7 +33,7 @@ from shared.db.tables import SEARCH_COLUMNS, Complaint, ComplaintEvent, Idempote
 from shared.domain.access import ComplaintFacts, Visibility
 from shared.domain.complaint import Actor, ComplaintState, EventMeta
 from shared.domain.events import Event, parse_event
-from shared.domain.search import HANDLING_ONLY, OWN_WORDS, RANK_TIERS, TextQuery
+from shared.domain.search import OWN_WORDS, RANK_TIERS, TextQuery
 from shared.domain.values import STORED, representable_instant
 
 complaints = table_of(Complaint)
@@ -334,48 +333,35 @@ def page_query(
     return select(*columns).where(and_(*clauses)).order_by(*order).limit(limit + 1)
 
 
-def ranked_query(
+def tier_query(
     filters: ComplaintFilters,
     text: TextQuery,
+    rank: int,
     *,
     limit: int,
     after: Cursor | None,
     visible: Visibility,
-) -> Select[Any]:
-    """A page of a search ranked by relevance, then recency: the complaints whose own words
-    match (tier 2), newest first, then those matched through their handling only (tier 1).
-    Each tier is its own ordered, limited scan (cheap for common terms: the newest rows by
-    the creation index), and a cursor resumes inside its tier."""
+) -> Select[Any] | None:
+    """One relevance tier of a ranked search, newest first: the complaints whose own words
+    hold every term (`OWN_WORDS`), or those matched only through their handling records
+    (`HANDLING_ONLY`). None when the cursor is already past this tier."""
     c = complaints.c
-    base = [visibility_clause(visible), *filters.clauses()]
     own = search.main_clause(text)
-    position = tuple_(c.created_at, c.id)
-
-    def tier(rank: int, condition: ColumnElement[bool]) -> Select[Any]:
-        clauses = [*base, condition]
-        if after is not None and after.tier is not None:
-            if after.tier < rank:
-                clauses.append(false())
-            elif after.tier == rank:
-                clauses.append(position < tuple_(after.created_at, after.id))
-        return (
-            select(
-                *ROW_COLUMNS,
-                search.SEARCH_TEXT.label("search_text"),
-                literal(rank).label("search_tier"),
-            )
-            .where(and_(*clauses))
-            .order_by(c.created_at.desc(), c.id.desc())
-            .limit(limit + 1)
-        )
-
-    both = union_all(tier(OWN_WORDS, own), tier(HANDLING_ONLY, ~own))
-    ranked = both.subquery("ranked")
-    r = ranked.c
+    clauses = [visibility_clause(visible), *filters.clauses(), own if rank == OWN_WORDS else ~own]
+    if after is not None and after.tier is not None:
+        if after.tier < rank:
+            return None
+        if after.tier == rank:
+            clauses.append(tuple_(c.created_at, c.id) < tuple_(after.created_at, after.id))
     return (
-        select(ranked)
-        .order_by(r.search_tier.desc(), r.created_at.desc(), r.id.desc())
-        .limit(limit + 1)
+        select(
+            *ROW_COLUMNS,
+            search.SEARCH_TEXT.label("search_text"),
+            literal(rank).label("search_tier"),
+        )
+        .where(and_(*clauses))
+        .order_by(c.created_at.desc(), c.id.desc())
+        .limit(limit)
     )
 
 
@@ -390,12 +376,20 @@ async def list_page(
     ranked: bool = False,
 ) -> tuple[list[dict[str, Any]], Cursor | None]:
     """A page of complaints and the cursor of the next one. `ranked` (with a text query in the
-    filters): relevance, then recency (`ranked_query`); otherwise creation order."""
+    filters): relevance, then recency — the tiers of `tier_query` in turn, the second only
+    when the first does not fill the page; otherwise creation order."""
+    rows: list[dict[str, Any]] = []
     if ranked and filters.text is not None:
-        stmt = ranked_query(filters, filters.text, limit=limit, after=after, visible=visible)
+        for rank in RANK_TIERS:
+            want = limit + 1 - len(rows)
+            stmt = tier_query(filters, filters.text, rank, limit=want, after=after, visible=visible)
+            if stmt is not None:
+                rows += [dict(r) for r in (await conn.execute(stmt)).mappings()]
+            if len(rows) > limit:
+                break
     else:
         stmt = page_query(filters, limit=limit, descending=descending, after=after, visible=visible)
-    rows = [dict(r) for r in (await conn.execute(stmt)).mappings()]
+        rows = [dict(r) for r in (await conn.execute(stmt)).mappings()]
     if len(rows) <= limit:
         return rows, None
     rows = rows[:limit]
