@@ -15,6 +15,8 @@ repository function the API's service calls (`shared.db.complaints.list_page`, t
 - `search_with_filters_p99_ms`: `q` with list filters (status, category, level, channel,
   department, a creation range) and as a department handler (their visibility rule);
 - `list_filters_p99_ms`: filter-only lists (no `q`), newest first, including a deadline filter;
+- `similar_p50_ms` / `similar_p99_ms`: the reads of `GET /complaints/{id}/similar` (same
+  customer, same order or product, text candidates) for 50 sampled complaints;
 - `recall_vs_like`: for a sample of queries, the complaints the search finds (all of them, not a
   page) against `LIKE '%term%'` over the complaint's text written out here from the raw columns
   (content, product, findings, root cause, solution, notes and replies): found ∩ truth / truth.
@@ -45,7 +47,7 @@ from sqlalchemy import ColumnElement, func, literal_column, select
 from bench.corpus import ensure_seeded
 from shared.db import complaints as repo
 from shared.db import deadlines as deadlines_repo
-from shared.db import search
+from shared.db import search, similar
 from shared.db.engine import Database
 from shared.domain.access import Visibility
 from shared.domain.search import TextQuery, parse_query
@@ -192,6 +194,31 @@ async def recall(db: Database) -> tuple[float, dict[str, Any]]:
     return (found_total / truth_total if truth_total else 1.0), per_query
 
 
+async def similar_latency(db: Database, samples: int) -> dict[str, float]:
+    """`GET /complaints/{id}/similar`'s three repository reads for sampled complaints."""
+    c = repo.complaints.c
+    async with db.connect() as conn:
+        ids = [
+            r[0]
+            for r in await conn.execute(
+                select(c.id)
+                .order_by(func.md5(func.cast(c.id, repo.complaints.c.reference.type)))
+                .limit(samples)
+            )
+        ]
+    times = []
+    for complaint_id in ids:
+        async with db.connect() as conn:
+            row = await repo.get_row(conn, complaint_id)
+            assert row is not None
+            started = time.perf_counter()
+            await similar.same_customer(conn, row, EVERYONE, limit=20)
+            await similar.same_order_or_product(conn, row, EVERYONE, limit=20)
+            await similar.text_candidates(conn, row, EVERYONE)
+            times.append((time.perf_counter() - started) * 1000)
+    return {"similar_p50_ms": pct(times, 0.5), "similar_p99_ms": pct(times, 0.99)}
+
+
 async def run(url: str, rounds: int) -> dict[str, Any]:
     db = Database(url, pool_size=1, max_overflow=0)
     try:
@@ -201,6 +228,7 @@ async def run(url: str, rounds: int) -> dict[str, Any]:
             )
         figures: dict[str, Any] = {"complaints_seeded": seeded}
         figures.update(await measure(db, rounds))
+        figures.update(await similar_latency(db, 50))
         figures["recall_vs_like"], figures["recall_detail"] = await recall(db)
         figures["measured_through"] = "shared.db.complaints.list_page (repository, no HTTP)"
         return figures

@@ -8,8 +8,10 @@ case. `search_vector` is a generated column of the projection, so every write of
 statement. Words from the notes and replies (events, not projection columns) reach it through
 `search_notes`, which the complaint change writer appends to (shared/db/changes.py).
 
-The customer's name and phone are indexed as grams prefixed with `#`: only principals who
-may see contact data query them (shared/db/search.py).
+Three kinds of grams in one vector: the complaint's own words as they are, its handling
+records (findings, solution, notes …) prefixed with U+0001, the customer's name and phone
+with U+0002 (only principals who may see contact data query those). So one- and two-character terms
+are decided by the index alone, relevance tier included, with no row rechecked.
 
 The SQL functions below are the one definition of the searchable text: the query side
 (shared/db/search.py) calls them for the exact `LIKE` check and the highlighted snippet.
@@ -44,7 +46,10 @@ AS $$
 DECLARE
     -- One character per element (O(1) access, where substr would rescan UTF-8 from the start);
     -- whitespace, the ideographic space (U+3000) included, becomes ' '.
-    c text[] := string_to_array(translate(kesu_search_fold(doc), E'\n\t\r\u3000', '    '), NULL);
+    -- \x01 and \x02 (the prefixes of handling and contact grams) are separators too.
+    c text[] := string_to_array(
+        translate(kesu_search_fold(doc), E'\n\t\r\u3000\x01\x02', '      '), NULL
+    );
     n int := cardinality(c);
     out text[] := '{}';
 BEGIN
@@ -102,7 +107,8 @@ RETURN (
 CREATE FUNCTION kesu_search_vector(main text, handling text, contact text) RETURNS tsvector
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 RETURN array_to_tsvector(
-    kesu_search_grams(main || E'\n' || handling, '') || kesu_search_grams(contact, '#')
+    kesu_search_grams(main, '') || kesu_search_grams(handling, E'\x01')
+    || kesu_search_grams(contact, E'\x02')
 );
 """,
 ]

@@ -327,10 +327,21 @@ def page_query(
         mark = tuple_(after.created_at, after.id)
         clauses.append(position < mark if descending else position > mark)
     order = (c.created_at.desc(), c.id.desc()) if descending else (c.created_at, c.id)
-    columns: list[Any] = list(ROW_COLUMNS)
-    if filters.text is not None:
-        columns.append(search.SEARCH_TEXT.label("search_text"))
-    return select(*columns).where(and_(*clauses)).order_by(*order).limit(limit + 1)
+    if filters.text is None:
+        return select(*ROW_COLUMNS).where(and_(*clauses)).order_by(*order).limit(limit + 1)
+    page = (
+        select(*ROW_COLUMNS, c.search_notes).where(and_(*clauses)).order_by(*order).limit(limit + 1)
+    )
+    return _with_search_text(page, descending=descending)
+
+
+def _with_search_text(page: Select[Any], *, descending: bool) -> Select[Any]:
+    """The page's rows (with `search_notes`) and the text their snippets are cut from,
+    computed for those rows only (after the limit, not for every match)."""
+    rows = page.subquery("page")
+    r = rows.c
+    order = (r.created_at.desc(), r.id.desc()) if descending else (r.created_at, r.id)
+    return select(rows, search.search_text(r).label("search_text")).order_by(*order)
 
 
 def tier_query(
@@ -346,23 +357,20 @@ def tier_query(
     hold every term (`OWN_WORDS`), or those matched only through their handling records
     (`HANDLING_ONLY`). None when the cursor is already past this tier."""
     c = complaints.c
-    own = search.main_clause(text)
+    own = search.own_words_clause(text)
     clauses = [visibility_clause(visible), *filters.clauses(), own if rank == OWN_WORDS else ~own]
     if after is not None and after.tier is not None:
         if after.tier < rank:
             return None
         if after.tier == rank:
             clauses.append(tuple_(c.created_at, c.id) < tuple_(after.created_at, after.id))
-    return (
-        select(
-            *ROW_COLUMNS,
-            search.SEARCH_TEXT.label("search_text"),
-            literal(rank).label("search_tier"),
-        )
+    page = (
+        select(*ROW_COLUMNS, c.search_notes, literal(rank).label("search_tier"))
         .where(and_(*clauses))
         .order_by(c.created_at.desc(), c.id.desc())
         .limit(limit)
     )
+    return _with_search_text(page, descending=True)
 
 
 async def list_page(

@@ -1,11 +1,11 @@
 """Full-text search (全文检索) in SQL: the conditions a `q` adds to the complaint list, and the
 searchable text (for the exact check and the snippet), on migration 0030's functions.
 
-A complaint matches a query when, for every term, the bigram index has the term's bigrams
-(the GIN index on `search_vector` finds the candidates) and the text contains the term
-(`LIKE`, which decides). So a search finds exactly what `LIKE '%term%'` finds, two-character
-terms (漏水, 吞卡) included. Principals who see contact data also match the customer's name
-and phone; for the others those are neither indexed under their query nor checked.
+A complaint matches a query when, for every term, the bigram index has the term's grams (the
+GIN index on `search_vector`): for terms of one or two characters (漏水, 吞卡) that decides
+alone; a longer term is also checked with `LIKE` on the text (its bigrams may be scattered).
+So a search finds exactly what `LIKE '%term%'` finds. Principals who see contact data also
+match the customer's name and phone; for the others those are neither queried nor checked.
 
 Relevance (shared.db.complaints.page_query): a complaint whose own words (content, product,
 受理号, what the customer wants, whom they complain about) contain every term ranks above one
@@ -15,51 +15,71 @@ each, newest first.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import ColumnElement, and_, cast, func, literal, or_
 from sqlalchemy.dialects.postgresql import TSQUERY
 
 from shared.db.tables import Complaint, table_of
-from shared.domain.search import TextQuery, like_pattern, tsquery
+from shared.domain.search import (
+    TextQuery,
+    checked_terms,
+    like_pattern,
+    own_words_tsquery,
+    tsquery,
+)
 
 _c = table_of(Complaint).c
 
-MAIN_TEXT: ColumnElement[str] = func.kesu_search_main(
-    _c.reference, _c.content, _c.product, _c.subject, _c.desired_resolution, _c.channel_meta
-)
-HANDLING_TEXT: ColumnElement[str] = func.kesu_search_handling(
-    _c.investigation,
-    _c.root_cause,
-    _c.solution,
-    _c.corrective_actions,
-    _c.regulator_reply,
-    _c.search_notes,
-)
+
+def main_text(c: Any) -> ColumnElement[str]:
+    """The complaint's own words (`c`: the columns of `complaints` or of a subquery of it)."""
+    return func.kesu_search_main(
+        c.reference, c.content, c.product, c.subject, c.desired_resolution, c.channel_meta
+    )
+
+
+def handling_text(c: Any) -> ColumnElement[str]:
+    return func.kesu_search_handling(
+        c.investigation,
+        c.root_cause,
+        c.solution,
+        c.corrective_actions,
+        c.regulator_reply,
+        c.search_notes,
+    )
+
+
+def search_text(c: Any) -> ColumnElement[str]:
+    """What a snippet is cut from: the complaint's words, then its handling (never contact
+    data)."""
+    return main_text(c) + "\n" + handling_text(c)
+
+
+MAIN_TEXT, HANDLING_TEXT = main_text(_c), handling_text(_c)
 CONTACT_TEXT: ColumnElement[str] = func.kesu_search_contact(_c.customer)
-# What a snippet is cut from: the complaint's words, then its handling (never contact data).
-SEARCH_TEXT: ColumnElement[str] = MAIN_TEXT + "\n" + HANDLING_TEXT
 
 
 def _contains(text: ColumnElement[str], term: str) -> ColumnElement[bool]:
     return func.kesu_search_fold(text).like(literal(like_pattern(term)), escape="\\")
 
 
-def _term_in(texts: list[ColumnElement[str]], term: str) -> ColumnElement[bool]:
-    return or_(*(_contains(t, term) for t in texts))
+def _checked(query: TextQuery, texts: list[ColumnElement[str]]) -> list[ColumnElement[bool]]:
+    """LIKE for the terms the grams do not decide alone, on any of `texts`."""
+    if query.contact:
+        texts = [*texts, CONTACT_TEXT]
+    return [or_(*(_contains(t, term) for t in texts)) for term in checked_terms(query)]
 
 
-def _texts(query: TextQuery, *, handling: bool) -> list[ColumnElement[str]]:
-    texts = [MAIN_TEXT, HANDLING_TEXT] if handling else [MAIN_TEXT]
-    return [*texts, CONTACT_TEXT] if query.contact else texts
+def _grams(tsq: str) -> ColumnElement[bool]:
+    return _c.search_vector.bool_op("@@")(cast(literal(tsq), TSQUERY))
 
 
 def match_clause(query: TextQuery) -> ColumnElement[bool]:
     """Complaints that contain every term of the query (anywhere searchable)."""
-    candidates = _c.search_vector.op("@@")(cast(literal(tsquery(query)), TSQUERY))
-    texts = _texts(query, handling=True)
-    return and_(candidates, *(_term_in(texts, t) for t in query.terms))
+    return and_(_grams(tsquery(query)), *_checked(query, [MAIN_TEXT, HANDLING_TEXT]))
 
 
-def main_clause(query: TextQuery) -> ColumnElement[bool]:
-    """Of the matches, those whose own words contain every term (the higher relevance)."""
-    texts = _texts(query, handling=False)
-    return and_(*(_term_in(texts, t) for t in query.terms))
+def own_words_clause(query: TextQuery) -> ColumnElement[bool]:
+    """Complaints whose own words contain every term (the higher relevance tier)."""
+    return and_(_grams(own_words_tsquery(query)), *_checked(query, [MAIN_TEXT]))

@@ -83,6 +83,6 @@ async def text_candidates(
         _c.category == row["category"],
         _c.created_at >= at - TEXT_WINDOW,
         _c.created_at <= at + TEXT_WINDOW,
-        _c.search_vector.op("@@")(cast(literal(query), TSQUERY)),
+        _c.search_vector.bool_op("@@")(cast(literal(query), TSQUERY)),
     )
     return await _rows(conn, where, visible, TEXT_CANDIDATES)

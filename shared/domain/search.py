@@ -51,7 +51,7 @@ def parse_query(q: str, *, contact: bool) -> TextQuery | None:
     """The terms of a query; None when it has none (blank). Raises ValueError for more than
     `MAX_TERMS` terms or a term longer than `MAX_TERM_LENGTH` characters."""
     terms: list[str] = []
-    for word in fold(q).split():
+    for word in fold(q).replace(HANDLING_PREFIX, " ").replace(CONTACT_PREFIX, " ").split():
         if len(word) > MAX_TERM_LENGTH:
             raise ValueError(f"a search term is at most {MAX_TERM_LENGTH} characters")
         if word not in terms:
@@ -73,27 +73,48 @@ def _lexeme(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
+# The index's three kinds of grams (migration 0030): the complaint's own words as they are,
+# its handling records (findings, solution, notes …) and the customer's name and phone behind
+# a control character each, which the texts themselves never hold (the grams treat them as
+# spaces, and so does `parse_query`).
+HANDLING_PREFIX = "\x01"
+CONTACT_PREFIX = "\x02"
+# Up to this length the grams decide alone (a 1–2 character term is a gram, or the prefix of
+# one); longer terms are also checked with LIKE on the text (bigrams in any order match).
+EXACT_BY_GRAMS = 2
+
+
 def _term_query(term: str, prefix: str) -> str:
-    grams = term_grams(term)
     if len(term) == 1:
         return _lexeme(prefix + term) + ":*"
-    return " & ".join(_lexeme(prefix + g) for g in grams)
+    return " & ".join(_lexeme(prefix + g) for g in term_grams(term))
 
 
-CONTACT_PREFIX = "#"
+def _query(query: TextQuery, prefixes: tuple[str, ...]) -> str:
+    """Every term, each found under any of the prefixes."""
+    if query.contact:
+        prefixes = (*prefixes, CONTACT_PREFIX)
+    return " & ".join(
+        "(" + " | ".join(f"({_term_query(term, p)})" for p in prefixes) + ")"
+        for term in query.terms
+    )
 
 
 def tsquery(query: TextQuery) -> str:
-    """The `tsquery` (text form) that finds every candidate: each term's bigrams in the text,
-    or — for principals who see contact data — in the name and phone (`#`-prefixed)."""
-    parts = []
-    for term in query.terms:
-        text_part = _term_query(term, "")
-        if query.contact:
-            parts.append(f"(({text_part}) | ({_term_query(term, CONTACT_PREFIX)}))")
-        else:
-            parts.append(f"({text_part})")
-    return " & ".join(parts)
+    """The `tsquery` (text form) of the candidates: each term's grams in the complaint's own
+    words or its handling records — or, for principals who see contact data, in the name and
+    phone."""
+    return _query(query, ("", HANDLING_PREFIX))
+
+
+def own_words_tsquery(query: TextQuery) -> str:
+    """The same, in the complaint's own words only (the higher relevance tier)."""
+    return _query(query, ("",))
+
+
+def checked_terms(query: TextQuery) -> tuple[str, ...]:
+    """The terms the grams do not decide alone (longer than `EXACT_BY_GRAMS`)."""
+    return tuple(t for t in query.terms if len(t) > EXACT_BY_GRAMS)
 
 
 PHONE_DIGITS = 4

@@ -174,6 +174,7 @@ async def test_name_and_phone_only_for_who_sees_contact_data(
         ("漏" * 201, "q"),
         (" ".join(f"词{i}" for i in range(9)), "q"),
         ("x" * 65, "q"),
+        ("漏水\x00", "q"),
     ],
 )
 async def test_bad_queries_are_problem_documents(

@@ -10,16 +10,18 @@ import random
 from sqlalchemy import text
 
 from shared.db.engine import Database
-from shared.domain.search import TextQuery, fold, like_pattern, tsquery
+from shared.domain.search import TextQuery, fold, like_pattern, own_words_tsquery, tsquery
 
 ALPHABET = ["漏", "水", "了", "吞", "卡", "a", "A", "b", "1", "2", "'", "\\", "%", "_", "-", ":"]
 SPACES = [" ", "\n", "\u3000", "\t"]
 
 _CHECK = text(
-    "SELECT array_to_tsvector(kesu_search_grams(CAST(:doc AS text), '')) "
-    "@@ CAST(:query AS tsquery) AS candidate, "
-    "kesu_search_fold(CAST(:doc AS text)) LIKE CAST(:pattern AS text) ESCAPE '\\' AS liked"
+    "SELECT v @@ CAST(:query AS tsquery) AS candidate, v @@ CAST(:own AS tsquery) AS own, "
+    "kesu_search_fold(CAST(:doc AS text)) LIKE CAST(:pattern AS text) ESCAPE '\\' AS liked "
+    "FROM (SELECT kesu_search_vector(CAST(:main AS text), CAST(:handling AS text), "
+    "CAST(:contact AS text)) AS v) AS s"
 )
+PLACES = ("main", "handling", "contact")
 
 
 def _doc(rng: random.Random) -> str:
@@ -44,17 +46,27 @@ async def test_candidates_never_miss_and_short_terms_are_exact(db: Database) -> 
                 term = "".join(rng.choice(ALPHABET) for _ in range(rng.randrange(1, 4)))
             folded = fold(term)
             truth = folded in fold(doc)
+            place = rng.choice(PLACES)  # the complaint's words, its handling, its contact data
+            query = TextQuery(terms=(folded,), contact=True)
             params = {
                 "doc": doc,
-                "query": tsquery(TextQuery(terms=(folded,))),
+                **{p: (doc if p == place else "") for p in PLACES},
+                "query": tsquery(query),
+                "own": own_words_tsquery(query),
                 "pattern": like_pattern(folded),
             }
             row = (await conn.execute(_CHECK, params)).one()
             assert row.liked == truth, (doc, term)
             if truth:
-                assert row.candidate, (doc, term)  # recall: never missed
+                assert row.candidate, (doc, term, place)  # recall: never missed
                 found += 1
-            if len(folded) <= 2:
-                assert row.candidate == truth, (doc, term)  # 1–2 characters: exact by itself
+            if len(folded) <= 2:  # 1–2 characters: exact by the grams alone, tier included
+                assert row.candidate == truth, (doc, term, place)
+                assert row.own == (truth and place != "handling"), (doc, term, place)
+            hidden = TextQuery(terms=(folded,), contact=False)
+            if place == "contact" and len(folded) <= 2:
+                params["query"] = tsquery(hidden)
+                assert not (await conn.execute(_CHECK, params)).one().candidate
             checked += 1
     assert found > 100
+    assert checked == 400

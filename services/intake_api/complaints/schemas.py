@@ -30,7 +30,7 @@ from shared.domain.lifecycle import Action
 from shared.domain.records import CorrectiveAction, Investigation, RegulatorReply, Solution
 from shared.domain.reference import REFERENCE_PATTERN, SHANGHAI
 from shared.domain.search import OWN_WORDS, snippet
-from shared.domain.values import Code, Instant, mask_phone
+from shared.domain.values import Code, Instant, SearchText, mask_phone
 
 LocalTime = Annotated[datetime, AfterValidator(lambda t: t.astimezone(SHANGHAI))]
 
@@ -309,9 +309,8 @@ class ComplaintQuery(BaseModel):
     )
     overdue: bool | None = Field(default=None, description="Only those with a deadline past due")
     breached: bool | None = Field(default=None, description="Only those with a recorded breach")
-    q: str | None = Field(
+    q: SearchText | None = Field(
         default=None,
-        max_length=200,
         description="Full-text search (全文检索): every whitespace-separated term must appear "
         "(Chinese needs no spaces: `漏水`, `XQG100 漏水`, `退款 320`). Searches the complaint's "
         "text, product fields (model, serial and order numbers), findings, root cause, solution, "
