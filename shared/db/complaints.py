@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -33,7 +33,7 @@ from shared.db.tables import SEARCH_COLUMNS, Complaint, ComplaintEvent, Idempote
 from shared.domain.access import ComplaintFacts, Visibility
 from shared.domain.complaint import Actor, ComplaintState, EventMeta
 from shared.domain.events import Event, parse_event
-from shared.domain.search import OWN_WORDS, RANK_TIERS, TextQuery
+from shared.domain.search import HANDLING_ONLY, OWN_WORDS, RANK_TIERS, TextQuery
 from shared.domain.values import STORED, representable_instant
 
 complaints = table_of(Complaint)
@@ -216,7 +216,9 @@ class ComplaintFilters:
     # Full-text search (`q`, shared.db.search): every term in the complaint's text.
     text: TextQuery | None = None
 
-    def clauses(self) -> list[ColumnElement[bool]]:
+    def clauses(self, *, checked: bool = True) -> list[ColumnElement[bool]]:
+        """The filters as SQL. `checked=False` leaves out the text query's LIKE check (its
+        candidates only): the list applies it to the rows it scans (`_scan`)."""
         c = complaints.c
         out: list[ColumnElement[bool]] = []
         if self.status:
@@ -235,7 +237,9 @@ class ComplaintFilters:
             out.append(c.reference == self.reference)
         out.extend(self.deadline_clauses)
         if self.text is not None:
-            out.append(search.match_clause(self.text))
+            out.append(
+                search.match_clause(self.text) if checked else search.candidates_clause(self.text)
+            )
         return out
 
 
@@ -318,8 +322,7 @@ def page_query(
     after: Cursor | None,
     visible: Visibility,
 ) -> Select[Any]:
-    """A page in creation order. With a text query the rows carry `search_text` (what the
-    snippet is cut from)."""
+    """A page in creation order (without a text query: see `_scan` for those)."""
     c = complaints.c
     clauses = [visibility_clause(visible), *filters.clauses()]
     if after is not None:
@@ -327,50 +330,119 @@ def page_query(
         mark = tuple_(after.created_at, after.id)
         clauses.append(position < mark if descending else position > mark)
     order = (c.created_at.desc(), c.id.desc()) if descending else (c.created_at, c.id)
-    if filters.text is None:
-        return select(*ROW_COLUMNS).where(and_(*clauses)).order_by(*order).limit(limit + 1)
-    page = (
-        select(*ROW_COLUMNS, c.search_notes).where(and_(*clauses)).order_by(*order).limit(limit + 1)
-    )
-    return _with_search_text(page, descending=descending)
+    return select(*ROW_COLUMNS).where(and_(*clauses)).order_by(*order).limit(limit + 1)
 
 
-def _with_search_text(page: Select[Any], *, descending: bool) -> Select[Any]:
-    """The page's rows (with `search_notes`) and the text their snippets are cut from,
-    computed for those rows only (after the limit, not for every match)."""
-    rows = page.subquery("page")
+Position = tuple[datetime, uuid.UUID]
+CheckFor = Callable[[Any], ColumnElement[bool] | None]
+MAX_BATCH = 2000
+
+
+def _batch(
+    where: list[ColumnElement[bool]],
+    check: CheckFor,
+    *,
+    descending: bool,
+    after: Position | None,
+    size: int,
+    tier: int | None,
+) -> Select[Any]:
+    """The next `size` candidates in creation order, each with `search_passed` (the text
+    check, computed for these rows only) and `search_text` (for its snippet)."""
+    c = complaints.c
+    clauses = list(where)
+    if after is not None:
+        position, mark = tuple_(c.created_at, c.id), tuple_(*after)
+        clauses.append(position < mark if descending else position > mark)
+    order = (c.created_at.desc(), c.id.desc()) if descending else (c.created_at, c.id)
+    columns: list[Any] = [*ROW_COLUMNS, c.search_notes]
+    if tier is not None:
+        columns.append(literal(tier).label("search_tier"))
+    candidates = select(*columns).where(and_(*clauses)).order_by(*order).limit(size)
+    rows = candidates.subquery("candidates")
     r = rows.c
-    order = (r.created_at.desc(), r.id.desc()) if descending else (r.created_at, r.id)
-    return select(rows, search.search_text(r).label("search_text")).order_by(*order)
+    passed = check(r)
+    return select(
+        rows,
+        search.search_text(r).label("search_text"),
+        (true() if passed is None else passed).label("search_passed"),
+    ).order_by(*((r.created_at.desc(), r.id.desc()) if descending else (r.created_at, r.id)))
 
 
-def tier_query(
+async def _scan(
+    conn: AsyncConnection,
+    where: list[ColumnElement[bool]],
+    check: CheckFor,
+    *,
+    want: int,
+    descending: bool,
+    after: Position | None,
+    tier: int | None = None,
+) -> list[dict[str, Any]]:
+    """Up to `want` matches of a text search in creation order: the index's candidates
+    (`where`, which the planner estimates well: the grams' statistics) in batches, the LIKE
+    check (`check`) applied to each batch's rows only — the planner cannot estimate a LIKE on
+    computed text and would otherwise check every candidate before sorting."""
+    exact = check(complaints.c) is None
+    size = want if exact else want * 2 + 8
+    found: list[dict[str, Any]] = []
+    while True:
+        stmt = _batch(where, check, descending=descending, after=after, size=size, tier=tier)
+        rows = [dict(r) for r in (await conn.execute(stmt)).mappings()]
+        found += [r for r in rows if r.pop("search_passed")]
+        if len(found) >= want or len(rows) < size:
+            return found[:want]
+        after = (rows[-1]["created_at"], rows[-1]["id"])
+        size = min(size * 4, MAX_BATCH)
+
+
+async def _text_page(
+    conn: AsyncConnection,
     filters: ComplaintFilters,
     text: TextQuery,
-    rank: int,
     *,
     limit: int,
-    after: Cursor | None,
     visible: Visibility,
-) -> Select[Any] | None:
-    """One relevance tier of a ranked search, newest first: the complaints whose own words
-    hold every term (`OWN_WORDS`), or those matched only through their handling records
-    (`HANDLING_ONLY`). None when the cursor is already past this tier."""
-    c = complaints.c
-    own = search.own_words_clause(text)
-    clauses = [visibility_clause(visible), *filters.clauses(), own if rank == OWN_WORDS else ~own]
-    if after is not None and after.tier is not None:
-        if after.tier < rank:
-            return None
-        if after.tier == rank:
-            clauses.append(tuple_(c.created_at, c.id) < tuple_(after.created_at, after.id))
-    page = (
-        select(*ROW_COLUMNS, c.search_notes, literal(rank).label("search_tier"))
-        .where(and_(*clauses))
-        .order_by(c.created_at.desc(), c.id.desc())
-        .limit(limit)
-    )
-    return _with_search_text(page, descending=True)
+    descending: bool,
+    after: Cursor | None,
+    ranked: bool,
+) -> list[dict[str, Any]]:
+    """`limit + 1` rows of a text search: in creation order, or ranked — the complaints whose
+    own words hold every term (`OWN_WORDS`), newest first, then those matched only through
+    their handling records (`HANDLING_ONLY`), the second tier read only when the first does
+    not fill the page; a cursor resumes inside its tier."""
+    base = [visibility_clause(visible), *filters.clauses(checked=False)]
+    position = None if after is None else (after.created_at, after.id)
+
+    def check(c: Any) -> ColumnElement[bool] | None:
+        return search.checked_clause(text, c)
+
+    def own_check(c: Any) -> ColumnElement[bool] | None:
+        return search.own_words_checked(text, c)
+
+    if not ranked:
+        return await _scan(conn, base, check, want=limit + 1, descending=descending, after=position)
+    tiers: list[tuple[int, ColumnElement[bool], CheckFor]] = [
+        (OWN_WORDS, search.own_words_candidates(text), own_check),
+        (HANDLING_ONLY, ~search.own_words_clause(text), check),
+    ]
+    rows: list[dict[str, Any]] = []
+    for rank, condition, tier_check in tiers:
+        if after is not None and after.tier is not None and after.tier < rank:
+            continue  # the cursor is past this tier
+        resume = position if after is not None and after.tier == rank else None
+        rows += await _scan(
+            conn,
+            [*base, condition],
+            tier_check,
+            want=limit + 1 - len(rows),
+            descending=True,
+            after=resume,
+            tier=rank,
+        )
+        if len(rows) > limit:
+            break
+    return rows
 
 
 async def list_page(
@@ -384,17 +456,18 @@ async def list_page(
     ranked: bool = False,
 ) -> tuple[list[dict[str, Any]], Cursor | None]:
     """A page of complaints and the cursor of the next one. `ranked` (with a text query in the
-    filters): relevance, then recency — the tiers of `tier_query` in turn, the second only
-    when the first does not fill the page; otherwise creation order."""
-    rows: list[dict[str, Any]] = []
-    if ranked and filters.text is not None:
-        for rank in RANK_TIERS:
-            want = limit + 1 - len(rows)
-            stmt = tier_query(filters, filters.text, rank, limit=want, after=after, visible=visible)
-            if stmt is not None:
-                rows += [dict(r) for r in (await conn.execute(stmt)).mappings()]
-            if len(rows) > limit:
-                break
+    filters): relevance, then recency (`_text_page`); otherwise creation order."""
+    if filters.text is not None:
+        rows = await _text_page(
+            conn,
+            filters,
+            filters.text,
+            limit=limit,
+            visible=visible,
+            descending=descending,
+            after=after,
+            ranked=ranked,
+        )
     else:
         stmt = page_query(filters, limit=limit, descending=descending, after=after, visible=visible)
         rows = [dict(r) for r in (await conn.execute(stmt)).mappings()]

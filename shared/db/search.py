@@ -56,30 +56,53 @@ def search_text(c: Any) -> ColumnElement[str]:
     return main_text(c) + "\n" + handling_text(c)
 
 
-MAIN_TEXT, HANDLING_TEXT = main_text(_c), handling_text(_c)
-CONTACT_TEXT: ColumnElement[str] = func.kesu_search_contact(_c.customer)
-
-
 def _contains(text: ColumnElement[str], term: str) -> ColumnElement[bool]:
     return func.kesu_search_fold(text).like(literal(like_pattern(term)), escape="\\")
 
 
-def _checked(query: TextQuery, texts: list[ColumnElement[str]]) -> list[ColumnElement[bool]]:
-    """LIKE for the terms the grams do not decide alone, on any of `texts`."""
+def _checked(
+    query: TextQuery, texts: list[ColumnElement[str]], c: Any
+) -> ColumnElement[bool] | None:
+    """LIKE for the terms the grams do not decide alone, each on any of `texts` (and the
+    contact text for those who may search it); None when the grams decide every term."""
     if query.contact:
-        texts = [*texts, CONTACT_TEXT]
-    return [or_(*(_contains(t, term) for t in texts)) for term in checked_terms(query)]
+        texts = [*texts, func.kesu_search_contact(c.customer)]
+    checks = [or_(*(_contains(t, term) for t in texts)) for term in checked_terms(query)]
+    return and_(*checks) if checks else None
 
 
 def _grams(tsq: str) -> ColumnElement[bool]:
     return _c.search_vector.bool_op("@@")(cast(literal(tsq), TSQUERY))
 
 
+def candidates_clause(query: TextQuery) -> ColumnElement[bool]:
+    """The index's answer: a superset of the matches (exact for terms of 1–2 characters)."""
+    return _grams(tsquery(query))
+
+
+def checked_clause(query: TextQuery, c: Any = _c) -> ColumnElement[bool] | None:
+    """What decides among the candidates (`c`: the columns of `complaints` or of a subquery
+    of it); None when the candidates are the matches."""
+    return _checked(query, [main_text(c), handling_text(c)], c)
+
+
 def match_clause(query: TextQuery) -> ColumnElement[bool]:
-    """Complaints that contain every term of the query (anywhere searchable)."""
-    return and_(_grams(tsquery(query)), *_checked(query, [MAIN_TEXT, HANDLING_TEXT]))
+    """Complaints that contain every term of the query (anywhere searchable): exact."""
+    checked = checked_clause(query)
+    return candidates_clause(query) if checked is None else and_(candidates_clause(query), checked)
+
+
+def own_words_candidates(query: TextQuery) -> ColumnElement[bool]:
+    """The index's answer for the higher relevance tier (every term in the own words)."""
+    return _grams(own_words_tsquery(query))
+
+
+def own_words_checked(query: TextQuery, c: Any = _c) -> ColumnElement[bool] | None:
+    return _checked(query, [main_text(c)], c)
 
 
 def own_words_clause(query: TextQuery) -> ColumnElement[bool]:
-    """Complaints whose own words contain every term (the higher relevance tier)."""
-    return and_(_grams(own_words_tsquery(query)), *_checked(query, [MAIN_TEXT]))
+    """Complaints whose own words contain every term (the higher relevance tier): exact."""
+    checked = own_words_checked(query)
+    grams = own_words_candidates(query)
+    return grams if checked is None else and_(grams, checked)
