@@ -216,9 +216,10 @@ class ComplaintFilters:
     # Full-text search (`q`, shared.db.search): every term in the complaint's text.
     text: TextQuery | None = None
 
-    def clauses(self, *, checked: bool = True) -> list[ColumnElement[bool]]:
+    def clauses(self, *, checked: bool = True, text: bool = True) -> list[ColumnElement[bool]]:
         """The filters as SQL. `checked=False` leaves out the text query's LIKE check (its
-        candidates only): the list applies it to the rows it scans (`_scan`)."""
+        candidates only): the list applies it to the rows it scans (`_scan`); `text=False`
+        leaves out the text query altogether (a ranked tier states its own)."""
         c = complaints.c
         out: list[ColumnElement[bool]] = []
         if self.status:
@@ -236,7 +237,7 @@ class ComplaintFilters:
         if self.reference is not None:
             out.append(c.reference == self.reference)
         out.extend(self.deadline_clauses)
-        if self.text is not None:
+        if self.text is not None and text:
             out.append(
                 search.match_clause(self.text) if checked else search.candidates_clause(self.text)
             )
@@ -422,18 +423,21 @@ async def _text_page(
 
     if not ranked:
         return await _scan(conn, base, check, want=limit + 1, descending=descending, after=position)
-    tiers: list[tuple[int, ColumnElement[bool], CheckFor]] = [
-        (OWN_WORDS, search.own_words_candidates(text), own_check),
-        (HANDLING_ONLY, ~search.own_words_clause(text), check),
+    # The own-words grams imply the query's candidates: stated alone, so the planner does not
+    # multiply two estimates of the same thing.
+    own_base = [visibility_clause(visible), *filters.clauses(text=False)]
+    tiers: list[tuple[int, list[ColumnElement[bool]], CheckFor]] = [
+        (OWN_WORDS, [*own_base, search.own_words_candidates(text)], own_check),
+        (HANDLING_ONLY, [*base, ~search.own_words_clause(text)], check),
     ]
     rows: list[dict[str, Any]] = []
-    for rank, condition, tier_check in tiers:
+    for rank, where, tier_check in tiers:
         if after is not None and after.tier is not None and after.tier < rank:
             continue  # the cursor is past this tier
         resume = position if after is not None and after.tier == rank else None
         rows += await _scan(
             conn,
-            [*base, condition],
+            where,
             tier_check,
             want=limit + 1 - len(rows),
             descending=True,
