@@ -201,7 +201,7 @@ def text_similarity(a: str, b: str) -> float:
 
 
 PHRASE = 3
-MAX_PHRASES = 40
+MAX_PHRASES = 12
 
 
 def phrase_query(text: str) -> str | None:
