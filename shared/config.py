@@ -22,7 +22,10 @@ GATEWAY_SETTINGS: dict[str, str] = {
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="KESU_", extra="ignore", frozen=True)
+    # An empty variable is an unset one: compose passes `${KESU_SMTP_HOST:-}` and the like.
+    model_config = SettingsConfigDict(
+        env_prefix="KESU_", extra="ignore", frozen=True, env_ignore_empty=True
+    )
 
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "KESU_DATABASE_URL")
@@ -50,8 +53,9 @@ class Settings(BaseSettings):
     default_page_size: int = 50
 
     log_level: str = "INFO"
-    # Where customers open links we send them (survey pages of the company's front-end).
-    public_base_url: str = "http://127.0.0.1:8000"
+    # Where customers open links we send them (the survey page): by default the service's own
+    # customer pages (H5, `/h5/`); a company with its own front-end names it here.
+    public_base_url: str | None = None
 
     # Sign-in. The JWT secret signs access tokens (`make run` keeps one in .data/).
     jwt_secret: SecretStr | None = None
@@ -99,6 +103,10 @@ class Settings(BaseSettings):
     sms_token: SecretStr | None = None
     sms_sign: str | None = None  # 短信签名, e.g. 【某公司】, when the gateway wants it per request
     sms_timeout_seconds: float = 15.0
+    # The embedded mode's local sink (set by `make run`, never in a deployment): customers' SMS
+    # and mail for a channel with no gateway are written to DIR/messages.jsonl instead, and
+    # listed at /dev/sink.
+    local_sink_dir: Path | None = None
     notify_cap_per_recipient: str = "10/hour"
     notify_cap_global: str = "600/minute"
     # Keys the recipient digests of the send caps in Redis; falls back to the JWT secret.
@@ -113,6 +121,13 @@ class Settings(BaseSettings):
     outbox_lease_seconds: float = 60.0
     delivery_concurrency: int = 16
     delivery_run_seconds: float = 10.0
+
+    def public_base(self) -> str:
+        """`KESU_PUBLIC_BASE_URL`, else the API's own customer pages on its host and port."""
+        if self.public_base_url:
+            return self.public_base_url
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104
+        return f"http://{host}:{self.port}/h5"
 
     def trusted_proxy_list(self) -> list[str]:
         return [entry.strip() for entry in self.trusted_proxies.split(",") if entry.strip()]

@@ -144,6 +144,8 @@ class Staff:
     director: Account
     auditor: Account
     subject: Account  # a manager who will be the staff member complained about (recusal)
+    clerk: Account  # 事务文员: archives reviewed cases (seed 002 §3.2)
+    director2: Account  # a second director: level-3 cases are reviewed by one who did not handle
 
 
 @pytest.fixture(scope="session")
@@ -161,4 +163,6 @@ async def staff(anon: httpx.AsyncClient, admin_headers: dict[str, str]) -> Staff
     team.director = await create_user(anon, admin_headers, role="director")
     team.auditor = await create_user(anon, admin_headers, role="auditor")
     team.subject = await create_user(anon, admin_headers, role="manager")
+    team.clerk = await create_user(anon, admin_headers, role="clerk")
+    team.director2 = await create_user(anon, admin_headers, role="director")
     return team

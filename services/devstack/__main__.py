@@ -23,7 +23,7 @@ from types import FrameType
 from services.devstack.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start_redis
 from services.devstack.migrate import upgrade_head
 from services.devstack.supervisor import ChildProcess, GaveUp, Supervisor, Unit, stop_children
-from shared.config import get_settings
+from shared.config import Settings, get_settings
 
 log = logging.getLogger("kesu.devstack")
 COMMANDS = ("run", "api", "worker", "migrate", "cli")
@@ -60,8 +60,13 @@ def main(argv: list[str]) -> int:
             pg = start_postgres(data_dir / "postgres")
             servers.append(pg)
             env["DATABASE_URL"] = pg.url()
-        if settings.jwt_secret is None:
-            env["KESU_JWT_SECRET"] = _local_jwt_secret(data_dir)
+        if _local_mode(command, settings):
+            # Only here may a secret be written to disk: deployments (compose) give every
+            # process its secrets in the environment and run with a read-only /app.
+            if settings.jwt_secret is None:
+                env["KESU_JWT_SECRET"] = _local_jwt_secret(data_dir)
+            if settings.local_sink_dir is None:
+                env["KESU_LOCAL_SINK_DIR"] = str(data_dir / "sink")
         if not settings.redis_url and command not in ("migrate", "cli"):
             redis = start_redis(data_dir / "redis")
             servers.append(redis)
@@ -97,6 +102,13 @@ def main(argv: list[str]) -> int:
         stop_children(children)
         for server in reversed(servers):
             server.stop()
+
+
+def _local_mode(command: str, settings: Settings) -> bool:
+    """The embedded mode: `make run`, or any command on the embedded PostgreSQL. It keeps a
+    signing secret in the data directory and sends customers' SMS and mail to the local sink
+    when no gateway is configured (services/sla_worker/delivery/sink.py)."""
+    return command == "run" or not settings.database_url
 
 
 def _local_jwt_secret(data_dir: Path) -> str:

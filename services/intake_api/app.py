@@ -24,6 +24,7 @@ from services.intake_api.complaints.actions_router import router as actions_rout
 from services.intake_api.complaints.router import router as complaints_router
 from services.intake_api.docs import lifecycle_markdown
 from services.intake_api.docs import router as docs_router
+from services.intake_api.h5.router import router as h5_router
 from services.intake_api.middleware import (
     AccessLogMiddleware,
     AnsweredErrors,
@@ -35,6 +36,7 @@ from services.intake_api.ops.router import router as ops_router
 from services.intake_api.public.router import router as public_router
 from services.intake_api.ratelimit import RateLimiter
 from services.intake_api.rules.router import router as rules_router
+from services.intake_api.sink.router import router as sink_router
 from services.intake_api.sla.router import router as sla_router
 from shared.application import bootstrap
 from shared.application.bootstrap import SurveyUrl
@@ -85,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_tags=[{"name": "handling", "description": lifecycle_markdown()}],
+        redoc_url=None,  # served by docs.py, with nothing fetched from outside
         # FastAPI's built-in OpenTelemetry hooks cost a check per request; none is configured.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
@@ -97,6 +100,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(complaints_router)
     app.include_router(actions_router)
     app.include_router(public_router)
+    app.include_router(h5_router)  # the customers' pages: status lookup, survey
+    app.include_router(sink_router)  # make run's local sink (404 anywhere else)
     app.include_router(admin_router)
     app.include_router(audit_router)
     app.include_router(notifications_router)
@@ -131,7 +136,7 @@ async def _bootstrap_admin(settings: Settings, db: Database, passwords: Password
 def _survey_links(settings: Settings) -> SurveyUrl:
     """Survey links customers open: signed with the service's secret, on the public site."""
     secret = settings.require_jwt_secret()
-    base = settings.public_base_url.rstrip("/")
+    base = settings.public_base().rstrip("/")
 
     def survey_url(complaint_id: uuid.UUID, nonce: str) -> str:
         return f"{base}/survey?token={survey_token(secret, complaint_id, nonce)}"

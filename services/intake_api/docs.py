@@ -7,10 +7,14 @@ nothing is loaded from outside the service (ops read the docs on intranets)."""
 from __future__ import annotations
 
 import html
+from functools import cache
+from importlib.metadata import version
 from pathlib import Path
 
+import fastapi_offline
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.openapi.docs import get_redoc_html
+from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from shared.domain.enums import Status
 from shared.domain.lifecycle import (
@@ -28,6 +32,17 @@ STATIC_DIR = Path(__file__).parent / "static"
 MERMAID_PATH = f"/static/mermaid-{MERMAID_VERSION}.min.js"
 LIFECYCLE_PAGE_PATH = "/docs/lifecycle"
 IMMUTABLE = "public, max-age=31536000, immutable"
+# ReDoc as fastapi-offline bundles it, but its sidebar's Redocly logo is fetched from
+# cdn.redoc.ly by the script itself: served here with that one URL made an inline image, so
+# `/redoc` loads nothing from outside the service.
+OFFLINE_DOCS_STATIC = "/static-offline-docs"
+REDOC_BUNDLE = Path(fastapi_offline.__file__).parent / "static" / "redoc.standalone.js"
+REDOC_LOGO_URL = b"https://cdn.redoc.ly/redoc/logo-mini.svg"
+REDOC_LOGO_INLINE = (
+    b"data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' width='16' height='16'%3E"
+    b"%3Ccircle cx='8' cy='8' r='7' fill='%23b3b3b3'/%3E%3C/svg%3E"
+)
+REDOC_PATH = f"/static/redoc-{version('fastapi-offline')}.standalone.js"
 
 router = APIRouter(include_in_schema=False)
 
@@ -123,6 +138,32 @@ async def lifecycle_diagram(request: Request) -> HTMLResponse:
 async def mermaid_script() -> FileResponse:
     return FileResponse(
         STATIC_DIR / "mermaid.min.js",
+        media_type="text/javascript",
+        headers={"Cache-Control": IMMUTABLE},
+    )
+
+
+@cache
+def offline_redoc_bundle() -> bytes:
+    return REDOC_BUNDLE.read_bytes().replace(REDOC_LOGO_URL, REDOC_LOGO_INLINE)
+
+
+@router.get("/redoc")
+async def redoc(request: Request) -> HTMLResponse:
+    root = html.escape(request.scope.get("root_path", ""))
+    return get_redoc_html(
+        openapi_url=f"{root}{request.app.openapi_url}",
+        title=f"{request.app.title} - ReDoc",
+        redoc_js_url=f"{root}{REDOC_PATH}",
+        redoc_favicon_url=f"{root}{OFFLINE_DOCS_STATIC}/favicon.png",
+        with_google_fonts=False,
+    )
+
+
+@router.get(REDOC_PATH)
+async def redoc_script() -> Response:
+    return Response(
+        offline_redoc_bundle(),
         media_type="text/javascript",
         headers={"Cache-Control": IMMUTABLE},
     )

@@ -122,7 +122,7 @@ ACTION_EXAMPLES: dict[str, dict[str, Any]] = {
     "customer_rejects": {"reason": "客户认为赔偿金额不足以覆盖地板损失"},
     "implement_solution": {"note": "已更换排水泵，赔偿款已转账"},
     "resolve": {"result": "已为您更换排水泵并完成赔偿，感谢您的耐心等待"},
-    "record_satisfaction": {"score": 2, "comment": "回访：客户表示满意"},
+    "record_satisfaction": {"score": 2, "comment": "回访：客户表示满意", "method": "phone"},
     "add_corrective_action": {
         "kind": "corrective",
         "description": "对密封圈来料增加尺寸全检",
@@ -151,4 +151,9 @@ ACTION_EXAMPLES: dict[str, dict[str, Any]] = {
     },
     "add_note": {"text": "客户要求周末上门，已与服务网点确认"},
     "reply_to_customer": {"text": "您好，您反映的问题已安排质量部调查，预计3个工作日内答复您"},
+    "claim": {"note": "一级受理人认领"},
+    "review": {"comment": "处理过程符合规定，同意存档"},
+    "send_back": {"reason": "处理记录不完整，请补充与客户的沟通记录"},
+    "log_followup_attempt": {"method": "phone", "note": "电话无人接听"},
+    "record_unreachable": {"note": "三个工作日内三次电话均无人接听"},
 }

@@ -22,7 +22,7 @@ from types import FrameType
 from arq.worker import run_worker
 from redis.exceptions import RedisError
 
-from services.sla_worker.logs import protect_handlers, worker_logger
+from services.sla_worker.logs import protect_handlers, quiet_routine_jobs, worker_logger
 from services.sla_worker.worker import check_health, worker_settings
 from shared.config import get_settings
 
@@ -34,6 +34,7 @@ def main(argv: list[str]) -> int:
     settings = get_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(message)s")
     protect_handlers()  # arq's and shared code's records too, not only the worker's loggers
+    quiet_routine_jobs()  # an idle worker is quiet at INFO
     if argv == ["check"]:
         return asyncio.run(check_health(settings))
     if argv:

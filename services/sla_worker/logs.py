@@ -17,7 +17,7 @@ import traceback
 
 from shared.log_masking import MASK, RedactPersonalData, mask
 
-__all__ = ["MASK", "mask", "protect_handlers", "stack_of", "worker_logger"]
+__all__ = ["MASK", "mask", "protect_handlers", "quiet_routine_jobs", "stack_of", "worker_logger"]
 
 _FILTER = RedactPersonalData()
 
@@ -36,6 +36,35 @@ def protect_handlers(logger: logging.Logger | None = None) -> None:
     for handler in (logger or logging.getLogger()).handlers:
         if _FILTER not in handler.filters:
             handler.addFilter(_FILTER)
+
+
+class RoutineJobsAtDebug(logging.Filter):
+    """arq logs each job's start (→) and end (←) at INFO, and its health record every 20 s: with
+    the sweep and the delivery cron every 2 s, four lines every 2 s from an idle worker; httpx
+    logs each request it sends (a line per webhook or SMS). Those records become DEBUG (shown
+    with KESU_LOG_LEVEL=DEBUG); what a run did is logged by the job itself when it did
+    something (`deliveries: …`, `sweep: …`). Failures, retries and cancellations keep arq's
+    level."""
+
+    _ROUTINE = ("%6.2fs → ", "%6.2fs ← ", "recording health: ", "HTTP Request: ")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.INFO and str(record.msg).startswith(self._ROUTINE):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+        return True
+
+
+_ROUTINE_FILTER = RoutineJobsAtDebug()
+
+
+def quiet_routine_jobs() -> None:
+    """Demote arq's per-job lines and httpx's per-request lines to DEBUG (`RoutineJobsAtDebug`),
+    once per process."""
+    for name in ("arq.worker", "httpx"):
+        logger = logging.getLogger(name)
+        if _ROUTINE_FILTER not in logger.filters:
+            logger.addFilter(_ROUTINE_FILTER)
 
 
 def stack_of(exc: BaseException) -> str:

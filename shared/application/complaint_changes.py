@@ -47,6 +47,7 @@ from shared.domain.events import (
     DeadlineWarned,
     Escalated,
     Event,
+    SatisfactionRecorded,
     stamp,
 )
 from shared.domain.notify import Outbox, StaffDirectory, notices
@@ -139,7 +140,9 @@ async def staff_directory(conn: AsyncConnection, caches: Caches) -> StaffDirecto
     by_role = await accounts.staff_by_role(conn, [r.value for r in ALERTED_ROLES])
     routing = (await caches.rules.get(conn)).routing
     return StaffDirectory(
-        by_role={Role(k): v for k, v in by_role.items()}, tier_by_level=routing.tier_by_level
+        by_role={Role(k): v for k, v in by_role.items()},
+        tier_by_level=routing.tier_by_level,
+        report_to_manager_from=routing.report_to_manager_from,
     )
 
 
@@ -151,6 +154,8 @@ def _needs_staff(
             return True
         if isinstance(event, ComplaintRegistered) and state.level is Level.VERY_SERIOUS:
             return True
+        if isinstance(event, SatisfactionRecorded) and event.management_review:
+            return True  # 总经理例会: management is told
     return False
 
 

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from shared.db import search
 from shared.db.engine import fetch
 from shared.db.tables import SEARCH_COLUMNS, Complaint, ComplaintEvent, IdempotencyKey, table_of
-from shared.domain.access import ComplaintFacts, Visibility
+from shared.domain.access import FOLLOW_UP_STATUS, ComplaintFacts, Visibility
 from shared.domain.complaint import Actor, ComplaintState, EventMeta
 from shared.domain.events import Event, parse_event
 from shared.domain.search import HANDLING_ONLY, OWN_WORDS, RANK_TIERS, TextQuery
@@ -90,6 +90,7 @@ def facts_from_row(row: dict[str, Any]) -> ComplaintFacts:
         department=row["department"],
         level=row["level"],
         subject_user_id=row["subject_user_id"],
+        status=row["status"],
     )
 
 
@@ -211,6 +212,8 @@ class ComplaintFilters:
     created_to: datetime | None = None
     customer_phone: str | None = None
     reference: str | None = None
+    unassigned: bool = False  # the queue: nobody holds the case yet
+    management_review: bool | None = None  # 总经理例会: level 3 rated 4–5
     # Deadline filters (时限): conditions computed by shared.db.deadlines over complaints.id.
     deadline_clauses: tuple[ColumnElement[bool], ...] = ()
     # Full-text search (`q`, shared.db.search): every term in the complaint's text.
@@ -236,6 +239,10 @@ class ComplaintFilters:
             out.append(c.customer_phone == self.customer_phone)
         if self.reference is not None:
             out.append(c.reference == self.reference)
+        if self.unassigned:
+            out.append(c.assignee_id.is_(None))
+        if self.management_review is not None:
+            out.append(c.management_review.is_(self.management_review))
         out.extend(self.deadline_clauses)
         if self.text is not None and text:
             out.append(
@@ -299,6 +306,9 @@ def visibility_clause(vis: Visibility) -> ColumnElement[bool]:
         )
     if vis.assignee_id is not None:
         grants.append(c.assignee_id == vis.assignee_id)
+    if vis.queue_max_level is not None:
+        queued = or_(c.assignee_id.is_(None), c.status == FOLLOW_UP_STATUS)
+        grants.append(and_(queued, c.level <= vis.queue_max_level))
     if vis.max_level is not None:
         level_ok = c.level <= vis.max_level
         grants.append(

@@ -77,10 +77,24 @@ upd AS (
 SELECT (SELECT count(*) FROM upd) AS events, (SELECT count(*) FROM ins) AS deliveries
 """
 
+# Messages to a complaint's customer go in order (the acknowledgement, 受理回执, first): one is
+# not claimed while an earlier one to that customer is still pending and not claimed with it —
+# leased by another claim, or waiting for its retry. `picked` already passes over a message
+# whose earlier one is not due (leased or waiting): held-back rows would otherwise stay at the
+# head of the due order and fill every claim's batch. `claimed` checks again against what was
+# picked (an earlier one due but not picked, or locked by a concurrent claim not yet
+# committed); rows picked but held back stay unleased (their lock ends with the statement).
+# Staff alerts are not held so: an urgent one must not wait behind one kept for working hours.
 _CLAIM_MESSAGES = f"""
 WITH picked AS (
-    SELECT id FROM outbox
+    SELECT id, complaint_id, audience FROM outbox AS o
     WHERE status = 'pending' AND kind = 'message' AND due_at <= :now
+      AND (audience IS DISTINCT FROM 'customer' OR NOT EXISTS (
+          SELECT 1 FROM outbox AS e
+          WHERE e.complaint_id = o.complaint_id AND e.kind = 'message'
+            AND e.audience = 'customer' AND e.status = 'pending' AND e.id < o.id
+            AND e.due_at > :now
+      ))
     ORDER BY due_at, id
     LIMIT :limit
     FOR UPDATE SKIP LOCKED
@@ -88,7 +102,14 @@ WITH picked AS (
 claimed AS (
     UPDATE outbox AS o
     SET lease_expires_at = :lease_until, lease_token = :token, leased_by = :worker
-    FROM picked WHERE o.id = picked.id
+    FROM picked
+    WHERE o.id = picked.id
+      AND (picked.audience IS DISTINCT FROM 'customer' OR NOT EXISTS (
+          SELECT 1 FROM outbox AS e
+          WHERE e.complaint_id = picked.complaint_id AND e.kind = 'message'
+            AND e.audience = 'customer' AND e.status = 'pending' AND e.id < picked.id
+            AND e.id NOT IN (SELECT id FROM picked)
+      ))
     RETURNING o.id, o.message_id, o.topic, o.complaint_id, o.event_seq, o.payload,
               o.template_key, o.audience, o.recipient_user_id, o.channel, o.attempts
 )

@@ -119,6 +119,10 @@ class Complaint(Base):
     regulator_reply: Mapped[Json | None]
     resolved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # Revision 0009: the sign-off chain (审核) and the 回访 of the current result.
+    resolved_by: Mapped[str | None]
+    review: Mapped[Json | None]
+    followup: Mapped[Json | None]
     # Derived in the database so that filters and repeat detection can use an index.
     customer_phone: Mapped[str | None] = mapped_column(
         Computed("customer ->> 'phone'", persisted=True)
@@ -146,6 +150,18 @@ class Complaint(Base):
         Index("ix_complaints_customer_email", text("lower(customer ->> 'email')")),
         Index("ix_complaints_order_number", text("(product ->> 'order_number')")),
         Index("ix_complaints_serial_number", text("(product ->> 'serial_number')")),
+        # The tiers' queues of unassigned cases and the management meeting's list (0009).
+        Index(
+            "ix_complaints_unassigned_level",
+            "level",
+            "created_at",
+            postgresql_where=text("assignee_id IS NULL"),
+        ),
+        Index(
+            "ix_complaints_management_review",
+            "created_at",
+            postgresql_where=text("management_review"),
+        ),
     )
 
 

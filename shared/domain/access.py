@@ -2,10 +2,14 @@
 
 Records are shown only to those who need them:
 
-- agents (一级受理人) see what they registered or are assigned;
+- agents (一级受理人) see what they registered or are assigned, and their tier's queues: the
+  cases of their levels nobody holds yet, whoever registered them (seed 002 §5.1.1.1), and the
+  resolved ones waiting for their 回访 (§5.3.1.6);
 - handlers see their department's cases (and what they are assigned);
 - managers (二级) and directors (三级) see cases at or below their tier, in their department when
-  they have one, company-wide otherwise;
+  they have one, company-wide otherwise; managers also the level-3 cases reported to them
+  (seed 002 §5.1.1.3, the routing rules' `report_to_manager_from`);
+- the clerk (事务文员) keeps the records: reads every case, contact data included (回访 calls);
 - auditors read everything and change nothing; admins manage accounts and configuration and may
   read complaints with personal data masked;
 - integrations see only what they created, unless given the `complaints:read:all` scope;
@@ -24,7 +28,7 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from shared.domain.complaint import Actor, ActorKind
-from shared.domain.enums import Level, Role
+from shared.domain.enums import Level, Role, Status
 from shared.domain.values import mask_phone
 
 
@@ -44,7 +48,8 @@ DEFAULT_TIER_BY_LEVEL: Mapping[Level, Role] = MappingProxyType(
     {Level.ORDINARY: Role.AGENT, Level.SERIOUS: Role.MANAGER, Level.VERY_SERIOUS: Role.DIRECTOR}
 )
 STAFF_CREATORS = frozenset({Role.AGENT, Role.MANAGER, Role.DIRECTOR, Role.HANDLER})
-CONTACT_READERS = frozenset({Role.AGENT, Role.HANDLER, Role.MANAGER, Role.DIRECTOR})
+# The clerk (事务文员) calls customers back for the 回访 too.
+CONTACT_READERS = frozenset({Role.AGENT, Role.HANDLER, Role.MANAGER, Role.DIRECTOR, Role.CLERK})
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,10 @@ class Principal:
         return f"{self.kind}:{self.id}"
 
 
+# The status whose cases wait for their 回访 (the follow-up queue).
+FOLLOW_UP_STATUS = Status.RESOLVED
+
+
 @dataclass(frozen=True)
 class ComplaintFacts:
     """The fields of a complaint the access rules look at."""
@@ -88,6 +97,7 @@ class ComplaintFacts:
     department: str | None
     level: int
     subject_user_id: uuid.UUID | None
+    status: str = ""  # the lifecycle status (the 回访 queue holds resolved cases)
 
 
 @dataclass(frozen=True)
@@ -103,6 +113,10 @@ class Visibility:
     department: str | None = None  # cases routed to this department
     max_level: int | None = None  # with `department` (None: any department), level <= max_level
     excluded_subject: uuid.UUID | None = None  # recusal: never, whatever the grants
+    # The tier's queues up to this level, any department, whatever the channel or who
+    # registered them: cases nobody holds yet (seed 002 §5.1.1.1), and resolved cases awaiting
+    # their 回访 by someone other than the handler (§5.3.1.6, §5.4.1.3).
+    queue_max_level: int | None = None
 
     def allows(self, facts: ComplaintFacts) -> bool:
         if self.excluded_subject is not None and facts.subject_user_id == self.excluded_subject:
@@ -115,6 +129,9 @@ class Visibility:
         ):
             return True
         if self.assignee_id is not None and facts.assignee_id == self.assignee_id:
+            return True
+        queued = facts.assignee_id is None or facts.status == FOLLOW_UP_STATUS
+        if self.queue_max_level is not None and queued and facts.level <= self.queue_max_level:
             return True
         if self.max_level is not None:
             in_scope = self.department is None or facts.department == self.department
@@ -129,6 +146,7 @@ class Visibility:
             or self.assignee_id
             or self.department
             or self.max_level is not None
+            or self.queue_max_level is not None
         )
 
 
@@ -141,10 +159,15 @@ def _highest_level_reached(role: Role, tier_by_level: Mapping[Level, Role]) -> i
 
 
 def visibility(
-    principal: Principal, *, tier_by_level: Mapping[Level, Role] = DEFAULT_TIER_BY_LEVEL
+    principal: Principal,
+    *,
+    tier_by_level: Mapping[Level, Role] = DEFAULT_TIER_BY_LEVEL,
+    report_to_manager_from: Level | None = Level.VERY_SERIOUS,
 ) -> Visibility:
     """The record-level rule for a principal (see the module docstring); managers and directors
-    see the levels whose tier (`tier_by_level`, from the routing rules in force) theirs reaches."""
+    see the levels whose tier (`tier_by_level`, from the routing rules in force) theirs reaches,
+    managers also the cases from `report_to_manager_from` up (seed 002 §5.1.1.3: a level-3 case
+    is reported to the department's manager); agents see their tier's queue of unassigned cases."""
     if principal.kind is ActorKind.INTEGRATION:
         if Scope.COMPLAINTS_READ_ALL in principal.scopes:
             return Visibility(everything=True)
@@ -157,8 +180,16 @@ def visibility(
     role = principal.role
     if role in (Role.AUDITOR, Role.ADMIN):
         return Visibility(everything=True, excluded_subject=user_id)
+    if role is Role.CLERK:
+        # 事务文员 keeps the records (档案管理) and archives every reviewed case.
+        return Visibility(everything=True, excluded_subject=user_id)
     if role is Role.AGENT:
-        return Visibility(created_by=mine, assignee_id=user_id, excluded_subject=user_id)
+        return Visibility(
+            created_by=mine,
+            assignee_id=user_id,
+            queue_max_level=_highest_level_reached(role, tier_by_level) or None,
+            excluded_subject=user_id,
+        )
     if role is Role.HANDLER:
         return Visibility(
             created_by=mine,
@@ -167,11 +198,16 @@ def visibility(
             excluded_subject=user_id,
         )
     if role in (Role.MANAGER, Role.DIRECTOR):
+        reached = _highest_level_reached(role, tier_by_level)
+        # Levels are contiguous: the reported ones join the tier's own from the bottom up.
+        reported = report_to_manager_from is not None and int(report_to_manager_from) <= reached + 1
+        if role is Role.MANAGER and reported:
+            reached = max(int(lv) for lv in Level)
         return Visibility(
             created_by=mine,
             assignee_id=user_id,
             department=principal.department,
-            max_level=_highest_level_reached(role, tier_by_level),
+            max_level=reached,
             excluded_subject=user_id,
         )
     return Visibility(excluded_subject=user_id)

@@ -21,7 +21,14 @@ from shared.domain.intake import (
     Product,
     Wish,
 )
-from shared.domain.records import CorrectiveAction, Investigation, RegulatorReply, Solution
+from shared.domain.records import (
+    CorrectiveAction,
+    FollowUp,
+    Investigation,
+    RegulatorReply,
+    SignOff,
+    Solution,
+)
 
 
 class ActorKind(StrEnum):
@@ -99,6 +106,10 @@ class ComplaintState(BaseModel):
     regulator_reply: RegulatorReply | None = None
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
+    # The sign-off chain and the 回访 of the current result (seed 002 §5.1.1, §5.3.1.6).
+    resolved_by: str | None = None  # who told the result (the case's handler: never its rater)
+    review: SignOff | None = None  # 审核
+    followup: FollowUp | None = None  # 回访 attempts and the unreachable outcome
 
     def advanced(self, meta: EventMeta, **changes: object) -> ComplaintState:
         """The state after one more event: version and timestamps move with every event."""

@@ -128,6 +128,9 @@ class Role(StrEnum):
     HANDLER = "handler"  # member of a responsible department
     AUDITOR = "auditor"  # read-only
     ADMIN = "admin"
+    # 事务文员 (seed 002 §3.2): archives (存档) reviewed cases, keeps the records, records return
+    # calls (回访) and produces the weekly report.
+    CLERK = "clerk"
 
 
 class DurationUnit(StrEnum):

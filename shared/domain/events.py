@@ -36,9 +36,12 @@ from shared.domain.records import (
     Approval,
     CorrectiveAction,
     CustomerResponse,
+    FollowUp,
+    FollowUpAttempt,
     Investigation,
     RegulatorReply,
     Remedy,
+    SignOff,
     Solution,
 )
 
@@ -366,6 +369,9 @@ class Resolved(LifecycleEvent):
             "survey_nonce": self.survey_nonce,
             "satisfaction": None,
             "satisfaction_source": None,
+            "resolved_by": meta.actor.id,
+            "review": None,
+            "followup": None,
         }
 
 
@@ -379,6 +385,9 @@ class SatisfactionRecorded(LifecycleEvent):
     source: str  # "survey" (the customer) or "return_call" (staff)
     comment: str | None = None
     management_review: bool = False  # level 3 rated 4–5: 提交总经理例会
+    # Who recorded a return call (user id; never the case's handler: 私自填写舞弊) and how.
+    recorded_by: str | None = None
+    method: str | None = None
 
     def changes(self, state: ComplaintState, meta: EventMeta) -> dict[str, Any]:
         return {
@@ -508,7 +517,13 @@ class Reopened(LifecycleEvent):
     reason: str
 
     def changes(self, state: ComplaintState, meta: EventMeta) -> dict[str, Any]:
-        return {"resolved_at": None, "closed_at": None, "survey_nonce": None}
+        return {
+            "resolved_at": None,
+            "closed_at": None,
+            "survey_nonce": None,
+            "review": None,
+            "followup": None,
+        }
 
 
 class Closed(LifecycleEvent):
@@ -559,6 +574,91 @@ class CustomerReplySent(LifecycleEvent):
     action: ClassVar[Action] = Action.REPLY_TO_CUSTOMER
 
     text: str
+
+
+# --- the sign-off chain (审核 → 存档) and the 回访 (seed 002 §5.1.1, §5.3.1.6) ------------------
+
+
+class Claimed(Assigned):
+    """认领: a tier member takes an unassigned case from the queue of the levels it handles."""
+
+    type: ClassVar[str] = "complaint.claimed"
+    action: ClassVar[Action] = Action.CLAIM
+
+
+class CaseReviewed(LifecycleEvent):
+    """审核: the tier above the handler (a director for level 3, never the handler) signs the
+    case off; the clerk may then archive it (存档)."""
+
+    type: ClassVar[str] = "complaint.reviewed"
+    action: ClassVar[Action] = Action.REVIEW
+
+    role: Role
+    comment: str | None = None
+
+    def changes(self, state: ComplaintState, meta: EventMeta) -> dict[str, Any]:
+        review = SignOff(
+            reviewer_id=meta.actor.id or "",
+            role=self.role,
+            at=meta.occurred_at,
+            comment=self.comment,
+        )
+        return {"review": review}
+
+
+class CaseSentBack(LifecycleEvent):
+    """退回: the reviewer returns the case to its handler with a reason (counted in the reports);
+    the handler works on and tells the customer a new result, rated again."""
+
+    type: ClassVar[str] = "complaint.sent_back"
+    action: ClassVar[Action] = Action.SEND_BACK
+
+    role: Role
+    reason: str
+    handler_id: uuid.UUID | None = None  # the assignee the case returns to
+
+    def changes(self, state: ComplaintState, meta: EventMeta) -> dict[str, Any]:
+        return {"resolved_at": None, "survey_nonce": None, "review": None}
+
+
+class FollowUpAttemptLogged(LifecycleEvent):
+    """回访未接通: an attempt to reach the customer for the rating that did not reach them."""
+
+    type: ClassVar[str] = "complaint.followup_attempt_logged"
+    action: ClassVar[Action] = Action.LOG_FOLLOWUP_ATTEMPT
+
+    method: ContactMethod
+    attempted_at: datetime
+    note: str | None = None
+    working_day: date | None = None  # the Asia/Shanghai working day it counts for
+
+    def changes(self, state: ComplaintState, meta: EventMeta) -> dict[str, Any]:
+        followup = state.followup or FollowUp()
+        attempt = FollowUpAttempt(
+            attempted_at=self.attempted_at,
+            by=meta.actor.id or "",
+            method=self.method.value,
+            note=self.note,
+            working_day=self.working_day,
+        )
+        return {"followup": followup.model_copy(update={"attempts": [*followup.attempts, attempt]})}
+
+
+class FollowUpUnreachable(LifecycleEvent):
+    """回访无法联系: after the configured attempts on different working days the desk records
+    the customer as unreachable, an outcome of its own (not a rating)."""
+
+    type: ClassVar[str] = "complaint.followup_unreachable"
+    action: ClassVar[Action] = Action.RECORD_UNREACHABLE
+
+    attempts: int
+    working_days: int
+    note: str | None = None
+
+    def changes(self, state: ComplaintState, meta: EventMeta) -> dict[str, Any]:
+        followup = state.followup or FollowUp()
+        update = {"unreachable_at": meta.occurred_at, "unreachable_by": meta.actor.id}
+        return {"followup": followup.model_copy(update=update)}
 
 
 class DeadlineEvent(Event):
@@ -646,6 +746,11 @@ _TYPES: tuple[type[Event], ...] = (
     DeadlineWarned,
     DeadlineBreached,
     DeadlinesRecomputed,
+    Claimed,
+    CaseReviewed,
+    CaseSentBack,
+    FollowUpAttemptLogged,
+    FollowUpUnreachable,
 )
 EVENT_TYPES: dict[str, type[Event]] = {cls.type: cls for cls in _TYPES}
 

@@ -5,10 +5,14 @@ returns the events to append (or raises a domain error), and nothing else.
 Who may act (on top of record visibility, shared.domain.access):
 - agents (一级受理人), handlers, managers and directors handle: contact, investigate, propose,
   record the customer's answer, implement, resolve, add notes and corrective actions, escalate;
-- triage, assignment, withdrawal, reopening and closing are tier decisions, taken by the tier the
-  routing rules give the level or a higher one (by default agents up to level 1, managers up to
-  level 2, directors at every level: 一级/二级/三级受理人); the assignee is held to the same rule,
-  department handlers excepted (they investigate at any level);
+- triage, assignment, claiming, withdrawal and reopening are tier decisions, taken by the tier
+  the routing rules give the level or a higher one (by default agents up to level 1, managers up
+  to level 2, directors at every level: 一级/二级/三级受理人); the assignee is held to the same
+  rule, department handlers excepted (they investigate at any level);
+- the sign-off chain (seed 002 §5.1.1, rule data in `ClosureRules`): once the customer rated the
+  result or was recorded unreachable (回访, never by the case's handler: §5.4.1.3 私自填写舞弊),
+  the tier above the handler reviews (审核: level 1 a manager, level 2 and 3 a director who did
+  not handle it) or sends the case back; the clerk (事务文员) archives it (`close`, 存档);
 - solutions above the approval limits are approved by a manager or a director (审批), never by the
   person who proposed them (four eyes);
 - the reply to the regulator is sent by a manager or director;
@@ -20,13 +24,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
-from shared.domain.access import Principal
+from shared.domain.access import TIER_OF_ROLE, Principal
+from shared.domain.calendar import BusinessCalendar
 from shared.domain.complaint import ComplaintState
 from shared.domain.enums import (
     Category,
@@ -41,10 +47,13 @@ from shared.domain.enums import (
     Satisfaction,
     Status,
 )
-from shared.domain.errors import FieldError, Forbidden, InvalidInput
+from shared.domain.errors import Conflict, FieldError, Forbidden, InvalidInput
 from shared.domain.events import (
     Assigned,
     AwaitingCustomer,
+    CaseReviewed,
+    CaseSentBack,
+    Claimed,
     Closed,
     ContactLogged,
     CorrectiveActionAdded,
@@ -57,6 +66,8 @@ from shared.domain.events import (
     Escalated,
     Event,
     FindingsRecorded,
+    FollowUpAttemptLogged,
+    FollowUpUnreachable,
     InvestigationStarted,
     MarkedInvalid,
     NoteAdded,
@@ -74,10 +85,13 @@ from shared.domain.events import (
     Withdrawn,
 )
 from shared.domain.lifecycle import Action, InvalidTransition, allowed_actions
-from shared.domain.records import ActionStatus, Remedy
+from shared.domain.records import ActionStatus, FollowUp, Remedy
 from shared.domain.rules import (
+    DEFAULT_CLOSURE_RULES,
     DEFAULT_ROUTING_RULES,
     STAFF_OVERRIDE,
+    ClosureBlocker,
+    ClosureRules,
     RoutingRules,
     Rules,
     closure_blockers,
@@ -85,6 +99,7 @@ from shared.domain.rules import (
     level_text,
     may_mark_invalid,
     required_approval,
+    reviewer_problem,
     route,
     satisfaction_outcome,
     suggest_level,
@@ -103,8 +118,14 @@ ACTION_ROLES: dict[Action, frozenset[Role]] = {
     Action.REASSIGN: TIERED,
     Action.WITHDRAW: TIERED,
     Action.REOPEN: TIERED,
-    Action.CLOSE: TIERED,
-    Action.RECORD_SATISFACTION: TIERED,
+    # The sign-off chain (seed 002 §5.1.1, §3.2); the rule sets in force decide (`action_roles`).
+    Action.CLOSE: DEFAULT_CLOSURE_RULES.archivist_roles,
+    Action.RECORD_SATISFACTION: DEFAULT_CLOSURE_RULES.followup_roles,
+    Action.LOG_FOLLOWUP_ATTEMPT: DEFAULT_CLOSURE_RULES.followup_roles,
+    Action.RECORD_UNREACHABLE: DEFAULT_CLOSURE_RULES.followup_roles,
+    Action.REVIEW: LEADS,
+    Action.SEND_BACK: LEADS,
+    Action.CLAIM: TIERED,
     Action.APPROVE_SOLUTION: LEADS,
     Action.REJECT_SOLUTION: LEADS,
     Action.REGULATOR_REPLY: LEADS,
@@ -112,8 +133,26 @@ ACTION_ROLES: dict[Action, frozenset[Role]] = {
 }
 # Tier decisions: the caller's tier must cover the complaint's level.
 TIER_ACTIONS = frozenset(
-    {Action.TRIAGE, Action.ASSIGN, Action.REASSIGN, Action.WITHDRAW, Action.REOPEN, Action.CLOSE}
+    {Action.TRIAGE, Action.ASSIGN, Action.REASSIGN, Action.WITHDRAW, Action.REOPEN, Action.CLAIM}
 )
+
+
+def action_roles(action: Action, closure: ClosureRules = DEFAULT_CLOSURE_RULES) -> frozenset[Role]:
+    """The roles that may take `action` under the closure rules in force: who archives (存档)
+    and who does the 回访 are rule data; reviewers are tiers (`reviewer_problem`)."""
+    if action is Action.CLOSE:
+        return closure.archivist_roles
+    if action in (
+        Action.RECORD_SATISFACTION,
+        Action.LOG_FOLLOWUP_ATTEMPT,
+        Action.RECORD_UNREACHABLE,
+    ):
+        return closure.followup_roles
+    if action in (Action.REVIEW, Action.SEND_BACK):
+        # Any tier that reviews some level; `reviewer_problem` checks the case's own level.
+        lowest = min(TIER_OF_ROLE[role] for role in closure.reviewer_by_level.values())
+        return frozenset(r for r in TIERED if TIER_OF_ROLE[r] >= lowest)
+    return ACTION_ROLES.get(action, HANDLERS)
 
 
 @dataclass(frozen=True)
@@ -123,6 +162,8 @@ class Context:
     rules: Rules = field(default_factory=Rules)
     new_id: Callable[[], uuid.UUID] = uuid.uuid4
     new_nonce: Callable[[], str] = lambda: uuid.uuid4().hex
+    # The business calendar (回访 attempts count on different working days); None: Mon–Fri.
+    calendar: BusinessCalendar | None = None
 
 
 def authorize(
@@ -131,8 +172,9 @@ def authorize(
     state: ComplaintState,
     *,
     routing: RoutingRules = DEFAULT_ROUTING_RULES,
+    closure: ClosureRules = DEFAULT_CLOSURE_RULES,
 ) -> None:
-    roles = ACTION_ROLES.get(action, HANDLERS)
+    roles = action_roles(action, closure)
     if principal.role not in roles or not principal.has_role(*roles):
         raise Forbidden(f"your role may not {action} complaints")
     if action in TIER_ACTIONS and not tier_reaches(principal.role, state.level, rules=routing):
@@ -172,10 +214,12 @@ def assignee_problem(
     return None
 
 
-def permitted_actions(principal: Principal, status: Status) -> frozenset[Action]:
+def permitted_actions(
+    principal: Principal, status: Status, *, closure: ClosureRules = DEFAULT_CLOSURE_RULES
+) -> frozenset[Action]:
     """The actions the status allows and the caller's role may take (tier limits aside)."""
     return frozenset(
-        a for a in allowed_actions(status) if principal.has_role(*ACTION_ROLES.get(a, HANDLERS))
+        a for a in allowed_actions(status) if principal.has_role(*action_roles(a, closure))
     )
 
 
@@ -484,14 +528,25 @@ class Resolve(Command):
 
 
 def satisfaction_events(
-    state: ComplaintState, score: Satisfaction, *, source: str, comment: str | None
+    state: ComplaintState,
+    score: Satisfaction,
+    *,
+    source: str,
+    comment: str | None,
+    recorded_by: str | None = None,
+    method: str | None = None,
 ) -> list[Event]:
     """Seed 002 §5.3.1.7: 1–3 lets the case close; 4–5 reopens it one level up; a level-3 case
     rated 4–5 goes to the management meeting."""
     outcome = satisfaction_outcome(score, state.level)
     events: list[Event] = [
         SatisfactionRecorded(
-            score=score, source=source, comment=comment, management_review=outcome.management_review
+            score=score,
+            source=source,
+            comment=comment,
+            management_review=outcome.management_review,
+            recorded_by=recorded_by,
+            method=method,
         )
     ]
     if outcome.reopen:
@@ -513,9 +568,18 @@ class RecordSatisfaction(Command):
 
     score: Satisfaction
     comment: MediumText | None = None
+    method: ContactMethod = Field(default=ContactMethod.PHONE, description="How it was asked")
 
     def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
-        return satisfaction_events(state, self.score, source="return_call", comment=self.comment)
+        _not_the_handler(state, ctx)
+        return satisfaction_events(
+            state,
+            self.score,
+            source="return_call",
+            comment=self.comment,
+            recorded_by=ctx.principal.id,
+            method=self.method.value,
+        )
 
 
 class Escalate(Command):
@@ -572,23 +636,14 @@ class Reopen(Command):
 
 
 class Close(Command):
-    """结案. Company or shared fault needs a root cause and a corrective action (四不放过); a
-    regulator case needs its reply to the regulator recorded."""
+    """存档/结案 by the clerk (事务文员, seed 002 §3.2): the case was reviewed (审核), the customer
+    rated the result or was recorded unreachable (回访), company or shared fault has a root cause
+    and a corrective action (四不放过), and a regulator case has its reply recorded."""
 
     summary: MediumText | None = None
 
     def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
-        investigation = state.investigation
-        blockers = closure_blockers(
-            responsibility=investigation.responsibility if investigation else None,
-            has_root_cause=bool(state.root_cause),
-            action_count=len(state.corrective_actions),
-            all_actions_verified=all(a.verified for a in state.corrective_actions),
-            satisfaction=state.satisfaction,
-            regulator_case=state.channel is Channel.REGULATOR,
-            has_regulator_reply=state.regulator_reply is not None,
-            rules=ctx.rules.closure,
-        )
+        blockers = _closure_blockers(state, ctx.rules.closure)
         if blockers:
             raise InvalidInput([FieldError(("body",), f"cannot close yet: {', '.join(blockers)}")])
         return [Closed(summary=self.summary)]
@@ -689,6 +744,160 @@ class ReplyToCustomer(Command):
         return [CustomerReplySent(text=self.text)]
 
 
+# --- the sign-off chain (审核 → 存档) and the honest 回访 (seed 002 §5.1.1, §5.3.1.6, §5.4.1.3) ---
+
+
+def _handlers(state: ComplaintState) -> list[str | None]:
+    """Who handled the case: its assignee and whoever told the customer the result."""
+    return [str(state.assignee_id) if state.assignee_id else None, state.resolved_by]
+
+
+def _not_the_handler(state: ComplaintState, ctx: Context) -> None:
+    """Seed 002 §5.4.1.3: the handler never records the 回访 of their own case (私自填写舞弊)."""
+    if ctx.principal.id in {h for h in _handlers(state) if h}:
+        raise Forbidden("the handler of a case never records its 回访 (私自填写舞弊)")
+
+
+def _review_problem(state: ComplaintState, ctx: Context) -> None:
+    problem = reviewer_problem(
+        role=ctx.principal.role,
+        reviewer_id=ctx.principal.id,
+        level=state.level,
+        handlers=_handlers(state),
+        rules=ctx.rules.closure,
+    )
+    if problem is not None:
+        raise Forbidden(problem)
+
+
+class Claim(Command):
+    """认领: take an unassigned case of a level your tier handles from the queue (seed 002
+    §5.1.1.1: a level-1 case is tier 1's). The first claim wins; a later one gets 409."""
+
+    note: MediumText | None = None
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+        if state.assignee_id is not None:
+            raise Conflict("this complaint is already assigned (已被认领)")
+        user_id = ctx.principal.user_id
+        assert user_id is not None  # only staff roles claim
+        department = (
+            state.department
+            or route(state.category, state.level, rules=ctx.rules.routing).department_code
+        )
+        return [Claimed(department=department, assignee_id=user_id, note=self.note)]
+
+
+class Review(Command):
+    """审核: the tier above the handler signs the handled, rated case off (level 1 → manager,
+    level 2 → director, level 3 → a director who did not handle it); the clerk then archives."""
+
+    comment: MediumText | None = Field(default=None, examples=["处理过程符合规定，同意存档"])
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+        _review_problem(state, ctx)
+        if state.review is not None:
+            raise InvalidInput([FieldError(("body",), "this result is already reviewed")])
+        blockers = [
+            b
+            for b in _closure_blockers(state, ctx.rules.closure)
+            if b is not ClosureBlocker.REVIEW_MISSING
+        ]
+        if blockers:
+            raise InvalidInput([FieldError(("body",), f"cannot review yet: {', '.join(blockers)}")])
+        role = ctx.principal.role
+        assert role is not None
+        return [CaseReviewed(role=role, comment=self.comment)]
+
+
+class SendBack(Command):
+    """退回: the reviewer returns the case to its handler with the reason (counted in the
+    reports); the handler works on, and the new result is rated and reviewed again."""
+
+    reason: MediumText = Field(examples=["处理记录不完整，请补充与客户的沟通记录"])
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+        _review_problem(state, ctx)
+        role = ctx.principal.role
+        assert role is not None
+        return [CaseSentBack(role=role, reason=self.reason, handler_id=state.assignee_id)]
+
+
+class LogFollowUpAttempt(Command):
+    """回访未接通: an attempt to reach the customer for the rating that failed. Attempts on
+    different working days count towards recording the customer unreachable."""
+
+    method: ContactMethod = ContactMethod.PHONE
+    attempted_at: IsoDateTime | None = Field(default=None, description="Default: now")
+    note: MediumText | None = Field(default=None, examples=["电话无人接听"])
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+        _not_the_handler(state, ctx)
+        at = self.attempted_at or ctx.now
+        if at.tzinfo is None or at > ctx.now:
+            raise InvalidInput([FieldError(("body", "attempted_at"), "must be past, with offset")])
+        if state.satisfaction is not None:
+            raise InvalidInput([FieldError(("body",), "the customer has rated this result")])
+        day = _working_day(at, ctx.calendar)
+        return [
+            FollowUpAttemptLogged(
+                method=self.method, attempted_at=at, note=self.note, working_day=day
+            )
+        ]
+
+
+def _working_day(at: datetime, calendar: BusinessCalendar | None) -> date | None:
+    """The Asia/Shanghai day of `at` if it is a working day on the business calendar."""
+    local = at.astimezone(ZoneInfo(calendar.tz if calendar else "Asia/Shanghai")).date()
+    working = calendar.is_working_day(local) if calendar else local.weekday() < 5
+    return local if working else None
+
+
+class RecordUnreachable(Command):
+    """回访无法联系: the customer could not be reached after the configured number of attempts
+    on different working days (default 3); recorded as its own outcome, not a rating."""
+
+    note: MediumText | None = Field(default=None, examples=["三个工作日内三次电话均无人接听"])
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+        _not_the_handler(state, ctx)
+        if state.satisfaction is not None:
+            raise InvalidInput([FieldError(("body",), "the customer has rated this result")])
+        followup = state.followup or FollowUp()
+        if followup.unreachable_at is not None:
+            raise InvalidInput([FieldError(("body",), "already recorded as unreachable")])
+        needed = ctx.rules.closure.followup_attempts
+        days = followup.working_days()
+        if days < needed:
+            raise InvalidInput(
+                [
+                    FieldError(
+                        ("body",),
+                        f"log {needed} attempts on different working days first ({days} so far)",
+                    )
+                ]
+            )
+        return [
+            FollowUpUnreachable(attempts=len(followup.attempts), working_days=days, note=self.note)
+        ]
+
+
+def _closure_blockers(state: ComplaintState, rules: ClosureRules) -> list[ClosureBlocker]:
+    investigation = state.investigation
+    return closure_blockers(
+        responsibility=investigation.responsibility if investigation else None,
+        has_root_cause=bool(state.root_cause),
+        action_count=len(state.corrective_actions),
+        all_actions_verified=all(a.verified for a in state.corrective_actions),
+        satisfaction=state.satisfaction,
+        regulator_case=state.channel is Channel.REGULATOR,
+        has_regulator_reply=state.regulator_reply is not None,
+        reviewed=state.review is not None,
+        unreachable=state.followup is not None and state.followup.unreachable_at is not None,
+        rules=rules,
+    )
+
+
 COMMANDS: dict[Action, type[Command]] = {
     Action.TRIAGE: Triage,
     Action.ASSIGN: Assign,
@@ -718,6 +927,11 @@ COMMANDS: dict[Action, type[Command]] = {
     Action.REGULATOR_REPLY: RegulatorReply,
     Action.ADD_NOTE: AddNote,
     Action.REPLY_TO_CUSTOMER: ReplyToCustomer,
+    Action.CLAIM: Claim,
+    Action.REVIEW: Review,
+    Action.SEND_BACK: SendBack,
+    Action.LOG_FOLLOWUP_ATTEMPT: LogFollowUpAttempt,
+    Action.RECORD_UNREACHABLE: RecordUnreachable,
 }
 
 
@@ -726,7 +940,7 @@ def decide(state: ComplaintState, action: Action, command: Command, ctx: Context
     409 when the status does not allow the action (with the allowed actions), 422 when a rule
     (approval, closure, invalid path, recusal) refuses it."""
     # Who you are comes before what the state allows.
-    authorize(ctx.principal, action, state, routing=ctx.rules.routing)
+    authorize(ctx.principal, action, state, routing=ctx.rules.routing, closure=ctx.rules.closure)
     if action not in allowed_actions(state.status):
         raise InvalidTransition(state.status, action, allowed_actions(state.status))
     return command.decide(state, ctx)

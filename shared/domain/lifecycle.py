@@ -81,6 +81,12 @@ class Action(StrEnum):
     REGULATOR_REPLY = "regulator_reply"  # reply sent back to 12315 / the market regulator
     ADD_NOTE = "add_note"  # internal note
     REPLY_TO_CUSTOMER = "reply_to_customer"  # written reply sent to the customer
+    # --- the sign-off chain (审核 → 存档) and the honest 回访 (seed 002 §5.1.1, §5.3.1.6) ---
+    CLAIM = "claim"  # a tier takes an unassigned case from its queue (认领)
+    REVIEW = "review"  # 审核: the tier above the handler signs the case off
+    SEND_BACK = "send_back"  # 退回: the reviewer returns the case to its handler, with a reason
+    LOG_FOLLOWUP_ATTEMPT = "log_followup_attempt"  # 回访未接通: an attempt to reach the customer
+    RECORD_UNREACHABLE = "record_unreachable"  # 回访无法联系: after the configured attempts
 
 
 class Relative(StrEnum):
@@ -211,6 +217,14 @@ TRANSITIONS: Mapping[Action, Transition] = MappingProxyType(
         # complaint that comes back is a new, repeat complaint instead.
         Action.REOPEN: _row({_S.RESOLVED, _S.CLOSED, _S.INVALID}, _S.REOPENED),
         Action.CLOSE: _row({_S.RESOLVED}, _S.CLOSED),
+        # The sign-off chain and the 回访 (seed 002 §5.1.1.1–3, §5.3.1.6): a claim takes an
+        # unassigned case; the follow-up, the review and a send-back happen once the result is
+        # told (resolved), before the clerk archives (close).
+        Action.CLAIM: _row({_S.REGISTERED, _S.ASSIGNED, _S.REOPENED}, _S.ASSIGNED),
+        Action.REVIEW: _row({_S.RESOLVED}, Relative.SAME),
+        Action.SEND_BACK: _row({_S.RESOLVED}, _S.INVESTIGATING),
+        Action.LOG_FOLLOWUP_ATTEMPT: _row({_S.RESOLVED}, Relative.SAME),
+        Action.RECORD_UNREACHABLE: _row({_S.RESOLVED}, Relative.SAME),
     }
 )
 

@@ -33,6 +33,7 @@ from shared.domain.events import (
     Event,
     MarkedInvalid,
     Resolved,
+    SatisfactionRecorded,
     SolutionApproved,
     SolutionProposed,
 )
@@ -46,6 +47,9 @@ class StaffDirectory:
 
     by_role: Mapping[Role, Sequence[tuple[uuid.UUID, str | None]]] = field(default_factory=dict)
     tier_by_level: Mapping[Level, Role] = field(default_factory=lambda: DEFAULT_TIER_BY_LEVEL)
+    # The routing rules' `report_to_manager_from`: the level from which the responsible
+    # department's managers are told at once as well (seed 002 §5.1.1.3).
+    report_to_manager_from: Level | None = Level.VERY_SERIOUS
 
     def tier(self, role: Role, department: str | None) -> list[uuid.UUID]:
         """Everyone of `role` whose scope covers the department (company-wide ones included)."""
@@ -186,6 +190,16 @@ def _management(state: ComplaintState, staff: StaffDirectory) -> list[uuid.UUID]
     return staff.tier(Role.DIRECTOR, state.department)
 
 
+def _level3_alerted(state: ComplaintState, staff: StaffDirectory) -> list[uuid.UUID]:
+    """Seed 002 §5.1.1.3 and seed 003 「重大投诉,必须马上报告部门经理」: the responsible
+    department's managers (二级) hear of a level-3 case at once, with the directors."""
+    managers: list[uuid.UUID] = []
+    reported = staff.report_to_manager_from
+    if reported is not None and state.level >= reported:
+        managers = staff.tier(Role.MANAGER, state.department)
+    return [*managers, *_management(state, staff)]
+
+
 _ROLES = frozenset(Role)  # StrEnum members: a policy's plain role names are found in it
 
 
@@ -228,7 +242,7 @@ def notices(
                     meta,
                     topic,
                     TemplateKey.LEVEL3_ALERT,
-                    _management(state, staff),
+                    _level3_alerted(state, staff),
                     urgent=True,
                 )
         elif isinstance(event, Assigned) and state.assignee_id is not None:
@@ -263,7 +277,7 @@ def notices(
                     meta,
                     topic,
                     TemplateKey.LEVEL3_ALERT,
-                    _management(state, staff),
+                    _level3_alerted(state, staff),
                     urgent=True,
                 )
         elif isinstance(event, SolutionProposed | SolutionApproved) and _offered(event, state):
@@ -313,6 +327,18 @@ def notices(
                 _breach_recipients(state, event, staff),
                 urgent=urgent,
                 stage=event.stage.value,
+            )
+        elif isinstance(event, SatisfactionRecorded) and event.management_review:
+            # Seed 002 §5.3.1.7: a level-3 case the customer is not satisfied with goes to the
+            # management meeting (总经理例会); management hears of it at once.
+            outbox.staff(
+                state,
+                meta,
+                "complaint.management_review",
+                TemplateKey.MANAGEMENT_REVIEW,
+                _management(state, staff),
+                urgent=True,
+                score=str(int(event.score)),
             )
         elif isinstance(event, CustomerReplySent):
             outbox.customer(

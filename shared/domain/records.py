@@ -117,3 +117,46 @@ class RegulatorReply(BaseModel):
     content: str
     outcome: str | None = None  # e.g. 调解成功 / 调解不成功
     recorded_at: datetime
+
+
+# --- the sign-off chain (审核) and the satisfaction follow-up (回访) ----------------------------
+
+
+class SignOff(BaseModel):
+    """审核 (seed 002 §5.1.1.1–3): who reviewed the handled case, in which role, and when."""
+
+    model_config = _RECORD
+
+    reviewer_id: str
+    role: Role
+    at: datetime
+    comment: str | None = None
+
+
+class FollowUpAttempt(BaseModel):
+    """One logged attempt to reach the customer for the 回访 that did not reach them."""
+
+    model_config = _RECORD
+
+    attempted_at: datetime
+    by: str  # the staff member's user id
+    method: str
+    note: str | None = None
+    working_day: date | None = Field(
+        default=None, description="The Asia/Shanghai working day it counts for (None: not one)"
+    )
+
+
+class FollowUp(BaseModel):
+    """The 回访 of the current result: the attempts that failed, and whether the desk recorded
+    the customer as unreachable (its own outcome, counted apart from ratings)."""
+
+    model_config = _RECORD
+
+    attempts: list[FollowUpAttempt] = []
+    unreachable_at: datetime | None = None
+    unreachable_by: str | None = None
+
+    def working_days(self) -> int:
+        """The distinct working days the attempts were made on (seed 002 §5.3.1.6: 回访)."""
+        return len({a.working_day for a in self.attempts if a.working_day is not None})

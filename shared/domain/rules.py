@@ -66,6 +66,7 @@ __all__ = [
     "level_text",
     "may_mark_invalid",
     "required_approval",
+    "reviewer_problem",
     "route",
     "satisfaction_outcome",
     "suggest_level",
@@ -367,6 +368,10 @@ class RoutingRules(BaseModel):
             DEFAULT_TIER_BY_LEVEL
         )  # agent 一级, manager 二级, director 三级
     )
+    # Seed 002 §5.1.1.3, seed 003 「重大投诉,必须马上报告部门经理」: from this level on the
+    # responsible department's managers (二级) are told at once, with the directors, and see the
+    # case. None: only the directors.
+    report_to_manager_from: Level | None = Level.VERY_SERIOUS
 
     @model_validator(mode="after")
     def _complete(self) -> RoutingRules:
@@ -539,6 +544,7 @@ class ClosureBlocker(StrEnum):
     CORRECTIVE_ACTION_MISSING = "corrective_action_missing"  # 没有制定纠正预防措施不放过
     CORRECTIVE_ACTION_UNVERIFIED = "corrective_action_unverified"  # 措施绩效跟踪 (seed 004)
     SATISFACTION_MISSING = "satisfaction_missing"  # 未回访 (seed 002 §5.4.1.3)
+    REVIEW_MISSING = "review_missing"  # 未审核 (seed 002 §5.1.1.1–3)
     CUSTOMER_DISSATISFIED = "customer_dissatisfied"  # rated 4–5: reopen, do not close
     REGULATOR_REPLY_MISSING = "regulator_reply_missing"  # seed 003 第七条: 向监管部门反馈
 
@@ -556,13 +562,67 @@ class ClosureRules(BaseModel):
         {Responsibility.COMPANY, Responsibility.SHARED}
     )
     require_verified_actions: StrictBool = False
-    require_satisfaction: StrictBool = False  # customers who cannot be reached must not block 结案
+    # 回访 is mandatory (seed 002 §5.3.1.6, §5.4.1.3): the customer rated the result, or the desk
+    # recorded them unreachable after `followup_attempts` attempts on different working days.
+    require_satisfaction: StrictBool = True
     # Seed 003 第七条: 上级监管部门转来的客户投诉, 处理完后应及时向监管部门反馈; the 12315 rules
     # want the result recorded back, so a regulator case closes only once that is done.
     require_regulator_reply: StrictBool = True
+    # The sign-off chain (审核 → 存档, seed 002 §5.1.1.1–3; see `reviewer_problem`).
+    require_review: StrictBool = True
+    # Who reviews a case of each level: that tier or a higher one, never the case's handler.
+    reviewer_by_level: Mapping[Level, Role] = Field(
+        default_factory=lambda: {
+            Level.ORDINARY: Role.MANAGER,  # 由二级受理人审核
+            Level.SERIOUS: Role.DIRECTOR,  # 报三级受理人审核
+            Level.VERY_SERIOUS: Role.DIRECTOR,  # 三级受理人指导处理; another director signs off
+        }
+    )
+    # Who archives (存档, the `close` step): seed 002 §3.2 事务文员.
+    archivist_roles: frozenset[Role] = frozenset({Role.CLERK})
+    # Who may record a return call's rating or a failed attempt (never the case's handler).
+    followup_roles: frozenset[Role] = frozenset(
+        {Role.AGENT, Role.CLERK, Role.MANAGER, Role.DIRECTOR}
+    )
+    # The customer is recorded unreachable only after this many attempts on different working
+    # days (Asia/Shanghai, the business calendar).
+    followup_attempts: StrictInt = Field(default=3, ge=1, le=10)
+
+    @model_validator(mode="after")
+    def _chain(self) -> ClosureRules:
+        if missing := set(Level) - set(self.reviewer_by_level):
+            raise ValueError(f"no reviewer for levels {sorted(missing)}")
+        if odd := set(self.reviewer_by_level.values()) - _TIER_ROLES:
+            raise ValueError(f"reviewers must be agent, manager or director, not {sorted(odd)}")
+        if not self.archivist_roles:
+            raise ValueError("someone must archive (存档): archivist_roles is empty")
+        if not self.followup_roles:
+            raise ValueError("someone must do the 回访: followup_roles is empty")
+        return self
 
 
 DEFAULT_CLOSURE_RULES = ClosureRules()
+
+
+def reviewer_problem(
+    *,
+    role: Role | None,
+    reviewer_id: str,
+    level: Level,
+    handlers: Iterable[str | None],
+    rules: ClosureRules = DEFAULT_CLOSURE_RULES,
+) -> str | None:
+    """Why this caller may not review (审核) or send back a case of `level`, or None: the
+    reviewer's tier must reach the level's reviewer tier (seed 002 §5.1.1.1: level 1 → 二级,
+    §5.1.1.2: level 2 → 三级, §5.1.1.3: level 3 → 三级), and the reviewer is never one of the
+    case's handlers (four eyes)."""
+    needed = rules.reviewer_by_level[level]
+    held = TIER_OF_ROLE.get(role, 0) if role is not None else 0
+    if held < TIER_OF_ROLE[needed]:
+        return f"a level-{int(level)} case is reviewed by a {needed} or higher (审核)"
+    if reviewer_id in {h for h in handlers if h}:
+        return "the handler of a case never reviews it (四眼原则)"
+    return None
 
 
 def closure_blockers(
@@ -574,6 +634,8 @@ def closure_blockers(
     satisfaction: Satisfaction | None = None,
     regulator_case: bool = False,
     has_regulator_reply: bool = False,
+    reviewed: bool = True,
+    unreachable: bool = False,
     rules: ClosureRules = DEFAULT_CLOSURE_RULES,
 ) -> list[ClosureBlocker]:
     """Why the complaint cannot close yet; empty when it can. `responsibility` is None before
@@ -587,12 +649,14 @@ def closure_blockers(
     if rules.require_verified_actions and action_count > 0 and not all_actions_verified:
         blockers.append(ClosureBlocker.CORRECTIVE_ACTION_UNVERIFIED)
     if satisfaction is None:
-        if rules.require_satisfaction:
+        if rules.require_satisfaction and not unreachable:
             blockers.append(ClosureBlocker.SATISFACTION_MISSING)
     elif satisfaction > Satisfaction.ACCEPTABLE:
         blockers.append(ClosureBlocker.CUSTOMER_DISSATISFIED)
     if rules.require_regulator_reply and regulator_case and not has_regulator_reply:
         blockers.append(ClosureBlocker.REGULATOR_REPLY_MISSING)
+    if rules.require_review and not reviewed:
+        blockers.append(ClosureBlocker.REVIEW_MISSING)
     return blockers
 
 

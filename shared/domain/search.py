@@ -12,7 +12,6 @@ functions); shared/db/search.py builds the SQL from what this module says.
 
 from __future__ import annotations
 
-import re
 import string
 from dataclasses import dataclass
 
@@ -198,23 +197,3 @@ def text_similarity(a: str, b: str) -> float:
     """Jaccard similarity of two texts' bigram sets, 0 … 1."""
     x, y = bigrams(a), bigrams(b)
     return len(x & y) / len(x | y) if x and y else 0.0
-
-
-PHRASE = 3
-MAX_PHRASES = 12
-
-
-def phrase_query(text: str) -> str | None:
-    """A `tsquery` (text form) for complaints sharing any three-character phrase of `text`'s
-    words (letters, digits, Chinese: punctuation splits them); None when there is none."""
-    phrases: list[str] = []
-    for word in re.findall(r"\w+", fold(text)):
-        for i in range(len(word) - PHRASE + 1):
-            phrase = word[i : i + PHRASE]
-            if phrase not in phrases:
-                phrases.append(phrase)
-    if not phrases:
-        return None
-    step = max(1, len(phrases) // MAX_PHRASES + (len(phrases) % MAX_PHRASES > 0))
-    picked = phrases[::step][:MAX_PHRASES]
-    return " | ".join(f"({_term_query(p, '')})" for p in picked)

@@ -95,6 +95,7 @@ class TemplateKey(StrEnum):
     DEADLINE_BREACH = "deadline_breach"  # 超时
     ESCALATION = "escalation"  # 升级
     LEVEL3_ALERT = "level3_alert"  # 三级投诉警报
+    MANAGEMENT_REVIEW = "management_review"  # 提交总经理例会 (seed 002 §5.3.1.7)
 
 
 # Seed 002 附件一 §三 (禁忌语言), with the common variants of the same three faults: saying "no"
@@ -180,6 +181,7 @@ TEMPLATE_SPECS: Mapping[TemplateKey, TemplateSpec] = MappingProxyType(
         _K.DEADLINE_BREACH: _spec(_S, _BOTH, set(), {"reference", "stage"}),
         _K.ESCALATION: _spec(_S, _BOTH, {"previous_level", "reason"}, {"reference", "level"}),
         _K.LEVEL3_ALERT: _spec(_S, _BOTH, set(), {"reference"}),
+        _K.MANAGEMENT_REVIEW: _spec(_S, _BOTH, {"score"}, {"reference", "score"}),
     }
 )
 
@@ -432,6 +434,12 @@ _DEFAULTS: tuple[tuple[TemplateKey, str, str], ...] = (
         "【三级投诉】{reference} 请立即关注",
         "您好！受理号 {reference} 为三级投诉（非常严重投诉），可能影响公司声誉或利益，"
         "请立即关注并指导处理。责任部门：{department}。",
+    ),
+    (
+        _K.MANAGEMENT_REVIEW,
+        "【总经理例会】{reference} 三级投诉客户不满意",
+        "您好！受理号 {reference} 为三级投诉，客户对处理结果的满意度评价为 {score}"
+        "（4 不满意 / 5 很不满意），请提交总经理例会研究处理。责任部门：{department}。",
     ),
 )
 DEFAULT_TEMPLATES: Mapping[TemplateKey, MessageTemplate] = MappingProxyType(

@@ -35,14 +35,17 @@ CLEAR, MASKED, HIDDEN, ANONYMOUS = "C", "M", "-", "401"
 COLUMNS = ["q1", "q1n", "q2", "q3", "l1", "q1a", "i1", "i2"]
 MATRIX: dict[str, str] = {
     #                      q1  q1n q2  q3  l1  q1a i1  i2
-    "agent": "C   C   C   C   -   C   -   -",  # what it registered
-    "agent2": "-   -   -   -   C   C   -   -",  # registered l1, assigned q1a
+    # what it registered, and tier 1's queue: every unassigned level-1 case (seed 002 §5.1.1.1)
+    "agent": "C   C   C   C   C   C   C   C",
+    "agent2": "C   C   -   -   C   C   C   C",  # registered l1, assigned q1a; the level-1 queue
     "handler_quality": "C   C   C   C   -   C   C   C",  # its department, any level
     "handler_logistics": "-   -   -   -   C   -   -   -",
-    "manager": "C   C   C   -   C   C   C   C",  # company-wide, level ≤ 2
-    "manager_quality": "C   C   C   -   -   C   C   C",  # its department, level ≤ 2
+    # company-wide, level ≤ 2, and level 3 reported to managers (seed 002 §5.1.1.3)
+    "manager": "C   C   C   C   C   C   C   C",
+    "manager_quality": "C   C   C   C   -   C   C   C",  # its department, every level
     "director": "C   C   C   C   C   C   C   C",
     "auditor": "M   M   M   M   M   M   M   M",
+    "clerk": "C   C   C   C   C   C   C   C",  # 事务文员: the records, and calls customers back
     "admin": "M   M   M   M   M   M   M   M",
     "integration": "-   -   -   -   -   -   -   M",  # its own, no pii:read
     "integration_all": "M   M   M   M   M   M   M   M",  # complaints:read:all
@@ -112,6 +115,7 @@ async def principals(
         "manager_quality": manager_quality.headers,
         "director": staff.director.headers,
         "auditor": staff.auditor.headers,
+        "clerk": staff.clerk.headers,
         "admin": admin_headers,
         "integration": own.headers,
         "integration_all": everything.headers,
@@ -336,14 +340,22 @@ async def test_another_departments_handler_sees_what_it_is_assigned(
 TIERS = frozenset({"agent", "manager", "director"})
 LEADS = frozenset({"manager", "director"})
 HANDLING = frozenset({"agent", "handler", "manager", "director"})
+FOLLOW_UP = frozenset({"agent", "clerk", "manager", "director"})
 ROLES_FOR: dict[str, frozenset[str]] = {
     "triage": TIERS,
     "assign": TIERS,
     "reassign": TIERS,
     "withdraw": TIERS,
     "reopen": TIERS,
-    "close": TIERS,
-    "record_satisfaction": TIERS,
+    # The sign-off chain (seed 002 §3.2, §5.1.1): the clerk archives; reviewers are leads; the
+    # 回访 is done by anyone but the handler (agents, the clerk, leads); tiers claim.
+    "close": frozenset({"clerk"}),
+    "record_satisfaction": FOLLOW_UP,
+    "log_followup_attempt": FOLLOW_UP,
+    "record_unreachable": FOLLOW_UP,
+    "review": LEADS,
+    "send_back": LEADS,
+    "claim": TIERS,
     "approve_solution": LEADS,
     "reject_solution": LEADS,
     "regulator_reply": LEADS,
@@ -362,6 +374,7 @@ ON_REGISTERED: dict[str, int] = {
     "escalate": 200,
     "withdraw": 200,
     "regulator_reply": 422,
+    "claim": 200,  # nobody holds it yet: the caller takes it
 }
 # The staff who may read the case and their role; the others get 404, 403 or 401.
 ACTORS = {
@@ -369,9 +382,9 @@ ACTORS = {
     "handler_quality": "handler",
     "manager": "manager",
     "director": "director",
+    "clerk": "clerk",
 }
 REFUSED = {
-    "agent2": 404,
     "handler_logistics": 404,
     "integration": 404,
     "subject": 404,
@@ -487,10 +500,11 @@ async def test_denied_reads_are_audited(
 ) -> None:
     complaint = await register(anon, staff.agent.headers, staff)
     path = f"/api/v1/complaints/{complaint.id}"
-    assert (await anon.get(path, headers=staff.agent2.headers)).status_code == 404
+    outsider = staff.handler_logistics
+    assert (await anon.get(path, headers=outsider.headers)).status_code == 404
     audit = await anon.get(
         "/api/v1/audit-events",
-        params={"action": "access.denied", "actor_id": staff.agent2.id},
+        params={"action": "access.denied", "actor_id": outsider.id},
         headers=admin_headers,
     )
     assert any(e["target_id"] == f"GET {path}" for e in audit.json()["items"])
@@ -500,8 +514,9 @@ async def test_unknown_ids_look_exactly_like_hidden_ones(
     anon: httpx.AsyncClient, staff: Staff
 ) -> None:
     complaint = await register(anon, staff.agent.headers, staff)
-    hidden = await anon.get(f"/api/v1/complaints/{complaint.id}", headers=staff.agent2.headers)
-    unknown = await anon.get(f"/api/v1/complaints/{uuid.uuid4()}", headers=staff.agent2.headers)
+    outsider = staff.handler_logistics.headers
+    hidden = await anon.get(f"/api/v1/complaints/{complaint.id}", headers=outsider)
+    unknown = await anon.get(f"/api/v1/complaints/{uuid.uuid4()}", headers=outsider)
     strip = lambda r: {k: v for k, v in r.json().items() if k != "instance"}  # noqa: E731
     assert hidden.status_code == unknown.status_code == 404
     assert strip(hidden) == strip(unknown)

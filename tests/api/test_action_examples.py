@@ -54,7 +54,13 @@ RECIPES: dict[str, tuple[str, str, tuple[tuple[str, dict[str, Any] | None], ...]
     "withdraw": ("registered", "agent", ()),
     "mark_invalid": ("investigating", "handler_quality", (("record_findings", CUSTOMER_FAULT),)),
     "reopen": ("resolved", "agent", ()),
-    "close": ("resolved", "agent", ()),
+    "close": ("reviewed", "clerk", ()),
+    "claim": ("registered", "agent2", ()),
+    "review": ("rated", "manager", ()),
+    "send_back": ("resolved", "manager", ()),
+    "log_followup_attempt": ("resolved", "agent", ()),
+    # Three failed attempts on different working days first (by an agent, not the handler).
+    "record_unreachable": ("resolved", "agent", ()),
     "regulator_reply": ("registered", "director", ()),
     "add_note": ("registered", "agent", ()),
     "reply_to_customer": ("registered", "agent", ()),
@@ -75,6 +81,10 @@ async def test_the_documented_example_is_accepted(
     await drive_to(flow, status, staff)
     for step, step_body in steps:
         await flow.act(step, staff.handler_quality.headers, step_body or ACTION_EXAMPLES[step])
+    if action == "record_unreachable":
+        for day in ("2026-11-23", "2026-11-24", "2026-11-25"):  # Mon–Wed, working days
+            attempt = {"method": "phone", "attempted_at": f"{day}T10:00:00+08:00"}
+            await flow.act("log_followup_attempt", staff.agent.headers, attempt)
     body: dict[str, Any] = dict(ACTION_EXAMPLES[action])
     if "action_id" in body:  # the id the server gave the corrective action (module docstring)
         body["action_id"] = flow.complaint["corrective_actions"][-1]["id"]

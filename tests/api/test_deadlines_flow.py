@@ -209,7 +209,10 @@ async def test_closing_cancels_what_is_open_and_filters_and_lookup_follow(
     flow = Flow(anon, created)
     await flow.act("assign", staff.agent.headers, {"assignee_id": staff.agent.id})
     await flow.act("resolve", staff.agent.headers, {"result": "已为您处理完毕"})
-    await flow.act("close", staff.agent.headers, {})
+    # The 回访 by the clerk, the manager's review, the clerk archives (seed 002 §5.1.1.1).
+    await flow.act("record_satisfaction", staff.clerk.headers, {"score": 2})
+    await flow.act("review", staff.manager.headers, {})
+    await flow.act("close", staff.clerk.headers, {})
     found = await _deadlines(anon, staff.agent.headers, flow.id)
     assert all(d["status"] in ("met", "cancelled") for d in found)
     assert all(d["remaining_seconds"] is None for d in found)

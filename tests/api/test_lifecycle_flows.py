@@ -64,8 +64,10 @@ async def test_full_seed_procedure_from_intake_to_closure(
     await flow.act("implement_solution", handler, {"note": "已换新并付款"})
     await flow.act("resolve", handler, {"result": "已为您换新并补偿，感谢您的耐心等待"})
     assert flow.status == "resolved"
-    # 四不放过: a company-fault complaint needs a corrective action before it closes.
-    await flow.act("close", staff.manager.headers, {}, expect=422)
+    # 四不放过: a company-fault complaint needs a corrective action before it closes; and the
+    # clerk archives (seed 002 §3.2), never a manager alone.
+    await flow.act("close", staff.manager.headers, {}, expect=403)
+    await flow.act("close", staff.clerk.headers, {}, expect=422)
     await flow.act(
         "add_corrective_action",
         handler,
@@ -82,15 +84,19 @@ async def test_full_seed_procedure_from_intake_to_closure(
     assert again.status_code == 404  # single use
     await flow.refresh(staff.manager.headers)
     assert flow.complaint["satisfaction"] == 2
-    await flow.act("close", staff.manager.headers, {"summary": "结案"})
+    # Seed 002 §5.1.1.1: reviewed by the tier above (审核) before the clerk archives (存档).
+    await flow.act("close", staff.clerk.headers, {}, expect=422)
+    await flow.act("review", staff.manager.headers, {"comment": "同意存档"})
+    await flow.act("close", staff.clerk.headers, {"summary": "结案"})
     assert flow.status == "closed"
     events = await flow.events(staff.manager.headers)
-    assert [e["type"] for e in events][-3:] == [
+    assert [e["type"] for e in events][-4:] == [
         "complaint.corrective_action_added",
         "complaint.satisfaction_recorded",
+        "complaint.reviewed",
         "complaint.closed",
     ]
-    assert events[-2]["actor"]["kind"] == "customer"
+    assert events[-3]["actor"]["kind"] == "customer"
     await assert_rebuilds(db, flow.id)
 
 
@@ -268,17 +274,16 @@ async def test_every_disallowed_transition_is_409_with_the_allowed_actions(
     anon: httpx.AsyncClient, staff: Staff
 ) -> None:
     """Every status the flow helpers reach × every action the table refuses there, posted with
-    its documented (valid) example by a director, who holds every tier: 409 and what is allowed.
-    The refusal must change nothing."""
+    its documented (valid) example by a director, who holds every tier (the clerk for `close`,
+    which only the clerk takes): 409 and what is allowed. The refusal must change nothing."""
     for status in Status:
         flow = await drive_to(await register(anon, staff.agent.headers), status.value, staff)
         allowed = {a.value for a in allowed_actions(status)}
         refused = [a.value for a in Action if a.value not in allowed]
         assert refused, status
         for action in refused:
-            response = await flow.act(
-                action, staff.director.headers, ACTION_EXAMPLES[action], expect=409
-            )
+            who = staff.clerk if action == "close" else staff.director
+            response = await flow.act(action, who.headers, ACTION_EXAMPLES[action], expect=409)
             problem = response.json()
             assert problem["type"] == "/problems/invalid-transition", (status, action)
             assert set(problem["allowed_actions"]) == allowed, (status, action)
@@ -293,7 +298,8 @@ async def test_a_malformed_body_is_422_before_the_role_and_the_status_are_looked
     malformed = await flow.act("close", staff.handler_quality.headers, {"summary": 7}, expect=422)
     assert malformed.json()["type"] == "/problems/validation"
     await flow.act("close", staff.handler_quality.headers, {}, expect=403)
-    await flow.act("close", staff.director.headers, {}, expect=409)
+    await flow.act("close", staff.director.headers, {}, expect=403)  # the clerk archives
+    await flow.act("close", staff.clerk.headers, {}, expect=409)
 
 
 async def test_if_match_is_required_and_concurrent_actions_have_one_winner(
@@ -307,8 +313,9 @@ async def test_if_match_is_required_and_concurrent_actions_have_one_winner(
         url, json={"text": "旧版本"}, headers={**staff.agent.headers, "If-Match": '"99"'}
     )
     assert stale.status_code == 412
-    racers = [staff.agent, staff.agent2, staff.manager, staff.director]
-    # agent2 cannot see the complaint (404); the others race on the same version.
+    racers = [staff.agent, staff.handler_logistics, staff.manager, staff.director]
+    # The logistics handler cannot see a quality complaint (404); the others race on the same
+    # version (another agent would see it: it is in tier 1's queue).
     responses = await asyncio.gather(
         *(
             anon.post(
@@ -461,7 +468,8 @@ async def test_manual_reopen_withdraws_the_survey_link(
     assert (await anon.post(SURVEY, json={"token": fresh, "score": 1})).status_code == 204
     # A closed case can be reopened too (seed 002 §5.3.1.6: the customer contests the result).
     await flow.refresh(staff.agent.headers)
-    await flow.act("close", staff.agent.headers, {})
+    await flow.act("review", staff.manager.headers, {})
+    await flow.act("close", staff.clerk.headers, {})
     await flow.act("reopen", staff.agent.headers, {"reason": "客户对结果提出异议"})
     assert flow.status == "reopened"
     assert flow.complaint["closed_at"] is None

@@ -238,7 +238,10 @@ async def test_templates_list_defaults(
     response = await anon.get(TEMPLATES, headers=admin_headers)
     assert response.status_code == 200
     templates = {t["key"]: t for t in response.json()}
-    assert len(templates) == 10
+    assert len(templates) == 11
+    # 提交总经理例会 (seed 002 §5.3.1.7): a staff message, with the score.
+    assert templates["management_review"]["audience"] == "staff"
+    assert "score" in templates["management_review"]["required_placeholders"]
     ack = templates["complaint_acknowledged"]
     assert ack["audience"] == "customer"
     assert ack["channels"] == ["email", "sms"]

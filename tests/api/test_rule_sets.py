@@ -260,18 +260,27 @@ async def test_the_tier_per_level_decides_who_sees_a_level_and_hears_of_escalati
 ) -> None:
     """一级/二级/三级受理人 as configured: a company that gives level 3 to its service managers
     lets them read level-3 cases; one that trusts agents with level 2 tells them of escalations
-    to level 2 (and not the managers)."""
+    to level 2 (and not the managers). By default a level-3 case is reported to the managers
+    (seed 002 §5.1.1.3), who read it; a company may turn that off."""
     client, agent, manager = env["client"], env["agent"], env["manager"]
     loud = await _register(env, content="消费者称将向媒体曝光此事")  # keyword 曝光: level 3
     assert loud.complaint["level"] == 3
     path = f"/api/v1/complaints/{loud.id}"
-    assert (await client.get(path, headers=manager.headers)).status_code == 404  # the director's
+    assert (await client.get(path, headers=manager.headers)).status_code == 200  # reported
     quiet = await _register(env)
     assert quiet.complaint["level"] == 1
     try:
+        unreported = {
+            "department_by_category": DEPARTMENTS,
+            "tier_by_level": {"1": "agent", "2": "manager", "3": "director"},
+            "report_to_manager_from": None,
+        }
+        assert (await _put(env, "routing", unreported)).status_code == 200
+        assert (await client.get(path, headers=manager.headers)).status_code == 404
         routing = {
             "department_by_category": DEPARTMENTS,
             "tier_by_level": {"1": "agent", "2": "agent", "3": "manager"},
+            "report_to_manager_from": None,
         }
         assert (await _put(env, "routing", routing)).status_code == 200
         assert (await client.get(path, headers=manager.headers)).status_code == 200
@@ -292,7 +301,7 @@ async def test_the_tier_per_level_decides_who_sees_a_level_and_hears_of_escalati
             "tier_by_level": {"1": "agent", "2": "manager", "3": "director"},
         }
         assert (await _put(env, "routing", default)).status_code == 200
-    assert (await client.get(path, headers=manager.headers)).status_code == 404
+    assert (await client.get(path, headers=manager.headers)).status_code == 200
 
 
 def test_a_stored_rule_set_that_no_longer_validates_falls_back_to_the_default() -> None:
@@ -305,3 +314,28 @@ def test_a_stored_rule_set_that_no_longer_validates_falls_back_to_the_default() 
     )
     assert rules.approval == ApprovalRules()
     assert rules.repeat.window_days == 60
+
+
+async def test_a_company_with_another_sign_off_chain_changes_the_closure_rules(
+    env: dict[str, Any],
+) -> None:
+    """Seed 002 §5.1.1 is the default (reviewed by the tier above, archived by the clerk); a
+    company where managers archive what they reviewed, and that accepts one attempt to reach
+    the customer, says so in the `closure` rule set."""
+    agent, manager = env["agent"], env["manager"]
+    flow = await _register(env)
+    await flow.act("claim", agent.headers, {})
+    await flow.act("resolve", agent.headers, {"result": "已电话指导客户操作，问题解决"})
+    await flow.act("log_followup_attempt", manager.headers, {"method": "phone"})
+    await flow.act("record_unreachable", manager.headers, {}, expect=422)  # 3 working days
+    await flow.act("close", manager.headers, {}, expect=403)  # the clerk archives
+    try:
+        closure = {"archivist_roles": ["clerk", "manager"], "followup_attempts": 1}
+        assert (await _put(env, "closure", closure)).status_code == 200
+        await flow.act("record_unreachable", manager.headers, {})
+        await flow.act("close", manager.headers, {}, expect=422)  # still reviewed first
+        await flow.act("review", manager.headers, {})
+        await flow.act("close", manager.headers, {})
+        assert flow.status == "closed"
+    finally:
+        assert (await _put(env, "closure", {})).status_code == 200

@@ -94,22 +94,23 @@ async def test_two_character_terms_find_exactly_what_like_finds(
 
 
 async def test_mixed_queries_need_every_term(anon: httpx.AsyncClient, staff: Staff) -> None:
-    """`XQG100 漏水` and `退款 320`: latin, digits and Chinese, no spaces needed inside a term,
-    ASCII case folded."""
+    """`XQG100 漏水` and `退款 83917` (like `退款 320`): latin, digits and Chinese, no spaces
+    needed inside a term, ASCII case folded."""
     agent = staff.agent.headers
     tag = _tag()
     both = await _register(
-        anon, agent, content=f"{tag} 滚筒漏水，要求退款320元。", product={"model": "XQG100-A8"}
+        anon, agent, content=f"{tag} 滚筒漏水，要求退款83917元。", product={"model": "XQG100-A8"}
     )
     model_only = await _register(
         anon, agent, content=f"{tag} 滚筒异响，要求退款999元。", product={"model": "xqg100-c2"}
     )
-    refund_only = await _register(anon, agent, content=f"{tag} 冰箱不制冷，申请退款1320元。")
+    refund_only = await _register(anon, agent, content=f"{tag} 冰箱不制冷，申请退款183917元。")
     director = staff.director.headers
     q1 = await _search(anon, director, q=f"XQG100 漏水 {tag}")
     assert [c["id"] for c in q1] == [both.id]
-    q2 = await _search(anon, director, q=f"退款 320 {tag}")
-    assert {c["id"] for c in q2} == {both.id, refund_only.id}  # 1320 contains 320
+    # (five digits: a 受理号's daily number or a random serial never holds them by chance)
+    q2 = await _search(anon, director, q=f"退款 83917 {tag}")
+    assert {c["id"] for c in q2} == {both.id, refund_only.id}  # 183917 contains 83917
     q3 = await _search(anon, director, q=f"xqg100 {tag.lower()}")
     assert {c["id"] for c in q3} == {both.id, model_only.id}
     filtered = await _search(anon, director, q=f"退款 {tag}", status="registered", kind="complaint")
@@ -205,7 +206,7 @@ async def test_similar_complaints_say_why_and_respect_access(
     anon: httpx.AsyncClient, staff: Staff
 ) -> None:
     """Same customer (phone), same order, same serial, similar text — and never a complaint
-    the reader may not see (agent2 registered it: the agent cannot read it)."""
+    the reader may not see (another department's, for a department handler)."""
     agent = staff.agent.headers
     tag = _tag()
     phone = mobile()
@@ -236,12 +237,16 @@ async def test_similar_complaints_say_why_and_respect_access(
         response = await anon.post(LIST, json=body, headers=agent)
         assert response.status_code == 201, response.text
         ids[response.json()["id"]] = name
-    hidden_body = complaint_body(content="订单有问题。", product={"order_number": order})
+    # A logistics complaint (物流部) on the same order: the quality handler may not read it.
+    hidden_body = complaint_body(
+        content="订单有问题。", category="logistics", product={"order_number": order}
+    )
     hidden_body["customer"]["email"] = None
     hidden = await anon.post(LIST, json=hidden_body, headers=staff.agent2.headers)
     assert hidden.status_code == 201
 
-    response = await anon.get(f"{LIST}/{first['id']}/similar", headers=agent)
+    reader = staff.handler_quality.headers  # its department's complaints (质量部), any level
+    response = await anon.get(f"{LIST}/{first['id']}/similar", headers=reader)
     assert response.status_code == 200, response.text
     reasons = {
         ids.get(s["complaint"]["id"], s["complaint"]["id"]): s["reasons"] for s in response.json()
@@ -257,7 +262,7 @@ async def test_similar_complaints_say_why_and_respect_access(
     # The director sees agent2's complaint too.
     as_director = await anon.get(f"{LIST}/{first['id']}/similar", headers=staff.director.headers)
     assert hidden.json()["id"] in {s["complaint"]["id"] for s in as_director.json()}
-    unknown = await anon.get(f"{LIST}/{uuid.uuid4()}/similar", headers=agent)
+    unknown = await anon.get(f"{LIST}/{uuid.uuid4()}/similar", headers=reader)
     assert unknown.status_code == 404
     assert unknown.headers["content-type"] == "application/problem+json"
 

@@ -13,6 +13,7 @@ from shared.db.engine import Database
 from tests.conftest import Staff
 from tests.support.factories import complaint_body, mobile
 from tests.support.flow import assert_rebuilds, register
+from tests.support.principals import Account
 
 SURVEY = "/api/v1/public/survey"
 
@@ -124,11 +125,16 @@ async def test_seed_002_levels_and_tiers_from_intake_to_closure(
     assert (await anon.post(SURVEY, json={"token": second_link, "score": 2})).status_code == 204
     await flow.refresh(director)
     assert flow.complaint["satisfaction"] == 2
-    await flow.act("close", director, {"summary": "客户满意，结案"})
+    # §5.1.1.3: the director directed it, so another director signs it off (four eyes); then
+    # the clerk archives (§3.2 事务文员).
+    await flow.act("close", director, {}, expect=403)
+    await flow.act("review", director, {}, expect=403)
+    await flow.act("review", staff.director2.headers, {"comment": "同意存档"})
+    await flow.act("close", staff.clerk.headers, {"summary": "客户满意，结案"})
     assert flow.status == "closed"
     events = await flow.events(director)
     actors = {e["actor"]["id"] for e in events}
-    for who in (staff.agent, staff.handler_logistics, staff.manager, staff.director):
+    for who in (staff.agent, staff.handler_logistics, staff.manager, staff.director, staff.clerk):
         assert who.id in actors
     assert [
         e["actor"]["kind"] for e in events if e["type"] == "complaint.satisfaction_recorded"
@@ -160,9 +166,11 @@ async def test_seed_003_regulator_case_with_director_approval_and_the_reply(
     flow = await register(anon, staff.agent.headers, **_regulator_case())
     assert flow.complaint["level"] == 3
     assert "channel:regulator" in flow.complaint["level_reasons"]
-    # 三级投诉: the director leads; a manager does not even see it (保密).
+    # 三级投诉: the director leads; the manager is told and reads it (「重大投诉,必须马上报告
+    # 部门经理」) but does not decide it.
     seen = await anon.get(f"/api/v1/complaints/{flow.id}", headers=staff.manager.headers)
-    assert seen.status_code == 404
+    assert seen.status_code == 200
+    await flow.act("assign", staff.manager.headers, {"department": "quality"}, expect=403)
     await flow.act("assign", staff.agent.headers, {"assignee_id": staff.agent.id}, expect=403)
     await flow.act(
         "assign", director, {"department": "quality", "assignee_id": staff.handler_quality.id}
@@ -202,10 +210,16 @@ async def test_seed_003_regulator_case_with_director_approval_and_the_reply(
     await flow.act("customer_agrees", handler, {"note": "消费者同意方案"})
     await flow.act("implement_solution", handler, {"note": "退款及补偿已转账"})
     await flow.act("resolve", handler, {"result": "退款及补偿已到账，感谢您的理解与监督"})
-    await flow.act("record_satisfaction", director, {"score": 1, "comment": "回访：非常满意"})
-    # 第七条: 向监管部门反馈 before 结案.
-    refused = await flow.act("close", director, {}, expect=422)
+    # 回访 by the clerk, never by the handler (seed 002 §5.4.1.3 私自填写舞弊).
+    await flow.act("record_satisfaction", handler, {"score": 1}, expect=403)
+    await flow.act(
+        "record_satisfaction", staff.clerk.headers, {"score": 1, "comment": "回访：非常满意"}
+    )
+    # 第七条: 向监管部门反馈 before 结案 (and before the director signs it off).
+    refused = await flow.act("close", staff.clerk.headers, {}, expect=422)
     assert "regulator_reply_missing" in refused.json()["detail"]
+    assert "review_missing" in refused.json()["detail"]
+    await flow.act("review", director, {}, expect=422)
     await flow.act(
         "regulator_reply",
         director,
@@ -215,12 +229,21 @@ async def test_seed_003_regulator_case_with_director_approval_and_the_reply(
             "outcome": "调解成功",
         },
     )
-    await flow.act("close", director, {"summary": "已向12315反馈，结案"})
+    await flow.act("review", director, {"comment": "同意存档"})
+    await flow.act("close", staff.clerk.headers, {"summary": "已向12315反馈，结案"})
     assert flow.status == "closed"
-    assert _types(await flow.events(director))[-2:] == [
+    events = await flow.events(director)
+    assert _types(events)[-3:] == [
         "complaint.regulator_replied",
+        "complaint.reviewed",
         "complaint.closed",
     ]
+    rated = next(e for e in events if e["type"] == "complaint.satisfaction_recorded")
+    assert rated["actor"]["id"] == staff.clerk.id
+    assert (rated["payload"]["recorded_by"], rated["payload"]["method"]) == (
+        staff.clerk.id,
+        "phone",
+    )
     await assert_rebuilds(db, flow.id)
 
 
@@ -243,7 +266,7 @@ async def test_seed_003_withdrawal_still_owes_the_regulator_a_reply(
     await flow.act("withdraw", staff.agent.headers, withdraw, expect=403)  # a level-3 decision
     await flow.act("withdraw", director, withdraw)
     assert flow.status == "withdrawn"
-    await flow.act("close", director, {}, expect=409)
+    await flow.act("close", staff.clerk.headers, {}, expect=409)
     await flow.act(
         "regulator_reply",
         director,
@@ -293,8 +316,9 @@ async def test_seed_004_company_fault_with_corrective_actions_verified(
     await flow.act("customer_agrees", handler, {})
     await flow.act("implement_solution", handler, {"note": "新品已寄出"})
     await flow.act("resolve", handler, {"result": "新品已寄出，请注意查收"})
-    # 四不放过: no corrective action yet.
-    refused = await flow.act("close", agent, {}, expect=422)
+    # 四不放过: no corrective action yet (and the agent no longer closes: the clerk archives).
+    await flow.act("close", agent, {}, expect=403)
+    refused = await flow.act("close", staff.clerk.headers, {}, expect=422)
     assert "corrective_action_missing" in refused.json()["detail"]
     for action in (
         {
@@ -342,7 +366,10 @@ async def test_seed_004_company_fault_with_corrective_actions_verified(
     token = await flow.survey_token(db)
     assert (await anon.post(SURVEY, json={"token": token, "score": 1})).status_code == 204
     await flow.refresh(agent)
-    await flow.act("close", agent, {"summary": "纠正措施已落实并验证有效，预防措施跟踪中"})
+    await flow.act("review", staff.manager.headers, {"comment": "同意存档"})  # §5.1.1.1
+    await flow.act(
+        "close", staff.clerk.headers, {"summary": "纠正措施已落实并验证有效，预防措施跟踪中"}
+    )
     assert flow.status == "closed"
     # 效果确认 of the preventive action takes longer: it continues after 结案 (seed 004 跟踪).
     await flow.act(
@@ -355,4 +382,96 @@ async def test_seed_004_company_fault_with_corrective_actions_verified(
     actions = {a["id"]: a for a in flow.complaint["corrective_actions"]}
     assert [(a["status"], a["verified"]) for a in actions.values()] == [("done", True)] * 2
     assert actions[corrective["id"]]["verification_note"] == "连续两周来料零缺陷"
+    await assert_rebuilds(db, flow.id)
+
+
+async def test_seed_002_5_1_1_1_agent_handles_manager_reviews_clerk_archives(
+    anon: httpx.AsyncClient, staff: Staff, integration: Account, db: Database
+) -> None:
+    """Seed 002 §5.1.1.1: 属于一级投诉范围的, 由一级受理人直接跟进处理, 由二级受理人审核后交事务
+    文员存档. A call-centre integration registers the level-1 case; an agent takes it from tier
+    1's queue, handles and resolves it; another agent does the 回访 (§5.3.1.6; the handler may
+    not: §5.4.1.3); the manager sends it back once with a reason, then signs off the new result;
+    the clerk archives it (§3.2)."""
+    agent, other, manager = staff.agent.headers, staff.agent2.headers, staff.manager.headers
+    flow = await register(anon, integration.headers, channel="phone", content="热水器不出热水。")
+    assert (flow.complaint["level"], flow.complaint["assignee_id"]) == (1, None)
+    # Tier 1's queue: the agent sees the case although an integration registered it.
+    queue = await anon.get(
+        "/api/v1/complaints",
+        params={"queue": "unassigned", "reference": flow.complaint["reference"]},
+        headers=agent,
+    )
+    assert [c["id"] for c in queue.json()["items"]] == [flow.id]
+    await flow.refresh(agent)
+    await flow.act("claim", agent, {"note": "我来跟进"})
+    assert (flow.status, flow.complaint["assignee_id"]) == ("assigned", staff.agent.id)
+    mine = await anon.get(
+        "/api/v1/complaints",
+        params={"queue": "mine", "reference": flow.complaint["reference"]},
+        headers=agent,
+    )
+    assert [c["id"] for c in mine.json()["items"]] == [flow.id]
+    await flow.act("log_contact", agent, {"method": "phone", "outcome": "已联系客户，约定上门"})
+    await flow.act("resolve", agent, {"result": "已上门更换温控器，热水恢复正常"})
+    # 回访: never by the handler (私自填写舞弊); another agent calls the customer back.
+    await flow.act("record_satisfaction", agent, {"score": 1}, expect=403)
+    await flow.act("record_satisfaction", other, {"score": 2, "comment": "回访：客户满意"})
+    # 审核 by the tier above: the agent may neither review nor archive its own work.
+    await flow.act("review", agent, {}, expect=403)
+    await flow.act("close", agent, {}, expect=403)
+    await flow.act("close", staff.clerk.headers, {}, expect=422)  # not reviewed yet
+    sent_back = await flow.act("send_back", manager, {"reason": "请补充上门检测记录"})
+    assert sent_back.json()["status"] == "investigating"
+    assert flow.complaint["assignee_id"] == staff.agent.id  # back to its handler
+    await flow.act("add_note", agent, {"text": "上门检测：温控器触点烧蚀"})
+    await flow.act("resolve", agent, {"result": "已更换温控器并完成检测，热水恢复正常"})
+    assert flow.complaint["satisfaction"] is None  # a new result is rated again
+    token = await flow.survey_token(db)
+    assert (await anon.post(SURVEY, json={"token": token, "score": 2})).status_code == 204
+    await flow.refresh(manager)
+    await flow.act("review", manager, {"comment": "同意存档"})
+    assert flow.complaint["review"]["reviewer_id"] == staff.manager.id
+    await flow.act("close", staff.clerk.headers, {"summary": "已存档"})
+    assert flow.status == "closed"
+    events = await flow.events(manager)
+    chain = [
+        (e["type"], e["actor"]["id"])
+        for e in events
+        if e["type"]
+        in ("complaint.claimed", "complaint.sent_back", "complaint.reviewed", "complaint.closed")
+    ]
+    assert chain == [
+        ("complaint.claimed", staff.agent.id),
+        ("complaint.sent_back", staff.manager.id),
+        ("complaint.reviewed", staff.manager.id),
+        ("complaint.closed", staff.clerk.id),
+    ]
+    sent = next(e for e in events if e["type"] == "complaint.sent_back")
+    assert sent["payload"]["reason"] == "请补充上门检测记录"
+    assert sent["payload"]["handler_id"] == staff.agent.id
+    await assert_rebuilds(db, flow.id)
+
+
+async def test_seed_002_5_1_1_2_manager_handles_level_2_director_reviews(
+    anon: httpx.AsyncClient, staff: Staff, db: Database
+) -> None:
+    """Seed 002 §5.1.1.2: 属于二级投诉范围的, 交由二级受理人跟进处理, 报三级受理人审核后, 由
+    事务文员存档. The manager handles a level-2 case; a manager may not sign it off, the
+    director does; the clerk archives it."""
+    manager, director = staff.manager.headers, staff.director.headers
+    flow = await register(anon, staff.agent.headers, content="门店店员服务态度恶劣，拒绝退换。")
+    assert flow.complaint["level"] == 2
+    await flow.act("claim", staff.agent.headers, {}, expect=403)  # level 2 is tier 2's
+    await flow.act("claim", manager, {})
+    await flow.act("start_investigation", manager, {})
+    await flow.act("log_contact", manager, {"method": "phone", "outcome": "已致歉"})
+    await flow.act("resolve", manager, {"result": "已为您办理退换，并对店员进行培训"})
+    await flow.act("record_satisfaction", manager, {"score": 2}, expect=403)  # its handler
+    await flow.act("record_satisfaction", staff.clerk.headers, {"score": 2})
+    await flow.act("review", manager, {}, expect=403)  # level 2 is reviewed by 三级
+    await flow.act("review", director, {"comment": "同意"})
+    assert flow.complaint["review"]["role"] == "director"
+    await flow.act("close", staff.clerk.headers, {})
+    assert flow.status == "closed"
     await assert_rebuilds(db, flow.id)

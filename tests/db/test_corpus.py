@@ -27,6 +27,8 @@ JSON_COLUMNS = {
     "solution",
     "corrective_actions",
     "regulator_reply",
+    "review",
+    "followup",
 }
 
 

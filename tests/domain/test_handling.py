@@ -52,6 +52,15 @@ HANDLER = user(Role.HANDLER, "quality")
 MANAGER = user(Role.MANAGER)
 OTHER_MANAGER = user(Role.MANAGER)
 DIRECTOR = user(Role.DIRECTOR)
+AGENT2 = user(Role.AGENT, "service")
+CLERK = user(Role.CLERK)
+
+
+def signed_off(state: ComplaintState, reviewer: Principal = MANAGER) -> ComplaintState:
+    """Seed 002 §5.3.1.6 then §5.1.1: another agent records the 回访 rating, the reviewer signs
+    the case off (审核); the clerk may then archive it (存档)."""
+    state = act(state, A.RECORD_SATISFACTION, AGENT2, {"score": 2})
+    return act(state, A.REVIEW, reviewer)
 
 
 def registered(
@@ -188,11 +197,14 @@ def test_a_higher_level_never_needs_a_lower_tier() -> None:
 
 
 def test_role_comes_before_status() -> None:
-    # A handler may never close: 403 even where the status would refuse anyway (409).
+    # A handler may never close: 403 even where the status would refuse anyway (409). Seed 002
+    # §3.2: the clerk archives; a director no longer closes alone either.
     with pytest.raises(Forbidden):
         act(registered(), A.CLOSE, HANDLER)
-    with pytest.raises(InvalidTransition):
+    with pytest.raises(Forbidden):
         act(registered(), A.CLOSE, DIRECTOR)
+    with pytest.raises(InvalidTransition):
+        act(registered(), A.CLOSE, CLERK)
 
 
 # --- triage: the level staff set stands --------------------------------------------------------
@@ -291,34 +303,46 @@ def with_8d(state: ComplaintState) -> ComplaintState:
 
 def test_closure_of_a_company_fault_needs_root_cause_and_action() -> None:
     state = company_fault_resolved()
+    state = act(state, A.RECORD_SATISFACTION, AGENT2, {"score": 2})
     with pytest.raises(InvalidInput) as refused:
-        act(state, A.CLOSE, DIRECTOR)
+        act(state, A.CLOSE, CLERK)
     assert "root_cause_missing" in refused.value.detail
     assert "corrective_action_missing" in refused.value.detail
-    state = with_8d(state)
-    assert act(state, A.CLOSE, DIRECTOR).status is Status.CLOSED
+    assert "review_missing" in refused.value.detail
+    with pytest.raises(InvalidInput, match="root_cause_missing"):
+        act(state, A.REVIEW, DIRECTOR)  # the reviewer signs off a complete case only
+    state = act(with_8d(state), A.REVIEW, DIRECTOR)  # level 3: reviewed by a director
+    assert act(state, A.CLOSE, CLERK).status is Status.CLOSED
 
 
 def test_a_regulator_case_closes_only_with_its_reply() -> None:
     state = company_fault_resolved(regulator=True)
     state = with_8d(state)
+    state = act(state, A.RECORD_SATISFACTION, AGENT2, {"score": 2})
     with pytest.raises(InvalidInput, match="regulator_reply_missing"):
-        act(state, A.CLOSE, DIRECTOR)
+        act(state, A.REVIEW, DIRECTOR)  # the reviewer signs off a complete case only
     relaxed = Rules(closure=ClosureRules(require_regulator_reply=False))
-    assert act(state, A.CLOSE, DIRECTOR, rules=relaxed).status is Status.CLOSED
+    reviewed = act(state, A.REVIEW, DIRECTOR, rules=relaxed)
+    assert act(reviewed, A.CLOSE, CLERK, rules=relaxed).status is Status.CLOSED
+    with pytest.raises(InvalidInput, match="regulator_reply_missing"):
+        act(reviewed, A.CLOSE, CLERK)
     replied = act(
         state,
         A.REGULATOR_REPLY,
         DIRECTOR,
         {"replied_at": "2026-11-25T09:00:00+08:00", "content": "已协商一致"},
     )
-    assert act(replied, A.CLOSE, DIRECTOR).status is Status.CLOSED
+    replied = act(replied, A.REVIEW, DIRECTOR)
+    assert act(replied, A.CLOSE, CLERK).status is Status.CLOSED
 
 
 def test_a_case_resolved_at_first_contact_closes_without_findings() -> None:
     state = act(registered(), A.ASSIGN, AGENT, {"assignee_id": uuid.UUID(AGENT.id)})
     state = act(state, A.RESOLVE, AGENT, {"result": "已电话解答"})
-    assert act(state, A.CLOSE, AGENT).status is Status.CLOSED
+    with pytest.raises(Forbidden):
+        act(state, A.CLOSE, AGENT)  # seed 002 §5.1.1.1: agents no longer close alone
+    state = signed_off(state)
+    assert act(state, A.CLOSE, CLERK).status is Status.CLOSED
 
 
 # --- survey outcomes ---------------------------------------------------------------------------
@@ -371,7 +395,8 @@ def test_a_new_result_starts_a_new_survey_round() -> None:
     state = act(state, A.RESOLVE, HANDLER, {"result": "已为您再次上门检修"})
     assert state.satisfaction is None  # the 5 rated the previous result
     assert state.management_review  # the flag for the management meeting stays
-    assert act(state, A.CLOSE, DIRECTOR).status is Status.CLOSED
+    state = signed_off(state, DIRECTOR)
+    assert act(state, A.CLOSE, CLERK).status is Status.CLOSED
 
 
 def test_reopening_withdraws_the_open_survey_invitation() -> None:

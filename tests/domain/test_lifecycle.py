@@ -56,8 +56,13 @@ SEED_MOVES: list[tuple[Status, Action, Status]] = [
     (S.AWAITING_CUSTOMER, A.CUSTOMER_RESPONDED, S.INVESTIGATING),
     (S.AWAITING_CUSTOMER, A.CUSTOMER_RESPONDED, S.SOLUTION_PROPOSED),
     (S.AWAITING_CUSTOMER, A.CUSTOMER_RESPONDED, S.REOPENED),
-    # 结案 after 回访
+    # 结案 after 回访 and 审核: the clerk archives (seed 002 §5.1.1.1, §3.2)
     (S.RESOLVED, A.CLOSE, S.CLOSED),
+    # seed 002 §5.1.1.1 the tier's queue: a claim takes an unassigned case (认领)
+    (S.REGISTERED, A.CLAIM, S.ASSIGNED),
+    (S.REOPENED, A.CLAIM, S.ASSIGNED),
+    # seed 002 §5.1.1: the reviewer sends the case back to its handler (退回)
+    (S.RESOLVED, A.SEND_BACK, S.INVESTIGATING),
     # seed 002 §5.3.1.6 rated 4–5; seed 004 向顾客解释 NG → 协商解决
     (S.RESOLVED, A.REOPEN, S.REOPENED),
     (S.CLOSED, A.REOPEN, S.REOPENED),
@@ -86,7 +91,8 @@ _EIGHT_D = {
 # Actions that record something and leave the status as it is, per state.
 SEED_IN_PLACE: dict[Status, set[Action]] = {
     S.REGISTERED: {A.TRIAGE, A.ESCALATE} | _RECORDS,
-    S.ASSIGNED: {A.TRIAGE, A.REASSIGN, A.ESCALATE} | _RECORDS,
+    # a case routed to a department but held by nobody is still in the queue (claim)
+    S.ASSIGNED: {A.TRIAGE, A.REASSIGN, A.ESCALATE, A.CLAIM} | _RECORDS,
     S.INVESTIGATING: {A.TRIAGE, A.REASSIGN, A.ESCALATE, A.RECORD_FINDINGS} | _EIGHT_D | _RECORDS,
     S.AWAITING_CUSTOMER: {A.REASSIGN, A.ESCALATE} | _EIGHT_D | _RECORDS,
     S.SOLUTION_PROPOSED: {
@@ -99,7 +105,17 @@ SEED_IN_PLACE: dict[Status, set[Action]] = {
     }
     | _EIGHT_D
     | _RECORDS,
-    S.RESOLVED: {A.REASSIGN, A.ESCALATE, A.RECORD_SATISFACTION} | _EIGHT_D | _RECORDS,
+    # seed 002 §5.3.1.6 回访 (rating, failed attempts, unreachable), then 审核
+    S.RESOLVED: {
+        A.REASSIGN,
+        A.ESCALATE,
+        A.RECORD_SATISFACTION,
+        A.LOG_FOLLOWUP_ATTEMPT,
+        A.RECORD_UNREACHABLE,
+        A.REVIEW,
+    }
+    | _EIGHT_D
+    | _RECORDS,
     S.CLOSED: {A.RECORD_SATISFACTION} | _EIGHT_D | _RECORDS,
     S.INVALID: {A.RECORD_SATISFACTION} | _RECORDS,
     S.WITHDRAWN: set(_RECORDS),

@@ -39,6 +39,7 @@ from shared.domain.rules import (
     level_text,
     may_mark_invalid,
     required_approval,
+    reviewer_problem,
     route,
     satisfaction_outcome,
     suggest_level,
@@ -490,6 +491,7 @@ def test_fault_cases_need_root_cause_and_action(responsibility: Responsibility) 
                 responsibility=responsibility,
                 has_root_cause=has_root_cause,
                 action_count=action_count,
+                satisfaction=Satisfaction.SATISFIED,
             )
         )
 
@@ -504,7 +506,12 @@ def test_fault_cases_need_root_cause_and_action(responsibility: Responsibility) 
     [Responsibility.CUSTOMER, Responsibility.THIRD_PARTY, Responsibility.UNDETERMINED],
 )
 def test_other_cases_close_without_8d(responsibility: Responsibility) -> None:
-    blockers = closure_blockers(responsibility=responsibility, has_root_cause=False, action_count=0)
+    blockers = closure_blockers(
+        responsibility=responsibility,
+        has_root_cause=False,
+        action_count=0,
+        satisfaction=Satisfaction.ACCEPTABLE,
+    )
     assert blockers == []
 
 
@@ -515,6 +522,7 @@ def test_verification_and_survey_blockers() -> None:
         has_root_cause=True,
         action_count=1,
         all_actions_verified=False,
+        satisfaction=Satisfaction.SATISFIED,
     )
     strict = ClosureRules(require_verified_actions=True, require_satisfaction=True)
     blockers = closure_blockers(
@@ -555,13 +563,98 @@ def test_may_mark_invalid(responsibility: Responsibility, allowed: bool) -> None
 
 def test_a_regulator_case_needs_its_reply_before_closure() -> None:
     def blockers(**kwargs: object) -> list[ClosureBlocker]:
-        return closure_blockers(responsibility=None, has_root_cause=False, action_count=0, **kwargs)  # type: ignore[arg-type]
+        return closure_blockers(  # type: ignore[arg-type]
+            responsibility=None,
+            has_root_cause=False,
+            action_count=0,
+            satisfaction=Satisfaction.SATISFIED,
+            **kwargs,
+        )
 
     assert blockers(regulator_case=True) == [ClosureBlocker.REGULATOR_REPLY_MISSING]
     assert blockers(regulator_case=True, has_regulator_reply=True) == []
     assert blockers(regulator_case=False) == []
     off = ClosureRules(require_regulator_reply=False)
     assert blockers(regulator_case=True, rules=off) == []
+
+
+def test_the_rating_is_mandatory_unless_the_customer_was_unreachable() -> None:
+    """Seed 002 §5.3.1.6 / §5.4.1.3: no 结案 without the 回访 — a rating, or the customer
+    recorded unreachable after the configured attempts (its own outcome)."""
+
+    def blockers(**kwargs: object) -> list[ClosureBlocker]:
+        return closure_blockers(  # type: ignore[arg-type]
+            responsibility=None, has_root_cause=False, action_count=0, **kwargs
+        )
+
+    assert blockers() == [ClosureBlocker.SATISFACTION_MISSING]
+    assert blockers(unreachable=True) == []
+    assert blockers(satisfaction=Satisfaction.SATISFIED) == []
+    assert blockers(rules=ClosureRules(require_satisfaction=False)) == []
+
+
+def test_archiving_needs_the_review() -> None:
+    """Seed 002 §5.1.1.1–3: 审核 before 存档."""
+    rated = {"satisfaction": Satisfaction.SATISFIED}
+    assert closure_blockers(
+        responsibility=None, has_root_cause=False, action_count=0, reviewed=False, **rated
+    ) == [ClosureBlocker.REVIEW_MISSING]
+    off = ClosureRules(require_review=False)
+    assert not closure_blockers(
+        responsibility=None,
+        has_root_cause=False,
+        action_count=0,
+        reviewed=False,
+        rules=off,
+        **rated,
+    )
+
+
+@pytest.mark.parametrize(
+    ("level", "role", "allowed"),
+    [
+        (Level.ORDINARY, Role.AGENT, False),  # §5.1.1.1: 由二级受理人审核
+        (Level.ORDINARY, Role.MANAGER, True),
+        (Level.ORDINARY, Role.DIRECTOR, True),
+        (Level.SERIOUS, Role.MANAGER, False),  # §5.1.1.2: 报三级受理人审核
+        (Level.SERIOUS, Role.DIRECTOR, True),
+        (Level.VERY_SERIOUS, Role.MANAGER, False),  # §5.1.1.3: 三级受理人指导处理
+        (Level.VERY_SERIOUS, Role.DIRECTOR, True),
+        (Level.ORDINARY, Role.CLERK, False),
+    ],
+)
+def test_the_reviewer_is_the_tier_above_seed_002_5_1_1(
+    level: Level, role: Role, allowed: bool
+) -> None:
+    problem = reviewer_problem(role=role, reviewer_id="r", level=level, handlers=["h", None])
+    assert (problem is None) is allowed
+
+
+def test_the_reviewer_is_never_the_handler_four_eyes() -> None:
+    """Seed 002 §5.1.1.3: a level-3 case directed by a director is signed off by another."""
+    problem = reviewer_problem(
+        role=Role.DIRECTOR, reviewer_id="d1", level=Level.VERY_SERIOUS, handlers=["d1"]
+    )
+    assert problem is not None
+    assert "四眼" in problem
+
+
+def test_a_company_with_another_chain_changes_the_reviewers() -> None:
+    rules = ClosureRules(
+        reviewer_by_level={
+            Level.ORDINARY: Role.AGENT,
+            Level.SERIOUS: Role.MANAGER,
+            Level.VERY_SERIOUS: Role.DIRECTOR,
+        }
+    )
+    ok = reviewer_problem(
+        role=Role.AGENT, reviewer_id="a2", level=Level.ORDINARY, handlers=["a1"], rules=rules
+    )
+    assert ok is None
+    with pytest.raises(ValueError, match="no reviewer"):
+        ClosureRules(reviewer_by_level={Level.ORDINARY: Role.MANAGER})
+    with pytest.raises(ValueError, match="archive"):
+        ClosureRules(archivist_roles=frozenset())
 
 
 # --- what the keyword rules read, and tiers ----------------------------------------------------

@@ -45,6 +45,7 @@ STAFF_KEYS = {
     TemplateKey.DEADLINE_BREACH,
     TemplateKey.ESCALATION,
     TemplateKey.LEVEL3_ALERT,
+    TemplateKey.MANAGEMENT_REVIEW,
 }
 VALUES = {
     "reference": "KS-20261120-0007",
@@ -64,6 +65,7 @@ VALUES = {
     "progress_summary": "质量部正在检测样品",
     "solution_summary": "为您免费更换新品",
     "result_summary": "已为您更换新品",
+    "score": "5",
 }
 
 

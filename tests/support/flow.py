@@ -121,7 +121,6 @@ def _step(status: str, staff: Staff) -> tuple[str, str, dict[str, str], dict[str
             {"remedies": [{"type": "repair"}], "description": "免费上门维修"},
         ),
         "resolved": ("investigating", "resolve", handler, {"result": "已为您处理完毕"}),
-        "closed": ("resolved", "close", agent, {"summary": "结案"}),
         "invalid": (
             "investigating",
             "mark_invalid",
@@ -134,9 +133,30 @@ def _step(status: str, staff: Staff) -> tuple[str, str, dict[str, str], dict[str
     return steps[status]
 
 
+# Steps of the sign-off chain after `resolved` (seed 002 §5.1.1.1, §5.3.1.6): `rated` (an agent
+# who did not handle the case records the customer's 回访 rating), `reviewed` (a manager, the
+# tier above, signs off: 审核), `closed` (the clerk archives: 存档).
+SIGN_OFF = ("rated", "reviewed", "closed")
+
+
+async def sign_off(flow: Flow, status: str, staff: Staff) -> Flow:
+    """Walk a resolved level-1 case along the sign-off chain up to `status` (see SIGN_OFF)."""
+    await drive_to(flow, "resolved", staff)
+    if flow.complaint["satisfaction"] is None:
+        await flow.act("record_satisfaction", staff.agent.headers, {"score": 2})
+    if status in ("reviewed", "closed") and flow.complaint["review"] is None:
+        await flow.act("review", staff.manager.headers, {"comment": "同意存档"})
+    if status == "closed":
+        await flow.act("close", staff.clerk.headers, {"summary": "结案"})
+    return flow
+
+
 async def drive_to(flow: Flow, status: str, staff: Staff) -> Flow:
     """Take a new level-1 product-quality complaint registered by `staff.agent` to `status`
-    along the seed procedures' usual path (the quality handler investigates)."""
+    along the seed procedures' usual path (the quality handler investigates); `rated`,
+    `reviewed` and `closed` follow the sign-off chain (`sign_off`)."""
+    if status in SIGN_OFF:
+        return await sign_off(flow, status, staff)
     if flow.status == status:
         return flow
     before, action, who, body = _step(status, staff)

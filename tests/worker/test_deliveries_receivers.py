@@ -47,7 +47,9 @@ class Receiver:
     """Routes: /sms (an SMS gateway), /ok/{name} (204), /slow/{name} (204 after
     `slow_seconds`), /status/{code} (?retry_after=), /redirect, /hang (until released),
     /flaky/{name} (500 `fail_first` times, then 204), /gone/{name} (410 `gone_first`
-    times, then 204). Webhook requests are recorded with whether their signature verified."""
+    times, then 204). Webhook requests are recorded with whether their signature verified.
+    /sms answers after `sms_delays[message id]` seconds (recording the SMS then, as a phone
+    would show it), and 500 the first `sms_fail_first[message id]` times."""
 
     base: str = ""
     hits: list[Hit] = field(default_factory=list)
@@ -56,6 +58,8 @@ class Receiver:
     fail_first: dict[str, int] = field(default_factory=dict)
     gone_first: dict[str, int] = field(default_factory=dict)
     sms: list[dict[str, Any]] = field(default_factory=list)
+    sms_delays: dict[str, float] = field(default_factory=dict)
+    sms_fail_first: dict[str, int] = field(default_factory=dict)
 
     def on(self, path: str) -> list[Hit]:
         return [h for h in self.hits if h.path == path]
@@ -122,6 +126,12 @@ def _app(receiver: Receiver) -> Starlette:
     async def sms(request: Request) -> Response:
         # The SMS gateway adapter's contract (services/sla_worker/delivery/sms.py).
         body = await request.json()
+        key = request.headers.get("idempotency-key", "")
+        await asyncio.sleep(receiver.sms_delays.get(key, 0.0))
+        left = receiver.sms_fail_first.get(key, 0)
+        if left > 0:
+            receiver.sms_fail_first[key] = left - 1
+            return Response(status_code=500)
         receiver.sms.append(
             {
                 **body,

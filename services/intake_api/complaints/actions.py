@@ -18,7 +18,7 @@ from shared.db.changes import StaleVersion
 from shared.domain.access import Principal
 from shared.domain.complaint import Actor, ActorKind, ComplaintState
 from shared.domain.enums import Satisfaction
-from shared.domain.errors import FieldError, InvalidInput, NotFound
+from shared.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from shared.domain.events import Event
 from shared.domain.handling import (
     Command,
@@ -77,7 +77,12 @@ async def act(
             raise StaleVersion(
                 f"the complaint is at version {state.version}, not {expected}: reload it"
             )
-        ctx = Context(principal=principal, now=now, rules=await collab.caches.rules.get(conn))
+        ctx = Context(
+            principal=principal,
+            now=now,
+            rules=await collab.caches.rules.get(conn),
+            calendar=(await collab.caches.calendars.get(conn)).calendar,
+        )
         events = decide(state, action, command, ctx)
         await _check_assignee(conn, state, events, ctx.rules.routing)
         record = audit.record(
@@ -91,15 +96,21 @@ async def act(
         def present_row(new_row: dict[str, Any]) -> Answer:
             return present({**new_row, "subject_user_id": row["subject_user_id"]})
 
-        await change_complaints(
-            conn,
-            [Decision(before=state, events=events, actor=principal.actor)],
-            now=now,
-            audit=[record],
-            caches=collab.caches,
-            survey_url=collab.survey_url,
-            before_write=presenting(present_row, answers),
-        )
+        try:
+            await change_complaints(
+                conn,
+                [Decision(before=state, events=events, actor=principal.actor)],
+                now=now,
+                audit=[record],
+                caches=collab.caches,
+                survey_url=collab.survey_url,
+                before_write=presenting(present_row, answers),
+            )
+        except StaleVersion:
+            if action is Action.CLAIM:
+                # Two claims of one case at once: the one written first holds it (认领).
+                raise Conflict("this complaint was just claimed by someone else") from None
+            raise
     return answers[0]
 
 

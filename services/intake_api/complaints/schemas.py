@@ -27,7 +27,14 @@ from shared.domain.enums import (
 from shared.domain.handling import permitted_actions
 from shared.domain.intake import Attachment, ComplaintSubject, Product, Wish
 from shared.domain.lifecycle import Action
-from shared.domain.records import CorrectiveAction, Investigation, RegulatorReply, Solution
+from shared.domain.records import (
+    CorrectiveAction,
+    FollowUp,
+    Investigation,
+    RegulatorReply,
+    SignOff,
+    Solution,
+)
 from shared.domain.reference import REFERENCE_PATTERN, SHANGHAI
 from shared.domain.search import OWN_WORDS, snippet
 from shared.domain.values import Code, Instant, SearchText, mask_phone
@@ -123,6 +130,13 @@ class ComplaintOut(BaseModel):
     regulator_reply: RegulatorReply | None = None
     resolved_at: LocalTime | None = None
     closed_at: LocalTime | None = None
+    resolved_by: str | None = Field(
+        default=None, description="Who told the customer the current result (its handler)"
+    )
+    review: SignOff | None = Field(default=None, description="审核: who signed the result off")
+    followup: FollowUp | None = Field(
+        default=None, description="回访: failed attempts, and whether the customer was unreachable"
+    )
     allowed_actions: list[Action] = Field(
         default=[], description="What the caller may do next in this status"
     )
@@ -301,6 +315,15 @@ class ComplaintQuery(BaseModel):
         "reveal, and is rate-limited per caller",
     )
     reference: str | None = Field(default=None, pattern=REFERENCE_PATTERN)
+    queue: Literal["mine", "unassigned"] | None = Field(
+        default=None,
+        description="`mine`: the cases you hold; `unassigned`: your tier's queue of cases nobody "
+        "holds yet (claim one with `POST …/claim`)",
+    )
+    management_review: bool | None = Field(
+        default=None,
+        description="`true`: the level-3 cases rated 4–5, for the management meeting (总经理例会)",
+    )
     due_within_hours: int | None = Field(
         default=None,
         ge=1,

@@ -221,7 +221,11 @@ async def visible_to(conn: AsyncConnection, caches: Caches, principal: Principal
     """The principal's record rule under the routing rules in force (which tier handles which
     level decides the levels managers and directors see)."""
     routing = (await caches.rules.get(conn)).routing
-    return visibility(principal, tier_by_level=routing.tier_by_level)
+    return visibility(
+        principal,
+        tier_by_level=routing.tier_by_level,
+        report_to_manager_from=routing.report_to_manager_from,
+    )
 
 
 async def ensure_visible(
@@ -320,7 +324,13 @@ async def complaint_filters(
     """The list's query as SQL filters — the one place they are parsed (the list, the search
     and the export use it): the phone normalised, deadline filters on the business calendar,
     the text query with the principal's access to contact data. Access checks on contact
-    filters (`ComplaintQuery.contact_filters`) stay with the caller."""
+    filters (`ComplaintQuery.contact_filters`) stay with the caller. `queue=mine` is the
+    principal's own cases, `queue=unassigned` the tier's queue."""
+    assignee_id = query.assignee_id
+    if query.queue == "mine":
+        if principal.user_id is None:
+            raise InvalidInput([FieldError(("query", "queue"), "only staff hold cases")])
+        assignee_id = principal.user_id
     return repo.ComplaintFilters(
         status=tuple(query.status),
         kind=query.kind,
@@ -328,11 +338,13 @@ async def complaint_filters(
         level=query.level,
         channel=query.channel,
         department=query.department,
-        assignee_id=query.assignee_id,
+        assignee_id=assignee_id,
         created_from=query.created_from,
         created_to=query.created_to,
         customer_phone=_phone(query),
         reference=query.reference,
+        unassigned=query.queue == "unassigned",
+        management_review=query.management_review,
         deadline_clauses=await _deadline_clauses(conn, caches, query, now),
         text=text_query(query, principal),
     )

@@ -1,8 +1,10 @@
 """`/api/v1/rules`: the configurable rule sets (规则配置). Staff read them; admins replace them.
 
 One rule set per concern: `level` (分级 keywords, channels, repeat and group levels), `repeat`
-(二次投诉 window), `routing` (责任部门 per category, tier per level), `approval` (审批 limits),
-`closure` (四不放过). A replacement applies to every action from then on; what was already
+(二次投诉 window), `routing` (责任部门 per category, tier per level, from which level the
+department's manager is told), `approval` (审批 limits), `closure` (四不放过, and the sign-off
+chain: who reviews each level, who archives, who does the 回访 and how many attempts make a
+customer unreachable). A replacement applies to every action from then on; what was already
 decided (a complaint's level, a solution's approval) stays as it was.
 
 (No `from __future__ import annotations` here: each PUT endpoint's body is the rule set's own
@@ -80,6 +82,7 @@ EXAMPLES: dict[RuleSetName, dict[str, Any]] = {
                 "other": "service",
             },
             "tier_by_level": {"1": "agent", "2": "manager", "3": "director"},
+            "report_to_manager_from": 3,
         },
     },
     RuleSetName.APPROVAL: {
@@ -91,11 +94,16 @@ EXAMPLES: dict[RuleSetName, dict[str, Any]] = {
         },
     },
     RuleSetName.CLOSURE: {
-        "summary": "四不放过：公司或共同责任须有根本原因和纠正措施，且措施验证有效后方可结案",
+        "summary": "四不放过且措施验证有效方可结案；回访两个工作日联系不上即可存档",
         "value": {
             "fault_responsibilities": ["company", "shared"],
             "require_verified_actions": True,
-            "require_satisfaction": False,
+            "require_satisfaction": True,
+            "require_review": True,
+            "reviewer_by_level": {"1": "manager", "2": "director", "3": "director"},
+            "archivist_roles": ["clerk"],
+            "followup_roles": ["agent", "clerk", "manager", "director"],
+            "followup_attempts": 2,
         },
     },
 }

@@ -63,8 +63,18 @@ async def deliver_messages(runtime: DeliveryRuntime) -> list[str]:
         token,
         concurrency=runtime.config.concurrency,
         handle=handle,
+        in_order_of=recipient_of,
     )
     return labels + ["not_configured"] * len(set_aside)
+
+
+def recipient_of(row: dict[str, Any]) -> tuple[object, ...]:
+    """Whose messages in one batch go one after the other: the customer of one complaint (the
+    claim, `shared.db.outbox.claim_messages`, keeps their order across batches too), or one
+    staff member about one complaint."""
+    if row["complaint_id"] is None:
+        return ("row", row["id"])
+    return (row["complaint_id"], row["audience"], row["recipient_user_id"])
 
 
 async def resume_waiting(runtime: DeliveryRuntime) -> int:
@@ -144,13 +154,22 @@ async def _cap_wait(runtime: DeliveryRuntime, address: str) -> timedelta | None:
 
 
 async def _send(runtime: DeliveryRuntime, plan: Send, message_id: str) -> DeliveryOutcome:
-    # Only channels in `runtime.configured_channels()` come here (the local sink of the
-    # embedded mode would be chosen here too); the checks below only narrow the types.
+    # Only channels in `runtime.configured_channels()` come here: a gateway's, or the embedded
+    # mode's local sink for a channel with none.
+    smtp = runtime.config.smtp
+    gateway_missing = runtime.sms is None if plan.channel is MessageChannel.SMS else smtp is None
+    if gateway_missing and runtime.sink is not None:
+        return await runtime.sink.send(
+            channel=plan.channel.value,
+            to=plan.address,
+            subject=plan.subject if plan.channel is MessageChannel.EMAIL else None,
+            text=plan.body,
+            message_id=message_id,
+        )
     if plan.channel is MessageChannel.SMS:
         if runtime.sms is None:
             return DeliveryOutcome.retry(repo.not_configured_error(plan.channel.value))
         return await runtime.sms.send(to=plan.address, text=plan.body, message_id=message_id)
-    smtp = runtime.config.smtp
     if smtp is None:
         return DeliveryOutcome.retry(repo.not_configured_error(plan.channel.value))
     return await send_email(

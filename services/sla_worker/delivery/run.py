@@ -55,6 +55,8 @@ async def run_deliveries(
             break
     runtime.totals.update(totals)
     runtime.last_run_at = runtime.clock()
-    if totals:
-        log.info("deliveries: %s", dict(totals))
+    # A summary when something happened; an idle run (every 2 s) logs nothing.
+    happened = {label: count for label, count in totals.items() if count}
+    if happened:
+        log.info("deliveries: %s", happened)
     return dict(totals)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from services.sla_worker.delivery.ratecap import SendCaps
+from services.sla_worker.delivery.sink import LocalSink
 from services.sla_worker.delivery.sms import HttpSmsGateway, SmsGateway
 from services.sla_worker.delivery.webhooks import new_webhook_client
 from services.sla_worker.logs import worker_logger
@@ -77,6 +78,8 @@ class DeliveryRuntime:
     worker_id: str
     sms: SmsGateway | None = None
     caps: SendCaps | None = None
+    # The embedded mode's local sink: takes the messages of channels with no gateway.
+    sink: LocalSink | None = None
     clock: Callable[[], datetime] = utc_now
     # For the heartbeat and ops: what this process did since it started.
     totals: Counter[str] = field(default_factory=Counter)
@@ -92,10 +95,10 @@ class DeliveryRuntime:
     def configured_channels(self) -> frozenset[MessageChannel]:
         """The message channels this worker has a gateway for. A message for another channel
         waits as `not_configured` (`message_deliveries.deliver_messages`) until a worker starts
-        with its gateway (`message_deliveries.resume_waiting`).
-
-        Hook for the embedded mode's local sink (not built here): a channel the sink serves
-        counts as configured here, and `message_deliveries._send` hands its messages to it."""
+        with its gateway (`message_deliveries.resume_waiting`). In the embedded mode the local
+        sink serves every channel without a gateway (`message_deliveries._send`)."""
+        if self.sink is not None:
+            return frozenset(MessageChannel)
         channels = set()
         if self.sms is not None:
             channels.add(MessageChannel.SMS)
@@ -179,5 +182,6 @@ def runtime_from_settings(settings: Settings, db: Database, worker_id: str) -> D
         worker_id=worker_id,
         sms=sms,
         caps=caps,
+        sink=LocalSink(settings.local_sink_dir) if settings.local_sink_dir else None,
         _owned=owned,
     )
