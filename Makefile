@@ -37,6 +37,12 @@ calendar-load: install  ## next year's holiday schedule (放假安排): make cal
 calendar-seed: install  ## add the years chinesecalendar knows and the calendar does not
 	$(PY) -m services.devstack cli services.intake_api.calendar.cli seed
 
+case-files: install  ## the yearly case file (案宗) into storage: make case-files YEAR=2026
+	$(PY) -m services.devstack cli services.sla_worker.case_files build --year "$(YEAR)"
+
+case-files-verify: install  ## check an archive against its manifest: make case-files-verify KEY=case-files/2026/kesu-case-files-2026.tar.gz (or FILE=path)
+	$(PY) -m services.devstack cli services.sla_worker.case_files verify $(if $(FILE),--file "$(FILE)",--key "$(KEY)")
+
 system-packages:  ## Debian's chromium, fonts-noto-cjk and poppler-utils for the page and PDF tests, when missing
 	bash .ci/system-packages
 

@@ -122,6 +122,22 @@ class Settings(BaseSettings):
     delivery_concurrency: int = 16
     delivery_run_seconds: float = 10.0
 
+    # --- Evidence (证据附件) and the yearly case file (案宗) ---
+    # Uploads: per file and per complaint; the body limit of the upload endpoints is the file
+    # limit plus `upload_overhead_bytes` for the multipart envelope.
+    upload_max_bytes: int = 20 * 1024 * 1024
+    upload_max_files: int = 20
+    upload_overhead_bytes: int = 64 * 1024
+    public_upload_ip_limit: str = "10/minute"  # customers' uploads per client address
+    # Object storage: the filesystem under `data_dir/files` unless an S3-compatible endpoint
+    # is configured (any S3 API: AWS, MinIO, SeaweedFS, OSS/COS in S3 mode).
+    s3_endpoint_url: str | None = None
+    s3_bucket: str = "kesu"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_region: str = "us-east-1"
+    files_dir: Path | None = None  # default: data_dir / "files"
+
     def public_base(self) -> str:
         """`KESU_PUBLIC_BASE_URL`, else the API's own customer pages on its host and port."""
         if self.public_base_url:

@@ -72,6 +72,9 @@ def make_settings(database_url: str, redis_url: str, **overrides: object) -> Set
         "queue_name": f"kesu-test-{run}:queue",
         "redis_prefix": f"kesu-test-{run}",
         "db_pool_size": 20,
+        # The session's tokens are signed once at the start; a loaded machine takes the suite past
+        # the default 15 minutes, and every later test would meet an expired token.
+        "access_token_minutes": 240,
         "jwt_secret": SecretStr(uuid.uuid4().hex * 2),
         "cheap_password_hashing": True,
         "admin_username": ADMIN_USERNAME,

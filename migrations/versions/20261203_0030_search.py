@@ -19,7 +19,7 @@ The SQL functions below are the one definition of the searchable text: the query
 Also: expression indexes for similar complaints (same e-mail, order, serial number).
 
 Revision ID: 0030
-Revises: 0009
+Revises: 0022
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0030"
-down_revision = "0009"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 

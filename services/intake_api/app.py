@@ -14,6 +14,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from services.intake_api import openapi, problems
 from services.intake_api.admin.router import router as admin_router
+from services.intake_api.assessment.router import router as assessment_router
 from services.intake_api.audit.router import router as audit_router
 from services.intake_api.auth.principals import Authenticator
 from services.intake_api.auth.router import router as auth_router
@@ -21,9 +22,11 @@ from services.intake_api.auth.secrets import password_hasher, survey_token
 from services.intake_api.auth.service import Passwords, ensure_admin
 from services.intake_api.calendar.router import router as calendar_router
 from services.intake_api.complaints.actions_router import router as actions_router
+from services.intake_api.complaints.documents_router import router as documents_router
 from services.intake_api.complaints.router import router as complaints_router
 from services.intake_api.docs import lifecycle_markdown
 from services.intake_api.docs import router as docs_router
+from services.intake_api.evidence.router import router as evidence_router
 from services.intake_api.h5.router import router as h5_router
 from services.intake_api.middleware import (
     AccessLogMiddleware,
@@ -35,6 +38,8 @@ from services.intake_api.notifications.router import router as notifications_rou
 from services.intake_api.ops.router import router as ops_router
 from services.intake_api.public.router import router as public_router
 from services.intake_api.ratelimit import RateLimiter
+from services.intake_api.reports.router import router as reports_router
+from services.intake_api.reports.schedule_router import runs_router, subscriptions_router
 from services.intake_api.rules.router import router as rules_router
 from services.intake_api.sink.router import router as sink_router
 from services.intake_api.sla.router import router as sla_router
@@ -76,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.passwords = Passwords(password_hasher(cheap=settings.cheap_password_hashing))
         try:
             await _bootstrap_admin(settings, db, app.state.passwords)
+            await collab.require_storage().prepare()
             settle_garbage_collector()
             yield
         finally:
@@ -97,8 +103,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(ops_router)
     app.include_router(docs_router)  # the lifecycle diagram page and its script
     app.include_router(auth_router)
+    app.include_router(documents_router)  # before `/{complaint_id}`: `/export` is no id
     app.include_router(complaints_router)
     app.include_router(actions_router)
+    app.include_router(evidence_router)
     app.include_router(public_router)
     app.include_router(h5_router)  # the customers' pages: status lookup, survey
     app.include_router(sink_router)  # make run's local sink (404 anywhere else)
@@ -108,7 +116,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(calendar_router)
     app.include_router(sla_router)
     app.include_router(rules_router)
-    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    app.include_router(runs_router)  # before /reports/{…}: its paths are more specific
+    app.include_router(reports_router)
+    app.include_router(subscriptions_router)
+    app.include_router(assessment_router)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit=settings.max_body_bytes,
+        upload_limit=settings.upload_max_bytes + settings.upload_overhead_bytes,
+    )
     app.add_middleware(AccessLogMiddleware)
     if proxies := settings.trusted_proxy_list():
         # Outermost: everything inside (limits, audit, logs) sees the client the proxy names.

@@ -72,25 +72,36 @@ def _problem_413(limit: int) -> list[Message]:
     ]
 
 
-class BodyLimitMiddleware:
-    """Refuse bodies over `limit` bytes, by Content-Length up front or while streaming."""
+def is_upload(scope: Scope) -> bool:
+    """The evidence uploads (`POST …/attachments`): their bodies are files, streamed."""
+    return scope["method"] == "POST" and str(scope["path"]).endswith("/attachments")
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+
+class BodyLimitMiddleware:
+    """Refuse bodies over `limit` bytes (`upload_limit` for evidence uploads), by
+    Content-Length up front or while streaming."""
+
+    def __init__(self, app: ASGIApp, limit: int, upload_limit: int | None = None) -> None:
         self.app = app
-        self.limit = limit
+        self.default_limit = limit
+        self.upload_limit = upload_limit or limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.upload_limit if is_upload(scope) else self.default_limit
+        await self._limited(scope, receive, send, limit)
+
+    async def _limited(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:
-                    too_large = int(value) > self.limit
+                    too_large = int(value) > limit
                 except ValueError:
                     too_large = False
                 if too_large:
-                    for message in _problem_413(self.limit):
+                    for message in _problem_413(limit):
                         await send(message)
                     return
         received = 0
@@ -101,8 +112,8 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise BodyTooLarge(self.limit)
+                if received > limit:
+                    raise BodyTooLarge(limit)
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -116,7 +127,7 @@ class BodyLimitMiddleware:
         except BodyTooLarge:
             if response_started:
                 raise
-            for message in _problem_413(self.limit):
+            for message in _problem_413(limit):
                 await send(message)
 
 

@@ -25,6 +25,7 @@ from services.intake_api.audit_trail import record_denial
 from shared.db.engine import DatabaseUnavailable
 from shared.domain import errors as domain
 from shared.domain.lifecycle import InvalidTransition
+from shared.storage import StorageUnavailable
 
 log = logging.getLogger("kesu.api")
 
@@ -203,6 +204,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(domain.DomainError, _domain)
     app.add_exception_handler(DatabaseUnavailable, _unavailable)
     app.add_exception_handler(RedisError, _unavailable)
+    app.add_exception_handler(StorageUnavailable, _unavailable)
     app.add_exception_handler(Exception, _unexpected)
 
 

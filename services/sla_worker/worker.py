@@ -26,7 +26,7 @@ import socket
 from datetime import UTC, datetime
 from typing import Any
 
-from arq import cron
+from arq import cron, func
 from arq.connections import RedisSettings
 from arq.cron import CronJob
 from redis.asyncio import Redis
@@ -39,8 +39,10 @@ from sqlalchemy import text
 
 from services.sla_worker.delivery.message_deliveries import resume_waiting
 from services.sla_worker.delivery.runtime import DeliveryRuntime, runtime_from_settings
+from services.sla_worker.jobs.case_files import build_case_files
 from services.sla_worker.jobs.deliveries import deliver_notifications
 from services.sla_worker.jobs.housekeeping import housekeeping
+from services.sla_worker.jobs.reports import produce_reports
 from services.sla_worker.jobs.sweep import SweepRecord, sweep_deadlines
 from services.sla_worker.logs import worker_logger
 from services.sla_worker.serialization import deserialize, serialize
@@ -64,6 +66,9 @@ log = worker_logger("kesu.worker")
 # Ten per worker keep several replicas (and the API) within PostgreSQL's max_connections.
 WORKER_POOL_SIZE = 10
 HEALTH_CHECK_SECONDS = 20
+# A year's case file reads every closed case and its evidence: a long job, run rarely.
+CASE_FILES_TIMEOUT = 4 * 3600
+
 # Seconds of the minute the sweep and the delivery cron jobs fire on: every 2 s.
 CRON_SECONDS = frozenset(range(0, 60, 2))
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379"
@@ -215,7 +220,7 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
     # cancelled meanwhile rolls its batch back (one transaction): nothing half-done is left.
     completion_wait = settings.delivery_run_seconds + settings.webhook_timeout_seconds + 5
     return {
-        "functions": [],
+        "functions": [func(build_case_files, timeout=CASE_FILES_TIMEOUT, max_tries=1)],
         "cron_jobs": cron_jobs(settings),
         "on_startup": startup,
         "on_shutdown": shutdown,
@@ -254,6 +259,30 @@ def cron_jobs(settings: Settings) -> list[CronJob]:
             run_at_startup=True,
             unique=True,
             timeout=settings.delivery_run_seconds + 3 * settings.webhook_timeout_seconds + 30,
+            max_tries=1,
+            keep_result=0,
+        ),
+        # Scheduled reports: due at 09:00 on a working day, produced once per period.
+        cron(
+            produce_reports,
+            minute=set(range(0, 60, 5)),
+            second={31},
+            run_at_startup=True,
+            unique=True,
+            timeout=600,
+            max_tries=1,
+            keep_result=0,
+        ),
+        # The year before's case file (案宗), early each January (02:40 UTC = 10:40 北京时间).
+        cron(
+            build_case_files,
+            month={1},
+            day={10},
+            hour={2},
+            minute={40},
+            second={0},
+            unique=True,
+            timeout=CASE_FILES_TIMEOUT,
             max_tries=1,
             keep_result=0,
         ),

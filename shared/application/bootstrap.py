@@ -18,6 +18,9 @@ from shared.db.calendars import CalendarCache, calendar_cache
 from shared.db.engine import Database
 from shared.db.rule_sets import RulesCache, rules_cache
 from shared.db.sla import PolicyCache, policy_cache
+from shared.storage import Storage, build_storage
+
+__all__ = ["Caches", "Collaborators", "SurveyUrl", "build", "build_storage"]
 
 # A survey link for (complaint id, invitation nonce): the API signs them with its secret.
 SurveyUrl = Callable[[uuid.UUID, str], str]
@@ -44,11 +47,18 @@ class Collaborators:
     survey_url: SurveyUrl | None = None
     # The API's Redis (rate limits, ops status); the worker uses the connection arq gives it.
     redis: aioredis.Redis | None = None
+    # Evidence files and case-file archives (shared.storage); None without settings.
+    storage: Storage | None = None
 
     def require_settings(self) -> Settings:
         if self.settings is None:
             raise RuntimeError("these collaborators were built without settings")
         return self.settings
+
+    def require_storage(self) -> Storage:
+        if self.storage is None:
+            raise RuntimeError("these collaborators were built without storage")
+        return self.storage
 
     async def aclose(self) -> None:
         if self.redis is not None:
@@ -79,4 +89,10 @@ def build(
         if with_redis
         else None
     )
-    return Collaborators(db=db, settings=settings, survey_url=survey_url, redis=redis)
+    return Collaborators(
+        db=db,
+        settings=settings,
+        survey_url=survey_url,
+        redis=redis,
+        storage=build_storage(settings),
+    )

@@ -7,7 +7,8 @@ then goes through `change_complaints`, the same for all of them:
 
 1. stamp the events (numbered after the complaint's version, the actor and the moment);
 2. derive their effects with the domain's rules: the deadlines planned and moved
-   (`shared.domain.deadline_rules`), the notifications owed (`shared.domain.notify`);
+   (`shared.domain.deadline_rules`), the notifications owed (`shared.domain.notify`), the
+   automatic assessment entries against handlers (考核, `shared.domain.assessment`);
 3. write the events, the projection, those rows and the audit entries in one statement
    (`shared.db.changes`), guarded by each complaint's version.
 
@@ -30,23 +31,28 @@ from shared.application.bootstrap import Caches, SurveyUrl
 from shared.db import accounts, deadlines
 from shared.db.audit import AuditRecord
 from shared.db.changes import (
+    AssessmentRow,
     ComplaintChange,
     DeadlineUpdate,
+    EvidenceFileRow,
     IdempotencyKeyRow,
     OutboxRow,
     PlannedDeadlineRow,
     write,
 )
 from shared.db.sla import load_policies
+from shared.domain.assessment import automatic_entries
 from shared.domain.complaint import Actor, ComplaintState, EventMeta
 from shared.domain.deadline_rules import deadline_changes
 from shared.domain.enums import DeadlineStatus, Level, Role
 from shared.domain.events import (
+    Closed,
     ComplaintRegistered,
     DeadlineBreached,
     DeadlineWarned,
     Escalated,
     Event,
+    EvidenceAttached,
     SatisfactionRecorded,
     stamp,
 )
@@ -217,6 +223,21 @@ async def _derive(
             )
         )
     moved = deadline_rows.moved_deadlines(stored, plan, at=now, calendar_version=loaded.version)
+    assessment: list[AssessmentRow] = []
+    if any(isinstance(e, DeadlineBreached | Closed) for e, _ in stamped):
+        rules = (await caches.rules.get(conn)).assessment
+        assessment = [
+            AssessmentRow(
+                key=a.key,
+                handler_id=a.handler_id,
+                complaint_id=a.complaint_id,
+                reference=a.reference,
+                rule=a.rule.value,
+                amount=a.amount,
+                occurred_at=a.occurred_at,
+            )
+            for a in automatic_entries(stamped, states, rules=rules)
+        ]
     return ComplaintChange(
         state=states[-1],
         previous=before,
@@ -226,4 +247,27 @@ async def _derive(
         outbox=[OutboxRow(**row) for row in outbox.rows()],
         idempotency_keys=decision.idempotency_keys,
         search_notes="\n".join(t for e, _ in stamped if (t := event_text(e))),
+        assessment=assessment,
+        evidence_files=_evidence_rows(stamped),
     )
+
+
+def _evidence_rows(stamped: Sequence[tuple[Event, EventMeta]]) -> list[EvidenceFileRow]:
+    """证据附件: the row of each evidence file an event records (its object is stored)."""
+    return [
+        EvidenceFileRow(
+            id=event.attachment_id,
+            complaint_id=meta.complaint_id,
+            event_seq=meta.seq,
+            file_name=event.file_name,
+            media_type=event.media_type,
+            size_bytes=event.size_bytes,
+            sha256=event.sha256,
+            storage_key=event.storage_key,
+            uploaded_by_kind=meta.actor.kind,
+            uploaded_by_id=meta.actor.id,
+            uploaded_at=meta.occurred_at,
+        )
+        for event, meta in stamped
+        if isinstance(event, EvidenceAttached)
+    ]

@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from asyncpg.exceptions import UniqueViolationError
@@ -121,6 +122,38 @@ class IdempotencyKeyRow:
 
 
 @dataclass(frozen=True)
+class AssessmentRow:
+    """An automatic assessment entry (考核, `assessment_entries` row; shared.domain.assessment):
+    made once per `key`, with the handler's department looked up as it is written."""
+
+    key: str
+    handler_id: uuid.UUID
+    complaint_id: uuid.UUID
+    reference: str
+    rule: str
+    amount: Decimal
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class EvidenceFileRow:
+    """An evidence file the change records (`evidence_files` row), its object already
+    stored (shared.storage)."""
+
+    id: uuid.UUID
+    complaint_id: uuid.UUID
+    event_seq: int
+    file_name: str
+    media_type: str
+    size_bytes: int
+    sha256: str
+    storage_key: str
+    uploaded_by_kind: str
+    uploaded_by_id: str | None
+    uploaded_at: datetime
+
+
+@dataclass(frozen=True)
 class ComplaintChange:
     """Everything one complaint change writes. `previous` is the state it was computed from
     (None: a new complaint); its version is the optimistic-concurrency guard."""
@@ -135,6 +168,8 @@ class ComplaintChange:
     # The free text its events add to the search index (notes, replies: they are not
     # projection columns), appended to `complaints.search_notes` (全文检索, revision 0030).
     search_notes: str = ""
+    assessment: Sequence[AssessmentRow] = ()
+    evidence_files: Sequence[EvidenceFileRow] = ()
 
     @property
     def complaint_id(self) -> uuid.UUID:
@@ -218,6 +253,26 @@ outbox_rows AS (
     FROM jsonb_populate_recordset(NULL::outbox, (SELECT d -> 'outbox' FROM doc)) AS o
     WHERE o.complaint_id IN (SELECT id FROM written)
 ),
+assessment_rows AS (
+    INSERT INTO assessment_entries (key, handler_id, department, complaint_id, reference, rule,
+                                    amount, occurred_at, source, created_at)
+    SELECT a.key, a.handler_id, u.department, a.complaint_id, a.reference, a.rule, a.amount,
+           a.occurred_at, 'automatic', a.occurred_at
+    FROM jsonb_populate_recordset(NULL::assessment_entries, (SELECT d -> 'assessment' FROM doc))
+         AS a
+    JOIN users AS u ON u.id = a.handler_id
+    WHERE a.complaint_id IN (SELECT id FROM written)
+    ON CONFLICT (key) DO NOTHING
+),
+evidence AS (
+    INSERT INTO evidence_files (id, complaint_id, event_seq, file_name, media_type, size_bytes,
+                                sha256, storage_key, uploaded_by_kind, uploaded_by_id,
+                                uploaded_at)
+    SELECT f.id, f.complaint_id, f.event_seq, f.file_name, f.media_type, f.size_bytes, f.sha256,
+           f.storage_key, f.uploaded_by_kind, f.uploaded_by_id, f.uploaded_at
+    FROM jsonb_populate_recordset(NULL::evidence_files, (SELECT d -> 'evidence' FROM doc)) AS f
+    WHERE f.complaint_id IN (SELECT id FROM written)
+),
 audit AS (
     INSERT INTO audit_events (occurred_at, actor_kind, actor_id, actor_label, action, outcome,
                               target_type, target_id, client_ip, details)
@@ -297,6 +352,8 @@ def _document(changes: Sequence[ComplaintChange], audit: Sequence[AuditRecord]) 
             "planned": [p for c in changes for p in c.planned_deadlines],
             "moved": [m for c in changes for m in c.moved_deadlines],
             "outbox": [o for c in changes for o in c.outbox],
+            "assessment": [a for c in changes for a in c.assessment],
+            "evidence": [f for c in changes for f in c.evidence_files],
             "audit": [a.row() for a in audit],
         }
     )

@@ -79,10 +79,11 @@ def asyncpg_url(url: str) -> str:
 
 
 def json_dumps(value: Any) -> str:
-    return orjson.dumps(value, default=_default).decode()
+    return orjson.dumps(value, default=json_default).decode()
 
 
-def _default(value: Any) -> Any:
+def json_default(value: Any) -> Any:
+    """What orjson does not know itself, as our JSON stores it."""
     # Decimal (money) keeps its exact digits; asyncpg's UUID subclass is not one orjson knows.
     if isinstance(value, Decimal | uuid.UUID):
         return str(value)

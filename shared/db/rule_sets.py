@@ -24,6 +24,7 @@ from shared.db.cache import TableCache
 from shared.db.tables import RuleSet, table_of
 from shared.domain.rules import (
     ApprovalRules,
+    AssessmentRules,
     ClosureRules,
     LevelRules,
     RepeatRule,
@@ -41,6 +42,7 @@ class RuleSetName(StrEnum):
     ROUTING = "routing"  # 责任部门 per category, tier per level
     APPROVAL = "approval"  # 审批 limits for compensation and refunds
     CLOSURE = "closure"  # 四不放过 requirements
+    ASSESSMENT = "assessment"  # 考核 amounts and automatic entries (seed 002 §5.4)
 
 
 MODELS: dict[RuleSetName, type[BaseModel]] = {
@@ -49,6 +51,7 @@ MODELS: dict[RuleSetName, type[BaseModel]] = {
     RuleSetName.ROUTING: RoutingRules,
     RuleSetName.APPROVAL: ApprovalRules,
     RuleSetName.CLOSURE: ClosureRules,
+    RuleSetName.ASSESSMENT: AssessmentRules,
 }
 
 

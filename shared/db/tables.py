@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -23,7 +24,9 @@ from sqlalchemy import (
     Index,
     Integer,
     Interval,
+    LargeBinary,
     MetaData,
+    Numeric,
     SmallInteger,
     Table,
     Text,
@@ -35,6 +38,7 @@ from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP, TSVECTOR, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.domain.enums import OPEN_DEADLINE_STATUSES, OutboxStatus
+from shared.domain.lifecycle import OPEN_STATES
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -162,6 +166,17 @@ class Complaint(Base):
             "created_at",
             postgresql_where=text("management_review"),
         ),
+        # The reports' periods (revision 0020): closed and resolved in a period.
+        Index("ix_complaints_closed_at", "closed_at"),
+        Index("ix_complaints_resolved_at", "resolved_at"),
+        Index(
+            "ix_complaints_open",
+            "created_at",
+            postgresql_include=["reference", "department", "id"],
+            postgresql_where=text(
+                "status IN ({})".format(", ".join(f"'{s.value}'" for s in sorted(OPEN_STATES)))
+            ),
+        ),
     )
 
 
@@ -179,7 +194,47 @@ class ComplaintEvent(Base):
     occurred_at: Mapped[datetime]
     payload: Mapped[Json]
 
-    __table_args__ = (UniqueConstraint("complaint_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("complaint_id", "seq"),
+        # The reports (revision 0020): withdrawals in a period, the pauses awaiting the customer.
+        Index(
+            "ix_complaint_events_withdrawn",
+            "occurred_at",
+            postgresql_where=text("type = 'complaint.withdrawn'"),
+        ),
+        Index(
+            "ix_complaint_events_pauses",
+            "complaint_id",
+            postgresql_where=text(
+                "type IN ('complaint.awaiting_customer', 'complaint.customer_responded')"
+            ),
+        ),
+    )
+
+
+class EvidenceFile(Base):
+    """证据附件: one stored evidence file, written in the statement of its
+    `complaint.evidence_attached` event (`event_seq`); its bytes are in object storage
+    (shared.storage) under `storage_key`."""
+
+    __tablename__ = "evidence_files"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    complaint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("complaints.id"))
+    event_seq: Mapped[int] = mapped_column(Integer)
+    file_name: Mapped[str]
+    media_type: Mapped[str]
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str]
+    storage_key: Mapped[str] = mapped_column(unique=True)
+    uploaded_by_kind: Mapped[str]
+    uploaded_by_id: Mapped[str | None]
+    uploaded_at: Mapped[datetime]
+
+    __table_args__ = (
+        Index("ix_evidence_files_complaint_id", "complaint_id", "uploaded_at"),
+        CheckConstraint("size_bytes > 0", name="size_positive"),
+    )
 
 
 class IdempotencyKey(Base):
@@ -664,6 +719,11 @@ class Deadline(Base):
             "breached_at",
             postgresql_where=text("status = 'breached'"),
         ),
+        # The reports (revision 0020): deadlines met or breached in a period.
+        Index("ix_deadlines_met_at", "met_at", postgresql_where=text("status = 'met'")),
+        Index(
+            "ix_deadlines_breached_at", "breached_at", postgresql_where=text("status = 'breached'")
+        ),
         # Recomputing what a newly loaded schedule makes definite.
         Index(
             "ix_deadlines_provisional_open",
@@ -674,3 +734,101 @@ class Deadline(Base):
 
 
 # === end of calendar, SLA policies and deadlines ===============================================
+
+
+# === Assessment (考核) ==========================================================================
+# Revision 0021. Automatic entries are written by complaint changes (shared/db/changes.py, same
+# statement as the event); manual ones by managers (shared/db/assessment.py).
+
+ASSESSMENT_RULES_SQL = "rule IN ('first_contact_missed', 'procedure_violation', 'survey_not_done')"
+
+
+class AssessmentEntry(Base):
+    """One entry of the assessment ledger (考核台账, seed 002 §5.4) against a handler: what it
+    is for, the amount (负激励, 元), and — once voided by a manager — when, by whom and why."""
+
+    __tablename__ = "assessment_entries"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    # Automatic entries name the fact they are for (a deadline, a closure): made once.
+    key: Mapped[str | None] = mapped_column(unique=True)
+    handler_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    department: Mapped[str | None]  # the handler's when the entry was made
+    complaint_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("complaints.id"))
+    reference: Mapped[str | None]  # 受理号
+    rule: Mapped[str]
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    reason: Mapped[str | None]
+    occurred_at: Mapped[datetime]
+    source: Mapped[str]  # automatic / manual
+    created_by: Mapped[str | None]
+    created_at: Mapped[datetime]
+    voided_at: Mapped[datetime | None]
+    voided_by: Mapped[str | None]
+    void_reason: Mapped[str | None]
+
+    __table_args__ = (
+        CheckConstraint(ASSESSMENT_RULES_SQL, name="rule"),
+        CheckConstraint("source IN ('automatic', 'manual')", name="source"),
+        CheckConstraint("amount >= 0", name="amount"),
+        CheckConstraint("(voided_at IS NULL) = (void_reason IS NULL)", name="void"),
+        Index("ix_assessment_entries_handler_id", "handler_id", "occurred_at"),
+        Index("ix_assessment_entries_occurred_at", "occurred_at"),
+    )
+
+
+# === end of assessment ==========================================================================
+
+
+# === Scheduled reports (定期报表) ===============================================================
+# Revision 0022. Admins subscribe recipients to a report; the SLA worker produces each report
+# once per period (the unique (kind, scope, period_start)) and queues one e-mail per recipient
+# in the outbox, which the delivery pipeline sends with the files attached.
+
+REPORT_KINDS_SQL = "kind IN ('weekly', 'monthly', 'causes', 'expectations')"
+
+
+class ReportSubscription(Base):
+    """Who receives which report (报表订阅): a kind, a department scope (NULL: every
+    department) and the staff members it is e-mailed to."""
+
+    __tablename__ = "report_subscriptions"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    kind: Mapped[str]
+    department: Mapped[str | None]
+    recipient_ids: Mapped[list[Any]]  # user ids (text)
+    active: Mapped[bool] = mapped_column(Boolean)
+    created_by: Mapped[str | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (CheckConstraint(REPORT_KINDS_SQL, name="kind"),)
+
+
+class ReportRun(Base):
+    """One scheduled report as produced (报表存档): its data and its files, kept for download."""
+
+    __tablename__ = "report_runs"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    kind: Mapped[str]
+    scope: Mapped[str]  # the department, '' for every department
+    period_start: Mapped[date]
+    period_end: Mapped[date]
+    produced_at: Mapped[datetime]
+    title: Mapped[str]
+    file_stem: Mapped[str]
+    report: Mapped[Json]
+    xlsx: Mapped[bytes] = mapped_column(LargeBinary())
+    html: Mapped[bytes] = mapped_column(LargeBinary())
+    recipients: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        CheckConstraint(REPORT_KINDS_SQL, name="kind"),
+        UniqueConstraint("kind", "scope", "period_start"),
+        Index("ix_report_runs_produced_at", "produced_at"),
+    )
+
+
+# === end of scheduled reports ===================================================================

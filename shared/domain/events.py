@@ -576,6 +576,23 @@ class CustomerReplySent(LifecycleEvent):
     text: str
 
 
+class EvidenceAttached(Event):
+    """证据附件: a file given as evidence (by staff, an integration or the customer), stored
+    under `storage_key`; the status does not move. The file's row is written with the event."""
+
+    type: ClassVar[str] = "complaint.evidence_attached"
+
+    attachment_id: uuid.UUID
+    file_name: str
+    media_type: str
+    size_bytes: int
+    sha256: str
+    storage_key: str
+
+    def apply(self, state: ComplaintState | None, meta: EventMeta) -> ComplaintState:
+        return _require(state, self).advanced(meta)
+
+
 # --- the sign-off chain (审核 → 存档) and the 回访 (seed 002 §5.1.1, §5.3.1.6) ------------------
 
 
@@ -743,6 +760,7 @@ _TYPES: tuple[type[Event], ...] = (
     RegulatorReplied,
     NoteAdded,
     CustomerReplySent,
+    EvidenceAttached,
     DeadlineWarned,
     DeadlineBreached,
     DeadlinesRecomputed,

@@ -33,6 +33,7 @@ from shared.domain.access import DEFAULT_TIER_BY_LEVEL, TIER_OF_ROLE
 from shared.domain.enums import (
     Category,
     Channel,
+    Kind,
     Level,
     RemedyType,
     Responsibility,
@@ -44,11 +45,13 @@ from shared.domain.values import Money
 
 __all__ = [
     "DEFAULT_APPROVAL_RULES",
+    "DEFAULT_ASSESSMENT_RULES",
     "DEFAULT_CLOSURE_RULES",
     "DEFAULT_LEVEL_RULES",
     "DEFAULT_ROUTING_RULES",
     "STAFF_OVERRIDE",
     "ApprovalRules",
+    "AssessmentRules",
     "ClosureBlocker",
     "ClosureRules",
     "LevelRules",
@@ -668,6 +671,33 @@ def may_mark_invalid(responsibility: Responsibility) -> bool:
 DEFAULT_REPEAT_RULE = RepeatRule()
 
 
+class AssessmentRules(BaseModel):
+    """考核 (seed 002 §5.4 违规处罚规定; SPEC §6): what each kind of entry against a handler costs
+    (负激励, 元) and which entries the complaint changes make by themselves."""
+
+    model_config = _FROZEN
+
+    # §5.4.1.1: 未遵守1个工作日内应诉 — the first-contact deadline breached, 30元/次.
+    first_contact_missed: Money = Decimal("30.00")
+    # §5.4.1.3: 处理完毕后未按规定咨询客户满意度 — archived (结案) with no satisfaction, 50—100元.
+    survey_not_done: Money = Decimal("50.00")
+    # Which kinds of case owe the 回访 before 结案 (inquiries and suggestions are answered, not
+    # surveyed, unless a company says otherwise).
+    survey_required_kinds: frozenset[Kind] = frozenset({Kind.COMPLAINT})
+    # §5.4.1.2: 未按受理权责及业务指引操作 — entered by a manager, 30—100元/次.
+    procedure_violation_min: Money = Decimal("30.00")
+    procedure_violation_max: Money = Decimal("100.00")
+
+    @model_validator(mode="after")
+    def _range(self) -> AssessmentRules:
+        if self.procedure_violation_min > self.procedure_violation_max:
+            raise ValueError("procedure_violation_min exceeds procedure_violation_max")
+        return self
+
+
+DEFAULT_ASSESSMENT_RULES = AssessmentRules()
+
+
 @dataclass(frozen=True)
 class Rules:
     """The configurable rule sets (规则配置: stored as data, defaults from the seeds)."""
@@ -677,3 +707,4 @@ class Rules:
     routing: RoutingRules = DEFAULT_ROUTING_RULES
     approval: ApprovalRules = DEFAULT_APPROVAL_RULES
     closure: ClosureRules = DEFAULT_CLOSURE_RULES
+    assessment: AssessmentRules = DEFAULT_ASSESSMENT_RULES

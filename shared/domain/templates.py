@@ -96,6 +96,7 @@ class TemplateKey(StrEnum):
     ESCALATION = "escalation"  # 升级
     LEVEL3_ALERT = "level3_alert"  # 三级投诉警报
     MANAGEMENT_REVIEW = "management_review"  # 提交总经理例会 (seed 002 §5.3.1.7)
+    REPORT_READY = "report_ready"  # 定期报表 (the files attached)
 
 
 # Seed 002 附件一 §三 (禁忌语言), with the common variants of the same three faults: saying "no"
@@ -182,6 +183,9 @@ TEMPLATE_SPECS: Mapping[TemplateKey, TemplateSpec] = MappingProxyType(
         _K.ESCALATION: _spec(_S, _BOTH, {"previous_level", "reason"}, {"reference", "level"}),
         _K.LEVEL3_ALERT: _spec(_S, _BOTH, set(), {"reference"}),
         _K.MANAGEMENT_REVIEW: _spec(_S, _BOTH, {"score"}, {"reference", "score"}),
+        _K.REPORT_READY: _spec(
+            _S, _EMAIL, {"report_title", "report_period"}, {"report_title", "report_period"}
+        ),
     }
 )
 
@@ -440,6 +444,12 @@ _DEFAULTS: tuple[tuple[TemplateKey, str, str], ...] = (
         "【总经理例会】{reference} 三级投诉客户不满意",
         "您好！受理号 {reference} 为三级投诉，客户对处理结果的满意度评价为 {score}"
         "（4 不满意 / 5 很不满意），请提交总经理例会研究处理。责任部门：{department}。",
+    ),
+    (
+        _K.REPORT_READY,
+        "【{report_title}】{report_period}",
+        "您好，{handler_name}！您订阅的{report_title}（{report_period}）已生成，见附件："
+        "Excel 工作簿（含图表）与图表页面（无需联网即可打开）。",
     ),
 )
 DEFAULT_TEMPLATES: Mapping[TemplateKey, MessageTemplate] = MappingProxyType(

@@ -235,6 +235,27 @@ async def _rules(w: World) -> Target:
     return Target("/api/v1/rules/level")
 
 
+# Reports and 考核: refused before anything is looked up; past access control, the unknown
+# entry, run and subscription are 404 (a void, a change or a delete would not be repeatable
+# for every allowed principal).
+WRITERS = frozenset({"manager", "director"})
+READERS = frozenset({"manager", "director", "auditor", "admin"})
+UNKNOWN = "00000000-0000-4000-8000-000000000000"
+
+
+async def _void(w: World) -> Target:
+    return Target("/api/v1/assessment/entries/999999999/void", {"reason": "矩阵测试"})
+
+
+async def _run(w: World) -> Target:
+    return Target("/api/v1/reports/runs/999999999")
+
+
+async def _report_subscription(w: World) -> Target:
+    body = {"department": None, "recipient_ids": [w.staff.director.id]}
+    return Target(f"/api/v1/report-subscriptions/{UNKNOWN}", body)
+
+
 ENDPOINTS: dict[str, Case] = {
     "GET /api/v1/users/{user_id}": Case(ADMIN, 200, _user),
     "PATCH /api/v1/users/{user_id}": Case(ADMIN, 200, _patch_user),
@@ -274,6 +295,10 @@ ENDPOINTS: dict[str, Case] = {
     "PUT /api/v1/sla-policies/{policy_id}": Case(ADMIN, 200, _policy(put=True)),
     "GET /api/v1/sla-policies/{policy_id}/versions": Case(STAFF, 200, _policy("/versions")),
     "GET /api/v1/rules/{name}": Case(STAFF, 200, _rules),
+    "POST /api/v1/assessment/entries/{entry_id}/void": Case(WRITERS, 404, _void),
+    "GET /api/v1/reports/runs/{run_id}": Case(READERS, 404, _run),
+    "PUT /api/v1/report-subscriptions/{subscription_id}": Case(ADMIN, 404, _report_subscription),
+    "DELETE /api/v1/report-subscriptions/{subscription_id}": Case(ADMIN, 404, _report_subscription),
 }
 
 # The complaint endpoints, covered row by row in test_access_matrix.py.
@@ -281,6 +306,13 @@ COMPLAINT_OPERATIONS = (
     {"GET " + p.replace("{id}", "{complaint_id}") for p in READ_PATHS}
     | {"POST /api/v1/complaints/{complaint_id}/reveal"}
     | {f"POST /api/v1/complaints/{{complaint_id}}/{a.value.replace('_', '-')}" for a in Action}
+    # Evidence and the printed form: who may upload, download and print, and what a hidden
+    # complaint answers, in test_evidence.py and test_documents.py.
+    | {
+        "POST /api/v1/complaints/{complaint_id}/attachments",
+        "GET /api/v1/complaints/{complaint_id}/attachments/{attachment_id}",
+        "GET /api/v1/complaints/{complaint_id}/form",
+    }
 )
 
 

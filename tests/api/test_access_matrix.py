@@ -172,6 +172,7 @@ READ_PATHS = [
     "/api/v1/complaints/by-reference/{reference}",
     "/api/v1/complaints/{id}/events",
     "/api/v1/complaints/{id}/deadlines",
+    "/api/v1/complaints/{id}/attachments",
 ]
 
 

@@ -65,7 +65,7 @@ async def test_unchanged_rule_sets_are_the_seeds_defaults_at_version_0(env: dict
     response = await env["client"].get(BASE, headers=env["agent"].headers)
     assert response.status_code == 200
     by_name = {r["name"]: r for r in response.json()}
-    assert set(by_name) == {"level", "repeat", "routing", "approval", "closure"}
+    assert set(by_name) == {"level", "repeat", "routing", "approval", "closure", "assessment"}
     approval = by_name["approval"]
     assert approval["is_default"] is True
     assert approval["version"] == 0

@@ -18,6 +18,7 @@ PUBLIC_PREFIX = "/api/v1/public/"
 # Plausible values for path parameters (an anonymous caller must not learn whether they exist).
 PATH_VALUES = {
     "complaint_id": str(uuid.uuid4()),
+    "attachment_id": str(uuid.uuid4()),
     "reference": "KS-20260101-000001",
     "user_id": str(uuid.uuid4()),
     "key_id": str(uuid.uuid4()),
@@ -29,6 +30,8 @@ PATH_VALUES = {
     "day": "2026-10-01",
     "policy_id": "1",
     "name": "level",
+    "entry_id": "1",
+    "run_id": "1",
 }
 
 

@@ -313,43 +313,6 @@ def text_query(query: ComplaintQuery, principal: Principal) -> TextQuery | None:
         raise InvalidInput([FieldError(("query", "q"), str(exc))]) from None
 
 
-async def complaint_filters(
-    conn: AsyncConnection,
-    caches: Caches,
-    principal: Principal,
-    query: ComplaintQuery,
-    *,
-    now: datetime,
-) -> repo.ComplaintFilters:
-    """The list's query as SQL filters — the one place they are parsed (the list, the search
-    and the export use it): the phone normalised, deadline filters on the business calendar,
-    the text query with the principal's access to contact data. Access checks on contact
-    filters (`ComplaintQuery.contact_filters`) stay with the caller. `queue=mine` is the
-    principal's own cases, `queue=unassigned` the tier's queue."""
-    assignee_id = query.assignee_id
-    if query.queue == "mine":
-        if principal.user_id is None:
-            raise InvalidInput([FieldError(("query", "queue"), "only staff hold cases")])
-        assignee_id = principal.user_id
-    return repo.ComplaintFilters(
-        status=tuple(query.status),
-        kind=query.kind,
-        category=query.category,
-        level=query.level,
-        channel=query.channel,
-        department=query.department,
-        assignee_id=assignee_id,
-        created_from=query.created_from,
-        created_to=query.created_to,
-        customer_phone=_phone(query),
-        reference=query.reference,
-        unassigned=query.queue == "unassigned",
-        management_review=query.management_review,
-        deadline_clauses=await _deadline_clauses(conn, caches, query, now),
-        text=text_query(query, principal),
-    )
-
-
 def _phone(query: ComplaintQuery) -> str | None:
     if query.customer_phone is None:
         return None
@@ -378,6 +341,63 @@ async def _deadline_clauses(
     return tuple(clauses)
 
 
+async def list_filters(
+    conn: AsyncConnection,
+    collab: Collaborators,
+    principal: Principal,
+    query: ComplaintQuery,
+    *,
+    now: datetime,
+    guard_contact_search: Callable[[], Awaitable[None]],
+) -> repo.ComplaintFilters:
+    """The list's query as SQL filters — the one place the list, and the 台帐 export that
+    follows it, parse their filters.
+
+    A search by contact data (`ComplaintQuery.contact_filters`) is allowed only to those who
+    see contact data (otherwise it is an oracle: masked numbers confirmed by guessing) and
+    passes `guard_contact_search` (a per-caller rate limit); the caller audits it
+    (`contact_searches`). The text query (`q`) searches the customer's name and phone only
+    for those who see contact data."""
+    if query.contact_filters() and not sees_contact_data(principal):
+        raise Forbidden("Searching by contact data needs access to contact data.")
+    if contact_searches(query, principal):
+        await guard_contact_search()
+    phone = _phone(query)
+    assignee_id = query.assignee_id
+    if query.queue == "mine":
+        if principal.user_id is None:
+            raise InvalidInput([FieldError(("query", "queue"), "only staff hold cases")])
+        assignee_id = principal.user_id
+    return repo.ComplaintFilters(
+        status=tuple(query.status),
+        kind=query.kind,
+        category=query.category,
+        level=query.level,
+        channel=query.channel,
+        department=query.department,
+        assignee_id=assignee_id,
+        created_from=query.created_from,
+        created_to=query.created_to,
+        customer_phone=phone,
+        reference=query.reference,
+        unassigned=query.queue == "unassigned",
+        management_review=query.management_review,
+        deadline_clauses=await _deadline_clauses(conn, collab.caches, query, now),
+        text=text_query(query, principal),
+    )
+
+
+def contact_searches(query: ComplaintQuery, principal: Principal) -> list[str]:
+    """The filters of the query that search by contact data: `customer_phone`, and `q` when
+    it has a phone-like term and reaches contact data (a phone number typed into the search
+    box is the same oracle)."""
+    found = query.contact_filters()
+    text = text_query(query, principal)
+    if text is not None and text.contact and any(phone_like(t) for t in text.terms):
+        found.append("q")
+    return found
+
+
 async def list_page(
     collab: Collaborators,
     principal: Principal,
@@ -389,23 +409,14 @@ async def list_page(
     guard_contact_search: Callable[[], Awaitable[None]],
 ) -> tuple[list[dict[str, Any]], repo.Cursor | None]:
     """A page of the complaints this principal may see, filtered, after the query's cursor.
-
-    A search by contact data (`ComplaintQuery.contact_filters`) is allowed only to those who
-    see contact data (otherwise it is an oracle: masked numbers confirmed by guessing), passes
-    `guard_contact_search` (a per-caller rate limit) and is audited like a reveal: which
-    filters, and which complaints it found (never the searched value). A text search (`q`)
-    with a phone-like term, by someone whose search reaches contact data, counts as one."""
-    contact = query.contact_filters()
-    if contact and not sees_contact_data(principal):
-        raise Forbidden("Searching by contact data needs access to contact data.")
-    text = text_query(query, principal)
-    if text is not None and text.contact and any(phone_like(t) for t in text.terms):
-        contact.append("q")  # a phone number typed into the search box: the same oracle
-    if contact:
-        await guard_contact_search()
+    A search by contact data (`contact_searches`) is audited like a reveal: which filters,
+    and which complaints it found (never the searched value)."""
+    contact = contact_searches(query, principal)
     after = _cursor(query)
     async with collab.db.connect() as conn:
-        filters = await complaint_filters(conn, collab.caches, principal, query, now=now)
+        filters = await list_filters(
+            conn, collab, principal, query, now=now, guard_contact_search=guard_contact_search
+        )
         rows, next_cursor = await repo.list_page(
             conn,
             filters,
@@ -457,19 +468,27 @@ STAGE_LABELS = {
 }
 
 
-async def status_lookup(db: Database, reference: str, phone: str) -> dict[str, Any]:
-    """The public status of a complaint for whoever knows its reference AND the phone number."""
+async def customer_complaint(conn: AsyncConnection, reference: str, phone: str) -> dict[str, Any]:
+    """The complaint a customer proves with its reference (受理号) AND phone number; the same
+    404 for an unknown reference and a wrong phone (references cannot be confirmed)."""
     not_found = NotFound("no complaint matches this reference number and phone number")
     try:
         e164 = normalize_phone(phone)
     except ValueError:
         raise not_found from None
+    reference = reference.strip().upper()
     if not is_reference(reference):
         raise not_found
+    row = await repo.get_row_by_reference(conn, reference)
+    if row is None or row["customer_phone"] != e164:
+        raise not_found
+    return row
+
+
+async def status_lookup(db: Database, reference: str, phone: str) -> dict[str, Any]:
+    """The public status of a complaint for whoever knows its reference AND the phone number."""
     async with db.connect() as conn:
-        row = await repo.get_row_by_reference(conn, reference)
-        if row is None or row["customer_phone"] != e164:
-            raise not_found
+        row = await customer_complaint(conn, reference, phone)
         upcoming = await deadlines_repo.next_deadline(conn, row["id"])
     return {
         "reference": row["reference"],

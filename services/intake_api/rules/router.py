@@ -106,6 +106,16 @@ EXAMPLES: dict[RuleSetName, dict[str, Any]] = {
             "followup_attempts": 2,
         },
     },
+    RuleSetName.ASSESSMENT: {
+        "summary": "考核：未按时应诉每次 50 元，未做回访每次 80 元，违规操作 30—100 元",
+        "value": {
+            "first_contact_missed": "50.00",
+            "survey_not_done": "80.00",
+            "survey_required_kinds": ["complaint"],
+            "procedure_violation_min": "30.00",
+            "procedure_violation_max": "100.00",
+        },
+    },
 }
 
 PUT_DOC = (

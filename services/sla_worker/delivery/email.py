@@ -9,6 +9,7 @@ authentication, TLS) may succeed later (`retry`) once the relay or the configura
 from __future__ import annotations
 
 import ssl
+from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
@@ -19,8 +20,18 @@ from services.sla_worker.delivery.outcome import DeliveryOutcome, describe
 DEFAULT_TIMEOUT = 15.0
 
 
+# A file to attach: (file name, content, media type). Names may be Chinese (RFC 2231).
+Attachment = tuple[str, bytes, str]
+
+
 def build_message(
-    *, sender: str, to: str, subject: str, body: str, message_id: str | None = None
+    *,
+    sender: str,
+    to: str,
+    subject: str,
+    body: str,
+    message_id: str | None = None,
+    attachments: Sequence[Attachment] = (),
 ) -> EmailMessage:
     """The MIME message; raises ValueError on header injection (a line break in a header)."""
     message = EmailMessage()
@@ -34,6 +45,9 @@ def build_message(
     # RFC 3834: out-of-office robots must not answer notifications (no reply loops).
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(body, charset="utf-8", cte="base64")
+    for filename, content, media_type in attachments:
+        maintype, _, subtype = media_type.partition("/")
+        message.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
     return message
 
 
@@ -52,6 +66,7 @@ async def send_email(
     timeout: float = DEFAULT_TIMEOUT,  # noqa: ASYNC109 - aiosmtplib applies it per command
     message_id: str | None = None,
     tls_context: ssl.SSLContext | None = None,
+    attachments: Sequence[Attachment] = (),
 ) -> DeliveryOutcome:
     """Send one message. `starttls`: True requires STARTTLS, None uses it when offered, False
     never; `use_tls` is implicit TLS (port 465). Credentials are never sent in clear text:
@@ -62,7 +77,12 @@ async def send_email(
         starttls = True
     try:
         message = build_message(
-            sender=sender, to=to, subject=subject, body=body, message_id=message_id
+            sender=sender,
+            to=to,
+            subject=subject,
+            body=body,
+            message_id=message_id,
+            attachments=attachments,
         )
     except (ValueError, TypeError) as exc:
         return DeliveryOutcome.failed(f"cannot build the message: {describe(exc)}")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 from redis.exceptions import RedisError
 
 from services.sla_worker.delivery.batch import run_batch
-from services.sla_worker.delivery.email import send_email
+from services.sla_worker.delivery.email import Attachment, send_email
 from services.sla_worker.delivery.message_plan import (
     Fail,
     Plan,
@@ -25,7 +26,9 @@ from services.sla_worker.delivery.runtime import DeliveryRuntime
 from services.sla_worker.logs import worker_logger
 from shared.db import notifications as notification_repo
 from shared.db import outbox as repo
+from shared.db import report_schedule
 from shared.domain.templates import MessageChannel
+from shared.reports.xlsx import XLSX_MEDIA_TYPE
 
 log = worker_logger("kesu.worker.deliveries")
 
@@ -117,7 +120,7 @@ async def _deliver_one(
         await _settle(runtime, row, token, deferred, None)
         return "deferred"
     started = time.monotonic()
-    result = await _send(runtime, plan, str(row["message_id"]))
+    result = await _send(runtime, plan, str(row["message_id"]), await _attachments(runtime, row))
     now = runtime.clock()
     error = scrub(result.error, plan.address)
     settlement = settlement_for(result, attempts_before=row["attempts"], now=now)
@@ -153,7 +156,26 @@ async def _cap_wait(runtime: DeliveryRuntime, address: str) -> timedelta | None:
         return timedelta(seconds=runtime.config.caps_unavailable_delay)
 
 
-async def _send(runtime: DeliveryRuntime, plan: Send, message_id: str) -> DeliveryOutcome:
+async def _attachments(runtime: DeliveryRuntime, row: dict[str, Any]) -> list[Attachment]:
+    """The files a message carries: a scheduled report's workbook and chart page (定期报表),
+    read from its kept run when the message is sent."""
+    run_id = (row["payload"] or {}).get("report_run_id")
+    if run_id is None:
+        return []
+    async with runtime.db.connect() as conn:
+        files = await report_schedule.run_files(conn, int(run_id))
+    if files is None:
+        return []
+    stem = files["file_stem"]
+    return [
+        (f"{stem}.xlsx", bytes(files["xlsx"]), XLSX_MEDIA_TYPE),
+        (f"{stem}.html", bytes(files["html"]), "text/html"),
+    ]
+
+
+async def _send(
+    runtime: DeliveryRuntime, plan: Send, message_id: str, attachments: Sequence[Attachment] = ()
+) -> DeliveryOutcome:
     # Only channels in `runtime.configured_channels()` come here: a gateway's, or the embedded
     # mode's local sink for a channel with none.
     smtp = runtime.config.smtp
@@ -185,6 +207,7 @@ async def _send(runtime: DeliveryRuntime, plan: Send, message_id: str) -> Delive
         password=smtp.password,
         timeout=smtp.timeout,
         message_id=message_id,
+        attachments=attachments,
     )
 
 

@@ -6,6 +6,8 @@ deadlines left on an outdated calendar.
 - tomorrow's reference-number sequence (受理号) is created ahead of midnight, so the first
   complaint of the day does not pay for it, and the sequences of days more than a week past
   are dropped (their numbers are all handed out);
+- evidence objects no row names (an upload whose process died between storing the file and
+  writing its event) are deleted once an hour old (shared.application.evidence_orphans);
 - the years the calendar library knows are seeded on a process's first use of the calendar,
   without recomputing anything (any process may be first, inside any transaction): open
   deadlines that seeding made definite are recomputed here, with the `deadlines.recomputed`
@@ -22,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shared.application.bootstrap import Collaborators
+from shared.application.evidence_orphans import remove_orphans
 from shared.application.recompute import recompute_stale
 from shared.db import complaints as repo
 from shared.domain.reference import local_date
@@ -40,12 +43,19 @@ async def housekeeping(ctx: dict[str, Any]) -> dict[str, int]:
         await repo.ensure_reference_sequence(conn, today + timedelta(days=1))
         dropped = await repo.drop_reference_sequences(conn, today - timedelta(days=7))
     recomputed = await recompute_stale(collab, now=now)
-    if purged or dropped or recomputed:
+    orphans = await remove_orphans(collab, now=now) if collab.storage is not None else 0
+    if purged or dropped or recomputed or orphans:
         log.info(
             "housekeeping: %d idempotency keys purged, %d sequences dropped, "
-            "%d deadlines recomputed",
+            "%d deadlines recomputed, %d orphaned evidence objects removed",
             purged,
             len(dropped),
             recomputed,
+            orphans,
         )
-    return {"idempotency_keys": purged, "sequences": len(dropped), "deadlines": recomputed}
+    return {
+        "idempotency_keys": purged,
+        "sequences": len(dropped),
+        "deadlines": recomputed,
+        "evidence_orphans": orphans,
+    }

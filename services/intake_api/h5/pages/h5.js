@@ -44,8 +44,49 @@
     return m[1] + "年" + parseInt(m[2], 10) + "月" + parseInt(m[3], 10) + "日 " + m[4] + ":" + m[5];
   }
 
+  /* 补充证据: the file with the proof the lookup was answered for (受理号 + phone). */
+  function evidenceUpload(proof) {
+    var form = $("evidence-form");
+    var note = $("evidence-message");
+    function tell(text, kind) {
+      note.textContent = text;
+      note.className = "message" + (kind ? " " + kind : "");
+    }
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var file = $("evidence-file").files[0];
+      if (!file) { tell("请先选择要上传的文件。", "error"); return; }
+      if (file.size > 20 * 1024 * 1024) { tell("文件太大，请上传 20 MB 以内的文件。", "error"); return; }
+      var body = new FormData();
+      body.append("reference", proof.reference);
+      body.append("phone", proof.phone);
+      body.append("file", file, file.name);
+      $("evidence-submit").disabled = true;
+      tell("正在上传…");
+      fetch(API + "attachments", { method: "POST", body: body, credentials: "omit" })
+        .then(function (response) {
+          if (response.status === 201) {
+            tell("已收到文件「" + file.name + "」，我们会尽快查看。", "ok");
+            form.reset();
+            return;
+          }
+          if (response.status === 413) { tell("文件太大，请上传 20 MB 以内的文件。", "error"); return; }
+          if (response.status === 409) { tell("该投诉已结案或文件数量已满，无法继续上传。", "error"); return; }
+          if (response.status === 422 || response.status === 415) {
+            tell("不支持该文件，请上传照片、视频（MP4）、PDF 或 Office 文档。", "error");
+            return;
+          }
+          tell(refusal(response, "没有找到这条投诉，请重新查询。"), "error");
+        })
+        .catch(function () { tell("网络不稳定，请稍后再试。", "error"); })
+        .then(function () { $("evidence-submit").disabled = false; });
+    });
+  }
+
   function lookupPage() {
     var form = $("lookup");
+    var proof = { reference: "", phone: "" };
+    evidenceUpload(proof);
     var params = new URLSearchParams(location.search);
     if (params.get("reference")) { $("reference").value = params.get("reference"); }
     form.addEventListener("submit", function (event) {
@@ -53,6 +94,7 @@
       var reference = $("reference").value.trim();
       var phone = $("phone").value.replace(/\s+/g, "");
       $("result").hidden = true;
+      $("evidence").hidden = true;
       if (!reference || !phone) { say("请填写受理号和手机号码。", "error"); return; }
       say("正在查询…");
       $("lookup-submit").disabled = true;
@@ -69,6 +111,9 @@
           $("r-updated").textContent = shanghai(found.updated_at);
           $("r-deadline").textContent = found.next_deadline ? shanghai(found.next_deadline) + " 前" : "—";
           $("result").hidden = false;
+          proof.reference = found.reference;
+          proof.phone = phone;
+          $("evidence").hidden = false;
           say("");
         });
       }).catch(function () {

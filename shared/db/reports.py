@@ -1,0 +1,316 @@
+"""The reports' SQL (统计分析, SPEC §6): aggregates and reference numbers (受理号) only.
+
+No statement here reads a customer's name, phone, e-mail or address: the reports hold counts,
+amounts and 受理号, whoever reads them. Every statement takes the period as UTC instants
+`[start, end)` (shared.domain.reports.Period) and the department scope (NULL: every department).
+
+The indexes these statements use are in migration 0020 (closed_at, resolved_at, the met and
+breached deadlines by the moment they were settled, the withdrawal and pause events).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.db.engine import fetch
+from shared.domain.lifecycle import OPEN_STATES
+
+Row = Mapping[str, Any]
+
+_SCOPE = "($3::text IS NULL OR c.department = $3::text)"
+# The lifecycle's open states (all but closed, invalid, withdrawn), as SQL: `status IN (…)`
+# can use the status index, `NOT IN` cannot.
+_OPEN = ", ".join(f"'{s.value}'" for s in sorted(OPEN_STATES))
+
+# What was received in the period, counted along every dimension the weekly and monthly
+# reports break it down by: one scan of the period's complaints, one grouping set per dimension.
+RECEIVED_BY = f"""
+SELECT CASE
+           WHEN GROUPING(c.kind) = 0 THEN 'kind'
+           WHEN GROUPING(c.category) = 0 THEN 'category'
+           WHEN GROUPING(c.subcategory) = 0 THEN 'subcategory'
+           WHEN GROUPING(c.channel) = 0 THEN 'channel'
+           WHEN GROUPING(c.level) = 0 THEN 'level'
+           WHEN GROUPING(c.department) = 0 THEN 'department'
+           WHEN GROUPING(c.product ->> 'model') = 0 THEN 'product_model'
+           WHEN GROUPING(c.customer ->> 'customer_type') = 0 THEN 'customer_type'
+           WHEN GROUPING(c.status = 'invalid') = 0 THEN 'validity'
+           WHEN GROUPING(c.investigation ->> 'responsibility') = 0 THEN 'responsibility'
+           ELSE 'repeat'
+       END AS dimension,
+       CASE
+           WHEN GROUPING(c.kind) = 0 THEN c.kind
+           WHEN GROUPING(c.category) = 0 THEN c.category
+           WHEN GROUPING(c.subcategory) = 0 THEN coalesce(c.subcategory, '')
+           WHEN GROUPING(c.channel) = 0 THEN c.channel
+           WHEN GROUPING(c.level) = 0 THEN c.level::text
+           WHEN GROUPING(c.department) = 0 THEN coalesce(c.department, '')
+           WHEN GROUPING(c.product ->> 'model') = 0 THEN coalesce(c.product ->> 'model', '')
+           WHEN GROUPING(c.customer ->> 'customer_type') = 0
+               THEN coalesce(c.customer ->> 'customer_type', 'consumer')
+           WHEN GROUPING(c.status = 'invalid') = 0
+               THEN CASE WHEN c.status = 'invalid' THEN 'invalid' ELSE 'valid' END
+           WHEN GROUPING(c.investigation ->> 'responsibility') = 0
+               THEN coalesce(c.investigation ->> 'responsibility', 'undetermined')
+           ELSE CASE WHEN c.repeat_of IS NULL THEN 'first' ELSE 'repeat' END
+       END AS key,
+       count(*) AS n
+FROM complaints AS c
+WHERE c.created_at >= $1 AND c.created_at < $2 AND {_SCOPE}
+GROUP BY GROUPING SETS (
+    (c.kind), (c.category), (c.subcategory), (c.channel), (c.level), (c.department),
+    (c.product ->> 'model'), (c.customer ->> 'customer_type'), (c.status = 'invalid'),
+    (c.investigation ->> 'responsibility'), (c.repeat_of IS NULL)
+)
+"""
+
+# The received cases a manager must look at by name: level 3 (三级投诉) and those flagged for
+# the management meeting (提交总经理例会).
+RECEIVED_NOTABLE = f"""
+SELECT c.reference, c.level, c.management_review
+FROM complaints AS c
+WHERE c.created_at >= $1 AND c.created_at < $2 AND {_SCOPE}
+  AND (c.level = 3 OR c.management_review)
+ORDER BY c.reference
+"""
+
+CLOSED = f"""
+SELECT c.reference, c.satisfaction, c.followup ->> 'unreachable_at' IS NOT NULL AS unreachable
+FROM complaints AS c
+WHERE c.closed_at >= $1 AND c.closed_at < $2 AND {_SCOPE}
+ORDER BY c.reference
+"""
+
+WITHDRAWN = f"""
+SELECT DISTINCT c.reference
+FROM complaint_events AS e
+JOIN complaints AS c ON c.id = e.complaint_id
+WHERE e.type = 'complaint.withdrawn' AND e.occurred_at >= $1 AND e.occurred_at < $2
+  AND {_SCOPE}
+ORDER BY c.reference
+"""
+
+# Open now (not closed, invalid or withdrawn) and received before the period ended; overdue
+# when one of its deadlines was breached. Counted here; the first `$3` 受理号 of each returned.
+STILL_OPEN = f"""
+WITH open AS MATERIALIZED (
+    SELECT c.reference,
+           EXISTS (SELECT 1 FROM deadlines AS d
+                   WHERE d.complaint_id = c.id AND d.status = 'breached') AS overdue
+    FROM complaints AS c
+    WHERE c.status IN ({_OPEN}) AND c.created_at < $1
+      AND ($2::text IS NULL OR c.department = $2::text)
+)
+SELECT (SELECT count(*) FROM open) AS open_count,
+       (SELECT count(*) FROM open WHERE overdue) AS overdue_count,
+       ARRAY(SELECT reference FROM open ORDER BY reference LIMIT $3) AS open_references,
+       ARRAY(SELECT reference FROM open WHERE overdue ORDER BY reference LIMIT $3)
+           AS overdue_references
+"""
+
+# Deadlines settled in the period: met in time, or breached (seed 002 §5.4: against whoever
+# held the case when it was breached). Per stage and per handler.
+SETTLED_DEADLINES = f"""
+SELECT s.stage, s.handler_id, u.display_name AS handler, s.outcome, count(*) AS n
+FROM (
+    SELECT d.stage, c.assignee_id AS handler_id, 'met' AS outcome
+    FROM deadlines AS d JOIN complaints AS c ON c.id = d.complaint_id
+    WHERE d.status = 'met' AND d.met_at >= $1 AND d.met_at < $2 AND {_SCOPE}
+    UNION ALL
+    SELECT d.stage, coalesce(d.breached_assignee_id, c.assignee_id), 'breached'
+    FROM deadlines AS d JOIN complaints AS c ON c.id = d.complaint_id
+    WHERE d.status = 'breached' AND d.breached_at >= $1 AND d.breached_at < $2 AND {_SCOPE}
+) AS s
+LEFT JOIN users AS u ON u.id = s.handler_id
+GROUP BY s.stage, s.handler_id, u.display_name, s.outcome
+"""
+
+# Resolved in the period: registration and resolution (handling time), the pauses awaiting the
+# customer (excluded from it), and what was paid (refund, compensation: implemented solutions).
+RESOLVED = f"""
+SELECT c.id, c.created_at, c.resolved_at,
+       coalesce((SELECT sum((r ->> 'amount')::numeric)
+                 FROM jsonb_array_elements(c.solution -> 'remedies') AS r
+                 WHERE r ->> 'type' = 'refund' AND c.solution ->> 'implemented_at' IS NOT NULL),
+                0) AS refunds,
+       coalesce((SELECT sum((r ->> 'amount')::numeric)
+                 FROM jsonb_array_elements(c.solution -> 'remedies') AS r
+                 WHERE r ->> 'type' = 'compensation'
+                   AND c.solution ->> 'implemented_at' IS NOT NULL),
+                0) AS compensation
+FROM complaints AS c
+WHERE c.resolved_at >= $1 AND c.resolved_at < $2 AND {_SCOPE}
+"""
+
+PAUSES = """
+SELECT e.complaint_id, e.type, e.occurred_at
+FROM complaint_events AS e
+WHERE e.complaint_id = ANY($1::uuid[])
+  AND e.type IN ('complaint.awaiting_customer', 'complaint.customer_responded')
+ORDER BY e.complaint_id, e.seq
+"""
+
+# Complaints received per period, for the trend line: the bounds are the periods' starts and
+# ends, oldest first.
+TREND = """
+SELECT b.i, n.n
+FROM unnest($1::timestamptz[], $2::timestamptz[]) WITH ORDINALITY AS b(s, e, i)
+CROSS JOIN LATERAL (
+    SELECT count(*) AS n FROM complaints AS c
+    WHERE c.created_at >= b.s AND c.created_at < b.e
+      AND ($3::text IS NULL OR c.department = $3::text)
+) AS n
+ORDER BY b.i
+"""
+
+
+async def received_by(
+    conn: AsyncConnection, start: datetime, end: datetime, department: str | None
+) -> Sequence[Row]:
+    return await fetch(conn, RECEIVED_BY, start, end, department)
+
+
+async def received_notable(
+    conn: AsyncConnection, start: datetime, end: datetime, department: str | None
+) -> Sequence[Row]:
+    return await fetch(conn, RECEIVED_NOTABLE, start, end, department)
+
+
+async def closed(
+    conn: AsyncConnection, start: datetime, end: datetime, department: str | None
+) -> Sequence[Row]:
+    return await fetch(conn, CLOSED, start, end, department)
+
+
+async def withdrawn(
+    conn: AsyncConnection, start: datetime, end: datetime, department: str | None
+) -> list[str]:
+    return [r["reference"] for r in await fetch(conn, WITHDRAWN, start, end, department)]
+
+
+async def still_open(
+    conn: AsyncConnection, end: datetime, department: str | None, *, listed: int
+) -> Row:
+    """Counts of the open and the overdue, and the first `listed` 受理号 of each."""
+    (row,) = await fetch(conn, STILL_OPEN, end, department, listed)
+    return row
+
+
+async def settled_deadlines(
+    conn: AsyncConnection, start: datetime, end: datetime, department: str | None
+) -> Sequence[Row]:
+    return await fetch(conn, SETTLED_DEADLINES, start, end, department)
+
+
+async def resolved(
+    conn: AsyncConnection, start: datetime, end: datetime, department: str | None
+) -> Sequence[Row]:
+    return await fetch(conn, RESOLVED, start, end, department)
+
+
+async def pauses(
+    conn: AsyncConnection, complaint_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[tuple[datetime, datetime]]]:
+    """Each complaint's pauses awaiting the customer, as [from, until) pairs (a pause still
+    running has no end and is left out: a resolved complaint has none)."""
+    found: dict[uuid.UUID, list[tuple[datetime, datetime]]] = {}
+    began: dict[uuid.UUID, datetime] = {}
+    for row in await fetch(conn, PAUSES, list(complaint_ids)):
+        cid = row["complaint_id"]
+        if row["type"] == "complaint.awaiting_customer":
+            began[cid] = row["occurred_at"]
+        elif cid in began:
+            found.setdefault(cid, []).append((began.pop(cid), row["occurred_at"]))
+    return found
+
+
+async def trend(
+    conn: AsyncConnection, bounds: Sequence[tuple[datetime, datetime]], department: str | None
+) -> list[int]:
+    rows = await fetch(conn, TREND, [s for s, _ in bounds], [e for _, e in bounds], department)
+    return [int(r["n"]) for r in rows]
+
+
+# The received complaints' causes, responsibility and corrective actions (质量分析 / 责任分析).
+CAUSES = f"""
+SELECT c.category, coalesce(c.investigation ->> 'fault_department', c.department, '') AS department,
+       coalesce(c.investigation ->> 'responsibility', 'undetermined') AS responsibility,
+       coalesce(c.cause_class, '') AS cause_class, c.root_cause,
+       CASE WHEN jsonb_array_length(c.corrective_actions) > 0 THEN c.corrective_actions END
+           AS actions
+FROM complaints AS c
+WHERE c.created_at >= $1 AND c.created_at < $2 AND {_SCOPE}
+"""
+
+# What the received complaints asked for and were given, and how they were rated; the repeat
+# customers are grouped by a digest of the phone number computed here, never returned.
+EXPECTATIONS = f"""
+SELECT c.reference, c.category, c.status, c.satisfaction,
+       coalesce(c.desired_resolution -> 'types', '[]'::jsonb) AS asked,
+       coalesce((SELECT jsonb_agg(DISTINCT r ->> 'type')
+                 FROM jsonb_array_elements(c.solution -> 'remedies') AS r), '[]'::jsonb) AS given,
+       c.solution IS NOT NULL AS has_solution,
+       md5(coalesce(c.customer_phone, c.id::text)) AS customer_key
+FROM complaints AS c
+WHERE c.created_at >= $1 AND c.created_at < $2 AND {_SCOPE}
+ORDER BY c.reference
+"""
+
+
+async def causes(
+    conn: AsyncConnection, start: datetime, end: datetime, department: str | None
+) -> Sequence[Row]:
+    return await fetch(conn, CAUSES, start, end, department)
+
+
+async def expectations(
+    conn: AsyncConnection, start: datetime, end: datetime, department: str | None
+) -> Sequence[Row]:
+    return await fetch(conn, EXPECTATIONS, start, end, department)
+
+
+# The previous period's headline figures only (环比): counts, no breakdowns, no 受理号.
+RECEIVED_TOTALS = f"""
+SELECT count(*) AS received,
+       count(*) FILTER (WHERE c.status = 'invalid') AS invalid,
+       count(*) FILTER (WHERE c.level = 3) AS level3,
+       count(*) FILTER (WHERE c.repeat_of IS NOT NULL) AS repeats
+FROM complaints AS c
+WHERE c.created_at >= $1 AND c.created_at < $2 AND {_SCOPE}
+"""
+
+SETTLED_TOTALS = """
+SELECT
+    (SELECT count(*) FROM deadlines AS d
+     WHERE d.status = 'met' AND d.met_at >= $1 AND d.met_at < $2
+       AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM complaints AS c
+                                        WHERE c.id = d.complaint_id AND c.department = $3)))
+        AS met,
+    (SELECT count(*) FROM deadlines AS d
+     WHERE d.status = 'breached' AND d.breached_at >= $1 AND d.breached_at < $2
+       AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM complaints AS c
+                                        WHERE c.id = d.complaint_id AND c.department = $3)))
+        AS breached,
+    (SELECT count(*) FROM complaints AS c
+     WHERE c.closed_at >= $1 AND c.closed_at < $2
+       AND ($3::text IS NULL OR c.department = $3::text)) AS closed
+"""
+
+
+async def received_totals(
+    conn: AsyncConnection, start: datetime, end: datetime, department: str | None
+) -> Row:
+    (row,) = await fetch(conn, RECEIVED_TOTALS, start, end, department)
+    return row
+
+
+async def settled_totals(
+    conn: AsyncConnection, start: datetime, end: datetime, department: str | None
+) -> Row:
+    (row,) = await fetch(conn, SETTLED_TOTALS, start, end, department)
+    return row
