@@ -46,9 +46,15 @@ AS $$
 DECLARE
     -- One character per element (O(1) access, where substr would rescan UTF-8 from the start);
     -- whitespace, the ideographic space (U+3000) included, becomes ' '.
-    -- \x01 and \x02 (the prefixes of handling and contact grams) are separators too.
+    -- \x01 and \x02 (the prefixes of handling and contact grams) are separators too. Only
+    -- built-in functions here: pg_restore computes the column with an empty search_path.
     c text[] := string_to_array(
-        translate(kesu_search_fold(doc), E'\n\t\r\u3000\x01\x02', '      '), NULL
+        translate(
+            translate(doc, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'),
+            E'\n\t\r\u3000\x01\x02',
+            '      '
+        ),
+        NULL
     );
     n int := cardinality(c);
     out text[] := '{}';
