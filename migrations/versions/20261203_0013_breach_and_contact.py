@@ -17,7 +17,7 @@ Downgrade: version 1 is in force again (deadlines planned on version 2 point bac
 the column is dropped.
 
 Revision ID: 0013
-Revises: 0022
+Revises: 0030
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0013"
-down_revision = "0022"
+down_revision = "0030"
 branch_labels = None
 depends_on = None
 

@@ -59,6 +59,7 @@ from shared.domain.events import (
     stamp,
 )
 from shared.domain.notify import Outbox, StaffDirectory, notices
+from shared.domain.search import event_text
 from shared.domain.sla import PolicyBook
 
 # Who may be alerted of a complaint (by the tier that handles its level, shared.domain.notify).
@@ -268,6 +269,7 @@ async def _derive(
         moved_deadlines=[*moved, *decision.moved_deadlines],
         outbox=[OutboxRow(**row) for row in outbox.rows()],
         idempotency_keys=decision.idempotency_keys,
+        search_notes="\n".join(t for e, _ in stamped if (t := event_text(e))),
         assessment=assessment,
         evidence_files=_evidence_rows(stamped),
     )

@@ -34,7 +34,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP, UUID
+from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP, TSVECTOR, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.domain.enums import OPEN_DEADLINE_STATUSES, OutboxStatus
@@ -61,6 +61,19 @@ class Base(DeclarativeBase):
         str: Text,
         date: Date,
     }
+
+
+# The generated search column's expression, as migration 0030 writes it (alembic compares).
+SEARCH_VECTOR_SQL = (
+    "kesu_search_vector("
+    "kesu_search_main(reference, content, product, subject, desired_resolution, channel_meta), "
+    "kesu_search_handling(investigation, root_cause, solution, corrective_actions, "
+    "regulator_reply, search_notes), "
+    "kesu_search_contact(customer))"
+)
+# Columns of `complaints` that are not the projection of the event log (never part of a
+# ComplaintState, never read back into one): the search index and what feeds it.
+SEARCH_COLUMNS = ("search_notes", "search_vector")
 
 
 class Complaint(Base):
@@ -133,6 +146,12 @@ class Complaint(Base):
     product_batch: Mapped[str | None] = mapped_column(
         Computed("product ->> 'batch_number'", persisted=True)
     )
+    # Full-text search (全文检索, revision 0030): the notes and replies of the events, appended
+    # by the writer, and the CJK bigram index of the searchable text (shared/db/search.py).
+    search_notes: Mapped[str] = mapped_column(server_default=text("''"))
+    search_vector: Mapped[Any] = mapped_column(
+        TSVECTOR(), Computed(SEARCH_VECTOR_SQL, persisted=True), nullable=True
+    )
 
     __table_args__ = (
         Index("ix_complaints_created_at_id", "created_at", "id"),
@@ -146,6 +165,11 @@ class Complaint(Base):
         Index("ix_complaints_department", "department"),
         Index("ix_complaints_subject_user_id", "subject_user_id"),
         Index("ix_complaints_created_by", "created_by_kind", "created_by_id"),
+        Index("ix_complaints_search_vector", "search_vector", postgresql_using="gin"),
+        # Similar complaints (相似投诉): the same customer, order or product.
+        Index("ix_complaints_customer_email", text("lower(customer ->> 'email')")),
+        Index("ix_complaints_order_number", text("(product ->> 'order_number')")),
+        Index("ix_complaints_serial_number", text("(product ->> 'serial_number')")),
         # The tiers' queues of unassigned cases and the management meeting's list (0009).
         Index(
             "ix_complaints_unassigned_level",

@@ -47,6 +47,8 @@ Identifier = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=128),
     AfterValidator(_clean),
 ]
+# A full-text search query (`q`): may be blank (no search); no NUL, no unpaired surrogate.
+SearchText = Annotated[str, StringConstraints(max_length=200), AfterValidator(_clean)]
 MediumText = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=500),

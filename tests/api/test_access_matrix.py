@@ -227,6 +227,44 @@ async def test_lists_and_searches_show_exactly_the_readable_complaints(
             assert ids == ([complaint.id] if cell in (CLEAR, MASKED) else []), (who, column)
 
 
+@pytest.mark.parametrize("who", [w for w in MATRIX if w != "anonymous"])
+async def test_full_text_search_never_returns_what_the_list_hides(
+    anon: httpx.AsyncClient,
+    principals: dict[str, dict[str, str]],
+    complaints: dict[str, Created],
+    who: str,
+) -> None:
+    """Issue 13: access rules apply to `q` exactly as to the list, recusal included. For each
+    principal, a search returns the listed complaints that contain the term (decided here
+    from their text) and, of the matrix's complaints, exactly the readable cells; a phone
+    number finds its complaint only for those who see contact data in clear."""
+    headers = principals[who]
+    director = principals["director"]
+    made = [
+        (await anon.get(f"/api/v1/complaints/{c.id}", headers=director)).json()
+        for c in complaints.values()
+    ]
+    window = {"created_from": min(c["created_at"] for c in made), "limit": 200}
+    listed = await anon.get("/api/v1/complaints", params=window, headers=headers)
+    assert listed.status_code == 200, listed.text
+    searched = await anon.get(
+        "/api/v1/complaints", params={**window, "q": "电水壶"}, headers=headers
+    )
+    assert searched.status_code == 200, searched.text
+    found = {c["id"] for c in searched.json()["items"]}
+    assert found == {c["id"] for c in listed.json()["items"] if "电水壶" in c["content"]}
+    readable = {complaints[col].id for col in COLUMNS if expected(who, col) in (CLEAR, MASKED)}
+    assert found & {c.id for c in complaints.values()} == readable, who
+    for column in COLUMNS:
+        complaint = complaints[column]
+        by_phone = await anon.get(
+            "/api/v1/complaints", params={"q": complaint.phone}, headers=headers
+        )
+        assert by_phone.status_code == 200, by_phone.text
+        ids = [c["id"] for c in by_phone.json()["items"]]
+        assert ids == ([complaint.id] if expected(who, column) == CLEAR else []), (who, column)
+
+
 @pytest.mark.parametrize("who", list(MATRIX))
 async def test_reveal(
     anon: httpx.AsyncClient,

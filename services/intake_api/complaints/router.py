@@ -14,6 +14,8 @@ from services.intake_api.complaints.schemas import (
     DeadlineOut,
     EventOut,
     PersonalData,
+    SearchMatch,
+    SimilarOut,
     json_response,
     mask_event,
 )
@@ -101,7 +103,8 @@ async def list_complaints(
     audit: AuditDep,
     query: Annotated[ComplaintQuery, Query()],
 ) -> ComplaintPage:
-    """Newest first by default. Pages are stable while complaints are being registered.
+    """Newest first by default; a text search (`q`) is ranked by relevance, then recency.
+    Pages are stable while complaints are being registered.
     Searching by `customer_phone` needs access to contact data (403 otherwise), is audited and
     is limited per caller (429)."""
 
@@ -125,13 +128,14 @@ async def list_complaints(
         guard_contact_search=guard_contact_search,
     )
     contact_visible = sees_contact_data(principal)
-    return ComplaintPage(
-        items=[
-            ComplaintOut.from_row(r, contact_visible=contact_visible, principal=principal)
-            for r in rows
-        ],
-        next_cursor=next_cursor.encode() if next_cursor else None,
-    )
+    text = service.text_query(query, principal)
+    items = []
+    for r in rows:
+        out = ComplaintOut.from_row(r, contact_visible=contact_visible, principal=principal)
+        if text is not None:
+            out.match = SearchMatch.of(r, text.terms)
+        items.append(out)
+    return ComplaintPage(items=items, next_cursor=next_cursor.encode() if next_cursor else None)
 
 
 @router.get(
@@ -177,6 +181,33 @@ async def list_events(
     return [
         EventOut.model_validate(mask_event(e, contact_visible=contact_visible))
         for e in await service.events(collab, complaint)
+    ]
+
+
+@router.get(
+    "/{complaint_id}/similar",
+    summary="Similar complaints (相似投诉): same customer, order or product, similar text",
+    response_model=list[SimilarOut],
+    responses=responses(401, 404, 422, 429),
+)
+async def similar_complaints(
+    collab: CollabDep,
+    principal: CurrentPrincipal,
+    complaint: ComplaintDep,
+    limit: Annotated[int, Query(ge=1, le=50)] = 20,
+) -> list[SimilarOut]:
+    """Complaints the caller may read that look like this one — so a repeat the rules did
+    not catch can be linked: the same customer (normalised phone or e-mail), the same order
+    or product unit, then similar text (same category, within 90 days, closest first). Each
+    says why it matched."""
+    found = await service.similar(collab, principal, complaint, limit=limit)
+    return [
+        SimilarOut(
+            complaint=_view(s.row, principal),
+            reasons=s.reasons,
+            text_similarity=s.text_similarity,
+        )
+        for s in found
     ]
 
 

@@ -19,6 +19,7 @@ from shared.application.complaint_changes import Decision, change_complaints
 from shared.db import audit as audit_repo
 from shared.db import complaints as repo
 from shared.db import deadlines as deadlines_repo
+from shared.db import similar as similar_repo
 from shared.db.audit import AuditContext
 from shared.db.changes import DuplicateKey, IdempotencyKeyRow
 from shared.db.engine import Database
@@ -49,6 +50,7 @@ from shared.domain.events import ComplaintRegistered, Event, GroupLinked
 from shared.domain.intake import ComplaintIntake, check_intake
 from shared.domain.reference import format_reference, is_reference, local_date
 from shared.domain.rules import RepeatKey, Rules, level_text, route, suggest_level
+from shared.domain.search import TextQuery, parse_query, phone_like, text_similarity
 from shared.domain.sla import time_remaining
 from shared.domain.values import normalize_phone
 
@@ -313,6 +315,15 @@ async def reveal(
     return row
 
 
+def ranked(query: ComplaintQuery) -> bool:
+    """Relevance order: a text search without another `sort` (or with `sort=relevance`)."""
+    return query.q is not None and query.sort in (None, "relevance")
+
+
+def descending(query: ComplaintQuery) -> bool:
+    return query.sort != "created_at"
+
+
 def _cursor(query: ComplaintQuery) -> repo.Cursor | None:
     if query.cursor is None:
         return None
@@ -320,9 +331,20 @@ def _cursor(query: ComplaintQuery) -> repo.Cursor | None:
         after = repo.Cursor.decode(query.cursor)
     except ValueError:
         raise InvalidInput([FieldError(("query", "cursor"), "invalid cursor")]) from None
-    if after.descending != (query.sort == "-created_at"):
+    if after.descending != descending(query) or (after.tier is not None) != ranked(query):
         raise InvalidInput([FieldError(("query", "cursor"), "cursor is for another sort")])
     return after
+
+
+def text_query(query: ComplaintQuery, principal: Principal) -> TextQuery | None:
+    """The parsed `q` (None: no text search); the customer's name and phone are searched only
+    for principals who see contact data."""
+    if query.q is None:
+        return None
+    try:
+        return parse_query(query.q, contact=sees_contact_data(principal))
+    except ValueError as exc:
+        raise InvalidInput([FieldError(("query", "q"), str(exc))]) from None
 
 
 def _phone(query: ComplaintQuery) -> str | None:
@@ -367,10 +389,12 @@ async def list_filters(
 
     A search by contact data (`ComplaintQuery.contact_filters`) is allowed only to those who
     see contact data (otherwise it is an oracle: masked numbers confirmed by guessing) and
-    passes `guard_contact_search` (a per-caller rate limit); the caller audits it."""
-    if query.contact_filters():
-        if not sees_contact_data(principal):
-            raise Forbidden("Searching by contact data needs access to contact data.")
+    passes `guard_contact_search` (a per-caller rate limit); the caller audits it
+    (`contact_searches`). The text query (`q`) searches the customer's name and phone only
+    for those who see contact data."""
+    if query.contact_filters() and not sees_contact_data(principal):
+        raise Forbidden("Searching by contact data needs access to contact data.")
+    if contact_searches(query, principal):
         await guard_contact_search()
     phone = _phone(query)
     assignee_id = query.assignee_id
@@ -393,7 +417,19 @@ async def list_filters(
         unassigned=query.queue == "unassigned",
         management_review=query.management_review,
         deadline_clauses=await _deadline_clauses(conn, collab.caches, query, now),
+        text=text_query(query, principal),
     )
+
+
+def contact_searches(query: ComplaintQuery, principal: Principal) -> list[str]:
+    """The filters of the query that search by contact data: `customer_phone`, and `q` when
+    it has a phone-like term and reaches contact data (a phone number typed into the search
+    box is the same oracle)."""
+    found = query.contact_filters()
+    text = text_query(query, principal)
+    if text is not None and text.contact and any(phone_like(t) for t in text.terms):
+        found.append("q")
+    return found
 
 
 async def list_page(
@@ -407,9 +443,9 @@ async def list_page(
     guard_contact_search: Callable[[], Awaitable[None]],
 ) -> tuple[list[dict[str, Any]], repo.Cursor | None]:
     """A page of the complaints this principal may see, filtered, after the query's cursor.
-    A search by contact data is audited like a reveal: which filters, and which complaints it
-    found (never the searched value)."""
-    contact = query.contact_filters()
+    A search by contact data (`contact_searches`) is audited like a reveal: which filters,
+    and which complaints it found (never the searched value)."""
+    contact = contact_searches(query, principal)
     after = _cursor(query)
     async with collab.db.connect() as conn:
         filters = await list_filters(
@@ -419,9 +455,10 @@ async def list_page(
             conn,
             filters,
             limit=limit,
-            descending=query.sort == "-created_at",
+            descending=descending(query),
             after=after,
             visible=await visible_to(conn, collab.caches, principal),
+            ranked=ranked(query),
         )
         if contact:
             # Written before the page is returned: no audit entry, no answer.
@@ -525,3 +562,66 @@ async def deadlines(
             }
         )
     return out
+
+
+# --- similar complaints (相似投诉) ---------------------------------------------------------------
+
+SIMILAR_PER_KIND = 20
+MIN_TEXT_SIMILARITY = 0.3
+
+
+@dataclass(frozen=True)
+class SimilarComplaint:
+    row: dict[str, Any]
+    reasons: list[str]  # same_customer, same_order, same_product, similar_text
+    text_similarity: float
+
+
+def _identity_reasons(row: dict[str, Any], other: dict[str, Any]) -> list[str]:
+    reasons = []
+    mine, theirs = row.get("customer") or {}, other.get("customer") or {}
+    if (row.get("customer_phone") and row["customer_phone"] == other.get("customer_phone")) or (
+        mine.get("email")
+        and theirs.get("email")
+        and str(mine["email"]).lower() == str(theirs["email"]).lower()
+    ):
+        reasons.append("same_customer")
+    product, other_product = row.get("product") or {}, other.get("product") or {}
+    for key, reason in (("order_number", "same_order"), ("serial_number", "same_product")):
+        if product.get(key) and product.get(key) == other_product.get(key):
+            reasons.append(reason)
+    return reasons
+
+
+async def similar(
+    collab: Collaborators, principal: Principal, row: dict[str, Any], *, limit: int
+) -> list[SimilarComplaint]:
+    """Complaints like this one that the principal may read (the list's rule, recusal
+    included), each with why it is similar: the same customer, order or product unit first
+    (newest first), then similar text (closest first)."""
+    async with collab.db.connect() as conn:
+        visible = await visible_to(conn, collab.caches, principal)
+        found: dict[Any, dict[str, Any]] = {}
+        for other in [
+            *await similar_repo.same_customer(conn, row, visible, limit=SIMILAR_PER_KIND),
+            *await similar_repo.same_order_or_product(conn, row, visible, limit=SIMILAR_PER_KIND),
+            *await similar_repo.text_candidates(conn, row, visible),
+        ]:
+            found.setdefault(other["id"], other)
+    out = []
+    for other in found.values():
+        score = round(text_similarity(row["content"], other["content"]), 3)
+        reasons = _identity_reasons(row, other)
+        if score >= MIN_TEXT_SIMILARITY:
+            reasons.append("similar_text")
+        if reasons:
+            out.append(SimilarComplaint(row=other, reasons=reasons, text_similarity=score))
+    out.sort(
+        key=lambda s: (
+            s.reasons != ["similar_text"],
+            s.text_similarity if s.reasons == ["similar_text"] else 0.0,
+            s.row["created_at"],
+        ),
+        reverse=True,
+    )
+    return out[:limit]
