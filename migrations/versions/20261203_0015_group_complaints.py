@@ -9,7 +9,7 @@
 Downgrade: the columns and their indexes are dropped (the events keep the groups).
 
 Revision ID: 0015
-Revises: 0014
+Revises: 0013
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0015"
-down_revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    literal_column,
     or_,
     select,
     text,
@@ -70,7 +71,6 @@ async def get_state(conn: AsyncConnection, complaint_id: uuid.UUID) -> Complaint
 GENERATED = (
     "customer_phone",
     "subject_user_id",
-    "customer_email",
     "product_model_key",
     "product_batch",
     *SEARCH_COLUMNS,
@@ -183,9 +183,11 @@ _INTAKE_LOOKUP = (
     "    'id', e.id, 'created_at', e.created_at, 'product', e.product,"
     "    'category', e.category, 'phone', e.customer_phone, 'email', e.customer_email"
     "  ) ORDER BY e.created_at), '[]'::json)"
-    "  FROM (SELECT id, created_at, product, category, customer_phone, customer_email"
+    "  FROM (SELECT id, created_at, product, category, customer_phone,"
+    "        lower(customer ->> 'email') AS customer_email"
     "        FROM complaints"
-    "        WHERE (customer_phone = CAST($2 AS text) OR customer_email = lower(CAST($4 AS text)))"
+    "        WHERE (customer_phone = CAST($2 AS text)"
+    "        OR lower(customer ->> 'email') = lower(CAST($4 AS text)))"
     "        AND created_at >= $3"
     "        ORDER BY created_at LIMIT 50) AS e"
     ") AS earlier"
@@ -228,7 +230,8 @@ async def lock_rows(conn: AsyncConnection, ids: Sequence[uuid.UUID]) -> list[dic
 
 _GROUP_CUSTOMERS = (
     "SELECT count(DISTINCT recent.customer) AS others FROM ("
-    "  SELECT coalesce(customer_phone, customer_email, CAST(id AS text)) AS customer"
+    "  SELECT coalesce(customer_phone, lower(customer ->> 'email'), CAST(id AS text))"
+    "  AS customer"
     "  FROM complaints"
     "  WHERE (product_model_key = CAST($1 AS text) OR product_batch = CAST($2 AS text))"
     "  AND created_at >= $3 AND kind = 'complaint'"
@@ -266,7 +269,8 @@ async def group_candidates(
         same.append(c.product_model_key == model_key)
     if batch:
         same.append(c.product_batch == batch)
-    who = func.coalesce(c.customer_phone, c.customer_email, cast(c.id, Text))
+    email: ColumnElement[str] = literal_column("lower(customer ->> 'email')")
+    who = func.coalesce(c.customer_phone, email, cast(c.id, Text))
     where = (or_(*same), c.created_at >= since, c.kind == "complaint")
     stmt = (
         select(c.id, c.group_id, who.label("customer"))

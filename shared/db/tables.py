@@ -135,10 +135,6 @@ class Complaint(Base):
     subject_user_id: Mapped[uuid.UUID | None] = mapped_column(
         Computed("CAST(subject ->> 'staff_user_id' AS uuid)", persisted=True)
     )
-    # Repeat detection by email as well as phone (issue 11 §5, revision 0014).
-    customer_email: Mapped[str | None] = mapped_column(
-        Computed("lower(customer ->> 'email')", persisted=True)
-    )
     # Group detection by product model or batch (issue 11 §5, revision 0015).
     product_model_key: Mapped[str | None] = mapped_column(
         Computed("lower(product ->> 'model')", persisted=True)
@@ -156,7 +152,6 @@ class Complaint(Base):
     __table_args__ = (
         Index("ix_complaints_created_at_id", "created_at", "id"),
         Index("ix_complaints_customer_phone", "customer_phone"),
-        Index("ix_complaints_customer_email", "customer_email"),
         Index("ix_complaints_product_model_key", "product_model_key", "created_at"),
         Index("ix_complaints_product_batch", "product_batch", "created_at"),
         Index("ix_complaints_group_id", "group_id"),
