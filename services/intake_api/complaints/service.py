@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from shared.db import complaints as repo
 from shared.db import deadlines as deadlines_repo
 from shared.db import similar as similar_repo
 from shared.db.audit import AuditContext
-from shared.db.changes import DuplicateKey, IdempotencyKeyRow
+from shared.db.changes import DuplicateKey, IdempotencyKeyRow, StaleVersion
 from shared.db.engine import Database
 from shared.domain.access import (
     Principal,
@@ -53,6 +54,8 @@ from shared.domain.rules import RepeatKey, Rules, level_text, route, suggest_lev
 from shared.domain.search import TextQuery, parse_query, phone_like, text_similarity
 from shared.domain.sla import time_remaining
 from shared.domain.values import normalize_phone
+
+log = logging.getLogger("kesu.api.complaints")
 
 
 class IdempotencyKeyReused(DomainError):
@@ -189,7 +192,12 @@ async def register(
                 raise
             return await _replay(conn, keys, request_hash, present)
     if group is not None and group.members:
-        await link_group(collab, group, now=now, rules=rules)
+        try:
+            await link_group(collab, group, now=now, rules=rules)
+        except StaleVersion:
+            # A member changed meanwhile: the complaint is registered (and in the group); the
+            # group's next registration links the members still outside it.
+            log.warning("group %s: members changed while being linked", group.group_id)
     return Registration(answers[0], created=True)
 
 
