@@ -199,7 +199,7 @@ PROJECTION_COLUMNS = (
     "created_at, updated_at, level_reasons, status_before_pause, paused_at, last_contact_at, "
     "contact_count, investigation, root_cause, solution, corrective_actions, satisfaction, "
     "satisfaction_source, management_review, survey_nonce, regulator_reply, resolved_at, "
-    "closed_at, resolved_by, review, followup"
+    "closed_at, resolved_by, review, followup, group_id"
 )
 _UPDATED_COLUMNS = PROJECTION_COLUMNS.removeprefix("id, ")
 

@@ -14,11 +14,14 @@ from asyncpg.exceptions import DuplicateTableError, UndefinedTableError, UniqueV
 from sqlalchemy import (
     ColumnElement,
     Select,
+    Text,
     and_,
+    cast,
     delete,
     false,
     func,
     literal,
+    literal_column,
     or_,
     select,
     text,
@@ -65,7 +68,15 @@ async def get_state(conn: AsyncConnection, complaint_id: uuid.UUID) -> Complaint
     return state_from_row(row) if row else None
 
 
-GENERATED = ("customer_phone", "subject_user_id", *SEARCH_COLUMNS, "search_text", "search_tier")
+GENERATED = (
+    "customer_phone",
+    "subject_user_id",
+    "product_model_key",
+    "product_batch",
+    *SEARCH_COLUMNS,
+    "search_text",
+    "search_tier",
+)
 
 
 def state_from_row(row: dict[str, Any]) -> ComplaintState:
@@ -169,25 +180,36 @@ async def ensure_reference_sequence(conn: AsyncConnection, day: date) -> None:
 _INTAKE_LOOKUP = (
     "SELECT nextval(CAST(CAST($1 AS text) AS regclass)) AS number, ("
     "  SELECT coalesce(json_agg(json_build_object("
-    "    'id', e.id, 'created_at', e.created_at, 'product', e.product"
+    "    'id', e.id, 'created_at', e.created_at, 'product', e.product,"
+    "    'category', e.category, 'phone', e.customer_phone, 'email', e.customer_email"
     "  ) ORDER BY e.created_at), '[]'::json)"
-    "  FROM (SELECT id, created_at, product FROM complaints"
-    "        WHERE customer_phone = CAST($2 AS text) AND created_at >= $3"
+    "  FROM (SELECT id, created_at, product, category, customer_phone,"
+    "        lower(customer ->> 'email') AS customer_email"
+    "        FROM complaints"
+    "        WHERE (customer_phone = CAST($2 AS text)"
+    "        OR lower(customer ->> 'email') = lower(CAST($4 AS text)))"
+    "        AND created_at >= $3"
     "        ORDER BY created_at LIMIT 50) AS e"
     ") AS earlier"
 )
 
 
 async def intake_lookup(
-    conn: AsyncConnection, day: date, *, phone: str | None, since: datetime
+    conn: AsyncConnection,
+    day: date,
+    *,
+    phone: str | None,
+    since: datetime,
+    email: str | None = None,
 ) -> tuple[int, list[dict[str, Any]]]:
     """What registering needs from the database, in one round trip: the next reference number
     of the day (受理号; a sequence never blocks and never rolls back: unique, with gaps) and the
-    customer's complaints since `since`, oldest first (repeat detection, 二次投诉).
+    customer's complaints (same phone or same email) since `since`, oldest first (repeat
+    detection, 二次投诉).
 
     `conn` must be in autocommit mode (a failed nextval must not poison a transaction).
     """
-    params = (_sequence_name(day), phone, since)
+    params = (_sequence_name(day), phone, since, email)
     try:
         (row,) = await fetch(conn, _INTAKE_LOOKUP, *params)
     except UndefinedTableError:
@@ -197,6 +219,66 @@ async def intake_lookup(
     for item in earlier:
         item["created_at"] = datetime.fromisoformat(item["created_at"])
     return int(row["number"]), earlier
+
+
+async def lock_rows(conn: AsyncConnection, ids: Sequence[uuid.UUID]) -> list[dict[str, Any]]:
+    """These complaints' rows, locked in id order until the transaction ends (batches of
+    changes to several complaints: no deadlock between two such batches)."""
+    stmt = select(complaints).where(complaints.c.id.in_(list(ids))).order_by(complaints.c.id)
+    return [dict(r) for r in (await conn.execute(stmt.with_for_update())).mappings()]
+
+
+_GROUP_CUSTOMERS = (
+    "SELECT count(DISTINCT recent.customer) AS others FROM ("
+    "  SELECT coalesce(customer_phone, lower(customer ->> 'email'), CAST(id AS text))"
+    "  AS customer"
+    "  FROM complaints"
+    "  WHERE (product_model_key = CAST($1 AS text) OR product_batch = CAST($2 AS text))"
+    "  AND created_at >= $3 AND kind = 'complaint'"
+    "  LIMIT $4) AS recent"
+    " WHERE recent.customer <> CAST($5 AS text)"
+)
+
+
+async def group_candidates(
+    conn: AsyncConnection,
+    *,
+    model: str | None,
+    batch: str | None,
+    since: datetime,
+    customer: str,
+    min_customers: int,
+    limit: int = 200,
+) -> list[dict[str, Any]]:
+    """Complaints about the same product model (case-folded) or batch since `since`, oldest
+    first: the candidates of a group complaint (集体投诉). The customer is named by phone,
+    else email, else the complaint itself. Only when they and `customer` (the new complaint's)
+    are `min_customers` distinct customers or more: otherwise one aggregate row is read, not
+    the candidates (the common case at intake)."""
+    if not model and not batch:
+        return []
+    model_key = model.casefold() if model else None
+    # Hand-written and sent to asyncpg directly (`fetch`): it runs at every registration about
+    # a product, where SQLAlchemy's own work would cost more than the round trip.
+    (row,) = await fetch(conn, _GROUP_CUSTOMERS, model_key, batch, since, limit, customer)
+    if row["others"] + 1 < min_customers:
+        return []
+    c = complaints.c
+    same = []
+    if model_key:
+        same.append(c.product_model_key == model_key)
+    if batch:
+        same.append(c.product_batch == batch)
+    email: ColumnElement[str] = literal_column("lower(customer ->> 'email')")
+    who = func.coalesce(c.customer_phone, email, cast(c.id, Text))
+    where = (or_(*same), c.created_at >= since, c.kind == "complaint")
+    stmt = (
+        select(c.id, c.group_id, who.label("customer"))
+        .where(*where)
+        .order_by(c.created_at, c.id)
+        .limit(limit)
+    )
+    return [dict(r) for r in (await conn.execute(stmt)).mappings()]
 
 
 async def drop_reference_sequences(conn: AsyncConnection, before: date) -> list[str]:

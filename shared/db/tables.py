@@ -127,12 +127,20 @@ class Complaint(Base):
     resolved_by: Mapped[str | None]
     review: Mapped[Json | None]
     followup: Mapped[Json | None]
+    group_id: Mapped[uuid.UUID | None]  # 集体投诉: the group's first complaint (revision 0015)
     # Derived in the database so that filters and repeat detection can use an index.
     customer_phone: Mapped[str | None] = mapped_column(
         Computed("customer ->> 'phone'", persisted=True)
     )
     subject_user_id: Mapped[uuid.UUID | None] = mapped_column(
         Computed("CAST(subject ->> 'staff_user_id' AS uuid)", persisted=True)
+    )
+    # Group detection by product model or batch (issue 11 §5, revision 0015).
+    product_model_key: Mapped[str | None] = mapped_column(
+        Computed("lower(product ->> 'model')", persisted=True)
+    )
+    product_batch: Mapped[str | None] = mapped_column(
+        Computed("product ->> 'batch_number'", persisted=True)
     )
     # Full-text search (全文检索, revision 0030): the notes and replies of the events, appended
     # by the writer, and the CJK bigram index of the searchable text (shared/db/search.py).
@@ -144,6 +152,9 @@ class Complaint(Base):
     __table_args__ = (
         Index("ix_complaints_created_at_id", "created_at", "id"),
         Index("ix_complaints_customer_phone", "customer_phone"),
+        Index("ix_complaints_product_model_key", "product_model_key", "created_at"),
+        Index("ix_complaints_product_batch", "product_batch", "created_at"),
+        Index("ix_complaints_group_id", "group_id"),
         Index("ix_complaints_status", "status"),
         Index("ix_complaints_assignee_id", "assignee_id"),
         Index("ix_complaints_department", "department"),
@@ -293,6 +304,9 @@ class User(Base):
     # Where staff notifications go (revision 0004); personal data, shown to admins only.
     email: Mapped[str | None]
     mobile: Mapped[str | None]  # E.164
+    # The direct work contact a customer is told (seed 002 §5.3.1.3: 受理人姓名及联系方式), a
+    # desk phone or extension set by an admin or the user (revision 0013); never the mobile.
+    contact_phone: Mapped[str | None]
 
 
 class RefreshToken(Base):

@@ -99,6 +99,18 @@ PhoneNumber = Annotated[
     AfterValidator(_phone),
 ]
 
+# A direct work contact (seed 002 §5.3.1.3: 受理人联系方式): a desk line, optionally with an
+# extension (转 / 分机 / ext / #), e.g. "0571-8888 8888 转 123" or "400-800-1234#6".
+WorkContact = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        min_length=3,
+        max_length=40,
+        pattern=r"^\+?[0-9][0-9()\- ]{1,30}(\s*(转|分机|ext\.?|#)\s*[0-9]{1,8})?$",
+    ),
+]
+
 # PostgreSQL's bigint: a larger id in a query fails in the driver instead of matching nothing.
 MAX_ROW_ID = 2**63 - 1
 

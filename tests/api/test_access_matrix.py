@@ -200,7 +200,7 @@ async def test_reading_endpoints(
             assert shown["customer"]["phone"] == complaint.e164, (who, column)
         elif cell == MASKED:
             assert "****" in shown["customer"]["phone"], (who, column)
-            assert shown["customer"]["email"] != "wang.fang@example.com", (who, column)
+            assert "wang.fang" not in shown["customer"]["email"], (who, column)
 
 
 @pytest.mark.parametrize("who", list(MATRIX))
@@ -376,6 +376,8 @@ ON_REGISTERED: dict[str, int] = {
     "withdraw": 200,
     "regulator_reply": 422,
     "claim": 200,  # nobody holds it yet: the caller takes it
+    "link_repeat": 422,  # the example's complaint id names no stored complaint
+    "unlink_repeat": 422,  # nothing is linked yet
 }
 # The staff who may read the case and their role; the others get 404, 403 or 401.
 ACTORS = {

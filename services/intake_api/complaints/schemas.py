@@ -109,6 +109,9 @@ class ComplaintOut(BaseModel):
     department: str | None
     assignee_id: uuid.UUID | None
     repeat_of: uuid.UUID | None
+    group_id: uuid.UUID | None = Field(
+        default=None, description="集体投诉: the group (its first complaint), if any"
+    )
     created_by: Actor
     created_at: LocalTime
     updated_at: LocalTime

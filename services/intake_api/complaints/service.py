@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from typing import Any, Generic, TypeVar
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.intake_api.complaints.groups import group_of, link_group
 from services.intake_api.complaints.schemas import ComplaintQuery
 from shared.application.bootstrap import Caches, Collaborators
 from shared.application.complaint_changes import Decision, change_complaints
@@ -20,7 +22,7 @@ from shared.db import complaints as repo
 from shared.db import deadlines as deadlines_repo
 from shared.db import similar as similar_repo
 from shared.db.audit import AuditContext
-from shared.db.changes import DuplicateKey, IdempotencyKeyRow
+from shared.db.changes import DuplicateKey, IdempotencyKeyRow, StaleVersion
 from shared.db.engine import Database
 from shared.domain.access import (
     Principal,
@@ -33,6 +35,7 @@ from shared.domain.access import (
 from shared.domain.complaint import ComplaintState
 from shared.domain.enums import (
     OPEN_DEADLINE_STATUSES,
+    Category,
     Channel,
     DurationUnit,
 )
@@ -44,13 +47,15 @@ from shared.domain.errors import (
     NotFound,
     NotVisible,
 )
-from shared.domain.events import ComplaintRegistered
+from shared.domain.events import ComplaintRegistered, Event, GroupLinked
 from shared.domain.intake import ComplaintIntake, check_intake
 from shared.domain.reference import format_reference, is_reference, local_date
-from shared.domain.rules import RepeatKey, Rules, is_repeat_of, level_text, route, suggest_level
+from shared.domain.rules import RepeatKey, Rules, level_text, route, suggest_level
 from shared.domain.search import TextQuery, parse_query, phone_like, text_similarity
 from shared.domain.sla import time_remaining
 from shared.domain.values import normalize_phone
+
+log = logging.getLogger("kesu.api.complaints")
 
 
 class IdempotencyKeyReused(DomainError):
@@ -121,14 +126,21 @@ async def register(
         day = local_date(now)
         rules = await caches.rules.get(conn)
         number, earlier = await repo.intake_lookup(
-            conn, day, phone=intake.customer.phone, since=now - rules.repeat.window
+            conn,
+            day,
+            phone=intake.customer.phone,
+            email=intake.customer.email,
+            since=now - rules.repeat.window,
         )
         reference = format_reference(day, number)
         repeat_of = _repeat_of(intake, earlier, now, rules)
+        complaint_id = uuid.uuid4()
+        group = await group_of(conn, intake, complaint_id, now, rules)
         suggestion = suggest_level(
             channel=intake.channel,
             text=level_text(intake),
             is_repeat=repeat_of is not None,
+            customer_count=max(intake.customer_count, group.customers if group else 1),
             rules=rules.level,
         )
         routing = route(intake.category, suggestion.level, rules=rules.routing)
@@ -140,10 +152,18 @@ async def register(
             repeat_of=repeat_of,
             department=routing.department_code,
         )
-        complaint_id = uuid.uuid4()
+        events: list[Event] = [event]
+        if group is not None:
+            events.append(
+                GroupLinked(
+                    group_id=uuid.UUID(group.group_id),
+                    customers=group.customers,
+                    formed=group.formed,
+                )
+            )
         decision = Decision(
             before=None,
-            events=[event],
+            events=events,
             actor=principal.actor,
             new_id=complaint_id,
             idempotency_keys=[
@@ -171,32 +191,54 @@ async def register(
             if exc.constraint != "pk_idempotency_keys":
                 raise
             return await _replay(conn, keys, request_hash, present)
+    if group is not None and group.members:
+        try:
+            await link_group(collab, group, now=now, rules=rules)
+        except StaleVersion:
+            # A member changed meanwhile: the complaint is registered (and in the group); the
+            # group's next registration links the members still outside it.
+            log.warning("group %s: members changed while being linked", group.group_id)
     return Registration(answers[0], created=True)
 
 
 def _repeat_of(
     intake: ComplaintIntake, earlier: list[dict[str, Any]], now: datetime, rules: Rules
 ) -> uuid.UUID | None:
-    """二次投诉: the earliest complaint of the same customer about the same order, serial number
-    or product within the repeat window (shared.domain.rules.is_repeat_of)."""
-    phone = intake.customer.phone
-    if phone is None or intake.product is None:
+    """二次投诉: the earliest complaint of the same customer (phone or email) about the same
+    order, serial number or product, or the same category, within the repeat window
+    (shared.domain.rules.RepeatRule)."""
+    customer = intake.customer
+    if customer.phone is None and customer.email is None:
         return None
-    new = _repeat_key(phone, intake.product.model_dump(), now)
-    window = rules.repeat.window
+    product = intake.product.model_dump() if intake.product is not None else {}
+    new = _repeat_key(customer.phone, customer.email, product, intake.category, now)
     for previous in earlier:
-        key = _repeat_key(phone, previous["product"] or {}, previous["created_at"])
-        if is_repeat_of(new, key, window=window):
+        key = _repeat_key(
+            previous.get("phone"),
+            previous.get("email"),
+            previous["product"] or {},
+            previous.get("category"),
+            previous["created_at"],
+        )
+        if rules.repeat.is_repeat(new, key):
             return uuid.UUID(str(previous["id"]))
     return None
 
 
-def _repeat_key(phone: str, product: dict[str, Any], at: datetime) -> RepeatKey:
+def _repeat_key(
+    phone: str | None,
+    email: str | None,
+    product: dict[str, Any],
+    category: str | None,
+    at: datetime,
+) -> RepeatKey:
     return RepeatKey(
         phone=phone,
+        email=email,
         order_number=product.get("order_number"),
         serial_number=product.get("serial_number"),
         product_model=product.get("model"),
+        category=Category(category) if category else None,
         created_at=at,
     )
 
