@@ -109,6 +109,12 @@ _insert_complaint = ""
 _insert_event = ""
 
 
+STAGES_SUMMARY = (
+    "首次联系客户：2026年12月4日 18:00前；投诉处理：2026年12月8日 18:00前；"
+    "处理期间每5个工作日向您通报进展"
+)
+
+
 def connect_kwargs(url: str) -> dict[str, Any]:
     u = make_url(url)
     return {
@@ -496,7 +502,8 @@ async def register_same_write(
             {
                 **message,
                 "kind": "message",
-                "payload": {"reference": reference},
+                # The stages and their times (issue 11): a text of the registration's size.
+                "payload": {"reference": reference, "stages_summary": STAGES_SUMMARY},
                 "template_key": "complaint_acknowledged",
                 "audience": "customer",
                 "recipient_user_id": None,

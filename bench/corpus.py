@@ -1,11 +1,11 @@
 """The benchmark corpus: N realistic complaints in a database of their own, made once and reused.
 
-    .venv/bin/python bench/corpus.py --n 100000    # seeds or finds kesu_corpus_100000_2026_<head>
+    .venv/bin/python bench/corpus.py --n 100000    # seeds or finds kesu_corpus_100000_2026_…
 
 One generator for every benchmark that needs a big, realistic complaint base (`bench/search.py`,
 `bench/reports.py`): `ensure_seeded(admin_url, n)` returns the URL of a database named
-`kesu_corpus_<n>_<seed>_<alembic head>` on that server, creating, migrating (Alembic, as the
-tests do) and filling it only when it is missing or incomplete: the marker row in
+`kesu_corpus_<n>_<seed>_<alembic head>_<chain digest>` on that server, creating, migrating
+(Alembic, as the tests do) and filling it only when it is missing or incomplete: the marker row in
 `bench_corpus` is written last, so an interrupted run is detected and the database made again.
 The schema's head is in the name: a checkout with other migrations gets a corpus of its own.
 
@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import argparse
 import asyncio
+import hashlib
 import importlib
 import json
 import random
@@ -189,6 +190,7 @@ def staff_accounts(rng: random.Random) -> list[Staff]:
         ("manager", None, 5),
         ("director", None, 2),
         ("admin", None, 1),
+        ("clerk", None, 3),
     ]
     plan += [("handler", d, 6) for d in ("service", "quality", "logistics", "sales", "engineering")]
     for role, dept, count in plan:
@@ -245,6 +247,8 @@ class Generator:
         self.start = now - timedelta(days=self.days)
         self.staff = staff_accounts(self.rng)
         self.agents = [s for s in self.staff if s.role == "agent"]
+        self.managers = [s for s in self.staff if s.role == "manager"]
+        self.clerks = [s for s in self.staff if s.role == "clerk"]
         self.handlers: dict[str, list[Staff]] = {}
         for s in self.staff:
             if s.role == "handler" and s.department:
@@ -454,6 +458,8 @@ class Generator:
         corrective: list[dict[str, Any]] = []
         satisfaction = satisfaction_source = None
         resolved_at = closed_at = last_contact = None
+        review: dict[str, Any] | None = None
+        followup: dict[str, Any] | None = None
         contact_count = 0
         status = fate
         order = [
@@ -599,8 +605,40 @@ class Generator:
                 rng.uniform(2, 96),
             )
         if reach >= 6:
-            if rng.random() < 0.12:
-                satisfaction, satisfaction_source = None, "unreachable"
+            if rng.random() < 0.12:  # 回访: three attempts on three working days, unreachable
+                attempts = []
+                for _ in range(3):
+                    tried = event(
+                        "complaint.followup_attempt_logged",
+                        {
+                            "method": "phone",
+                            "attempted_at": clock.isoformat(),
+                            "note": "无人接听",
+                            "working_day": clock.astimezone(SH).date().isoformat(),
+                        },
+                        agent,
+                        rng.uniform(20, 30),
+                    )
+                    attempts.append(
+                        {
+                            "attempted_at": tried.isoformat(),
+                            "by": str(agent.id),
+                            "method": "phone",
+                            "note": "无人接听",
+                            "working_day": tried.astimezone(SH).date().isoformat(),
+                        }
+                    )
+                gave_up = event(
+                    "complaint.followup_unreachable",
+                    {"attempts": 3, "working_days": 3, "note": None},
+                    agent,
+                    1,
+                )
+                followup = {
+                    "attempts": attempts,
+                    "unreachable_at": gave_up.isoformat(),
+                    "unreachable_by": str(agent.id),
+                }
             else:
                 satisfaction = _weighted(
                     rng, [(1, 0.35), (2, 0.35), (3, 0.15), (4, 0.1), (5, 0.05)]
@@ -617,7 +655,22 @@ class Generator:
                     agent,
                     rng.uniform(2, 72),
                 )
-            closed_at = event("complaint.closed", {"summary": None}, agent, rng.uniform(1, 48))
+            reviewer = rng.choice(self.managers)
+            reviewed = event(
+                "complaint.reviewed",
+                {"role": "manager", "comment": None},
+                reviewer,
+                rng.uniform(1, 24),
+            )
+            review = {
+                "reviewer_id": str(reviewer.id),
+                "role": "manager",
+                "at": reviewed.isoformat(),
+                "comment": None,
+            }
+            closed_at = event(
+                "complaint.closed", {"summary": None}, rng.choice(self.clerks), rng.uniform(1, 48)
+            )
         if fate == "withdrawn":
             event("complaint.withdrawn", {"reason": "客户撤诉"}, agent, rng.uniform(2, 72))
         elif fate == "invalid":
@@ -675,6 +728,9 @@ class Generator:
             "regulator_reply": None,
             "resolved_at": resolved_at,
             "closed_at": closed_at,
+            "resolved_by": str(handler.id) if resolved_at else None,
+            "review": review,
+            "followup": followup,
         }
         json_cols = {
             "customer",
@@ -688,6 +744,8 @@ class Generator:
             "solution",
             "corrective_actions",
             "regulator_reply",
+            "review",
+            "followup",
         }
         record = tuple(
             (orjson.dumps(row[c]).decode() if row[c] is not None else None)
@@ -796,10 +854,12 @@ EVENT_COLUMNS = ["complaint_id", "seq", "type", "actor_kind", "actor_id", "occur
 
 
 def schema_head() -> str:
-    """The Alembic head of this checkout: part of the corpus database's name, so a branch
-    with other migrations (or a later schema) never reuses a corpus of another schema."""
+    """The Alembic head of this checkout and a digest of its whole chain: part of the corpus
+    database's name, so a branch with other migrations (or a later schema) never reuses a
+    corpus of another schema."""
     script = ScriptDirectory.from_config(alembic_config("postgresql://unused/unused"))
-    return str(script.get_current_head())
+    chain = ",".join(sorted(r.revision for r in script.walk_revisions()))
+    return f"{script.get_current_head()}_{hashlib.sha256(chain.encode()).hexdigest()[:6]}"
 
 
 def database_name(n: int, seed: int) -> str:
@@ -918,8 +978,9 @@ async def _fill(url: str, *, n: int, months: int, seed: int, progress: bool) -> 
         for index in indexes:
             await conn.execute(index["indexdef"])
         if progress:
-            print("corpus: ANALYZE", file=sys.stderr, flush=True)
-        await conn.execute("ANALYZE")
+            print("corpus: VACUUM ANALYZE", file=sys.stderr, flush=True)
+        # As a long-running database would be: hint bits set, visibility map built, statistics.
+        await conn.execute("VACUUM ANALYZE")
         await conn.execute(
             f"CREATE TABLE IF NOT EXISTS {MARKER_TABLE} "
             "(n integer, seed integer, months integer, seeded_at timestamptz, "

@@ -15,7 +15,9 @@ overdue, in two waves an hour apart. Then:
    when the deadline was due.
 
 Every overdue deadline must be breached, and escalate its complaint, exactly once
-(`duplicates`, `missed`: both must be 0).
+(`duplicates`, `missed`: both must be 0). A breach raises the level only where a company
+configured it (seed 002 §4.3: off by default); the bench configures it (`RAISE_LEVEL`), so each
+breach does the heaviest work a sweep can: breach, escalate, re-plan, alert.
 Starts (or reuses) PostgreSQL and Redis like the tests (DATABASE_URL / REDIS_URL, else the
 embedded servers), on a database of its own dropped at the end. Prints a table, then as its
 LAST line one JSON object. Figures are never asserted.
@@ -90,7 +92,7 @@ SEED_DEADLINES = """
 WITH ranked AS (SELECT id, row_number() OVER (ORDER BY id) AS n FROM complaints)
 INSERT INTO deadlines (complaint_id, stage, cycle, policy_id, policy_version, calendar_version,
     unit, amount, warn_ratio, started_at, due_at, warn_at, provisional, status)
-SELECT r.id, s.stage, 1, s.policy_id, 1, 1, s.unit, s.amount, 0.75, $1::timestamptz,
+SELECT r.id, s.stage, 1, s.policy_id, 2, 1, s.unit, s.amount, 0.75, $1::timestamptz,
     CASE WHEN s.stage = 'resolution' AND r.n <= $2 THEN $3::timestamptz
          WHEN s.stage = 'resolution' AND r.n <= 2 * $2 THEN $4::timestamptz
          ELSE $5::timestamptz END,
@@ -100,7 +102,7 @@ SELECT r.id, s.stage, 1, s.policy_id, 1, 1, s.unit, s.amount, 0.75, $1::timestam
     false,
     CASE WHEN s.stage = 'resolution' AND r.n <= 2 * $2 THEN 'warned' ELSE 'pending' END
 FROM ranked r CROSS JOIN (VALUES
-    ('acknowledgement', 1, 'working_days', 1), ('first_contact', 1, 'hours', 24),
+    ('acknowledgement', 1, 'working_days', 1), ('first_contact', 1, 'working_days', 1),
     ('progress_update', 1, 'working_days', 5), ('resolution', 2, 'working_days', 3)
 ) AS s(stage, policy_id, unit, amount)
 """
@@ -110,9 +112,20 @@ def _dsn(url: str) -> dict[str, Any]:
     return test_servers._asyncpg_dsn(url)
 
 
+# The company's choice (rule data): every stage of the policies in force raises the level on a
+# breach. Written into the stored versions the seeded deadlines name (version 2, migration 0013).
+RAISE_LEVEL = """
+UPDATE sla_policy_versions SET document = jsonb_set(document, '{stages}', (
+    SELECT jsonb_agg(jsonb_set(s, '{on_breach,escalate}', 'true'))
+    FROM jsonb_array_elements(document -> 'stages') AS s))
+WHERE valid_until IS NULL
+"""
+
+
 async def seed(url: str, complaints: int, overdue: int, start: datetime) -> None:
     conn = await asyncpg.connect(**_dsn(url))
     try:
+        await conn.execute(RAISE_LEVEL)
         await conn.execute(
             SEED_COMPLAINTS, json.dumps(CUSTOMER), json.dumps(CHANNEL_META), start, complaints
         )
@@ -121,8 +134,8 @@ async def seed(url: str, complaints: int, overdue: int, start: datetime) -> None
             SEED_DEADLINES,
             start,
             overdue,
-            start + timedelta(days=20),
-            start + timedelta(days=20, hours=1),
+            start + timedelta(days=5),
+            start + timedelta(days=5, hours=1),
             start + timedelta(days=400),
         )
         await conn.execute("ANALYZE")
@@ -251,7 +264,7 @@ async def trickle_lag(url: str, redis_url: str, seconds: float, rate: float) -> 
             await conn.execute(
                 "INSERT INTO deadlines (complaint_id, stage, cycle, policy_id, policy_version, "
                 "calendar_version, unit, amount, warn_ratio, started_at, due_at, warn_at, "
-                "provisional) VALUES ($1, 'resolution', 1, 2, 1, 1, 'working_days', 3, 0.75, "
+                "provisional) VALUES ($1, 'resolution', 1, 2, 2, 1, 'working_days', 3, 0.75, "
                 "$2, $3, $3, false)",
                 complaint_id,
                 due - timedelta(days=5),
@@ -287,10 +300,11 @@ def main() -> int:
     with test_servers.servers() as found:
         url = test_servers.create_database(found.admin_url)
         try:
-            # Registered a month ago; the waves fell due two hours and one hour ago, so the
-            # deadlines each sweep re-plans (7 working days from then) lie in the future.
+            # Registered five days ago; the waves fell due two hours and one hour ago, so the
+            # resolution each sweep re-plans (level 2: 7 working days from registration, SPEC
+            # §4) lies in the future.
             waves = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
-            start = waves - timedelta(days=20)
+            start = waves - timedelta(days=5)
             t = time.monotonic()
             asyncio.run(seed(url, args.complaints, args.overdue, start))
             seeded = time.monotonic() - t

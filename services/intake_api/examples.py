@@ -156,4 +156,9 @@ ACTION_EXAMPLES: dict[str, dict[str, Any]] = {
     "send_back": {"reason": "处理记录不完整，请补充与客户的沟通记录"},
     "log_followup_attempt": {"method": "phone", "note": "电话无人接听"},
     "record_unreachable": {"note": "三个工作日内三次电话均无人接听"},
+    "link_repeat": {
+        "repeat_of": "0b7e9c7e-5a55-4d44-9d7e-1f2a3b4c5d6e",
+        "reason": "同一客户就同一服务态度问题再次投诉",
+    },
+    "unlink_repeat": {"reason": "并非同一事件"},
 }

@@ -129,7 +129,7 @@ def staff_page() -> dict[str, Any]:
                 "role": "handler",
                 "department": "quality",
                 "department_name": "质量部",
-                "work_email": "li.na@example.com",
+                "work_phone": "400-800-1234 转 8021",
             },
             {
                 "id": str(MANAGER_ID),
@@ -137,7 +137,7 @@ def staff_page() -> dict[str, Any]:
                 "role": "manager",
                 "department": None,
                 "department_name": None,
-                "work_email": "wang.qiang@example.com",
+                "work_phone": None,
             },
         ],
         "next_cursor": encode_cursor({"u": "wang.qiang"}),

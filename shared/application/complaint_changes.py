@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -46,6 +46,7 @@ from shared.domain.complaint import Actor, ComplaintState, EventMeta
 from shared.domain.deadline_rules import deadline_changes
 from shared.domain.enums import DeadlineStatus, Level, Role
 from shared.domain.events import (
+    Assigned,
     Closed,
     ComplaintRegistered,
     DeadlineBreached,
@@ -53,10 +54,12 @@ from shared.domain.events import (
     Escalated,
     Event,
     EvidenceAttached,
+    GroupLinked,
     SatisfactionRecorded,
     stamp,
 )
 from shared.domain.notify import Outbox, StaffDirectory, notices
+from shared.domain.search import event_text
 from shared.domain.sla import PolicyBook
 
 # Who may be alerted of a complaint (by the tier that handles its level, shared.domain.notify).
@@ -157,6 +160,10 @@ def _needs_staff(
     for (event, _), state in zip(stamped, states, strict=True):
         if isinstance(event, Escalated | DeadlineBreached | DeadlineWarned):
             return True
+        if isinstance(event, Assigned) and state.assignee_id is not None:
+            return True  # the customer is told the handler's name and work contact
+        if isinstance(event, GroupLinked) and event.formed:
+            return True  # management is told of the group
         if isinstance(event, ComplaintRegistered) and state.level is Level.VERY_SERIOUS:
             return True
         if isinstance(event, SatisfactionRecorded) and event.management_review:
@@ -183,8 +190,14 @@ async def _derive(
     if staff is None:
         needed = _needs_staff(stamped, states)
         staff = await staff_directory(conn, caches) if needed else StaffDirectory()
-    outbox = Outbox(now=now, calendar=loaded.calendar)
-    notices(outbox, stamped, states, staff=staff, survey_url=survey_url)
+    handlers = {
+        s.assignee_id
+        for (e, _), s in zip(stamped, states, strict=True)
+        if isinstance(e, Assigned) and s.assignee_id is not None
+    }
+    if handlers - set(staff.contacts):
+        contacts = await accounts.work_contacts(conn, sorted(handlers))
+        staff = replace(staff, contacts={**staff.contacts, **contacts})
 
     stored: StoredDeadlines = ()
     if before is not None:
@@ -209,6 +222,17 @@ async def _derive(
         cycles=cycles,
         book=book,
         calendar=loaded.calendar,
+    )
+    outbox = Outbox(now=now, calendar=loaded.calendar)
+    notices(
+        outbox,
+        stamped,
+        states,
+        staff=staff,
+        survey_url=survey_url,
+        planned=[p for p in plan.planned if p.stage not in plan.met_on_plan],
+        calendar=loaded.calendar,
+        before=before,
     )
     planned = []
     for p in plan.planned:
@@ -245,6 +269,7 @@ async def _derive(
         moved_deadlines=[*moved, *decision.moved_deadlines],
         outbox=[OutboxRow(**row) for row in outbox.rows()],
         idempotency_keys=decision.idempotency_keys,
+        search_notes="\n".join(t for e, _ in stamped if (t := event_text(e))),
         assessment=assessment,
         evidence_files=_evidence_rows(stamped),
     )

@@ -33,7 +33,7 @@ from shared.application.complaint_changes import Context, Decision, change_compl
 from shared.db import deadlines
 from shared.db.calendars import DEFAULT_CALENDAR, LoadedCalendar, load_calendar
 from shared.db.changes import DeadlineUpdate
-from shared.db.complaints import state_from_row
+from shared.db.complaints import ROW_COLUMNS_SQL, state_from_row
 from shared.db.sla import policy_history
 from shared.domain.complaint import SYSTEM_ACTOR
 from shared.domain.enums import Stage
@@ -42,7 +42,9 @@ from shared.domain.sla import recompute
 
 BATCH = 200
 
-_LOCK = text("SELECT * FROM complaints WHERE id = ANY(:ids) ORDER BY id FOR UPDATE")
+_LOCK = text(
+    f"SELECT {ROW_COLUMNS_SQL} FROM complaints WHERE id = ANY(:ids) ORDER BY id FOR UPDATE"
+)
 
 
 async def recompute_open_deadlines(

@@ -85,7 +85,7 @@ async def staff_page(
             users.c.role,
             users.c.department,
             departments.c.name.label("department_name"),
-            users.c.email,
+            users.c.contact_phone,
             users.c.is_active,
         )
         .select_from(users.outerjoin(departments, departments.c.code == users.c.department))
@@ -229,3 +229,16 @@ async def staff_by_role(
     for row in await conn.execute(stmt):
         out.setdefault(row.role, []).append((row.id, row.department))
     return out
+
+
+async def work_contacts(
+    conn: AsyncConnection, user_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, tuple[str, str | None]]:
+    """(display name, work contact phone or extension) of these accounts: what a customer is
+    told of their handler (seed 002 §5.3.1.3); never the personal `mobile`."""
+    if not user_ids:
+        return {}
+    stmt = select(users.c.id, users.c.display_name, users.c.contact_phone).where(
+        users.c.id.in_(list(user_ids))
+    )
+    return {row.id: (row.display_name, row.contact_phone) for row in await conn.execute(stmt)}

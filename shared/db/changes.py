@@ -165,6 +165,9 @@ class ComplaintChange:
     moved_deadlines: Sequence[DeadlineUpdate] = ()
     outbox: Sequence[OutboxRow] = ()
     idempotency_keys: Sequence[IdempotencyKeyRow] = ()
+    # The free text its events add to the search index (notes, replies: they are not
+    # projection columns), appended to `complaints.search_notes` (全文检索, revision 0030).
+    search_notes: str = ""
     assessment: Sequence[AssessmentRow] = ()
     evidence_files: Sequence[EvidenceFileRow] = ()
 
@@ -196,7 +199,7 @@ PROJECTION_COLUMNS = (
     "created_at, updated_at, level_reasons, status_before_pause, paused_at, last_contact_at, "
     "contact_count, investigation, root_cause, solution, corrective_actions, satisfaction, "
     "satisfaction_source, management_review, survey_nonce, regulator_reply, resolved_at, "
-    "closed_at, resolved_by, review, followup"
+    "closed_at, resolved_by, review, followup, group_id"
 )
 _UPDATED_COLUMNS = PROJECTION_COLUMNS.removeprefix("id, ")
 
@@ -284,8 +287,8 @@ SELECT count(*) AS written FROM written
 # New complaints: the projection rows as given.
 REGISTER = f"""WITH doc AS (SELECT CAST(CAST($1 AS text) AS jsonb) AS d),
 written AS (
-    INSERT INTO complaints ({PROJECTION_COLUMNS})
-    SELECT {_picked("s", PROJECTION_COLUMNS)}
+    INSERT INTO complaints ({PROJECTION_COLUMNS}, search_notes)
+    SELECT {_picked("s", PROJECTION_COLUMNS)}, coalesce(s.search_notes, '')
     FROM jsonb_populate_recordset(NULL::complaints, (SELECT d -> 'complaints' FROM doc)) AS s
     RETURNING id
 ),{_COMPANIONS}"""
@@ -297,9 +300,11 @@ written AS (
     UPDATE complaints AS t
     SET ({_UPDATED_COLUMNS}) = (
         SELECT {_picked("n", _UPDATED_COLUMNS)} FROM jsonb_populate_record(t, c.state) AS n
-    )
+    ),
+    search_notes = CASE WHEN c.notes = '' THEN t.search_notes
+                        ELSE concat_ws(E'\n', nullif(t.search_notes, ''), c.notes) END
     FROM jsonb_to_recordset((SELECT d -> 'complaints' FROM doc))
-         AS c(id uuid, expected_version int, state jsonb)
+         AS c(id uuid, expected_version int, state jsonb, notes text)
     WHERE t.id = c.id AND t.version = c.expected_version
     RETURNING t.id
 ),{_COMPANIONS}"""
@@ -323,10 +328,17 @@ def event_row(event: Event, meta: EventMeta) -> dict[str, Any]:
 def _document(changes: Sequence[ComplaintChange], audit: Sequence[AuditRecord]) -> str:
     new = changes[0].previous is None
     if new:
-        complaints: list[dict[str, Any]] = [c.changed_columns() for c in changes]
+        complaints: list[dict[str, Any]] = [
+            {**c.changed_columns(), "search_notes": c.search_notes} for c in changes
+        ]
     else:
         complaints = [
-            {"id": c.complaint_id, "expected_version": c.previous.version, "state": state}
+            {
+                "id": c.complaint_id,
+                "expected_version": c.previous.version,
+                "state": state,
+                "notes": c.search_notes,
+            }
             for c in changes
             if c.previous is not None and (state := c.changed_columns())
         ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -14,10 +14,14 @@ from asyncpg.exceptions import DuplicateTableError, UndefinedTableError, UniqueV
 from sqlalchemy import (
     ColumnElement,
     Select,
+    Text,
     and_,
+    cast,
     delete,
     false,
     func,
+    literal,
+    literal_column,
     or_,
     select,
     text,
@@ -27,11 +31,13 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.db import search
 from shared.db.engine import fetch
-from shared.db.tables import Complaint, ComplaintEvent, IdempotencyKey, table_of
+from shared.db.tables import SEARCH_COLUMNS, Complaint, ComplaintEvent, IdempotencyKey, table_of
 from shared.domain.access import FOLLOW_UP_STATUS, ComplaintFacts, Visibility
 from shared.domain.complaint import Actor, ComplaintState, EventMeta
 from shared.domain.events import Event, parse_event
+from shared.domain.search import HANDLING_ONLY, OWN_WORDS, RANK_TIERS, TextQuery
 from shared.domain.values import STORED, representable_instant
 
 complaints = table_of(Complaint)
@@ -39,7 +45,11 @@ events = table_of(ComplaintEvent)
 idempotency = table_of(IdempotencyKey)
 
 
-_BY_ID = f"SELECT {', '.join(complaints.c.keys())} FROM complaints WHERE id = $1"
+# What reading a complaint fetches: every column but the search index (revision 0030).
+ROW_COLUMNS = [c for c in complaints.c if c.name not in SEARCH_COLUMNS]
+ROW_COLUMNS_SQL = ", ".join(c.name for c in ROW_COLUMNS)
+
+_BY_ID = f"SELECT {ROW_COLUMNS_SQL} FROM complaints WHERE id = $1"
 
 
 async def get_row(conn: AsyncConnection, complaint_id: uuid.UUID) -> dict[str, Any] | None:
@@ -48,7 +58,7 @@ async def get_row(conn: AsyncConnection, complaint_id: uuid.UUID) -> dict[str, A
 
 
 async def get_row_by_reference(conn: AsyncConnection, reference: str) -> dict[str, Any] | None:
-    stmt = select(complaints).where(complaints.c.reference == reference)
+    stmt = select(*ROW_COLUMNS).where(complaints.c.reference == reference)
     row = (await conn.execute(stmt)).first()
     return dict(row._mapping) if row else None
 
@@ -58,7 +68,15 @@ async def get_state(conn: AsyncConnection, complaint_id: uuid.UUID) -> Complaint
     return state_from_row(row) if row else None
 
 
-GENERATED = ("customer_phone", "subject_user_id")
+GENERATED = (
+    "customer_phone",
+    "subject_user_id",
+    "product_model_key",
+    "product_batch",
+    *SEARCH_COLUMNS,
+    "search_text",
+    "search_tier",
+)
 
 
 def state_from_row(row: dict[str, Any]) -> ComplaintState:
@@ -168,25 +186,36 @@ async def ensure_reference_sequence(conn: AsyncConnection, day: date) -> None:
 _INTAKE_LOOKUP = (
     "SELECT nextval(CAST(CAST($1 AS text) AS regclass)) AS number, ("
     "  SELECT coalesce(json_agg(json_build_object("
-    "    'id', e.id, 'created_at', e.created_at, 'product', e.product"
+    "    'id', e.id, 'created_at', e.created_at, 'product', e.product,"
+    "    'category', e.category, 'phone', e.customer_phone, 'email', e.customer_email"
     "  ) ORDER BY e.created_at), '[]'::json)"
-    "  FROM (SELECT id, created_at, product FROM complaints"
-    "        WHERE customer_phone = CAST($2 AS text) AND created_at >= $3"
+    "  FROM (SELECT id, created_at, product, category, customer_phone,"
+    "        lower(customer ->> 'email') AS customer_email"
+    "        FROM complaints"
+    "        WHERE (customer_phone = CAST($2 AS text)"
+    "        OR lower(customer ->> 'email') = lower(CAST($4 AS text)))"
+    "        AND created_at >= $3"
     "        ORDER BY created_at LIMIT 50) AS e"
     ") AS earlier"
 )
 
 
 async def intake_lookup(
-    conn: AsyncConnection, day: date, *, phone: str | None, since: datetime
+    conn: AsyncConnection,
+    day: date,
+    *,
+    phone: str | None,
+    since: datetime,
+    email: str | None = None,
 ) -> tuple[int, list[dict[str, Any]]]:
     """What registering needs from the database, in one round trip: the next reference number
     of the day (受理号; a sequence never blocks and never rolls back: unique, with gaps) and the
-    customer's complaints since `since`, oldest first (repeat detection, 二次投诉).
+    customer's complaints (same phone or same email) since `since`, oldest first (repeat
+    detection, 二次投诉).
 
     `conn` must be in autocommit mode (a failed nextval must not poison a transaction).
     """
-    params = (_sequence_name(day), phone, since)
+    params = (_sequence_name(day), phone, since, email)
     try:
         (row,) = await fetch(conn, _INTAKE_LOOKUP, *params)
     except UndefinedTableError:
@@ -196,6 +225,66 @@ async def intake_lookup(
     for item in earlier:
         item["created_at"] = datetime.fromisoformat(item["created_at"])
     return int(row["number"]), earlier
+
+
+async def lock_rows(conn: AsyncConnection, ids: Sequence[uuid.UUID]) -> list[dict[str, Any]]:
+    """These complaints' rows, locked in id order until the transaction ends (batches of
+    changes to several complaints: no deadlock between two such batches)."""
+    stmt = select(complaints).where(complaints.c.id.in_(list(ids))).order_by(complaints.c.id)
+    return [dict(r) for r in (await conn.execute(stmt.with_for_update())).mappings()]
+
+
+_GROUP_CUSTOMERS = (
+    "SELECT count(DISTINCT recent.customer) AS others FROM ("
+    "  SELECT coalesce(customer_phone, lower(customer ->> 'email'), CAST(id AS text))"
+    "  AS customer"
+    "  FROM complaints"
+    "  WHERE (product_model_key = CAST($1 AS text) OR product_batch = CAST($2 AS text))"
+    "  AND created_at >= $3 AND kind = 'complaint'"
+    "  LIMIT $4) AS recent"
+    " WHERE recent.customer <> CAST($5 AS text)"
+)
+
+
+async def group_candidates(
+    conn: AsyncConnection,
+    *,
+    model: str | None,
+    batch: str | None,
+    since: datetime,
+    customer: str,
+    min_customers: int,
+    limit: int = 200,
+) -> list[dict[str, Any]]:
+    """Complaints about the same product model (case-folded) or batch since `since`, oldest
+    first: the candidates of a group complaint (集体投诉). The customer is named by phone,
+    else email, else the complaint itself. Only when they and `customer` (the new complaint's)
+    are `min_customers` distinct customers or more: otherwise one aggregate row is read, not
+    the candidates (the common case at intake)."""
+    if not model and not batch:
+        return []
+    model_key = model.casefold() if model else None
+    # Hand-written and sent to asyncpg directly (`fetch`): it runs at every registration about
+    # a product, where SQLAlchemy's own work would cost more than the round trip.
+    (row,) = await fetch(conn, _GROUP_CUSTOMERS, model_key, batch, since, limit, customer)
+    if row["others"] + 1 < min_customers:
+        return []
+    c = complaints.c
+    same = []
+    if model_key:
+        same.append(c.product_model_key == model_key)
+    if batch:
+        same.append(c.product_batch == batch)
+    email: ColumnElement[str] = literal_column("lower(customer ->> 'email')")
+    who = func.coalesce(c.customer_phone, email, cast(c.id, Text))
+    where = (or_(*same), c.created_at >= since, c.kind == "complaint")
+    stmt = (
+        select(c.id, c.group_id, who.label("customer"))
+        .where(*where)
+        .order_by(c.created_at, c.id)
+        .limit(limit)
+    )
+    return [dict(r) for r in (await conn.execute(stmt)).mappings()]
 
 
 async def drop_reference_sequences(conn: AsyncConnection, before: date) -> list[str]:
@@ -234,8 +323,13 @@ class ComplaintFilters:
     management_review: bool | None = None  # 总经理例会: level 3 rated 4–5
     # Deadline filters (时限): conditions computed by shared.db.deadlines over complaints.id.
     deadline_clauses: tuple[ColumnElement[bool], ...] = ()
+    # Full-text search (`q`, shared.db.search): every term in the complaint's text.
+    text: TextQuery | None = None
 
-    def clauses(self) -> list[ColumnElement[bool]]:
+    def clauses(self, *, checked: bool = True, text: bool = True) -> list[ColumnElement[bool]]:
+        """The filters as SQL. `checked=False` leaves out the text query's LIKE check (its
+        candidates only): the list applies it to the rows it scans (`_scan`); `text=False`
+        leaves out the text query altogether (a ranked tier states its own)."""
         c = complaints.c
         out: list[ColumnElement[bool]] = []
         if self.status:
@@ -257,6 +351,10 @@ class ComplaintFilters:
         if self.management_review is not None:
             out.append(c.management_review.is_(self.management_review))
         out.extend(self.deadline_clauses)
+        if self.text is not None and text:
+            out.append(
+                search.match_clause(self.text) if checked else search.candidates_clause(self.text)
+            )
         return out
 
 
@@ -267,9 +365,14 @@ class Cursor:
     created_at: datetime
     id: uuid.UUID
     descending: bool
+    # Ranked search pages (relevance, then recency): the relevance tier of the last row.
+    tier: int | None = None
 
     def encode(self) -> str:
-        raw = orjson.dumps({"t": self.created_at, "i": str(self.id), "d": self.descending})
+        fields: dict[str, Any] = {"t": self.created_at, "i": str(self.id), "d": self.descending}
+        if self.tier is not None:
+            fields["r"] = self.tier
+        raw = orjson.dumps(fields)
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     @classmethod
@@ -280,13 +383,20 @@ class Cursor:
             data = orjson.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
             if not isinstance(data, dict):
                 raise ValueError("not an object")
-            t, i, d = data.get("t"), data.get("i"), data.get("d")
+            t, i, d, r = data.get("t"), data.get("i"), data.get("d"), data.get("r")
             if not (isinstance(t, str) and isinstance(i, str) and isinstance(d, bool)):
                 raise ValueError("wrong field types")
+            if r is not None and r not in RANK_TIERS:
+                raise ValueError("wrong tier")
             created_at = datetime.fromisoformat(t)
             if created_at.tzinfo is None:
                 raise ValueError("naive time")
-            return cls(created_at=representable_instant(created_at), id=uuid.UUID(i), descending=d)
+            return cls(
+                created_at=representable_instant(created_at),
+                id=uuid.UUID(i),
+                descending=d,
+                tier=r,
+            )
         except ValueError as exc:  # binascii.Error and orjson.JSONDecodeError included
             raise ValueError("invalid cursor") from exc
 
@@ -330,6 +440,7 @@ def page_query(
     after: Cursor | None,
     visible: Visibility,
 ) -> Select[Any]:
+    """A page in creation order (without a text query: see `_scan` for those)."""
     c = complaints.c
     clauses = [visibility_clause(visible), *filters.clauses()]
     if after is not None:
@@ -337,7 +448,122 @@ def page_query(
         mark = tuple_(after.created_at, after.id)
         clauses.append(position < mark if descending else position > mark)
     order = (c.created_at.desc(), c.id.desc()) if descending else (c.created_at, c.id)
-    return select(complaints).where(and_(*clauses)).order_by(*order).limit(limit + 1)
+    return select(*ROW_COLUMNS).where(and_(*clauses)).order_by(*order).limit(limit + 1)
+
+
+Position = tuple[datetime, uuid.UUID]
+CheckFor = Callable[[Any], ColumnElement[bool] | None]
+MAX_BATCH = 2000
+
+
+def _batch(
+    where: list[ColumnElement[bool]],
+    check: CheckFor,
+    *,
+    descending: bool,
+    after: Position | None,
+    size: int,
+    tier: int | None,
+) -> Select[Any]:
+    """The next `size` candidates in creation order, each with `search_passed` (the text
+    check, computed for these rows only) and `search_text` (for its snippet)."""
+    c = complaints.c
+    clauses = list(where)
+    if after is not None:
+        position, mark = tuple_(c.created_at, c.id), tuple_(*after)
+        clauses.append(position < mark if descending else position > mark)
+    order = (c.created_at.desc(), c.id.desc()) if descending else (c.created_at, c.id)
+    columns: list[Any] = [*ROW_COLUMNS, c.search_notes]
+    if tier is not None:
+        columns.append(literal(tier).label("search_tier"))
+    candidates = select(*columns).where(and_(*clauses)).order_by(*order).limit(size)
+    rows = candidates.subquery("candidates")
+    r = rows.c
+    passed = check(r)
+    return select(
+        rows,
+        search.search_text(r).label("search_text"),
+        (true() if passed is None else passed).label("search_passed"),
+    ).order_by(*((r.created_at.desc(), r.id.desc()) if descending else (r.created_at, r.id)))
+
+
+async def _scan(
+    conn: AsyncConnection,
+    where: list[ColumnElement[bool]],
+    check: CheckFor,
+    *,
+    want: int,
+    descending: bool,
+    after: Position | None,
+    tier: int | None = None,
+) -> list[dict[str, Any]]:
+    """Up to `want` matches of a text search in creation order: the index's candidates
+    (`where`, which the planner estimates well: the grams' statistics) in batches, the LIKE
+    check (`check`) applied to each batch's rows only — the planner cannot estimate a LIKE on
+    computed text and would otherwise check every candidate before sorting."""
+    exact = check(complaints.c) is None
+    size = want if exact else want * 2 + 8
+    found: list[dict[str, Any]] = []
+    while True:
+        stmt = _batch(where, check, descending=descending, after=after, size=size, tier=tier)
+        rows = [dict(r) for r in (await conn.execute(stmt)).mappings()]
+        found += [r for r in rows if r.pop("search_passed")]
+        if len(found) >= want or len(rows) < size:
+            return found[:want]
+        after = (rows[-1]["created_at"], rows[-1]["id"])
+        size = min(size * 4, MAX_BATCH)
+
+
+async def _text_page(
+    conn: AsyncConnection,
+    filters: ComplaintFilters,
+    text: TextQuery,
+    *,
+    limit: int,
+    visible: Visibility,
+    descending: bool,
+    after: Cursor | None,
+    ranked: bool,
+) -> list[dict[str, Any]]:
+    """`limit + 1` rows of a text search: in creation order, or ranked — the complaints whose
+    own words hold every term (`OWN_WORDS`), newest first, then those matched only through
+    their handling records (`HANDLING_ONLY`), the second tier read only when the first does
+    not fill the page; a cursor resumes inside its tier."""
+    base = [visibility_clause(visible), *filters.clauses(checked=False)]
+    position = None if after is None else (after.created_at, after.id)
+
+    def check(c: Any) -> ColumnElement[bool] | None:
+        return search.checked_clause(text, c)
+
+    def own_check(c: Any) -> ColumnElement[bool] | None:
+        return search.own_words_checked(text, c)
+
+    if not ranked:
+        return await _scan(conn, base, check, want=limit + 1, descending=descending, after=position)
+    # The own-words grams imply the query's candidates: stated alone, so the planner does not
+    # multiply two estimates of the same thing.
+    own_base = [visibility_clause(visible), *filters.clauses(text=False)]
+    tiers: list[tuple[int, list[ColumnElement[bool]], CheckFor]] = [
+        (OWN_WORDS, [*own_base, search.own_words_candidates(text)], own_check),
+        (HANDLING_ONLY, [*base, ~search.own_words_clause(text)], check),
+    ]
+    rows: list[dict[str, Any]] = []
+    for rank, where, tier_check in tiers:
+        if after is not None and after.tier is not None and after.tier < rank:
+            continue  # the cursor is past this tier
+        resume = position if after is not None and after.tier == rank else None
+        rows += await _scan(
+            conn,
+            where,
+            tier_check,
+            want=limit + 1 - len(rows),
+            descending=True,
+            after=resume,
+            tier=rank,
+        )
+        if len(rows) > limit:
+            break
+    return rows
 
 
 async def count_matching(
@@ -357,14 +583,32 @@ async def list_page(
     visible: Visibility,
     descending: bool = True,
     after: Cursor | None = None,
+    ranked: bool = False,
 ) -> tuple[list[dict[str, Any]], Cursor | None]:
-    stmt = page_query(filters, limit=limit, descending=descending, after=after, visible=visible)
-    rows = [dict(r) for r in (await conn.execute(stmt)).mappings()]
+    """A page of complaints and the cursor of the next one. `ranked` (with a text query in the
+    filters): relevance, then recency (`_text_page`); otherwise creation order."""
+    if filters.text is not None:
+        rows = await _text_page(
+            conn,
+            filters,
+            filters.text,
+            limit=limit,
+            visible=visible,
+            descending=descending,
+            after=after,
+            ranked=ranked,
+        )
+    else:
+        stmt = page_query(filters, limit=limit, descending=descending, after=after, visible=visible)
+        rows = [dict(r) for r in (await conn.execute(stmt)).mappings()]
     if len(rows) <= limit:
         return rows, None
     rows = rows[:limit]
     last = rows[-1]
-    return rows, Cursor(created_at=last["created_at"], id=last["id"], descending=descending)
+    tier = last.get("search_tier") if ranked else None
+    return rows, Cursor(
+        created_at=last["created_at"], id=last["id"], descending=descending, tier=tier
+    )
 
 
 # --- the 台帐 (ledger) export -------------------------------------------------------------------

@@ -27,8 +27,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, exists, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from shared.db.tables import Complaint, Deadline, table_of
+from shared.db.tables import Complaint, Deadline, SlaPolicyVersion, table_of
 from shared.domain.enums import OPEN_DEADLINE_STATUSES, DeadlineStatus, DurationUnit, Stage
+from shared.domain.lifecycle import TERMINAL_STATES
 from shared.domain.sla import PlannedDeadline
 
 deadlines = table_of(Deadline)
@@ -184,6 +185,23 @@ def stale(calendar_version: int) -> Selection:
     ]
 
 
+def on_superseded_policies() -> Selection:
+    """Open deadlines planned on a policy version that was superseded retroactively: one whose
+    span is empty (`valid_until <= valid_from`), as a correction of the rules leaves it
+    (migration 0013). Their complaints are planned again (shared.application.replan)."""
+    c = deadlines.c
+    v = table_of(SlaPolicyVersion).c
+    return [
+        c.status.in_(OPEN_STATUSES),
+        exists().where(
+            v.policy_id == c.policy_id,
+            v.version == c.policy_version,
+            v.valid_until.is_not(None),
+            v.valid_until <= v.valid_from,
+        ),
+    ]
+
+
 async def complaints_with(
     conn: AsyncConnection, which: Selection, *, after: uuid.UUID | None, limit: int
 ) -> list[uuid.UUID]:
@@ -233,8 +251,18 @@ def due_within_clause(now: datetime, within: timedelta) -> ComplaintClause:
 
 
 def overdue_clause(now: datetime) -> ComplaintClause:
-    """Complaints with a running deadline past due (breached or about to be recorded so)."""
-    return exists().where(*_running(), deadlines.c.due_at < now)
+    """Complaints with a running deadline past due (breached or about to be recorded so), or
+    whose resolution was breached and is still not given: the overdue queue of the supervisor
+    tier a breach alerts (seed 002 §5.4; a breach no longer moves the case up a level)."""
+    c, k = deadlines.c, complaints.c
+    late_resolution = exists().where(
+        c.complaint_id == k.id,
+        c.stage == Stage.RESOLUTION.value,
+        c.status == DeadlineStatus.BREACHED.value,
+        k.resolved_at.is_(None),
+        k.status.not_in([s.value for s in TERMINAL_STATES]),
+    )
+    return or_(exists().where(*_running(), c.due_at < now), late_resolution)
 
 
 def breached_clause() -> ComplaintClause:

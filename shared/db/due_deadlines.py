@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Result, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.db.complaints import ROW_COLUMNS_SQL
 from shared.db.tables import open_deadline_sql
 from shared.domain.enums import Status
 from shared.domain.lifecycle import TERMINAL_STATES
@@ -48,7 +49,7 @@ _WARNINGS_DUE = text(
     "ORDER BY d.warn_at LIMIT :limit FOR UPDATE OF c SKIP LOCKED"
 ).bindparams(bindparam("not_swept", expanding=True))
 
-_COMPLAINTS = text("SELECT * FROM complaints WHERE id = ANY(:ids)")
+_COMPLAINTS = text(f"SELECT {ROW_COLUMNS_SQL} FROM complaints WHERE id = ANY(:ids)")
 
 _DEADLINES = text("SELECT * FROM deadlines WHERE complaint_id = ANY(:ids) ORDER BY id")
 

@@ -34,7 +34,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP, UUID
+from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP, TSVECTOR, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.domain.enums import OPEN_DEADLINE_STATUSES, OutboxStatus
@@ -61,6 +61,19 @@ class Base(DeclarativeBase):
         str: Text,
         date: Date,
     }
+
+
+# The generated search column's expression, as migration 0030 writes it (alembic compares).
+SEARCH_VECTOR_SQL = (
+    "kesu_search_vector("
+    "kesu_search_main(reference, content, product, subject, desired_resolution, channel_meta), "
+    "kesu_search_handling(investigation, root_cause, solution, corrective_actions, "
+    "regulator_reply, search_notes), "
+    "kesu_search_contact(customer))"
+)
+# Columns of `complaints` that are not the projection of the event log (never part of a
+# ComplaintState, never read back into one): the search index and what feeds it.
+SEARCH_COLUMNS = ("search_notes", "search_vector")
 
 
 class Complaint(Base):
@@ -114,6 +127,7 @@ class Complaint(Base):
     resolved_by: Mapped[str | None]
     review: Mapped[Json | None]
     followup: Mapped[Json | None]
+    group_id: Mapped[uuid.UUID | None]  # 集体投诉: the group's first complaint (revision 0015)
     # Derived in the database so that filters and repeat detection can use an index.
     customer_phone: Mapped[str | None] = mapped_column(
         Computed("customer ->> 'phone'", persisted=True)
@@ -121,15 +135,36 @@ class Complaint(Base):
     subject_user_id: Mapped[uuid.UUID | None] = mapped_column(
         Computed("CAST(subject ->> 'staff_user_id' AS uuid)", persisted=True)
     )
+    # Group detection by product model or batch (issue 11 §5, revision 0015).
+    product_model_key: Mapped[str | None] = mapped_column(
+        Computed("lower(product ->> 'model')", persisted=True)
+    )
+    product_batch: Mapped[str | None] = mapped_column(
+        Computed("product ->> 'batch_number'", persisted=True)
+    )
+    # Full-text search (全文检索, revision 0030): the notes and replies of the events, appended
+    # by the writer, and the CJK bigram index of the searchable text (shared/db/search.py).
+    search_notes: Mapped[str] = mapped_column(server_default=text("''"))
+    search_vector: Mapped[Any] = mapped_column(
+        TSVECTOR(), Computed(SEARCH_VECTOR_SQL, persisted=True), nullable=True
+    )
 
     __table_args__ = (
         Index("ix_complaints_created_at_id", "created_at", "id"),
         Index("ix_complaints_customer_phone", "customer_phone"),
+        Index("ix_complaints_product_model_key", "product_model_key", "created_at"),
+        Index("ix_complaints_product_batch", "product_batch", "created_at"),
+        Index("ix_complaints_group_id", "group_id"),
         Index("ix_complaints_status", "status"),
         Index("ix_complaints_assignee_id", "assignee_id"),
         Index("ix_complaints_department", "department"),
         Index("ix_complaints_subject_user_id", "subject_user_id"),
         Index("ix_complaints_created_by", "created_by_kind", "created_by_id"),
+        Index("ix_complaints_search_vector", "search_vector", postgresql_using="gin"),
+        # Similar complaints (相似投诉): the same customer, order or product.
+        Index("ix_complaints_customer_email", text("lower(customer ->> 'email')")),
+        Index("ix_complaints_order_number", text("(product ->> 'order_number')")),
+        Index("ix_complaints_serial_number", text("(product ->> 'serial_number')")),
         # The tiers' queues of unassigned cases and the management meeting's list (0009).
         Index(
             "ix_complaints_unassigned_level",
@@ -269,6 +304,9 @@ class User(Base):
     # Where staff notifications go (revision 0004); personal data, shown to admins only.
     email: Mapped[str | None]
     mobile: Mapped[str | None]  # E.164
+    # The direct work contact a customer is told (seed 002 §5.3.1.3: 受理人姓名及联系方式), a
+    # desk phone or extension set by an admin or the user (revision 0013); never the mobile.
+    contact_phone: Mapped[str | None]
 
 
 class RefreshToken(Base):

@@ -110,6 +110,8 @@ class ComplaintState(BaseModel):
     resolved_by: str | None = None  # who told the result (the case's handler: never its rater)
     review: SignOff | None = None  # 审核
     followup: FollowUp | None = None  # 回访 attempts and the unreachable outcome
+    # 集体投诉: the group this complaint belongs to (the id of its first complaint), issue 11 §5.
+    group_id: uuid.UUID | None = None
 
     def advanced(self, meta: EventMeta, **changes: object) -> ComplaintState:
         """The state after one more event: version and timestamps move with every event."""

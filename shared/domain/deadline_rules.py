@@ -11,10 +11,16 @@ One table of rules, used by the API for every change and by the SLA worker after
 - resolved, marked invalid: meet result-to-customer and resolution (and any contact still
   owed); stop the progress updates;
 - regulator replied: meet the regulator's reply;
-- escalated, triaged to another level, reopened: cancel the open resolution deadline and plan
-  it again under the new level, from now; reopening also plans the progress updates again, and
-  the regulator's reply if one was owed and is still not sent (the terminal status
-  cancelled it);
+- escalated, triaged to another level: cancel the open resolution deadline and plan it again
+  under the new level **from registration** (SPEC §4: raising level 1 to 2 on day 2 gives
+  registration + 7 working days; a late case never gains time by being escalated), and the
+  progress updates again at the new level's pace, from now;
+- reopened (a 4–5 rating): the resolution and the progress updates planned again from now (the
+  case starts over), and the regulator's reply if one was owed and is still not sent (the
+  terminal status cancelled it);
+- rules replanned (a rules migration, `DeadlinesReplanned`): every open deadline planned again
+  under the policies in force, from its own start (the first contact and the resolution from
+  registration);
 - awaiting the customer / customer responded: pause every open deadline / resume them, moved
   by the paused time; a deadline planned during the pause (a contact logged, an escalation)
   starts paused, so its clock runs from the customer's answer;
@@ -25,9 +31,9 @@ One table of rules, used by the API for every change and by the SLA worker after
   update is planned again; a breach that escalates re-plans the resolution like any level
   change.
 
-A level change re-plans from the moment of the change rather than from registration: the next
-tier gets its full time, and a complaint escalated because it was late is not instantly late
-again (which would escalate it in a storm).
+A breach does not raise the level unless the stage's policy says so (seed 002 §4.3); where a
+company does, the re-planned resolution may be late at once, and breaches and raises the level
+again at the next sweep: at most two rungs, one per sweep, never a storm.
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ from shared.domain.events import (
     CustomerReplySent,
     CustomerResponded,
     DeadlineBreached,
+    DeadlinesReplanned,
     DeadlineWarned,
     Escalated,
     Event,
@@ -70,6 +77,8 @@ from shared.domain.sla import (
 )
 
 IN_PERSON = frozenset({Channel.PHONE, Channel.VISIT})
+# Stages counted from registration whatever happened since (SPEC §4, seed 002 §5.1.1).
+FROM_REGISTRATION = frozenset({Stage.FIRST_CONTACT, Stage.RESOLUTION})
 
 
 @dataclass(frozen=True)
@@ -124,6 +133,7 @@ class _Planner:
         self.book = book
         self.calendar = calendar
         self.out = DeadlineChanges()
+        self.at: datetime | None = None  # the moment of the event being applied
 
     def _next_cycle(self, stage: Stage) -> int:
         self.cycles[stage] = self.cycles.get(stage, 0) + 1
@@ -147,7 +157,9 @@ class _Planner:
         if planned is None:
             return
         if clock_paused(state.status):  # its clock starts when the pause ends (resume)
-            planned = planned._replace(paused_at=start)
+            # Paused from the moment it is planned (a start in the past, e.g. registration for
+            # a resolution re-planned during the pause, is not paused time).
+            planned = planned._replace(paused_at=max(start, self.at or start))
         self.out.planned.append(planned)
 
     def plan(self, state: ComplaintState, stage: Stage, start: datetime) -> None:
@@ -184,6 +196,14 @@ class _Planner:
     def replan(self, state: ComplaintState, stage: Stage, start: datetime) -> None:
         self.cancel(stage)
         self.plan(state, stage, start)
+
+    def replan_open(self, state: ComplaintState, at: datetime) -> None:
+        """Every open deadline planned again under the policies in force, from its start (the
+        first contact and the resolution from registration, SPEC §4)."""
+        for stage, d in list(self.open.items()):
+            start = state.created_at if stage in FROM_REGISTRATION else d.started_at
+            self.cancel(stage)
+            self.plan(state, stage, start)
 
     def breach(self, state: ComplaintState, event: DeadlineBreached, at: datetime) -> None:
         """超时: recorded against whoever held the case; a repeating stage (progress updates)
@@ -235,7 +255,7 @@ def deadline_changes(
     p = _Planner(open_deadlines, cycles, book, calendar)
     previous = before
     for (event, meta), state in zip(stamped, states, strict=True):
-        at = meta.occurred_at
+        at = p.at = meta.occurred_at
         if isinstance(event, ComplaintRegistered):
             p.plan_trigger(state, StageTrigger.REGISTRATION, at)
             if state.notify_customer or state.channel in IN_PERSON:
@@ -268,7 +288,13 @@ def deadline_changes(
             p.meet(Stage.REGULATOR_REPLY)
         elif isinstance(event, Escalated | Triaged):
             if previous is not None and state.level != previous.level:
-                p.replan(state, Stage.RESOLUTION, at)
+                # From registration; a resolution planned by this very change (a reopen
+                # after a 4–5 rating) keeps its fresh start.
+                fresh = p._planned_now(Stage.RESOLUTION)
+                start = fresh.started_at if fresh is not None else state.created_at
+                p.replan(state, Stage.RESOLUTION, start)
+                if Stage.PROGRESS_UPDATE in p.open or p._planned_now(Stage.PROGRESS_UPDATE):
+                    p.replan(state, Stage.PROGRESS_UPDATE, at)
             if isinstance(event, Escalated) and event.deadline_id is not None:
                 p.out.escalated.add(event.deadline_id)
         elif isinstance(event, Reopened):
@@ -281,6 +307,8 @@ def deadline_changes(
             p.pause(at)
         elif isinstance(event, CustomerResponded):
             p.resume(at)
+        elif isinstance(event, DeadlinesReplanned):
+            p.replan_open(state, at)
         elif isinstance(event, DeadlineWarned):
             p.out.warned.add(event.deadline_id)
         elif isinstance(event, DeadlineBreached):

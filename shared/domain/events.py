@@ -481,11 +481,18 @@ class Escalated(LifecycleEvent):
     from_level: Level
     to_level: Level
     reason: str
-    cause: str  # "manual", "satisfaction" or "breach"
+    cause: str  # "manual", "satisfaction", "breach", "repeat" or "group"
     stage: Stage | None = None  # the deadline whose breach caused it
     deadline_id: int | None = None
+    # SPEC §2: when the level rises the case moves to the new tier: `assignee_id` holds it
+    # afterwards (None: the new tier's queue, 待领取). Events written before this rule have
+    # `handed_over` false and kept their holder.
+    handed_over: bool = False
+    assignee_id: uuid.UUID | None = None
 
     def changes(self, state: ComplaintState, meta: EventMeta) -> dict[str, Any]:
+        if self.handed_over:
+            return {"level": self.to_level, "assignee_id": self.assignee_id}
         return {"level": self.to_level}
 
 
@@ -704,6 +711,9 @@ class DeadlineBreached(DeadlineEvent):
     assignee_id: uuid.UUID | None = None
     repeats: bool = False  # a repeating stage (progress update) is planned again
     notify: list[str] = []  # whom the stage policy says to tell (shared.domain.sla.Recipient)
+    # Seed 000 第五条「向客户说明原因」: the customer is told the case is late and promised an
+    # answer within this many working days (None: not told; the stage policy decides).
+    tell_customer_within: int | None = None
 
 
 class RecomputedDeadline(BaseModel):
@@ -725,6 +735,63 @@ class DeadlinesRecomputed(Event):
 
     calendar_version: int
     deadlines: list[RecomputedDeadline]
+
+    def apply(self, state: ComplaintState | None, meta: EventMeta) -> ComplaintState:
+        return _require(state, self).advanced(meta)
+
+
+# --- repeats and rules migrations (issue 11 §2, §5) -------------------------------------------
+
+
+class RepeatLinked(LifecycleEvent):
+    """二次投诉, linked by staff: this complaint repeats `repeat_of` (seed 002 §4.3.2); the
+    level is raised to the repeat level in the same change when it is lower."""
+
+    type: ClassVar[str] = "complaint.repeat_linked"
+    action: ClassVar[Action] = Action.LINK_REPEAT
+
+    repeat_of: uuid.UUID
+    reason: str
+
+    def changes(self, state: ComplaintState, meta: EventMeta) -> dict[str, Any]:
+        return {"repeat_of": self.repeat_of}
+
+
+class RepeatUnlinked(LifecycleEvent):
+    """A repeat link found wrong by staff (not the same event): the link is removed; the level
+    stays where it is (staff triage it down with a reason if it should drop)."""
+
+    type: ClassVar[str] = "complaint.repeat_unlinked"
+    action: ClassVar[Action] = Action.UNLINK_REPEAT
+
+    reason: str
+
+    def changes(self, state: ComplaintState, meta: EventMeta) -> dict[str, Any]:
+        return {"repeat_of": None}
+
+
+class GroupLinked(Event):
+    """集体投诉 (seed 002 §4.3.3; SPEC §2: 3+ customers about the same product model or batch
+    within the window): the complaint belongs to the group `group_id` (its first complaint).
+    `formed` marks the change that made the group: management is told then, once."""
+
+    type: ClassVar[str] = "complaint.group_linked"
+
+    group_id: uuid.UUID
+    customers: int
+    formed: bool = False
+
+    def apply(self, state: ComplaintState | None, meta: EventMeta) -> ComplaintState:
+        return _require(state, self).advanced(meta, group_id=self.group_id)
+
+
+class DeadlinesReplanned(Event):
+    """The SLA rules changed under an open case (a rules migration): its open deadlines were
+    planned again under the policies in force (shared.domain.deadline_rules)."""
+
+    type: ClassVar[str] = "deadlines.replanned"
+
+    reason: str
 
     def apply(self, state: ComplaintState | None, meta: EventMeta) -> ComplaintState:
         return _require(state, self).advanced(meta)
@@ -769,6 +836,10 @@ _TYPES: tuple[type[Event], ...] = (
     CaseSentBack,
     FollowUpAttemptLogged,
     FollowUpUnreachable,
+    RepeatLinked,
+    RepeatUnlinked,
+    DeadlinesReplanned,
+    GroupLinked,
 )
 EVENT_TYPES: dict[str, type[Event]] = {cls.type: cls for cls in _TYPES}
 

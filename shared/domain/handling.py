@@ -85,6 +85,8 @@ from shared.domain.events import (
     Reassigned,
     RegulatorReplied,
     Reopened,
+    RepeatLinked,
+    RepeatUnlinked,
     Resolved,
     RootCauseRecorded,
     SatisfactionRecorded,
@@ -605,6 +607,7 @@ def satisfaction_events(
                     to_level=outcome.escalate_to,
                     reason=f"满意度评价 {int(score)}",
                     cause="satisfaction",
+                    handed_over=True,
                 )
             )
     return events
@@ -633,9 +636,13 @@ class RecordSatisfaction(Command):
 
 
 class Escalate(Command):
-    """升级 by hand: one level up, to the next tier."""
+    """升级 by hand: one level up, and the case moves to the next tier (SPEC §2): to
+    `assignee_id` of that tier, or to the tier's queue (待领取) without one."""
 
     reason: MediumText = Field(examples=["客户情绪激动，扬言向媒体曝光"])
+    assignee_id: uuid.UUID | None = Field(
+        default=None, description="Who of the next tier takes the case (default: its queue)"
+    )
 
     @classmethod
     def check(cls, state: ComplaintState, ctx: Context) -> None:
@@ -643,14 +650,56 @@ class Escalate(Command):
             raise StateConflict("already at level 3 (三级投诉), the highest")
 
     def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+        _not_the_subject(state, self.assignee_id)
         return [
             Escalated(
                 from_level=state.level,
                 to_level=escalate(state.level),
                 reason=self.reason,
                 cause="manual",
+                handed_over=True,
+                assignee_id=self.assignee_id,
             )
         ]
+
+
+# --- repeat complaints (二次投诉, seed 002 §4.3.2) -------------------------------------------
+
+
+class LinkRepeat(Command):
+    """Link this complaint as a repeat of an earlier one found by staff (the automatic check
+    missed it): at least level 2 (seed 002 §4.3.2), so a lower case moves to tier 2."""
+
+    repeat_of: uuid.UUID
+    reason: MediumText = Field(examples=["同一客户就同一服务态度问题再次投诉"])
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+        if self.repeat_of == state.id:
+            raise InvalidInput([FieldError(("body", "repeat_of"), "not this complaint itself")])
+        events: list[Event] = [RepeatLinked(repeat_of=self.repeat_of, reason=self.reason)]
+        floor = ctx.rules.level.repeat_level
+        if state.level < floor:
+            events.append(
+                Escalated(
+                    from_level=state.level,
+                    to_level=floor,
+                    reason=f"二次投诉：{self.reason}",
+                    cause="repeat",
+                    handed_over=True,
+                )
+            )
+        return events
+
+
+class UnlinkRepeat(Command):
+    """Remove a wrong repeat link (not the same event); the level stays until triaged."""
+
+    reason: MediumText = Field(examples=["并非同一事件"])
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+        if state.repeat_of is None:
+            raise InvalidInput([FieldError(("body",), "this complaint is not linked as a repeat")])
+        return [RepeatUnlinked(reason=self.reason)]
 
 
 class Withdraw(Command):
@@ -1009,6 +1058,8 @@ COMMANDS: dict[Action, type[Command]] = {
     Action.SEND_BACK: SendBack,
     Action.LOG_FOLLOWUP_ATTEMPT: LogFollowUpAttempt,
     Action.RECORD_UNREACHABLE: RecordUnreachable,
+    Action.LINK_REPEAT: LinkRepeat,
+    Action.UNLINK_REPEAT: UnlinkRepeat,
 }
 
 

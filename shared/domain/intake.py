@@ -74,6 +74,9 @@ class Product(BaseModel):
     serial_number: Identifier | None = Field(default=None, description="Serial number (序列号)")
     order_number: Identifier | None = Field(default=None, description="Order number (订单号)")
     part_number: Identifier | None = Field(default=None, description="Part number (料号)")
+    batch_number: Identifier | None = Field(
+        default=None, description="Production batch (生产批次): group complaints are found by it"
+    )
     quantity: StrictInt | None = Field(default=None, ge=1, le=1_000_000)
     purchase_date: IsoDate | None = Field(default=None, description="Date of purchase (购买日期)")
     ship_date: IsoDate | None = Field(default=None, description="Date shipped (发货日期)")
@@ -152,6 +155,13 @@ class ComplaintIntake(BaseModel):
     notify_customer: StrictBool = Field(
         default=True,
         description="Send the acknowledgement with the reference number (受理号) to the customer",
+    )
+    customer_count: StrictInt = Field(
+        default=1,
+        ge=1,
+        le=1_000_000,
+        description="How many customers this complaint speaks for: 3 or more is a group "
+        "complaint (集体投诉, level 3)",
     )
 
     @model_validator(mode="after")

@@ -99,6 +99,8 @@ class Action(StrEnum):
     SEND_BACK = "send_back"  # 退回: the reviewer returns the case to its handler, with a reason
     LOG_FOLLOWUP_ATTEMPT = "log_followup_attempt"  # 回访未接通: an attempt to reach the customer
     RECORD_UNREACHABLE = "record_unreachable"  # 回访无法联系: after the configured attempts
+    LINK_REPEAT = "link_repeat"  # 二次投诉: staff link a repeat complaint (seed 002 §4.3.2)
+    UNLINK_REPEAT = "unlink_repeat"  # the link was wrong: not the same event
 
 
 class Relative(StrEnum):
@@ -192,6 +194,8 @@ TRANSITIONS: Mapping[Action, Transition] = MappingProxyType(
         # Append-only records never move the status, and the record outlives the handling.
         Action.LOG_CONTACT: _row(_EVERY_STATE, Relative.SAME),
         Action.ADD_NOTE: _row(_EVERY_STATE, Relative.SAME),
+        Action.LINK_REPEAT: _row(OPEN_STATES, Relative.SAME),
+        Action.UNLINK_REPEAT: _row(OPEN_STATES, Relative.SAME),
         Action.REPLY_TO_CUSTOMER: _row(_EVERY_STATE, Relative.SAME),
         # The regulator's reply is owed whatever the outcome, withdrawn or invalid included.
         Action.REGULATOR_REPLY: _row(_EVERY_STATE, Relative.SAME),

@@ -22,7 +22,7 @@ from typing import Any
 from shared.domain.access import DEFAULT_TIER_BY_LEVEL
 from shared.domain.calendar import BusinessCalendar
 from shared.domain.complaint import ComplaintState, EventMeta
-from shared.domain.enums import DurationUnit, Level, Role
+from shared.domain.enums import DurationUnit, Level, Role, Stage, Status
 from shared.domain.events import (
     Assigned,
     ComplaintRegistered,
@@ -31,6 +31,7 @@ from shared.domain.events import (
     DeadlineWarned,
     Escalated,
     Event,
+    GroupLinked,
     MarkedInvalid,
     Resolved,
     SatisfactionRecorded,
@@ -38,7 +39,8 @@ from shared.domain.events import (
     SolutionProposed,
 )
 from shared.domain.reference import SHANGHAI
-from shared.domain.templates import TemplateKey
+from shared.domain.sla import PlannedDeadline
+from shared.domain.templates import TemplateKey, format_due_at_local, stage_label
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,9 @@ class StaffDirectory:
     # The routing rules' `report_to_manager_from`: the level from which the responsible
     # department's managers are told at once as well (seed 002 §5.1.1.3).
     report_to_manager_from: Level | None = Level.VERY_SERIOUS
+    # What a customer is told of their handler (seed 002 §5.3.1.3): name and direct work
+    # contact (`users.contact_phone`, never the personal mobile), by user id.
+    contacts: Mapping[uuid.UUID, tuple[str, str | None]] = field(default_factory=dict)
 
     def tier(self, role: Role, department: str | None) -> list[uuid.UUID]:
         """Everyone of `role` whose scope covers the department (company-wide ones included)."""
@@ -204,20 +209,58 @@ def _level3_alerted(state: ComplaintState, staff: StaffDirectory) -> list[uuid.U
 _ROLES = frozenset(Role)  # StrEnum members: a policy's plain role names are found in it
 
 
+_TIER_ABOVE = {Role.AGENT: Role.MANAGER, Role.MANAGER: Role.DIRECTOR, Role.DIRECTOR: Role.DIRECTOR}
+
+
+def supervisors(state: ComplaintState, staff: StaffDirectory) -> list[uuid.UUID]:
+    """The supervisor tier of the case (上级, seed 002 §5.4): the tier above the one handling
+    its level by the routing rules — a level-1 case's managers, a level-2 case's directors; a
+    level-3 case is already the directors' and stays with them."""
+    handling = staff.tier_by_level[state.level]
+    return staff.tier(_TIER_ABOVE.get(handling, Role.DIRECTOR), state.department)
+
+
 def _breach_recipients(
     state: ComplaintState, event: DeadlineBreached, staff: StaffDirectory
 ) -> list[uuid.UUID]:
-    """The stage policy's `notify` list (assignee, agent, manager, director, admin); a level-3
-    breach tells the director and management whatever the policy says (SPEC §5)."""
+    """The stage policy's `notify` list (assignee, supervisor, agent, manager, director,
+    admin); a level-3 breach tells the director and management whatever the policy says."""
     recipients: list[uuid.UUID] = []
     for who in event.notify:
         if who == "assignee":
             recipients.extend(_holders(state, staff))
+        elif who == "supervisor":
+            recipients.extend(supervisors(state, staff))
         elif who in _ROLES:
             recipients.extend(staff.tier(Role(who), state.department))
     if state.level is Level.VERY_SERIOUS:
         recipients.extend(_management(state, staff))
     return recipients
+
+
+# Why a case is late, as the customer is told it (seed 000 第五条「向客户说明原因」), in seed
+# 002's polite phrases: what the case is waiting for, by its status.
+OVERRUN_REASONS: Mapping[Status, str] = {
+    Status.REGISTERED: "您反映的问题需要转交相关部门核实",
+    Status.ASSIGNED: "您反映的问题需要相关部门进一步调查核实",
+    Status.INVESTIGATING: "您反映的问题需要相关部门进一步调查核实",
+    Status.AWAITING_CUSTOMER: "我们正在等待您补充的资料或答复",
+    Status.SOLUTION_PROPOSED: "处理方案正在确认和审批中",
+    Status.REOPENED: "我们正在重新核实处理您反映的问题",
+}
+_DEFAULT_OVERRUN_REASON = "您反映的问题需要进一步核实处理"
+
+
+def stages_summary(planned: Sequence[PlannedDeadline]) -> str:
+    """The stages and their approximate times for the acknowledgement (seed 002 §5.3.1.3),
+    from the deadlines the SLA policy in force planned at registration."""
+    parts = []
+    for p in sorted(planned, key=lambda p: p.due_at):
+        if p.stage is Stage.PROGRESS_UPDATE:
+            parts.append(f"处理期间每{p.amount}个工作日向您通报进展")
+        elif p.stage is not Stage.ACKNOWLEDGEMENT:
+            parts.append(f"{stage_label(p.stage)}：{format_due_at_local(p.due_at)}前")
+    return "；".join(parts) or "我们会尽快与您联系"
 
 
 def notices(
@@ -227,17 +270,47 @@ def notices(
     *,
     staff: StaffDirectory,
     survey_url: Callable[[uuid.UUID, str], str] | None = None,
+    planned: Sequence[PlannedDeadline] = (),
+    calendar: BusinessCalendar | None = None,
+    before: ComplaintState | None = None,
 ) -> None:
-    """Add to `outbox` what each event of a change owes; `states[i]` is the state after event i."""
+    """Add to `outbox` what each event of a change owes; `states[i]` is the state after event i.
+    `planned` are the deadlines the change planned (the acknowledgement lists them);
+    `calendar` dates the answer promised to a customer whose case is late; `before` is the
+    state the change started from (None for a registration)."""
+    previous_assignee = before.assignee_id if before is not None else None
+    # 集体投诉: management hears of the group once, when it forms, not of each member.
+    grouped = any(isinstance(event, GroupLinked) for event, _ in stamped)
     for (event, meta), state in zip(stamped, states, strict=True):
+        held_by, previous_assignee = previous_assignee, state.assignee_id
         outbox.webhook(state, event, meta)
         topic = event.type
+        if isinstance(event, Assigned) and state.assignee_id not in (None, held_by):
+            _handler_notice(outbox, state, meta, staff)
+        if isinstance(event, DeadlineBreached) and event.tell_customer_within and calendar:
+            expected = calendar.add(
+                meta.occurred_at, event.tell_customer_within, DurationUnit.WORKING_DAYS
+            ).at
+            outbox.customer(
+                state,
+                meta,
+                "deadline.overrun_explained",
+                TemplateKey.OVERRUN_NOTICE,
+                overrun_reason=OVERRUN_REASONS.get(state.status, _DEFAULT_OVERRUN_REASON),
+                expected_by_local=format_due_at_local(expected),
+            )
         if isinstance(event, ComplaintRegistered):
             # The one place `notify_customer` counts: the channel may have given the 受理号
             # already (a walk-in, a call); the later messages are owed whatever it said.
             if state.notify_customer:
-                outbox.customer(state, meta, topic, TemplateKey.COMPLAINT_ACKNOWLEDGED)
-            if state.level is Level.VERY_SERIOUS:
+                outbox.customer(
+                    state,
+                    meta,
+                    topic,
+                    TemplateKey.COMPLAINT_ACKNOWLEDGED,
+                    stages_summary=stages_summary(planned),
+                )
+            if state.level is Level.VERY_SERIOUS and not grouped:
                 outbox.staff(
                     state,
                     meta,
@@ -246,6 +319,16 @@ def notices(
                     _level3_alerted(state, staff),
                     urgent=True,
                 )
+        elif isinstance(event, GroupLinked) and event.formed:
+            outbox.staff(
+                state,
+                meta,
+                topic,
+                TemplateKey.GROUP_ALERT,
+                _level3_alerted(state, staff),
+                urgent=True,
+                customers=str(event.customers),
+            )
         elif isinstance(event, Assigned) and state.assignee_id is not None:
             outbox.staff(
                 state,
@@ -258,8 +341,11 @@ def notices(
         elif isinstance(event, Escalated):
             tier = staff.tier_by_level[event.to_level]
             recipients = staff.tier(tier, state.department)
-            if state.assignee_id is not None:
-                recipients = [state.assignee_id, *recipients]
+            # The holder before and after: a case that moved to the next tier (SPEC §2) tells
+            # the handler who no longer holds it as well.
+            for holder in (state.assignee_id, held_by):
+                if holder is not None:
+                    recipients = [holder, *recipients]
             urgent = event.to_level is Level.VERY_SERIOUS
             previous = str(int(event.from_level))
             outbox.staff(
@@ -272,7 +358,7 @@ def notices(
                 previous_level=previous,
                 reason=event.reason,
             )
-            if urgent:
+            if urgent and event.cause != "group":
                 outbox.staff(
                     state,
                     meta,
@@ -345,3 +431,17 @@ def notices(
             outbox.customer(
                 state, meta, topic, TemplateKey.PROGRESS_UPDATE, progress_summary=event.text
             )
+
+
+def _handler_notice(
+    outbox: Outbox, state: ComplaintState, meta: EventMeta, staff: StaffDirectory
+) -> None:
+    """Seed 002 §5.3.1.3: once assigned, the customer learns who handles the case and how to
+    reach them directly (the work contact on the staff account; the service line otherwise)."""
+    assert state.assignee_id is not None
+    contact = staff.contacts.get(state.assignee_id)
+    if contact is None:
+        return
+    name, phone = contact
+    values = {"handler_name": name, "handler_contact": phone or "本公司客服热线"}
+    outbox.customer(state, meta, "complaint.handler_assigned", TemplateKey.HANDLER_NOTICE, **values)

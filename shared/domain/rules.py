@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -54,6 +54,8 @@ __all__ = [
     "AssessmentRules",
     "ClosureBlocker",
     "ClosureRules",
+    "GroupCandidate",
+    "GroupFinding",
     "LevelRules",
     "LevelSuggestion",
     "LevelTextSource",
@@ -64,6 +66,7 @@ __all__ = [
     "RoutingRules",
     "SatisfactionOutcome",
     "closure_blockers",
+    "detect_group",
     "escalate",
     "is_repeat_of",
     "level_text",
@@ -158,6 +161,9 @@ class LevelRules(BaseModel):
     repeat_level: Level = Level.SERIOUS  # seed 002: 针对同一事件的二次投诉
     group_min_customers: StrictInt = Field(default=3, ge=2)  # 群体投诉: 3+ customers (SPEC §2)
     group_level: Level = Level.VERY_SERIOUS
+    # Issue 11 §5: distinct customers about the same product model or batch within this many
+    # days are found automatically as one group (0 turns the detection off).
+    group_window_days: StrictInt = Field(default=30, ge=0, le=3650)
 
 
 # Frozen models: one shared default instance is safe.
@@ -280,12 +286,20 @@ class RepeatKey(BaseModel):
 
     model_config = _FROZEN
 
-    phone: E164  # normalized E.164, e.g. +8613800138000
+    phone: E164 | None = None  # normalized E.164, e.g. +8613800138000
+    email: str | None = None  # compared case-folded (issue 11 §5: phone or email)
     name: str | None = None  # shown to staff; never matched (spellings and nicknames vary)
     order_number: str | None = None
     serial_number: str | None = None
     product_model: str | None = None
+    category: Category | None = None  # the same category is the same matter (seed 002 §4.3.2)
     created_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _a_customer(self) -> RepeatKey:
+        if self.phone is None and self.email is None:
+            raise ValueError("a repeat key names the customer by phone or email")
+        return self
 
 
 class RepeatRule(BaseModel):
@@ -294,13 +308,16 @@ class RepeatRule(BaseModel):
     model_config = _FROZEN
 
     window_days: StrictInt = Field(default=30, ge=1, le=3650)
+    # Issue 11 §5: the same category within the window is a repeat too, so that a second
+    # service-attitude complaint with no product (服务态度) is caught.
+    same_category: StrictBool = True
 
     @property
     def window(self) -> timedelta:
         return timedelta(days=self.window_days)
 
     def is_repeat(self, new: RepeatKey, earlier: RepeatKey) -> bool:
-        return is_repeat_of(new, earlier, window=self.window)
+        return is_repeat_of(new, earlier, window=self.window, same_category=self.same_category)
 
 
 def _identifier(value: str | None) -> str | None:
@@ -311,8 +328,19 @@ def _identifier(value: str | None) -> str | None:
     return folded or None
 
 
-def is_repeat_of(new: RepeatKey, earlier: RepeatKey, *, window: timedelta) -> bool:
-    """Whether `new` repeats `earlier`: same phone, same order, serial or model, within `window`.
+def _same_customer(new: RepeatKey, earlier: RepeatKey) -> bool:
+    if new.phone is not None and new.phone == earlier.phone:
+        return True
+    mine, theirs = new.email, earlier.email
+    return mine is not None and theirs is not None and mine.casefold() == theirs.casefold()
+
+
+def is_repeat_of(
+    new: RepeatKey, earlier: RepeatKey, *, window: timedelta, same_category: bool = False
+) -> bool:
+    """Whether `new` repeats `earlier`: the same customer (phone, or email case-folded) about
+    the same order, serial or model — or, with `same_category`, the same category — within
+    `window`.
 
     The customer is identified by phone alone: it is the one identifier every channel captures,
     normalized, while names are ambiguous. The event is identified by any shared product
@@ -321,11 +349,13 @@ def is_repeat_of(new: RepeatKey, earlier: RepeatKey, *, window: timedelta) -> bo
     and staff can unlink it. Both ends of the window are inclusive; `new` must not precede
     `earlier`. Missing identifiers never match each other.
     """
-    if new.phone != earlier.phone:
+    if not _same_customer(new, earlier):
         return False
     elapsed = new.created_at - earlier.created_at
     if not timedelta(0) <= elapsed <= window:
         return False
+    if same_category and new.category is not None and new.category == earlier.category:
+        return True
     pairs = (
         (new.order_number, earlier.order_number),
         (new.serial_number, earlier.serial_number),
@@ -336,6 +366,49 @@ def is_repeat_of(new: RepeatKey, earlier: RepeatKey, *, window: timedelta) -> bo
         if ours is not None and ours == _identifier(theirs):
             return True
     return False
+
+
+# ---------------------------------------------------------------------------------------------
+# Group complaints (集体投诉, seed 002 §4.3.3; issue 11 §5)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GroupCandidate:
+    """A complaint about the same product model or batch within the window, as the group
+    detection sees it: who complained (`customer`: phone, else email, else the complaint) and
+    the group it already belongs to."""
+
+    id: str
+    customer: str
+    group_id: str | None
+
+
+@dataclass(frozen=True)
+class GroupFinding:
+    group_id: str  # the first complaint's id, or the group the earlier ones already form
+    customers: int  # distinct customers, the new complaint's included
+    members: tuple[str, ...]  # earlier complaints to link (not yet in the group)
+    formed: bool  # this complaint makes the group (management is told now, once)
+
+
+def detect_group(
+    customer: str,
+    earlier: Sequence[GroupCandidate],
+    *,
+    rules: LevelRules = DEFAULT_LEVEL_RULES,
+) -> GroupFinding | None:
+    """Whether a new complaint from `customer` joins or forms a group with `earlier` (oldest
+    first): `group_min_customers` distinct customers or more, the new one included."""
+    if rules.group_window_days == 0 or not earlier:
+        return None
+    customers = {customer, *(c.customer for c in earlier)}
+    if len(customers) < rules.group_min_customers:
+        return None
+    existing = next((c.group_id for c in earlier if c.group_id is not None), None)
+    group_id = existing or earlier[0].id
+    members = tuple(c.id for c in earlier if c.group_id is None)
+    return GroupFinding(group_id, len(customers), members, formed=existing is None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -458,12 +531,15 @@ class RemedyLike(Protocol):
 
 
 class ApprovalRules(BaseModel):
-    """Amount limits in CNY above which a solution needs tier-2 or tier-3 approval.
+    """Who approves a solution (审批), seed 000 / 003 by default.
 
-    Counted by default: compensation and refunds, the money that leaves the company at the
-    handler's discretion; seed 000 (重大质量事故) has 退车 and 附带赔偿 alike approved by
-    公司领导. Replacement, repair and return are warranty (三包) obligations, not counted unless
-    configured. Limits are exclusive: exactly 500.00 needs no approval.
+    - `manager_types`: any remedy of these kinds needs at least a manager's approval, whatever
+      its amount — compensation and refunds (seed 003: 涉及赔偿的须向上汇报; seed 000: 附带赔偿
+      待同意后方可办理) and replacement or return (换货/退货, seed 000: 报各部门审批);
+    - amounts of the `counted_types` (compensation, refunds: the money that leaves the company)
+      are summed: above `manager_above` a manager approves, above `director_above` a director.
+      Limits are exclusive: exactly 5000.00 needs a manager, not a director.
+    A company that lets agents settle small sums empties `manager_types` and sets the limits.
     """
 
     model_config = _FROZEN
@@ -471,6 +547,14 @@ class ApprovalRules(BaseModel):
     manager_above: Money = Decimal("500.00")
     director_above: Money = Decimal("5000.00")
     counted_types: frozenset[RemedyType] = frozenset({RemedyType.COMPENSATION, RemedyType.REFUND})
+    manager_types: frozenset[RemedyType] = frozenset(
+        {
+            RemedyType.COMPENSATION,
+            RemedyType.REFUND,
+            RemedyType.REPLACEMENT,
+            RemedyType.RETURN,
+        }
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> ApprovalRules:
@@ -487,9 +571,13 @@ def required_approval(
     *,
     rules: ApprovalRules = DEFAULT_APPROVAL_RULES,
 ) -> Role | None:
-    """The role that must approve the remedies (None: the handler decides), by their total."""
+    """The role that must approve the remedies (None: the handler decides): a director above
+    the higher limit, else a manager above the lower one or for any remedy of the
+    `manager_types` (seed 000 / 003)."""
     total = Decimal("0.00")
+    kinds: set[RemedyType] = set()
     for remedy in remedies:
+        kinds.add(remedy.type)
         amount = remedy.amount
         if amount is None:
             continue
@@ -502,7 +590,7 @@ def required_approval(
             total += amount
     if total > rules.director_above:
         return Role.DIRECTOR
-    if total > rules.manager_above:
+    if total > rules.manager_above or kinds & rules.manager_types:
         return Role.MANAGER
     return None
 

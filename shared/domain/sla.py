@@ -4,7 +4,8 @@ A policy is data: which complaints it matches (kind / level / category / channel
 for "any"), a priority, and a list of stages, each with a duration (`amount` `unit`s on the
 business calendar), the share of that time after which the assignee is warned (`warn_ratio`,
 default 75 %), the event that starts its clock (`starts_on`) and what a breach does
-(`on_breach`: escalate one level, notify whom).
+(`on_breach`: whom to alert, whether to tell the customer, and — only where a company wants it —
+raise the level).
 
 How policies combine (`effective_stages`, `select_policy`): stage by stage. For each stage the
 policy that wins among the active ones matching the complaint *and defining that stage* is the
@@ -74,6 +75,9 @@ class Recipient(StrEnum):
     """Who a breach notifies: the deadline's assignee, or everyone holding a tier role."""
 
     ASSIGNEE = "assignee"  # the handler holding the case when it breached
+    # The tier above the one that handles the case's level (agent → manager → director;
+    # a director's case goes to the directors): seed 002 §5.4, the 上级 who follows up.
+    SUPERVISOR = "supervisor"
     AGENT = "agent"  # tier 1, 一级受理人
     MANAGER = "manager"  # tier 2, 二级受理人
     DIRECTOR = "director"  # tier 3, 三级受理人
@@ -81,13 +85,28 @@ class Recipient(StrEnum):
 
 
 class BreachAction(BaseModel):
-    """What a breach (超时) does besides being recorded against the handler (seed 002)."""
+    """What a breach (超时) does besides being recorded against the handler (seed 002 §5.4).
+
+    The level is the complaint's nature, not its lateness (seed 002 §4.3): by default a breach
+    raises nothing; it alerts the handler and the supervisor tier, and for the resolution the
+    customer is told why it is late and when to expect an answer (seed 000 第五条
+    「向客户说明原因」). `escalate` (raise the level, 升级) stays for companies that want it.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    escalate: StrictBool = Field(default=True, description="Raise the level by one (next tier)")
+    escalate: StrictBool = Field(
+        default=False, description="Raise the level by one (next tier): off by default"
+    )
     notify: tuple[Recipient, ...] = Field(
-        default=(Recipient.ASSIGNEE, Recipient.MANAGER), max_length=6
+        default=(Recipient.ASSIGNEE, Recipient.SUPERVISOR), max_length=6
+    )
+    tell_customer_within: StrictInt | None = Field(
+        default=None,
+        ge=1,
+        le=60,
+        description="Tell the customer the case is late and promise an answer within this "
+        "many working days (None: the customer is not told)",
     )
 
 
@@ -420,21 +439,32 @@ def time_remaining(
     return calendar.time_remaining(paused_at if paused_at is not None else now, due_at, unit)
 
 
-# -- the defaults (SPEC §4, seeds 000 / 002 / 003) --------------------------------------------
+# -- the defaults (SPEC §2–§4, seeds 000 / 002 / 003) -----------------------------------------
 
 _WD = DurationUnit.WORKING_DAYS
-_H = DurationUnit.HOURS
+# A missed resolution: the handler and the supervisor tier are alerted, the customer is told
+# why and promised an answer within 2 working days (seed 000 第五条); the level stays.
+_LATE_RESOLUTION = BreachAction(tell_customer_within=2)
 _TO_DIRECTOR = BreachAction(notify=(Recipient.ASSIGNEE, Recipient.DIRECTOR))
 
 
-def _resolution(level: Level, days: int, name: str) -> SlaPolicy:
-    on_breach = _TO_DIRECTOR if level is Level.VERY_SERIOUS else BreachAction()
-    return SlaPolicy(
-        name=name,
-        kind=Kind.COMPLAINT,
-        level=level,
-        stages=(SlaStage(stage=Stage.RESOLUTION, amount=days, unit=_WD, on_breach=on_breach),),
+def _progress(days: int) -> SlaStage:
+    # 处理期间定期向客户通报进展 (002 §5.3.1.5): planned again each time it is met or missed.
+    return SlaStage(stage=Stage.PROGRESS_UPDATE, amount=days, unit=_WD, repeats=True)
+
+
+def _resolution(level: Level, days: int, name: str, progress_days: int | None) -> SlaPolicy:
+    # Counted from registration whatever the level became later (deadline_rules): a case
+    # raised from level 1 to 2 on day 2 is due at registration + 7 working days.
+    on_breach = (
+        _LATE_RESOLUTION.model_copy(update={"notify": _TO_DIRECTOR.notify})
+        if level is Level.VERY_SERIOUS
+        else _LATE_RESOLUTION
     )
+    stages = [SlaStage(stage=Stage.RESOLUTION, amount=days, unit=_WD, on_breach=on_breach)]
+    if progress_days is not None:
+        stages.append(_progress(progress_days))
+    return SlaPolicy(name=name, kind=Kind.COMPLAINT, level=level, stages=tuple(stages))
 
 
 def _answer(kind: Kind, name: str) -> SlaPolicy:
@@ -443,13 +473,19 @@ def _answer(kind: Kind, name: str) -> SlaPolicy:
         kind=kind,
         stages=(
             SlaStage(stage=Stage.ACKNOWLEDGEMENT, amount=1, unit=_WD),
-            SlaStage(stage=Stage.RESOLUTION, amount=3, unit=_WD),
+            SlaStage(
+                stage=Stage.RESOLUTION,
+                amount=3,
+                unit=_WD,
+                on_breach=_LATE_RESOLUTION,
+            ),
         ),
     )
 
 
-# Ids and versions are the database's; the migration seeds these in this order (ids 1..7),
-# and a test checks the seeded rows against this tuple.
+# Ids are the database's: migration 0003 seeds these in this order (ids 1..7) and migration
+# 0013 (the corrected SPEC §2–§4) stores them as version 2 of each; a test checks the stored
+# rows against this tuple.
 DEFAULT_POLICIES: tuple[SlaPolicy, ...] = (
     SlaPolicy(
         name="投诉通用时限",
@@ -457,8 +493,8 @@ DEFAULT_POLICIES: tuple[SlaPolicy, ...] = (
         stages=(
             # 受理后立即告知受理号，最迟 1 个工作日 (000, 002)
             SlaStage(stage=Stage.ACKNOWLEDGEMENT, amount=1, unit=_WD),
-            # 24 小时内首次联系客户 (000)
-            SlaStage(stage=Stage.FIRST_CONTACT, amount=24, unit=_H),
+            # 1 个工作日内首次联系客户 (002 §5.1.1; its penalty §5.4.1.1 is tied to this rule)
+            SlaStage(stage=Stage.FIRST_CONTACT, amount=1, unit=_WD),
             # 责任部门 2 个工作日内调查并反馈 (000)
             SlaStage(
                 stage=Stage.INVESTIGATION, amount=2, unit=_WD, starts_on=StageTrigger.ASSIGNMENT
@@ -470,20 +506,14 @@ DEFAULT_POLICIES: tuple[SlaPolicy, ...] = (
                 unit=_WD,
                 starts_on=StageTrigger.RESULT_KNOWN,
             ),
-            # 处理期间每 5 个工作日（每周）向客户通报进展 (002 §5.3.1.5); a missed update is
-            # reported to the manager but does not escalate the whole case by itself.
-            SlaStage(
-                stage=Stage.PROGRESS_UPDATE,
-                amount=5,
-                unit=_WD,
-                repeats=True,
-                on_breach=BreachAction(escalate=False),
-            ),
+            # 一级投诉每 5 个工作日（每周）向客户通报进展 (002 §5.3.1.5); the level-2 and
+            # level-3 policies below define it more often, and the narrower policy wins.
+            _progress(5),
         ),
     ),
-    _resolution(Level.ORDINARY, 3, "一级投诉解决时限"),
-    _resolution(Level.SERIOUS, 7, "二级投诉解决时限"),
-    _resolution(Level.VERY_SERIOUS, 15, "三级投诉解决时限"),
+    _resolution(Level.ORDINARY, 3, "一级投诉解决时限", None),
+    _resolution(Level.SERIOUS, 7, "二级投诉解决时限", 3),
+    _resolution(Level.VERY_SERIOUS, 15, "三级投诉解决时限", 2),
     _answer(Kind.INQUIRY, "咨询答复时限"),
     _answer(Kind.SUGGESTION, "建议答复时限"),
     SlaPolicy(

@@ -2,8 +2,10 @@
 
 - warning time reached → `DeadlineWarned` (the assignee is told);
 - due time reached → `DeadlineBreached`, recorded against whoever holds the case (seed 002
-  counts breaches per handler), then the stage policy's action: escalate one level to the next
-  tier and notify whom it names.
+  §5.4 counts breaches per handler), then the stage policy's action: notify whom it names (by
+  default the handler and the supervisor tier), tell the customer why the case is late (the
+  resolution, seed 000 第五条), and — only where a company configured it — raise the level
+  (the level is the complaint's nature, seed 002 §4.3).
 
 One complaint found late on several stages at once (the worker was down) escalates once, not
 once per stage: each deadline escalates at most once, and a sweep raises a complaint one level
@@ -70,6 +72,7 @@ def sla_events(state: ComplaintState, due: Sequence[DueDeadline], *, now: dateti
                 assignee_id=state.assignee_id,
                 repeats=bool(d.rule and d.rule.repeats),
                 notify=[r.value for r in action.notify],
+                tell_customer_within=action.tell_customer_within,
             )
         )
         if action.escalate and not d.escalated:
@@ -86,6 +89,7 @@ def sla_events(state: ComplaintState, due: Sequence[DueDeadline], *, now: dateti
                 cause="breach",
                 stage=first.stage,
                 deadline_id=first.id,
+                handed_over=True,
             )
         )
     return events

@@ -30,6 +30,10 @@ category       投诉分类 label
 case_url       the case in the staff console (工单链接)
 survey_url     满意度调查链接 (carries the survey token)
 progress_summary / solution_summary / result_summary: 进度 / 处理方案 / 处理结果 texts
+stages_summary the stages and their approximate times (受理回执, from the SLA policy)
+handler_contact the handler's direct work contact (工作电话/分机, `users.contact_phone`)
+overrun_reason  why the case is late (超时原因), expected_by_local: when to expect an answer
+customers      how many customers a group complaint (集体投诉) counts
 ============== ============================================================================
 
 Personal data: there is deliberately no placeholder for the customer's phone, email or address,
@@ -99,6 +103,10 @@ class TemplateKey(StrEnum):
     LEVEL3_ALERT = "level3_alert"  # 三级投诉警报
     MANAGEMENT_REVIEW = "management_review"  # 提交总经理例会 (seed 002 §5.3.1.7)
     REPORT_READY = "report_ready"  # 定期报表 (the files attached)
+    # Issue 11 §4: the customer kept informed (seed 002 §5.3.1.3; seed 000 第五条).
+    HANDLER_NOTICE = "handler_notice"  # 处理人及联系方式
+    OVERRUN_NOTICE = "overrun_notice"  # 超时说明: why it is late, when to expect an answer
+    GROUP_ALERT = "group_alert"  # 集体投诉: management told once when a group forms
 
 
 # Seed 002 附件一 §三 (禁忌语言), with the common variants of the same three faults: saying "no"
@@ -170,7 +178,7 @@ _EMAIL = {MessageChannel.EMAIL}
 _K = TemplateKey
 TEMPLATE_SPECS: Mapping[TemplateKey, TemplateSpec] = MappingProxyType(
     {
-        _K.COMPLAINT_ACKNOWLEDGED: _spec(_C, _BOTH, set(), {"reference"}),
+        _K.COMPLAINT_ACKNOWLEDGED: _spec(_C, _BOTH, {"stages_summary"}, {"reference"}),
         _K.PROGRESS_UPDATE: _spec(
             _C, _BOTH, {"progress_summary"}, {"reference", "progress_summary"}
         ),
@@ -187,6 +195,14 @@ TEMPLATE_SPECS: Mapping[TemplateKey, TemplateSpec] = MappingProxyType(
         _K.MANAGEMENT_REVIEW: _spec(_S, _BOTH, {"score"}, {"reference", "score"}),
         _K.REPORT_READY: _spec(
             _S, _EMAIL, {"report_title", "report_period"}, {"report_title", "report_period"}
+        ),
+        _K.HANDLER_NOTICE: _spec(_C, _BOTH, {"handler_contact"}, {"reference", "handler_name"}),
+        _K.GROUP_ALERT: _spec(_S, _BOTH, {"customers"}, {"reference", "customers"}),
+        _K.OVERRUN_NOTICE: _spec(
+            _C,
+            _BOTH,
+            {"overrun_reason", "expected_by_local"},
+            {"reference", "overrun_reason", "expected_by_local"},
         ),
     }
 )
@@ -310,9 +326,18 @@ class RenderedMessage(BaseModel):
     body: str
 
 
+# Placeholders added after messages were already queued (issue 11): a row written before them
+# renders with this text rather than failing.
+PLACEHOLDER_DEFAULTS: Mapping[str, str] = MappingProxyType(
+    {"stages_summary": "我们会尽快与您联系并跟进处理", "handler_contact": "本公司客服热线"}
+)
+
+
 def render(template: MessageTemplate, values: Mapping[str, str]) -> RenderedMessage:
     """Fill in `values` (extra keys are ignored); a used placeholder without a value raises
-    `TemplateError`. Values are inserted verbatim, never parsed as templates themselves."""
+    `TemplateError` (but those of `PLACEHOLDER_DEFAULTS`). Values are inserted verbatim, never
+    parsed as templates themselves."""
+    values = {**PLACEHOLDER_DEFAULTS, **values}
     missing = sorted(name for name in template.placeholders if name not in values)
     if missing:
         raise TemplateError(f"缺少占位符的值 / missing values for: {', '.join(missing)}")
@@ -385,7 +410,7 @@ _DEFAULTS: tuple[tuple[TemplateKey, str, str], ...] = (
         "您的投诉已受理（受理号：{reference}）",
         "您好！感谢您联系{company_name}。您反映的问题我们已记录下来并正式受理，"
         "受理号为 {reference} 。我们会尽快与您联系并跟进处理，请您放心。"
-        "如需补充情况，请提供受理号，谢谢您。",
+        "处理安排：{stages_summary}。如需补充情况，请提供受理号，谢谢您。",
     ),
     (
         _K.PROGRESS_UPDATE,
@@ -452,6 +477,25 @@ _DEFAULTS: tuple[tuple[TemplateKey, str, str], ...] = (
         "【{report_title}】{report_period}",
         "您好，{handler_name}！您订阅的{report_title}（{report_period}）已生成，见附件："
         "Excel 工作簿（含图表）与图表页面（无需联网即可打开）。",
+    ),
+    (
+        _K.GROUP_ALERT,
+        "【集体投诉】{reference} 等{customers}位客户反映同一问题",
+        "您好！受理号 {reference} 与此前的投诉共有{customers}位客户反映同一型号或批次的问题，"
+        "已按集体投诉（三级投诉）处理并转交三级受理人，请立即关注并指导处理。",
+    ),
+    (
+        _K.HANDLER_NOTICE,
+        "您的投诉已安排专人处理（受理号：{reference}）",
+        "您好！您受理号为 {reference} 的投诉已由{handler_name}负责跟进处理，"
+        "联系电话：{handler_contact} 。我们会尽快跟进处理，请您放心。",
+    ),
+    (
+        _K.OVERRUN_NOTICE,
+        "关于您的投诉处理进度的说明（受理号：{reference}）",
+        "您好！非常抱歉，您受理号为 {reference} 的投诉未能在承诺的时间内处理完毕，原因是"
+        "{overrun_reason}。我们会尽快跟进处理，预计于 {expected_by_local} 前给您答复，"
+        "感谢您的理解与耐心等待。",
     ),
 )
 DEFAULT_TEMPLATES: Mapping[TemplateKey, MessageTemplate] = MappingProxyType(

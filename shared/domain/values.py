@@ -47,6 +47,8 @@ Identifier = Annotated[
     StringConstraints(strip_whitespace=True, min_length=1, max_length=128),
     AfterValidator(_clean),
 ]
+# A full-text search query (`q`): may be blank (no search); no NUL, no unpaired surrogate.
+SearchText = Annotated[str, StringConstraints(max_length=200), AfterValidator(_clean)]
 MediumText = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
@@ -95,6 +97,18 @@ PhoneNumber = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=3, max_length=32),
     AfterValidator(_phone),
+]
+
+# A direct work contact (seed 002 §5.3.1.3: 受理人联系方式): a desk line, optionally with an
+# extension (转 / 分机 / ext / #), e.g. "0571-8888 8888 转 123" or "400-800-1234#6".
+WorkContact = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        min_length=3,
+        max_length=40,
+        pattern=r"^\+?[0-9][0-9()\- ]{1,30}(\s*(转|分机|ext\.?|#)\s*[0-9]{1,8})?$",
+    ),
 ]
 
 # PostgreSQL's bigint: a larger id in a query fails in the driver instead of matching nothing.

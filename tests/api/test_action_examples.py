@@ -64,6 +64,8 @@ RECIPES: dict[str, tuple[str, str, tuple[tuple[str, dict[str, Any] | None], ...]
     "regulator_reply": ("registered", "director", ()),
     "add_note": ("registered", "agent", ()),
     "reply_to_customer": ("registered", "agent", ()),
+    "link_repeat": ("registered", "manager", ()),
+    "unlink_repeat": ("registered", "manager", (("link_repeat", None),)),
 }
 
 
@@ -79,13 +81,22 @@ async def test_the_documented_example_is_accepted(
     regulator = action == "regulator_reply"
     flow = await register(anon, staff.agent.headers, **(REGULATOR_CASE if regulator else {}))
     await drive_to(flow, status, staff)
+    # A repeat links to a complaint that exists: the example's id stands for one.
+    earlier = await register(anon, staff.agent.headers)
     for step, step_body in steps:
-        await flow.act(step, staff.handler_quality.headers, step_body or ACTION_EXAMPLES[step])
+        given = dict(step_body or ACTION_EXAMPLES[step])
+        if "repeat_of" in given:
+            given["repeat_of"] = earlier.id
+            await flow.act(step, staff.manager.headers, given)
+            continue
+        await flow.act(step, staff.handler_quality.headers, given)
     if action == "record_unreachable":
         for day in ("2026-11-23", "2026-11-24", "2026-11-25"):  # Mon–Wed, working days
             attempt = {"method": "phone", "attempted_at": f"{day}T10:00:00+08:00"}
             await flow.act("log_followup_attempt", staff.agent.headers, attempt)
     body: dict[str, Any] = dict(ACTION_EXAMPLES[action])
+    if "repeat_of" in body:
+        body["repeat_of"] = earlier.id
     if "action_id" in body:  # the id the server gave the corrective action (module docstring)
         body["action_id"] = flow.complaint["corrective_actions"][-1]["id"]
     version = flow.version

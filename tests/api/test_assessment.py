@@ -88,8 +88,9 @@ async def team(desk: Desk) -> Team:
     )
     assert created.status_code == 201, created.text
     refs["Y"] = created.json()["reference"]
-    await sweep_all(desk.db, at("2026-11-24", "12:00"))
-    await sweep_all(desk.db, at("2026-11-24", "12:05"))  # nothing twice
+    # First contact is due within 1 working day (seed 002 §5.1.1): Tuesday 18:00.
+    await sweep_all(desk.db, at("2026-11-24", "18:30"))
+    await sweep_all(desk.db, at("2026-11-24", "18:35"))  # nothing twice
 
     # Z: handled by hq, answered, resolved and closed with no satisfaction recorded.
     z = Flow(desk.client, await desk.register(at("2026-11-25", "10:00")))
@@ -233,7 +234,8 @@ async def test_amounts_are_rule_data(desk: Desk, team: Team) -> None:
     v = Flow(desk.client, await desk.register(at("2026-11-27", "10:00")))
     desk.now = at("2026-11-27", "10:05")
     await v.act("assign", desk.manager.headers, {"assignee_id": team.handler.id})
-    await sweep_all(desk.db, at("2026-11-30", "12:00"))
+    # Registered Friday: first contact due at the end of Monday, 1 working day (seed 002 §5.1.1).
+    await sweep_all(desk.db, at("2026-11-30", "18:30"))
     page = await _entries(desk, desk.manager.headers, handler_id=team.handler.id)
     mine = [e for e in page["items"] if e["reference"] == v.complaint["reference"]]
     assert [(e["rule"], e["amount"]) for e in mine] == [("first_contact_missed", "45.00")]

@@ -82,9 +82,9 @@ async def test_registration_plans_the_deadlines_on_the_chinese_calendar(
     }
     # The 受理号 went out automatically: acknowledged at once.
     assert _by(found, "acknowledgement")["status"] == "met"
-    # 24 hours are calendar hours, through the National Day holiday.
+    # Seed 002 §5.1.1: first contact within 1 working day, after the National Day holiday.
     first = _by(found, "first_contact")
-    assert datetime.fromisoformat(first["due_at"]) == clock.now + timedelta(hours=24)
+    assert datetime.fromisoformat(first["due_at"]) == nth_working_day_end(clock.now, 1)
     # Level 1: 3 working days. 2026-10-01..07 is National Day; 10-10 (Saturday) is a 调休
     # make-up working day, so the third working day is that Saturday.
     resolution = _by(found, "resolution")
@@ -139,16 +139,22 @@ async def test_findings_start_result_to_customer_and_resolve_meets_it(
     assert _by(found, "progress_update")["status"] == "cancelled"
 
 
-async def test_escalation_replans_the_resolution_from_now(
+async def test_escalation_counts_the_resolution_from_registration_spec_4(
     anon: httpx.AsyncClient, staff: Staff, clock: Clock
 ) -> None:
+    """SPEC §4 (seed 000 / 003): raised from level 1 to 2 on day 2, the case is due at
+    registration + 7 working days, never day 2 + 7: escalating gains no time. The progress
+    updates go to the level-2 pace (every 3 working days, seed 002 §5.3.1.5)."""
+    registered = clock.now
     flow = await register(anon, staff.agent.headers)
     clock.set(datetime(2026, 10, 9, 9, 30, tzinfo=SHANGHAI))
     await flow.act("escalate", staff.agent.headers, {"reason": "客户情绪激动"})
     found = await _deadlines(anon, staff.manager.headers, flow.id)
     assert _by(found, "resolution", 1)["status"] == "cancelled"
     level2 = _by(found, "resolution", 2)
-    assert datetime.fromisoformat(level2["due_at"]) == nth_working_day_end(clock.now, 7)
+    assert datetime.fromisoformat(level2["due_at"]) == nth_working_day_end(registered, 7)
+    progress = _by(found, "progress_update", 2)
+    assert datetime.fromisoformat(progress["due_at"]) == nth_working_day_end(clock.now, 3)
 
 
 async def test_waiting_for_the_customer_pauses_the_clock(
@@ -254,7 +260,9 @@ async def test_deadlines_planned_while_awaiting_the_customer_start_paused(
     await flow.act("log_contact", staff.agent.headers, {"method": "phone", "outcome": "催促照片"})
     await flow.act("escalate", staff.agent.headers, {"reason": "客户情绪激动"})
     found = await _deadlines(anon, staff.manager.headers, flow.id)
-    progress, resolution = _by(found, "progress_update", 2), _by(found, "resolution", 2)
+    # The contact renewed the progress update (cycle 2), the escalation set it to the level-2
+    # pace (cycle 3, every 3 working days: seed 002 §5.3.1.5).
+    progress, resolution = _by(found, "progress_update", 3), _by(found, "resolution", 2)
     assert (progress["paused"], resolution["paused"]) == (True, True)
     # The sweep is not alone in ignoring them: nothing of this complaint counts as overdue.
     clock.set(datetime(2026, 12, 1, 9, 0, tzinfo=SHANGHAI))
@@ -270,11 +278,13 @@ async def test_deadlines_planned_while_awaiting_the_customer_start_paused(
     found = await _deadlines(anon, staff.manager.headers, flow.id)
     resumed = _by(found, "resolution", 2)
     assert resumed["paused"] is False
-    level2_due = plus_working_hours(nth_working_day_end(during, 7), 13)
+    # Counted from registration (SPEC §4), moved by the pause since the escalation.
+    registered = datetime(2026, 9, 30, 14, 0, tzinfo=SHANGHAI)
+    level2_due = plus_working_hours(nth_working_day_end(registered, 7), 13)
     assert datetime.fromisoformat(resumed["due_at"]) == level2_due
-    renewed = _by(found, "progress_update", 2)
+    renewed = _by(found, "progress_update", 3)
     assert datetime.fromisoformat(renewed["due_at"]) == plus_working_hours(
-        nth_working_day_end(during, 5), 13
+        nth_working_day_end(during, 3), 13
     )
 
 

@@ -214,7 +214,9 @@ async def test_repeat_complaint_is_linked_and_at_least_level_2(
     assert second.json()["repeat_of"] == first.json()["id"]
     assert second.json()["level"] >= 2
     assert "repeat" in second.json()["level_reasons"]
-    other = complaint_body()  # same phone, another product: not a repeat
+    # Same phone, another product and another category: not a repeat (the same category would
+    # be, issue 11 §5: tests/api/test_customer_informed.py).
+    other = complaint_body(category="logistics")
     other["customer"]["phone"] = phone
     other["product"]["model"] = "ZZ-900"
     third = await anon.post("/api/v1/complaints", json=other, headers=staff.agent.headers)

@@ -238,7 +238,7 @@ async def test_templates_list_defaults(
     response = await anon.get(TEMPLATES, headers=admin_headers)
     assert response.status_code == 200
     templates = {t["key"]: t for t in response.json()["items"]}
-    assert len(templates) == 12
+    assert len(templates) == 15  # + issue 11's management_review, handler, overrun, group
     # 定期报表 (SPEC §6): e-mail only, the report's title and period.
     assert templates["report_ready"]["channels"] == ["email"]
     # 提交总经理例会 (seed 002 §5.3.1.7): a staff message, with the score.

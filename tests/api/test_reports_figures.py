@@ -54,8 +54,9 @@ async def test_weekly_report_figures_by_hand(desk: Desk, scenario: Scenario) -> 
     assert by["category"] == {"product_quality": 3, "logistics": 1, "after_sales_service": 1}
     assert by["subcategory"] == {"": 5}
     assert by["channel"] == {"web": 3, "phone": 1, "app": 1}
-    # C: "12315" (三级); E: a repeat (二级) whose first contact was then breached (三级).
-    assert by["level"] == {"1": 3, "3": 2}
+    # C: "12315" (三级); E: a repeat (二级) whose breached first contact leaves it 二级 (seed
+    # 002 §4.3: a breach does not raise the level).
+    assert by["level"] == {"1": 3, "2": 1, "3": 1}
     assert by["department"] == {"quality": 4, "logistics": 1}
     assert by["product_model"] == {"KX-200": 4, "": 1}
     assert by["customer_type"] == {"consumer": 3, "enterprise": 1, "dealer": 1}
@@ -70,16 +71,19 @@ async def test_weekly_report_figures_by_hand(desk: Desk, scenario: Scenario) -> 
     # Settled in the week: acknowledgements of A–E at registration; first contact of A (call)
     # and D (the invalid decision), E's breached on the 28th; investigations of A and D;
     # A's progress update met by the call, M0's second and P's first breached on the 28th;
-    # resolution of A, B, D; the result told to A and D.
+    # resolution of A, B, D, and P's (level 1, due Fri 20) breached on the 28th: its breach of
+    # the 19th no longer raised it to 二级 with a later deadline (seed 002 §4.3); the result
+    # told to A and D.
     assert _stages(report) == {
         "acknowledgement": (5, 0),
         "first_contact": (2, 1),
         "investigation": (2, 0),
         "progress_update": (1, 2),
-        "resolution": (3, 0),
+        "resolution": (3, 1),
         "result_to_customer": (2, 0),
     }
-    assert _handlers(report) == {"hq": (11, 0), "hl": (2, 0), "未分配": (2, 3)}
+    # Unassigned: P's resolution breach joins them (nobody held P).
+    assert _handlers(report) == {"hq": (11, 0), "hl": (2, 0), "未分配": (2, 4)}
     # A: Mon 10:00 → Wed 10:00 = 2 working days. B: Mon 11:00 → Fri 13:00 = 4 days 2 hours,
     # less the pause Tue 10:00 → Thu 10:00 (2 days): 2 2/9 days. Median 2.11, p90 2.2.
     assert report["handling_time"] == {
@@ -98,7 +102,7 @@ async def test_weekly_report_figures_by_hand(desk: Desk, scenario: Scenario) -> 
     }
     assert report["repeat_complaints"] == 1
     assert (report["refunds_paid"], report["compensation_paid"]) == ("200.00", "300.00")
-    assert report["level3"]["references"] == sorted([r["C"], r["E"]])
+    assert report["level3"]["references"] == [r["C"]]  # E stays 二级 after its breach
     assert report["management_review"] == {"count": 0, "references": [], "truncated": False}
     # Eight weeks back: M0 in the week of 19 October, P in the previous week, five now.
     assert [t["received"] for t in report["trend"]] == [0, 0, 1, 0, 0, 0, 1, 5]
@@ -109,11 +113,12 @@ async def test_weekly_report_figures_by_hand(desk: Desk, scenario: Scenario) -> 
         "received": (5, 1, 4.0),
         "valid": (4, 1, 3.0),
         "invalid": (1, 0, None),
-        "level3": (2, 0, None),
+        "level3": (1, 0, None),  # C (E stays 二级: a breach does not raise the level)
         "repeat": (1, 0, None),
         "closed": (1, 0, None),
         "withdrawn": (1, 0, None),
-        "on_time_rate": (pytest.approx(15 / 18), 0.2, pytest.approx((15 / 18 - 0.2) / 0.2)),
+        # 15 met of 19: P's level-1 resolution breached on the 28th too.
+        "on_time_rate": (pytest.approx(15 / 19), 0.2, pytest.approx((15 / 19 - 0.2) / 0.2)),
         "median_days": (2.11, 0, None),
         "compensation": (300, 0, None),
         "refunds": (200, 0, None),
@@ -131,7 +136,8 @@ async def test_monthly_report_figures_by_hand(desk: Desk, scenario: Scenario) ->
     assert by["kind"] == {"complaint": 5, "inquiry": 1}
     assert by["category"] == {"product_quality": 3, "logistics": 2, "after_sales_service": 1}
     assert by["channel"] == {"web": 3, "phone": 2, "app": 1}
-    assert by["level"] == {"1": 3, "2": 1, "3": 2}  # P rose to 二级 on its breach
+    # P stays 一级 after its breach (seed 002 §4.3); E 二级 (a repeat), C 三级.
+    assert by["level"] == {"1": 4, "2": 1, "3": 1}
     assert by["department"] == {"quality": 4, "logistics": 2}
     assert by["product_model"] == {"KX-200": 5, "": 1}
     assert by["customer_type"] == {"consumer": 4, "enterprise": 1, "dealer": 1}
@@ -146,21 +152,22 @@ async def test_monthly_report_figures_by_hand(desk: Desk, scenario: Scenario) ->
         "first_contact": (2, 3),
         "investigation": (2, 0),
         "progress_update": (1, 3),
-        "resolution": (3, 1),
+        "resolution": (3, 2),  # M0's and P's level-1 resolutions (no raise on a breach)
         "result_to_customer": (2, 0),
     }
-    assert _handlers(report) == {"hq": (11, 0), "hl": (2, 0), "未分配": (3, 7)}
+    assert _handlers(report) == {"hq": (11, 0), "hl": (2, 0), "未分配": (3, 8)}  # + P's resolution
     assert report["handling_time"]["median_working_days"] == 2.11
     assert [t["received"] for t in report["trend"]] == [0] * 10 + [1, 6]
     assert report["trend"][-1]["period"] == "2026年11月"
-    # October: M0 received (二级 since its breach) and its acknowledgement met.
+    # October: M0 received (一级: a breach does not raise it) and its acknowledgement met.
     headline = _headline(report)
     assert headline["received"] == (6, 1, 5.0)
-    assert headline["level3"] == (2, 0, None)
+    assert headline["level3"] == (1, 0, None)  # C alone (E stays 二级)
+    # 16 met of 24 settled in November: P's level-1 resolution breached too.
     assert headline["on_time_rate"] == (
-        pytest.approx(16 / 23),
+        pytest.approx(16 / 24),
         1.0,
-        pytest.approx(16 / 23 - 1),
+        pytest.approx(16 / 24 - 1),
     )
     assert headline["compensation"] == (300, 0, None)
 

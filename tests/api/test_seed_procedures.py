@@ -80,6 +80,10 @@ async def test_seed_002_levels_and_tiers_from_intake_to_closure(
             "description": "为您补发新品，并就配送服务向您致歉",
         },
     )
+    # Seed 000: 换货 needs a manager's approval — the proposer's is not enough (four eyes).
+    await flow.act("implement_solution", manager, {"note": "新品已发出"}, expect=409)
+    await flow.act("approve_solution", manager, {}, expect=403)
+    await flow.act("approve_solution", director, {"comment": "同意补发"})
     await flow.act("customer_agrees", manager, {"note": "客户电话确认"})
     await flow.act("implement_solution", manager, {"note": "新品已发出"})
     await flow.act("resolve", manager, {"result": "新品已补发，配送站已整改，感谢您的耐心"})
@@ -100,14 +104,16 @@ async def test_seed_002_levels_and_tiers_from_intake_to_closure(
         "satisfaction",
     )
     assert (await anon.post(SURVEY, json={"token": first_link, "score": 2})).status_code == 404
-    # Now a level-3 case: the manager's tier no longer decides it; the director takes it.
-    await flow.act("assign", manager, {"assignee_id": staff.manager.id}, expect=403)
+    # Now a level-3 case: it moved to the director tier's queue (SPEC §2), no longer the
+    # manager's; the director takes it.
+    assert flow.complaint["assignee_id"] is None
+    await flow.act("assign", director, {"assignee_id": staff.manager.id}, expect=422)
     await flow.act("assign", director, {"assignee_id": staff.director.id})
     await flow.act("start_investigation", director, {"note": "总监亲自跟进"})
     await flow.act("log_contact", director, {"method": "phone", "outcome": "总监致电客户致歉"})
     await flow.act(
         "propose_solution",
-        director,
+        handler,
         {
             "remedies": [
                 {"type": "compensation", "amount": "300.00", "description": "配送延误补偿"},
@@ -116,6 +122,8 @@ async def test_seed_002_levels_and_tiers_from_intake_to_closure(
             "description": "补偿300元并书面致歉",
         },
     )
+    # Seed 003: any compensation is approved by a manager or above (涉及赔偿的须汇报).
+    await flow.act("approve_solution", director, {"comment": "同意补偿"})
     await flow.act("customer_agrees", director, {})
     await flow.act("implement_solution", director, {"note": "补偿已转账"})
     await flow.act("resolve", director, {"result": "补偿已到账，书面致歉函已寄出"})
@@ -313,6 +321,7 @@ async def test_seed_004_company_fault_with_corrective_actions_verified(
         handler,
         {"remedies": [{"type": "replacement"}], "description": "为您更换新品"},
     )
+    await flow.act("approve_solution", staff.manager.headers, {})  # 换货: seed 000 审批
     await flow.act("customer_agrees", handler, {})
     await flow.act("implement_solution", handler, {"note": "新品已寄出"})
     await flow.act("resolve", handler, {"result": "新品已寄出，请注意查收"})

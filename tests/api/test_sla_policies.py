@@ -66,7 +66,7 @@ def test_the_migration_seeds_exactly_the_domain_defaults(test_servers: Servers) 
             async with db.connect() as conn:
                 current = await repo.list_policies(conn)
                 as_of_2001 = await repo.load_policies(conn, as_of=datetime(2001, 1, 1, tzinfo=UTC))
-                return [current, as_of_2001, await repo.get_version(conn, 4, 1)]
+                return [current, as_of_2001, await repo.get_version(conn, 4, 2)]
         finally:
             await db.dispose()
 
@@ -74,7 +74,11 @@ def test_the_migration_seeds_exactly_the_domain_defaults(test_servers: Servers) 
         current, as_of_2001, level3 = asyncio.run(read())
     finally:
         drop_database(test_servers.admin_url, url)
-    expected = [p.model_copy(update={"id": i}) for i, p in enumerate(DEFAULT_POLICIES, start=1)]
+    # Migration 0013 stored the corrected SPEC §2–§4 defaults as version 2 of each.
+    expected = [
+        p.model_copy(update={"id": i, "version": 2})
+        for i, p in enumerate(DEFAULT_POLICIES, start=1)
+    ]
     assert current == expected
     assert as_of_2001 == expected  # in force for complaints of any age
     assert level3 == expected[3]
@@ -102,7 +106,11 @@ async def test_staff_read_the_policies(
         "working_days",
         0.5,
     )
-    assert stage["on_breach"] == {"escalate": False, "notify": ["director"]}
+    assert stage["on_breach"] == {
+        "escalate": False,
+        "notify": ["director"],
+        "tell_customer_within": None,
+    }
     assert (await anon.get(f"{BASE}/999999", headers=manager.headers)).status_code == 404
 
 

@@ -13,7 +13,14 @@ from tests.support.flow import register
 from tests.support.principals import create_key, create_user, ensure_department
 
 STAFF = "/api/v1/staff"
-SHOWN = {"id", "display_name", "role", "department", "department_name", "work_email"}
+SHOWN = {
+    "id",
+    "display_name",
+    "role",
+    "department",
+    "department_name",
+    "work_phone",
+}
 
 
 async def _all(anon: httpx.AsyncClient, headers: dict[str, str], **params: Any) -> list[Any]:
@@ -59,12 +66,13 @@ async def test_every_staff_role_reads_the_directory_without_private_data(
                 "role": "handler",
                 "department": dept,
                 "department_name": "客服二部",
-                "work_email": "wang.fang@example.com",
+                "work_phone": None,
             }
         ]
     everyone = await _all(anon, staff.agent.headers)
     assert all(set(member) == SHOWN for member in everyone)
     assert "13912345678" not in str(everyone)
+    assert "wang.fang@example.com" not in str(everyone)
     assert "+8613912345678" not in str(everyone)
 
 

@@ -100,7 +100,7 @@ async def test_planned_deadlines_round_trip(
     assert {repo.planned_from_row(r) for r in stored} == set(planned)
     assert {r["status"] for r in stored} == {"pending"}
     assert {r["paused_total"] for r in stored} == {timedelta(0)}
-    assert all(r["policy_version"] == 1 for r in stored)
+    assert all(r["policy_version"] == 2 for r in stored)  # migration 0013's corrected defaults
 
 
 async def test_a_stage_is_planned_once_per_cycle(
@@ -172,6 +172,20 @@ async def test_deadlines_ride_in_the_complaint_statement(
     assert by_stage["regulator_reply"]["due_at"] == CAL.add(now, 10, CAL_WD).at
 
 
+async def _hours_first_contact(conn: AsyncConnection, complaint_id: uuid.UUID) -> None:
+    """First contact in 24 calendar hours (seed 000's rule, a company's possible choice; the
+    default is 1 working day): a deadline in calendar hours, which no calendar change moves."""
+    await _set(
+        conn,
+        complaint_id,
+        Stage.FIRST_CONTACT,
+        unit="hours",
+        amount=24,
+        due_at=START + timedelta(hours=24),
+        warn_at=START + timedelta(hours=18),
+    )
+
+
 async def _set(
     conn: AsyncConnection, complaint_id: uuid.UUID, stage: Stage, **values: object
 ) -> None:
@@ -192,6 +206,7 @@ async def test_the_next_deadline_is_the_first_running_one(
     contact = START + timedelta(hours=3)
     async with db.connect() as conn:
         await repo.insert_many(conn, rows(complaint_id, list(planned.values())))
+        await _hours_first_contact(conn, complaint_id)
         first = await repo.next_deadline(conn, complaint_id)
         assert first is not None
         assert (first["stage"], first["due_at"]) == ("first_contact", START + timedelta(hours=24))
@@ -267,6 +282,7 @@ async def test_what_a_calendar_change_touches(
 
     async with db.connect() as conn:
         await repo.insert_many(conn, rows(complaint_id, planned))
+        await _hours_first_contact(conn, complaint_id)
         pages, after = [], None
         while page := await repo.complaints_with(
             conn, repo.affected_by(june_3, june_3), after=after, limit=2

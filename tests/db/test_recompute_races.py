@@ -1,7 +1,9 @@
 """A calendar change recomputing open deadlines while the SLA worker breaches one of them: the
 recompute must not put the breached deadline back to pending (which meant a second breach and
 escalation later). Interleaved for real through two transactions, on a database of this
-module's own (it loads the 2027 schedule, and the sweep acts on everything due)."""
+module's own (it loads the 2027 schedule, and the sweep acts on everything due). The module's
+company raises the level on a breach (off by default, seed 002 §4.3), so the re-planned
+resolution is there to be recomputed."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import asyncio
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import text
 
 from shared.application.bootstrap import Collaborators
@@ -17,6 +20,7 @@ from tests.support.desk import (
     Desk,
     deadlines_of,
     events_of,
+    raise_level_on_breach,
     sweep_all,
     wait_for_lock_waiters,
 )
@@ -33,6 +37,11 @@ SCHEDULE_2027 = {
         {"day": "2027-01-04", "type": "holiday", "name": "元旦"},
     ],
 }
+
+
+@pytest.fixture(scope="module", autouse=True)
+async def company_raises_the_level_on_a_breach(desk: Desk) -> None:
+    await raise_level_on_breach(desk)
 
 
 async def test_a_breach_committed_during_a_recompute_stays_breached(desk: Desk) -> None:

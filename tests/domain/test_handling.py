@@ -121,9 +121,11 @@ def investigating(state: ComplaintState) -> ComplaintState:
     return act(state, A.START_INVESTIGATION, HANDLER)
 
 
-def proposed(amount: str, *, by: Principal = HANDLER) -> ComplaintState:
+def proposed(
+    amount: str | None, *, by: Principal = HANDLER, kind: str = "compensation"
+) -> ComplaintState:
     state = investigating(registered())
-    remedies = [{"type": "compensation", "amount": amount}]
+    remedies = [{"type": kind, "amount": amount}]
     return act(state, A.PROPOSE_SOLUTION, by, {"remedies": remedies, "description": "赔偿"})
 
 
@@ -252,10 +254,29 @@ def test_triage_reads_the_symptom_and_the_wish_too(
 # --- approval ----------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("kind", "amount", "needed"),
+    [
+        ("compensation", "1.00", Role.MANAGER),  # any compensation: a manager (seed 003)
+        ("refund", "0.50", Role.MANAGER),
+        ("replacement", None, Role.MANAGER),  # 换货 (seed 000: 报各部门审批)
+        ("return", None, Role.MANAGER),  # 退货
+        ("compensation", "5000.00", Role.MANAGER),  # the higher limit is exclusive
+        ("refund", "5000.01", Role.DIRECTOR),  # above it a director (seed 000 公司领导)
+        ("repair", None, None),  # warranty repair: the handler decides
+        ("apology", None, None),
+    ],
+)
+def test_approvals_follow_seed_000_and_003(kind: str, amount: str | None, needed: Role) -> None:
+    """Seed 000 / 003: any compensation or refund needs a manager, above the higher limit a
+    director; a replacement or return (换货/退货) needs a manager."""
+    solution = proposed(amount, kind=kind).solution
+    assert solution is not None
+    assert solution.required_approval == needed
+    assert solution.approved is (needed is None)
+
+
 def test_approval_limits() -> None:
-    at_the_limit = proposed("500.00").solution  # limits are exclusive
-    assert at_the_limit is not None
-    assert at_the_limit.approved
     manager_level = act(proposed("800.00"), A.APPROVE_SOLUTION, MANAGER)
     assert manager_level.solution is not None
     assert manager_level.solution.approved

@@ -89,12 +89,17 @@ _EIGHT_D = {
 }
 
 # Actions that record something and leave the status as it is, per state.
+# Seed 002 §4.3.2: a repeat link is set or removed by staff while the case is open.
+_REPEAT = {A.LINK_REPEAT, A.UNLINK_REPEAT}
 SEED_IN_PLACE: dict[Status, set[Action]] = {
-    S.REGISTERED: {A.TRIAGE, A.ESCALATE} | _RECORDS,
+    S.REGISTERED: {A.TRIAGE, A.ESCALATE} | _RECORDS | _REPEAT,
     # a case routed to a department but held by nobody is still in the queue (claim)
-    S.ASSIGNED: {A.TRIAGE, A.REASSIGN, A.ESCALATE, A.CLAIM} | _RECORDS,
-    S.INVESTIGATING: {A.TRIAGE, A.REASSIGN, A.ESCALATE, A.RECORD_FINDINGS} | _EIGHT_D | _RECORDS,
-    S.AWAITING_CUSTOMER: {A.REASSIGN, A.ESCALATE} | _EIGHT_D | _RECORDS,
+    S.ASSIGNED: {A.TRIAGE, A.REASSIGN, A.ESCALATE, A.CLAIM} | _RECORDS | _REPEAT,
+    S.INVESTIGATING: {A.TRIAGE, A.REASSIGN, A.ESCALATE, A.RECORD_FINDINGS}
+    | _EIGHT_D
+    | _RECORDS
+    | _REPEAT,
+    S.AWAITING_CUSTOMER: {A.REASSIGN, A.ESCALATE} | _EIGHT_D | _RECORDS | _REPEAT,
     S.SOLUTION_PROPOSED: {
         A.REASSIGN,
         A.ESCALATE,
@@ -104,7 +109,8 @@ SEED_IN_PLACE: dict[Status, set[Action]] = {
         A.PROPOSE_SOLUTION,
     }
     | _EIGHT_D
-    | _RECORDS,
+    | _RECORDS
+    | _REPEAT,
     # seed 002 §5.3.1.6 回访 (rating, failed attempts, unreachable), then 审核
     S.RESOLVED: {
         A.REASSIGN,
@@ -115,11 +121,12 @@ SEED_IN_PLACE: dict[Status, set[Action]] = {
         A.REVIEW,
     }
     | _EIGHT_D
-    | _RECORDS,
+    | _RECORDS
+    | _REPEAT,
     S.CLOSED: {A.RECORD_SATISFACTION} | _EIGHT_D | _RECORDS,
     S.INVALID: {A.RECORD_SATISFACTION} | _RECORDS,
     S.WITHDRAWN: set(_RECORDS),
-    S.REOPENED: {A.TRIAGE, A.REASSIGN, A.ESCALATE} | _EIGHT_D | _RECORDS,
+    S.REOPENED: {A.TRIAGE, A.REASSIGN, A.ESCALATE} | _EIGHT_D | _RECORDS | _REPEAT,
 }
 
 PAUSED_FROM = {S.ASSIGNED, S.INVESTIGATING, S.SOLUTION_PROPOSED, S.REOPENED}

@@ -29,11 +29,14 @@ from shared.domain.rules import (
     ApprovalRules,
     ClosureBlocker,
     ClosureRules,
+    GroupCandidate,
+    GroupFinding,
     LevelRules,
     RepeatKey,
     RepeatRule,
     RoutingRules,
     closure_blockers,
+    detect_group,
     escalate,
     is_repeat_of,
     level_text,
@@ -378,8 +381,35 @@ def comp(amount: str) -> Remedy:
     ],
 )
 def test_approval_thresholds(amount: str, approver: Role | None) -> None:
-    assert required_approval([comp(amount)]) is approver
-    assert required_approval([Remedy(RemedyType.REFUND, Decimal(amount))]) is approver
+    """The amount limits alone, for a company whose agents settle small sums (no kind needs a
+    manager whatever its amount)."""
+    by_amount = ApprovalRules(manager_types=frozenset())
+    assert required_approval([comp(amount)], rules=by_amount) is approver
+    refund = Remedy(RemedyType.REFUND, Decimal(amount))
+    assert required_approval([refund], rules=by_amount) is approver
+
+
+@pytest.mark.parametrize("amount", ["0.00", "0.01", "499.99", "500.00", "5000.00"])
+def test_any_compensation_or_refund_needs_a_manager_seed_000_003(amount: str) -> None:
+    """Seed 003 (涉及赔偿的须向总经理汇报) and seed 000 (附带赔偿待同意后方可办理): by default any
+    compensation or refund, whatever the sum, is approved by a manager; above the higher
+    limit by a director."""
+    assert required_approval([comp(amount)]) is Role.MANAGER
+    assert required_approval([Remedy(RemedyType.REFUND, Decimal(amount))]) is Role.MANAGER
+    assert required_approval([comp("5000.01")]) is Role.DIRECTOR
+
+
+def test_replacement_or_return_needs_a_manager_seed_000() -> None:
+    """Seed 000 (退货、换货, 报各部门审批): 换货/退货 need a manager by default; repairs,
+    apologies and explanations are the handler's."""
+    assert required_approval([Remedy(RemedyType.REPLACEMENT)]) is Role.MANAGER
+    assert required_approval([Remedy(RemedyType.RETURN, Decimal("800.00"))]) is Role.MANAGER
+    handler_only = [
+        Remedy(RemedyType.REPAIR, Decimal("800.00")),
+        Remedy(RemedyType.APOLOGY),
+        Remedy(RemedyType.EXPLANATION),
+    ]
+    assert required_approval(handler_only) is None
 
 
 def test_approval_sums_compensation_and_refunds_only() -> None:
@@ -394,7 +424,7 @@ def test_approval_sums_compensation_and_refunds_only() -> None:
         Remedy(RemedyType.APOLOGY),
         Remedy(RemedyType.EXPLANATION),
     ]
-    assert required_approval(warranty) is None
+    assert required_approval(warranty) is Role.MANAGER  # 换货/退货, never the director by sum
     assert required_approval([]) is None
     assert required_approval([*warranty, comp("5000.01")]) is Role.DIRECTOR
 
@@ -404,8 +434,8 @@ def test_approval_rules_are_configurable() -> None:
     assert required_approval([comp("100.01")], rules=rules) is Role.MANAGER
     counting_all = ApprovalRules(counted_types=frozenset(RemedyType))
     assert (
-        required_approval([Remedy(RemedyType.REPLACEMENT, Decimal("600"))], rules=counting_all)
-        is Role.MANAGER
+        required_approval([Remedy(RemedyType.REPLACEMENT, Decimal("6000"))], rules=counting_all)
+        is Role.DIRECTOR
     )
     with pytest.raises(ValidationError):
         ApprovalRules(manager_above=Decimal("6000.00"), director_above=Decimal("5000.00"))
@@ -434,7 +464,8 @@ def test_more_compensation_never_needs_less_approval(
     after = required_approval([*remedies, Remedy(RemedyType.COMPENSATION, extra)])
     assert _RANK[after] >= _RANK[before]
     total = sum(amounts, Decimal("0"))
-    expected = Role.DIRECTOR if total > 5000 else Role.MANAGER if total > 500 else None
+    # Seed 000 / 003: any compensation at all needs a manager; a director above 5000.
+    expected = Role.DIRECTOR if total > 5000 else Role.MANAGER if amounts else None
     assert before is expected
 
 
@@ -708,3 +739,54 @@ def test_tiers_follow_the_routing_rules() -> None:
     )
     assert tier_reaches(Role.MANAGER, Level.VERY_SERIOUS, rules=managers_do_three)
     assert not tier_reaches(Role.AGENT, Level.SERIOUS, rules=managers_do_three)
+
+
+# --- group complaints (集体投诉, seed 002 §4.3.3; issue 11 §5) ------------------------------------
+
+
+def _candidate(n: int, customer: str, group: str | None = None) -> GroupCandidate:
+    return GroupCandidate(id=f"c{n}", customer=customer, group_id=group)
+
+
+def test_three_customers_about_one_model_form_a_group_seed_002_4_3_3() -> None:
+    """Seed 002 §4.3.3 / SPEC §2: 3 or more distinct customers (the new one included) about the
+    same model or batch within the window are one group; the same customer twice counts once."""
+    one_customer_twice = [_candidate(1, "+8613900000001"), _candidate(2, "+8613900000001")]
+    assert detect_group("+8613900000002", one_customer_twice) is None
+    earlier = [_candidate(1, "+8613900000001"), _candidate(2, "a@example.com")]
+    found = detect_group("+8613900000003", earlier)
+    assert found == GroupFinding(group_id="c1", customers=3, members=("c1", "c2"), formed=True)
+    # A fourth joins the group the earlier ones already form: management was told already.
+    grouped = [_candidate(1, "x", "c1"), _candidate(2, "y", "c1"), _candidate(3, "z", "c1")]
+    joined = detect_group("w", [*grouped, _candidate(4, "v")])
+    assert joined == GroupFinding(group_id="c1", customers=5, members=("c4",), formed=False)
+
+
+def test_group_detection_is_rule_data() -> None:
+    earlier = [_candidate(1, "x"), _candidate(2, "y")]
+    assert detect_group("z", earlier, rules=LevelRules(group_window_days=0)) is None
+    assert detect_group("z", earlier, rules=LevelRules(group_min_customers=4)) is None
+    two = detect_group("z", earlier[:1], rules=LevelRules(group_min_customers=2))
+    assert two is not None
+    assert two.customers == 2
+
+
+def test_customer_count_at_intake_makes_a_group_complaint_level_3() -> None:
+    """SPEC §2: a complaint speaking for 3+ customers (customer_count) is level 3."""
+    got = suggest_level(channel=Channel.WEB, text="热水器漏水", is_repeat=False, customer_count=3)
+    assert got.level is Level.VERY_SERIOUS
+    assert "group:3" in got.reasons
+
+
+def test_the_same_category_or_email_is_a_repeat_seed_002_4_3_2() -> None:
+    """Seed 002 §4.3.2, issue 11 §5: the same customer (phone, or email case-folded) about the
+    same category within the window repeats, with no product at all (服务态度)."""
+    bare = {"order_number": None, "serial_number": None, "product_model": None}
+    service = {**bare, "category": "after_sales_service"}
+    new = key(created_at=T0 + timedelta(days=3), **service)
+    assert RepeatRule().is_repeat(new, key(**service))
+    assert not RepeatRule(same_category=False).is_repeat(new, key(**service))
+    assert not RepeatRule().is_repeat(new, key(**{**bare, "category": "logistics"}))
+    by_mail = key(created_at=T0 + timedelta(days=3), phone=None, email="Zhao@Example.com")
+    assert RepeatRule().is_repeat(by_mail, key(email="zhao@example.com"))
+    assert not RepeatRule().is_repeat(by_mail, key(email=None))

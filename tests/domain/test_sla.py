@@ -78,7 +78,7 @@ def test_an_ordinary_complaint_gets_the_spec_stages() -> None:
     got = stages_of(effective_stages(STORED, **facts()))
     assert got == {
         Stage.ACKNOWLEDGEMENT: (1, 1, "working_days"),
-        Stage.FIRST_CONTACT: (1, 24, "hours"),
+        Stage.FIRST_CONTACT: (1, 1, "working_days"),  # seed 002 §5.1.1, not 24 hours
         Stage.INVESTIGATION: (1, 2, "working_days"),
         Stage.RESULT_TO_CUSTOMER: (1, 1, "working_days"),
         Stage.RESOLUTION: (2, 3, "working_days"),
@@ -200,10 +200,42 @@ def test_one_working_day_before_national_day_is_due_after_the_holiday() -> None:
     assert planned.due_at.tzinfo is UTC
 
 
-def test_first_contact_counts_calendar_hours_through_the_holiday() -> None:
+def test_first_contact_within_1_working_day_seed_002_5_1_1() -> None:
+    """Seed 002 §5.1.1 (its penalty §5.4.1.1 is tied to it): first contact within 1 working
+    day, not 24 calendar hours through the National Day holiday (10-01..10-07 in 2026)."""
     planned = plan_stage(GENERAL, Stage.FIRST_CONTACT, start=sh(2026, 9, 30, 14), calendar=CAL)
     assert planned is not None
-    assert (planned.due_at, planned.warn_at) == (sh(2026, 10, 1, 14), sh(2026, 10, 1, 8))
+    assert planned.unit is WD
+    assert planned.due_at == sh(2026, 10, 8, 18)
+
+
+@pytest.mark.parametrize(("level", "every"), [(1, 5), (2, 3), (3, 2)])
+def test_progress_updates_by_level_seed_002_5_3_1_5(level: int, every: int) -> None:
+    """Seed 002 §5.3.1.5 (SPEC §4): weekly (5 working days) for level 1, every 3 working days
+    for level 2, every 2 for level 3; each repeats while the case is open."""
+    got = stages_of(effective_stages(STORED, **facts(level=Level(level))))
+    assert got[Stage.PROGRESS_UPDATE][1:] == (every, "working_days")
+    policy = select_policy(STORED, **facts(level=Level(level)), stage=Stage.PROGRESS_UPDATE)
+    assert policy is not None
+    entry = policy.stage(Stage.PROGRESS_UPDATE)
+    assert entry is not None
+    assert entry.repeats
+
+
+def test_a_breach_does_not_raise_the_level_by_default_seed_002_4_3() -> None:
+    """Seed 002 §4.3: the level is the complaint's nature; no default stage raises it on a
+    breach. The missed resolution alerts the supervisor tier and tells the customer (seed 000
+    第五条「向客户说明原因」)."""
+    for policy in STORED:
+        for entry in policy.stages:
+            assert not entry.on_breach.escalate, (policy.name, entry.stage)
+    for level in Level:
+        policy = select_policy(STORED, **facts(level=level), stage=Stage.RESOLUTION)
+        assert policy is not None
+        entry = policy.stage(Stage.RESOLUTION)
+        assert entry is not None
+        assert entry.on_breach.tell_customer_within is not None
+        assert "assignee" in entry.on_breach.notify
 
 
 def test_resolution_across_spring_festival_counts_the_make_up_sunday() -> None:

@@ -38,6 +38,8 @@ CUSTOMER_KEYS = {
     TemplateKey.SOLUTION_PROPOSED,
     TemplateKey.RESULT_NOTICE,
     TemplateKey.SURVEY_INVITATION,
+    TemplateKey.HANDLER_NOTICE,  # seed 002 §5.3.1.3: who handles it, the direct contact
+    TemplateKey.OVERRUN_NOTICE,  # seed 000 第五条: why it is late, when to expect an answer
 }
 STAFF_KEYS = {
     TemplateKey.ASSIGNMENT,
@@ -47,6 +49,7 @@ STAFF_KEYS = {
     TemplateKey.LEVEL3_ALERT,
     TemplateKey.MANAGEMENT_REVIEW,
     TemplateKey.REPORT_READY,
+    TemplateKey.GROUP_ALERT,  # 集体投诉: management told once (issue 11 §5)
 }
 VALUES = {
     "reference": "KS-20261120-0007",
@@ -69,6 +72,11 @@ VALUES = {
     "report_period": "2026-11-23～2026-11-29",
     "result_summary": "已为您更换新品",
     "score": "5",
+    "stages_summary": "首次联系客户：2026年11月21日 18:00前；投诉处理：2026年11月25日 18:00前",
+    "handler_contact": "0571-8888 8888 转 123",
+    "overrun_reason": "您反映的问题需要相关部门进一步调查核实",
+    "expected_by_local": "2026年11月27日 18:00",
+    "customers": "3",
 }
 
 

@@ -78,6 +78,25 @@ async def open_desk(url: str, test_servers: Servers) -> AsyncIterator[Desk]:
             yield desk
 
 
+async def raise_level_on_breach(desk: Desk, *, first_contact_hours: int | None = None) -> None:
+    """A company's choice (rule data, off by default since seed 002 §4.3): every stage of every
+    policy raises the level on a breach, for complaints registered from 2026 on; with
+    `first_contact_hours`, first contact is due in that many calendar hours (seed 000's 24
+    hours) instead of 1 working day."""
+    desk.now = datetime(2026, 1, 1, tzinfo=UTC)
+    policies = (await desk.client.get("/api/v1/sla-policies", headers=desk.admin)).json()
+    for policy in policies:
+        body = {k: policy[k] for k in ("name", "kind", "level", "category", "channel", "stages")}
+        for stage in body["stages"]:
+            stage["on_breach"]["escalate"] = True
+            if stage["stage"] == "first_contact" and first_contact_hours is not None:
+                stage.update(amount=first_contact_hours, unit="hours")
+        response = await desk.client.put(
+            f"/api/v1/sla-policies/{policy['id']}", json=body, headers=desk.admin
+        )
+        assert response.status_code == 200, response.text
+
+
 async def events_of(db: Database, complaint_id: str) -> list[dict[str, Any]]:
     """A complaint's events in order: type and payload."""
     async with db.connect() as conn:

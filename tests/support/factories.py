@@ -17,9 +17,16 @@ def complaint_body(**overrides: Any) -> dict[str, Any]:
         "channel": "web",
         "kind": "complaint",
         "category": "product_quality",
-        "customer": {"name": "王芳", "phone": mobile(), "email": "wang.fang@example.com"},
+        # One customer per complaint: a repeat (same phone or email, same product or category,
+        # issue 11 §5) only where a test makes one.
+        "customer": {
+            "name": "王芳",
+            "phone": mobile(),
+            "email": f"wang.fang.{uuid.uuid4().hex[:8]}@example.com",
+        },
         "product": {
-            "model": "KX-200",
+            # A model of its own: 3 customers about one model are a group (集体投诉, level 3).
+            "model": f"KX-200-{uuid.uuid4().hex[:6].upper()}",
             "serial_number": f"SN{uuid.uuid4().hex[:10].upper()}",
             "order_number": f"ORD{uuid.uuid4().hex[:10].upper()}",
             "purchase_date": "2026-10-01",

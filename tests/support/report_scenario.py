@@ -61,6 +61,8 @@ class Clocked:
 
 
 async def _register(desk: Desk, when: datetime, **body: Any) -> Clocked:
+    if "product" not in body:  # the company's one product model
+        body["product"] = complaint_body()["product"] | {"model": "KX-200"}
     return Clocked(desk, await desk.register(when, **body))
 
 
@@ -75,6 +77,15 @@ async def build_scenario(desk: Desk) -> Scenario:
     clerk = await create_user(desk.client, admin, role="clerk", department="service")
     manager = desk.manager.headers
     refs: dict[str, str] = {}
+    # Every product of this company is a KX-200: several customers about it in a month is its
+    # ordinary business, so it has turned the automatic group detection off (rule data,
+    # issue 11 §5).
+    level_rules = await desk.client.put(
+        "/api/v1/rules/level",
+        json={"group_window_days": 0},
+        headers={**admin, "If-Match": '"0"'},
+    )
+    assert level_rules.status_code == 200, level_rules.text
 
     # The previous month: one complaint, October 20.
     m0 = await _register(desk, at("2026-10-20", "10:00"), category="logistics", channel="phone")
@@ -119,6 +130,8 @@ async def build_scenario(desk: Desk) -> Scenario:
             "description": "退款200元并补偿300元",
         },
     )
+    # Seed 000 / 003: compensation and refunds are approved by a manager (issue 11 §5).
+    await a.act(at("2026-11-24", "11:05"), "approve_solution", manager_quality.headers, {})
     await a.act(at("2026-11-24", "11:10"), "customer_agrees", own, {"note": "同意"})
     await a.act(at("2026-11-24", "11:20"), "implement_solution", own, {"note": "已付款"})
     await a.act(
@@ -194,7 +207,7 @@ async def build_scenario(desk: Desk) -> Scenario:
         desk,
         at("2026-11-26", "10:00"),
         customer={"name": "王芳", "phone": phone_a},
-        product=complaint_body()["product"] | {"order_number": "ORD-REPEAT-1"},
+        product=complaint_body()["product"] | {"model": "KX-200", "order_number": "ORD-REPEAT-1"},
     )
     refs["E"] = e.flow.complaint["reference"]
     await sweep_all(desk.db, at("2026-11-28", "12:00"))

@@ -58,6 +58,7 @@ async def resolve_through_api(
     await flow.act(
         "propose_solution", own, {"remedies": [{"type": "replacement"}], "description": SOLUTION}
     )
+    await flow.act("approve_solution", manager, {})  # 换货: a manager approves (seed 000)
     await flow.act("customer_agrees", own, {"note": agreed})
     await flow.act("implement_solution", own, {"note": implemented})
     await flow.act("resolve", own, {"result": RESULT})

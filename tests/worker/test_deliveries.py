@@ -560,10 +560,13 @@ async def test_what_complaint_changes_owe_is_delivered_readably(
         statuses = [tuple(r) for r in rows]
     assert all(status != "pending" and status != "dead" for _, _, status, _ in statuses), statuses
     sms = [s["text"] for s in receiver.sms if s["to"] == f"+86{phone}"]
-    assert len(sms) == 2
-    assert reference in sms[0]
-    assert "示例电器" in sms[0]
-    assert "质量部已收到样品，正在检测" in sms[1]
+    # The acknowledgement, the handler (seed 002 §5.3.1.3) and the reply, in any order.
+    assert len(sms) == 3
+    [ack] = [t for t in sms if "示例电器" in t]
+    assert reference in ack
+    assert "首次联系客户" in ack  # the stages and their times
+    assert len([t for t in sms if "负责跟进处理" in t]) == 1
+    assert len([t for t in sms if "质量部已收到样品，正在检测" in t]) == 1
     mails = [_text_of(e) for e in smtp[1].to(handler_email)]
     assignment = next(m for m in mails if m.startswith("【新投诉分派】"))
     assert "一级投诉（普通投诉）" in assignment

@@ -21,7 +21,14 @@ from tests.support.factories import complaint_body, mobile
 from tests.support.resolution import INTERNAL, PROGRESS, RESULT, SOLUTION, resolve_through_api
 from tests.worker.test_deliveries_receivers import Receiver, isolate_subscriptions
 
-LATER = ["progress_update", "solution_proposed", "result_notice", "survey_invitation"]
+# Once assigned, the customer hears who handles the case (seed 002 §5.3.1.3), then the rest.
+LATER = [
+    "handler_notice",
+    "progress_update",
+    "solution_proposed",
+    "result_notice",
+    "survey_invitation",
+]
 
 
 @pytest_asyncio.fixture(autouse=True)
@@ -143,7 +150,8 @@ async def test_a_retried_acknowledgement_holds_the_later_messages(
             ),
             {"id": uuid.UUID(done.flow.id)},
         )
-        assert [tuple(r) for r in states] == [(1, "pending", None)] + [(0, "pending", None)] * 4
+        later = [(0, "pending", None)] * len(LATER)  # the handler's notice among them
+        assert [tuple(r) for r in states] == [(1, "pending", None), *later]
         # The retry falls due.
         await conn.execute(
             text("UPDATE outbox SET next_attempt_at = now() WHERE message_id = :m"),
@@ -162,8 +170,8 @@ async def test_messages_held_back_never_fill_a_batch(
     make_runtime: Any,
     client: httpx.AsyncClient,
 ) -> None:
-    """One customer's acknowledgement waits for its retry, so that customer's four later
-    messages are held back; with a batch of 3 they come first in the due order, yet another
+    """One customer's acknowledgement waits for its retry, so that customer's later messages
+    are held back; with a batch of 3 they come first in the due order, yet another
     customer's acknowledgement still goes out in the same run."""
     waiting, _ = await _resolved_for(anon, staff)
     async with db.connect() as conn:
@@ -184,4 +192,4 @@ async def test_messages_held_back_never_fill_a_batch(
 
     assert len(_arrived(receiver, other_phone)) == 1
     rows = await _customer_rows(db, waiting.flow.id)
-    assert [r["status"] for r in rows] == ["pending"] * 5
+    assert [r["status"] for r in rows] == ["pending"] * (1 + len(LATER))

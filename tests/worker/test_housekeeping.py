@@ -115,7 +115,8 @@ async def test_deadlines_made_definite_by_seeding_are_recomputed(desk: Desk) -> 
     assert resolution["due_at"] != before["resolution"]["due_at"]
     assert resolution["provisional"] is False
     assert resolution["calendar_version"] == seeded.version
-    assert after["first_contact"] == before["first_contact"]  # 24 hours: no calendar involved
+    # Seed 002 §5.1.1: 1 working day, counted on the calendar too.
+    assert after["first_contact"]["due_at"] == _nth_working_day_end(registered, 1)
     recomputed = [
         e for e in await events_of(desk.db, complaint["id"]) if e["type"] == "deadlines.recomputed"
     ]

@@ -94,18 +94,19 @@ async def test_a_level3_breach_tells_the_director_and_management_once(
     )
 
     # A month on, several stages are overdue, each a breach of its own: the first contact and
-    # the investigation (their policy notifies the assignee and the manager) and the level-3
-    # resolution (its policy notifies the assignee and the director).
+    # the investigation (their policy notifies the assignee and the supervisor tier: for a
+    # level-3 case the directors, seed 002 §5.4) and the level-3 resolution (the assignee and
+    # the director).
     later = T0 + timedelta(days=30)
     while (await sweep_batch(Collaborators(desk["db"]), now=later, limit=50))[0]:
         pass
     messages = await _staff_messages(desk["db"], flow.id, "deadline.breached")
 
-    handler, manager = people["handler"].id, people["manager_quality"].id
+    handler = people["handler"].id
     management = {people["director_quality"].id, people["director_company"].id}
     by_policy = {
-        "first_contact": {handler, manager},
-        "investigation": {handler, manager},
+        "first_contact": {handler},  # + the supervisor tier: the directors (management)
+        "investigation": {handler},
         "resolution": {handler},  # + the director, who is management anyway
     }
     by_breach: dict[int, list[dict[str, Any]]] = {}

@@ -2,7 +2,10 @@
 concurrent sweeps, a real arq worker, workers killed mid-sweep, and catch-up after downtime.
 
 Each test registers complaints through the API in the past (the clock is the API's `get_now`)
-on a database of this module's own, then sweeps "now"."""
+on a database of this module's own, then sweeps "now". The module's company has configured
+breaches to raise the level (`escalate`, off by default since seed 002 §4.3: the level is the
+complaint's nature; tests/worker/test_breach_consequences.py covers the default), so that the
+escalation marks "handled exactly once" here."""
 
 from __future__ import annotations
 
@@ -34,6 +37,7 @@ from tests.support.desk import (
     deadlines_of,
     events_of,
     level_of,
+    raise_level_on_breach,
     sweep_all,
 )
 from tests.support.flow import Flow
@@ -45,9 +49,14 @@ ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 10, 12, 10, 0, tzinfo=SHANGHAI)  # a Monday
 
 
+@pytest.fixture(scope="module", autouse=True)
+async def company_raises_the_level_on_a_breach(desk: Desk) -> None:
+    await raise_level_on_breach(desk)
+
+
 async def test_overdue_stages_breach_once_and_escalate_once(desk: Desk) -> None:
     complaint = await desk.register(T0)
-    # Three working days later and then some: first contact (24 h) and resolution (3 wd) are
+    # Three working days later and then some: first contact (1 wd) and resolution (3 wd) are
     # both overdue; one sweep records both breaches and escalates once.
     later = T0 + timedelta(days=6)
     await sweep_all(desk.db, later)
@@ -60,10 +69,10 @@ async def test_overdue_stages_breach_once_and_escalate_once(desk: Desk) -> None:
     assert deadlines[("resolution", 1)]["status"] == "breached"
     escalated = [d for d in deadlines.values() if d["escalated_at"] is not None]
     assert len(escalated) == 1
-    # The level-2 resolution is planned afresh from the escalation: 7 working days.
+    # The level-2 resolution counts from registration (SPEC §4): 7 working days, not yet due.
     replanned = deadlines[("resolution", 2)]
     assert replanned["status"] == "pending"
-    assert replanned["started_at"] == later
+    assert replanned["started_at"] == T0
     # Sweeping again at the same moment changes nothing: exactly once.
     before = len(await events_of(desk.db, complaint["id"]))
     await sweep_all(desk.db, later)
@@ -72,15 +81,16 @@ async def test_overdue_stages_breach_once_and_escalate_once(desk: Desk) -> None:
 
 async def test_warning_then_breach_then_the_next_tier(desk: Desk) -> None:
     complaint = await desk.register(T0)
-    # 19 hours after registration: first contact (24 h) is past its 75 % warning time.
-    await sweep_all(desk.db, T0 + timedelta(hours=19))
+    # Tuesday 16:00: first contact (1 working day, due Tuesday 18:00) is past its 75 % warning.
+    tuesday = datetime(2026, 10, 13, 16, 0, tzinfo=SHANGHAI)
+    await sweep_all(desk.db, tuesday)
     events = [e["type"] for e in await events_of(desk.db, complaint["id"])]
     assert events.count("deadline.warned") == 1
-    await sweep_all(desk.db, T0 + timedelta(hours=19, minutes=5))
+    await sweep_all(desk.db, tuesday + timedelta(minutes=5))
     assert [e["type"] for e in await events_of(desk.db, complaint["id"])].count(
         "deadline.warned"
     ) == 1
-    await sweep_all(desk.db, T0 + timedelta(hours=25))
+    await sweep_all(desk.db, tuesday + timedelta(hours=17))
     events = [e["type"] for e in await events_of(desk.db, complaint["id"])]
     assert events.count("deadline.breached") == 1
     assert await level_of(desk.db, complaint["id"]) == 2
@@ -118,7 +128,8 @@ async def test_withdrawn_and_paused_complaints_are_not_acted_on(desk: Desk) -> N
 async def test_concurrent_sweeps_handle_each_deadline_exactly_once(desk: Desk) -> None:
     start = datetime(2026, 11, 2, 10, 0, tzinfo=SHANGHAI)
     complaints = [await desk.register(start + timedelta(minutes=i)) for i in range(60)]
-    later = start + timedelta(days=10)
+    # Past first contact and the level-1 resolution, before the level-2 one (from registration).
+    later = start + timedelta(days=8)
     dbs = [
         Database(desk.settings.require_database_url(), pool_size=2, max_overflow=0)
         for _ in range(4)
@@ -192,7 +203,9 @@ async def test_workers_killed_mid_sweep_handle_everything_once(desk: Desk) -> No
     """Two worker processes sweep 800 overdue complaints; they are SIGKILLed and replaced
     several times while sweeping. In the end every overdue deadline is breached exactly once
     and every complaint escalated exactly once."""
-    past = datetime.now(UTC) - timedelta(days=40)
+    # Past the level-1 resolution (3 working days), before the level-2 one counted from
+    # registration (7): eight calendar days hold at most six working days.
+    past = datetime.now(UTC) - timedelta(days=8)
     complaints = [await desk.register(past + timedelta(seconds=i)) for i in range(800)]
     ids = {uuid.UUID(c["id"]) for c in complaints}
     env = _worker_env(desk.settings)

@@ -12,6 +12,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import text
 
 from shared.application.bootstrap import Collaborators
@@ -20,13 +21,23 @@ from shared.db.engine import Database
 from tests.support.desk import (
     Desk,
     events_of,
+    raise_level_on_breach,
     sweep_all,
     wait_for_lock_waiters,
 )
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 START = datetime(2026, 10, 12, 10, 0, tzinfo=SHANGHAI)  # a Monday
-LATER = START + timedelta(days=10)  # first contact, resolution and progress update all overdue
+# First contact, resolution and progress update all overdue; the level-2 resolution (7 working
+# days from registration, SPEC §4) not yet.
+LATER = START + timedelta(days=8)
+
+
+@pytest.fixture(scope="module", autouse=True)
+async def company_raises_the_level_on_a_breach(desk: Desk) -> None:
+    """Escalation marks "handled once" here: this company raises the level on a breach (off by
+    default since seed 002 §4.3; tests/worker/test_breach_consequences.py has the default)."""
+    await raise_level_on_breach(desk)
 
 
 async def _outcome(db: Database, ids: list[str]) -> tuple[Counter[str], Counter[int], int]:

@@ -24,7 +24,7 @@ from services.intake_api.problems import responses
 from shared.domain.access import Scope
 from shared.domain.enums import Role
 from shared.domain.errors import NotFound
-from shared.domain.values import Code, Name, PhoneNumber
+from shared.domain.values import Code, Name, PhoneNumber, WorkContact
 
 router = APIRouter(prefix="/api/v1", tags=["admin"], dependencies=[Depends(require_json)])
 
@@ -44,6 +44,9 @@ class UserIn(BaseModel):
     # Where staff notifications go (分派、预警、超时、升级): email first, SMS where allowed.
     email: EmailStr | None = Field(default=None, max_length=254, examples=["li.na@example.com"])
     mobile: PhoneNumber | None = Field(default=None, examples=["13912345678"])
+    # Told to customers once the account handles their case (seed 002 §5.3.1.3): a work
+    # line or extension, never the personal mobile.
+    contact_phone: WorkContact | None = Field(default=None, examples=["0571-8888 8888 转 123"])
 
 
 class UserPatch(BaseModel):
@@ -59,10 +62,11 @@ class UserPatch(BaseModel):
     password: Password | None = None
     email: EmailStr | None = Field(default=None, max_length=254)
     mobile: PhoneNumber | None = None
+    contact_phone: WorkContact | None = None
 
     @model_validator(mode="after")
     def _no_nulls(self) -> UserPatch:
-        given = self.model_fields_set - {"department", "email", "mobile"}
+        given = self.model_fields_set - {"department", "email", "mobile", "contact_phone"}
         nulls = sorted(name for name in given if getattr(self, name) is None)
         if nulls:
             raise ValueError(f"these fields cannot be null: {', '.join(nulls)}")
@@ -78,6 +82,9 @@ class UserOut(BaseModel):
     is_active: bool
     email: str | None = None
     mobile: str | None = Field(default=None, description="E.164, e.g. +8613912345678")
+    contact_phone: str | None = Field(
+        default=None, description="Work line or extension told to customers (受理人联系方式)"
+    )
     created_at: LocalTime
     updated_at: LocalTime
 
@@ -142,6 +149,7 @@ async def create_user(
         now=now,
         email=body.email,
         mobile=body.mobile,
+        contact_phone=body.contact_phone,
     )
     response.headers["Location"] = f"/api/v1/users/{user['id']}"
     return UserOut.model_validate(user)

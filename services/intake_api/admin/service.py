@@ -54,6 +54,7 @@ async def create_user(
     now: datetime,
     email: str | None = None,
     mobile: str | None = None,
+    contact_phone: str | None = None,
 ) -> dict[str, Any]:
     password_hash = await passwords.hash(password)
     user_id = uuid.uuid4()
@@ -65,6 +66,7 @@ async def create_user(
         "department": department,
         "email": email,
         "mobile": mobile,
+        "contact_phone": contact_phone,
         "password_hash": password_hash,
         "is_active": True,
         "token_version": 0,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import uuid
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Form, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -10,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.intake_api.auth import service
 from services.intake_api.auth.dependencies import PasswordsDep
 from services.intake_api.deps import (
+    AuditDep,
     ClientIpDep,
     CurrentPrincipal,
     DbDep,
@@ -23,7 +25,8 @@ from shared.db.audit import AuditContext
 from shared.domain.access import Scope
 from shared.domain.complaint import ActorKind
 from shared.domain.enums import Role
-from shared.domain.errors import Unauthenticated
+from shared.domain.errors import Forbidden, Unauthenticated
+from shared.domain.values import WorkContact
 
 router = APIRouter(tags=["auth"])
 
@@ -170,4 +173,42 @@ async def get_me(principal: CurrentPrincipal) -> MeOut:
         role=principal.role,
         department=principal.department,
         scopes=sorted(principal.scopes),
+    )
+
+
+class ContactPhoneIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    contact_phone: WorkContact | None = Field(
+        default=None,
+        examples=["0571-8888 8888 转 123"],
+        description="Your work line or extension, told to the customers of your cases "
+        "(受理人联系方式, seed 002 §5.3.1.3); null removes it. Never your personal mobile.",
+    )
+
+
+CONTACT_EXAMPLES: dict[str, Any] = {
+    "desk": {"summary": "座机转分机", "value": {"contact_phone": "0571-8888 8888 转 123"}},
+    "remove": {"summary": "删除（客户将获知客服热线）", "value": {"contact_phone": None}},
+}
+
+
+@router.put(
+    "/api/v1/me/contact-phone",
+    summary="Set the work contact customers are given (受理人联系方式).",
+    status_code=204,
+    responses=responses(401, 403, 415, 422, 429),
+    dependencies=[Depends(require_json)],
+)
+async def set_contact_phone(
+    db: DbDep,
+    principal: CurrentPrincipal,
+    audit: AuditDep,
+    now: NowDep,
+    body: Annotated[ContactPhoneIn, Body(openapi_examples=CONTACT_EXAMPLES)],
+) -> None:
+    if principal.kind is not ActorKind.USER:
+        raise Forbidden("only a staff account has a work contact")
+    await service.set_contact_phone(
+        db, uuid.UUID(principal.id), body.contact_phone, audit=audit, now=now
     )

@@ -171,3 +171,23 @@ async def ensure_admin(
         )
         await audit_log.append(conn, [record])
     return True
+
+
+async def set_contact_phone(
+    db: Database,
+    user_id: uuid.UUID,
+    contact_phone: str | None,
+    *,
+    audit: AuditContext,
+    now: datetime,
+) -> None:
+    """A staff member's own work contact, told to the customers of their cases (seed 002
+    §5.3.1.3); None removes it (customers are then given the service line)."""
+    async with db.begin() as conn:
+        await accounts.update_user(
+            conn, user_id, {"contact_phone": contact_phone, "updated_at": now}
+        )
+        record = audit.record(
+            "user.contact_phone", target_type="user", target_id=str(user_id), details={}
+        )
+        await audit_log.append(conn, [record])

@@ -25,7 +25,7 @@ from shared.domain.access import Principal
 from shared.domain.complaint import Actor, ActorKind, ComplaintState
 from shared.domain.enums import Satisfaction
 from shared.domain.errors import Conflict, FieldError, InvalidInput, NotFound
-from shared.domain.events import Event
+from shared.domain.events import Event, RepeatLinked
 from shared.domain.handling import (
     Command,
     Context,
@@ -48,6 +48,8 @@ async def _check_assignee(
     """An assignee must be an active handling account whose tier reaches the complaint's level;
     a department handler must belong to the department the complaint goes to."""
     for event in events:
+        if isinstance(event, RepeatLinked) and await repo.get_row(conn, event.repeat_of) is None:
+            raise InvalidInput([FieldError(("body", "repeat_of"), "no such complaint")])
         assignee_id = getattr(event, "assignee_id", None)
         department = getattr(event, "department", None)
         if department is not None and await accounts.get_department(conn, department) is None:
@@ -55,7 +57,9 @@ async def _check_assignee(
         if assignee_id is None:
             continue
         user = await accounts.get_user(conn, assignee_id)
-        problem = assignee_problem(user, department=department, level=state.level, routing=routing)
+        level = getattr(event, "to_level", state.level)  # an escalation hands to the next tier
+        department = department or state.department
+        problem = assignee_problem(user, department=department, level=level, routing=routing)
         if problem is not None:
             raise InvalidInput([FieldError(("body", "assignee_id"), problem)])
 

@@ -16,6 +16,8 @@ from services.intake_api.complaints.schemas import (
     EventOut,
     EventPage,
     PersonalData,
+    SimilarOut,
+    SimilarPage,
     json_response,
     mask_event,
 )
@@ -35,6 +37,9 @@ from services.intake_api.paging import PagingDep, encode_cursor, int_cursor
 from services.intake_api.problems import responses
 from shared.domain.access import sees_contact_data
 from shared.domain.intake import ComplaintIntake
+
+# The similar complaints shown at most (closest first), paged by position.
+SIMILAR_MAX = 50
 
 router = APIRouter(
     prefix="/api/v1/complaints", tags=["complaints"], dependencies=[Depends(require_json)]
@@ -98,7 +103,8 @@ async def list_complaints(
     audit: AuditDep,
     query: Annotated[ComplaintQuery, Query()],
 ) -> ComplaintPage:
-    """Newest first by default. Pages are stable while complaints are being registered.
+    """Newest first by default; a text search (`q`) is ranked by relevance, then recency.
+    Pages are stable while complaints are being registered.
     Searching by `customer_phone` needs access to contact data (403 otherwise), is audited and
     is limited per caller (429)."""
 
@@ -176,6 +182,32 @@ async def list_complaint_events(
         # Every event adds one to the version: the log holds `version` events.
         total=complaint["version"] if paging.count else None,
     )
+
+
+@router.get(
+    "/{complaint_id}/similar",
+    summary="List similar complaints (相似投诉): same customer, order or product, similar text.",
+    response_model=SimilarPage,
+    responses=responses(401, 404, 422, 429),
+)
+async def similar_complaints(
+    collab: CollabDep,
+    principal: CurrentPrincipal,
+    now: NowDep,
+    complaint: ComplaintDep,
+    paging: PagingDep,
+) -> SimilarPage:
+    """Complaints the caller may read that look like this one — so a repeat the rules did
+    not catch can be linked: the same customer (normalised phone or e-mail), the same order
+    or product unit, then similar text (same category, within 90 days, closest first). Each
+    says why it matched. At most the 50 most similar, paged."""
+    found = await service.similar(collab, principal, complaint, limit=SIMILAR_MAX)
+    shown = await service.present_rows(collab, principal, [s.row for s in found], now=now)
+    items = [
+        SimilarOut(complaint=out, reasons=s.reasons, text_similarity=s.text_similarity)
+        for s, out in zip(found, shown, strict=True)
+    ]
+    return SimilarPage.of_all(items, paging)
 
 
 @router.post(

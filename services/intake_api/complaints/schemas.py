@@ -42,7 +42,8 @@ from shared.domain.records import (
 )
 from shared.domain.reference import REFERENCE_PATTERN, SHANGHAI
 from shared.domain.rules import Rules
-from shared.domain.values import Code, Instant, mask_phone
+from shared.domain.search import OWN_WORDS, snippet
+from shared.domain.values import Code, Instant, SearchText, mask_phone
 
 LocalTime = Annotated[datetime, AfterValidator(lambda t: t.astimezone(SHANGHAI))]
 
@@ -164,6 +165,27 @@ class ChannelMetaView(BaseModel):
     source_url: str | None = None
 
 
+class SearchMatch(BaseModel):
+    """Where a search's terms were found: a window of the searchable text with the matches as
+    [start, end) character offsets (mark them as you like: nothing in the text is markup)."""
+
+    rank: Literal["own_words", "handling"] | None = Field(
+        description="`own_words`: the complaint's own text (content, product, 受理号, the "
+        "customer's wish) holds every term; `handling`: only its handling records (findings, "
+        "root cause, solution, notes, replies). Null when `sort` was given"
+    )
+    snippet: str
+    highlights: list[tuple[int, int]]
+
+    @classmethod
+    def of(cls, row: dict[str, Any], terms: tuple[str, ...]) -> SearchMatch:
+        """From a search page's row (`search_text`, and `search_tier` when ranked)."""
+        cut = snippet(row.get("search_text") or "", terms)
+        tier = row.get("search_tier")
+        rank = None if tier is None else ("own_words" if tier == OWN_WORDS else "handling")
+        return cls(rank=rank, snippet=cut.text, highlights=cut.highlights)
+
+
 class ComplaintOut(BaseModel):
     """A complaint as registered and handled so far."""
 
@@ -191,6 +213,9 @@ class ComplaintOut(BaseModel):
     assignee_id: uuid.UUID | None
     assignee_name: str | None = Field(default=None, description="The assignee's display name")
     repeat_of: uuid.UUID | None
+    group_id: uuid.UUID | None = Field(
+        default=None, description="集体投诉: the group (its first complaint), if any"
+    )
     created_by: ActorView
     created_at: LocalTime
     updated_at: LocalTime
@@ -226,6 +251,9 @@ class ComplaintOut(BaseModel):
         "action's rules included, so an action offered is refused only for its body",
         examples=[["log-contact", "add-note", "reply-to-customer", "escalate"]],
     )
+    match: SearchMatch | None = Field(
+        default=None, description="Only in a text search (`q`): where the terms were found"
+    )
 
     @classmethod
     def from_row(cls, row: dict[str, Any], *, viewer: Viewer) -> ComplaintOut:
@@ -242,6 +270,8 @@ class ComplaintOut(BaseModel):
         data.pop("customer_phone", None)
         data.pop("subject_user_id", None)
         data.pop("survey_nonce", None)  # part of a survey credential: never shown
+        for name in ("search_notes", "search_vector", "search_text", "search_tier"):
+            data.pop(name, None)
         data["customer"] = mask_customer(data["customer"], contact_visible=contact_visible)
         caller = (data.get("channel_meta") or {}).get("caller_number")
         if caller and not contact_visible:
@@ -268,7 +298,24 @@ class PersonalData(BaseModel):
         return cls.model_validate({"customer": row["customer"], "caller_number": caller})
 
 
+class SimilarOut(BaseModel):
+    """A complaint like the one asked about, and why (相似投诉)."""
+
+    complaint: ComplaintOut
+    reasons: list[Literal["same_customer", "same_order", "same_product", "similar_text"]] = Field(
+        description="The same customer (phone or e-mail), the same order number, the same "
+        "product unit (serial number), similar text (bigram overlap ≥ 0.3)"
+    )
+    text_similarity: float = Field(
+        description="Jaccard similarity of the two complaints' texts (character bigrams), 0–1"
+    )
+
+
 class ComplaintPage(Page[ComplaintOut]):
+    pass
+
+
+class SimilarPage(Page[SimilarOut]):
     pass
 
 
@@ -401,7 +448,21 @@ class ComplaintQuery(PageQuery):
     )
     overdue: bool | None = Field(default=None, description="Only those with a deadline past due")
     breached: bool | None = Field(default=None, description="Only those with a recorded breach")
-    sort: Literal["created_at", "-created_at"] = "-created_at"
+    q: SearchText | None = Field(
+        default=None,
+        description="Full-text search (全文检索): every whitespace-separated term must appear "
+        "(Chinese needs no spaces: `漏水`, `XQG100 漏水`, `退款 320`). Searches the complaint's "
+        "text, product fields (model, serial and order numbers), findings, root cause, solution, "
+        "notes and replies; the customer's name and phone only for callers who see contact "
+        "data. Ranked by relevance, then recency, unless `sort` is given; each item carries "
+        "a highlighted `match.snippet`.",
+        examples=["漏水", "XQG100 漏水"],
+    )
+    sort: Literal["relevance", "created_at", "-created_at"] | None = Field(
+        default=None,
+        description="Newest first (`-created_at`) by default; with `q`: `relevance` (the "
+        "complaint's own words before its handling records, then newest first)",
+    )
 
     def contact_filters(self) -> list[str]:
         """The filters that search by a customer's contact data (a phone-number oracle for

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -12,10 +13,12 @@ from typing import Any, Generic, TypeVar
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.intake_api.complaints.groups import group_of, link_group
 from services.intake_api.complaints.schemas import (
     ActorView,
     ComplaintOut,
     ComplaintQuery,
+    SearchMatch,
     Viewer,
     local_times,
     named_ids,
@@ -26,8 +29,9 @@ from shared.db import accounts
 from shared.db import audit as audit_repo
 from shared.db import complaints as repo
 from shared.db import deadlines as deadlines_repo
+from shared.db import similar as similar_repo
 from shared.db.audit import AuditContext
-from shared.db.changes import DuplicateKey, IdempotencyKeyRow
+from shared.db.changes import DuplicateKey, IdempotencyKeyRow, StaleVersion
 from shared.db.engine import Database
 from shared.domain.access import (
     Principal,
@@ -40,6 +44,7 @@ from shared.domain.access import (
 from shared.domain.complaint import ComplaintState
 from shared.domain.enums import (
     OPEN_DEADLINE_STATUSES,
+    Category,
     Channel,
     DurationUnit,
 )
@@ -51,12 +56,15 @@ from shared.domain.errors import (
     NotFound,
     NotVisible,
 )
-from shared.domain.events import ComplaintRegistered
+from shared.domain.events import ComplaintRegistered, Event, GroupLinked
 from shared.domain.intake import ComplaintIntake, check_intake
 from shared.domain.reference import format_reference, is_reference, local_date
-from shared.domain.rules import RepeatKey, Rules, is_repeat_of, level_text, route, suggest_level
+from shared.domain.rules import RepeatKey, Rules, level_text, route, suggest_level
+from shared.domain.search import TextQuery, parse_query, phone_like, text_similarity
 from shared.domain.sla import time_remaining
 from shared.domain.values import normalize_phone
+
+log = logging.getLogger("kesu.api.complaints")
 
 
 class IdempotencyKeyReused(DomainError):
@@ -159,14 +167,21 @@ async def register(
         day = local_date(now)
         rules = await caches.rules.get(conn)
         number, earlier = await repo.intake_lookup(
-            conn, day, phone=intake.customer.phone, since=now - rules.repeat.window
+            conn,
+            day,
+            phone=intake.customer.phone,
+            email=intake.customer.email,
+            since=now - rules.repeat.window,
         )
         reference = format_reference(day, number)
         repeat_of = _repeat_of(intake, earlier, now, rules)
+        complaint_id = uuid.uuid4()
+        group = await group_of(conn, intake, complaint_id, now, rules)
         suggestion = suggest_level(
             channel=intake.channel,
             text=level_text(intake),
             is_repeat=repeat_of is not None,
+            customer_count=max(intake.customer_count, group.customers if group else 1),
             rules=rules.level,
         )
         routing = route(intake.category, suggestion.level, rules=rules.routing)
@@ -178,10 +193,18 @@ async def register(
             repeat_of=repeat_of,
             department=routing.department_code,
         )
-        complaint_id = uuid.uuid4()
+        events: list[Event] = [event]
+        if group is not None:
+            events.append(
+                GroupLinked(
+                    group_id=uuid.UUID(group.group_id),
+                    customers=group.customers,
+                    formed=group.formed,
+                )
+            )
         decision = Decision(
             before=None,
-            events=[event],
+            events=events,
             actor=principal.actor,
             new_id=complaint_id,
             idempotency_keys=[
@@ -212,32 +235,54 @@ async def register(
             if exc.constraint != "pk_idempotency_keys":
                 raise
             return await _replay(conn, keys, request_hash, lambda row: present(row, viewer))
+    if group is not None and group.members:
+        try:
+            await link_group(collab, group, now=now, rules=rules)
+        except StaleVersion:
+            # A member changed meanwhile: the complaint is registered (and in the group); the
+            # group's next registration links the members still outside it.
+            log.warning("group %s: members changed while being linked", group.group_id)
     return Registration(answers[0], created=True)
 
 
 def _repeat_of(
     intake: ComplaintIntake, earlier: list[dict[str, Any]], now: datetime, rules: Rules
 ) -> uuid.UUID | None:
-    """二次投诉: the earliest complaint of the same customer about the same order, serial number
-    or product within the repeat window (shared.domain.rules.is_repeat_of)."""
-    phone = intake.customer.phone
-    if phone is None or intake.product is None:
+    """二次投诉: the earliest complaint of the same customer (phone or email) about the same
+    order, serial number or product, or the same category, within the repeat window
+    (shared.domain.rules.RepeatRule)."""
+    customer = intake.customer
+    if customer.phone is None and customer.email is None:
         return None
-    new = _repeat_key(phone, intake.product.model_dump(), now)
-    window = rules.repeat.window
+    product = intake.product.model_dump() if intake.product is not None else {}
+    new = _repeat_key(customer.phone, customer.email, product, intake.category, now)
     for previous in earlier:
-        key = _repeat_key(phone, previous["product"] or {}, previous["created_at"])
-        if is_repeat_of(new, key, window=window):
+        key = _repeat_key(
+            previous.get("phone"),
+            previous.get("email"),
+            previous["product"] or {},
+            previous.get("category"),
+            previous["created_at"],
+        )
+        if rules.repeat.is_repeat(new, key):
             return uuid.UUID(str(previous["id"]))
     return None
 
 
-def _repeat_key(phone: str, product: dict[str, Any], at: datetime) -> RepeatKey:
+def _repeat_key(
+    phone: str | None,
+    email: str | None,
+    product: dict[str, Any],
+    category: str | None,
+    at: datetime,
+) -> RepeatKey:
     return RepeatKey(
         phone=phone,
+        email=email,
         order_number=product.get("order_number"),
         serial_number=product.get("serial_number"),
         product_model=product.get("model"),
+        category=Category(category) if category else None,
         created_at=at,
     )
 
@@ -337,6 +382,15 @@ async def reveal(
     return row
 
 
+def ranked(query: ComplaintQuery) -> bool:
+    """Relevance order: a text search without another `sort` (or with `sort=relevance`)."""
+    return query.q is not None and query.sort in (None, "relevance")
+
+
+def descending(query: ComplaintQuery) -> bool:
+    return query.sort != "created_at"
+
+
 def _cursor(query: ComplaintQuery) -> repo.Cursor | None:
     if query.cursor is None:
         return None
@@ -344,9 +398,20 @@ def _cursor(query: ComplaintQuery) -> repo.Cursor | None:
         after = repo.Cursor.decode(query.cursor)
     except ValueError:
         raise InvalidInput([FieldError(("query", "cursor"), "invalid cursor")]) from None
-    if after.descending != (query.sort == "-created_at"):
+    if after.descending != descending(query) or (after.tier is not None) != ranked(query):
         raise InvalidInput([FieldError(("query", "cursor"), "cursor is for another sort")])
     return after
+
+
+def text_query(query: ComplaintQuery, principal: Principal) -> TextQuery | None:
+    """The parsed `q` (None: no text search); the customer's name and phone are searched only
+    for principals who see contact data."""
+    if query.q is None:
+        return None
+    try:
+        return parse_query(query.q, contact=sees_contact_data(principal))
+    except ValueError as exc:
+        raise InvalidInput([FieldError(("query", "q"), str(exc))]) from None
 
 
 def _phone(query: ComplaintQuery) -> str | None:
@@ -391,10 +456,12 @@ async def list_filters(
 
     A search by contact data (`ComplaintQuery.contact_filters`) is allowed only to those who
     see contact data (otherwise it is an oracle: masked numbers confirmed by guessing) and
-    passes `guard_contact_search` (a per-caller rate limit); the caller audits it."""
-    if query.contact_filters():
-        if not sees_contact_data(principal):
-            raise Forbidden("Searching by contact data needs access to contact data.")
+    passes `guard_contact_search` (a per-caller rate limit); the caller audits it
+    (`contact_searches`). The text query (`q`) searches the customer's name and phone only
+    for those who see contact data."""
+    if query.contact_filters() and not sees_contact_data(principal):
+        raise Forbidden("Searching by contact data needs access to contact data.")
+    if contact_searches(query, principal):
         await guard_contact_search()
     phone = _phone(query)
     assignee_id = query.assignee_id
@@ -417,7 +484,19 @@ async def list_filters(
         unassigned=query.queue == "unassigned",
         management_review=query.management_review,
         deadline_clauses=await _deadline_clauses(conn, collab.caches, query, now),
+        text=text_query(query, principal),
     )
+
+
+def contact_searches(query: ComplaintQuery, principal: Principal) -> list[str]:
+    """The filters of the query that search by contact data: `customer_phone`, and `q` when
+    it has a phone-like term and reaches contact data (a phone number typed into the search
+    box is the same oracle)."""
+    found = query.contact_filters()
+    text = text_query(query, principal)
+    if text is not None and text.contact and any(phone_like(t) for t in text.terms):
+        found.append("q")
+    return found
 
 
 async def list_page(
@@ -431,9 +510,9 @@ async def list_page(
     guard_contact_search: Callable[[], Awaitable[None]],
 ) -> tuple[list[ComplaintOut], repo.Cursor | None, int | None]:
     """A page of the complaints this principal may see, filtered, after the query's cursor.
-    A search by contact data is audited like a reveal: which filters, and which complaints it
-    found (never the searched value)."""
-    contact = query.contact_filters()
+    A search by contact data (`contact_searches`) is audited like a reveal: which filters,
+    and which complaints it found (never the searched value)."""
+    contact = contact_searches(query, principal)
     after = _cursor(query)
     async with collab.db.connect() as conn:
         filters = await list_filters(
@@ -444,9 +523,10 @@ async def list_page(
             conn,
             filters,
             limit=limit,
-            descending=query.sort == "-created_at",
+            descending=descending(query),
             after=after,
             visible=visible,
+            ranked=ranked(query),
         )
         total = await repo.count_matching(conn, filters, visible=visible) if query.count else None
         if contact:
@@ -458,7 +538,14 @@ async def list_page(
             )
             await audit_repo.append(conn, [record])
         viewer = await viewer_for(conn, collab.caches, principal, rows, now=now)
-    return [ComplaintOut.from_row(row, viewer=viewer) for row in rows], next_cursor, total
+    text = text_query(query, principal)
+    items = []
+    for row in rows:
+        out = ComplaintOut.from_row(row, viewer=viewer)
+        if text is not None:
+            out.match = SearchMatch.of(row, text.terms)
+        items.append(out)
+    return items, next_cursor, total
 
 
 async def events(
@@ -557,3 +644,66 @@ async def deadlines(
             }
         )
     return out
+
+
+# --- similar complaints (相似投诉) ---------------------------------------------------------------
+
+SIMILAR_PER_KIND = 20
+MIN_TEXT_SIMILARITY = 0.3
+
+
+@dataclass(frozen=True)
+class SimilarComplaint:
+    row: dict[str, Any]
+    reasons: list[str]  # same_customer, same_order, same_product, similar_text
+    text_similarity: float
+
+
+def _identity_reasons(row: dict[str, Any], other: dict[str, Any]) -> list[str]:
+    reasons = []
+    mine, theirs = row.get("customer") or {}, other.get("customer") or {}
+    if (row.get("customer_phone") and row["customer_phone"] == other.get("customer_phone")) or (
+        mine.get("email")
+        and theirs.get("email")
+        and str(mine["email"]).lower() == str(theirs["email"]).lower()
+    ):
+        reasons.append("same_customer")
+    product, other_product = row.get("product") or {}, other.get("product") or {}
+    for key, reason in (("order_number", "same_order"), ("serial_number", "same_product")):
+        if product.get(key) and product.get(key) == other_product.get(key):
+            reasons.append(reason)
+    return reasons
+
+
+async def similar(
+    collab: Collaborators, principal: Principal, row: dict[str, Any], *, limit: int
+) -> list[SimilarComplaint]:
+    """Complaints like this one that the principal may read (the list's rule, recusal
+    included), each with why it is similar: the same customer, order or product unit first
+    (newest first), then similar text (closest first)."""
+    async with collab.db.connect() as conn:
+        visible = await visible_to(conn, collab.caches, principal)
+        found: dict[Any, dict[str, Any]] = {}
+        for other in [
+            *await similar_repo.same_customer(conn, row, visible, limit=SIMILAR_PER_KIND),
+            *await similar_repo.same_order_or_product(conn, row, visible, limit=SIMILAR_PER_KIND),
+            *await similar_repo.text_candidates(conn, row, visible),
+        ]:
+            found.setdefault(other["id"], other)
+    out = []
+    for other in found.values():
+        score = round(text_similarity(row["content"], other["content"]), 3)
+        reasons = _identity_reasons(row, other)
+        if score >= MIN_TEXT_SIMILARITY:
+            reasons.append("similar_text")
+        if reasons:
+            out.append(SimilarComplaint(row=other, reasons=reasons, text_similarity=score))
+    out.sort(
+        key=lambda s: (
+            s.reasons != ["similar_text"],
+            s.text_similarity if s.reasons == ["similar_text"] else 0.0,
+            s.row["created_at"],
+        ),
+        reverse=True,
+    )
+    return out[:limit]

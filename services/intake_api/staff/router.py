@@ -1,6 +1,6 @@
 """`/api/v1/staff`: the staff directory (员工通讯录) any signed-in staff member reads, e.g. to
-pick an assignee: who, role, department and work e-mail; nothing private (no mobile number,
-no username's password data, no token state)."""
+pick an assignee: who, role, department and the work contact customers are given
+(受理人联系方式); nothing private (no e-mail or mobile number: admins only, no sign-in data)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,11 @@ class StaffMember(BaseModel):
     role: Role
     department: str | None = Field(examples=["quality"])
     department_name: str | None = Field(default=None, examples=["质量部"])
-    work_email: str | None = Field(default=None, examples=["li.na@example.com"])
+    work_phone: str | None = Field(
+        default=None,
+        description="The work contact customers are given (受理人联系方式), when set",
+        examples=["400-800-1234 转 8021"],
+    )
 
 
 class StaffPage(Page[StaffMember]):
@@ -50,7 +54,7 @@ class StaffQuery(PageQuery):
 )
 async def list_staff(db: DbDep, _: AnyStaff, query: Annotated[StaffQuery, Query()]) -> StaffPage:
     """Active accounts by username, `limit` a page. Any signed-in staff member may read it
-    (integration keys may not): the work e-mail only, never a mobile number."""
+    (integration keys may not): the work contact only, never an e-mail or mobile number."""
     after = None
     if query.cursor is not None:
         after = decode_cursor(query.cursor).get("u")
@@ -65,7 +69,7 @@ async def list_staff(db: DbDep, _: AnyStaff, query: Annotated[StaffQuery, Query(
     more = len(rows) > query.limit
     rows = rows[: query.limit]
     return StaffPage(
-        items=[StaffMember.model_validate({**r, "work_email": r["email"]}) for r in rows],
+        items=[StaffMember.model_validate({**r, "work_phone": r["contact_phone"]}) for r in rows],
         next_cursor=encode_cursor({"u": rows[-1]["username"]}) if more else None,
         total=total,
     )

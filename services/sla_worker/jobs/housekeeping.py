@@ -12,7 +12,10 @@ deadlines left on an outdated calendar.
   without recomputing anything (any process may be first, inside any transaction): open
   deadlines that seeding made definite are recomputed here, with the `deadlines.recomputed`
   event a calendar change writes (shared.application.recompute). The job runs at start-up too, so a
-  worker started with a library that learnt a new year recomputes at once.
+  worker started with a library that learnt a new year recomputes at once;
+- open cases whose deadlines were planned on SLA rules since corrected retroactively (migration
+  0013) are planned again under the corrected rules, with a `deadlines.replanned` event each
+  (shared.application.replan): at the first start-up after the migration, nothing after.
 
 Idempotent and harmless to run twice or on several workers at once.
 """
@@ -26,6 +29,7 @@ from typing import Any
 from shared.application.bootstrap import Collaborators
 from shared.application.evidence_orphans import remove_orphans
 from shared.application.recompute import recompute_stale
+from shared.application.replan import replan_superseded
 from shared.db import complaints as repo
 from shared.domain.reference import local_date
 
@@ -43,19 +47,23 @@ async def housekeeping(ctx: dict[str, Any]) -> dict[str, int]:
         await repo.ensure_reference_sequence(conn, today + timedelta(days=1))
         dropped = await repo.drop_reference_sequences(conn, today - timedelta(days=7))
     recomputed = await recompute_stale(collab, now=now)
+    replanned = await replan_superseded(collab, now=now)
     orphans = await remove_orphans(collab, now=now) if collab.storage is not None else 0
-    if purged or dropped or recomputed or orphans:
+    if purged or dropped or recomputed or replanned or orphans:
         log.info(
             "housekeeping: %d idempotency keys purged, %d sequences dropped, "
-            "%d deadlines recomputed, %d orphaned evidence objects removed",
+            "%d deadlines recomputed, %d complaints replanned on corrected SLA rules, "
+            "%d orphaned evidence objects removed",
             purged,
             len(dropped),
             recomputed,
+            replanned,
             orphans,
         )
     return {
         "idempotency_keys": purged,
         "sequences": len(dropped),
         "deadlines": recomputed,
+        "replanned": replanned,
         "evidence_orphans": orphans,
     }

@@ -1,0 +1,108 @@
+"""Full-text search (全文检索) in SQL: the conditions a `q` adds to the complaint list, and the
+searchable text (for the exact check and the snippet), on migration 0030's functions.
+
+A complaint matches a query when, for every term, the bigram index has the term's grams (the
+GIN index on `search_vector`): for terms of one or two characters (漏水, 吞卡) that decides
+alone; a longer term is also checked with `LIKE` on the text (its bigrams may be scattered).
+So a search finds exactly what `LIKE '%term%'` finds. Principals who see contact data also
+match the customer's name and phone; for the others those are neither queried nor checked.
+
+Relevance (shared.db.complaints.page_query): a complaint whose own words (content, product,
+受理号, what the customer wants, whom they complain about) contain every term ranks above one
+matched only through its handling (findings, root cause, solution, notes and replies); within
+each, newest first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, cast, func, literal, or_
+from sqlalchemy.dialects.postgresql import TSQUERY
+
+from shared.db.tables import Complaint, table_of
+from shared.domain.search import (
+    TextQuery,
+    checked_terms,
+    like_pattern,
+    own_words_tsquery,
+    tsquery,
+)
+
+_c = table_of(Complaint).c
+
+
+def main_text(c: Any) -> ColumnElement[str]:
+    """The complaint's own words (`c`: the columns of `complaints` or of a subquery of it)."""
+    return func.kesu_search_main(
+        c.reference, c.content, c.product, c.subject, c.desired_resolution, c.channel_meta
+    )
+
+
+def handling_text(c: Any) -> ColumnElement[str]:
+    return func.kesu_search_handling(
+        c.investigation,
+        c.root_cause,
+        c.solution,
+        c.corrective_actions,
+        c.regulator_reply,
+        c.search_notes,
+    )
+
+
+def search_text(c: Any) -> ColumnElement[str]:
+    """What a snippet is cut from: the complaint's words, then its handling (never contact
+    data)."""
+    return main_text(c) + "\n" + handling_text(c)
+
+
+def _contains(text: ColumnElement[str], term: str) -> ColumnElement[bool]:
+    return func.kesu_search_fold(text).like(literal(like_pattern(term)), escape="\\")
+
+
+def _checked(
+    query: TextQuery, texts: list[ColumnElement[str]], c: Any
+) -> ColumnElement[bool] | None:
+    """LIKE for the terms the grams do not decide alone, each on any of `texts` (and the
+    contact text for those who may search it); None when the grams decide every term."""
+    if query.contact:
+        texts = [*texts, func.kesu_search_contact(c.customer)]
+    checks = [or_(*(_contains(t, term) for t in texts)) for term in checked_terms(query)]
+    return and_(*checks) if checks else None
+
+
+def _grams(tsq: str) -> ColumnElement[bool]:
+    return _c.search_vector.bool_op("@@")(cast(literal(tsq), TSQUERY))
+
+
+def candidates_clause(query: TextQuery) -> ColumnElement[bool]:
+    """The index's answer: a superset of the matches (exact for terms of 1–2 characters)."""
+    return _grams(tsquery(query))
+
+
+def checked_clause(query: TextQuery, c: Any = _c) -> ColumnElement[bool] | None:
+    """What decides among the candidates (`c`: the columns of `complaints` or of a subquery
+    of it); None when the candidates are the matches."""
+    return _checked(query, [main_text(c), handling_text(c)], c)
+
+
+def match_clause(query: TextQuery) -> ColumnElement[bool]:
+    """Complaints that contain every term of the query (anywhere searchable): exact."""
+    checked = checked_clause(query)
+    return candidates_clause(query) if checked is None else and_(candidates_clause(query), checked)
+
+
+def own_words_candidates(query: TextQuery) -> ColumnElement[bool]:
+    """The index's answer for the higher relevance tier (every term in the own words)."""
+    return _grams(own_words_tsquery(query))
+
+
+def own_words_checked(query: TextQuery, c: Any = _c) -> ColumnElement[bool] | None:
+    return _checked(query, [main_text(c)], c)
+
+
+def own_words_clause(query: TextQuery) -> ColumnElement[bool]:
+    """Complaints whose own words contain every term (the higher relevance tier): exact."""
+    checked = own_words_checked(query)
+    grams = own_words_candidates(query)
+    return grams if checked is None else and_(grams, checked)

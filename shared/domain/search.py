@@ -1,0 +1,199 @@
+"""Chinese full-text search (全文检索): what a query means, and what an event adds to the index.
+
+Chinese is written without spaces, so the index holds character bigrams (FACTS.md, "Search in
+Chinese"): every two-character window of every whitespace-separated word, plus each word's
+last character; ASCII letters fold to lower case. A query is split on whitespace into terms
+(`XQG100 漏水` → `xqg100`, `漏水`); a complaint matches when its text contains every term,
+exactly as `LIKE '%term%'` would decide (the bigrams find the candidates, `LIKE` decides).
+
+The database side of the same definitions is migration 0030 (`kesu_search_grams`, the text
+functions); shared/db/search.py builds the SQL from what this module says.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+
+from shared.domain.events import Event
+
+# Relevance tiers of a ranked search: the complaint's own words hold every term, or only its
+# handling records do (shared.db.complaints.ranked_query).
+OWN_WORDS, HANDLING_ONLY = 2, 1
+RANK_TIERS = (OWN_WORDS, HANDLING_ONLY)
+
+MAX_TERMS = 8
+MAX_TERM_LENGTH = 64
+_FOLD = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+# Free-text fields of events that the projection does not keep (notes, replies, summaries,
+# reasons): they reach the index through `search_notes`. Migration 0030's backfill reads the
+# same payload keys.
+EVENT_TEXT_FIELDS = ("text", "result", "summary", "note", "reason", "explanation", "comment")
+
+
+def fold(text: str) -> str:
+    """ASCII letters to lower case, nothing else (the database's `kesu_search_fold`: the same
+    under any locale)."""
+    return text.translate(_FOLD)
+
+
+@dataclass(frozen=True)
+class TextQuery:
+    """A parsed `q`: its terms (folded, distinct, in order) and whether the customer's name
+    and phone may be searched (only for principals who see contact data)."""
+
+    terms: tuple[str, ...]
+    contact: bool = False
+
+
+def parse_query(q: str, *, contact: bool) -> TextQuery | None:
+    """The terms of a query; None when it has none (blank). Raises ValueError for more than
+    `MAX_TERMS` terms or a term longer than `MAX_TERM_LENGTH` characters."""
+    terms: list[str] = []
+    for word in fold(q).replace(HANDLING_PREFIX, " ").replace(CONTACT_PREFIX, " ").split():
+        if len(word) > MAX_TERM_LENGTH:
+            raise ValueError(f"a search term is at most {MAX_TERM_LENGTH} characters")
+        if word not in terms:
+            terms.append(word)
+    if len(terms) > MAX_TERMS:
+        raise ValueError(f"a search has at most {MAX_TERMS} terms")
+    return TextQuery(terms=tuple(terms), contact=contact) if terms else None
+
+
+def term_grams(term: str) -> list[str]:
+    """The index entries a document containing `term` surely has: its bigrams (a one-character
+    term: itself, matched as a prefix of the entries)."""
+    if len(term) == 1:
+        return [term]
+    return list(dict.fromkeys(term[i : i + 2] for i in range(len(term) - 1)))
+
+
+def _lexeme(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+# The index's three kinds of grams (migration 0030): the complaint's own words as they are,
+# its handling records (findings, solution, notes …) and the customer's name and phone behind
+# a control character each, which the texts themselves never hold (the grams treat them as
+# spaces, and so does `parse_query`).
+HANDLING_PREFIX = "\x01"
+CONTACT_PREFIX = "\x02"
+# Up to this length the grams decide alone (a 1–2 character term is a gram, or the prefix of
+# one); longer terms are also checked with LIKE on the text (bigrams in any order match).
+EXACT_BY_GRAMS = 2
+
+
+def _term_query(term: str, prefix: str) -> str:
+    if len(term) == 1:
+        return _lexeme(prefix + term) + ":*"
+    return " & ".join(_lexeme(prefix + g) for g in term_grams(term))
+
+
+def _query(query: TextQuery, prefixes: tuple[str, ...]) -> str:
+    """Every term, each found under any of the prefixes."""
+    if query.contact:
+        prefixes = (*prefixes, CONTACT_PREFIX)
+    return " & ".join(
+        "(" + " | ".join(f"({_term_query(term, p)})" for p in prefixes) + ")"
+        for term in query.terms
+    )
+
+
+def tsquery(query: TextQuery) -> str:
+    """The `tsquery` (text form) of the candidates: each term's grams in the complaint's own
+    words or its handling records — or, for principals who see contact data, in the name and
+    phone."""
+    return _query(query, ("", HANDLING_PREFIX))
+
+
+def own_words_tsquery(query: TextQuery) -> str:
+    """The same, in the complaint's own words only (the higher relevance tier)."""
+    return _query(query, ("",))
+
+
+def checked_terms(query: TextQuery) -> tuple[str, ...]:
+    """The terms the grams do not decide alone (longer than `EXACT_BY_GRAMS`)."""
+    return tuple(t for t in query.terms if len(t) > EXACT_BY_GRAMS)
+
+
+PHONE_DIGITS = 4
+
+
+def phone_like(term: str) -> bool:
+    """A term that may be (part of) a phone number: searched in contact data, it is a contact
+    search (rate-limited and audited like `customer_phone`, issue 15)."""
+    return sum(ch.isdigit() for ch in term) >= PHONE_DIGITS
+
+
+def like_pattern(term: str) -> str:
+    """`%term%` for LIKE with `\\` as the escape character."""
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def event_text(event: Event) -> str | None:
+    """The free text an event adds to the complaint's search document (notes, replies to the
+    customer, contact summaries, reasons), or None."""
+    payload = event.payload()
+    parts = [v for k in EVENT_TEXT_FIELDS if isinstance(v := payload.get(k), str) and v]
+    return " ".join(parts) if parts else None
+
+
+# --- snippets -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """A window of the matching text with the matches marked: `highlights` are [start, end)
+    offsets into `text` (characters), so clients mark them as they like (no markup to escape)."""
+
+    text: str
+    highlights: list[tuple[int, int]]
+
+
+def snippet(document: str, terms: tuple[str, ...], *, width: int = 80) -> Snippet:
+    """The part of `document` around the first match, at most `width` characters (… marks a
+    cut), every occurrence of every term in it highlighted. Matching folds ASCII case like
+    the search; the text is shown as the document has it (already folded by the database)."""
+    flat = " ".join(document.split())
+    folded = fold(flat)
+    first = min((i for t in terms if (i := folded.find(t)) >= 0), default=0)
+    start = max(0, min(first - width // 4, len(flat) - width))
+    end = min(len(flat), start + width)
+    window = folded[start:end]
+    spans: list[tuple[int, int]] = []
+    for term in terms:
+        at = window.find(term)
+        while at >= 0:
+            spans.append((at, min(at + len(term), len(window))))
+            at = window.find(term, at + len(term))
+    text = flat[start:end]
+    shift = 0
+    if start > 0:
+        text, shift = "…" + text, 1
+    if end < len(flat):
+        text += "…"
+    merged: list[tuple[int, int]] = []
+    for s, e in sorted(spans):
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], e))
+        else:
+            merged.append((s, e))
+    return Snippet(text=text, highlights=[(s + shift, e + shift) for s, e in merged])
+
+
+# --- similar complaints (相似投诉) ------------------------------------------------------------
+
+
+def bigrams(text: str) -> set[str]:
+    """The distinct bigrams of a text's words (what the index holds, without the prefixes)."""
+    out: set[str] = set()
+    for word in fold(text).split():
+        out.update(word[i : i + 2] for i in range(max(1, len(word) - 1)))
+    return out
+
+
+def text_similarity(a: str, b: str) -> float:
+    """Jaccard similarity of two texts' bigram sets, 0 … 1."""
+    x, y = bigrams(a), bigrams(b)
+    return len(x & y) / len(x | y) if x and y else 0.0

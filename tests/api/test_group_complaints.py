@@ -1,0 +1,80 @@
+"""Group complaints (集体投诉) over HTTP — seed 002 §4.3.3, SPEC §2, issue 11 §5: 3 or more
+distinct customers about the same product model or batch within the window are found at
+intake, each linked to the group and raised to level 3 (the director tier's queue), and
+management is told once; intake's `customer_count` makes one complaint a group complaint."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+
+from shared.db.engine import Database
+from tests.conftest import Staff
+from tests.support.factories import complaint_body, mobile
+
+
+async def _alerts(db: Database, ids: list[str]) -> list[dict[str, Any]]:
+    async with db.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT complaint_id, template_key, recipient_user_id FROM outbox "
+                "WHERE complaint_id = ANY(:ids) AND template_key IN ('group_alert', 'level3_alert')"
+            ),
+            {"ids": [uuid.UUID(i) for i in ids]},
+        )
+        return [dict(r) for r in rows.mappings()]
+
+
+async def test_three_customers_about_one_model_are_a_group_seed_002_4_3_3(
+    anon: httpx.AsyncClient, staff: Staff, db: Database
+) -> None:
+    model = f"GRP-{uuid.uuid4().hex[:8].upper()}"
+
+    async def post(**product: str) -> dict[str, Any]:
+        body = complaint_body(content="热水器外壳发烫")
+        body["product"] = {"model": model, **product}
+        body["customer"] = {"name": "顾客", "phone": mobile()}
+        created = await anon.post("/api/v1/complaints", json=body, headers=staff.agent.headers)
+        assert created.status_code == 201, created.text
+        result: dict[str, Any] = created.json()
+        return result
+
+    first, second = await post(), await post(model=model.lower())  # the model case-folded
+    assert (first["level"], second["level"]) == (1, 1)
+    third = await post()
+    assert third["level"] == 3
+    assert "group:3" in third["level_reasons"]
+    assert third["group_id"] == first["id"]
+    for earlier in (first, second):
+        shown = await anon.get(
+            f"/api/v1/complaints/{earlier['id']}", headers=staff.director.headers
+        )
+        body = shown.json()
+        assert (body["group_id"], body["level"], body["assignee_id"]) == (first["id"], 3, None)
+    ids = [first["id"], second["id"], third["id"]]
+    alerts = await _alerts(db, ids)
+    # Management is told once, with the complaint that formed the group; no level-3 alert each.
+    assert {(a["complaint_id"], a["template_key"]) for a in alerts} == {
+        (uuid.UUID(third["id"]), "group_alert")
+    }
+    assert staff.director.id in {str(a["recipient_user_id"]) for a in alerts}
+
+    fourth = await post()
+    assert (fourth["level"], fourth["group_id"]) == (3, first["id"])
+    assert await _alerts(db, [fourth["id"]]) == []
+
+
+async def test_customer_count_makes_a_group_complaint_spec_2(
+    anon: httpx.AsyncClient, staff: Staff
+) -> None:
+    body = complaint_body(content="小区五户业主的空调同时出现故障", customer_count=5)
+    created = await anon.post("/api/v1/complaints", json=body, headers=staff.agent.headers)
+    assert created.status_code == 201, created.text
+    assert created.json()["level"] == 3
+    assert "group:5" in created.json()["level_reasons"]
+    bad = {**body, "customer_count": 0}
+    refused = await anon.post("/api/v1/complaints", json=bad, headers=staff.agent.headers)
+    assert refused.status_code == 422

@@ -1,0 +1,168 @@
+"""What a missed deadline does by default (issue 11 §2), and open cases moved to the corrected
+rules (issue 11 "Done when"), on a database of this module's own with the default policies.
+
+- seed 002 §4.3: the level is the complaint's nature — a breach does not raise it;
+- seed 002 §5.4: the breach is recorded against the handler holding the case, and the
+  supervisor tier is alerted (the case is in their overdue queue);
+- seed 000 第五条「向客户说明原因」: for the resolution the customer is told why it is late and
+  when to expect an answer.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+from sqlalchemy import text
+
+from services.sla_worker.jobs.housekeeping import housekeeping
+from shared.application.bootstrap import Collaborators
+from shared.domain.templates import find_forbidden_phrases
+from tests.support.desk import Desk, deadlines_of, events_of, level_of, sweep_all
+from tests.support.factories import mobile
+from tests.support.flow import Flow
+from tests.support.principals import create_user
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+T0 = datetime(2026, 10, 12, 10, 0, tzinfo=SHANGHAI)  # a Monday
+
+
+def nth_working_day_end(start: datetime, n: int) -> datetime:
+    """Counted with chinesecalendar directly: an independent source, not the code under test."""
+    day, counted = start.astimezone(SHANGHAI).date(), 0
+    while counted < n:
+        day += timedelta(days=1)
+        counted += chinese_calendar.is_workday(day)
+    return datetime(day.year, day.month, day.day, 18, tzinfo=SHANGHAI)
+
+
+async def _outbox(desk: Desk, complaint_id: str) -> list[dict[str, Any]]:
+    async with desk.db.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT topic, template_key, audience, recipient_user_id, payload, event_seq "
+                "FROM outbox WHERE complaint_id = :id AND kind = 'message' ORDER BY id"
+            ),
+            {"id": uuid.UUID(complaint_id)},
+        )
+        return [dict(r) for r in rows.mappings()]
+
+
+async def test_a_breach_keeps_the_level_alerts_the_supervisor_and_tells_the_customer(
+    desk: Desk,
+) -> None:
+    """Seed 002 §4.3 and §5.4, seed 000 第五条: six days on, first contact, the investigation
+    and the level-1 resolution are missed. The breaches are recorded against the agent
+    holding the case, the level stays 1, the managers (the tier above the agents) are alerted
+    and see the case in their overdue queue, and the customer is told once — for the
+    resolution — why it is late and when to expect an answer (2 working days by default)."""
+    desk.now = datetime.now(SHANGHAI)  # accounts sign in at the real time
+    agent = await create_user(desk.client, desk.admin, role="agent", department="service")
+    phone = mobile()
+    complaint = await desk.register(T0, customer={"name": "王芳", "phone": phone})
+    flow = Flow(desk.client, complaint)
+    await flow.act("assign", desk.manager.headers, {"assignee_id": agent.id})
+
+    later = T0 + timedelta(days=6)  # Sunday 10:00
+    await sweep_all(desk.db, later)
+    events = await events_of(desk.db, complaint["id"])
+    breaches = [e["payload"] for e in events if e["type"] == "deadline.breached"]
+    # First contact, the department's investigation (2 working days) and the resolution.
+    assert {b["stage"] for b in breaches} == {"first_contact", "investigation", "resolution"}
+    assert not [e for e in events if e["type"] == "complaint.escalated"]
+    assert await level_of(desk.db, complaint["id"]) == 1
+    # Recorded against the handler (the assessment counts them per handler, seed 002 §5.4).
+    assert {b["assignee_id"] for b in breaches} == {agent.id}
+    stored = await deadlines_of(desk.db, complaint["id"])
+    assert {str(d["breached_assignee_id"]) for d in stored if d["status"] == "breached"} == {
+        agent.id
+    }
+
+    messages = await _outbox(desk, complaint["id"])
+    seq_of = {  # events are numbered from 1
+        e["payload"]["stage"]: seq
+        for seq, e in enumerate(events, start=1)
+        if e["type"] == "deadline.breached"
+    }
+    for stage in ("first_contact", "resolution"):
+        told = {
+            str(m["recipient_user_id"])
+            for m in messages
+            if m["audience"] == "staff" and m["event_seq"] == seq_of[stage]
+        }
+        assert {agent.id, desk.manager.id} <= told, stage
+    [notice] = [m for m in messages if m["template_key"] == "overrun_notice"]
+    assert notice["audience"] == "customer"
+    assert notice["event_seq"] == seq_of["resolution"]
+    expected = nth_working_day_end(later, 2)
+    local = f"{expected.year}年{expected.month}月{expected.day}日 18:00"
+    assert notice["payload"]["expected_by_local"] == local
+    assert notice["payload"]["overrun_reason"]
+    assert find_forbidden_phrases(notice["payload"]["overrun_reason"]) == ()
+
+    # The supervisor tier's overdue queue shows it.
+    desk.now = later
+    overdue = await desk.client.get(
+        "/api/v1/complaints",
+        params={"overdue": "true", "customer_phone": phone},
+        headers=desk.manager.headers,
+    )
+    assert overdue.status_code == 200, overdue.text
+    assert [c["id"] for c in overdue.json()["items"]] == [complaint["id"]]
+
+    # Exactly once: sweeping again at the same moment writes nothing.
+    await sweep_all(desk.db, later)
+    assert len(await events_of(desk.db, complaint["id"])) == len(events)
+
+
+async def test_open_cases_move_to_the_corrected_rules_through_their_events(desk: Desk) -> None:
+    """Issue 11 "Done when": an open case planned before migration 0013 (first contact in 24
+    calendar hours, policy version 1) is planned again under the corrected defaults by the
+    worker's housekeeping: a `deadlines.replanned` event, the old deadlines cancelled (kept),
+    new ones counted from registration (seed 002 §5.1.1: 1 working day; level 1: 3)."""
+    complaint = await desk.register(T0)
+    cid = uuid.UUID(complaint["id"])
+    async with desk.db.connect() as conn:  # the state before the migration
+        await conn.execute(
+            text(
+                "UPDATE deadlines SET policy_version = 1, unit = 'hours', amount = 24, "
+                "due_at = started_at + interval '24 hours', warn_at = started_at "
+                "WHERE complaint_id = :id AND stage = 'first_contact'"
+            ),
+            {"id": cid},
+        )
+        await conn.execute(
+            text(
+                "UPDATE deadlines SET policy_version = 1 "
+                "WHERE complaint_id = :id AND stage <> 'first_contact'"
+            ),
+            {"id": cid},
+        )
+    before = await events_of(desk.db, complaint["id"])
+
+    done = await housekeeping({"collab": Collaborators(desk.db, desk.settings)})
+    assert done["replanned"] >= 1
+    events = await events_of(desk.db, complaint["id"])
+    assert events[: len(before)] == before  # nothing lost
+    assert [e["type"] for e in events[len(before) :]] == ["deadlines.replanned"]
+    rows = {(d["stage"], d["cycle"]): d for d in await deadlines_of(desk.db, complaint["id"])}
+    assert rows[("first_contact", 1)]["status"] == "cancelled"
+    first = rows[("first_contact", 2)]
+    assert (first["status"], first["unit"], first["policy_version"]) == (
+        "pending",
+        "working_days",
+        2,
+    )
+    assert first["started_at"] == T0
+    assert first["due_at"] == nth_working_day_end(T0, 1)
+    resolution = rows[("resolution", 2)]
+    assert resolution["due_at"] == nth_working_day_end(T0, 3)
+    assert rows[("resolution", 1)]["status"] == "cancelled"
+
+    # Idempotent: nothing is left on the superseded version.
+    again = await housekeeping({"collab": Collaborators(desk.db, desk.settings)})
+    assert again["replanned"] == 0
+    assert len(await events_of(desk.db, complaint["id"])) == len(events)
