@@ -173,6 +173,7 @@ READ_PATHS = [
     "/api/v1/complaints/{id}/events",
     "/api/v1/complaints/{id}/deadlines",
     "/api/v1/complaints/{id}/attachments",
+    "/api/v1/complaints/{id}/similar",
 ]
 
 
