@@ -731,6 +731,7 @@ class Generator:
             "resolved_by": str(handler.id) if resolved_at else None,
             "review": review,
             "followup": followup,
+            "group_id": None,
         }
         json_cols = {
             "customer",
