@@ -36,6 +36,7 @@ from services.intake_api.middleware import (
 )
 from services.intake_api.notifications.router import router as notifications_router
 from services.intake_api.ops.router import router as ops_router
+from services.intake_api.problem_catalog import problem_types_markdown
 from services.intake_api.public.router import router as public_router
 from services.intake_api.ratelimit import RateLimiter
 from services.intake_api.reports.router import router as reports_router
@@ -43,6 +44,7 @@ from services.intake_api.reports.schedule_router import runs_router, subscriptio
 from services.intake_api.rules.router import router as rules_router
 from services.intake_api.sink.router import router as sink_router
 from services.intake_api.sla.router import router as sla_router
+from services.intake_api.staff.router import router as staff_router
 from shared.application import bootstrap
 from shared.application.bootstrap import SurveyUrl
 from shared.config import Settings, get_settings
@@ -58,7 +60,15 @@ Kesu (客诉) registers customer complaints from every channel, gives each a ref
 created by an admin, sent as `X-API-Key`. Customers: only `POST /api/v1/public/status-lookup`.
 
 Errors are [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457) problem documents
-(`application/problem+json`). Times are shown in Asia/Shanghai (+08:00).
+(`application/problem+json`) with a stable `code` (the `type` is `/problems/<code>`); `title`
+and `detail` are in Chinese when the request sends `Accept-Language: zh-CN` (or `zh`), in
+English otherwise. Times are shown in Asia/Shanghai (+08:00). Lists answer
+`{items, next_cursor}` (pass `cursor=<next_cursor>` for the next page; `count=true` adds
+`total`).
+
+**Problem types**
+
+{problem_types}
 """
 
 
@@ -90,9 +100,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPIOffline(
         title="Kesu 客诉 API",
         version="0.1.0",
-        description=DESCRIPTION,
+        description=DESCRIPTION.replace("{problem_types}", problem_types_markdown()),
         lifespan=lifespan,
-        openapi_tags=[{"name": "handling", "description": lifecycle_markdown()}],
+        openapi_tags=openapi.tags(lifecycle_markdown()),
+        generate_unique_id_function=openapi.operation_id,
         redoc_url=None,  # served by docs.py, with nothing fetched from outside
         # FastAPI's built-in OpenTelemetry hooks cost a check per request; none is configured.
         telemetry={"tracing": False, "metrics": False, "logs": False},
@@ -106,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(documents_router)  # before `/{complaint_id}`: `/export` is no id
     app.include_router(complaints_router)
     app.include_router(actions_router)
+    app.include_router(staff_router)
     app.include_router(evidence_router)
     app.include_router(public_router)
     app.include_router(h5_router)  # the customers' pages: status lookup, survey

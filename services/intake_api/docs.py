@@ -58,7 +58,7 @@ def _target(action: Action) -> str:
 
 def _moves(status: Status) -> list[tuple[str, str]]:
     """(action path segment, next status) for every action allowed in `status`."""
-    return [(a.value.replace("_", "-"), _target(a)) for a in sorted(allowed_actions(status))]
+    return [(a.slug, _target(a)) for a in sorted(allowed_actions(status))]
 
 
 def lifecycle_markdown() -> str:

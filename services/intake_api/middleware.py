@@ -52,7 +52,8 @@ class BodyTooLarge(HTTPException):
 def _problem_413(limit: int) -> list[Message]:
     body = orjson.dumps(
         {
-            "type": "about:blank",
+            "type": "/problems/body-too-large",
+            "code": "body-too-large",
             "title": "Content Too Large",
             "status": 413,
             "detail": f"The request body exceeds {limit} bytes.",

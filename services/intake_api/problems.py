@@ -22,6 +22,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from services.intake_api.audit_trail import record_denial
+from services.intake_api.problem_catalog import (
+    CATALOG,
+    CODE_OF_STATUS,
+    problem_type,
+    wants_chinese,
+)
 from shared.db.engine import DatabaseUnavailable
 from shared.domain import errors as domain
 from shared.domain.lifecycle import InvalidTransition
@@ -41,40 +47,63 @@ class ProblemError(BaseModel):
 
 
 class Problem(BaseModel):
-    """An RFC 9457 problem document."""
+    """An RFC 9457 problem document. `code` names the kind of problem (stable; the `type` is
+    `/problems/<code>`); `title` and `detail` follow `Accept-Language` (zh → 中文)."""
 
-    type: str = Field(default="about:blank", description="A URI reference naming the problem")
-    title: str
-    status: int
-    detail: str | None = None
-    instance: str | None = None
+    type: str = Field(
+        description="A URI reference naming the problem", examples=["/problems/tier-too-low"]
+    )
+    code: str = Field(
+        description="The kind of problem, stable: switch on it", examples=["tier-too-low"]
+    )
+    title: str = Field(examples=["受理级别不足"])
+    status: int = Field(examples=[403])
+    detail: str | None = Field(
+        default=None,
+        examples=[
+            "此投诉的级别需要更高一级受理人处理，请转交上级。"
+            "（a level-2 complaint needs a higher tier to triage）"
+        ],
+    )
+    instance: str | None = Field(default=None, examples=["/api/v1/complaints/0b6f…/triage"])
     errors: list[ProblemError] | None = Field(
         default=None, description="Field-level details of a validation problem"
     )
     allowed_actions: list[str] | None = Field(
-        default=None, description="For an action refused in the current state: what is allowed"
+        default=None,
+        description="For an action refused in the current status: the actions the status allows",
     )
 
 
 def problem_response(
     status: int,
     *,
+    code: str | None = None,
     detail: str | None = None,
-    type_: str = "about:blank",
-    title: str | None = None,
+    request: Request | None = None,
     instance: str | None = None,
     headers: Mapping[str, str] | None = None,
     **extensions: Any,
 ) -> Response:
+    """The problem document of `code` (by default, the status's), with its title and detail in
+    the language the request asks for: in Chinese the code's advice, then `detail` (which says
+    what exactly was refused) in brackets."""
+    code = code or CODE_OF_STATUS.get(status, "bad-request" if status < 500 else "internal-error")
+    kind = CATALOG.get(code)
+    title = kind.title if kind else HTTPStatus(status).phrase
+    if kind and request is not None and wants_chinese(request.headers.get("accept-language")):
+        title = kind.title_zh
+        detail = f"{kind.advice_zh}（{detail}）" if detail else kind.advice_zh
     body: dict[str, Any] = {
-        "type": type_,
-        "title": title or HTTPStatus(status).phrase,
+        "type": problem_type(code),
+        "code": code,
+        "title": title,
         "status": status,
     }
     if detail:
         body["detail"] = detail
-    if instance:
-        body["instance"] = instance
+    if instance or request is not None:
+        body["instance"] = instance or (request.url.path if request is not None else None)
     body.update({k: v for k, v in extensions.items() if v is not None})
     return Response(
         orjson.dumps(body), status_code=status, media_type=PROBLEM_JSON, headers=headers
@@ -95,71 +124,79 @@ async def _validation(request: Request, exc: Exception) -> Response:
     if any(e.get("type") == "json_invalid" for e in errors):
         return problem_response(
             400,
-            type_="/problems/malformed-json",
-            title="Malformed JSON",
+            code="malformed-json",
             detail="The request body is not valid JSON.",
-            instance=request.url.path,
+            request=request,
             errors=_field_errors(errors),
         )
+    detail = "Some fields are missing or invalid; see errors."
+    if _form_sent_as_json(request, errors):
+        detail = (
+            "This endpoint takes a form: send the fields as application/x-www-form-urlencoded "
+            "(username=…&password=…), not JSON."
+        )
     return problem_response(
-        422,
-        type_="/problems/validation",
-        title="Invalid input",
-        detail="Some fields are missing or invalid; see errors.",
-        instance=request.url.path,
-        errors=_field_errors(errors),
+        422, code="validation", detail=detail, request=request, errors=_field_errors(errors)
     )
+
+
+def _form_sent_as_json(request: Request, errors: Sequence[Any]) -> bool:
+    """Form fields missing from a JSON body: the client sent JSON to a form endpoint (sign-in)."""
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    missing_form = any(
+        e.get("type") == "missing" and tuple(e.get("loc", ()))[:1] == ("body",) for e in errors
+    )
+    route = request.scope.get("route")
+    body_media = getattr(getattr(route, "body_field", None), "field_info", None)
+    takes_form = getattr(body_media, "media_type", "") == "application/x-www-form-urlencoded"
+    return missing_form and takes_form and media_type.endswith("json")
 
 
 async def _http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    detail = exc.detail if isinstance(exc.detail, str) else None
-    return problem_response(
-        exc.status_code, detail=detail, instance=request.url.path, headers=exc.headers
-    )
+    detail: str | None = exc.detail if isinstance(exc.detail, str) else None
+    if detail == HTTPStatus(exc.status_code).phrase:
+        detail = None  # Starlette's default: the title says it already
+    return problem_response(exc.status_code, detail=detail, request=request, headers=exc.headers)
 
 
-_DOMAIN_STATUS: list[tuple[type[domain.DomainError], int, str]] = [
-    (domain.Unauthenticated, 401, "about:blank"),
-    (domain.RateLimited, 429, "about:blank"),
-    (domain.InvalidInput, 422, "/problems/validation"),
-    (domain.NotFound, 404, "about:blank"),
-    (domain.PreconditionFailed, 412, "/problems/stale-version"),
-    (domain.PreconditionRequired, 428, "/problems/if-match-required"),
-    (domain.Forbidden, 403, "about:blank"),
-    (domain.Conflict, 409, "/problems/conflict"),
+# The status of each kind of domain refusal; a subclass takes its parent's.
+_DOMAIN_STATUS: list[tuple[type[domain.DomainError], int]] = [
+    (domain.Unauthenticated, 401),
+    (domain.RateLimited, 429),
+    (domain.InvalidInput, 422),
+    (domain.NotFound, 404),
+    (domain.PreconditionFailed, 412),
+    (domain.PreconditionRequired, 428),
+    (domain.Forbidden, 403),
+    (domain.Conflict, 409),
 ]
 
 
 async def _domain(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, domain.DomainError)
-    status, type_ = next(
-        ((s, t) for cls, s, t in _DOMAIN_STATUS if isinstance(exc, cls)),
-        (422, "/problems/domain-rule"),
-    )
+    status = next((s for cls, s in _DOMAIN_STATUS if isinstance(exc, cls)), 422)
     extensions: dict[str, Any] = {}
     if isinstance(exc, domain.InvalidInput):
         extensions["errors"] = [
             {"loc": list(e.loc), "msg": e.msg, "type": e.type} for e in exc.errors
         ]
     if isinstance(exc, InvalidTransition):
-        type_ = "/problems/invalid-transition"
-        extensions["allowed_actions"] = sorted(str(a) for a in exc.allowed)
-    type_ = getattr(exc, "problem_type", None) or type_
-    title = exc.title if type_ != "about:blank" else None
+        extensions["allowed_actions"] = sorted(a.slug for a in exc.allowed)
     headers: dict[str, str] = {}
     if isinstance(exc, domain.Unauthenticated):
         headers["WWW-Authenticate"] = 'Bearer realm="kesu"'
+    detail = exc.detail
     if isinstance(exc, domain.RateLimited):
         headers["Retry-After"] = str(exc.retry_after_seconds)
+        detail = f"{detail} Retry after {exc.retry_after_seconds} s."
     if isinstance(exc, domain.Unauthenticated | domain.Forbidden | domain.NotVisible):
         await record_denial(request, status, exc.detail)
     return problem_response(
         status,
-        type_=type_,
-        title=title,
-        detail=exc.detail,
-        instance=request.url.path,
+        code=exc.code,
+        detail=detail,
+        request=request,
         headers=headers,
         **extensions,
     )
@@ -171,10 +208,9 @@ async def _unavailable(request: Request, exc: Exception) -> Response:
     what = "The database" if isinstance(exc, DatabaseUnavailable) else "A service we depend on"
     return problem_response(
         503,
-        type_="/problems/unavailable",
-        title="Service Unavailable",
+        code="unavailable",
         detail=f"{what} is unreachable for the moment; retry after the given delay.",
-        instance=request.url.path,
+        request=request,
         headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER)},
     )
 
@@ -193,8 +229,9 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     )
     return problem_response(
         500,
+        code="internal-error",
         detail=f"An unexpected error occurred (incident {incident}).",
-        instance=request.url.path,
+        request=request,
     )
 
 

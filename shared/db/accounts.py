@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.db.tables import ApiKey, Department, RefreshToken, User, table_of
@@ -37,6 +38,69 @@ async def get_user_by_username(conn: AsyncConnection, username: str) -> dict[str
 async def list_users(conn: AsyncConnection) -> list[dict[str, Any]]:
     rows = await conn.execute(select(users).order_by(users.c.username))
     return [dict(r) for r in rows.mappings()]
+
+
+async def display_names(conn: AsyncConnection, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The names shown next to ids in answers: a staff account's display name, an integration
+    key's name (actors are either). One query for a whole page."""
+    if not ids:
+        return {}
+    wanted = list(set(ids))
+    stmt = union_all(
+        select(users.c.id, users.c.display_name.label("name")).where(users.c.id.in_(wanted)),
+        select(api_keys.c.id, api_keys.c.name).where(api_keys.c.id.in_(wanted)),
+    )
+    return {row.id: row.name for row in await conn.execute(stmt)}
+
+
+@dataclass(frozen=True)
+class StaffFilters:
+    role: str | None = None
+    department: str | None = None
+    active: bool | None = True
+
+
+def _staff_where(filters: StaffFilters) -> list[Any]:
+    where: list[Any] = []
+    if filters.role is not None:
+        where.append(users.c.role == filters.role)
+    if filters.department is not None:
+        where.append(users.c.department == filters.department)
+    if filters.active is not None:
+        where.append(users.c.is_active.is_(filters.active))
+    return where
+
+
+async def staff_page(
+    conn: AsyncConnection, filters: StaffFilters, *, after: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """The staff directory (员工通讯录), by username (unique, so a stable cursor): `limit + 1`
+    rows after `after` so the caller knows whether a next page exists. Only the columns the
+    directory shows: never the password hash or the mobile number."""
+    stmt = (
+        select(
+            users.c.id,
+            users.c.username,
+            users.c.display_name,
+            users.c.role,
+            users.c.department,
+            departments.c.name.label("department_name"),
+            users.c.contact_phone,
+            users.c.is_active,
+        )
+        .select_from(users.outerjoin(departments, departments.c.code == users.c.department))
+        .where(*_staff_where(filters))
+        .order_by(users.c.username)
+        .limit(limit + 1)
+    )
+    if after is not None:
+        stmt = stmt.where(users.c.username > after)
+    return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+
+
+async def count_staff(conn: AsyncConnection, filters: StaffFilters) -> int:
+    stmt = select(func.count()).select_from(users).where(*_staff_where(filters))
+    return int((await conn.execute(stmt)).scalar_one())
 
 
 async def insert_user(conn: AsyncConnection, values: dict[str, Any]) -> None:

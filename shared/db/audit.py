@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, insert, select, true
+from sqlalchemy import ColumnElement, and_, func, insert, select, true
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.db.tables import AuditEvent, table_of
@@ -131,6 +131,12 @@ class AuditFilters:
         if self.occurred_to is not None:
             out.append(c.occurred_at < self.occurred_to)
         return out
+
+
+async def count(conn: AsyncConnection, filters: AuditFilters) -> int:
+    """How many entries the filters match, over all pages."""
+    stmt = select(func.count()).select_from(audit_events).where(and_(true(), *filters.clauses()))
+    return int((await conn.execute(stmt)).scalar_one())
 
 
 async def page(

@@ -107,10 +107,16 @@ def facts_from_row(row: dict[str, Any]) -> ComplaintFacts:
 
 
 async def list_events(
-    conn: AsyncConnection, complaint_id: uuid.UUID
+    conn: AsyncConnection, complaint_id: uuid.UUID, *, after_seq: int = 0, limit: int | None = None
 ) -> list[tuple[Event, EventMeta, int]]:
-    """The complaint's whole log, oldest first, as (event, meta, global event id)."""
-    stmt = select(events).where(events.c.complaint_id == complaint_id).order_by(events.c.seq)
+    """The complaint's log, oldest first, as (event, meta, global event id): the events after
+    `after_seq`, at most `limit` of them (all by default)."""
+    stmt = (
+        select(events)
+        .where(events.c.complaint_id == complaint_id, events.c.seq > after_seq)
+        .order_by(events.c.seq)
+        .limit(limit)
+    )
     out = []
     for row in (await conn.execute(stmt)).mappings():
         meta = EventMeta(
@@ -558,6 +564,15 @@ async def _text_page(
         if len(rows) > limit:
             break
     return rows
+
+
+async def count_matching(
+    conn: AsyncConnection, filters: ComplaintFilters, *, visible: Visibility
+) -> int:
+    """How many complaints the list's filters match, over all pages (`count=true`)."""
+    where = and_(visibility_clause(visible), *filters.clauses())
+    stmt = select(func.count()).select_from(complaints).where(where)
+    return int((await conn.execute(stmt)).scalar_one())
 
 
 async def list_page(

@@ -154,15 +154,25 @@ async def list_outbox(
     conn: AsyncConnection, filters: OutboxFilters, *, before_id: int | None, limit: int
 ) -> list[dict[str, Any]]:
     """Newest first; `limit + 1` rows so the caller knows whether there is a next page."""
+    clauses = _outbox_where(filters)
+    if before_id is not None:
+        clauses.append(outbox.c.id < before_id)
+    stmt = select(*_OUTBOX_COLUMNS).where(*clauses).order_by(outbox.c.id.desc()).limit(limit + 1)
+    return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+
+
+def _outbox_where(filters: OutboxFilters) -> list[Any]:
     clauses = []
     for name in ("status", "kind", "topic", "complaint_id", "waiting_for"):
         value = getattr(filters, name)
         if value is not None:
             clauses.append(outbox.c[name] == value)
-    if before_id is not None:
-        clauses.append(outbox.c.id < before_id)
-    stmt = select(*_OUTBOX_COLUMNS).where(*clauses).order_by(outbox.c.id.desc()).limit(limit + 1)
-    return [dict(r) for r in (await conn.execute(stmt)).mappings()]
+    return clauses
+
+
+async def count_outbox(conn: AsyncConnection, filters: OutboxFilters) -> int:
+    stmt = select(func.count()).select_from(outbox).where(*_outbox_where(filters))
+    return int((await conn.execute(stmt)).scalar_one())
 
 
 async def get_outbox(conn: AsyncConnection, outbox_id: int) -> dict[str, Any] | None:
@@ -179,13 +189,7 @@ async def list_deliveries(
     before_id: int | None,
     limit: int,
 ) -> list[dict[str, Any]]:
-    clauses = []
-    if status is not None:
-        clauses.append(deliveries.c.status == status)
-    if subscription_id is not None:
-        clauses.append(deliveries.c.subscription_id == subscription_id)
-    if outbox_id is not None:
-        clauses.append(deliveries.c.outbox_id == outbox_id)
+    clauses = _delivery_where(status, subscription_id, outbox_id)
     if before_id is not None:
         clauses.append(deliveries.c.id < before_id)
     stmt = (
@@ -251,3 +255,28 @@ async def replay_delivery(conn: AsyncConnection, delivery_id: int, *, now: datet
         .values(_owed_again(now))
     )
     return bool((await conn.execute(stmt)).rowcount)
+
+
+def _delivery_where(
+    status: str | None, subscription_id: uuid.UUID | None, outbox_id: int | None
+) -> list[Any]:
+    clauses = []
+    if status is not None:
+        clauses.append(deliveries.c.status == status)
+    if subscription_id is not None:
+        clauses.append(deliveries.c.subscription_id == subscription_id)
+    if outbox_id is not None:
+        clauses.append(deliveries.c.outbox_id == outbox_id)
+    return clauses
+
+
+async def count_deliveries(
+    conn: AsyncConnection,
+    *,
+    status: str | None,
+    subscription_id: uuid.UUID | None,
+    outbox_id: int | None,
+) -> int:
+    where = _delivery_where(status, subscription_id, outbox_id)
+    stmt = select(func.count()).select_from(deliveries).where(*where)
+    return int((await conn.execute(stmt)).scalar_one())

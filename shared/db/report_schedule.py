@@ -79,6 +79,10 @@ ORDER BY id DESC
 LIMIT $3
 """
 
+COUNT_RUNS = """
+SELECT count(*) FROM report_runs WHERE ($1::text IS NULL OR scope = $1::text) AND title <> ''
+"""
+
 GET_RUN = f"SELECT {_RUN}, report FROM report_runs WHERE id = $1 AND title <> ''"
 
 RUN_FILES = "SELECT file_stem, xlsx, html FROM report_runs WHERE id = $1 AND title <> ''"
@@ -185,6 +189,12 @@ async def runs(
     conn: AsyncConnection, *, scope: str | None, before_id: int | None, limit: int
 ) -> Sequence[Row]:
     return await fetch(conn, LIST_RUNS, scope, before_id, limit + 1)
+
+
+async def count_runs(conn: AsyncConnection, *, scope: str | None) -> int:
+    """How many kept reports the scope holds, over all pages (`count=true`)."""
+    rows = await fetch(conn, COUNT_RUNS, scope)
+    return int(rows[0][0])
 
 
 async def get_run(conn: AsyncConnection, run_id: int) -> Row | None:

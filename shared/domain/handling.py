@@ -45,9 +45,20 @@ from shared.domain.enums import (
     Responsibility,
     Role,
     Satisfaction,
-    Status,
 )
-from shared.domain.errors import Conflict, FieldError, Forbidden, InvalidInput
+from shared.domain.errors import (
+    AwaitingApproval,
+    ClosureRequirements,
+    DomainError,
+    FieldError,
+    Forbidden,
+    FourEyes,
+    InvalidInput,
+    Recusal,
+    StateConflict,
+    TierTooLow,
+    WrongRole,
+)
 from shared.domain.events import (
     Assigned,
     AwaitingCustomer,
@@ -178,10 +189,10 @@ def authorize(
 ) -> None:
     roles = action_roles(action, closure)
     if principal.role not in roles or not principal.has_role(*roles):
-        raise Forbidden(f"your role may not {action} complaints")
+        raise WrongRole(f"your role may not {action.slug} complaints")
     if action in TIER_ACTIONS and not tier_reaches(principal.role, state.level, rules=routing):
-        raise Forbidden(
-            f"a level-{int(state.level)} complaint needs a higher tier to {action} "
+        raise TierTooLow(
+            f"a level-{int(state.level)} complaint needs a higher tier to {action.slug} "
             f"(一级/二级/三级受理人)"
         )
 
@@ -216,15 +227,6 @@ def assignee_problem(
     return None
 
 
-def permitted_actions(
-    principal: Principal, status: Status, *, closure: ClosureRules = DEFAULT_CLOSURE_RULES
-) -> frozenset[Action]:
-    """The actions the status allows and the caller's role may take (tier limits aside)."""
-    return frozenset(
-        a for a in allowed_actions(status) if principal.has_role(*action_roles(a, closure))
-    )
-
-
 def _polite(loc: str, text: str | None) -> None:
     """Text sent to customers must not use seed 002's forbidden phrases (禁忌语言)."""
     if text and (found := find_forbidden_phrases(text)):
@@ -238,6 +240,13 @@ _CMD = ConfigDict(extra="forbid", frozen=True)
 
 class Command(BaseModel):
     model_config = _CMD
+
+    @classmethod
+    def check(cls, state: ComplaintState, ctx: Context) -> None:
+        """The rules of this action that depend on the complaint and the caller only, never on
+        the request's body (approval pending, closure requirements, four eyes …): checked
+        before `decide`, and dry-run by `available_actions` to tell a caller what it may do
+        now. Raise a `StateConflict` (409) or a `Forbidden` (403); body rules go in `decide`."""
 
     def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
         raise NotImplementedError
@@ -334,10 +343,11 @@ class Reassign(Assign):
 def _not_the_subject(state: ComplaintState, assignee_id: uuid.UUID | None) -> None:
     subject = state.subject.staff_user_id if state.subject else None
     if assignee_id is not None and assignee_id == subject:
-        raise InvalidInput(
+        raise Recusal(
             [
                 FieldError(
-                    ("body", "assignee_id"), "the staff member complained about must recuse (回避)"
+                    ("body", "assignee_id"),
+                    "the staff member complained about must recuse (回避): choose someone else",
                 )
             ]
         )
@@ -347,6 +357,8 @@ def _not_the_subject(state: ComplaintState, assignee_id: uuid.UUID | None) -> No
 
 
 class StartInvestigation(Command):
+    """责任部门进行调查: the assigned department starts investigating."""
+
     note: MediumText | None = None
 
     def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
@@ -383,6 +395,8 @@ class AwaitCustomer(Command):
 
 
 class CustomerRespondedCmd(Command):
+    """The customer answered: the SLA clock runs again from where it paused."""
+
     summary: MediumText | None = None
 
     def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
@@ -409,6 +423,8 @@ class RecordFindings(Command):
 
 
 class RecordRootCause(Command):
+    """分析原因: record the root cause (8D)."""
+
     root_cause: LongText = Field(examples=["供应商来料密封圈尺寸超差，进货检验未覆盖该尺寸"])
 
     def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
@@ -459,22 +475,38 @@ class ProposeSolution(Command):
 
 
 class ApproveSolution(Command):
+    """审批: approve a solution above the approval limits (never its own proposer)."""
+
     comment: MediumText | None = None
 
-    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+    @classmethod
+    def check(cls, state: ComplaintState, ctx: Context) -> None:
         solution = state.solution
         assert solution is not None  # solution_proposed always has one
+        if solution.approved:
+            raise StateConflict(
+                "this solution needs no approval or is approved already; implement it once the "
+                "customer agrees"
+            )
+        if solution.required_approval is Role.DIRECTOR and ctx.principal.role is not Role.DIRECTOR:
+            raise TierTooLow(
+                "this solution's amount needs a director's approval (三级审批): ask a director"
+            )
+        if solution.proposed_by is not None and solution.proposed_by == ctx.principal.id:
+            raise FourEyes(
+                "a solution is approved by someone other than its proposer (四眼原则): "
+                "ask another manager or director"
+            )
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
         role = ctx.principal.role
         assert role is not None
-        needed = solution.required_approval
-        if needed is Role.DIRECTOR and role is not Role.DIRECTOR:
-            raise Forbidden("this solution's amount needs a director's approval (三级审批)")
-        if solution.proposed_by is not None and solution.proposed_by == ctx.principal.id:
-            raise Forbidden("a solution is approved by someone other than its proposer (四眼原则)")
         return [SolutionApproved(role=role, comment=self.comment)]
 
 
 class RejectSolution(Command):
+    """Send the solution back to the investigation, with a reason."""
+
     reason: MediumText
 
     def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
@@ -482,6 +514,8 @@ class RejectSolution(Command):
 
 
 class CustomerAgrees(Command):
+    """客户确认 OK: record that the customer accepts the solution."""
+
     note: MediumText | None = None
 
     def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
@@ -489,6 +523,8 @@ class CustomerAgrees(Command):
 
 
 class CustomerRejects(Command):
+    """客户确认 NG: record that the customer refuses the solution; the investigation resumes."""
+
     reason: MediumText = Field(examples=["客户认为赔偿金额不足以覆盖地板损失"])
 
     def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
@@ -496,20 +532,28 @@ class CustomerRejects(Command):
 
 
 class ImplementSolution(Command):
+    """实施处理方案: record that the approved, accepted solution was carried out."""
+
     note: MediumText | None = Field(default=None, examples=["已更换排水泵，赔偿款已转账"])
 
-    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+    @classmethod
+    def check(cls, state: ComplaintState, ctx: Context) -> None:
         solution = state.solution
         assert solution is not None
         if solution.implemented_at is not None:
-            raise InvalidInput([FieldError(("body",), "this solution is already implemented")])
-        errors = []
+            raise StateConflict("this solution is already implemented: resolve the complaint")
         if not solution.approved:
-            errors.append(f"awaiting approval by a {solution.required_approval}")
+            raise AwaitingApproval(
+                f"the solution awaits approval by a {solution.required_approval} (审批): "
+                "implement it once approved"
+            )
         if solution.customer_response is None:
-            errors.append("the customer has not agreed to the solution yet")
-        if errors:
-            raise InvalidInput([FieldError(("body",), "; ".join(errors))])
+            raise StateConflict(
+                "the customer has not agreed to the solution yet: record the customer's answer "
+                "(customer-agrees) first"
+            )
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
         return [SolutionImplemented(note=self.note)]
 
 
@@ -518,11 +562,14 @@ class Resolve(Command):
 
     result: LongText = Field(examples=["已为您更换排水泵并完成赔偿，感谢您的耐心等待"])
 
-    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
-        _polite("result", self.result)
+    @classmethod
+    def check(cls, state: ComplaintState, ctx: Context) -> None:
         solution = state.solution
         if solution is not None and solution.implemented_at is None:
-            raise InvalidInput([FieldError(("body",), "implement the proposed solution first")])
+            raise StateConflict("implement the proposed solution first (implement-solution)")
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+        _polite("result", self.result)
         return [Resolved(result=self.result, survey_nonce=ctx.new_nonce())]
 
 
@@ -573,8 +620,11 @@ class RecordSatisfaction(Command):
     comment: MediumText | None = None
     method: ContactMethod = Field(default=ContactMethod.PHONE, description="How it was asked")
 
-    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+    @classmethod
+    def check(cls, state: ComplaintState, ctx: Context) -> None:
         _not_the_handler(state, ctx)
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
         return satisfaction_events(
             state,
             self.score,
@@ -594,9 +644,12 @@ class Escalate(Command):
         default=None, description="Who of the next tier takes the case (default: its queue)"
     )
 
-    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+    @classmethod
+    def check(cls, state: ComplaintState, ctx: Context) -> None:
         if state.level >= Level.VERY_SERIOUS:
-            raise InvalidInput([FieldError(("body",), "already at level 3 (三级投诉)")])
+            raise StateConflict("already at level 3 (三级投诉), the highest")
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
         _not_the_subject(state, self.assignee_id)
         return [
             Escalated(
@@ -663,21 +716,22 @@ class MarkInvalid(Command):
 
     explanation: LongText = Field(examples=["经核实，漏水系安装时进水管未拧紧所致，已为您免费紧固"])
 
+    @classmethod
+    def check(cls, state: ComplaintState, ctx: Context) -> None:
+        if state.investigation is None or not may_mark_invalid(state.investigation.responsibility):
+            raise StateConflict(
+                "only findings of customer or third-party fault make a complaint invalid: "
+                "record such findings first (record-findings)"
+            )
+
     def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
         _polite("explanation", self.explanation)
-        if state.investigation is None or not may_mark_invalid(state.investigation.responsibility):
-            raise InvalidInput(
-                [
-                    FieldError(
-                        ("body",),
-                        "only findings of customer or third-party fault make a complaint invalid",
-                    )
-                ]
-            )
         return [MarkedInvalid(explanation=self.explanation)]
 
 
 class Reopen(Command):
+    """Reopen a resolved, closed or invalid complaint, with a reason."""
+
     reason: MediumText
 
     def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
@@ -691,10 +745,13 @@ class Close(Command):
 
     summary: MediumText | None = None
 
-    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+    @classmethod
+    def check(cls, state: ComplaintState, ctx: Context) -> None:
         blockers = _closure_blockers(state, ctx.rules.closure)
         if blockers:
-            raise InvalidInput([FieldError(("body",), f"cannot close yet: {', '.join(blockers)}")])
+            raise ClosureRequirements(f"cannot close yet (四不放过): {', '.join(blockers)}")
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
         return [Closed(summary=self.summary)]
 
 
@@ -702,6 +759,8 @@ class Close(Command):
 
 
 class AddCorrectiveAction(Command):
+    """制订纠正预防措施: add a corrective or preventive action with its owner and due date."""
+
     kind: Literal["corrective", "preventive"] = "corrective"
     description: LongText = Field(examples=["对密封圈来料增加尺寸全检"])
     owner: MediumText = Field(examples=["质量部 王工"])
@@ -725,6 +784,8 @@ def _known_action(state: ComplaintState, action_id: uuid.UUID) -> None:
 
 
 class UpdateCorrectiveAction(Command):
+    """Record the progress of a corrective action."""
+
     action_id: uuid.UUID
     status: ActionStatus
     note: MediumText | None = None
@@ -737,7 +798,7 @@ class UpdateCorrectiveAction(Command):
 
 
 class VerifyCorrectiveAction(Command):
-    """效果确认."""
+    """效果确认: record whether a corrective action proved effective."""
 
     action_id: uuid.UUID
     effective: StrictBool
@@ -762,9 +823,12 @@ class RegulatorReply(Command):
     content: LongText = Field(examples=["已与消费者协商一致，退还差价320元，消费者表示满意"])
     outcome: MediumText | None = Field(default=None, examples=["调解成功"])
 
-    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+    @classmethod
+    def check(cls, state: ComplaintState, ctx: Context) -> None:
         if state.channel is not Channel.REGULATOR:
-            raise InvalidInput([FieldError(("body",), "only regulator-forwarded cases")])
+            raise StateConflict("only complaints forwarded by a regulator take a regulator reply")
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
         if self.replied_at.tzinfo is None or self.replied_at > ctx.now:
             raise InvalidInput([FieldError(("body", "replied_at"), "must be past, with offset")])
         return [
@@ -825,9 +889,12 @@ class Claim(Command):
 
     note: MediumText | None = None
 
-    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+    @classmethod
+    def check(cls, state: ComplaintState, ctx: Context) -> None:
         if state.assignee_id is not None:
-            raise Conflict("this complaint is already assigned (已被认领)")
+            raise StateConflict("this complaint is already assigned (已被认领)")
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
         user_id = ctx.principal.user_id
         assert user_id is not None  # only staff roles claim
         department = (
@@ -843,17 +910,20 @@ class Review(Command):
 
     comment: MediumText | None = Field(default=None, examples=["处理过程符合规定，同意存档"])
 
-    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+    @classmethod
+    def check(cls, state: ComplaintState, ctx: Context) -> None:
         _review_problem(state, ctx)
         if state.review is not None:
-            raise InvalidInput([FieldError(("body",), "this result is already reviewed")])
+            raise StateConflict("this result is already reviewed")
         blockers = [
             b
             for b in _closure_blockers(state, ctx.rules.closure)
             if b is not ClosureBlocker.REVIEW_MISSING
         ]
         if blockers:
-            raise InvalidInput([FieldError(("body",), f"cannot review yet: {', '.join(blockers)}")])
+            raise ClosureRequirements(f"cannot review yet: {', '.join(blockers)}")
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
         role = ctx.principal.role
         assert role is not None
         return [CaseReviewed(role=role, comment=self.comment)]
@@ -865,8 +935,11 @@ class SendBack(Command):
 
     reason: MediumText = Field(examples=["处理记录不完整，请补充与客户的沟通记录"])
 
-    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+    @classmethod
+    def check(cls, state: ComplaintState, ctx: Context) -> None:
         _review_problem(state, ctx)
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
         role = ctx.principal.role
         assert role is not None
         return [CaseSentBack(role=role, reason=self.reason, handler_id=state.assignee_id)]
@@ -880,13 +953,16 @@ class LogFollowUpAttempt(Command):
     attempted_at: IsoDateTime | None = Field(default=None, description="Default: now")
     note: MediumText | None = Field(default=None, examples=["电话无人接听"])
 
-    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+    @classmethod
+    def check(cls, state: ComplaintState, ctx: Context) -> None:
         _not_the_handler(state, ctx)
+        if state.satisfaction is not None:
+            raise StateConflict("the customer has rated this result")
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
         at = self.attempted_at or ctx.now
         if at.tzinfo is None or at > ctx.now:
             raise InvalidInput([FieldError(("body", "attempted_at"), "must be past, with offset")])
-        if state.satisfaction is not None:
-            raise InvalidInput([FieldError(("body",), "the customer has rated this result")])
         day = _working_day(at, ctx.calendar)
         return [
             FollowUpAttemptLogged(
@@ -908,24 +984,25 @@ class RecordUnreachable(Command):
 
     note: MediumText | None = Field(default=None, examples=["三个工作日内三次电话均无人接听"])
 
-    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+    @classmethod
+    def check(cls, state: ComplaintState, ctx: Context) -> None:
         _not_the_handler(state, ctx)
         if state.satisfaction is not None:
-            raise InvalidInput([FieldError(("body",), "the customer has rated this result")])
+            raise StateConflict("the customer has rated this result")
         followup = state.followup or FollowUp()
         if followup.unreachable_at is not None:
-            raise InvalidInput([FieldError(("body",), "already recorded as unreachable")])
+            raise StateConflict("already recorded as unreachable")
         needed = ctx.rules.closure.followup_attempts
         days = followup.working_days()
         if days < needed:
-            raise InvalidInput(
-                [
-                    FieldError(
-                        ("body",),
-                        f"log {needed} attempts on different working days first ({days} so far)",
-                    )
-                ]
+            raise StateConflict(
+                f"log {needed} attempts on different working days first ({days} so far): "
+                "log-followup-attempt"
             )
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+        followup = state.followup or FollowUp()
+        days = followup.working_days()
         return [
             FollowUpUnreachable(attempts=len(followup.attempts), working_days=days, note=self.note)
         ]
@@ -986,12 +1063,41 @@ COMMANDS: dict[Action, type[Command]] = {
 }
 
 
-def decide(state: ComplaintState, action: Action, command: Command, ctx: Context) -> list[Event]:
-    """The events `command` produces on `state`, or a domain error: 403 when the caller may not,
-    409 when the status does not allow the action (with the allowed actions), 422 when a rule
-    (approval, closure, invalid path, recusal) refuses it."""
+def check(state: ComplaintState, action: Action, ctx: Context) -> None:
+    """Whether the caller may take `action` on `state` now, whatever the body: 403 when the
+    caller may not (role, tier, four eyes), 409 when the status does not allow the action (with
+    the allowed actions) or a rule of the action refuses it in this state (approval pending,
+    closure requirements …). The one source of `decide`'s refusals and of `available_actions`."""
     # Who you are comes before what the state allows.
     authorize(ctx.principal, action, state, routing=ctx.rules.routing, closure=ctx.rules.closure)
     if action not in allowed_actions(state.status):
         raise InvalidTransition(state.status, action, allowed_actions(state.status))
+    COMMANDS[action].check(state, ctx)
+
+
+def decide(state: ComplaintState, action: Action, command: Command, ctx: Context) -> list[Event]:
+    """The events `command` produces on `state`, or a domain error: `check`'s refusals first,
+    then 422 when a rule of the body refuses it (recusal, forbidden phrases, an unknown
+    corrective action …)."""
+    check(state, action, ctx)
     return command.decide(state, ctx)
+
+
+def available_actions(state: ComplaintState, ctx: Context) -> list[Action]:
+    """What this caller may do to `state` now (the `allowed_actions` a complaint is shown
+    with): every command whose `check` passes, dry-run, so an action offered is refused only
+    for its body (or a change made in between)."""
+    available = []
+    in_status = allowed_actions(state.status)
+    for action in COMMANDS:
+        # Two of check's own conditions first, without raising: most actions fail one of them,
+        # and an exception per action would cost most of the dry run.
+        roles = action_roles(action, ctx.rules.closure)
+        if action not in in_status or not ctx.principal.has_role(*roles):
+            continue
+        try:
+            check(state, action, ctx)
+        except DomainError:
+            continue
+        available.append(action)
+    return available

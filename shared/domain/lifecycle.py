@@ -51,7 +51,19 @@ __all__ = [
 
 
 class Action(StrEnum):
-    """What staff, customers, regulators or the SLA worker do to a complaint; one event each."""
+    """What staff, customers, regulators or the SLA worker do to a complaint; one event each.
+
+    The value is the name stored and used in code; `slug` is how the API spells it everywhere
+    (the action's URL, `allowed_actions`, problem documents, the diagram): kebab-case."""
+
+    @property
+    def slug(self) -> str:
+        """The action as the API spells it: `start_investigation` → `start-investigation`."""
+        return self.value.replace("_", "-")
+
+    @classmethod
+    def from_slug(cls, slug: str) -> Action:
+        return cls(slug.replace("-", "_"))
 
     TRIAGE = "triage"  # 初步判断: kind, category, level (确定投诉类别)
     ASSIGN = "assign"  # 转交相应责任部门 and handler
@@ -114,13 +126,14 @@ class InvalidTransition(Conflict):
     """
 
     title = "Invalid transition"
+    code = "invalid-transition"
 
     def __init__(self, status: Status, action: Action, allowed: frozenset[Action]) -> None:
         self.status = status
         self.action = action
         self.allowed = allowed
-        listed = ", ".join(sorted(allowed)) or "none"
-        super().__init__(f"cannot {action} a complaint in status {status}; allowed: {listed}")
+        listed = ", ".join(sorted(a.slug for a in allowed)) or "none"
+        super().__init__(f"cannot {action.slug} a complaint in status {status}; allowed: {listed}")
 
 
 STATUS_LABELS: Mapping[Status, str] = MappingProxyType(
@@ -331,11 +344,11 @@ def mermaid_state_diagram(*, include_in_place: bool = True) -> str:
     lines += [f"    {status} : {STATUS_LABELS[status]}" for status in Status]
     lines.append(f"    [*] --> {Status.REGISTERED}")
     for (source, target), actions in _edges().items():
-        lines.append(f"    {source} --> {target} : {', '.join(actions)}")
+        lines.append(f"    {source} --> {target} : {', '.join(a.slug for a in actions)}")
     lines += [f"    {status} --> [*]" for status in Status if status in TERMINAL_STATES]
     if include_in_place:
         for status in Status:
             lines.append(f"    note right of {status}")
-            lines += [f"        {action}" for action in _in_place(status)]
+            lines += [f"        {action.slug}" for action in _in_place(status)]
             lines.append("    end note")
     return "\n".join(lines) + "\n"

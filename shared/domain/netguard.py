@@ -110,6 +110,7 @@ class UnsafeURLError(DomainError):
     """A webhook URL or address the SSRF policy refuses (不安全的回调地址)."""
 
     title = "Unsafe webhook URL"
+    code = "unsafe-url"
 
 
 @dataclass(frozen=True, slots=True)

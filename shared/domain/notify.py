@@ -38,6 +38,7 @@ from shared.domain.events import (
     SolutionApproved,
     SolutionProposed,
 )
+from shared.domain.reference import SHANGHAI
 from shared.domain.sla import PlannedDeadline
 from shared.domain.templates import TemplateKey, format_due_at_local, stage_label
 
@@ -72,7 +73,7 @@ def webhook_payload(state: ComplaintState, event: Event, meta: EventMeta) -> dic
         "reference": state.reference,
         "event": event.type,
         "seq": meta.seq,
-        "occurred_at": meta.occurred_at.isoformat(),
+        "occurred_at": meta.occurred_at.astimezone(SHANGHAI).isoformat(),  # as shown everywhere
         "status": state.status.value,
         "level": int(state.level),
         "kind": state.kind.value,

@@ -75,6 +75,8 @@ class TemplateError(DomainError):
     itself instead of being folded into a pydantic ValidationError.
     """
 
+    code = "template"
+
     title = "Invalid message template"
 
 

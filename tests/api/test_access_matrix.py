@@ -375,7 +375,7 @@ ON_REGISTERED: dict[str, int] = {
     "reply_to_customer": 200,
     "escalate": 200,
     "withdraw": 200,
-    "regulator_reply": 422,
+    "regulator_reply": 409,  # not a regulator case: a state conflict
     "claim": 200,  # nobody holds it yet: the caller takes it
     "link_repeat": 422,  # the example's complaint id names no stored complaint
     "unlink_repeat": 422,  # nothing is linked yet

@@ -133,7 +133,7 @@ async def test_automatic_entries_seed_002_5_4_1_1_and_5_4_1_3(desk: Desk, team: 
             (team.refs["Z"], "survey_not_done", "50.00", "hq"),
         ]
     )
-    assert page["count"] == 3
+    assert page["total"] == 3
     assert page["next_cursor"] is None
     assert {e["source"] for e in page["items"]} == {"automatic"}
     first = next(e for e in page["items"] if e["reference"] == team.refs["Y"])

@@ -161,7 +161,7 @@ async def test_api_keys_are_shown_once_scoped_and_revocable(
     anon: httpx.AsyncClient, admin_headers: dict[str, str]
 ) -> None:
     key = await create_key(anon, admin_headers, ["complaints:create"])
-    listed = (await anon.get("/api/v1/api-keys", headers=admin_headers)).json()
+    listed = (await anon.get("/api/v1/api-keys", headers=admin_headers)).json()["items"]
     [mine] = [k for k in listed if k["id"] == key.id]
     assert "key" not in mine
     created = await anon.post("/api/v1/complaints", json=complaint_body(), headers=key.headers)

@@ -86,15 +86,20 @@ async def test_no_cursor_shape_gets_a_server_error(client: httpx.AsyncClient, pa
         _assert_problem(response, 422)
 
 
-async def test_audit_before_id_past_bigint_is_422(
+async def test_audit_cursor_past_bigint_is_422(
     anon: httpx.AsyncClient, admin_headers: dict[str, str]
 ) -> None:
     path = "/api/v1/audit-events"
-    top = await anon.get(path, params={"before_id": BIGINT_MAX}, headers=admin_headers)
+
+    # The cursor format (base64 of a JSON object, the next page's `b`efore id) written out.
+    def cursor(before: int) -> str:
+        return base64.urlsafe_b64encode(json.dumps({"b": before}).encode()).decode()
+
+    top = await anon.get(path, params={"cursor": cursor(BIGINT_MAX)}, headers=admin_headers)
     assert top.status_code == 200, top.text
-    past = await anon.get(path, params={"before_id": BIGINT_MAX + 1}, headers=admin_headers)
+    past = await anon.get(path, params={"cursor": cursor(BIGINT_MAX + 1)}, headers=admin_headers)
     _assert_problem(past, 422)
-    assert [e["loc"] for e in past.json()["errors"]] == [["query", "before_id"]]
+    assert [e["loc"] for e in past.json()["errors"]] == [["query", "cursor"]]
 
 
 @pytest.fixture(scope="module")

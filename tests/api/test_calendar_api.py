@@ -77,7 +77,7 @@ async def test_the_default_calendar_is_seeded_from_chinesecalendar(
     frozen_now[0] = datetime(2026, 6, 1, 10, tzinfo=SH)
     assert (await anon.get(f"{BASE}/default", headers=agent.headers)).json()["warning"] is None
     listed = await anon.get(BASE, headers=agent.headers)
-    assert "default" in [c["code"] for c in listed.json()]
+    assert "default" in [c["code"] for c in listed.json()["items"]]
 
 
 async def test_days_list_holidays_and_make_up_days_in_a_range(
@@ -89,7 +89,7 @@ async def test_days_list_holidays_and_make_up_days_in_a_range(
         headers=agent.headers,
     )
     assert response.status_code == 200
-    days = {d["day"]: (d["type"], d["name"], d["source"]) for d in response.json()}
+    days = {d["day"]: (d["type"], d["name"], d["source"]) for d in response.json()["items"]}
     assert days["2026-09-20"] == ("workday", "国庆节调休", "chinesecalendar")
     assert days["2026-10-10"] == ("workday", "国庆节调休", "chinesecalendar")
     assert days["2026-10-01"][0] == "holiday"
@@ -100,7 +100,7 @@ async def test_days_list_holidays_and_make_up_days_in_a_range(
         params={"from": "2026-01-01", "to": "2026-12-31", "type": "workday"},
         headers=agent.headers,
     )
-    assert {d["type"] for d in only_workdays.json()} == {"workday"}
+    assert {d["type"] for d in only_workdays.json()["items"]} == {"workday"}
 
 
 async def test_day_status_says_whether_it_is_a_working_day(

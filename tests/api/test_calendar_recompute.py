@@ -41,7 +41,7 @@ async def env(own_url: str, test_servers: Servers) -> AsyncIterator[dict[str, An
 async def _resolution(env: dict[str, Any], complaint_id: str) -> dict[str, Any]:
     deadlines = (
         await env["client"].get(f"/api/v1/complaints/{complaint_id}/deadlines", headers=env["key"])
-    ).json()
+    ).json()["items"]
     return next(d for d in deadlines if d["stage"] == "resolution")
 
 
@@ -80,7 +80,7 @@ async def test_loading_next_years_schedule_recomputes_provisional_deadlines(
     assert datetime.fromisoformat(after["due_at"]).date().isoformat() == "2027-01-06"
     events = (
         await client.get(f"/api/v1/complaints/{created['id']}/events", headers=env["key"])
-    ).json()
+    ).json()["items"]
     recomputed = [e for e in events if e["type"] == "deadlines.recomputed"]
     assert len(recomputed) == 1
     moved = {d["stage"]: d for d in recomputed[0]["payload"]["deadlines"]}

@@ -72,6 +72,6 @@ async def test_a_customer_uploads_a_photo_after_the_lookup(
     listed = await anon.get(
         f"/api/v1/complaints/{complaint['id']}/attachments", headers=staff.agent.headers
     )
-    assert [(f["file_name"], f["uploaded_by_kind"]) for f in listed.json()] == [
+    assert [(f["file_name"], f["uploaded_by_kind"]) for f in listed.json()["items"]] == [
         ("漏水照片.png", "customer")
     ]

@@ -59,7 +59,7 @@ async def _deadlines(
 ) -> list[dict[str, Any]]:
     response = await anon.get(f"/api/v1/complaints/{cid}/deadlines", headers=headers)
     assert response.status_code == 200, response.text
-    result: list[dict[str, Any]] = response.json()
+    result: list[dict[str, Any]] = response.json()["items"]
     return result
 
 

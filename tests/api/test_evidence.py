@@ -102,7 +102,7 @@ async def test_staff_upload_is_hashed_recorded_listed_and_downloaded_with_audit(
         await fs.client.get(
             f"/api/v1/complaints/{complaint['id']}/events", headers=fs.agent.headers
         )
-    ).json()
+    ).json()["items"]
     attached = [e for e in events if e["type"] == "complaint.evidence_attached"]
     assert len(attached) == 1
     assert attached[0]["payload"]["sha256"] == stored["sha256"]
@@ -111,7 +111,7 @@ async def test_staff_upload_is_hashed_recorded_listed_and_downloaded_with_audit(
         await fs.client.get(
             f"/api/v1/complaints/{complaint['id']}/attachments", headers=fs.agent.headers
         )
-    ).json()
+    ).json()["items"]
     assert [f["id"] for f in listed] == [stored["id"]]
 
     got = await fs.client.get(
@@ -256,7 +256,7 @@ async def test_a_customer_uploads_with_reference_and_phone(fs: Stack) -> None:
         await fs.client.get(
             f"/api/v1/complaints/{complaint['id']}/attachments", headers=fs.agent.headers
         )
-    ).json()
+    ).json()["items"]
     assert [(f["file_name"], f["uploaded_by_kind"]) for f in listed] == [("收据.png", "customer")]
 
 

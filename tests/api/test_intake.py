@@ -42,7 +42,7 @@ async def test_registered_complaint_reads_back_by_id_reference_and_events(
     assert by_id.headers["etag"] == '"1"'
     by_ref = await client.get(f"/api/v1/complaints/by-reference/{created['reference']}")
     assert by_ref.json() == created
-    events = (await client.get(f"/api/v1/complaints/{created['id']}/events")).json()
+    events = (await client.get(f"/api/v1/complaints/{created['id']}/events")).json()["items"]
     assert [e["seq"] for e in events] == [1]
     assert events[0]["type"] == "complaint.registered"
     assert events[0]["payload"]["reference"] == created["reference"]

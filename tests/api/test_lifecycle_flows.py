@@ -57,17 +57,17 @@ async def test_full_seed_procedure_from_intake_to_closure(
     )
     assert flow.complaint["solution"]["required_approval"] == "manager"
     # Implementing before approval and agreement is refused.
-    await flow.act("implement_solution", handler, {}, expect=422)
+    await flow.act("implement_solution", handler, {}, expect=409)
     await flow.act("approve_solution", handler, {}, expect=403)  # handlers do not approve
     await flow.act("approve_solution", staff.manager.headers, {"comment": "同意"})
     await flow.act("customer_agrees", handler, {"note": "客户同意"})
     await flow.act("implement_solution", handler, {"note": "已换新并付款"})
     await flow.act("resolve", handler, {"result": "已为您换新并补偿，感谢您的耐心等待"})
     assert flow.status == "resolved"
-    # 四不放过: a company-fault complaint needs a corrective action before it closes; and the
-    # clerk archives (seed 002 §3.2), never a manager alone.
+    # 四不放过: a company-fault complaint needs a corrective action before it closes (409); and
+    # the clerk archives (seed 002 §3.2), never a manager alone.
     await flow.act("close", staff.manager.headers, {}, expect=403)
-    await flow.act("close", staff.clerk.headers, {}, expect=422)
+    await flow.act("close", staff.clerk.headers, {}, expect=409)
     await flow.act(
         "add_corrective_action",
         handler,
@@ -85,7 +85,7 @@ async def test_full_seed_procedure_from_intake_to_closure(
     await flow.refresh(staff.manager.headers)
     assert flow.complaint["satisfaction"] == 2
     # Seed 002 §5.1.1.1: reviewed by the tier above (审核) before the clerk archives (存档).
-    await flow.act("close", staff.clerk.headers, {}, expect=422)
+    await flow.act("close", staff.clerk.headers, {}, expect=409)
     await flow.act("review", staff.manager.headers, {"comment": "同意存档"})
     await flow.act("close", staff.clerk.headers, {"summary": "结案"})
     assert flow.status == "closed"
@@ -133,7 +133,7 @@ async def test_invalid_path_when_the_customer_is_at_fault(
         "mark_invalid",
         staff.handler_quality.headers,
         {"explanation": "经核实非产品问题"},
-        expect=422,
+        expect=409,
     )
     await flow.act(
         "record_findings",
@@ -280,8 +280,8 @@ async def test_every_disallowed_transition_is_409_with_the_allowed_actions(
     which only the clerk takes): 409 and what is allowed. The refusal must change nothing."""
     for status in Status:
         flow = await drive_to(await register(anon, staff.agent.headers), status.value, staff)
-        allowed = {a.value for a in allowed_actions(status)}
-        refused = [a.value for a in Action if a.value not in allowed]
+        allowed = {a.slug for a in allowed_actions(status)}
+        refused = [a.value for a in Action if a.slug not in allowed]
         assert refused, status
         for action in refused:
             who = staff.clerk if action == "close" else staff.director
@@ -418,7 +418,7 @@ async def test_reject_solution_and_four_eyes_on_approval(
     await flow.act("implement_solution", staff.handler_quality.headers, {"note": "已转账"})
     implemented_at = flow.complaint["solution"]["implemented_at"]
     await flow.act(
-        "implement_solution", staff.handler_quality.headers, {"note": "重复付款"}, expect=422
+        "implement_solution", staff.handler_quality.headers, {"note": "重复付款"}, expect=409
     )
     await flow.refresh(staff.manager.headers)
     assert flow.complaint["solution"]["implemented_at"] == implemented_at

@@ -89,7 +89,7 @@ async def test_creating_a_user_cannot_set_server_owned_fields(
         field: {**USER_FIELDS, "is_active": False}[field],
     }
     _refused(await anon.post("/api/v1/users", json=body, headers=admin_headers), field)
-    users = (await anon.get("/api/v1/users", headers=admin_headers)).json()
+    users = (await anon.get("/api/v1/users", headers=admin_headers)).json()["items"]
     assert username not in {u["username"] for u in users}
 
 
@@ -108,7 +108,7 @@ async def test_an_api_key_cannot_be_chosen_by_the_client(
     name = f"集成-{uuid.uuid4().hex[:6]}"
     body = {"name": name, "scopes": ["complaints:read"], field: value}
     _refused(await anon.post("/api/v1/api-keys", json=body, headers=admin_headers), field)
-    keys = (await anon.get("/api/v1/api-keys", headers=admin_headers)).json()
+    keys = (await anon.get("/api/v1/api-keys", headers=admin_headers)).json()["items"]
     assert name not in {k["name"] for k in keys}
 
 

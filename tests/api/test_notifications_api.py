@@ -113,7 +113,7 @@ async def test_subscription_lifecycle_secret_shown_once(
     assert created.headers["location"] == f"{SUBSCRIPTIONS}/{sub['id']}"
 
     listed = await anon.get(SUBSCRIPTIONS, headers=admin_headers)
-    assert sub["id"] in {s["id"] for s in listed.json()}
+    assert sub["id"] in {s["id"] for s in listed.json()["items"]}
     assert sub["secret"] not in listed.text
     one = await anon.get(f"{SUBSCRIPTIONS}/{sub['id']}", headers=admin_headers)
     assert "secret" not in one.json()
@@ -237,7 +237,7 @@ async def test_templates_list_defaults(
 ) -> None:
     response = await anon.get(TEMPLATES, headers=admin_headers)
     assert response.status_code == 200
-    templates = {t["key"]: t for t in response.json()}
+    templates = {t["key"]: t for t in response.json()["items"]}
     assert len(templates) == 15  # + issue 11's management_review, handler, overrun, group
     # 定期报表 (SPEC §6): e-mail only, the report's title and period.
     assert templates["report_ready"]["channels"] == ["email"]
@@ -617,11 +617,12 @@ async def test_outbox_paging_and_unknown_rows(
     assert len(first["items"]) == 2
     rest = await anon.get(
         "/api/v1/outbox",
-        params={"topic": event, "limit": 10, "before_id": first["next_before_id"]},
+        params={"topic": event, "limit": 10, "cursor": first["next_cursor"], "count": "true"},
         headers=admin_headers,
     )
     assert len(rest.json()["items"]) == 3
-    assert rest.json()["next_before_id"] is None
+    assert rest.json()["next_cursor"] is None
+    assert rest.json()["total"] == 5
     for path in (
         "/api/v1/outbox/999999999",
         "/api/v1/outbox/abc",

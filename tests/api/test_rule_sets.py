@@ -64,7 +64,7 @@ async def _register(env: dict[str, Any], **body: Any) -> Flow:
 async def test_unchanged_rule_sets_are_the_seeds_defaults_at_version_0(env: dict[str, Any]) -> None:
     response = await env["client"].get(BASE, headers=env["agent"].headers)
     assert response.status_code == 200
-    by_name = {r["name"]: r for r in response.json()}
+    by_name = {r["name"]: r for r in response.json()["items"]}
     assert set(by_name) == {"level", "repeat", "routing", "approval", "closure", "assessment"}
     approval = by_name["approval"]
     assert approval["is_default"] is True
@@ -328,13 +328,13 @@ async def test_a_company_with_another_sign_off_chain_changes_the_closure_rules(
     await flow.act("claim", agent.headers, {})
     await flow.act("resolve", agent.headers, {"result": "已电话指导客户操作，问题解决"})
     await flow.act("log_followup_attempt", manager.headers, {"method": "phone"})
-    await flow.act("record_unreachable", manager.headers, {}, expect=422)  # 3 working days
+    await flow.act("record_unreachable", manager.headers, {}, expect=409)  # 3 working days
     await flow.act("close", manager.headers, {}, expect=403)  # the clerk archives
     try:
         closure = {"archivist_roles": ["clerk", "manager"], "followup_attempts": 1}
         assert (await _put(env, "closure", closure)).status_code == 200
         await flow.act("record_unreachable", manager.headers, {})
-        await flow.act("close", manager.headers, {}, expect=422)  # still reviewed first
+        await flow.act("close", manager.headers, {}, expect=409)  # still reviewed first
         await flow.act("review", manager.headers, {})
         await flow.act("close", manager.headers, {})
         assert flow.status == "closed"

@@ -249,7 +249,8 @@ async def test_similar_complaints_say_why_and_respect_access(
     response = await anon.get(f"{LIST}/{first['id']}/similar", headers=reader)
     assert response.status_code == 200, response.text
     reasons = {
-        ids.get(s["complaint"]["id"], s["complaint"]["id"]): s["reasons"] for s in response.json()
+        ids.get(s["complaint"]["id"], s["complaint"]["id"]): s["reasons"]
+        for s in response.json()["items"]
     }
     assert reasons["customer"] == ["same_customer"]
     assert reasons["order"] == ["same_order"]
@@ -261,7 +262,7 @@ async def test_similar_complaints_say_why_and_respect_access(
 
     # The director sees agent2's complaint too.
     as_director = await anon.get(f"{LIST}/{first['id']}/similar", headers=staff.director.headers)
-    assert hidden.json()["id"] in {s["complaint"]["id"] for s in as_director.json()}
+    assert hidden.json()["id"] in {s["complaint"]["id"] for s in as_director.json()["items"]}
     unknown = await anon.get(f"{LIST}/{uuid.uuid4()}/similar", headers=reader)
     assert unknown.status_code == 404
     assert unknown.headers["content-type"] == "application/problem+json"

@@ -81,7 +81,7 @@ async def test_seed_002_levels_and_tiers_from_intake_to_closure(
         },
     )
     # Seed 000: 换货 needs a manager's approval — the proposer's is not enough (four eyes).
-    await flow.act("implement_solution", manager, {"note": "新品已发出"}, expect=422)
+    await flow.act("implement_solution", manager, {"note": "新品已发出"}, expect=409)
     await flow.act("approve_solution", manager, {}, expect=403)
     await flow.act("approve_solution", director, {"comment": "同意补发"})
     await flow.act("customer_agrees", manager, {"note": "客户电话确认"})
@@ -224,10 +224,10 @@ async def test_seed_003_regulator_case_with_director_approval_and_the_reply(
         "record_satisfaction", staff.clerk.headers, {"score": 1, "comment": "回访：非常满意"}
     )
     # 第七条: 向监管部门反馈 before 结案 (and before the director signs it off).
-    refused = await flow.act("close", staff.clerk.headers, {}, expect=422)
+    refused = await flow.act("close", staff.clerk.headers, {}, expect=409)
     assert "regulator_reply_missing" in refused.json()["detail"]
     assert "review_missing" in refused.json()["detail"]
-    await flow.act("review", director, {}, expect=422)
+    await flow.act("review", director, {}, expect=409)
     await flow.act(
         "regulator_reply",
         director,
@@ -327,7 +327,7 @@ async def test_seed_004_company_fault_with_corrective_actions_verified(
     await flow.act("resolve", handler, {"result": "新品已寄出，请注意查收"})
     # 四不放过: no corrective action yet (and the agent no longer closes: the clerk archives).
     await flow.act("close", agent, {}, expect=403)
-    refused = await flow.act("close", staff.clerk.headers, {}, expect=422)
+    refused = await flow.act("close", staff.clerk.headers, {}, expect=409)
     assert "corrective_action_missing" in refused.json()["detail"]
     for action in (
         {
@@ -429,7 +429,7 @@ async def test_seed_002_5_1_1_1_agent_handles_manager_reviews_clerk_archives(
     # 审核 by the tier above: the agent may neither review nor archive its own work.
     await flow.act("review", agent, {}, expect=403)
     await flow.act("close", agent, {}, expect=403)
-    await flow.act("close", staff.clerk.headers, {}, expect=422)  # not reviewed yet
+    await flow.act("close", staff.clerk.headers, {}, expect=409)  # not reviewed yet
     sent_back = await flow.act("send_back", manager, {"reason": "请补充上门检测记录"})
     assert sent_back.json()["status"] == "investigating"
     assert flow.complaint["assignee_id"] == staff.agent.id  # back to its handler

@@ -118,7 +118,7 @@ async def test_seed_002_5_3_1_6_unreachable_after_attempts_on_three_working_days
     (国庆) does not count, two calls on one day count once, a 调休 Saturday counts."""
     flow = await drive_to(await register(anon, staff.agent.headers), "resolved", staff)
     clerk = staff.clerk.headers
-    refused = await flow.act("close", clerk, {}, expect=422)
+    refused = await flow.act("close", clerk, {}, expect=409)
     assert "satisfaction_missing" in refused.json()["detail"]
     for at in (
         "2026-10-02T10:00:00+08:00",  # 国庆 holiday
@@ -128,7 +128,7 @@ async def test_seed_002_5_3_1_6_unreachable_after_attempts_on_three_working_days
     ):
         await flow.act("log_followup_attempt", staff.agent.headers, {"attempted_at": at})
     assert len(flow.complaint["followup"]["attempts"]) == 4
-    early = await flow.act("record_unreachable", staff.agent.headers, {}, expect=422)
+    early = await flow.act("record_unreachable", staff.agent.headers, {}, expect=409)
     assert "(2 so far)" in early.json()["detail"]
     await flow.act("log_followup_attempt", clerk, {"attempted_at": "2026-10-12T10:00:00+08:00"})
     await flow.act("record_unreachable", clerk, {"note": "三个工作日均无人接听"})

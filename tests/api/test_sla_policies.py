@@ -92,10 +92,10 @@ async def test_staff_read_the_policies(
     created = (await _create(anon, admin_headers, name="测试：读取")).json()
     listed = await anon.get(BASE, headers=manager.headers)
     assert listed.status_code == 200
-    assert len(listed.json()) >= len(DEFAULT_POLICIES) + 1
-    assert created["id"] in {p["id"] for p in listed.json()}
+    assert len(listed.json()["items"]) >= len(DEFAULT_POLICIES) + 1
+    assert created["id"] in {p["id"] for p in listed.json()["items"]}
     inactive = await anon.get(BASE, params={"active": "false"}, headers=manager.headers)
-    assert created["id"] in {p["id"] for p in inactive.json()}
+    assert created["id"] in {p["id"] for p in inactive.json()["items"]}
     one = await anon.get(f"{BASE}/{created['id']}", headers=manager.headers)
     assert one.status_code == 200
     assert one.headers["etag"] == '"1"'
@@ -150,7 +150,9 @@ async def test_create_then_change_makes_a_new_version_for_new_complaints(
     assert changed.status_code == 200, changed.text
     assert changed.json()["version"] == 2
     assert changed.headers["etag"] == '"2"'
-    versions = (await anon.get(f"{BASE}/{policy_id}/versions", headers=admin_headers)).json()
+    versions = (await anon.get(f"{BASE}/{policy_id}/versions", headers=admin_headers)).json()[
+        "items"
+    ]
     assert [v["version"] for v in versions] == [1, 2]
     assert versions[0]["valid_until"] == versions[1]["valid_from"]
     assert versions[1]["valid_until"] is None

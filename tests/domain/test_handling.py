@@ -13,7 +13,13 @@ import pytest
 from shared.domain.access import Principal
 from shared.domain.complaint import ActorKind, ComplaintState, EventMeta
 from shared.domain.enums import Channel, Level, Role, Satisfaction, Status
-from shared.domain.errors import Forbidden, InvalidInput
+from shared.domain.errors import (
+    AwaitingApproval,
+    ClosureRequirements,
+    Forbidden,
+    InvalidInput,
+    StateConflict,
+)
 from shared.domain.events import (
     ComplaintRegistered,
     Escalated,
@@ -292,15 +298,16 @@ def test_four_eyes_on_approval() -> None:
 
 
 def test_implementation_needs_approval_and_agreement_and_happens_once() -> None:
+    """State conflicts (409), not bad input: the same request succeeds once the state allows."""
     state = proposed("800.00")
-    with pytest.raises(InvalidInput, match="approval"):
+    with pytest.raises(AwaitingApproval, match="approval"):
         act(state, A.IMPLEMENT_SOLUTION, HANDLER)
     state = act(state, A.APPROVE_SOLUTION, MANAGER)
-    with pytest.raises(InvalidInput, match="agreed"):
+    with pytest.raises(StateConflict, match="agreed"):
         act(state, A.IMPLEMENT_SOLUTION, HANDLER)
     state = act(state, A.CUSTOMER_AGREES, HANDLER)
     state = act(state, A.IMPLEMENT_SOLUTION, HANDLER, {"note": "已付款"})
-    with pytest.raises(InvalidInput, match="already implemented"):
+    with pytest.raises(StateConflict, match="already implemented"):
         act(state, A.IMPLEMENT_SOLUTION, HANDLER, {"note": "再次付款"})
 
 
@@ -325,12 +332,12 @@ def with_8d(state: ComplaintState) -> ComplaintState:
 def test_closure_of_a_company_fault_needs_root_cause_and_action() -> None:
     state = company_fault_resolved()
     state = act(state, A.RECORD_SATISFACTION, AGENT2, {"score": 2})
-    with pytest.raises(InvalidInput) as refused:
+    with pytest.raises(ClosureRequirements) as refused:
         act(state, A.CLOSE, CLERK)
     assert "root_cause_missing" in refused.value.detail
     assert "corrective_action_missing" in refused.value.detail
     assert "review_missing" in refused.value.detail
-    with pytest.raises(InvalidInput, match="root_cause_missing"):
+    with pytest.raises(ClosureRequirements, match="root_cause_missing"):
         act(state, A.REVIEW, DIRECTOR)  # the reviewer signs off a complete case only
     state = act(with_8d(state), A.REVIEW, DIRECTOR)  # level 3: reviewed by a director
     assert act(state, A.CLOSE, CLERK).status is Status.CLOSED
@@ -340,12 +347,12 @@ def test_a_regulator_case_closes_only_with_its_reply() -> None:
     state = company_fault_resolved(regulator=True)
     state = with_8d(state)
     state = act(state, A.RECORD_SATISFACTION, AGENT2, {"score": 2})
-    with pytest.raises(InvalidInput, match="regulator_reply_missing"):
+    with pytest.raises(ClosureRequirements, match="regulator_reply_missing"):
         act(state, A.REVIEW, DIRECTOR)  # the reviewer signs off a complete case only
     relaxed = Rules(closure=ClosureRules(require_regulator_reply=False))
     reviewed = act(state, A.REVIEW, DIRECTOR, rules=relaxed)
     assert act(reviewed, A.CLOSE, CLERK, rules=relaxed).status is Status.CLOSED
-    with pytest.raises(InvalidInput, match="regulator_reply_missing"):
+    with pytest.raises(ClosureRequirements, match="regulator_reply_missing"):
         act(reviewed, A.CLOSE, CLERK)
     replied = act(
         state,

@@ -14,7 +14,13 @@ from shared.calendar_data import default_calendar
 from shared.domain.calendar import BusinessCalendar
 from shared.domain.complaint import ComplaintState
 from shared.domain.enums import Level, Role, Status
-from shared.domain.errors import Conflict, Forbidden, InvalidInput
+from shared.domain.errors import (
+    ClosureRequirements,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    StateConflict,
+)
 from shared.domain.events import stamp
 from shared.domain.handling import COMMANDS, Context, decide
 from shared.domain.lifecycle import Action
@@ -81,7 +87,7 @@ def test_seed_002_5_1_1_3_level_3_is_reviewed_by_another_director() -> None:
     reviewed = act(state, A.REVIEW, DIRECTOR2)
     assert reviewed.review is not None
     assert (reviewed.review.reviewer_id, reviewed.review.role) == (DIRECTOR2.id, Role.DIRECTOR)
-    with pytest.raises(InvalidInput, match="already reviewed"):
+    with pytest.raises(StateConflict, match="already reviewed"):
         act(reviewed, A.REVIEW, DIRECTOR2)
     assert act(reviewed, A.CLOSE, CLERK).status is Status.CLOSED
 
@@ -96,7 +102,7 @@ def test_seed_002_5_1_1_a_send_back_returns_the_case_to_its_handler() -> None:
     )
     again = act(back, A.RESOLVE, AGENT, {"result": "已补充处理"})
     assert again.satisfaction is None  # rated again
-    with pytest.raises(InvalidInput, match="satisfaction_missing"):
+    with pytest.raises(ClosureRequirements, match="satisfaction_missing"):
         act(again, A.REVIEW, MANAGER)
 
 
@@ -114,7 +120,7 @@ def test_seed_002_5_3_1_6_attempts_count_on_distinct_working_days() -> None:
     assert state.followup is not None
     assert state.followup.attempts[0].working_day is None
     assert state.followup.working_days() == 2
-    with pytest.raises(InvalidInput, match="2 so far"):
+    with pytest.raises(StateConflict, match="2 so far"):
         act(state, A.RECORD_UNREACHABLE, AGENT2, calendar=calendar)
     # A company that accepts two attempts (rule data) records it now.
     two = Rules(closure=ClosureRules(followup_attempts=2))

@@ -55,10 +55,19 @@ class Flow:
         return self.complaint
 
     async def events(self, headers: dict[str, str]) -> list[dict[str, Any]]:
-        response = await self.client.get(f"/api/v1/complaints/{self.id}/events", headers=headers)
-        assert response.status_code == 200, response.text
-        events: list[dict[str, Any]] = response.json()
-        return events
+        """The whole history, page after page (following `next_cursor`)."""
+        events: list[dict[str, Any]] = []
+        params: dict[str, Any] = {"limit": 10}
+        while True:
+            response = await self.client.get(
+                f"/api/v1/complaints/{self.id}/events", params=params, headers=headers
+            )
+            assert response.status_code == 200, response.text
+            page = response.json()
+            events += page["items"]
+            if page["next_cursor"] is None:
+                return events
+            params = {"limit": 10, "cursor": page["next_cursor"]}
 
     async def survey_token(self, db: Database) -> str:
         """The token of the newest survey link the customer was sent: read from the outbox row

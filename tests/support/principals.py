@@ -41,13 +41,14 @@ async def create_user(
     role: str,
     department: str | None = None,
     name: str | None = None,
+    display_name: str | None = None,
 ) -> Account:
     username = f"{name or role}-{uuid.uuid4().hex[:8]}"
     response = await client.post(
         "/api/v1/users",
         json={
             "username": username,
-            "display_name": name or role,
+            "display_name": display_name or name or role,
             "role": role,
             "department": department,
             "password": STAFF_PASSWORD,

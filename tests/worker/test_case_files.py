@@ -96,8 +96,12 @@ async def test_a_year_of_closed_cases_is_archived_with_a_manifest_seed_003(
     for flow in flows:
         reference = flow.complaint["reference"]
         events = (
-            await stack.client.get(f"/api/v1/complaints/{flow.id}/events", headers=stack.admin)
-        ).json()
+            await stack.client.get(
+                f"/api/v1/complaints/{flow.id}/events",
+                params={"limit": 200},
+                headers=stack.admin,
+            )
+        ).json()["items"]
         lines = members[f"{reference}/events.jsonl"].decode().splitlines()
         assert [json.loads(line)["type"] for line in lines] == [e["type"] for e in events]
         assert members[f"{reference}/form.pdf"].startswith(b"%PDF")

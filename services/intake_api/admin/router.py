@@ -19,6 +19,7 @@ from services.intake_api.deps import (
     NowDep,
     require_json,
 )
+from services.intake_api.paging import Page, PagingDep
 from services.intake_api.problems import responses
 from shared.domain.access import Scope
 from shared.domain.enums import Role
@@ -104,14 +105,24 @@ USER_EXAMPLE = {
 }
 
 
-@router.get("/users", summary="List staff accounts", response_model=list[UserOut], responses=ERRORS)
-async def list_users(db: DbDep, _: AdminPrincipal) -> list[UserOut]:
-    return [UserOut.model_validate(u) for u in await service.list_users(db)]
+class UserPage(Page[UserOut]):
+    pass
+
+
+@router.get(
+    "/users",
+    summary="List staff accounts with their contact data (admins).",
+    response_model=UserPage,
+    responses=ERRORS,
+)
+async def list_users(db: DbDep, _: AdminPrincipal, paging: PagingDep) -> UserPage:
+    users = [UserOut.model_validate(u) for u in await service.list_users(db)]
+    return UserPage.of_all(users, paging)
 
 
 @router.post(
     "/users",
-    summary="Create a staff account",
+    summary="Create a staff account.",
     status_code=201,
     response_model=UserOut,
     responses=ERRORS,
@@ -152,7 +163,7 @@ async def _user_id(user_id: str) -> uuid.UUID:
 
 
 @router.get(
-    "/users/{user_id}", summary="Get a staff account", response_model=UserOut, responses=ERRORS
+    "/users/{user_id}", summary="Get a staff account.", response_model=UserOut, responses=ERRORS
 )
 async def get_user(
     db: DbDep, _: AdminPrincipal, user_id: Annotated[uuid.UUID, Depends(_user_id)]
@@ -162,7 +173,7 @@ async def get_user(
 
 @router.patch(
     "/users/{user_id}",
-    summary="Change a staff account (role, department, active, password)",
+    summary="Change a staff account: role, department, active, password.",
     response_model=UserOut,
     responses=ERRORS,
     openapi_extra={
@@ -213,19 +224,24 @@ class DepartmentOut(BaseModel):
     updated_at: LocalTime
 
 
+class DepartmentPage(Page[DepartmentOut]):
+    pass
+
+
 @router.get(
     "/departments",
-    summary="List departments",
-    response_model=list[DepartmentOut],
-    responses=responses(401, 429),
+    summary="List the departments.",
+    response_model=DepartmentPage,
+    responses=responses(401, 422, 429),
 )
-async def list_departments(db: DbDep, _: CurrentPrincipal) -> list[DepartmentOut]:
-    return [DepartmentOut.model_validate(d) for d in await service.list_departments(db)]
+async def list_departments(db: DbDep, _: CurrentPrincipal, paging: PagingDep) -> DepartmentPage:
+    departments = [DepartmentOut.model_validate(d) for d in await service.list_departments(db)]
+    return DepartmentPage.of_all(departments, paging)
 
 
 @router.put(
     "/departments/{code}",
-    summary="Create or rename a department",
+    summary="Create or rename a department.",
     response_model=DepartmentOut,
     responses={**ERRORS, 201: {"model": DepartmentOut, "description": "Created"}},
     openapi_extra={
@@ -277,19 +293,24 @@ class ApiKeyCreated(ApiKeyOut):
     key: str = Field(description="Send as X-API-Key. Shown only in this response: store it now.")
 
 
+class ApiKeyPage(Page[ApiKeyOut]):
+    pass
+
+
 @router.get(
     "/api-keys",
-    summary="List integration keys (without the keys)",
-    response_model=list[ApiKeyOut],
+    summary="List integration keys, without the keys.",
+    response_model=ApiKeyPage,
     responses=ERRORS,
 )
-async def list_api_keys(db: DbDep, _: AdminPrincipal) -> list[ApiKeyOut]:
-    return [ApiKeyOut.model_validate(k) for k in await service.list_api_keys(db)]
+async def list_api_keys(db: DbDep, _: AdminPrincipal, paging: PagingDep) -> ApiKeyPage:
+    keys = [ApiKeyOut.model_validate(k) for k in await service.list_api_keys(db)]
+    return ApiKeyPage.of_all(keys, paging)
 
 
 @router.post(
     "/api-keys",
-    summary="Create an integration key (shown once)",
+    summary="Create an integration key, shown once.",
     status_code=201,
     response_model=ApiKeyCreated,
     responses=ERRORS,
@@ -341,7 +362,7 @@ async def _key_id(key_id: str) -> uuid.UUID:
 
 
 @router.delete(
-    "/api-keys/{key_id}", summary="Revoke an integration key", status_code=204, responses=ERRORS
+    "/api-keys/{key_id}", summary="Revoke an integration key.", status_code=204, responses=ERRORS
 )
 async def revoke_api_key(
     db: DbDep,

@@ -76,7 +76,7 @@ class StatementQuery(BaseModel):
 
 @router.get(
     "/entries",
-    summary="The assessment entries of a month (newest first)",
+    summary="List the assessment entries (考核) of a month, newest first.",
     response_model=EntryPage,
     responses=responses(401, 403, 422, 429),
 )
@@ -100,13 +100,13 @@ async def list_entries(
         with_count=query.count,
     )
     return EntryPage(
-        items=items, next_cursor=str(next_id) if next_id is not None else None, count=count
+        items=items, next_cursor=str(next_id) if next_id is not None else None, total=count
     )
 
 
 @router.post(
     "/entries",
-    summary="Enter a procedure violation against a handler (seed 002 §5.4.1.2)",
+    summary="Enter a procedure violation against a handler (seed 002 §5.4.1.2).",
     status_code=201,
     response_model=EntryOut,
     responses=responses(401, 403, 404, 415, 422, 429),
@@ -122,7 +122,7 @@ async def add_entry(
 
 @router.post(
     "/entries/{entry_id}/void",
-    summary="Void an entry, with the reason (audited)",
+    summary="Void an assessment entry, with the reason (audited).",
     response_model=EntryOut,
     responses=responses(401, 403, 404, 409, 415, 422, 429),
 )
@@ -138,7 +138,7 @@ async def void_entry(
 
 @router.get(
     "/statement",
-    summary="The monthly assessment statement per handler and per department (月度考核)",
+    summary="Get the monthly assessment statement per handler and per department (月度考核).",
     response_model=Statement,
     responses=responses(401, 403, 422, 429),
 )

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.intake_api.complaints.schemas import LocalTime
+from services.intake_api.paging import Page
 from shared.domain.assessment import RULE_LABELS, AssessmentRule
 from shared.domain.values import Money
 
@@ -69,10 +70,8 @@ class EntryOut(BaseModel):
         return cls.model_validate(data)
 
 
-class EntryPage(BaseModel):
-    items: list[EntryOut]
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next page")
-    count: int | None = Field(default=None, description="All matching entries (`count=true`)")
+class EntryPage(Page[EntryOut]):
+    pass
 
 
 class RuleTotal(BaseModel):

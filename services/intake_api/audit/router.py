@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from services.intake_api.audit import service
 from services.intake_api.complaints.schemas import LocalTime
 from services.intake_api.deps import AuditReader, DbDep
+from services.intake_api.paging import Page, PageQuery, encode_cursor, int_cursor
 from services.intake_api.problems import responses
 from shared.db.audit import AuditFilters
-from shared.domain.values import MAX_ROW_ID, Identifier, Instant
+from shared.domain.values import Identifier, Instant
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
@@ -31,14 +32,11 @@ class AuditEventOut(BaseModel):
     details: dict[str, Any]
 
 
-class AuditPage(BaseModel):
-    items: list[AuditEventOut]
-    next_before_id: int | None = Field(description="Pass as `before_id` for the next page")
+class AuditPage(Page[AuditEventOut]):
+    pass
 
 
-class AuditQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AuditQuery(PageQuery):
     actor_id: Identifier | None = None
     action: Identifier | None = Field(default=None, examples=["complaint.reveal"])
     outcome: Identifier | None = Field(default=None, examples=["denied"])
@@ -46,17 +44,15 @@ class AuditQuery(BaseModel):
     target_id: Identifier | None = None
     occurred_from: Instant | None = None
     occurred_to: Instant | None = None
-    before_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)
-    limit: int = Field(default=50, ge=1, le=200)
 
 
 @router.get(
     "/audit-events",
-    summary="Query the audit log",
+    summary="Query the audit log, newest first.",
     response_model=AuditPage,
     responses=responses(401, 403, 422, 429),
 )
-async def audit_events(
+async def list_audit_events(
     db: DbDep, _: AuditReader, query: Annotated[AuditQuery, Query()]
 ) -> AuditPage:
     filters = AuditFilters(
@@ -68,7 +64,11 @@ async def audit_events(
         occurred_from=query.occurred_from,
         occurred_to=query.occurred_to,
     )
-    rows, next_id = await service.audit_page(
-        db, filters, before_id=query.before_id, limit=query.limit
+    rows, next_id, total = await service.audit_page(
+        db, filters, before_id=int_cursor(query, "b"), limit=query.limit, count=query.count
     )
-    return AuditPage(items=[AuditEventOut.model_validate(r) for r in rows], next_before_id=next_id)
+    return AuditPage(
+        items=[AuditEventOut.model_validate(r) for r in rows],
+        next_cursor=encode_cursor({"b": next_id}) if next_id else None,
+        total=total,
+    )

@@ -79,7 +79,7 @@ SIGN_IN_EXAMPLES = {
 
 @router.post(
     "/api/v1/auth/token",
-    summary="Sign in (OAuth2 password flow)",
+    summary="Sign in with a username and password (OAuth2 password flow, form fields).",
     response_model=TokenOut,
     responses=responses(401, 422, 429),
     openapi_extra={
@@ -120,12 +120,12 @@ async def sign_in(
 
 @router.post(
     "/api/v1/auth/refresh",
-    summary="Exchange a refresh token for new tokens",
+    summary="Exchange a refresh token for new tokens.",
     response_model=TokenOut,
     responses=responses(401, 415, 422, 429),
     dependencies=[Depends(require_json)],
 )
-async def refresh(
+async def refresh_tokens(
     db: DbDep,
     settings: SettingsDep,
     limiter: LimiterDep,
@@ -145,7 +145,7 @@ async def refresh(
 
 @router.post(
     "/api/v1/auth/sign-out",
-    summary="Revoke a refresh token (and the tokens rotated from it)",
+    summary="Revoke a refresh token and the tokens rotated from it.",
     status_code=204,
     responses=responses(401, 415, 422, 429),
     dependencies=[Depends(require_json)],
@@ -159,8 +159,13 @@ async def sign_out(
     await service.sign_out(db, refresh_token=body.refresh_token, now=now)
 
 
-@router.get("/api/v1/me", summary="Who am I", response_model=MeOut, responses=responses(401, 429))
-async def me(principal: CurrentPrincipal) -> MeOut:
+@router.get(
+    "/api/v1/me",
+    summary="Show who the caller is: kind, role, department and scopes.",
+    response_model=MeOut,
+    responses=responses(401, 429),
+)
+async def get_me(principal: CurrentPrincipal) -> MeOut:
     return MeOut(
         kind=principal.kind,
         id=principal.id,
@@ -190,7 +195,7 @@ CONTACT_EXAMPLES: dict[str, Any] = {
 
 @router.put(
     "/api/v1/me/contact-phone",
-    summary="Set the work contact customers are given (受理人联系方式)",
+    summary="Set the work contact customers are given (受理人联系方式).",
     status_code=204,
     responses=responses(401, 403, 415, 422, 429),
     dependencies=[Depends(require_json)],

@@ -22,6 +22,7 @@ from services.intake_api.calendar.schemas import (
     YearLoadedOut,
 )
 from services.intake_api.deps import AdminPrincipal, AuditDep, DbDep, NowDep, require_json
+from services.intake_api.paging import Page, PagingDep
 from services.intake_api.problems import responses
 from shared.db.calendars import DaySource
 from shared.domain.calendar import DayOverride, DayType
@@ -44,17 +45,29 @@ CHANGE_NOTE = (
 )
 
 
+class CalendarPage(Page[CalendarOut]):
+    pass
+
+
+class DayPage(Page[DayOut]):
+    pass
+
+
 @router.get(
-    "", summary="List business calendars", response_model=list[CalendarOut], responses=READ_ERRORS
+    "",
+    summary="List the business calendars.",
+    response_model=CalendarPage,
+    responses=READ_ERRORS,
 )
-async def list_calendars(db: DbDep, _: StaffReader, now: NowDep) -> list[CalendarOut]:
-    return [CalendarOut.model_validate(c) for c in await service.list_calendars(db, now=now)]
+async def list_calendars(db: DbDep, _: StaffReader, now: NowDep, paging: PagingDep) -> CalendarPage:
+    calendars = [CalendarOut.model_validate(c) for c in await service.list_calendars(db, now=now)]
+    return CalendarPage.of_all(calendars, paging)
 
 
 @router.get(
     "/{code}",
-    summary="A calendar: zone, working hours, the range with an official "
-    "schedule, and a warning when it ends soon",
+    summary="Get a calendar: zone, working hours, the range with an official "
+    "schedule, and a warning when it ends soon.",
     response_model=CalendarOut,
     responses=READ_ERRORS,
 )
@@ -66,7 +79,7 @@ async def get_calendar(db: DbDep, _: StaffReader, now: NowDep, code: CodePath) -
 
 @router.put(
     "/{code}",
-    summary="Create a calendar or change its working hours",
+    summary="Create a calendar or change its working hours.",
     response_model=CalendarOut,
     responses={**WRITE_ERRORS, 201: {"model": CalendarOut, "description": "Created"}},
     description="A new calendar is seeded with every year chinesecalendar knows (201)."
@@ -120,14 +133,15 @@ async def put_calendar(
 
 @router.get(
     "/{code}/days",
-    summary="List the days that differ from Monday–Friday (holidays and 调休 working days)",
-    response_model=list[DayOut],
+    summary="List the days that differ from Monday–Friday (holidays and 调休 working days).",
+    response_model=DayPage,
     responses=READ_ERRORS,
 )
-async def list_days(
+async def list_calendar_days(
     db: DbDep,
     _: StaffReader,
     code: CodePath,
+    paging: PagingDep,
     first: Annotated[
         IsoDate | None, Query(alias="from", description="Inclusive", examples=["2026-01-01"])
     ] = None,
@@ -136,24 +150,24 @@ async def list_days(
     ] = None,
     type_: Annotated[DayType | None, Query(alias="type")] = None,
     source: DaySource | None = None,
-) -> list[DayOut]:
+) -> DayPage:
     days = await service.list_days(db, code, first=first, last=last, type_=type_, source=source)
-    return [DayOut.model_validate(d) for d in days]
+    return DayPage.of_all([DayOut.model_validate(d) for d in days], paging)
 
 
 @router.get(
     "/{code}/days/{day}",
-    summary="Whether a day is a working day",
+    summary="Tell whether a day is a working day.",
     response_model=DayStatusOut,
     responses=READ_ERRORS,
 )
-async def get_day(db: DbDep, _: StaffReader, code: CodePath, day: DayPath) -> DayStatusOut:
+async def get_calendar_day(db: DbDep, _: StaffReader, code: CodePath, day: DayPath) -> DayStatusOut:
     return DayStatusOut.model_validate(await service.day_status(db, code, day))
 
 
 @router.put(
     "/{code}/days/{day}",
-    summary="Set a day: a holiday or a make-up working day (调休)",
+    summary="Set a day as a holiday or a make-up working day (调休).",
     response_model=DayChangeOut,
     responses=WRITE_ERRORS,
     description="An admin's entry for one day (source `admin`); seeding never "
@@ -177,7 +191,7 @@ async def get_day(db: DbDep, _: StaffReader, code: CodePath, day: DayPath) -> Da
         }
     },
 )
-async def put_day(
+async def put_calendar_day(
     db: DbDep,
     _: AdminPrincipal,
     audit: AuditDep,
@@ -199,12 +213,12 @@ async def put_day(
 
 @router.delete(
     "/{code}/days/{day}",
-    summary="Remove a day's entry (it follows Monday–Friday again)",
+    summary="Remove a day's entry so it follows Monday–Friday again.",
     response_model=CalendarChangeOut,
     responses=WRITE_ERRORS,
     description="404 if the day has no entry." + CHANGE_NOTE,
 )
-async def delete_day(
+async def delete_calendar_day(
     db: DbDep,
     _: AdminPrincipal,
     audit: AuditDep,
@@ -230,7 +244,7 @@ YEAR_EXAMPLE = {
 
 @router.post(
     "/{code}/years",
-    summary="Load a year's schedule (放假安排), replacing that year",
+    summary="Load a year's schedule (放假安排), replacing that year.",
     response_model=YearLoadedOut,
     responses=WRITE_ERRORS,
     description="List the weekday holidays and the weekend make-up working days of "

@@ -7,7 +7,13 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from services.intake_api.complaints.service import Answer, Present, load_visible, presenting
+from services.intake_api.complaints.service import (
+    Answer,
+    Present,
+    load_visible,
+    presenting,
+    viewer_for,
+)
 from services.intake_api.etags import required_version
 from shared.application.bootstrap import Collaborators
 from shared.application.complaint_changes import Decision, change_complaints
@@ -96,9 +102,15 @@ async def act(
             details={"events": [e.type for e in events], "version": state.version + len(events)},
         )
         answers: list[Answer] = []
+        new_assignees = [
+            a for e in events if isinstance(a := getattr(e, "assignee_id", None), uuid.UUID)
+        ]
+        viewer = await viewer_for(
+            conn, collab.caches, principal, [row], now=now, more_ids=new_assignees
+        )
 
         def present_row(new_row: dict[str, Any]) -> Answer:
-            return present({**new_row, "subject_user_id": row["subject_user_id"]})
+            return present({**new_row, "subject_user_id": row["subject_user_id"]}, viewer)
 
         try:
             await change_complaints(

@@ -5,6 +5,7 @@ typed body, generated from the domain's command table. Every action needs `If-Ma
 type from the loop, so they must be evaluated when the endpoint is made.)
 """
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
@@ -22,7 +23,6 @@ from services.intake_api.deps import (
 from services.intake_api.etags import etag
 from services.intake_api.examples import ACTION_EXAMPLES
 from services.intake_api.problems import responses
-from shared.domain.access import sees_contact_data
 from shared.domain.handling import COMMANDS, Command
 from shared.domain.lifecycle import Action
 
@@ -42,9 +42,13 @@ ERRORS_DOC = """
 3. **428** no `If-Match`; **404** a complaint you may not see; **412** a stale `If-Match`;
 4. **403** a role that may never take this action, or a tier below the complaint's level;
 5. **409** an action the complaint's current status does not allow
-   (`/problems/invalid-transition`, with `allowed_actions`);
-6. **422** a rule of this action refusing this request (approval pending, closure requirements
-   such as 四不放过, recusal, an assignee outside the level's tier …).
+   (`/problems/invalid-transition`, with `allowed_actions`), or a rule of this action refusing
+   it in the complaint's current state (`awaiting-approval`, `closure-requirements` such as
+   四不放过, `state-conflict`);
+6. **422** a rule refusing this body (`recusal`, an assignee outside the level's tier,
+   forbidden phrases …).
+
+What the caller may do now is the complaint's `allowed_actions`: the same checks, dry-run.
 """
 
 
@@ -75,23 +79,29 @@ def _endpoint(action: Action, command_type: type[Command]) -> Callable[..., Awai
             command,
             if_match=if_match,
             audit=audit,
-            present=lambda row: ComplaintOut.from_row(
-                row, contact_visible=sees_contact_data(principal), principal=principal
-            ),
+            present=lambda row, viewer: ComplaintOut.from_row(row, viewer=viewer),
         )
         return json_response(out, 200, {"ETag": etag(out.version)})
 
-    endpoint.__name__ = f"complaint_{action.value}"
+    # The operationId (`triageComplaint`, `startInvestigationComplaint` …): app.operation_id.
+    endpoint.__name__ = f"{action.value}_complaint"
     return endpoint
+
+
+def summary(action: Action, command_type: type[Command]) -> str:
+    """A whole sentence: the action, then the first sentence of the command's docstring."""
+    words = action.value.replace("_", " ").capitalize()
+    doc = " ".join((command_type.__doc__ or "").split())
+    first = re.split(r"(?<=[.。])\s", doc, maxsplit=1)[0].rstrip(".。")
+    return f"{words}: {first}." if first else f"{words} (`{action.slug}`) on a complaint."
 
 
 for _action, _command in COMMANDS.items():
     router.add_api_route(
-        f"/{{complaint_id}}/{_action.value.replace('_', '-')}",
+        f"/{{complaint_id}}/{_action.slug}",
         _endpoint(_action, _command),
         methods=["POST"],
-        summary=f"{_action.value.replace('_', ' ').capitalize()}: "
-        + (_command.__doc__ or "").strip().split("\n")[0],
+        summary=summary(_action, _command),
         description=(_command.__doc__ or "").strip() + "\n" + ERRORS_DOC,
         response_model=ComplaintOut,
         responses=responses(401, 403, 404, 409, 412, 415, 422, 428, 429),

@@ -26,7 +26,7 @@ router = APIRouter(prefix="/api/v1/complaints", tags=["complaints"])
 
 @router.get(
     "/export",
-    summary="Export the list as the 台帐 (Excel or CSV), streamed",
+    summary="Export the list as the 台帐 (Excel or CSV), streamed.",
     response_class=StreamingResponse,
     responses={
         200: {
@@ -71,7 +71,7 @@ async def export_ledger(
 
 @router.get(
     "/{complaint_id}/form",
-    summary="The printed handling form 《投诉处理单》 (PDF)",
+    summary="Print the complaint's handling form 《投诉处理单》 as a PDF.",
     response_class=Response,
     responses={
         200: {"description": "A4 PDF", "content": {"application/pdf": {}}},

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Response
 
@@ -12,10 +12,12 @@ from services.intake_api.complaints.schemas import (
     ComplaintPage,
     ComplaintQuery,
     DeadlineOut,
+    DeadlinePage,
     EventOut,
+    EventPage,
     PersonalData,
-    SearchMatch,
     SimilarOut,
+    SimilarPage,
     json_response,
     mask_event,
 )
@@ -31,9 +33,13 @@ from services.intake_api.deps import (
 )
 from services.intake_api.etags import etag
 from services.intake_api.examples import COMPLAINT_EXAMPLES
+from services.intake_api.paging import PagingDep, encode_cursor, int_cursor
 from services.intake_api.problems import responses
-from shared.domain.access import Principal, sees_contact_data
+from shared.domain.access import sees_contact_data
 from shared.domain.intake import ComplaintIntake
+
+# The similar complaints shown at most (closest first), paged by position.
+SIMILAR_MAX = 50
 
 router = APIRouter(
     prefix="/api/v1/complaints", tags=["complaints"], dependencies=[Depends(require_json)]
@@ -47,16 +53,10 @@ IDEMPOTENCY_DOC = (
 )
 
 
-def _view(row: dict[str, Any], principal: Principal) -> ComplaintOut:
-    return ComplaintOut.from_row(
-        row, contact_visible=sees_contact_data(principal), principal=principal
-    )
-
-
 @router.post(
     "",
     status_code=201,
-    summary="Register a complaint (受理登记)",
+    summary="Register a complaint (受理登记) and give it its reference number.",
     response_model=ComplaintOut,
     responses=responses(400, 401, 403, 413, 415, 422, 429),
 )
@@ -79,7 +79,7 @@ async def register_complaint(
         principal=principal,
         idempotency_key=idempotency_key,
         audit=audit,
-        present=lambda row: _view(row, principal),
+        present=lambda row, viewer: ComplaintOut.from_row(row, viewer=viewer),
     )
     out = registration.answer
     headers = {"Location": f"{router.prefix}/{out.id}", "ETag": etag(out.version)}
@@ -90,7 +90,7 @@ async def register_complaint(
 
 @router.get(
     "",
-    summary="List complaints (filters, cursor pagination)",
+    summary="List the complaints the caller may see, filtered, a page at a time.",
     response_model=ComplaintPage,
     responses=responses(401, 403, 422, 429),
 )
@@ -118,7 +118,7 @@ async def list_complaints(
         )
 
     limit = min(query.limit, settings.max_page_size)
-    rows, next_cursor = await service.list_page(
+    items, next_cursor, total = await service.list_page(
         collab,
         principal,
         query,
@@ -127,97 +127,96 @@ async def list_complaints(
         audit=audit,
         guard_contact_search=guard_contact_search,
     )
-    contact_visible = sees_contact_data(principal)
-    text = service.text_query(query, principal)
-    items = []
-    for r in rows:
-        out = ComplaintOut.from_row(r, contact_visible=contact_visible, principal=principal)
-        if text is not None:
-            out.match = SearchMatch.of(r, text.terms)
-        items.append(out)
-    return ComplaintPage(items=items, next_cursor=next_cursor.encode() if next_cursor else None)
+    return ComplaintPage(
+        items=items, next_cursor=next_cursor.encode() if next_cursor else None, total=total
+    )
 
 
 @router.get(
     "/by-reference/{reference}",
-    summary="Get a complaint by its reference number (受理号)",
+    summary="Get a complaint by its reference number (受理号).",
     response_model=ComplaintOut,
     responses=responses(401, 404, 429),
 )
-async def get_by_reference(
-    collab: CollabDep, principal: CurrentPrincipal, reference: str, response: Response
+async def get_complaint_by_reference(
+    collab: CollabDep, principal: CurrentPrincipal, now: NowDep, reference: str, response: Response
 ) -> ComplaintOut:
-    row = await service.get_by_reference(collab, principal, reference)
-    out = ComplaintOut.from_row(
-        row, contact_visible=sees_contact_data(principal), principal=principal
-    )
+    out = await service.get_by_reference(collab, principal, reference, now=now)
     response.headers["ETag"] = etag(out.version)
     return out
 
 
 @router.get(
     "/{complaint_id}",
-    summary="Get a complaint",
+    summary="Get a complaint with what the caller may do to it now.",
     response_model=ComplaintOut,
     responses=responses(401, 404, 429),
 )
-async def get_complaint(principal: CurrentPrincipal, complaint: ComplaintDep) -> Response:
-    out = _view(complaint, principal)
+async def get_complaint(
+    collab: CollabDep, principal: CurrentPrincipal, now: NowDep, complaint: ComplaintDep
+) -> Response:
+    (out,) = await service.present_rows(collab, principal, [complaint], now=now)
     return json_response(out, 200, {"ETag": etag(out.version)})
 
 
 @router.get(
     "/{complaint_id}/events",
-    summary="The complaint's full history, oldest first",
-    response_model=list[EventOut],
-    responses=responses(401, 404, 429),
+    summary="List the complaint's full history, oldest first.",
+    response_model=EventPage,
+    responses=responses(401, 404, 422, 429),
 )
-async def list_events(
-    collab: CollabDep, principal: CurrentPrincipal, complaint: ComplaintDep
-) -> list[EventOut]:
+async def list_complaint_events(
+    collab: CollabDep, principal: CurrentPrincipal, complaint: ComplaintDep, paging: PagingDep
+) -> EventPage:
     """Event payloads hold the complaint as registered, personal data included: the history is
     for those who may read the complaint, with contact data masked like the complaint itself."""
     contact_visible = sees_contact_data(principal)
-    return [
-        EventOut.model_validate(mask_event(e, contact_visible=contact_visible))
-        for e in await service.events(collab, complaint)
-    ]
+    after = int_cursor(paging, "s") or 0
+    log = await service.events(collab, complaint, after_seq=after, limit=paging.limit)
+    page = log[: paging.limit]
+    return EventPage(
+        items=[
+            EventOut.model_validate(mask_event(e, contact_visible=contact_visible)) for e in page
+        ],
+        next_cursor=encode_cursor({"s": page[-1]["seq"]}) if len(log) > paging.limit else None,
+        # Every event adds one to the version: the log holds `version` events.
+        total=complaint["version"] if paging.count else None,
+    )
 
 
 @router.get(
     "/{complaint_id}/similar",
-    summary="Similar complaints (相似投诉): same customer, order or product, similar text",
-    response_model=list[SimilarOut],
+    summary="List similar complaints (相似投诉): same customer, order or product, similar text.",
+    response_model=SimilarPage,
     responses=responses(401, 404, 422, 429),
 )
 async def similar_complaints(
     collab: CollabDep,
     principal: CurrentPrincipal,
+    now: NowDep,
     complaint: ComplaintDep,
-    limit: Annotated[int, Query(ge=1, le=50)] = 20,
-) -> list[SimilarOut]:
+    paging: PagingDep,
+) -> SimilarPage:
     """Complaints the caller may read that look like this one — so a repeat the rules did
     not catch can be linked: the same customer (normalised phone or e-mail), the same order
     or product unit, then similar text (same category, within 90 days, closest first). Each
-    says why it matched."""
-    found = await service.similar(collab, principal, complaint, limit=limit)
-    return [
-        SimilarOut(
-            complaint=_view(s.row, principal),
-            reasons=s.reasons,
-            text_similarity=s.text_similarity,
-        )
-        for s in found
+    says why it matched. At most the 50 most similar, paged."""
+    found = await service.similar(collab, principal, complaint, limit=SIMILAR_MAX)
+    shown = await service.present_rows(collab, principal, [s.row for s in found], now=now)
+    items = [
+        SimilarOut(complaint=out, reasons=s.reasons, text_similarity=s.text_similarity)
+        for s, out in zip(found, shown, strict=True)
     ]
+    return SimilarPage.of_all(items, paging)
 
 
 @router.post(
     "/{complaint_id}/reveal",
-    summary="Reveal the complainant's personal data (audited)",
+    summary="Reveal the complainant's personal data (audited).",
     response_model=PersonalData,
     responses=responses(401, 403, 404, 429),
 )
-async def reveal(
+async def reveal_personal_data(
     collab: CollabDep,
     audit: AuditDep,
     principal: CurrentPrincipal,
@@ -233,16 +232,15 @@ async def reveal(
 
 @router.get(
     "/{complaint_id}/deadlines",
-    summary="The complaint's deadlines (时限), with the working time left",
-    response_model=list[DeadlineOut],
-    responses=responses(401, 404, 429),
+    summary="List the complaint's deadlines (时限) with the working time left.",
+    response_model=DeadlinePage,
+    responses=responses(401, 404, 422, 429),
 )
-async def list_deadlines(
-    collab: CollabDep, now: NowDep, complaint: ComplaintDep
-) -> list[DeadlineOut]:
+async def list_complaint_deadlines(
+    collab: CollabDep, now: NowDep, complaint: ComplaintDep, paging: PagingDep
+) -> DeadlinePage:
     """Every deadline planned for the complaint, oldest first. `remaining_seconds` counts
     working time for working-day and business-hour deadlines (a deadline at 18:00 on Friday
     seen at 17:00 has one hour left, not a weekend) and is frozen while the clock is paused."""
-    return [
-        DeadlineOut.model_validate(d) for d in await service.deadlines(collab, complaint, now=now)
-    ]
+    rows = await service.deadlines(collab, complaint, now=now)
+    return DeadlinePage.of_all([DeadlineOut.model_validate(d) for d in rows], paging)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
-from shared.domain.access import Principal, mask_customer
-from shared.domain.complaint import Actor
+from services.intake_api.paging import Page, PageQuery
+from shared.db.complaints import state_from_row
+from shared.domain.access import Principal, mask_customer, sees_contact_data
+from shared.domain.complaint import Actor, ActorKind
 from shared.domain.enums import (
     Category,
     CauseClass,
@@ -24,22 +28,121 @@ from shared.domain.enums import (
     Stage,
     Status,
 )
-from shared.domain.handling import permitted_actions
+from shared.domain.handling import Context, available_actions
 from shared.domain.intake import Attachment, ComplaintSubject, Product, Wish
-from shared.domain.lifecycle import Action
 from shared.domain.records import (
+    Approval,
     CorrectiveAction,
     FollowUp,
+    FollowUpAttempt,
     Investigation,
     RegulatorReply,
     SignOff,
     Solution,
 )
 from shared.domain.reference import REFERENCE_PATTERN, SHANGHAI
+from shared.domain.rules import Rules
 from shared.domain.search import OWN_WORDS, snippet
 from shared.domain.values import Code, Instant, SearchText, mask_phone
 
 LocalTime = Annotated[datetime, AfterValidator(lambda t: t.astimezone(SHANGHAI))]
+
+
+# The domain's records keep their times as stored (UTC); what the API shows is in +08:00.
+class ApprovalView(Approval):
+    at: LocalTime
+
+
+class SolutionView(Solution):
+    proposed_at: LocalTime
+    # The same list, each shown in +08:00 (pydantic revalidates it; mypy sees lists invariant).
+    approvals: list[ApprovalView] = Field(default_factory=list)  # type: ignore[assignment]
+    implemented_at: LocalTime | None = None
+
+
+class InvestigationView(Investigation):
+    recorded_at: LocalTime
+
+
+class CorrectiveActionView(CorrectiveAction):
+    created_at: LocalTime
+    updated_at: LocalTime
+
+
+class RegulatorReplyView(RegulatorReply):
+    replied_at: LocalTime
+    recorded_at: LocalTime
+
+
+class SignOffView(SignOff):
+    at: LocalTime
+
+
+class FollowUpAttemptView(FollowUpAttempt):
+    attempted_at: LocalTime
+
+
+class FollowUpView(FollowUp):
+    # The same list, each shown in +08:00 (pydantic revalidates it; mypy sees lists invariant).
+    attempts: list[FollowUpAttemptView] = Field(default_factory=list)  # type: ignore[assignment]
+    unreachable_at: LocalTime | None = None
+
+
+class ActorView(BaseModel):
+    """Who did something: a staff account, an integration key, the customer or the system,
+    with the name to show (display name, key name) when there is one."""
+
+    kind: ActorKind
+    id: str | None = None
+    name: str | None = Field(default=None, examples=["李娜"])
+
+    @classmethod
+    def of(cls, actor: Mapping[str, Any] | Actor, names: Mapping[str, str]) -> ActorView:
+        a = actor if isinstance(actor, Actor) else Actor.model_validate(actor)
+        return cls(kind=a.kind, id=a.id, name=names.get(a.id) if a.id else None)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who reads complaints, and what their answers need besides the rows: the rules in force
+    (what this caller may do now) and the names of the staff and keys the rows name."""
+
+    principal: Principal
+    rules: Rules
+    now: datetime
+    names: Mapping[str, str]
+
+    @property
+    def contact_visible(self) -> bool:
+        return sees_contact_data(self.principal)
+
+
+def named_ids(row: Mapping[str, Any]) -> list[uuid.UUID]:
+    """The account ids a complaint row shows a name for (assignee, who registered it)."""
+    ids = [row.get("assignee_id")]
+    if row.get("created_by_kind") in (ActorKind.USER, ActorKind.INTEGRATION):
+        ids.append(_uuid(row.get("created_by_id")))
+    return [i for i in ids if isinstance(i, uuid.UUID)]
+
+
+def local_times(python: Any, json: Any) -> Any:
+    """`json` (a model's JSON-mode dump) with every time shown in +08:00: `python` is the same
+    model's Python-mode dump, which tells which strings are times. For payloads kept as free
+    JSON (event payloads), where no field type can say it."""
+    if isinstance(python, datetime):
+        return python.astimezone(SHANGHAI).isoformat()
+    if isinstance(python, dict) and isinstance(json, dict):
+        return {k: local_times(python.get(k), v) for k, v in json.items()}
+    if isinstance(python, list | tuple) and isinstance(json, list):
+        return [local_times(p, j) for p, j in zip(python, json, strict=False)]
+    return json
+
+
+def _uuid(value: object) -> uuid.UUID | None:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        return None
 
 
 class CustomerView(BaseModel):
@@ -108,11 +211,12 @@ class ComplaintOut(BaseModel):
     notify_customer: bool
     department: str | None
     assignee_id: uuid.UUID | None
+    assignee_name: str | None = Field(default=None, description="The assignee's display name")
     repeat_of: uuid.UUID | None
     group_id: uuid.UUID | None = Field(
         default=None, description="集体投诉: the group (its first complaint), if any"
     )
-    created_by: Actor
+    created_by: ActorView
     created_at: LocalTime
     updated_at: LocalTime
     level_reasons: list[str] = Field(
@@ -123,50 +227,52 @@ class ComplaintOut(BaseModel):
     paused_at: LocalTime | None = None
     last_contact_at: LocalTime | None = None
     contact_count: int = 0
-    investigation: Investigation | None = None
+    investigation: InvestigationView | None = None
     root_cause: str | None = None
-    solution: Solution | None = None
-    corrective_actions: list[CorrectiveAction] = []
+    solution: SolutionView | None = None
+    corrective_actions: list[CorrectiveActionView] = []
     satisfaction: Satisfaction | None = None
     satisfaction_source: str | None = None
     management_review: bool = Field(description="Level 3 rated 4–5: for the management meeting")
-    regulator_reply: RegulatorReply | None = None
+    regulator_reply: RegulatorReplyView | None = None
     resolved_at: LocalTime | None = None
     closed_at: LocalTime | None = None
     resolved_by: str | None = Field(
         default=None, description="Who told the customer the current result (its handler)"
     )
-    review: SignOff | None = Field(default=None, description="审核: who signed the result off")
-    followup: FollowUp | None = Field(
+    review: SignOffView | None = Field(default=None, description="审核: who signed the result off")
+    followup: FollowUpView | None = Field(
         default=None, description="回访: failed attempts, and whether the customer was unreachable"
     )
-    allowed_actions: list[Action] = Field(
-        default=[], description="What the caller may do next in this status"
+    allowed_actions: list[str] = Field(
+        default=[],
+        description="What this caller may do now, spelled as the action's URL "
+        "(`POST /api/v1/complaints/{id}/<action>`): role, tier, approval state and the "
+        "action's rules included, so an action offered is refused only for its body",
+        examples=[["log-contact", "add-note", "reply-to-customer", "escalate"]],
     )
     match: SearchMatch | None = Field(
         default=None, description="Only in a text search (`q`): where the terms were found"
     )
 
     @classmethod
-    def from_row(
-        cls,
-        row: dict[str, Any],
-        *,
-        contact_visible: bool,
-        principal: Principal | None = None,
-    ) -> ComplaintOut:
-        """The complaint as a principal may see it: contact data masked unless
-        `contact_visible`, identity numbers always masked (the reveal call shows them)."""
+    def from_row(cls, row: dict[str, Any], *, viewer: Viewer) -> ComplaintOut:
+        """The complaint as a principal may see it: contact data masked unless the viewer sees
+        contact data, identity numbers always masked (the reveal call shows them)."""
+        contact_visible = viewer.contact_visible
         data = dict(row)
-        data["created_by"] = {"kind": data.pop("created_by_kind"), "id": data.pop("created_by_id")}
+        ctx = Context(principal=viewer.principal, now=viewer.now, rules=viewer.rules)
+        data["allowed_actions"] = [a.slug for a in available_actions(state_from_row(row), ctx)]
+        actor = {"kind": data.pop("created_by_kind"), "id": data.pop("created_by_id")}
+        data["created_by"] = ActorView.of(actor, viewer.names)
+        if data.get("assignee_id") is not None:
+            data["assignee_name"] = viewer.names.get(str(data["assignee_id"]))
         data.pop("customer_phone", None)
         data.pop("subject_user_id", None)
         data.pop("survey_nonce", None)  # part of a survey credential: never shown
         for name in ("search_notes", "search_vector", "search_text", "search_tier"):
             data.pop(name, None)
         data["customer"] = mask_customer(data["customer"], contact_visible=contact_visible)
-        if principal is not None:
-            data["allowed_actions"] = sorted(permitted_actions(principal, Status(data["status"])))
         caller = (data.get("channel_meta") or {}).get("caller_number")
         if caller and not contact_visible:
             data["channel_meta"] = {**data["channel_meta"], "caller_number": mask_phone(caller)}
@@ -205,20 +311,25 @@ class SimilarOut(BaseModel):
     )
 
 
-class ComplaintPage(BaseModel):
-    items: list[ComplaintOut]
-    next_cursor: str | None = Field(
-        description="Pass as `cursor` to get the next page; null on the last page"
-    )
+class ComplaintPage(Page[ComplaintOut]):
+    pass
+
+
+class SimilarPage(Page[SimilarOut]):
+    pass
 
 
 class EventOut(BaseModel):
     id: int = Field(description="Global event id (increasing)")
     seq: int = Field(description="Position in this complaint's log, from 1")
     type: str
-    actor: Actor
+    actor: ActorView
     occurred_at: LocalTime
     payload: dict[str, Any]
+
+
+class EventPage(Page[EventOut]):
+    pass
 
 
 class StatusLookup(BaseModel):
@@ -295,11 +406,13 @@ class DeadlineOut(BaseModel):
     policy_version: int
 
 
-class ComplaintQuery(BaseModel):
+class DeadlinePage(Page[DeadlineOut]):
+    pass
+
+
+class ComplaintQuery(PageQuery):
     """The complaint list's query as received: the service turns it into SQL filters
     (the phone normalised, "due within N working hours" on the business calendar)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     status: list[Status] = Field(default_factory=list, description="One or more statuses")
     kind: Kind | None = None
@@ -350,8 +463,6 @@ class ComplaintQuery(BaseModel):
         description="Newest first (`-created_at`) by default; with `q`: `relevance` (the "
         "complaint's own words before its handling records, then newest first)",
     )
-    cursor: str | None = Field(default=None, max_length=200)
-    limit: int = Field(default=50, ge=1, le=200)
 
     def contact_filters(self) -> list[str]:
         """The filters that search by a customer's contact data (a phone-number oracle for

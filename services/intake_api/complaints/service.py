@@ -14,9 +14,18 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.intake_api.complaints.groups import group_of, link_group
-from services.intake_api.complaints.schemas import ComplaintQuery
+from services.intake_api.complaints.schemas import (
+    ActorView,
+    ComplaintOut,
+    ComplaintQuery,
+    SearchMatch,
+    Viewer,
+    local_times,
+    named_ids,
+)
 from shared.application.bootstrap import Caches, Collaborators
 from shared.application.complaint_changes import Decision, change_complaints
+from shared.db import accounts
 from shared.db import audit as audit_repo
 from shared.db import complaints as repo
 from shared.db import deadlines as deadlines_repo
@@ -62,12 +71,42 @@ class IdempotencyKeyReused(DomainError):
     """The same Idempotency-Key (or call id) was sent with a different body."""
 
     title = "Idempotency key reused with a different request"
-    problem_type = "/problems/idempotency-key-reused"
+    code = "idempotency-key-reused"
 
 
 Answer = TypeVar("Answer")
 # Builds the caller's answer from a complaint's projection row (the router's view of it).
-Present = Callable[[dict[str, Any]], Answer]
+Present = Callable[[dict[str, Any], Viewer], Answer]
+
+
+async def viewer_for(
+    conn: AsyncConnection,
+    caches: Caches,
+    principal: Principal,
+    rows: Sequence[dict[str, Any]],
+    *,
+    now: datetime,
+    more_ids: Sequence[uuid.UUID] = (),
+) -> Viewer:
+    """What answers about `rows` need besides them: the rules in force (what the caller may do
+    now) and the names of the accounts they name, in one query for the page."""
+    ids = [i for row in rows for i in named_ids(row)] + list(more_ids)
+    names = await accounts.display_names(conn, ids)
+    return Viewer(
+        principal=principal,
+        rules=await caches.rules.get(conn),
+        now=now,
+        names={str(k): v for k, v in names.items()},
+    )
+
+
+async def present_rows(
+    collab: Collaborators, principal: Principal, rows: Sequence[dict[str, Any]], *, now: datetime
+) -> list[ComplaintOut]:
+    """Complaint rows already loaded, as this caller sees them."""
+    async with collab.db.connect() as conn:
+        viewer = await viewer_for(conn, collab.caches, principal, rows, now=now)
+    return [ComplaintOut.from_row(row, viewer=viewer) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -76,7 +115,9 @@ class Registration(Generic[Answer]):
     created: bool  # False: an idempotent replay of an earlier registration
 
 
-def presenting(present: Present[Answer], answers: list[Answer]) -> Callable[..., None]:
+def presenting(
+    present: Callable[[dict[str, Any]], Answer], answers: list[Answer]
+) -> Callable[..., None]:
     """A `before_write` for `change_complaints`: the answer to the caller is built from the
     new state before the change is written, so an answer that cannot be built writes nothing
     (the caller gets an error and no complaint stands behind it)."""
@@ -177,6 +218,9 @@ async def register(
             details={"reference": reference, "channel": intake.channel.value},
         )
         answers: list[Answer] = []
+        viewer = await viewer_for(
+            conn, caches, principal, [], now=now, more_ids=_ids(principal.actor.id)
+        )
         try:
             await change_complaints(
                 conn,
@@ -185,12 +229,12 @@ async def register(
                 audit=[record],
                 caches=caches,
                 survey_url=collab.survey_url,
-                before_write=presenting(present, answers),
+                before_write=presenting(lambda row: present(row, viewer), answers),
             )
         except DuplicateKey as exc:
             if exc.constraint != "pk_idempotency_keys":
                 raise
-            return await _replay(conn, keys, request_hash, present)
+            return await _replay(conn, keys, request_hash, lambda row: present(row, viewer))
     if group is not None and group.members:
         try:
             await link_group(collab, group, now=now, rules=rules)
@@ -243,8 +287,21 @@ def _repeat_key(
     )
 
 
+def _ids(*values: str | None) -> list[uuid.UUID]:
+    out = []
+    for value in values:
+        try:
+            out.append(uuid.UUID(str(value)))
+        except ValueError:
+            continue
+    return out
+
+
 async def _replay(
-    conn: Any, keys: list[tuple[str, str]], request_hash: str, present: Present[Answer]
+    conn: Any,
+    keys: list[tuple[str, str]],
+    request_hash: str,
+    present: Callable[[dict[str, Any]], Answer],
 ) -> Registration[Answer]:
     found = await repo.find_idempotent(conn, keys)
     if found is None:  # the first request's key expired between the two statements
@@ -298,11 +355,13 @@ async def get_visible(
 
 
 async def get_by_reference(
-    collab: Collaborators, principal: Principal, reference: str
-) -> dict[str, Any]:
+    collab: Collaborators, principal: Principal, reference: str, *, now: datetime
+) -> ComplaintOut:
     async with collab.db.connect() as conn:
         row = await repo.get_row_by_reference(conn, reference) if is_reference(reference) else None
-        return await ensure_visible(conn, collab.caches, principal, row)
+        row = await ensure_visible(conn, collab.caches, principal, row)
+        viewer = await viewer_for(conn, collab.caches, principal, [row], now=now)
+    return ComplaintOut.from_row(row, viewer=viewer)
 
 
 async def reveal(
@@ -449,7 +508,7 @@ async def list_page(
     limit: int,
     audit: AuditContext,
     guard_contact_search: Callable[[], Awaitable[None]],
-) -> tuple[list[dict[str, Any]], repo.Cursor | None]:
+) -> tuple[list[ComplaintOut], repo.Cursor | None, int | None]:
     """A page of the complaints this principal may see, filtered, after the query's cursor.
     A search by contact data (`contact_searches`) is audited like a reveal: which filters,
     and which complaints it found (never the searched value)."""
@@ -459,15 +518,17 @@ async def list_page(
         filters = await list_filters(
             conn, collab, principal, query, now=now, guard_contact_search=guard_contact_search
         )
+        visible = await visible_to(conn, collab.caches, principal)
         rows, next_cursor = await repo.list_page(
             conn,
             filters,
             limit=limit,
             descending=descending(query),
             after=after,
-            visible=await visible_to(conn, collab.caches, principal),
+            visible=visible,
             ranked=ranked(query),
         )
+        total = await repo.count_matching(conn, filters, visible=visible) if query.count else None
         if contact:
             # Written before the page is returned: no audit entry, no answer.
             record = audit.record(
@@ -476,21 +537,34 @@ async def list_page(
                 details={"filters": contact, "found": [str(r["id"]) for r in rows]},
             )
             await audit_repo.append(conn, [record])
-    return rows, next_cursor
+        viewer = await viewer_for(conn, collab.caches, principal, rows, now=now)
+    text = text_query(query, principal)
+    items = []
+    for row in rows:
+        out = ComplaintOut.from_row(row, viewer=viewer)
+        if text is not None:
+            out.match = SearchMatch.of(row, text.terms)
+        items.append(out)
+    return items, next_cursor, total
 
 
-async def events(collab: Collaborators, row: dict[str, Any]) -> list[dict[str, Any]]:
-    """The complaint's whole history, oldest first (`row`: a complaint already loaded)."""
+async def events(
+    collab: Collaborators, row: dict[str, Any], *, after_seq: int, limit: int
+) -> list[dict[str, Any]]:
+    """The complaint's history after `after_seq`, oldest first, `limit + 1` events (`row`: a
+    complaint already loaded), each actor with its name and the payload's times in +08:00."""
     async with collab.db.connect() as conn:
-        log = await repo.list_events(conn, row["id"])
+        log = await repo.list_events(conn, row["id"], after_seq=after_seq, limit=limit + 1)
+        names = await accounts.display_names(conn, _ids(*{meta.actor.id for _, meta, _ in log}))
+    shown = {str(k): v for k, v in names.items()}
     return [
         {
             "id": event_id,
             "seq": meta.seq,
             "type": event.type,
-            "actor": meta.actor,
+            "actor": ActorView.of(meta.actor, shown),
             "occurred_at": meta.occurred_at,
-            "payload": event.payload(),
+            "payload": local_times(event.model_dump(mode="python"), event.payload()),
         }
         for event, meta, event_id in log
     ]

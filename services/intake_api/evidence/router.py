@@ -23,6 +23,7 @@ from services.intake_api.deps import (
 from services.intake_api.downloads import file_headers
 from services.intake_api.evidence import service
 from services.intake_api.evidence.upload import received_upload
+from services.intake_api.paging import Page, PagingDep
 from services.intake_api.problems import responses
 from services.intake_api.public.router import LOOKUP_BACK_OFF
 from shared.db.audit import AuditContext
@@ -70,10 +71,14 @@ from the Content-Type the client sends. The SHA-256 is kept and returned; an eve
 (`complaint.evidence_attached`) records the upload in the complaint's history."""
 
 
+class EvidencePage(Page[EvidenceOut]):
+    pass
+
+
 @router.post(
     "/api/v1/complaints/{complaint_id}/attachments",
     status_code=201,
-    summary="Upload an evidence file (证据附件)",
+    summary="Upload an evidence file (证据附件) to the complaint.",
     response_model=EvidenceOut,
     responses=responses(401, 403, 404, 409, 413, 415, 422, 429),
     openapi_extra=_multipart_body(),
@@ -100,17 +105,20 @@ async def upload_evidence(
 
 @router.get(
     "/api/v1/complaints/{complaint_id}/attachments",
-    summary="The complaint's evidence files",
-    response_model=list[EvidenceOut],
-    responses=responses(401, 404, 429),
+    summary="List the complaint's evidence files.",
+    response_model=EvidencePage,
+    responses=responses(401, 404, 422, 429),
 )
-async def list_evidence(collab: CollabDep, complaint: ComplaintDep) -> list[EvidenceOut]:
-    return [EvidenceOut.model_validate(f) for f in await service.listed(collab, complaint)]
+async def list_evidence(
+    collab: CollabDep, complaint: ComplaintDep, paging: PagingDep
+) -> EvidencePage:
+    files = [EvidenceOut.model_validate(f) for f in await service.listed(collab, complaint)]
+    return EvidencePage.of_all(files, paging)
 
 
 @router.get(
     "/api/v1/complaints/{complaint_id}/attachments/{attachment_id}",
-    summary="Download an evidence file (audited)",
+    summary="Download an evidence file (audited).",
     response_class=StreamingResponse,
     responses={
         200: {"description": "The file's bytes", "content": {"application/octet-stream": {}}},
@@ -144,7 +152,7 @@ class CustomerEvidenceOut(BaseModel):
 @router.post(
     "/api/v1/public/attachments",
     status_code=201,
-    summary="A customer uploads evidence with the reference number and phone number",
+    summary="Upload the customer's evidence with the reference number and phone number.",
     response_model=CustomerEvidenceOut,
     responses=responses(400, 404, 409, 413, 415, 422, 429),
     openapi_extra=_multipart_body("reference", "phone"),

@@ -25,13 +25,20 @@ LAG_DEGRADED_SECONDS = 60.0
 
 
 async def list_outbox(
-    db: Database, filters: repo.OutboxFilters, *, before_id: int | None, limit: int
-) -> tuple[list[dict[str, Any]], int | None]:
+    db: Database,
+    filters: repo.OutboxFilters,
+    *,
+    before_id: int | None,
+    limit: int,
+    count: bool = False,
+) -> tuple[list[dict[str, Any]], int | None, int | None]:
+    """A page newest first, the id the next page starts before, and (`count`) the total."""
     async with db.connect() as conn:
         rows = await repo.list_outbox(conn, filters, before_id=before_id, limit=limit)
+        total = await repo.count_outbox(conn, filters) if count else None
     more = len(rows) > limit
     rows = rows[:limit]
-    return [outbox_view(r) for r in rows], rows[-1]["id"] if more and rows else None
+    return [outbox_view(r) for r in rows], rows[-1]["id"] if more and rows else None, total
 
 
 def outbox_view(row: dict[str, Any]) -> dict[str, Any]:
@@ -68,7 +75,8 @@ async def list_deliveries(
     outbox_id: int | None,
     before_id: int | None,
     limit: int,
-) -> tuple[list[dict[str, Any]], int | None]:
+    count: bool = False,
+) -> tuple[list[dict[str, Any]], int | None, int | None]:
     async with db.connect() as conn:
         rows = await repo.list_deliveries(
             conn,
@@ -78,9 +86,14 @@ async def list_deliveries(
             before_id=before_id,
             limit=limit,
         )
+        total = None
+        if count:
+            total = await repo.count_deliveries(
+                conn, status=status, subscription_id=subscription_id, outbox_id=outbox_id
+            )
     more = len(rows) > limit
     rows = rows[:limit]
-    return [delivery_view(r) for r in rows], rows[-1]["id"] if more and rows else None
+    return [delivery_view(r) for r in rows], rows[-1]["id"] if more and rows else None, total
 
 
 async def delivery_detail(db: Database, delivery_id: int) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import redis.asyncio as aioredis
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from services.intake_api.deps import (
     AdminPrincipal,
@@ -36,10 +36,13 @@ from services.intake_api.notifications.schemas import (
     SubscriptionCreated,
     SubscriptionIn,
     SubscriptionOut,
+    SubscriptionPage,
     SubscriptionPatch,
     TemplateIn,
     TemplateOut,
+    TemplatePage,
 )
+from services.intake_api.paging import PageQuery, PagingDep, encode_cursor, int_cursor
 from services.intake_api.problems import responses
 from shared.db.notifications import OutboxFilters
 from shared.domain.enums import OutboxStatus
@@ -106,19 +109,20 @@ SUBSCRIPTION_EXAMPLES = {
 @router.get(
     "/webhook-subscriptions",
     tags=_SUBSCRIPTIONS,
-    summary="List webhook subscriptions",
-    response_model=list[SubscriptionOut],
+    summary="List the webhook subscriptions.",
+    response_model=SubscriptionPage,
     responses=READ_ERRORS,
 )
-async def list_subscriptions(db: DbDep, _: AdminPrincipal) -> list[SubscriptionOut]:
-    return [SubscriptionOut.model_validate(s) for s in await subscriptions.list_subscriptions(db)]
+async def list_subscriptions(db: DbDep, _: AdminPrincipal, paging: PagingDep) -> SubscriptionPage:
+    rows = await subscriptions.list_subscriptions(db)
+    return SubscriptionPage.of_all([SubscriptionOut.model_validate(s) for s in rows], paging)
 
 
 @router.post(
     "/webhook-subscriptions",
     tags=_SUBSCRIPTIONS,
     status_code=201,
-    summary="Subscribe a URL to events (the signing secret is shown once)",
+    summary="Subscribe a URL to events; the signing secret is shown once.",
     response_model=SubscriptionCreated,
     responses=WRITE_ERRORS,
     openapi_extra={
@@ -154,7 +158,7 @@ async def create_subscription(
 @router.get(
     "/webhook-subscriptions/{subscription_id}",
     tags=_SUBSCRIPTIONS,
-    summary="Get a webhook subscription",
+    summary="Get a webhook subscription.",
     response_model=SubscriptionOut,
     responses=READ_ERRORS,
 )
@@ -167,7 +171,7 @@ async def get_subscription(
 @router.patch(
     "/webhook-subscriptions/{subscription_id}",
     tags=_SUBSCRIPTIONS,
-    summary="Change a subscription (URL, events) or re-enable it after a 410",
+    summary="Change a subscription (URL, events) or re-enable it after a 410.",
     response_model=SubscriptionOut,
     responses=WRITE_ERRORS,
     openapi_extra={
@@ -209,11 +213,11 @@ async def update_subscription(
 @router.post(
     "/webhook-subscriptions/{subscription_id}/rotate-secret",
     tags=_SUBSCRIPTIONS,
-    summary="Replace the signing secret (the new one is shown once)",
+    summary="Replace a subscription's signing secret; the new one is shown once.",
     response_model=SubscriptionCreated,
     responses=WRITE_ERRORS,
 )
-async def rotate_secret(
+async def rotate_subscription_secret(
     db: DbDep,
     _: AdminPrincipal,
     audit: AuditDep,
@@ -230,7 +234,7 @@ async def rotate_secret(
     "/webhook-subscriptions/{subscription_id}",
     tags=_SUBSCRIPTIONS,
     status_code=204,
-    summary="Delete a subscription (its delivery log is kept)",
+    summary="Delete a subscription; its delivery log is kept.",
     responses=WRITE_ERRORS,
 )
 async def delete_subscription(
@@ -249,18 +253,19 @@ async def delete_subscription(
 @router.get(
     "/notification-templates",
     tags=_TEMPLATES,
-    summary="Message templates in force (defaults follow seed 002's 客服标准话术)",
-    response_model=list[TemplateOut],
+    summary="List the message templates in force (defaults follow seed 002's 客服标准话术).",
+    response_model=TemplatePage,
     responses=READ_ERRORS,
 )
-async def list_templates(db: DbDep, _: AuditReader) -> list[TemplateOut]:
-    return [TemplateOut.model_validate(t) for t in await templates.list_templates(db)]
+async def list_templates(db: DbDep, _: AuditReader, paging: PagingDep) -> TemplatePage:
+    rows = await templates.list_templates(db)
+    return TemplatePage.of_all([TemplateOut.model_validate(t) for t in rows], paging)
 
 
 @router.get(
     "/notification-templates/{key}",
     tags=_TEMPLATES,
-    summary="One message template",
+    summary="Get one message template.",
     response_model=TemplateOut,
     responses=READ_ERRORS,
 )
@@ -271,7 +276,7 @@ async def get_template(db: DbDep, _: AuditReader, key: TemplateKeyDep) -> Templa
 @router.put(
     "/notification-templates/{key}",
     tags=_TEMPLATES,
-    summary="Override a template (validated: placeholders, 禁忌语言, lengths)",
+    summary="Override a template, validated for placeholders, 禁忌语言 and lengths.",
     response_model=TemplateOut,
     responses=WRITE_ERRORS,
     openapi_extra={
@@ -316,7 +321,7 @@ async def put_template(
     "/notification-templates/{key}",
     tags=_TEMPLATES,
     status_code=204,
-    summary="Restore the default template",
+    summary="Restore the default template.",
     responses=WRITE_ERRORS,
 )
 async def reset_template(
@@ -328,9 +333,7 @@ async def reset_template(
 # --- the outbox --------------------------------------------------------------------------------
 
 
-class OutboxQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class OutboxQuery(PageQuery):
     status: OutboxStatus | None = Field(
         default=None,
         examples=["dead"],
@@ -342,20 +345,14 @@ class OutboxQuery(BaseModel):
     waiting_for: MessageChannel | None = Field(
         default=None, description="not_configured messages waiting for this channel's gateway"
     )
-    before_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)
-    limit: int = Field(default=50, ge=1, le=200)
 
 
-class DeliveryQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class DeliveryQuery(PageQuery):
     status: str | None = Field(
         default=None, pattern=r"^(pending|delivered|skipped|dead)$", examples=["dead"]
     )
     subscription_id: uuid.UUID | None = None
     outbox_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)
-    before_id: int | None = Field(default=None, ge=1, le=MAX_ROW_ID)
-    limit: int = Field(default=50, ge=1, le=200)
 
 
 def _row_id(value: str, what: str) -> int:
@@ -379,7 +376,7 @@ DeliveryId = Annotated[int, Depends(_delivery_id)]
 @router.get(
     "/outbox",
     tags=_OUTBOX,
-    summary="Notifications owed and sent; status=dead lists the dead letters (死信)",
+    summary="List notifications owed and sent; status=dead lists the dead letters (死信).",
     response_model=OutboxPage,
     responses=READ_ERRORS,
 )
@@ -393,16 +390,20 @@ async def list_outbox(
         complaint_id=query.complaint_id,
         waiting_for=query.waiting_for,
     )
-    rows, next_id = await outbox_ops.list_outbox(
-        db, filters, before_id=query.before_id, limit=query.limit
+    rows, next_id, total = await outbox_ops.list_outbox(
+        db, filters, before_id=int_cursor(query, "b"), limit=query.limit, count=query.count
     )
-    return OutboxPage(items=[OutboxOut.model_validate(r) for r in rows], next_before_id=next_id)
+    return OutboxPage(
+        items=[OutboxOut.model_validate(r) for r in rows],
+        next_cursor=encode_cursor({"b": next_id}) if next_id else None,
+        total=total,
+    )
 
 
 @router.get(
     "/outbox/{outbox_id}",
     tags=_OUTBOX,
-    summary="One outbox row with its webhook deliveries and delivery log",
+    summary="Get one outbox row with its webhook deliveries and delivery log.",
     response_model=OutboxDetail,
     responses=READ_ERRORS,
 )
@@ -413,7 +414,7 @@ async def get_outbox(db: DbDep, _: AuditReader, outbox_id: OutboxId) -> OutboxDe
 @router.post(
     "/outbox/{outbox_id}/replay",
     tags=_OUTBOX,
-    summary="Send a dead-lettered (or skipped) notification again, same message id",
+    summary="Send a dead-lettered or skipped notification again, with the same message id.",
     response_model=OutboxOut,
     responses=WRITE_ERRORS,
 )
@@ -428,28 +429,33 @@ async def replay_outbox(
 @router.get(
     "/webhook-deliveries",
     tags=_OUTBOX,
-    summary="Webhook deliveries (one per event and subscription)",
+    summary="List webhook deliveries, one per event and subscription.",
     response_model=DeliveryPage,
     responses=READ_ERRORS,
 )
 async def list_deliveries(
     db: DbDep, _: AuditReader, query: Annotated[DeliveryQuery, Query()]
 ) -> DeliveryPage:
-    rows, next_id = await outbox_ops.list_deliveries(
+    rows, next_id, total = await outbox_ops.list_deliveries(
         db,
         status=query.status,
         subscription_id=query.subscription_id,
         outbox_id=query.outbox_id,
-        before_id=query.before_id,
+        before_id=int_cursor(query, "b"),
         limit=query.limit,
+        count=query.count,
     )
-    return DeliveryPage(items=[DeliveryOut.model_validate(r) for r in rows], next_before_id=next_id)
+    return DeliveryPage(
+        items=[DeliveryOut.model_validate(r) for r in rows],
+        next_cursor=encode_cursor({"b": next_id}) if next_id else None,
+        total=total,
+    )
 
 
 @router.get(
     "/webhook-deliveries/{delivery_id}",
     tags=_OUTBOX,
-    summary="One webhook delivery with its attempts (status codes, errors, durations)",
+    summary="Get one webhook delivery with its attempts (status codes, errors, durations).",
     response_model=DeliveryDetail,
     responses=READ_ERRORS,
 )
@@ -460,7 +466,7 @@ async def get_delivery(db: DbDep, _: AuditReader, delivery_id: DeliveryId) -> De
 @router.post(
     "/webhook-deliveries/{delivery_id}/replay",
     tags=_OUTBOX,
-    summary="Send one webhook delivery again (same webhook-id)",
+    summary="Send one webhook delivery again, with the same webhook-id.",
     response_model=DeliveryOut,
     responses=WRITE_ERRORS,
 )
@@ -475,7 +481,7 @@ async def replay_delivery(
 @router.get(
     "/ops/status",
     tags=["ops"],
-    summary="Delivery backlog (积压, 死信) and live SLA workers",
+    summary="Show the delivery backlog (积压, 死信) and the live SLA workers.",
     response_model=OpsStatus,
     responses=responses(401, 403, 429),
 )

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from services.intake_api.complaints.schemas import LocalTime
+from services.intake_api.paging import Page
 from shared.domain.values import MediumText
 
 # "complaint.escalated", "complaint.*" (every complaint event) or "*" (everything).
@@ -148,14 +148,20 @@ class DeliveryDetail(DeliveryOut):
     log: list[AttemptOut]
 
 
-class OutboxPage(BaseModel):
-    items: list[OutboxOut]
-    next_before_id: int | None = Field(description="Pass as `before_id` for the next page")
+class OutboxPage(Page[OutboxOut]):
+    pass
 
 
-class DeliveryPage(BaseModel):
-    items: list[DeliveryOut]
-    next_before_id: int | None
+class DeliveryPage(Page[DeliveryOut]):
+    pass
+
+
+class SubscriptionPage(Page[SubscriptionOut]):
+    pass
+
+
+class TemplatePage(Page[TemplateOut]):
+    pass
 
 
 class Backlog(BaseModel):
@@ -175,7 +181,7 @@ class WorkerStatus(BaseModel):
 
 
 class SweepLag(BaseModel):
-    oldest_unhandled_at: datetime | None = Field(
+    oldest_unhandled_at: LocalTime | None = Field(
         description="The oldest warning or breach moment the SLA worker has not handled yet"
     )
     lag_seconds: float = Field(description="How long it has waited (0 when nothing is due)")

@@ -14,12 +14,16 @@ from services.intake_api.problems import problem_response, responses
 router = APIRouter(tags=["ops"])
 
 
-@router.get("/healthz", summary="The process is up")
+@router.get("/healthz", summary="Tell whether the process is up (liveness).")
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="PostgreSQL and Redis are reachable", responses=responses(503))
+@router.get(
+    "/readyz",
+    summary="Tell whether PostgreSQL and Redis are reachable (readiness).",
+    responses=responses(503),
+)
 async def readyz(request: Request, db: DbDep, settings: SettingsDep, now: NowDep) -> Any:
     """Also reports, without ever making the API unready:
 

@@ -36,7 +36,7 @@ LOOKUP_BACK_OFF = BackOff(free=3, base=2.0, longest=900.0, memory=3600.0)
 
 @router.post(
     "/status-lookup",
-    summary="Look up a complaint's progress with its reference and phone number",
+    summary="Look up a complaint's progress with its reference and phone number.",
     response_model=StatusView,
     responses=responses(400, 404, 415, 422, 429),
 )
@@ -91,7 +91,7 @@ SURVEY_EXAMPLES = {
 
 @router.post(
     "/survey",
-    summary="Answer a satisfaction survey (满意度调查) with the link's token",
+    summary="Answer a satisfaction survey (满意度调查) with the link's token.",
     status_code=204,
     responses=responses(400, 404, 415, 422, 429),
 )

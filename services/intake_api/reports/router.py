@@ -72,7 +72,7 @@ _RESPONSES = {
 
 @router.get(
     "/weekly",
-    summary="投诉周报: the weekly report (Monday–Sunday)",
+    summary="Get the weekly report (投诉周报), Monday to Sunday.",
     response_model=PeriodReport,
     responses=_RESPONSES,
     description=_DESCRIPTION,
@@ -89,7 +89,7 @@ async def weekly_report(
 
 @router.get(
     "/monthly",
-    summary="客户月投诉统计表: the monthly report (calendar month)",
+    summary="Get the monthly report (客户月投诉统计表) of a calendar month.",
     response_model=PeriodReport,
     responses=_RESPONSES,
     description=_DESCRIPTION,
@@ -112,7 +112,7 @@ class AnalysisQuery(PeriodQuery):
 
 @router.get(
     "/causes",
-    summary="质量分析报告 / 责任分析报告: root causes (Pareto), responsibility, corrective actions",
+    summary="Get the cause and responsibility analysis (质量分析报告 / 责任分析报告).",
     response_model=CauseReport,
     responses=_RESPONSES,
 )
@@ -141,7 +141,7 @@ async def cause_report(
 
 @router.get(
     "/expectations",
-    summary="客户期望分析报告: what customers asked for against what they were given",
+    summary="Get the customer expectation analysis (客户期望分析报告).",
     response_model=ExpectationReport,
     responses=_RESPONSES,
 )

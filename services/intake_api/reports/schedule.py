@@ -156,14 +156,21 @@ async def listed(collab: Collaborators) -> list[dict[str, Any]]:
 
 
 async def runs(
-    collab: Collaborators, principal: Principal, *, before_id: int | None, limit: int
-) -> tuple[list[dict[str, Any]], int | None]:
-    """The kept reports the reader may see, newest first (a department's manager: theirs)."""
+    collab: Collaborators,
+    principal: Principal,
+    *,
+    before_id: int | None,
+    limit: int,
+    count: bool = False,
+) -> tuple[list[dict[str, Any]], int | None, int | None]:
+    """The kept reports the reader may see, newest first (a department's manager: theirs), the
+    id the next page starts before, and with `count` how many there are."""
     scope = report_scope(principal, None)
     async with collab.db.connect() as conn:
         rows = await repo.runs(conn, scope=scope, before_id=before_id, limit=limit)
+        total = await repo.count_runs(conn, scope=scope) if count else None
     page = [dict(r) for r in rows[:limit]]
-    return page, page[-1]["id"] if len(rows) > limit and page else None
+    return page, page[-1]["id"] if len(rows) > limit and page else None, total
 
 
 async def run(collab: Collaborators, principal: Principal, run_id: int) -> dict[str, Any]:

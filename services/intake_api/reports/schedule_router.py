@@ -18,6 +18,7 @@ from services.intake_api.deps import (
     CurrentPrincipal,
     require_json,
 )
+from services.intake_api.paging import Page, PagingDep
 from services.intake_api.problems import responses
 from services.intake_api.reports import schedule
 from services.intake_api.reports.formats import disposition
@@ -78,9 +79,12 @@ class RunOut(BaseModel):
     recipients: int = Field(description="E-mails queued")
 
 
-class RunPage(BaseModel):
-    items: list[RunOut]
-    next_cursor: str | None
+class RunPage(Page[RunOut]):
+    pass
+
+
+class ReportSubscriptionPage(Page[SubscriptionOut]):
+    pass
 
 
 class RunDetail(RunOut):
@@ -109,23 +113,26 @@ CHANGE_EXAMPLES: dict[str, Any] = {
 
 @subscriptions_router.get(
     "",
-    summary="Report subscriptions",
-    response_model=list[SubscriptionOut],
-    responses=responses(401, 403, 429),
+    summary="List the report subscriptions.",
+    response_model=ReportSubscriptionPage,
+    responses=responses(401, 403, 422, 429),
 )
-async def list_subscriptions(collab: CollabDep, _: AdminPrincipal) -> list[SubscriptionOut]:
-    return [SubscriptionOut.model_validate(s) for s in await schedule.listed(collab)]
+async def list_report_subscriptions(
+    collab: CollabDep, _: AdminPrincipal, paging: PagingDep
+) -> ReportSubscriptionPage:
+    rows = await schedule.listed(collab)
+    return ReportSubscriptionPage.of_all([SubscriptionOut.model_validate(s) for s in rows], paging)
 
 
 @subscriptions_router.post(
     "",
     summary="Subscribe staff to a report: produced by the worker at 09:00 on the first working "
-    "day after each period, e-mailed with the Excel workbook and the chart page",
+    "day after each period, e-mailed with the Excel workbook and the chart page.",
     status_code=201,
     response_model=SubscriptionOut,
     responses=responses(401, 403, 415, 422, 429),
 )
-async def add_subscription(
+async def add_report_subscription(
     collab: CollabDep,
     _: AdminPrincipal,
     audit: AuditDep,
@@ -144,11 +151,11 @@ async def add_subscription(
 
 @subscriptions_router.put(
     "/{subscription_id}",
-    summary="Change a subscription's scope, recipients or state",
+    summary="Change a report subscription's scope, recipients or state.",
     response_model=SubscriptionOut,
     responses=responses(401, 403, 404, 415, 422, 429),
 )
-async def replace_subscription(
+async def replace_report_subscription(
     collab: CollabDep,
     _: AdminPrincipal,
     audit: AuditDep,
@@ -168,11 +175,11 @@ async def replace_subscription(
 
 @subscriptions_router.delete(
     "/{subscription_id}",
-    summary="Delete a subscription (the reports already produced are kept)",
+    summary="Delete a report subscription; the reports already produced are kept.",
     status_code=204,
     responses=responses(401, 403, 404, 429),
 )
-async def delete_subscription(
+async def delete_report_subscription(
     collab: CollabDep, _: AdminPrincipal, audit: AuditDep, subscription_id: SubscriptionPath
 ) -> Response:
     await schedule.remove(collab, subscription_id, audit=audit)
@@ -184,26 +191,29 @@ class RunsQuery(BaseModel):
 
     cursor: str | None = Field(default=None, pattern=r"^[0-9]{1,18}$")
     limit: int = Field(default=50, ge=1, le=200)
+    count: bool = Field(default=False, description="Also count the matches (`total`)")
 
 
 @runs_router.get(
     "",
-    summary="The scheduled reports produced so far (newest first)",
+    summary="List the scheduled reports produced so far, newest first.",
     response_model=RunPage,
     responses=responses(401, 403, 422, 429),
 )
-async def list_runs(
+async def list_report_runs(
     collab: CollabDep, principal: CurrentPrincipal, query: Annotated[RunsQuery, Query()]
 ) -> RunPage:
-    items, next_id = await schedule.runs(
+    items, next_id, total = await schedule.runs(
         collab,
         principal,
         before_id=int(query.cursor) if query.cursor else None,
         limit=query.limit,
+        count=query.count,
     )
     return RunPage(
         items=[RunOut.model_validate(r) for r in items],
         next_cursor=str(next_id) if next_id is not None else None,
+        total=total,
     )
 
 
@@ -215,7 +225,7 @@ class RunQuery(BaseModel):
 
 @runs_router.get(
     "/{run_id}",
-    summary="One scheduled report: its JSON, or `format=xlsx` / `format=html` for its files",
+    summary="Get one scheduled report: its JSON, or `format=xlsx` / `format=html` for its files.",
     response_model=RunDetail,
     responses={
         **responses(401, 403, 404, 422, 429),
@@ -228,7 +238,7 @@ class RunQuery(BaseModel):
         },
     },
 )
-async def get_run(
+async def get_report_run(
     collab: CollabDep,
     principal: CurrentPrincipal,
     run_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID, examples=[1])],

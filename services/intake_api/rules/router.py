@@ -12,15 +12,16 @@ model, named from the loop, so annotations must be evaluated when the endpoint i
 """
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Response
 from pydantic import BaseModel, ConfigDict
 
 from services.intake_api.auth.dependencies import StaffReader
+from services.intake_api.complaints.schemas import LocalTime
 from services.intake_api.deps import AdminPrincipal, AuditDep, DbDep, NowDep, require_json
 from services.intake_api.etags import etag, optional_version
+from services.intake_api.paging import Page, PagingDep
 from services.intake_api.problems import responses
 from services.intake_api.rules import service
 from shared.db.rule_sets import MODELS, RuleSetName
@@ -37,7 +38,7 @@ class RuleSetOut(BaseModel):
     name: RuleSetName
     version: int  # 0: never changed, the seeds' defaults
     is_default: bool
-    updated_at: datetime | None
+    updated_at: LocalTime | None
     updated_by: str | None
     document: dict[str, Any]
 
@@ -127,15 +128,26 @@ PUT_DOC = (
 )
 
 
+class RuleSetPage(Page[RuleSetOut]):
+    pass
+
+
 @router.get(
-    "", summary="The rule sets in force", response_model=list[RuleSetOut], responses=READ_ERRORS
+    "",
+    summary="List the rule sets in force.",
+    response_model=RuleSetPage,
+    responses=READ_ERRORS,
 )
-async def list_rule_sets(db: DbDep, _: StaffReader) -> list[RuleSetOut]:
-    return [RuleSetOut.model_validate(r) for r in await service.list_rule_sets(db)]
+async def list_rule_sets(db: DbDep, _: StaffReader, paging: PagingDep) -> RuleSetPage:
+    rows = await service.list_rule_sets(db)
+    return RuleSetPage.of_all([RuleSetOut.model_validate(r) for r in rows], paging)
 
 
 @router.get(
-    "/{name}", summary="One rule set in force", response_model=RuleSetOut, responses=READ_ERRORS
+    "/{name}",
+    summary="Get one rule set in force.",
+    response_model=RuleSetOut,
+    responses=READ_ERRORS,
 )
 async def get_rule_set(
     db: DbDep, _: StaffReader, name: RuleSetName, response: Response
@@ -171,7 +183,7 @@ def _put_endpoint(name: RuleSetName, model: type[BaseModel]) -> Callable[..., Aw
 for _name, _model in MODELS.items():
     router.put(
         f"/{_name.value}",
-        summary=f"Replace the {_name.value} rules",
+        summary=f"Replace the {_name.value} rules.",
         tags=["admin"],
         response_model=RuleSetOut,
         responses=WRITE_ERRORS,

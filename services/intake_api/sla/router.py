@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Response
 from services.intake_api.auth.dependencies import StaffReader
 from services.intake_api.deps import AdminPrincipal, AuditDep, DbDep, NowDep, require_json
 from services.intake_api.etags import etag, optional_version
+from services.intake_api.paging import Page, PagingDep
 from services.intake_api.problems import responses
 from services.intake_api.sla import service
 from services.intake_api.sla.schemas import (
@@ -63,20 +64,30 @@ POLICY_EXAMPLES: dict[str, Any] = {
 }
 
 
-@router.get("", summary="List SLA policies", response_model=list[PolicyOut], responses=READ_ERRORS)
+class PolicyPage(Page[PolicyOut]):
+    pass
+
+
+class PolicyVersionPage(Page[PolicyVersionOut]):
+    pass
+
+
+@router.get("", summary="List the SLA policies.", response_model=PolicyPage, responses=READ_ERRORS)
 async def list_policies(
     db: DbDep,
     _: StaffReader,
+    paging: PagingDep,
     active: Annotated[bool | None, Query(description="Only active (or inactive) ones")] = None,
-) -> list[PolicyOut]:
+) -> PolicyPage:
     """How policies combine: for each stage, among the active policies matching a complaint
     (null fields match anything) and defining that stage, the highest `priority` wins, then
     the most specific (most non-null match fields), then the oldest."""
-    return [PolicyOut.model_validate(r) for r in await service.list_policies(db, active=active)]
+    rows = await service.list_policies(db, active=active)
+    return PolicyPage.of_all([PolicyOut.model_validate(r) for r in rows], paging)
 
 
 @router.get(
-    "/{policy_id}", summary="An SLA policy", response_model=PolicyOut, responses=READ_ERRORS
+    "/{policy_id}", summary="Get an SLA policy.", response_model=PolicyOut, responses=READ_ERRORS
 )
 async def get_policy(
     db: DbDep, _: StaffReader, policy_id: PolicyId, response: Response
@@ -88,17 +99,20 @@ async def get_policy(
 
 @router.get(
     "/{policy_id}/versions",
-    summary="Every version of an SLA policy, oldest first",
-    response_model=list[PolicyVersionOut],
+    summary="List every version of an SLA policy, oldest first.",
+    response_model=PolicyVersionPage,
     responses=READ_ERRORS,
 )
-async def list_versions(db: DbDep, _: StaffReader, policy_id: PolicyId) -> list[PolicyVersionOut]:
-    return [PolicyVersionOut.model_validate(v) for v in await service.list_versions(db, policy_id)]
+async def list_policy_versions(
+    db: DbDep, _: StaffReader, policy_id: PolicyId, paging: PagingDep
+) -> PolicyVersionPage:
+    rows = await service.list_versions(db, policy_id)
+    return PolicyVersionPage.of_all([PolicyVersionOut.model_validate(v) for v in rows], paging)
 
 
 @router.post(
     "",
-    summary="Create an SLA policy (applies to new complaints)",
+    summary="Create an SLA policy for new complaints.",
     status_code=201,
     tags=["admin"],
     response_model=PolicyChangeOut,
@@ -122,7 +136,7 @@ async def create_policy(
 
 @router.put(
     "/{policy_id}",
-    summary="Change an SLA policy (a new version for new complaints)",
+    summary="Change an SLA policy: a new version for new complaints.",
     tags=["admin"],
     response_model=PolicyChangeOut,
     responses=WRITE_ERRORS,
