@@ -696,9 +696,14 @@ class UnlinkRepeat(Command):
 
     reason: MediumText = Field(examples=["并非同一事件"])
 
-    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
+    @classmethod
+    def check(cls, state: ComplaintState, ctx: Context) -> None:
         if state.repeat_of is None:
-            raise InvalidInput([FieldError(("body",), "this complaint is not linked as a repeat")])
+            raise StateConflict(
+                "this complaint is not linked as a repeat: there is nothing to unlink"
+            )
+
+    def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
         return [RepeatUnlinked(reason=self.reason)]
 
 

@@ -378,7 +378,7 @@ ON_REGISTERED: dict[str, int] = {
     "regulator_reply": 409,  # not a regulator case: a state conflict
     "claim": 200,  # nobody holds it yet: the caller takes it
     "link_repeat": 422,  # the example's complaint id names no stored complaint
-    "unlink_repeat": 422,  # nothing is linked yet
+    "unlink_repeat": 409,  # nothing is linked yet: a state conflict
 }
 # The staff who may read the case and their role; the others get 404, 403 or 401.
 ACTORS = {

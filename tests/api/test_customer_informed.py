@@ -211,7 +211,7 @@ async def test_staff_link_and_unlink_a_repeat_seed_002_4_3_2(
     assert (flow.complaint["repeat_of"], flow.complaint["level"]) == (earlier.id, 2)
     await flow.act("unlink_repeat", manager, {"reason": "并非同一事件"})
     assert (flow.complaint["repeat_of"], flow.complaint["level"]) == (None, 2)
-    await flow.act("unlink_repeat", manager, {"reason": "再次"}, expect=422)
+    await flow.act("unlink_repeat", manager, {"reason": "再次"}, expect=409)
     types = [e["type"] for e in await flow.events(manager)]
     assert types[-3:] == [
         "complaint.repeat_linked",
