@@ -25,6 +25,7 @@ import pytest
 import yaml
 
 from shared.config import Settings
+from tests.support.forward import over_tcp
 from tests.support.live import free_port
 from tests.support.servers import Servers, create_database, drop_database
 
@@ -209,12 +210,14 @@ def deployment(test_servers: Servers) -> Iterator[dict[str, str]]:
     database of the test's server and its Redis standing in for the compose ones."""
     values = _env_example()
     url = create_database(test_servers.admin_url, migrate=False)
-    values.update(
-        DATABASE_URL=url,
-        REDIS_URL=test_servers.redis_url,
-        KESU_PUBLIC_BASE_URL="http://kesu.test/h5",
-    )
-    yield values
+    # Over TCP, as a container reaches them: the embedded servers' sockets are root's.
+    with over_tcp(url, test_servers.redis_url) as (database_url, redis_url):
+        values.update(
+            DATABASE_URL=database_url,
+            REDIS_URL=redis_url,
+            KESU_PUBLIC_BASE_URL="http://kesu.test/h5",
+        )
+        yield values
     drop_database(test_servers.admin_url, url)
 
 

@@ -84,8 +84,10 @@ async def raise_level_on_breach(desk: Desk, *, first_contact_hours: int | None =
     `first_contact_hours`, first contact is due in that many calendar hours (seed 000's 24
     hours) instead of 1 working day."""
     desk.now = datetime(2026, 1, 1, tzinfo=UTC)
-    policies = (await desk.client.get("/api/v1/sla-policies", headers=desk.admin)).json()
-    for policy in policies:
+    page = await desk.client.get("/api/v1/sla-policies?limit=200", headers=desk.admin)
+    assert page.status_code == 200, page.text
+    assert page.json()["next_cursor"] is None, "more policies than one page"
+    for policy in page.json()["items"]:
         body = {k: policy[k] for k in ("name", "kind", "level", "category", "channel", "stages")}
         for stage in body["stages"]:
             stage["on_breach"]["escalate"] = True
