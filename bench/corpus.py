@@ -49,9 +49,11 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import orjson
 from alembic.script import ScriptDirectory
+from sqlalchemy.dialects.postgresql import JSONB
 
 from services.devstack.migrate import alembic_config, upgrade_head
 from shared.db.changes import PROJECTION_COLUMNS
+from shared.db.tables import Complaint as ComplaintTable
 
 # The tests' servers (DATABASE_URL, else the embedded PostgreSQL), imported by name: mypy's
 # scope (shared, services, migrations, bench) stays off tests/.
@@ -61,6 +63,12 @@ SH = ZoneInfo("Asia/Shanghai")
 CHUNK = 10_000
 MARKER_TABLE = "bench_corpus"
 COLUMNS = [c.strip() for c in PROJECTION_COLUMNS.split(",")]
+# The projection's JSON columns, as the table declares them: written as JSON text by COPY.
+JSON_COLUMNS = frozenset(
+    c.name
+    for c in ComplaintTable.__table__.columns
+    if isinstance(c.type, JSONB) and c.name in COLUMNS
+)
 
 # --- phrase tables (from the seeds' vocabulary) ------------------------------------------------
 
@@ -733,24 +741,9 @@ class Generator:
             "followup": followup,
             "group_id": None,
         }
-        json_cols = {
-            "customer",
-            "product",
-            "desired_resolution",
-            "attachments",
-            "subject",
-            "channel_meta",
-            "level_reasons",
-            "investigation",
-            "solution",
-            "corrective_actions",
-            "regulator_reply",
-            "review",
-            "followup",
-        }
         record = tuple(
             (orjson.dumps(row[c]).decode() if row[c] is not None else None)
-            if c in json_cols
+            if c in JSON_COLUMNS
             else row[c]
             for c in COLUMNS
         )

@@ -9,27 +9,12 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from bench.corpus import COLUMNS, Generator, database_name, ensure_seeded
+from bench.corpus import COLUMNS, JSON_COLUMNS, Generator, database_name, ensure_seeded
 from shared.db.complaints import state_from_row
 from shared.domain.events import parse_event
 from tests.support.servers import Servers, _asyncpg_dsn, drop_database, with_database
 
 NOW = datetime(2026, 12, 3, tzinfo=UTC)
-JSON_COLUMNS = {
-    "customer",
-    "product",
-    "desired_resolution",
-    "attachments",
-    "subject",
-    "channel_meta",
-    "level_reasons",
-    "investigation",
-    "solution",
-    "corrective_actions",
-    "regulator_reply",
-    "review",
-    "followup",
-}
 
 
 def _generated(seed: int, n: int = 400) -> list:
