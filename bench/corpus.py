@@ -847,13 +847,38 @@ EVENT_COLUMNS = ["complaint_id", "seq", "type", "actor_kind", "actor_id", "occur
 # --- the database ---------------------------------------------------------------------------
 
 
+def _script() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config("postgresql://unused/unused"))
+
+
+def _head_name(script: ScriptDirectory, revision: str) -> str:
+    """`<revision>_<digest of the chain from base to it>`."""
+    chain = ",".join(sorted(r.revision for r in script.iterate_revisions(revision, "base")))
+    return f"{revision}_{hashlib.sha256(chain.encode()).hexdigest()[:6]}"
+
+
 def schema_head() -> str:
     """The Alembic head of this checkout and a digest of its whole chain: part of the corpus
     database's name, so a branch with other migrations (or a later schema) never reuses a
     corpus of another schema."""
-    script = ScriptDirectory.from_config(alembic_config("postgresql://unused/unused"))
-    chain = ",".join(sorted(r.revision for r in script.walk_revisions()))
-    return f"{script.get_current_head()}_{hashlib.sha256(chain.encode()).hexdigest()[:6]}"
+    script = _script()
+    head = script.get_current_head()
+    assert head is not None
+    return _head_name(script, head)
+
+
+def ancestor_names(n: int, seed: int) -> list[str]:
+    """The corpus names of this chain's earlier revisions, newest first: a corpus seeded at one of
+    them is copied and migrated forward (the migrations' own backfills fill what they add), so a
+    branch that adds a migration reuses main's corpus instead of seeding a million rows again."""
+    script = _script()
+    head = script.get_current_head()
+    assert head is not None
+    return [
+        f"kesu_corpus_{n}_{seed}_{_head_name(script, r.revision)}"
+        for r in script.iterate_revisions(head, "base")
+        if r.revision != head
+    ]
 
 
 def database_name(n: int, seed: int) -> str:
@@ -999,12 +1024,43 @@ async def _admin(admin_url: str, sql: str) -> None:
         await conn.close()
 
 
+def _copy_of_ancestor(admin_url: str, name: str, n: int, seed: int) -> bool:
+    """Make `name` as a copy of the newest complete corpus of an earlier revision of this chain,
+    migrated to head; False when there is none."""
+    for ancestor in ancestor_names(n, seed):
+        ancestor_url = str(test_servers.with_database(admin_url, ancestor))
+        if not asyncio.run(_is_complete(ancestor_url, n, seed)):
+            continue
+        print(f"corpus: copying {ancestor} and migrating it to head", file=sys.stderr, flush=True)
+        asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        # A template must have no other connections: wait for a benchmark still reading it.
+        for attempt in range(60):
+            try:
+                asyncio.run(_admin(admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{ancestor}"'))
+                break
+            except asyncpg.ObjectInUseError:
+                if attempt == 59:
+                    raise
+                time.sleep(5)
+        url = str(test_servers.with_database(admin_url, name))
+        # The marker came along with the copy: take it away until the migrations are through.
+        asyncio.run(_admin(url, f"ALTER TABLE {MARKER_TABLE} RENAME TO {MARKER_TABLE}_copying"))
+        upgrade_head(url)
+        asyncio.run(_admin(url, "VACUUM ANALYZE"))
+        asyncio.run(_admin(url, f"ALTER TABLE {MARKER_TABLE}_copying RENAME TO {MARKER_TABLE}"))
+        return True
+    return False
+
+
 def ensure_seeded(admin_url: str, n: int = 1_000_000, *, months: int = 12, seed: int = 2026) -> str:
     """The URL of a database holding the corpus of `n` complaints, seeded once (see the module's
-    docstring); a missing or incomplete one is (re)made, a complete one reused as it is."""
+    docstring); a missing or incomplete one is copied from an earlier revision's corpus and
+    migrated, or else (re)made; a complete one is reused as it is."""
     name = database_name(n, seed)
     url = str(test_servers.with_database(admin_url, name))
     if asyncio.run(_is_complete(url, n, seed)):
+        return url
+    if _copy_of_ancestor(admin_url, name, n, seed):
         return url
     print(f"corpus: creating {name}", file=sys.stderr, flush=True)
     asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
