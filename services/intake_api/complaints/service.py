@@ -175,6 +175,10 @@ async def register(
     request_hash = _request_hash(intake) if keys else ""
     caches = collab.caches
     complaint_id = uuid.uuid4()
+    answers: list[Answer] = []
+    write = functools.partial(
+        change_complaints, now=now, caches=caches, survey_url=collab.survey_url
+    )
     async with collab.db.connect() as conn:
         day = local_date(now)
         rules = await caches.rules.get(conn)
@@ -189,45 +193,50 @@ async def register(
         viewer = await viewer_for(
             conn, caches, principal, [], now=now, more_ids=_ids(principal.actor.id)
         )
-    facts = _Intake(
-        intake=intake,
-        reference=format_reference(day, found.number),
-        repeat_of=_repeat_of(intake, found.earlier, now, rules),
-        complaint_id=complaint_id,
-        keys=[IdempotencyKeyRow(s, k, request_hash, complaint_id, now) for s, k in keys],
-    )
-    record = audit.record(
-        "complaint.register",
-        target_type="complaint",
-        target_id=str(complaint_id),
-        details={"reference": facts.reference, "channel": intake.channel.value},
-    )
-    answers: list[Answer] = []
-    write = functools.partial(
-        change_complaints,
-        now=now,
-        caches=caches,
-        survey_url=collab.survey_url,
-    )
-    build = presenting(lambda row: present(row, viewer), answers)
-    group = groups.group_of(found.group, rules)
-    try:
+
+        def answer(row: dict[str, Any]) -> Answer:
+            return present(row, viewer)
+
+        facts = _Intake(
+            intake=intake,
+            reference=format_reference(day, found.number),
+            repeat_of=_repeat_of(intake, found.earlier, now, rules),
+            complaint_id=complaint_id,
+            keys=[IdempotencyKeyRow(s, k, request_hash, complaint_id, now) for s, k in keys],
+        )
+        record = audit.record(
+            "complaint.register",
+            target_type="complaint",
+            target_id=str(complaint_id),
+            details={"reference": facts.reference, "channel": intake.channel.value},
+        )
+        group = groups.group_of(found.group, rules)
         if group is None or not group.members:
-            async with collab.db.connect() as conn:  # one statement: atomic by itself
-                decision = _registration(facts, group, principal, rules)
-                await write(conn, [decision], audit=[record], before_write=build)
-        else:
-            async with collab.db.begin() as tx:
-                group, members = await groups.lock_members(tx, group, rules=rules)
-                decision = _registration(facts, group, principal, rules)
-                await write(tx, [decision], audit=[record], before_write=build)
-                if members:
-                    await write(tx, members, audit=[])
+            # The common case: one statement, atomic by itself, on the same connection.
+            decision = _registration(facts, group, principal, rules)
+            try:
+                await write(
+                    conn, [decision], audit=[record], before_write=presenting(answer, answers)
+                )
+            except DuplicateKey as exc:
+                if exc.constraint != "pk_idempotency_keys":
+                    raise
+                return await _replay(conn, keys, request_hash, answer)
+            return Registration(answers[0], created=True)
+    # It forms or grows a group with complaints not yet in it: they are locked and linked in
+    # the registration's transaction (shared.application.groups).
+    try:
+        async with collab.db.begin() as tx:
+            group, members = await groups.lock_members(tx, group, rules=rules)
+            decision = _registration(facts, group, principal, rules)
+            await write(tx, [decision], audit=[record], before_write=presenting(answer, answers))
+            if members:
+                await write(tx, members, audit=[])
     except DuplicateKey as exc:
         if exc.constraint != "pk_idempotency_keys":
             raise
         async with collab.db.connect() as conn:
-            return await _replay(conn, keys, request_hash, lambda row: present(row, viewer))
+            return await _replay(conn, keys, request_hash, answer)
     return Registration(answers[0], created=True)
 
 
