@@ -64,6 +64,8 @@ async def deliver_messages(runtime: DeliveryRuntime) -> list[str]:
         return await _deliver_one(runtime, row, token, plans[row["id"]], settler)
 
     sending = [row for row in rows if row["id"] not in set_aside]
+    sends = sum(isinstance(plans[row["id"]], Send) for row in sending)
+    settler.reserved = await _reserve(runtime, sends)
     try:
         labels = await run_batch(
             runtime.db,
@@ -99,6 +101,7 @@ class Settler:
         self._waiting: list[repo.Outcome] = []
         self._oldest = 0.0
         self.unrecorded: set[int] = set()  # rows whose outcome could not be recorded
+        self.reserved = 0  # global send-cap slots the batch took at once (SendCaps.reserve)
 
     async def add(self, outcome: repo.Outcome) -> None:
         if not self._waiting:
@@ -172,7 +175,9 @@ async def _deliver_one(
         )
         await _settle(runtime, settler, row, token, outcome, attempt)
         return status
-    wait = await _cap_wait(runtime, plan.address)
+    reserved = settler.reserved > 0
+    settler.reserved -= reserved
+    wait = await _cap_wait(runtime, plan.address, reserved=reserved)
     if wait is not None:
         # Capped (or Redis away): not an attempt, just later.
         deferred = repo.Settlement(
@@ -209,11 +214,24 @@ async def _deliver_one(
     return "retry" if settlement.status == "pending" else settlement.status
 
 
-async def _cap_wait(runtime: DeliveryRuntime, address: str) -> timedelta | None:
+async def _reserve(runtime: DeliveryRuntime, sends: int) -> int:
+    """The batch's global send-cap slots, taken at once: how many (0 when they do not all fit
+    or Redis is away; each send then asks for its own)."""
+    if runtime.caps is None:
+        return 0
+    try:
+        return sends if await runtime.caps.reserve(sends) else 0
+    except (RedisError, OSError):
+        return 0
+
+
+async def _cap_wait(
+    runtime: DeliveryRuntime, address: str, *, reserved: bool = False
+) -> timedelta | None:
     if runtime.caps is None:
         return None
     try:
-        return await runtime.caps.acquire(address)
+        return await runtime.caps.acquire(address, reserved=reserved)
     except (RedisError, OSError) as exc:
         # Hold messages while Redis restarts rather than send them uncapped.
         log.warning("send caps unavailable (%s); deferring", type(exc).__name__)
