@@ -184,12 +184,13 @@ async def ensure_reference_sequence(conn: AsyncConnection, day: date) -> None:
 # (case-folded) or batch within the window, each side read from its index in date order (an OR
 # of the two would read every complaint about the model to sort them: hundreds in a wave of
 # calls about one washing machine). The customer is named by phone, else email, else the
-# complaint itself.
+# complaint itself. Each side in its index's order ((model, created_at), (batch, created_at)):
+# read from the index a row at a time, whatever the statistics say.
 _GROUP_SIDE = (
     "SELECT id, group_id, created_at,"
     "  coalesce(customer_phone, lower(customer ->> 'email'), CAST(id AS text)) AS customer"
     " FROM complaints WHERE {column} = CAST(${param} AS text) AND created_at >= $7"
-    " AND kind = 'complaint' ORDER BY created_at, id LIMIT $8"
+    " AND kind = 'complaint' ORDER BY created_at LIMIT $8"
 )
 _INTAKE_LOOKUP = (
     "WITH candidates AS MATERIALIZED ("
