@@ -477,8 +477,6 @@ async def run_all(
     phases: list[Phase] = []
     try:
         await asyncio.sleep(2.0)  # the worker's start-up runs (sweep, housekeeping) are done
-        if os.environ.get("I16_SQL"):
-            await monitor.execute(os.environ["I16_SQL"])
         background = await machine_cpu_pct(1.0)
         print(f"machine CPU before loading (other work): {background:.0f}% of one core")
         for r in range(args.rounds):
