@@ -270,8 +270,7 @@ class Triage(Command):
     level_reason: MediumText | None = Field(default=None, description="Why the level differs")
     assignee_id: uuid.UUID | None = Field(
         default=None,
-        description="When the level rises: who of the new tier takes the case (default: its "
-        "queue)",
+        description="When the level rises: who of the new tier takes the case (default: its queue)",
     )
 
     def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
