@@ -167,6 +167,7 @@ class SheetStream:
         author: str = "Kesu 客诉",
         created: datetime | None = None,
         overflow_note: str = "（已达 Excel 每表行数上限，其余记录未写入：请缩短期间或导出 CSV）",
+        max_rows: int = MAX_ROWS,
     ) -> None:
         if not 0 < len(sheet_name) <= 31 or set(sheet_name) & set("[]:*?/\\"):
             raise ValueError(f"not an Excel sheet name: {sheet_name!r}")
@@ -176,7 +177,8 @@ class SheetStream:
         self.author = author
         self.created = created
         self.overflow_note = overflow_note
-        self.rows_written = 0  # data rows, the header aside
+        self.max_rows = max_rows  # the sheet's, header and note included
+        self.rows_written = 0  # rows below the header (the note too, if any)
         self.truncated = False
         kinds = [c.kind for c in self.columns]
         self._text_indexes = [i for i, k in enumerate(kinds) if k in _TEXTS]
@@ -210,8 +212,8 @@ class SheetStream:
         note = ""
         if self.truncated:
             batch = []
-        elif first + len(batch) > MAX_ROWS - 1:
-            batch = batch[: max(MAX_ROWS - 1 - first, 0)]
+        elif first + len(batch) > self.max_rows:  # the last row is kept for the note
+            batch = batch[: self.max_rows - first]
             note = _CELLS[Kind.TEXT].format(escape(self.overflow_note))
             note = f'<row r="{first + len(batch)}">{note}</row>'
             self.truncated = True
