@@ -31,6 +31,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import Enum
+from itertools import chain, repeat
 from typing import IO, Any
 from xml.sax.saxutils import escape, quoteattr
 
@@ -40,8 +41,8 @@ FONT = "等线"  # Excel's default Chinese font (DengXian), as in the reports' w
 
 
 class Kind(Enum):
-    TEXT = "text"  # our own words (labels, references): as they are
-    FREE_TEXT = "free_text"  # what people typed: leading and trailing spaces kept
+    TEXT = "text"  # our own words (labels, references): short, as they are
+    FREE_TEXT = "free_text"  # what people typed: end spaces kept, cut at a cell's 32,767
     NUMBER = "number"
     DATETIME = "datetime"
 
@@ -83,10 +84,12 @@ _CELLS = {
     Kind.NUMBER: "<c><v>{}</v></c>",
     Kind.DATETIME: '<c s="2"><v>{}</v></c>',
 }
-_BLANKS = [  # an empty text, a None number, no time: a blank cell
-    *(_CELLS[k].format("") for k in _CELLS),
-    _CELLS[Kind.NUMBER].format(None),
-]
+_BLANKS = {  # an empty text, a None number, no time: a blank cell
+    Kind.TEXT: [_CELLS[Kind.TEXT].format("")],
+    Kind.FREE_TEXT: [_CELLS[Kind.FREE_TEXT].format("")],
+    Kind.NUMBER: [_CELLS[Kind.NUMBER].format(None), _CELLS[Kind.NUMBER].format("")],
+    Kind.DATETIME: [_CELLS[Kind.DATETIME].format("")],
+}
 _TEXTS = (Kind.TEXT, Kind.FREE_TEXT)
 
 # --- Excel serial dates: days since 1899-12-30, the time as a fraction of the day -----------
@@ -184,7 +187,9 @@ class SheetStream:
         self._text_indexes = [i for i, k in enumerate(kinds) if k in _TEXTS]
         self._number_indexes = [i for i, k in enumerate(kinds) if k is Kind.NUMBER]
         self._datetime_indexes = [i for i, k in enumerate(kinds) if k is Kind.DATETIME]
-        self._template = _row_template(kinds)
+        self._pieces = _row_pieces(kinds)
+        self._blanks = [blank for kind in dict.fromkeys(kinds) for blank in _BLANKS[kind]]
+        self._free_text = [i for i, k in enumerate(kinds) if k is Kind.FREE_TEXT]
         self._sink = _Sink()
         self._zip = zipfile.ZipFile(
             self._sink, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1
@@ -204,8 +209,9 @@ class SheetStream:
         """Rows of cells in column order, as the zip's next bytes (perhaps none yet). Past
         Excel's last row, one row says so and the rest are left out (`truncated`).
 
-        The batch is worked column-wise, so the work per row is C's: the text cells of the
-        whole batch escaped in one string, each row one `str.format` of the template."""
+        The batch is worked column-wise, so the work per cell is C's: the text cells of the
+        whole batch escaped in one string, the rows' XML one join of the fixed pieces and the
+        values interleaved."""
         assert self._sheet is not None, "start() first"
         batch = list(lines)
         first = self.rows_written + 2  # the batch's first row (1: the header)
@@ -223,30 +229,35 @@ class SheetStream:
             columns = list(zip(*batch, strict=True))
             if len(columns) != len(self.columns):
                 raise ValueError(f"{len(columns)} cells in a row of {len(self.columns)} columns")
-            texts = [t or "" for i in self._text_indexes for t in columns[i]]
-            if max(map(len, texts), default=0) > MAX_TEXT:
-                texts = [t[:MAX_TEXT] for t in texts]
+            texts = self._text_indexes
+            try:
+                joined = _SEP.join(chain.from_iterable(columns[i] for i in texts))
+            except TypeError:  # a None among them: a blank cell
+                for i in texts:
+                    columns[i] = tuple(t or "" for t in columns[i])
+                joined = _SEP.join(chain.from_iterable(columns[i] for i in texts))
+            if any(max(map(len, columns[i])) > MAX_TEXT for i in self._free_text):
+                for i in self._free_text:
+                    columns[i] = tuple(t[:MAX_TEXT] for t in columns[i])
+                joined = _SEP.join(chain.from_iterable(columns[i] for i in texts))
             escaped = (
-                _SEP.join(texts)
-                .replace("&", "&amp;")
-                .replace("<", "&lt;")
-                .replace(">", "&gt;")
-                .split(_SEP)
+                joined.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").split(_SEP)
             )
             n = len(batch)
-            text_columns = [escaped[k * n : (k + 1) * n] for k in range(len(self._text_indexes))]
-            number_columns = [columns[i] for i in self._number_indexes]
-            datetime_columns = [list(map(excel_serial, columns[i])) for i in self._datetime_indexes]
-            xml = "".join(
-                map(
-                    self._template.format,
-                    range(first, first + n),
-                    *text_columns,
-                    *number_columns,
-                    *datetime_columns,
-                )
-            )
-            for blank in _BLANKS:
+            values: dict[int, Iterable[str]] = {
+                i: escaped[k * n : (k + 1) * n] for k, i in enumerate(texts)
+            }
+            values.update((i, map(str, columns[i])) for i in self._number_indexes)
+            values.update((i, map(excel_serial, columns[i])) for i in self._datetime_indexes)
+            # The rows' XML in one join: the fixed pieces interleaved with the values, row
+            # after row (zip and chain are C: no Python call per cell but excel_serial's).
+            pieces = self._pieces
+            parts: list[Iterable[str]] = [repeat(pieces[0]), map(str, range(first, first + n))]
+            for i in range(len(self.columns)):
+                parts += [repeat(pieces[i + 1]), values[i]]
+            parts.append(repeat(pieces[-1]))
+            xml = "".join(chain.from_iterable(zip(*parts, strict=False)))
+            for blank in self._blanks:
                 xml = xml.replace(blank, "<c/>")
             xml += note
         self.rows_written += len(batch) + (1 if note else 0)
@@ -366,19 +377,16 @@ class SheetStream:
         ]
 
 
-def _row_template(kinds: list[Kind]) -> str:
-    """A row's XML with a `{n}` slot per cell: {0} the row number, then the text cells, the
-    number cells and the datetime cells (`SheetStream.rows` passes them so), each placed in
-    its column."""
-    n_text = sum(k in _TEXTS for k in kinds)
-    n_number = sum(k is Kind.NUMBER for k in kinds)
-    slot = {"text": 1, "number": 1 + n_text, "datetime": 1 + n_text + n_number}
-    out = []
+def _row_pieces(kinds: list[Kind]) -> list[str]:
+    """A row's XML around its values: before the row number, between it and the first cell's
+    value, between each value and the next, after the last (`SheetStream.rows` interleaves)."""
+    pieces = ['<row r="', '">']
     for kind in kinds:
-        group = "text" if kind in _TEXTS else kind.value
-        out.append(_CELLS[kind].replace("{}", f"{{{slot[group]}}}"))
-        slot[group] += 1
-    return '<row r="{0}">' + "".join(out) + "</row>"
+        before, _, after = _CELLS[kind].partition("{}")
+        pieces[-1] += before
+        pieces.append(after)
+    pieces[-1] += "</row>"
+    return pieces
 
 
 _XML = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'

@@ -44,6 +44,7 @@ def test_values_types_and_formats_read_back(tmp_path: Path) -> None:
         ["KS-20260301-000001", "2026-03-01 10:22", 2, "洗衣机漏水，地面积水", "处理中"],
         ["KS-20260301-000002", "2026-03-01 00:00", None, "", "已结案"],
         ["KS-20260302-000003", "", 3, "A&B <公司> 回复", "已受理"],
+        ["KS-20260302-000004", None, None, None, None],
     ]
     book = _open(_write(lines), tmp_path)
     assert book.sheetnames == ["台帐"]
@@ -65,6 +66,7 @@ def test_values_types_and_formats_read_back(tmp_path: Path) -> None:
         "已结案",
     )
     assert rows[3] == ("KS-20260302-000003", None, 3, "A&B <公司> 回复", "已受理")
+    assert rows[4] == ("KS-20260302-000004", None, None, None, None)
     assert sheet["B2"].number_format == "yyyy-mm-dd hh:mm"
     assert sheet["B2"].is_date
     assert sheet["C2"].data_type == "n"
