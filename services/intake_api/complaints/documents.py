@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -141,7 +142,7 @@ async def export(
     return Export(name, MEDIA_TYPES[query.format], chunks)
 
 
-async def _batches(db: Database, stmt: Select[Any]) -> AsyncIterator[Sequence[Row[Any]]]:
+async def _batches(db: Database, stmt: Select[Any]) -> AsyncGenerator[Sequence[Row[Any]], None]:
     """The ledger's rows in batches, from a server-side cursor (one transaction). The next
     batch is read while the caller works on this one, so PostgreSQL's share of the work
     (reading, sorting, formatting the times) overlaps ours instead of adding to it."""
@@ -166,8 +167,9 @@ async def _csv(db: Database, stmt: Select[Any], contact_visible: bool) -> AsyncI
         return csv_chunk([ledger_line(r, contact_visible=contact_visible) for r in rows])
 
     yield csv_chunk([], header=True)
-    async for rows in _batches(db, stmt):
-        yield await anyio.to_thread.run_sync(chunk, rows)
+    async with aclosing(_batches(db, stmt)) as batches:
+        async for rows in batches:
+            yield await anyio.to_thread.run_sync(chunk, rows)
 
 
 async def _xlsx(
@@ -181,7 +183,8 @@ async def _xlsx(
         return sheet.rows([ledger_line(r, contact_visible=contact_visible) for r in rows])
 
     yield sheet.start()
-    async for rows in _batches(db, stmt):
-        if data := await anyio.to_thread.run_sync(chunk, rows):
-            yield data
+    async with aclosing(_batches(db, stmt)) as batches:
+        async for rows in batches:
+            if data := await anyio.to_thread.run_sync(chunk, rows):
+                yield data
     yield sheet.finish()
