@@ -228,8 +228,9 @@ async def test_the_ledger_as_excel(
     )
     path = tmp_path / "ledger.xlsx"
     path.write_bytes(answer.content)
-    sheet = openpyxl.load_workbook(path, read_only=True)["台帐"]
-    rows = list(sheet.iter_rows(values_only=True))
+    read_only = openpyxl.load_workbook(path, read_only=True)
+    rows = list(read_only["台帐"].iter_rows(values_only=True))
+    read_only.close()  # a read-only workbook keeps its file open until closed
     assert rows[0][0] == "受理号"
     assert len(rows) == 4
     assert all(str(r[0]).startswith("KS-") for r in rows[1:])
