@@ -37,7 +37,16 @@ from shared.db.tables import SEARCH_COLUMNS, Complaint, ComplaintEvent, Idempote
 from shared.domain.access import FOLLOW_UP_STATUS, ComplaintFacts, Visibility
 from shared.domain.complaint import Actor, ComplaintState, EventMeta
 from shared.domain.events import Event, parse_event
-from shared.domain.search import HANDLING_ONLY, OWN_WORDS, RANK_TIERS, TextQuery
+from shared.domain.search import (
+    HANDLING_ONLY,
+    OWN_WORDS,
+    RANK_TIERS,
+    TextQuery,
+    day_number,
+    own_words_tsquery,
+    tsquery,
+    windows,
+)
 from shared.domain.values import STORED, representable_instant
 
 complaints = table_of(Complaint)
@@ -326,10 +335,9 @@ class ComplaintFilters:
     # Full-text search (`q`, shared.db.search): every term in the complaint's text.
     text: TextQuery | None = None
 
-    def clauses(self, *, checked: bool = True, text: bool = True) -> list[ColumnElement[bool]]:
-        """The filters as SQL. `checked=False` leaves out the text query's LIKE check (its
-        candidates only): the list applies it to the rows it scans (`_scan`); `text=False`
-        leaves out the text query altogether (a ranked tier states its own)."""
+    def clauses(self, *, text: bool = True) -> list[ColumnElement[bool]]:
+        """The filters as SQL. `text=False` leaves out the text query (the list's text search
+        states it window by window: `_scan`)."""
         c = complaints.c
         out: list[ColumnElement[bool]] = []
         if self.status:
@@ -352,9 +360,7 @@ class ComplaintFilters:
             out.append(c.management_review.is_(self.management_review))
         out.extend(self.deadline_clauses)
         if self.text is not None and text:
-            out.append(
-                search.match_clause(self.text) if checked else search.candidates_clause(self.text)
-            )
+            out.append(search.match_clause(self.text))
         return out
 
 
@@ -487,31 +493,63 @@ def _batch(
     ).order_by(*((r.created_at.desc(), r.id.desc()) if descending else (r.created_at, r.id)))
 
 
+Days = tuple[int, int]
+
+
+async def _days(conn: AsyncConnection, filters: ComplaintFilters) -> Days | None:
+    """The UTC days (shared.domain.search.day_number) a text search reads: from the oldest
+    complaint's to the newest's (two probes of the creation index), within the filters'
+    creation range; None when there is nothing to read."""
+    c = complaints.c
+    span = select(func.min(c.created_at), func.max(c.created_at))
+    oldest, newest = (await conn.execute(span)).one()
+    if oldest is None:
+        return None
+    first, last = day_number(oldest), day_number(newest)
+    if filters.created_from is not None:
+        first = max(first, day_number(filters.created_from))
+    if filters.created_to is not None:
+        last = min(last, day_number(filters.created_to))
+    return (first, last) if first <= last else None
+
+
 async def _scan(
     conn: AsyncConnection,
     where: list[ColumnElement[bool]],
+    grams: str,
     check: CheckFor,
     *,
+    days: Days,
     want: int,
     descending: bool,
     after: Position | None,
     tier: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Up to `want` matches of a text search in creation order: the index's candidates
-    (`where`, which the planner estimates well: the grams' statistics) in batches, the LIKE
-    check (`check`) applied to each batch's rows only — the planner cannot estimate a LIKE on
-    computed text and would otherwise check every candidate before sorting."""
+    """Up to `want` matches of a text search in creation order, read one window of days at a
+    time from the cursor's day (shared.domain.search.windows: 1 day, then 4, 16 … times as
+    many): the window's candidates — the index's answer for the `tsquery` `grams` on those
+    days only (`search.in_days`), with `where` — in batches, the LIKE check (`check`) applied
+    to each batch's rows only. So a common term costs the rows of its first day or so, a rare
+    one a few index reads; neither reads every match, nor does the plan depend on the
+    planner's guess of how common the term is."""
     exact = check(complaints.c) is None
-    size = want if exact else want * 2 + 8
     found: list[dict[str, Any]] = []
-    while True:
-        stmt = _batch(where, check, descending=descending, after=after, size=size, tier=tier)
-        rows = [dict(r) for r in (await conn.execute(stmt)).mappings()]
-        found += [r for r in rows if r.pop("search_passed")]
-        if len(found) >= want or len(rows) < size:
-            return found[:want]
-        after = (rows[-1]["created_at"], rows[-1]["id"])
-        size = min(size * 4, MAX_BATCH)
+    start = day_number(after[0]) if after is not None else days[1 if descending else 0]
+    for first, last in windows(*days, start=start, descending=descending):
+        clauses = [*where, search.in_days(grams, first, last)]
+        missing = want - len(found)
+        size = missing if exact else missing * 2 + 8
+        while True:
+            stmt = _batch(clauses, check, descending=descending, after=after, size=size, tier=tier)
+            rows = [dict(r) for r in (await conn.execute(stmt)).mappings()]
+            found += [r for r in rows if r.pop("search_passed")]
+            if len(found) >= want:
+                return found[:want]
+            if len(rows) < size:
+                break  # the window is read: the next one is older (newer)
+            after = (rows[-1]["created_at"], rows[-1]["id"])
+            size = min(size * 4, MAX_BATCH)
+    return found
 
 
 async def _text_page(
@@ -529,7 +567,10 @@ async def _text_page(
     own words hold every term (`OWN_WORDS`), newest first, then those matched only through
     their handling records (`HANDLING_ONLY`), the second tier read only when the first does
     not fill the page; a cursor resumes inside its tier."""
-    base = [visibility_clause(visible), *filters.clauses(checked=False)]
+    days = await _days(conn, filters)
+    if days is None:
+        return []
+    base = [visibility_clause(visible), *filters.clauses(text=False)]
     position = None if after is None else (after.created_at, after.id)
 
     def check(c: Any) -> ColumnElement[bool] | None:
@@ -539,23 +580,31 @@ async def _text_page(
         return search.own_words_checked(text, c)
 
     if not ranked:
-        return await _scan(conn, base, check, want=limit + 1, descending=descending, after=position)
-    # The own-words grams imply the query's candidates: stated alone, so the planner does not
-    # multiply two estimates of the same thing.
-    own_base = [visibility_clause(visible), *filters.clauses(text=False)]
-    tiers: list[tuple[int, list[ColumnElement[bool]], CheckFor]] = [
-        (OWN_WORDS, [*own_base, search.own_words_candidates(text)], own_check),
-        (HANDLING_ONLY, [*base, ~search.own_words_clause(text)], check),
+        return await _scan(
+            conn,
+            base,
+            tsquery(text),
+            check,
+            days=days,
+            want=limit + 1,
+            descending=descending,
+            after=position,
+        )
+    tiers: list[tuple[int, list[ColumnElement[bool]], str, CheckFor]] = [
+        (OWN_WORDS, base, own_words_tsquery(text), own_check),
+        (HANDLING_ONLY, [*base, ~search.own_words_row(text)], tsquery(text), check),
     ]
     rows: list[dict[str, Any]] = []
-    for rank, where, tier_check in tiers:
+    for rank, where, grams, tier_check in tiers:
         if after is not None and after.tier is not None and after.tier < rank:
             continue  # the cursor is past this tier
         resume = position if after is not None and after.tier == rank else None
         rows += await _scan(
             conn,
             where,
+            grams,
             tier_check,
+            days=days,
             want=limit + 1 - len(rows),
             descending=True,
             after=resume,

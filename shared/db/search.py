@@ -24,6 +24,7 @@ from shared.db.tables import Complaint, table_of
 from shared.domain.search import (
     TextQuery,
     checked_terms,
+    days_tsquery,
     like_pattern,
     own_words_tsquery,
     tsquery,
@@ -71,13 +72,28 @@ def _checked(
     return and_(*checks) if checks else None
 
 
+# What the GIN index is on (migration 0050): the grams and the complaint's creation day. Every
+# query of the index says it exactly so; checks of one row read the column alone.
+INDEXED: ColumnElement[Any] = _c.search_vector.op("||")(func.kesu_search_recency(_c.created_at))
+
+
 def _grams(tsq: str) -> ColumnElement[bool]:
+    return INDEXED.bool_op("@@")(cast(literal(tsq), TSQUERY))
+
+
+def _row_grams(tsq: str) -> ColumnElement[bool]:
     return _c.search_vector.bool_op("@@")(cast(literal(tsq), TSQUERY))
 
 
 def candidates_clause(query: TextQuery) -> ColumnElement[bool]:
     """The index's answer: a superset of the matches (exact for terms of 1–2 characters)."""
     return _grams(tsquery(query))
+
+
+def in_days(tsq: str, first: int, last: int) -> ColumnElement[bool]:
+    """The index's answer for the `tsquery` `tsq` among the complaints created in the UTC days
+    `first` … `last` (shared.domain.search.days_tsquery): GIN reads those days' rows only."""
+    return _grams(f"({tsq}) & ({days_tsquery(first, last)})")
 
 
 def checked_clause(query: TextQuery, c: Any = _c) -> ColumnElement[bool] | None:
@@ -101,8 +117,9 @@ def own_words_checked(query: TextQuery, c: Any = _c) -> ColumnElement[bool] | No
     return _checked(query, [main_text(c)], c)
 
 
-def own_words_clause(query: TextQuery) -> ColumnElement[bool]:
-    """Complaints whose own words contain every term (the higher relevance tier): exact."""
+def own_words_row(query: TextQuery) -> ColumnElement[bool]:
+    """Whether a complaint's own words contain every term (the higher relevance tier), checked
+    on the row (never an index condition: the tier below asks for its negation)."""
     checked = own_words_checked(query)
-    grams = own_words_candidates(query)
+    grams = _row_grams(own_words_tsquery(query))
     return grams if checked is None else and_(grams, checked)

@@ -13,7 +13,9 @@ functions); shared/db/search.py builds the SQL from what this module says.
 from __future__ import annotations
 
 import string
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 
 from shared.domain.events import Event
 
@@ -109,6 +111,60 @@ def tsquery(query: TextQuery) -> str:
 def own_words_tsquery(query: TextQuery) -> str:
     """The same, in the complaint's own words only (the higher relevance tier)."""
     return _query(query, ("",))
+
+
+# --- recency in the index (migration 0050) ---------------------------------------------------
+#
+# Each complaint's creation day (UTC, days since 2000-01-01) is in the index as blocks of
+# 4**level days, levels 0–4 (1 … 256 days), behind U+0001 U+0001 (never in a gram). A window
+# of days is the few blocks that tile it, so `(terms) & (blocks)` asks the index for the
+# matches of those days only.
+
+RECENCY_PREFIX = "\x01\x01"
+RECENCY_LEVELS = 5
+_EPOCH = date(2000, 1, 1)
+
+
+def day_number(at: datetime) -> int:
+    """The UTC day of an instant, as the index numbers it (`kesu_search_recency`)."""
+    return (at.astimezone(UTC).date() - _EPOCH).days
+
+
+def recency_lexeme(level: int, block: int) -> str:
+    return f"{RECENCY_PREFIX}{level}:{block}"
+
+
+def days_tsquery(first: int, last: int) -> str:
+    """The `tsquery` (text form) of the days `first` … `last` (inclusive): the largest aligned
+    blocks that tile them, OR-ed (at most six a level)."""
+    blocks: list[str] = []
+    day = first
+    while day <= last:
+        level = RECENCY_LEVELS - 1
+        while level and (day % 4**level or day + 4**level - 1 > last):
+            level -= 1
+        blocks.append(_lexeme(recency_lexeme(level, day >> (2 * level))))
+        day += 4**level
+    return " | ".join(blocks)
+
+
+def windows(first: int, last: int, *, start: int, descending: bool) -> Iterator[tuple[int, int]]:
+    """The windows of days a search reads, from `start` towards `first` (descending) or `last`
+    (ascending): 1 day, then 4, 16 … times as many (a common term fills its page from the
+    first day or so, a rare one is found in a handful of reads)."""
+    size = 1
+    if descending:
+        high = min(start, last)
+        while high >= first:
+            low = max(first, high - size + 1)
+            yield low, high
+            high, size = low - 1, size * 4
+    else:
+        low = max(start, first)
+        while low <= last:
+            high = min(last, low + size - 1)
+            yield low, high
+            low, size = high + 1, size * 4
 
 
 def checked_terms(query: TextQuery) -> tuple[str, ...]:
