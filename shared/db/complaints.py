@@ -43,9 +43,10 @@ from shared.domain.search import (
     RANK_TIERS,
     TextQuery,
     day_number,
+    next_span,
     own_words_tsquery,
     tsquery,
-    windows,
+    window,
 )
 from shared.domain.values import STORED, representable_instant
 
@@ -526,16 +527,21 @@ async def _scan(
     tier: int | None = None,
 ) -> list[dict[str, Any]]:
     """Up to `want` matches of a text search in creation order, read one window of days at a
-    time from the cursor's day (shared.domain.search.windows: 1 day, then 4, 16 … times as
-    many): the window's candidates — the index's answer for the `tsquery` `grams` on those
-    days only (`search.in_days`), with `where` — in batches, the LIKE check (`check`) applied
-    to each batch's rows only. So a common term costs the rows of its first day or so, a rare
-    one a few index reads; neither reads every match, nor does the plan depend on the
-    planner's guess of how common the term is."""
+    time from the cursor's day (shared.domain.search.window): 1 day, then as many days as the
+    matches found so far say the page still needs (`next_span`). A window's candidates — the
+    index's answer for the `tsquery` `grams` on those days only (`search.in_days`), with
+    `where` — are read in batches, the LIKE check (`check`) applied to each batch's rows
+    only. So a common term costs the rows of its first day or so and a rare one a handful of
+    index reads: neither reads every match, and the plan does not hang on the planner's guess
+    of how common a term is (it multiplies the grams' frequencies as if independent)."""
     exact = check(complaints.c) is None
     found: list[dict[str, Any]] = []
-    start = day_number(after[0]) if after is not None else days[1 if descending else 0]
-    for first, last in windows(*days, start=start, descending=descending):
+    edge = origin = day_number(after[0]) if after is not None else days[1 if descending else 0]
+    span = 1
+    while True:
+        first, last = window(*days, edge=edge, span=span, descending=descending)
+        if first > last:
+            return found
         clauses = [*where, search.in_days(grams, first, last)]
         missing = want - len(found)
         size = missing if exact else missing * 2 + 8
@@ -549,7 +555,8 @@ async def _scan(
                 break  # the window is read: the next one is older (newer)
             after = (rows[-1]["created_at"], rows[-1]["id"])
             size = min(size * 4, MAX_BATCH)
-    return found
+        edge = first - 1 if descending else last + 1
+        span = next_span(abs(edge - origin), len(found), want - len(found))
 
 
 async def _text_page(

@@ -13,7 +13,6 @@ functions); shared/db/search.py builds the SQL from what this module says.
 from __future__ import annotations
 
 import string
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
@@ -148,23 +147,26 @@ def days_tsquery(first: int, last: int) -> str:
     return " | ".join(blocks)
 
 
-def windows(first: int, last: int, *, start: int, descending: bool) -> Iterator[tuple[int, int]]:
-    """The windows of days a search reads, from `start` towards `first` (descending) or `last`
-    (ascending): 1 day, then 4, 16 … times as many (a common term fills its page from the
-    first day or so, a rare one is found in a handful of reads)."""
-    size = 1
+def window(first: int, last: int, *, edge: int, span: int, descending: bool) -> tuple[int, int]:
+    """The next window of days a search reads: `span` days from `edge` towards `first`
+    (descending) or `last` (ascending), within `first` … `last`; empty (low > high) when the
+    days are all read."""
     if descending:
-        high = min(start, last)
-        while high >= first:
-            low = max(first, high - size + 1)
-            yield low, high
-            high, size = low - 1, size * 4
-    else:
-        low = max(start, first)
-        while low <= last:
-            high = min(last, low + size - 1)
-            yield low, high
-            low, size = high + 1, size * 4
+        high = min(edge, last)
+        return max(first, high - span + 1), high
+    low = max(edge, first)
+    return low, min(last, low + span - 1)
+
+
+def next_span(read_days: int, found: int, missing: int) -> int:
+    """How many days the next window spans: enough for the `missing` matches at the rate found
+    so far (`found` in `read_days` days) with half as many again to spare, or three times the
+    days read when none was found — a common term fills its page from the first day or so, a
+    rare one is found in a handful of reads, and neither reads many more matches than the
+    page needs."""
+    if found == 0:
+        return max(1, 3 * read_days)
+    return max(1, -(-3 * missing * read_days // (2 * found)))
 
 
 def checked_terms(query: TextQuery) -> tuple[str, ...]:
