@@ -483,12 +483,15 @@ def _batch(
     columns: list[Any] = [*ROW_COLUMNS, c.search_notes]
     if tier is not None:
         columns.append(literal(tier).label("search_tier"))
-    candidates = select(*columns).where(and_(*clauses)).order_by(*order).limit(size)
+    # The grams, for the checks only (not sent back).
+    candidates = (
+        select(*columns, c.search_vector).where(and_(*clauses)).order_by(*order).limit(size)
+    )
     rows = candidates.subquery("candidates")
     r = rows.c
     passed = check(r)
     return select(
-        rows,
+        *(column for column in r if column.name != "search_vector"),
         search.search_text(r).label("search_text"),
         (true() if passed is None else passed).label("search_passed"),
     ).order_by(*((r.created_at.desc(), r.id.desc()) if descending else (r.created_at, r.id)))
@@ -597,9 +600,16 @@ async def _text_page(
             descending=descending,
             after=position,
         )
+    def handling_check(c: Any) -> ColumnElement[bool]:
+        # Checked on each batch's rows, like the LIKE: the candidates of a window are read in
+        # creation order, and those of the tier above are left out here.
+        own = search.own_words_row(text, c)
+        matched = check(c)
+        return ~own if matched is None else and_(matched, ~own)
+
     tiers: list[tuple[int, list[ColumnElement[bool]], str, CheckFor]] = [
         (OWN_WORDS, base, own_words_tsquery(text), own_check),
-        (HANDLING_ONLY, [*base, ~search.own_words_row(text)], tsquery(text), check),
+        (HANDLING_ONLY, base, tsquery(text), handling_check),
     ]
     rows: list[dict[str, Any]] = []
     for rank, where, grams, tier_check in tiers:

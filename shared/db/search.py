@@ -81,10 +81,6 @@ def _grams(tsq: str) -> ColumnElement[bool]:
     return INDEXED.bool_op("@@")(cast(literal(tsq), TSQUERY))
 
 
-def _row_grams(tsq: str) -> ColumnElement[bool]:
-    return _c.search_vector.bool_op("@@")(cast(literal(tsq), TSQUERY))
-
-
 def candidates_clause(query: TextQuery) -> ColumnElement[bool]:
     """The index's answer: a superset of the matches (exact for terms of 1–2 characters)."""
     return _grams(tsquery(query))
@@ -117,9 +113,10 @@ def own_words_checked(query: TextQuery, c: Any = _c) -> ColumnElement[bool] | No
     return _checked(query, [main_text(c)], c)
 
 
-def own_words_row(query: TextQuery) -> ColumnElement[bool]:
+def own_words_row(query: TextQuery, c: Any = _c) -> ColumnElement[bool]:
     """Whether a complaint's own words contain every term (the higher relevance tier), checked
-    on the row (never an index condition: the tier below asks for its negation)."""
-    checked = own_words_checked(query)
-    grams = _row_grams(own_words_tsquery(query))
+    on the row (`c`: the columns of `complaints` or of a subquery of it; never an index
+    condition: the tier below asks for its negation)."""
+    checked = own_words_checked(query, c)
+    grams = c.search_vector.bool_op("@@")(cast(literal(own_words_tsquery(query)), TSQUERY))
     return grams if checked is None else and_(grams, checked)

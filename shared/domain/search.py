@@ -160,13 +160,13 @@ def window(first: int, last: int, *, edge: int, span: int, descending: bool) -> 
 
 def next_span(read_days: int, found: int, missing: int) -> int:
     """How many days the next window spans: enough for the `missing` matches at the rate found
-    so far (`found` in `read_days` days) with half as many again to spare, or three times the
-    days read when none was found — a common term fills its page from the first day or so, a
-    rare one is found in a handful of reads, and neither reads many more matches than the
-    page needs."""
+    so far (`found` in `read_days` days) with half as many again to spare, at most three times
+    the days read (the first days may be quiet: a weekend), three times when none was found.
+    A common term fills its page from the first day or so, a rare one is found in a handful of
+    reads, and neither reads many more matches than the page needs."""
     if found == 0:
         return max(1, 3 * read_days)
-    return max(1, -(-3 * missing * read_days // (2 * found)))
+    return max(1, min(3 * read_days, -(-3 * missing * read_days // (2 * found))))
 
 
 def checked_terms(query: TextQuery) -> tuple[str, ...]:
