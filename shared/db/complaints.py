@@ -600,6 +600,7 @@ async def _text_page(
             descending=descending,
             after=position,
         )
+
     def handling_check(c: Any) -> ColumnElement[bool]:
         # Checked on each batch's rows, like the LIKE: the candidates of a window are read in
         # creation order, and those of the tier above are left out here.
