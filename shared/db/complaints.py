@@ -13,9 +13,11 @@ import orjson
 from asyncpg.exceptions import DuplicateTableError, UndefinedTableError, UniqueViolationError
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
     Text,
     and_,
+    bindparam,
     cast,
     delete,
     false,
@@ -42,6 +44,7 @@ from shared.domain.search import (
     OWN_WORDS,
     RANK_TIERS,
     TextQuery,
+    checked_terms,
     day_number,
     next_span,
     own_words_tsquery,
@@ -468,30 +471,43 @@ def _batch(
     check: CheckFor,
     *,
     descending: bool,
-    after: Position | None,
-    size: int,
+    resume: bool,
     tier: int | None,
 ) -> Select[Any]:
-    """The next `size` candidates in creation order, each with `search_passed` (the text
-    check, computed for these rows only) and `search_text` (for its snippet)."""
+    """The next candidates in creation order (the parameter `size` of them; after the
+    parameters `after_at`, `after_id` when `resume`), each with `search_passed` (the text
+    check) and `search_text` (for its snippet), both computed for these rows only: PostgreSQL
+    computes the searchable texts of the subquery's rows after its sort and limit."""
     c = complaints.c
     clauses = list(where)
-    if after is not None:
-        position, mark = tuple_(c.created_at, c.id), tuple_(*after)
+    if resume:
+        position = tuple_(c.created_at, c.id)
+        mark = tuple_(
+            bindparam("after_at", type_=c.created_at.type), bindparam("after_id", type_=c.id.type)
+        )
         clauses.append(position < mark if descending else position > mark)
     order = (c.created_at.desc(), c.id.desc()) if descending else (c.created_at, c.id)
     columns: list[Any] = [*ROW_COLUMNS, c.search_notes]
     if tier is not None:
         columns.append(literal(tier).label("search_tier"))
-    # The grams, for the checks only (not sent back).
+    # The grams and the texts, for the checks and the snippet only (not sent back).
+    helpers = [
+        c.search_vector,
+        search.main_text(c).label("search_main"),
+        search.handling_text(c).label("search_handling"),
+    ]
     candidates = (
-        select(*columns, c.search_vector).where(and_(*clauses)).order_by(*order).limit(size)
+        select(*columns, *helpers)
+        .where(and_(*clauses))
+        .order_by(*order)
+        .limit(bindparam("size", type_=Integer))
     )
     rows = candidates.subquery("candidates")
     r = rows.c
     passed = check(r)
+    hidden = {"search_vector", "search_main", "search_handling"}
     return select(
-        *(column for column in r if column.name != "search_vector"),
+        *(column for column in r if column.name not in hidden),
         search.search_text(r).label("search_text"),
         (true() if passed is None else passed).label("search_passed"),
     ).order_by(*((r.created_at.desc(), r.id.desc()) if descending else (r.created_at, r.id)))
@@ -523,6 +539,7 @@ async def _scan(
     grams: str,
     check: CheckFor,
     *,
+    exact: bool,
     days: Days,
     want: int,
     descending: bool,
@@ -537,27 +554,39 @@ async def _scan(
     only. So a common term costs the rows of its first day or so and a rare one a handful of
     index reads: neither reads every match, and the plan does not hang on the planner's guess
     of how common a term is (it multiplies the grams' frequencies as if independent)."""
-    exact = check(complaints.c) is None
     found: list[dict[str, Any]] = []
     edge = origin = day_number(after[0]) if after is not None else days[1 if descending else 0]
     span = 1
+    # Two statements at most (from a window's start, after a row), built once: only their
+    # parameters change from window to window.
+    statements: dict[bool, Select[Any]] = {}
+    clauses = [*where, search.in_days("grams")]
     while True:
         first, last = window(*days, edge=edge, span=span, descending=descending)
         if first > last:
             return found
-        clauses = [*where, search.in_days(grams, first, last)]
         missing = want - len(found)
-        size = missing if exact else missing * 2 + 8
+        params: dict[str, Any] = {
+            "grams": search.days_query(grams, first, last),
+            "size": missing if exact else missing * 2 + 8,
+        }
         while True:
-            stmt = _batch(clauses, check, descending=descending, after=after, size=size, tier=tier)
-            rows = [dict(r) for r in (await conn.execute(stmt)).mappings()]
+            resume = after is not None
+            if resume not in statements:
+                statements[resume] = _batch(
+                    clauses, check, descending=descending, resume=resume, tier=tier
+                )
+            if after is not None:
+                params.update(after_at=after[0], after_id=after[1])
+            result = await conn.execute(statements[resume], params)
+            rows = [dict(r) for r in result.mappings()]
             found += [r for r in rows if r.pop("search_passed")]
             if len(found) >= want:
                 return found[:want]
-            if len(rows) < size:
+            if len(rows) < params["size"]:
                 break  # the window is read: the next one is older (newer)
             after = (rows[-1]["created_at"], rows[-1]["id"])
-            size = min(size * 4, MAX_BATCH)
+            params["size"] = min(params["size"] * 4, MAX_BATCH)
         edge = first - 1 if descending else last + 1
         span = next_span(abs(edge - origin), len(found), want - len(found))
 
@@ -589,12 +618,14 @@ async def _text_page(
     def own_check(c: Any) -> ColumnElement[bool] | None:
         return search.own_words_checked(text, c)
 
+    exact = not checked_terms(text)
     if not ranked:
         return await _scan(
             conn,
             base,
             tsquery(text),
             check,
+            exact=exact,
             days=days,
             want=limit + 1,
             descending=descending,
@@ -608,20 +639,21 @@ async def _text_page(
         matched = check(c)
         return ~own if matched is None else and_(matched, ~own)
 
-    tiers: list[tuple[int, list[ColumnElement[bool]], str, CheckFor]] = [
-        (OWN_WORDS, base, own_words_tsquery(text), own_check),
-        (HANDLING_ONLY, base, tsquery(text), handling_check),
+    tiers: list[tuple[int, str, CheckFor, bool]] = [
+        (OWN_WORDS, own_words_tsquery(text), own_check, exact),
+        (HANDLING_ONLY, tsquery(text), handling_check, False),
     ]
     rows: list[dict[str, Any]] = []
-    for rank, where, grams, tier_check in tiers:
+    for rank, grams, tier_check, tier_exact in tiers:
         if after is not None and after.tier is not None and after.tier < rank:
             continue  # the cursor is past this tier
         resume = position if after is not None and after.tier == rank else None
         rows += await _scan(
             conn,
-            where,
+            base,
             grams,
             tier_check,
+            exact=tier_exact,
             days=days,
             want=limit + 1 - len(rows),
             descending=True,

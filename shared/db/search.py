@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, cast, func, literal, or_
+from sqlalchemy import ColumnElement, Text, and_, bindparam, cast, func, literal, or_
 from sqlalchemy.dialects.postgresql import TSQUERY
 
 from shared.db.tables import Complaint, table_of
@@ -34,13 +34,20 @@ _c = table_of(Complaint).c
 
 
 def main_text(c: Any) -> ColumnElement[str]:
-    """The complaint's own words (`c`: the columns of `complaints` or of a subquery of it)."""
+    """The complaint's own words (`c`: the columns of `complaints` or of a subquery of it —
+    one that computed them already as `search_main`, shared.db.complaints._batch)."""
+    computed: ColumnElement[str] | None = getattr(c, "search_main", None)
+    if computed is not None:
+        return computed
     return func.kesu_search_main(
         c.reference, c.content, c.product, c.subject, c.desired_resolution, c.channel_meta
     )
 
 
 def handling_text(c: Any) -> ColumnElement[str]:
+    computed: ColumnElement[str] | None = getattr(c, "search_handling", None)
+    if computed is not None:
+        return computed
     return func.kesu_search_handling(
         c.investigation,
         c.root_cause,
@@ -86,10 +93,17 @@ def candidates_clause(query: TextQuery) -> ColumnElement[bool]:
     return _grams(tsquery(query))
 
 
-def in_days(tsq: str, first: int, last: int) -> ColumnElement[bool]:
-    """The index's answer for the `tsquery` `tsq` among the complaints created in the UTC days
-    `first` … `last` (shared.domain.search.days_tsquery): GIN reads those days' rows only."""
-    return _grams(f"({tsq}) & ({days_tsquery(first, last)})")
+def in_days(name: str) -> ColumnElement[bool]:
+    """The index's answer for the `tsquery` given as the parameter `name` (`days_query`: a
+    query's grams among the complaints created on some days): GIN reads those days' rows
+    only."""
+    return INDEXED.bool_op("@@")(cast(bindparam(name, type_=Text), TSQUERY))
+
+
+def days_query(tsq: str, first: int, last: int) -> str:
+    """The `tsquery` `tsq` among the complaints created in the UTC days `first` … `last`
+    (shared.domain.search.days_tsquery)."""
+    return f"({tsq}) & ({days_tsquery(first, last)})"
 
 
 def checked_clause(query: TextQuery, c: Any = _c) -> ColumnElement[bool] | None:
