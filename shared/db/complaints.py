@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -22,7 +22,6 @@ from sqlalchemy import (
     delete,
     false,
     func,
-    literal,
     literal_column,
     or_,
     select,
@@ -45,9 +44,11 @@ from shared.domain.search import (
     RANK_TIERS,
     TextQuery,
     checked_terms,
+    contact_text,
     day_number,
     next_span,
     own_words_tsquery,
+    rank_of,
     tsquery,
     window,
 )
@@ -462,22 +463,14 @@ def page_query(
 
 
 Position = tuple[datetime, uuid.UUID]
-CheckFor = Callable[[Any], ColumnElement[bool] | None]
 MAX_BATCH = 2000
 
 
-def _batch(
-    where: list[ColumnElement[bool]],
-    check: CheckFor,
-    *,
-    descending: bool,
-    resume: bool,
-    tier: int | None,
-) -> Select[Any]:
+def _batch(where: list[ColumnElement[bool]], *, descending: bool, resume: bool) -> Select[Any]:
     """The next candidates in creation order (the parameter `size` of them; after the
-    parameters `after_at`, `after_id` when `resume`), each with `search_passed` (the text
-    check) and `search_text` (for its snippet), both computed for these rows only: PostgreSQL
-    computes the searchable texts of the subquery's rows after its sort and limit."""
+    parameters `after_at`, `after_id` when `resume`), with their searchable texts
+    (`search_main`, `search_handling`) for the check and the snippet: PostgreSQL computes
+    those after the sort and limit, for these rows only."""
     c = complaints.c
     clauses = list(where)
     if resume:
@@ -487,30 +480,17 @@ def _batch(
         )
         clauses.append(position < mark if descending else position > mark)
     order = (c.created_at.desc(), c.id.desc()) if descending else (c.created_at, c.id)
-    columns: list[Any] = [*ROW_COLUMNS, c.search_notes]
-    if tier is not None:
-        columns.append(literal(tier).label("search_tier"))
-    # The grams and the texts, for the checks and the snippet only (not sent back).
-    helpers = [
-        c.search_vector,
-        search.main_text(c).label("search_main"),
-        search.handling_text(c).label("search_handling"),
-    ]
-    candidates = (
-        select(*columns, *helpers)
+    return (
+        select(
+            *ROW_COLUMNS,
+            c.search_notes,
+            search.main_text(c).label("search_main"),
+            search.handling_text(c).label("search_handling"),
+        )
         .where(and_(*clauses))
         .order_by(*order)
         .limit(bindparam("size", type_=Integer))
     )
-    rows = candidates.subquery("candidates")
-    r = rows.c
-    passed = check(r)
-    hidden = {"search_vector", "search_main", "search_handling"}
-    return select(
-        *(column for column in r if column.name not in hidden),
-        search.search_text(r).label("search_text"),
-        (true() if passed is None else passed).label("search_passed"),
-    ).order_by(*((r.created_at.desc(), r.id.desc()) if descending else (r.created_at, r.id)))
 
 
 Days = tuple[int, int]
@@ -536,24 +516,25 @@ async def _days(conn: AsyncConnection, filters: ComplaintFilters) -> Days | None
 async def _scan(
     conn: AsyncConnection,
     where: list[ColumnElement[bool]],
+    query: TextQuery,
     grams: str,
-    check: CheckFor,
     *,
-    exact: bool,
     days: Days,
     want: int,
     descending: bool,
     after: Position | None,
     tier: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Up to `want` matches of a text search in creation order, read one window of days at a
-    time from the cursor's day (shared.domain.search.window): 1 day, then as many days as the
-    matches found so far say the page still needs (`next_span`). A window's candidates — the
-    index's answer for the `tsquery` `grams` on those days only (`search.in_days`), with
-    `where` — are read in batches, the LIKE check (`check`) applied to each batch's rows
-    only. So a common term costs the rows of its first day or so and a rare one a handful of
-    index reads: neither reads every match, and the plan does not hang on the planner's guess
-    of how common a term is (it multiplies the grams' frequencies as if independent)."""
+    """Up to `want` matches of a text search in creation order — of the relevance `tier`, or
+    any — read one window of days at a time from the cursor's day
+    (shared.domain.search.window): 1 day, then as many days as the matches found so far say
+    the page still needs (`next_span`). A window's candidates — the index's answer for the
+    `tsquery` `grams` on those days only (`search.in_days`), with `where` — are read in
+    batches, each row checked on its texts (`rank_of`: every term, as `LIKE` decides). So a
+    common term costs the rows of its first day or so and a rare one a handful of index
+    reads: neither reads every match, and the plan does not hang on the planner's guess of
+    how common a term is (it multiplies the grams' frequencies as if independent)."""
+    exact = tier != HANDLING_ONLY and not checked_terms(query)
     found: list[dict[str, Any]] = []
     edge = origin = day_number(after[0]) if after is not None else days[1 if descending else 0]
     span = 1
@@ -573,14 +554,20 @@ async def _scan(
         while True:
             resume = after is not None
             if resume not in statements:
-                statements[resume] = _batch(
-                    clauses, check, descending=descending, resume=resume, tier=tier
-                )
+                statements[resume] = _batch(clauses, descending=descending, resume=resume)
             if after is not None:
                 params.update(after_at=after[0], after_id=after[1])
-            result = await conn.execute(statements[resume], params)
-            rows = [dict(r) for r in result.mappings()]
-            found += [r for r in rows if r.pop("search_passed")]
+            rows = [dict(r) for r in (await conn.execute(statements[resume], params)).mappings()]
+            for row in rows:
+                own, handling = row.pop("search_main"), row.pop("search_handling")
+                rank = rank_of(
+                    query, own=own, handling=handling, contact=contact_text(row["customer"])
+                )
+                if rank is not None and tier in (None, rank):
+                    row["search_text"] = own + "\n" + handling
+                    if tier is not None:
+                        row["search_tier"] = tier
+                    found.append(row)
             if len(found) >= want:
                 return found[:want]
             if len(rows) < params["size"]:
@@ -611,49 +598,28 @@ async def _text_page(
         return []
     base = [visibility_clause(visible), *filters.clauses(text=False)]
     position = None if after is None else (after.created_at, after.id)
-
-    def check(c: Any) -> ColumnElement[bool] | None:
-        return search.checked_clause(text, c)
-
-    def own_check(c: Any) -> ColumnElement[bool] | None:
-        return search.own_words_checked(text, c)
-
-    exact = not checked_terms(text)
     if not ranked:
         return await _scan(
             conn,
             base,
+            text,
             tsquery(text),
-            check,
-            exact=exact,
             days=days,
             want=limit + 1,
             descending=descending,
             after=position,
         )
-
-    def handling_check(c: Any) -> ColumnElement[bool]:
-        # Checked on each batch's rows, like the LIKE: the candidates of a window are read in
-        # creation order, and those of the tier above are left out here.
-        own = search.own_words_row(text, c)
-        matched = check(c)
-        return ~own if matched is None else and_(matched, ~own)
-
-    tiers: list[tuple[int, str, CheckFor, bool]] = [
-        (OWN_WORDS, own_words_tsquery(text), own_check, exact),
-        (HANDLING_ONLY, tsquery(text), handling_check, False),
-    ]
+    tiers = [(OWN_WORDS, own_words_tsquery(text)), (HANDLING_ONLY, tsquery(text))]
     rows: list[dict[str, Any]] = []
-    for rank, grams, tier_check, tier_exact in tiers:
+    for rank, grams in tiers:
         if after is not None and after.tier is not None and after.tier < rank:
             continue  # the cursor is past this tier
         resume = position if after is not None and after.tier == rank else None
         rows += await _scan(
             conn,
             base,
+            text,
             grams,
-            tier_check,
-            exact=tier_exact,
             days=days,
             want=limit + 1 - len(rows),
             descending=True,

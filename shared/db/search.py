@@ -6,8 +6,11 @@ GIN index on `search_vector`): for terms of one or two characters (漏水, 吞�
 alone; a longer term is also checked with `LIKE` on the text (its bigrams may be scattered).
 So a search finds exactly what `LIKE '%term%'` finds. Principals who see contact data also
 match the customer's name and phone; for the others those are neither queried nor checked.
+(`match_clause` is that check in SQL, for counts and the export; the list's pages read the
+index window by window and check each row they read on its texts, `shared.domain.search.rank_of`,
+shared.db.complaints._scan.)
 
-Relevance (shared.db.complaints.page_query): a complaint whose own words (content, product,
+Relevance (shared.db.complaints._text_page): a complaint whose own words (content, product,
 受理号, what the customer wants, whom they complain about) contain every term ranks above one
 matched only through its handling (findings, root cause, solution, notes and replies); within
 each, newest first.
@@ -26,7 +29,6 @@ from shared.domain.search import (
     checked_terms,
     days_tsquery,
     like_pattern,
-    own_words_tsquery,
     tsquery,
 )
 
@@ -34,20 +36,13 @@ _c = table_of(Complaint).c
 
 
 def main_text(c: Any) -> ColumnElement[str]:
-    """The complaint's own words (`c`: the columns of `complaints` or of a subquery of it —
-    one that computed them already as `search_main`, shared.db.complaints._batch)."""
-    computed: ColumnElement[str] | None = getattr(c, "search_main", None)
-    if computed is not None:
-        return computed
+    """The complaint's own words (`c`: the columns of `complaints` or of a subquery of it)."""
     return func.kesu_search_main(
         c.reference, c.content, c.product, c.subject, c.desired_resolution, c.channel_meta
     )
 
 
 def handling_text(c: Any) -> ColumnElement[str]:
-    computed: ColumnElement[str] | None = getattr(c, "search_handling", None)
-    if computed is not None:
-        return computed
     return func.kesu_search_handling(
         c.investigation,
         c.root_cause,
@@ -116,21 +111,3 @@ def match_clause(query: TextQuery) -> ColumnElement[bool]:
     """Complaints that contain every term of the query (anywhere searchable): exact."""
     checked = checked_clause(query)
     return candidates_clause(query) if checked is None else and_(candidates_clause(query), checked)
-
-
-def own_words_candidates(query: TextQuery) -> ColumnElement[bool]:
-    """The index's answer for the higher relevance tier (every term in the own words)."""
-    return _grams(own_words_tsquery(query))
-
-
-def own_words_checked(query: TextQuery, c: Any = _c) -> ColumnElement[bool] | None:
-    return _checked(query, [main_text(c)], c)
-
-
-def own_words_row(query: TextQuery, c: Any = _c) -> ColumnElement[bool]:
-    """Whether a complaint's own words contain every term (the higher relevance tier), checked
-    on the row (`c`: the columns of `complaints` or of a subquery of it; never an index
-    condition: the tier below asks for its negation)."""
-    checked = own_words_checked(query, c)
-    grams = c.search_vector.bool_op("@@")(cast(literal(own_words_tsquery(query)), TSQUERY))
-    return grams if checked is None else and_(grams, checked)

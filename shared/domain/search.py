@@ -13,8 +13,10 @@ functions); shared/db/search.py builds the SQL from what this module says.
 from __future__ import annotations
 
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 from shared.domain.events import Event
 
@@ -167,6 +169,28 @@ def next_span(read_days: int, found: int, missing: int) -> int:
     if found == 0:
         return max(1, 3 * read_days)
     return max(1, min(3 * read_days, -(-3 * missing * read_days // (2 * found))))
+
+
+def contact_text(customer: Mapping[str, Any] | None) -> str:
+    """The customer's name and phone as the index holds them (`kesu_search_contact`)."""
+    data = customer or {}
+    return f"{data.get('name') or ''} {data.get('phone') or ''}"
+
+
+def rank_of(query: TextQuery, *, own: str, handling: str, contact: str = "") -> int | None:
+    """How a complaint with these texts matches the query: `OWN_WORDS` when its own words (or
+    the customer's name and phone, for principals who may search them) hold every term,
+    `HANDLING_ONLY` when every term is found only with its handling records too, None when
+    it does not match. Exactly `LIKE '%term%'` on the folded texts, as the database checks
+    (shared.db.search): a term holds no whitespace, so it is found within a word, as the
+    grams find it."""
+    owned = [fold(own), fold(contact)] if query.contact else [fold(own)]
+    if all(any(term in text for text in owned) for term in query.terms):
+        return OWN_WORDS
+    every = [*owned, fold(handling)]
+    if all(any(term in text for text in every) for term in query.terms):
+        return HANDLING_ONLY
+    return None
 
 
 def checked_terms(query: TextQuery) -> tuple[str, ...]:

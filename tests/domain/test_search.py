@@ -9,14 +9,18 @@ import pytest
 
 from shared.domain.events import AwaitingCustomer, InvestigationStarted, NoteAdded, Resolved
 from shared.domain.search import (
+    HANDLING_ONLY,
+    OWN_WORDS,
     RECENCY_LEVELS,
     RECENCY_PREFIX,
+    contact_text,
     day_number,
     days_tsquery,
     event_text,
     next_span,
     parse_query,
     phone_like,
+    rank_of,
     snippet,
     text_similarity,
     window,
@@ -120,3 +124,22 @@ def test_day_number_is_the_utc_day() -> None:
     assert day_number(datetime(2000, 1, 1, tzinfo=UTC)) == 0
     shanghai = timezone(timedelta(hours=8))
     assert day_number(datetime(2026, 12, 4, 1, 30, tzinfo=shanghai)) == 9833
+
+
+def test_rank_of_is_like_on_each_text() -> None:
+    """Every term in the own words (or the name and phone, for who may search them): own
+    words; some only with the handling records: handling; a term cut by a space or folded
+    differently: no match."""
+    q = parse_query("XQG100 漏水", contact=False)
+    assert q is not None
+    assert rank_of(q, own="xqg100-a8 滚筒漏水", handling="") == OWN_WORDS
+    assert rank_of(q, own="XQG100-A8", handling="进水阀漏水") == HANDLING_ONLY
+    assert rank_of(q, own="XQG100 漏 水", handling="") is None
+    named = parse_query("欧阳 漏水", contact=True)
+    assert named is not None
+    contact = contact_text({"name": "欧阳锋", "phone": None})
+    assert contact == "欧阳锋 "
+    assert rank_of(named, own="漏水", handling="", contact=contact) == OWN_WORDS
+    hidden = parse_query("欧阳 漏水", contact=False)
+    assert hidden is not None
+    assert rank_of(hidden, own="漏水", handling="", contact=contact) is None
