@@ -13,8 +13,10 @@ One table of rules, used by the API for every change and by the SLA worker after
 - regulator replied: meet the regulator's reply;
 - escalated, triaged to another level: cancel the open resolution deadline and plan it again
   under the new level **from registration** (SPEC §4: raising level 1 to 2 on day 2 gives
-  registration + 7 working days; a late case never gains time by being escalated), and the
-  progress updates again at the new level's pace, from now;
+  registration + 7 working days; a late case never gains time by being escalated), moved by
+  the time already spent awaiting the customer (a pause still running goes on from its own
+  start: the customer's waiting never counts against the handler), and the progress updates
+  again at the new level's pace, from now;
 - reopened (a 4–5 rating): the resolution and the progress updates planned again from now (the
   case starts over), and the regulator's reply if one was owed and is still not sent (the
   terminal status cancelled it);
@@ -134,6 +136,8 @@ class _Planner:
         self.calendar = calendar
         self.out = DeadlineChanges()
         self.at: datetime | None = None  # the moment of the event being applied
+        # The pause (total, running since) of the deadlines this change breached, per stage.
+        self.breached_pause: dict[Stage, tuple[timedelta, datetime | None]] = {}
 
     def _next_cycle(self, stage: Stage) -> int:
         self.cycles[stage] = self.cycles.get(stage, 0) + 1
@@ -205,36 +209,62 @@ class _Planner:
             start = state.created_at if stage in FROM_REGISTRATION else d.started_at
             self.cancel(stage)
             self.plan(state, stage, start)
-            self._carry_pause(stage, d)
+            self._carry_pause(stage, d.paused_total, d.paused_at)
 
-    def _carry_pause(self, stage: Stage, old: OpenDeadline) -> None:
-        """The new plan of `stage` keeps the paused time `old` had accrued (added to its due
-        and warning times, as a recompute adds `paused_total`) and, while the pause lasts, its
-        start, so that the resumption adds the whole pause. The total is carried as it stands
-        (in the old unit's sense: corrected rules that change a stage's unit between hours and
-        working time count it the same length)."""
-        if not old.paused_total and old.paused_at is None:
+    def replan_level(self, state: ComplaintState) -> None:
+        """A level change (escalated, triaged to another level — by hand, after a 4–5 rating, a
+        repeat, a group or a breach): the resolution planned again under the new level from
+        registration (SPEC §4, seed 002 §4.3), keeping the time the customer has kept us
+        waiting (`_carry_pause`: SPEC §4, 等待客户 does not count) — the customer's waiting is
+        never counted against the handler because the level rose. A resolution planned by this
+        very change (a reopen after a 4–5 rating) keeps its fresh start."""
+        fresh = self._planned_now(Stage.RESOLUTION)
+        start = fresh.started_at if fresh is not None else state.created_at
+        # What the pause has done so far: the open resolution's, else the one planned by this
+        # change, else the one this change breached (a breach that raises the level).
+        old = self.open.get(Stage.RESOLUTION)
+        carried = (
+            (old.paused_total, old.paused_at)
+            if old is not None
+            else (fresh.paused_total, fresh.paused_at)
+            if fresh is not None
+            else self.breached_pause.get(Stage.RESOLUTION, (timedelta(0), None))
+        )
+        self.replan(state, Stage.RESOLUTION, start)
+        self._carry_pause(Stage.RESOLUTION, *carried)
+
+    def _carry_pause(
+        self, stage: Stage, paused_total: timedelta, paused_at: datetime | None
+    ) -> None:
+        """The new plan of `stage` keeps the paused time its predecessor had accrued
+        (`paused_total`, added to its due and warning times, as a recompute adds it) and, while
+        the pause lasts, its start (`paused_at`), so that the resumption adds the whole pause.
+        The total is carried as it stands (in the old unit's sense: corrected rules that change
+        a stage's unit between hours and working time count it the same length)."""
+        if not paused_total and paused_at is None:
             return
         for i, new in enumerate(self.out.planned):
             if new.stage is not stage:
                 continue
             due, warn = Due(new.due_at, new.provisional), new.warn_at
-            if old.paused_total:
-                due = self.calendar.extend_for_pause(due, new.unit, old.paused_total)
-                warn = self.calendar.extend_for_pause(warn, new.unit, old.paused_total).at
+            if paused_total:
+                due = self.calendar.extend_for_pause(due, new.unit, paused_total)
+                warn = self.calendar.extend_for_pause(warn, new.unit, paused_total).at
             self.out.planned[i] = new._replace(
                 due_at=due.at,
                 warn_at=warn,
                 provisional=due.provisional,
-                paused_total=old.paused_total,
-                paused_at=old.paused_at if old.paused_at is not None else new.paused_at,
+                paused_total=paused_total,
+                paused_at=paused_at if paused_at is not None else new.paused_at,
             )
 
     def breach(self, state: ComplaintState, event: DeadlineBreached, at: datetime) -> None:
         """超时: recorded against whoever held the case; a repeating stage (progress updates)
         is planned again."""
         self.out.breached[event.deadline_id] = event.assignee_id
-        self.open.pop(event.stage, None)
+        breached = self.open.pop(event.stage, None)
+        if breached is not None:
+            self.breached_pause[event.stage] = (breached.paused_total, breached.paused_at)
         if event.repeats:
             self.plan(state, event.stage, at)
 
@@ -313,11 +343,7 @@ def deadline_changes(
             p.meet(Stage.REGULATOR_REPLY)
         elif isinstance(event, Escalated | Triaged):
             if previous is not None and state.level != previous.level:
-                # From registration; a resolution planned by this very change (a reopen
-                # after a 4–5 rating) keeps its fresh start.
-                fresh = p._planned_now(Stage.RESOLUTION)
-                start = fresh.started_at if fresh is not None else state.created_at
-                p.replan(state, Stage.RESOLUTION, start)
+                p.replan_level(state)
                 if Stage.PROGRESS_UPDATE in p.open or p._planned_now(Stage.PROGRESS_UPDATE):
                     p.replan(state, Stage.PROGRESS_UPDATE, at)
             if isinstance(event, Escalated) and event.deadline_id is not None:
