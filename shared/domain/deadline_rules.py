@@ -18,8 +18,9 @@ One table of rules, used by the API for every change and by the SLA worker after
   start: the customer's waiting never counts against the handler), and the progress updates
   again at the new level's pace, from now;
 - reopened (a 4–5 rating): the resolution and the progress updates planned again from now (the
-  case starts over), and the regulator's reply if one was owed and is still not sent (the
-  terminal status cancelled it);
+  case starts over, seed 002 §5.3.1.6: 重新填报《投诉处理单》; "from registration" then means from
+  the reopening, for later level changes and rules re-plans too), and the regulator's reply if
+  one was owed and is still not sent (the terminal status cancelled it);
 - rules replanned (a rules migration, `DeadlinesReplanned`): every open deadline planned again
   under the policies in force, from its own start (the first contact and the resolution from
   registration);
@@ -122,6 +123,12 @@ class DeadlineChanges:
     escalated: set[int] = field(default_factory=set)  # breaches that escalated the case
 
 
+def counts_from_registration(events: Sequence[Event]) -> bool:
+    """Whether these events may plan a stage again "from registration" (a level change, a
+    rules re-plan): the planner then needs the last reopening (`deadline_changes`)."""
+    return any(isinstance(e, Escalated | Triaged | DeadlinesReplanned) for e in events)
+
+
 class _Planner:
     def __init__(
         self,
@@ -129,8 +136,10 @@ class _Planner:
         cycles: dict[Stage, int],
         book: PolicyBook,
         calendar: BusinessCalendar,
+        reopened_at: datetime | None = None,
     ) -> None:
         self.open = {d.stage: d for d in open_deadlines}
+        self.reopened_at = reopened_at
         self.cycles = dict(cycles)  # highest cycle planned so far, per stage
         self.book = book
         self.calendar = calendar
@@ -201,12 +210,21 @@ class _Planner:
         self.cancel(stage)
         self.plan(state, stage, start)
 
+    def round_start(self, state: ComplaintState) -> datetime:
+        """Where "from registration" counts from: the registration, or the last reopening —
+        a reopened case is handled again as a new one (seed 002 §5.3.1.6: 重新填报《投诉处理单》),
+        so a level change or a rules re-plan after a reopen never makes it late at once for
+        the time it was resolved or closed."""
+        if self.reopened_at is not None and self.reopened_at > state.created_at:
+            return self.reopened_at
+        return state.created_at
+
     def replan_open(self, state: ComplaintState, at: datetime) -> None:
         """Every open deadline planned again under the policies in force, from its start (the
-        first contact and the resolution from registration, SPEC §4), keeping the time the
-        customer has kept us waiting (`_carry_pause`)."""
+        first contact and the resolution from registration, SPEC §4, or from the reopening:
+        `round_start`), keeping the time the customer has kept us waiting (`_carry_pause`)."""
         for stage, d in list(self.open.items()):
-            start = state.created_at if stage in FROM_REGISTRATION else d.started_at
+            start = self.round_start(state) if stage in FROM_REGISTRATION else d.started_at
             self.cancel(stage)
             self.plan(state, stage, start)
             self._carry_pause(stage, d.paused_total, d.paused_at)
@@ -217,9 +235,10 @@ class _Planner:
         registration (SPEC §4, seed 002 §4.3), keeping the time the customer has kept us
         waiting (`_carry_pause`: SPEC §4, 等待客户 does not count) — the customer's waiting is
         never counted against the handler because the level rose. A resolution planned by this
-        very change (a reopen after a 4–5 rating) keeps its fresh start."""
+        very change (a reopen after a 4–5 rating) keeps its fresh start, and one reopened before
+        counts from the reopening (`round_start`)."""
         fresh = self._planned_now(Stage.RESOLUTION)
-        start = fresh.started_at if fresh is not None else state.created_at
+        start = fresh.started_at if fresh is not None else self.round_start(state)
         # What the pause has done so far: the open resolution's, else the one planned by this
         # change, else the one this change breached (a breach that raises the level).
         old = self.open.get(Stage.RESOLUTION)
@@ -304,10 +323,13 @@ def deadline_changes(
     cycles: dict[Stage, int],
     book: PolicyBook,
     calendar: BusinessCalendar,
+    reopened_at: datetime | None = None,
 ) -> DeadlineChanges:
     """What the events of one change do to the complaint's deadlines (see the module table).
-    `states[i]` is the state after `stamped[i]`; `cycles` the highest cycle per stage so far."""
-    p = _Planner(open_deadlines, cycles, book, calendar)
+    `states[i]` is the state after `stamped[i]`; `cycles` the highest cycle per stage so far;
+    `reopened_at` when the complaint was last reopened before this change, if ever (needed
+    only when `counts_from_registration` says so)."""
+    p = _Planner(open_deadlines, cycles, book, calendar, reopened_at)
     previous = before
     for (event, meta), state in zip(stamped, states, strict=True):
         at = p.at = meta.occurred_at
@@ -349,6 +371,7 @@ def deadline_changes(
             if isinstance(event, Escalated) and event.deadline_id is not None:
                 p.out.escalated.add(event.deadline_id)
         elif isinstance(event, Reopened):
+            p.reopened_at = at
             p.replan(state, Stage.RESOLUTION, at)
             p.replan(state, Stage.PROGRESS_UPDATE, at)
             owed = Stage.REGULATOR_REPLY in p.cycles and state.regulator_reply is None

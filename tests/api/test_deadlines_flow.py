@@ -430,3 +430,35 @@ async def test_invalid_cancels_what_is_left_and_reopening_plans_it_again(
     assert pending["regulator_reply"]["cycle"] == 2
     regulator_due = datetime.fromisoformat(pending["regulator_reply"]["due_at"])
     assert regulator_due == nth_working_day_end(clock.now, 10)
+
+
+async def test_a_level_rise_after_a_reopen_counts_from_the_reopening(
+    anon: httpx.AsyncClient, staff: Staff, clock: Clock
+) -> None:
+    """Seed 002 §5.3.1.6 (a reopened case is filed again, 重新填报《投诉处理单》): marked
+    invalid on the day of registration, reopened a month later and escalated the next day,
+    the level-2 resolution counts from the reopening (7 working days), not from the
+    registration — which would make the case overdue at once for the month it was closed."""
+    flow = await register(anon, staff.agent.headers)
+    director = staff.director.headers
+    await flow.act("assign", director, {"assignee_id": staff.director.id})
+    await flow.act("start_investigation", director, {})
+    await flow.act(
+        "record_findings",
+        director,
+        {"findings": "用户自行拆机导致损坏", "responsibility": "customer"},
+    )
+    await flow.act("mark_invalid", director, {"explanation": "经核实，损坏系自行拆机所致"})
+    reopened = datetime(2026, 11, 2, 10, 0, tzinfo=SHANGHAI)  # a Monday
+    clock.set(reopened)
+    await flow.act("reopen", director, {"reason": "消费者不认可调查结论"})
+    found = await _deadlines(anon, director, flow.id)
+    [level1] = [d for d in found if d["stage"] == "resolution" and d["status"] == "pending"]
+    assert datetime.fromisoformat(level1["due_at"]) == nth_working_day_end(reopened, 3)
+    clock.set(datetime(2026, 11, 3, 10, 0, tzinfo=SHANGHAI))
+    await flow.act("escalate", director, {"reason": "客户情绪激动"})
+    found = await _deadlines(anon, director, flow.id)
+    [level2] = [d for d in found if d["stage"] == "resolution" and d["status"] == "pending"]
+    assert datetime.fromisoformat(level2["started_at"]) == reopened
+    assert datetime.fromisoformat(level2["due_at"]) == nth_working_day_end(reopened, 7)
+    assert level2["remaining_seconds"] > 0

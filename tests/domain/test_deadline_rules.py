@@ -66,7 +66,11 @@ def _resolution(*, paused_total: timedelta, paused_at: datetime | None) -> OpenD
 
 
 def _resolution_planned(
-    state: ComplaintState, events: list[Event], old: OpenDeadline, at: datetime
+    state: ComplaintState,
+    events: list[Event],
+    old: OpenDeadline,
+    at: datetime,
+    reopened_at: datetime | None = None,
 ) -> PlannedDeadline:
     stamped, states = stamp(state, events, actor=SYSTEM_ACTOR, now=at)
     changes = deadline_changes(
@@ -77,6 +81,7 @@ def _resolution_planned(
         cycles={Stage.RESOLUTION: 1},
         book=BOOK,
         calendar=CAL,
+        reopened_at=reopened_at,
     )
     [planned] = [p for p in changes.planned if p.stage is Stage.RESOLUTION]
     return planned
@@ -124,3 +129,20 @@ def test_a_repeat_raising_the_level_during_a_pause_keeps_the_pause_and_its_start
     assert planned.started_at == REGISTERED
     assert planned.due_at == datetime(2026, 10, 22, 18, 0, tzinfo=SH)
     assert (planned.paused_total, planned.paused_at) == (NINE_HOURS, since)
+
+
+def test_a_level_rise_after_a_reopen_counts_from_the_reopening() -> None:
+    """Seed 002 §5.3.1.6 (重新填报《投诉处理单》): reopened on Monday 10-19 10:00 and escalated
+    the next day, the level-2 resolution counts from the reopening — 7 working days, Wednesday
+    10-28 18:00 — not from the registration (10-21, so late within a day of the rise)."""
+    state = _registered()
+    reopened = datetime(2026, 10, 19, 10, 0, tzinfo=SH)
+    old = _resolution(paused_total=timedelta(0), paused_at=None)
+    old = OpenDeadline(**{**old.__dict__, "started_at": reopened})
+    raised = Escalated(
+        from_level=Level.ORDINARY, to_level=Level.SERIOUS, reason="客户情绪激动", cause="manual"
+    )
+    at = datetime(2026, 10, 20, 10, 0, tzinfo=SH)
+    planned = _resolution_planned(state, [raised], old, at, reopened_at=reopened)
+    assert planned.started_at == reopened
+    assert planned.due_at == datetime(2026, 10, 28, 18, 0, tzinfo=SH)
