@@ -143,6 +143,15 @@ async def list_events(
     return out
 
 
+async def last_reopened_at(conn: AsyncConnection, complaint_id: uuid.UUID) -> datetime | None:
+    """When the complaint was last reopened (its current handling round began), if ever."""
+    stmt = select(func.max(events.c.occurred_at)).where(
+        events.c.complaint_id == complaint_id, events.c.type == "complaint.reopened"
+    )
+    at: datetime | None = (await conn.execute(stmt)).scalar_one()
+    return at
+
+
 async def event_rows(conn: AsyncConnection, complaint_id: uuid.UUID) -> list[dict[str, Any]]:
     """The complaint's whole log as stored, oldest first (printing and archiving show every
     event as it was written, whatever its type)."""
