@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.application import deadline_rows
 from shared.application.bootstrap import Caches, SurveyUrl
-from shared.db import accounts, deadlines
+from shared.db import accounts, complaints, deadlines
 from shared.db.audit import AuditRecord
 from shared.db.changes import (
     AssessmentRow,
@@ -43,7 +43,7 @@ from shared.db.changes import (
 from shared.db.sla import load_policies
 from shared.domain.assessment import automatic_entries
 from shared.domain.complaint import Actor, ComplaintState, EventMeta
-from shared.domain.deadline_rules import deadline_changes
+from shared.domain.deadline_rules import counts_from_registration, deadline_changes
 from shared.domain.enums import DeadlineStatus, Level, Role
 from shared.domain.events import (
     Assigned,
@@ -217,6 +217,9 @@ async def _derive(
         book = PolicyBook(await load_policies(conn, as_of=before.created_at))
 
     open_ones, cycles = deadline_rows.open_and_cycles(stored)
+    reopened_at = None
+    if before is not None and counts_from_registration([e for e, _ in stamped]):
+        reopened_at = await complaints.last_reopened_at(conn, complaint_id)
     plan = deadline_changes(
         stamped,
         states,
@@ -225,6 +228,7 @@ async def _derive(
         cycles=cycles,
         book=book,
         calendar=loaded.calendar,
+        reopened_at=reopened_at,
     )
     outbox = Outbox(now=now, calendar=loaded.calendar)
     notices(
