@@ -157,6 +157,8 @@ async def staff_directory(conn: AsyncConnection, caches: Caches) -> StaffDirecto
 def _needs_staff(
     stamped: Sequence[tuple[Event, EventMeta]], states: Sequence[ComplaintState]
 ) -> bool:
+    # A group's member is not alerted of on its own (shared.domain.notify): the group is.
+    grouped = any(isinstance(event, GroupLinked) for event, _ in stamped)
     for (event, _), state in zip(stamped, states, strict=True):
         if isinstance(event, Escalated | DeadlineBreached | DeadlineWarned):
             return True
@@ -164,7 +166,8 @@ def _needs_staff(
             return True  # the customer is told the handler's name and work contact
         if isinstance(event, GroupLinked) and event.formed:
             return True  # management is told of the group
-        if isinstance(event, ComplaintRegistered) and state.level is Level.VERY_SERIOUS:
+        registered = isinstance(event, ComplaintRegistered)
+        if registered and state.level is Level.VERY_SERIOUS and not grouped:
             return True
         if isinstance(event, SatisfactionRecorded) and event.management_review:
             return True  # 总经理例会: management is told
