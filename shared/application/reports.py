@@ -40,6 +40,7 @@ from shared.reports.model import (
     CorrectiveActions,
     Count,
     ExpectationReport,
+    GroupComplaints,
     HandlerRate,
     HandlingTime,
     Headline,
@@ -322,13 +323,19 @@ async def period_report(
     reader = _Reader(db)
     periods = period.back(TREND_PERIODS.get(kind, 12))
     bounds = [(p.start, p.end) for p in periods]
-    current, previous, notable, still_open, trend = await asyncio.gather(
+    before = period.previous()
+    current, previous, notable, still_open, trend, grouped, grouped_before = await asyncio.gather(
         _figures(reader, period, department, calendar),
-        _totals(reader, period.previous(), department, calendar),
+        _totals(reader, before, department, calendar),
         reader.run(lambda c: repo.received_notable(c, period.start, period.end, department)),
         reader.run(lambda c: repo.still_open(c, period.end, department, listed=MAX_REFERENCES)),
         reader.run(lambda c: repo.trend(c, bounds, department)),
+        reader.run(
+            lambda c: repo.groups(c, period.start, period.end, department, listed=MAX_REFERENCES)
+        ),
+        reader.run(lambda c: repo.groups(c, before.start, before.end, department, listed=0)),
     )
+    group_count, group_previous = int(grouped["complaints"]), int(grouped_before["complaints"])
     satisfaction = {key: 0 for key in ("1", "2", "3", "4", "5", "unreachable", "unrated")}
     for row in current.closed:
         score = row["satisfaction"]
@@ -369,6 +376,15 @@ async def period_report(
             Count(key=k, label=label("satisfaction", k), count=n) for k, n in satisfaction.items()
         ],
         repeat_complaints=current.count("repeat", "repeat"),
+        group_complaints=GroupComplaints(
+            count=group_count,
+            references=list(grouped["group_references"]),
+            truncated=group_count > len(grouped["group_references"]),
+            groups=int(grouped["groups"]),
+            customers=int(grouped["customers"]),
+            previous=group_previous,
+            change=change(group_count, group_previous),
+        ),
         refunds_paid=current.refunds,
         compensation_paid=current.compensation,
         level3=References.of([r["reference"] for r in notable if r["level"] == 3]),

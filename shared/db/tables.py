@@ -220,6 +220,15 @@ class ComplaintEvent(Base):
                 "type IN ('complaint.awaiting_customer', 'complaint.customer_responded')"
             ),
         ),
+        # The reports' group complaints (revision 0045): registrations for several customers.
+        Index(
+            "ix_complaint_events_group_registrations",
+            "occurred_at",
+            postgresql_where=text(
+                "type = 'complaint.registered'"
+                " AND (payload #>> '{intake,customer_count}')::integer > 1"
+            ),
+        ),
     )
 
 
