@@ -10,17 +10,18 @@ breached deadlines by the moment they were settled, the withdrawal and pause eve
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.db.engine import fetch
 from shared.domain.lifecycle import OPEN_STATES
+from shared.domain.reports import WorkingClock
 
 Row = Mapping[str, Any]
+_EPOCH_DAY = date(1970, 1, 1).toordinal()
 
 _SCOPE = "($3::text IS NULL OR c.department = $3::text)"
 # The lifecycle's open states (all but closed, invalid, withdrawn), as SQL: `status IN (…)`
@@ -79,11 +80,21 @@ WHERE c.created_at >= $1 AND c.created_at < $2 AND {_SCOPE}
 ORDER BY c.reference
 """
 
+# Closed in the period: how many, their 回访 answers (1–5, unreachable, neither) and the first
+# `$4` 受理号 — counted here, not returned one row per case.
 CLOSED = f"""
-SELECT c.reference, c.satisfaction, c.followup ->> 'unreachable_at' IS NOT NULL AS unreachable
-FROM complaints AS c
-WHERE c.closed_at >= $1 AND c.closed_at < $2 AND {_SCOPE}
-ORDER BY c.reference
+WITH closed AS MATERIALIZED (
+    SELECT c.reference,
+           coalesce(c.satisfaction::text,
+                    CASE WHEN c.followup ->> 'unreachable_at' IS NOT NULL THEN 'unreachable'
+                         ELSE 'unrated' END) AS answer
+    FROM complaints AS c
+    WHERE c.closed_at >= $1 AND c.closed_at < $2 AND {_SCOPE}
+)
+SELECT (SELECT count(*) FROM closed) AS closed_count,
+       (SELECT coalesce(jsonb_object_agg(a.answer, a.n), '{{}}'::jsonb)
+        FROM (SELECT answer, count(*) AS n FROM closed GROUP BY answer) AS a) AS answers,
+       ARRAY(SELECT reference FROM closed ORDER BY reference LIMIT $4) AS closed_references
 """
 
 WITHDRAWN = f"""
@@ -130,22 +141,78 @@ LEFT JOIN users AS u ON u.id = s.handler_id
 GROUP BY s.stage, s.handler_id, u.display_name, s.outcome
 """
 
-# Resolved in the period: registration and resolution (handling time), the pauses awaiting the
-# customer (excluded from it), and what was paid (refund, compensation: implemented solutions).
+
+def _local(t: str) -> str:
+    """The instant `t` as local seconds since 1970-01-01 00:00 (the wall clock of the time zone
+    $6: date_part of a local timestamp is plain float arithmetic, no conversion per use)."""
+    return f"date_part('epoch', {t} AT TIME ZONE $6::text)"
+
+
+def _position(local: str) -> str:
+    """SQL for the working seconds from the clock's first day to the moment `local` (local
+    seconds, `_local`): the domain's `WorkingClock.position`, on its `table()` passed as $5
+    (the first day, in days since 1970-01-01), $7 (working seconds before each day), $8
+    (working day or not) and $9 (the working hours' bounds, seconds of the day: morning start
+    and end, afternoon start and end)."""
+    day = f"(floor({local} / 86400)::integer - $5::integer + 1)"
+    second = f"({local} - floor({local} / 86400) * 86400)"
+    a1, b1, a2, b2 = (f"($9::float8[])[{i}]" for i in range(1, 5))
+    within = (
+        f"greatest(0, least({second}, {b1}) - {a1}) + greatest(0, least({second}, {b2}) - {a2})"
+    )
+    return f"(($7::float8[])[{day}] + CASE WHEN ($8::bool[])[{day}] THEN {within} ELSE 0 END)"
+
+
+def _paid(remedy: str) -> str:
+    return (
+        "coalesce((SELECT sum((x ->> 'amount')::numeric) FROM jsonb_array_elements(r.paid) AS x"
+        f" WHERE x ->> 'type' = '{remedy}'), 0)"
+    )
+
+
+# Resolved in the period, counted in one statement: handling time from registration to
+# resolution in working days of the business calendar (the WorkingClock's table, $4 seconds a
+# working day), the pauses awaiting the customer excluded (an 等待客户 paired with the reply
+# that follows it; one still running has no end and a resolved complaint has none), its median
+# and 90th percentile (`percentile_cont`: shared.domain.reports.percentile), and what was paid
+# (refunds, compensation: implemented solutions).
 RESOLVED = f"""
-SELECT c.id, c.created_at, c.resolved_at,
-       coalesce((SELECT sum((r ->> 'amount')::numeric)
-                 FROM jsonb_array_elements(c.solution -> 'remedies') AS r
-                 WHERE r ->> 'type' = 'refund' AND c.solution ->> 'implemented_at' IS NOT NULL),
-                0) AS refunds,
-       coalesce((SELECT sum((r ->> 'amount')::numeric)
-                 FROM jsonb_array_elements(c.solution -> 'remedies') AS r
-                 WHERE r ->> 'type' = 'compensation'
-                   AND c.solution ->> 'implemented_at' IS NOT NULL),
-                0) AS compensation
-FROM complaints AS c
-WHERE c.resolved_at >= $1 AND c.resolved_at < $2 AND {_SCOPE}
+WITH resolved AS MATERIALIZED (
+    SELECT c.id, {_local("c.created_at")} AS created, {_local("c.resolved_at")} AS resolved,
+           CASE WHEN c.solution ->> 'implemented_at' IS NOT NULL
+                THEN c.solution -> 'remedies' END AS paid
+    FROM complaints AS c
+    WHERE c.resolved_at >= $1 AND c.resolved_at < $2 AND {_SCOPE}
+), paused AS (
+    SELECT p.complaint_id, sum({_position("p.until")} - {_position("p.since")}) AS seconds
+    FROM (
+        SELECT e.complaint_id, e.type, {_local("e.occurred_at")} AS since,
+               lead(e.type) OVER w AS next_type, {_local("lead(e.occurred_at) OVER w")} AS until
+        FROM complaint_events AS e
+        WHERE e.complaint_id IN (SELECT id FROM resolved)
+          AND e.type IN ('complaint.awaiting_customer', 'complaint.customer_responded')
+        WINDOW w AS (PARTITION BY e.complaint_id ORDER BY e.seq)
+    ) AS p
+    WHERE p.type = 'complaint.awaiting_customer' AND p.next_type = 'complaint.customer_responded'
+    GROUP BY p.complaint_id
+), handled AS (
+    SELECT ({_position("r.resolved")} - {_position("r.created")}
+            - coalesce(p.seconds, 0)) / $4::float8 AS days,
+           {_paid("refund")} AS refunds,
+           {_paid("compensation")} AS compensation
+    FROM resolved AS r
+    LEFT JOIN paused AS p ON p.complaint_id = r.id
+)
+SELECT count(*) AS resolved,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY days) AS median_days,
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY days) AS p90_days,
+       coalesce(sum(refunds), 0) AS refunds,
+       coalesce(sum(compensation), 0) AS compensation
+FROM handled
 """
+
+# The oldest complaint's registration: where a handling-time clock may have to start.
+FIRST_RECEIVED = "SELECT min(created_at) AS first FROM complaints"
 
 # Group complaints received in the period (集体投诉, issue 11 §5): those linked to a group found
 # at intake (`group_id`: several customers about one product model or batch), and those
@@ -183,14 +250,6 @@ SELECT (SELECT count(*) FROM grouped) AS complaints,
        ARRAY(SELECT reference FROM grouped ORDER BY reference LIMIT $4) AS group_references
 """
 
-PAUSES = """
-SELECT e.complaint_id, e.type, e.occurred_at
-FROM complaint_events AS e
-WHERE e.complaint_id = ANY($1::uuid[])
-  AND e.type IN ('complaint.awaiting_customer', 'complaint.customer_responded')
-ORDER BY e.complaint_id, e.seq
-"""
-
 # Complaints received per period, for the trend line: the bounds are the periods' starts and
 # ends, oldest first.
 TREND = """
@@ -218,9 +277,12 @@ async def received_notable(
 
 
 async def closed(
-    conn: AsyncConnection, start: datetime, end: datetime, department: str | None
-) -> Sequence[Row]:
-    return await fetch(conn, CLOSED, start, end, department)
+    conn: AsyncConnection, start: datetime, end: datetime, department: str | None, *, listed: int
+) -> Row:
+    """How many were closed, their 回访 answers as {answer: count} (JSON), the first `listed`
+    受理号."""
+    (row,) = await fetch(conn, CLOSED, start, end, department, listed)
+    return row
 
 
 async def withdrawn(
@@ -244,9 +306,38 @@ async def settled_deadlines(
 
 
 async def resolved(
-    conn: AsyncConnection, start: datetime, end: datetime, department: str | None
-) -> Sequence[Row]:
-    return await fetch(conn, RESOLVED, start, end, department)
+    conn: AsyncConnection,
+    start: datetime,
+    end: datetime,
+    department: str | None,
+    *,
+    clock: WorkingClock,
+    zone: str,
+) -> Row:
+    """The complaints resolved in the period: how many, the median and 90th percentile of their
+    handling time in working days (on `clock`, in the calendar's time zone `zone`), and the
+    refunds and compensation paid."""
+    first, before, working, bounds = clock.table()
+    (row,) = await fetch(
+        conn,
+        RESOLVED,
+        start,
+        end,
+        department,
+        clock.day_seconds,
+        first.toordinal() - _EPOCH_DAY,
+        zone,
+        before,
+        working,
+        bounds,
+    )
+    return row
+
+
+async def first_received(conn: AsyncConnection) -> datetime | None:
+    (row,) = await fetch(conn, FIRST_RECEIVED)
+    first: datetime | None = row["first"]
+    return first
 
 
 async def groups(
@@ -256,22 +347,6 @@ async def groups(
     they speak for, and the first `listed` 受理号."""
     (row,) = await fetch(conn, GROUPS, start, end, department, listed)
     return row
-
-
-async def pauses(
-    conn: AsyncConnection, complaint_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, list[tuple[datetime, datetime]]]:
-    """Each complaint's pauses awaiting the customer, as [from, until) pairs (a pause still
-    running has no end and is left out: a resolved complaint has none)."""
-    found: dict[uuid.UUID, list[tuple[datetime, datetime]]] = {}
-    began: dict[uuid.UUID, datetime] = {}
-    for row in await fetch(conn, PAUSES, list(complaint_ids)):
-        cid = row["complaint_id"]
-        if row["type"] == "complaint.awaiting_customer":
-            began[cid] = row["occurred_at"]
-        elif cid in began:
-            found.setdefault(cid, []).append((began.pop(cid), row["occurred_at"]))
-    return found
 
 
 async def trend(
