@@ -316,10 +316,9 @@ async def period_report(
     periods = period.back(TREND_PERIODS.get(kind, 12))
     bounds = [(p.start, p.end) for p in periods]
     before = period.previous()
-    current, previous, notable, still_open, trend, grouped, grouped_before = await asyncio.gather(
+    current, previous, still_open, trend, grouped, grouped_before = await asyncio.gather(
         _figures(reader, period, department),
         _totals(reader, before, department),
-        reader.run(lambda c: repo.received_notable(c, period.start, period.end, department)),
         reader.run(lambda c: repo.still_open(c, period.end, department, listed=MAX_REFERENCES)),
         reader.run(lambda c: repo.trend(c, bounds, department)),
         reader.run(
@@ -378,10 +377,8 @@ async def period_report(
         ),
         refunds_paid=resolved.refunds,
         compensation_paid=resolved.compensation,
-        level3=References.of([r["reference"] for r in notable if r["level"] == 3]),
-        management_review=References.of(
-            [r["reference"] for r in notable if r["management_review"]]
-        ),
+        level3=References.of(sorted(current.received.get("level3", {}))),
+        management_review=References.of(sorted(current.received.get("management_review", {}))),
         trend=[
             TrendPoint(period=p.label, start=p.first, received=n)
             for p, n in zip(periods, trend, strict=True)
