@@ -13,7 +13,10 @@ selects by now carry those columns (INCLUDE), so the counts are index-only scans
   for the deadlines settled in the period (a hash join on this index instead of a scan of the
   whole table);
 - `ix_complaints_created_at_id` + status, level, repeat_of, department: the previous period's
-  headline counts and the trend of one department.
+  headline counts and the trend of one department;
+- `ix_deadlines_met_at` + complaint_id, stage and `ix_deadlines_breached_at` + complaint_id,
+  stage, breached_assignee_id: the deadlines settled in the period (those columns never change
+  once a deadline is settled).
 
 Every included column is already indexed elsewhere (status, level, department, assignee,
 satisfaction is set once), so no update that was HOT stops being HOT; the only new index is
@@ -49,10 +52,30 @@ _WIDENED: dict[str, tuple[list[str], list[str]]] = {
 }
 
 
+# name: (column, included now, predicate), on deadlines
+_SETTLED: dict[str, tuple[str, list[str], str]] = {
+    "ix_deadlines_met_at": ("met_at", ["complaint_id", "stage"], "status = 'met'"),
+    "ix_deadlines_breached_at": (
+        "breached_at",
+        ["complaint_id", "stage", "breached_assignee_id"],
+        "status = 'breached'",
+    ),
+}
+
+
 def upgrade() -> None:
     for name, (columns, included) in _WIDENED.items():
         op.drop_index(name, table_name="complaints")
         op.create_index(name, "complaints", columns, postgresql_include=included)
+    for name, (column, included, where) in _SETTLED.items():
+        op.drop_index(name, table_name="deadlines")
+        op.create_index(
+            name,
+            "deadlines",
+            [column],
+            postgresql_include=included,
+            postgresql_where=sa.text(where),
+        )
     op.create_index(
         "ix_complaints_paid",
         "complaints",
@@ -64,6 +87,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_complaints_paid", table_name="complaints")
+    for name, (column, _, where) in _SETTLED.items():
+        op.drop_index(name, table_name="deadlines")
+        op.create_index(name, "deadlines", [column], postgresql_where=sa.text(where))
     for name, (columns, _) in _WIDENED.items():
         op.drop_index(name, table_name="complaints")
         op.create_index(name, "complaints", columns)

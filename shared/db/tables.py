@@ -763,9 +763,17 @@ class Deadline(Base):
             postgresql_where=text("status = 'breached'"),
         ),
         # The reports (revision 0020): deadlines met or breached in a period.
-        Index("ix_deadlines_met_at", "met_at", postgresql_where=text("status = 'met'")),
         Index(
-            "ix_deadlines_breached_at", "breached_at", postgresql_where=text("status = 'breached'")
+            "ix_deadlines_met_at",
+            "met_at",
+            postgresql_include=["complaint_id", "stage"],
+            postgresql_where=text("status = 'met'"),
+        ),
+        Index(
+            "ix_deadlines_breached_at",
+            "breached_at",
+            postgresql_include=["complaint_id", "stage", "breached_assignee_id"],
+            postgresql_where=text("status = 'breached'"),
         ),
         # Recomputing what a newly loaded schedule makes definite.
         Index(
