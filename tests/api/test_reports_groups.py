@@ -101,9 +101,7 @@ async def test_group_complaints_of_a_department(desk: Desk, refs: dict[str, str]
     )
 
 
-async def test_group_complaints_in_excel_csv_and_the_page(
-    desk: Desk, refs: dict[str, str]
-) -> None:
+async def test_group_complaints_in_excel_csv_and_the_page(desk: Desk, refs: dict[str, str]) -> None:
     """The same figures in the workbook's summary (next to the repeats) and 受理号 list, the
     CSV and the chart page."""
     book = openpyxl.load_workbook(
