@@ -162,7 +162,9 @@ class Complaint(Base):
         Index("ix_complaints_product_batch", "product_batch", "created_at"),
         Index("ix_complaints_group_id", "group_id"),
         Index("ix_complaints_status", "status"),
-        Index("ix_complaints_assignee_id", "assignee_id", postgresql_include=["id", "department"]),
+        Index("ix_complaints_assignee_id", "assignee_id"),
+        # Who holds each complaint, for the reports' settled deadlines (revision 0047).
+        Index("ix_complaints_holder", "id", postgresql_include=["assignee_id", "department"]),
         Index("ix_complaints_department", "department"),
         Index("ix_complaints_subject_user_id", "subject_user_id"),
         Index("ix_complaints_created_by", "created_by_kind", "created_by_id"),
