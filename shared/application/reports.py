@@ -106,9 +106,10 @@ class _Figures:
         return sum(int(r["n"]) for r in self.settled if r["outcome"] == "breached")
 
 
-# The reports' statements run concurrently, each on a connection of its own: PostgreSQL works
-# on several at once while Python assembles what came back (bench/reports.py). At most
-# READER_CONNECTIONS of a report's at a time: the API's pool also serves intake.
+# The reports' statements run concurrently, each in a transaction on a connection
+# of its own: PostgreSQL works on several at once while Python assembles what came back
+# (bench/reports.py). At most READER_CONNECTIONS of a report's at a time: the API's pool also
+# serves intake.
 Query = Callable[[AsyncConnection], Awaitable[Any]]
 READER_CONNECTIONS = 4
 
@@ -121,7 +122,11 @@ class _Reader:
         self._slots = asyncio.Semaphore(READER_CONNECTIONS)
 
     async def run(self, query: Query) -> Any:
-        async with self._slots, self.db.connect() as conn:
+        async with self._slots, self.db.begin() as conn:
+            # No JIT compilation: on a million complaints the planner's estimates cross the JIT
+            # thresholds and PostgreSQL spent seconds compiling a statement that then ran in
+            # milliseconds (bench/reports.py). SET LOCAL: for this transaction only.
+            await conn.exec_driver_sql("SET LOCAL jit = off")
             return await query(conn)
 
     async def resolved(self, start: datetime, end: datetime, department: str | None) -> _Resolved:
