@@ -71,6 +71,7 @@ class PlannedDeadlineRow:
     warn_at: datetime
     provisional: bool
     paused_at: datetime | None
+    paused_total: timedelta = timedelta(0)  # carried over from a replaced deadline
     status: str = "pending"
     met_at: datetime | None = None  # planned and met at once (an acknowledgement given)
 
@@ -227,10 +228,10 @@ keys AS (
 planned AS (
     INSERT INTO deadlines (complaint_id, stage, cycle, policy_id, policy_version,
                            calendar_version, unit, amount, warn_ratio, started_at, due_at,
-                           warn_at, provisional, paused_at, status, met_at)
+                           warn_at, provisional, paused_at, paused_total, status, met_at)
     SELECT p.complaint_id, p.stage, p.cycle, p.policy_id, p.policy_version, p.calendar_version,
            p.unit, p.amount, p.warn_ratio, p.started_at, p.due_at, p.warn_at, p.provisional,
-           p.paused_at, p.status, p.met_at
+           p.paused_at, p.paused_total, p.status, p.met_at
     FROM jsonb_populate_recordset(NULL::deadlines, (SELECT d -> 'planned' FROM doc)) AS p
     WHERE p.complaint_id IN (SELECT id FROM written)
 ),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -13,14 +13,15 @@ import orjson
 from asyncpg.exceptions import DuplicateTableError, UndefinedTableError, UniqueViolationError
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
     Text,
     and_,
+    bindparam,
     cast,
     delete,
     false,
     func,
-    literal,
     literal_column,
     or_,
     select,
@@ -37,7 +38,20 @@ from shared.db.tables import SEARCH_COLUMNS, Complaint, ComplaintEvent, Idempote
 from shared.domain.access import FOLLOW_UP_STATUS, ComplaintFacts, Visibility
 from shared.domain.complaint import Actor, ComplaintState, EventMeta
 from shared.domain.events import Event, parse_event
-from shared.domain.search import HANDLING_ONLY, OWN_WORDS, RANK_TIERS, TextQuery
+from shared.domain.search import (
+    HANDLING_ONLY,
+    OWN_WORDS,
+    RANK_TIERS,
+    TextQuery,
+    checked_terms,
+    contact_text,
+    day_number,
+    next_span,
+    own_words_tsquery,
+    rank_of,
+    tsquery,
+    window,
+)
 from shared.domain.values import STORED, representable_instant
 
 complaints = table_of(Complaint)
@@ -326,10 +340,9 @@ class ComplaintFilters:
     # Full-text search (`q`, shared.db.search): every term in the complaint's text.
     text: TextQuery | None = None
 
-    def clauses(self, *, checked: bool = True, text: bool = True) -> list[ColumnElement[bool]]:
-        """The filters as SQL. `checked=False` leaves out the text query's LIKE check (its
-        candidates only): the list applies it to the rows it scans (`_scan`); `text=False`
-        leaves out the text query altogether (a ranked tier states its own)."""
+    def clauses(self, *, text: bool = True) -> list[ColumnElement[bool]]:
+        """The filters as SQL. `text=False` leaves out the text query (the list's text search
+        states it window by window: `_scan`)."""
         c = complaints.c
         out: list[ColumnElement[bool]] = []
         if self.status:
@@ -352,9 +365,7 @@ class ComplaintFilters:
             out.append(c.management_review.is_(self.management_review))
         out.extend(self.deadline_clauses)
         if self.text is not None and text:
-            out.append(
-                search.match_clause(self.text) if checked else search.candidates_clause(self.text)
-            )
+            out.append(search.match_clause(self.text))
         return out
 
 
@@ -452,66 +463,119 @@ def page_query(
 
 
 Position = tuple[datetime, uuid.UUID]
-CheckFor = Callable[[Any], ColumnElement[bool] | None]
 MAX_BATCH = 2000
 
 
-def _batch(
-    where: list[ColumnElement[bool]],
-    check: CheckFor,
-    *,
-    descending: bool,
-    after: Position | None,
-    size: int,
-    tier: int | None,
-) -> Select[Any]:
-    """The next `size` candidates in creation order, each with `search_passed` (the text
-    check, computed for these rows only) and `search_text` (for its snippet)."""
+def _batch(where: list[ColumnElement[bool]], *, descending: bool, resume: bool) -> Select[Any]:
+    """The next candidates in creation order (the parameter `size` of them; after the
+    parameters `after_at`, `after_id` when `resume`), with their searchable texts
+    (`search_main`, `search_handling`) for the check and the snippet: PostgreSQL computes
+    those after the sort and limit, for these rows only."""
     c = complaints.c
     clauses = list(where)
-    if after is not None:
-        position, mark = tuple_(c.created_at, c.id), tuple_(*after)
+    if resume:
+        position = tuple_(c.created_at, c.id)
+        mark = tuple_(
+            bindparam("after_at", type_=c.created_at.type), bindparam("after_id", type_=c.id.type)
+        )
         clauses.append(position < mark if descending else position > mark)
     order = (c.created_at.desc(), c.id.desc()) if descending else (c.created_at, c.id)
-    columns: list[Any] = [*ROW_COLUMNS, c.search_notes]
-    if tier is not None:
-        columns.append(literal(tier).label("search_tier"))
-    candidates = select(*columns).where(and_(*clauses)).order_by(*order).limit(size)
-    rows = candidates.subquery("candidates")
-    r = rows.c
-    passed = check(r)
-    return select(
-        rows,
-        search.search_text(r).label("search_text"),
-        (true() if passed is None else passed).label("search_passed"),
-    ).order_by(*((r.created_at.desc(), r.id.desc()) if descending else (r.created_at, r.id)))
+    return (
+        select(
+            *ROW_COLUMNS,
+            c.search_notes,
+            search.main_text(c).label("search_main"),
+            search.handling_text(c).label("search_handling"),
+        )
+        .where(and_(*clauses))
+        .order_by(*order)
+        .limit(bindparam("size", type_=Integer))
+    )
+
+
+Days = tuple[int, int]
+
+
+async def _days(conn: AsyncConnection, filters: ComplaintFilters) -> Days | None:
+    """The UTC days (shared.domain.search.day_number) a text search reads: from the oldest
+    complaint's to the newest's (two probes of the creation index), within the filters'
+    creation range; None when there is nothing to read."""
+    c = complaints.c
+    span = select(func.min(c.created_at), func.max(c.created_at))
+    oldest, newest = (await conn.execute(span)).one()
+    if oldest is None:
+        return None
+    first, last = day_number(oldest), day_number(newest)
+    if filters.created_from is not None:
+        first = max(first, day_number(filters.created_from))
+    if filters.created_to is not None:
+        last = min(last, day_number(filters.created_to))
+    return (first, last) if first <= last else None
 
 
 async def _scan(
     conn: AsyncConnection,
     where: list[ColumnElement[bool]],
-    check: CheckFor,
+    query: TextQuery,
+    grams: str,
     *,
+    days: Days,
     want: int,
     descending: bool,
     after: Position | None,
     tier: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Up to `want` matches of a text search in creation order: the index's candidates
-    (`where`, which the planner estimates well: the grams' statistics) in batches, the LIKE
-    check (`check`) applied to each batch's rows only — the planner cannot estimate a LIKE on
-    computed text and would otherwise check every candidate before sorting."""
-    exact = check(complaints.c) is None
-    size = want if exact else want * 2 + 8
+    """Up to `want` matches of a text search in creation order — of the relevance `tier`, or
+    any — read one window of days at a time from the cursor's day
+    (shared.domain.search.window): 1 day, then as many days as the matches found so far say
+    the page still needs (`next_span`). A window's candidates — the index's answer for the
+    `tsquery` `grams` on those days only (`search.in_days`), with `where` — are read in
+    batches, each row checked on its texts (`rank_of`: every term, as `LIKE` decides). So a
+    common term costs the rows of its first day or so and a rare one a handful of index
+    reads: neither reads every match, and the plan does not hang on the planner's guess of
+    how common a term is (it multiplies the grams' frequencies as if independent)."""
+    exact = tier != HANDLING_ONLY and not checked_terms(query)
     found: list[dict[str, Any]] = []
+    edge = origin = day_number(after[0]) if after is not None else days[1 if descending else 0]
+    span = 1
+    # Two statements at most (from a window's start, after a row), built once: only their
+    # parameters change from window to window.
+    statements: dict[bool, Select[Any]] = {}
+    clauses = [*where, search.in_days("grams")]
     while True:
-        stmt = _batch(where, check, descending=descending, after=after, size=size, tier=tier)
-        rows = [dict(r) for r in (await conn.execute(stmt)).mappings()]
-        found += [r for r in rows if r.pop("search_passed")]
-        if len(found) >= want or len(rows) < size:
-            return found[:want]
-        after = (rows[-1]["created_at"], rows[-1]["id"])
-        size = min(size * 4, MAX_BATCH)
+        first, last = window(*days, edge=edge, span=span, descending=descending)
+        if first > last:
+            return found
+        missing = want - len(found)
+        params: dict[str, Any] = {
+            "grams": search.days_query(grams, first, last),
+            "size": missing if exact else missing * 2 + 8,
+        }
+        while True:
+            resume = after is not None
+            if resume not in statements:
+                statements[resume] = _batch(clauses, descending=descending, resume=resume)
+            if after is not None:
+                params.update(after_at=after[0], after_id=after[1])
+            rows = [dict(r) for r in (await conn.execute(statements[resume], params)).mappings()]
+            for row in rows:
+                own, handling = row.pop("search_main"), row.pop("search_handling")
+                rank = rank_of(
+                    query, own=own, handling=handling, contact=contact_text(row["customer"])
+                )
+                if rank is not None and tier in (None, rank):
+                    row["search_text"] = own + "\n" + handling
+                    if tier is not None:
+                        row["search_tier"] = tier
+                    found.append(row)
+            if len(found) >= want:
+                return found[:want]
+            if len(rows) < params["size"]:
+                break  # the window is read: the next one is older (newer)
+            after = (rows[-1]["created_at"], rows[-1]["id"])
+            params["size"] = min(params["size"] * 4, MAX_BATCH)
+        edge = first - 1 if descending else last + 1
+        span = next_span(abs(edge - origin), len(found), want - len(found))
 
 
 async def _text_page(
@@ -529,33 +593,34 @@ async def _text_page(
     own words hold every term (`OWN_WORDS`), newest first, then those matched only through
     their handling records (`HANDLING_ONLY`), the second tier read only when the first does
     not fill the page; a cursor resumes inside its tier."""
-    base = [visibility_clause(visible), *filters.clauses(checked=False)]
+    days = await _days(conn, filters)
+    if days is None:
+        return []
+    base = [visibility_clause(visible), *filters.clauses(text=False)]
     position = None if after is None else (after.created_at, after.id)
-
-    def check(c: Any) -> ColumnElement[bool] | None:
-        return search.checked_clause(text, c)
-
-    def own_check(c: Any) -> ColumnElement[bool] | None:
-        return search.own_words_checked(text, c)
-
     if not ranked:
-        return await _scan(conn, base, check, want=limit + 1, descending=descending, after=position)
-    # The own-words grams imply the query's candidates: stated alone, so the planner does not
-    # multiply two estimates of the same thing.
-    own_base = [visibility_clause(visible), *filters.clauses(text=False)]
-    tiers: list[tuple[int, list[ColumnElement[bool]], CheckFor]] = [
-        (OWN_WORDS, [*own_base, search.own_words_candidates(text)], own_check),
-        (HANDLING_ONLY, [*base, ~search.own_words_clause(text)], check),
-    ]
+        return await _scan(
+            conn,
+            base,
+            text,
+            tsquery(text),
+            days=days,
+            want=limit + 1,
+            descending=descending,
+            after=position,
+        )
+    tiers = [(OWN_WORDS, own_words_tsquery(text)), (HANDLING_ONLY, tsquery(text))]
     rows: list[dict[str, Any]] = []
-    for rank, where, tier_check in tiers:
+    for rank, grams in tiers:
         if after is not None and after.tier is not None and after.tier < rank:
             continue  # the cursor is past this tier
         resume = position if after is not None and after.tier == rank else None
         rows += await _scan(
             conn,
-            where,
-            tier_check,
+            base,
+            text,
+            grams,
+            days=days,
             want=limit + 1 - len(rows),
             descending=True,
             after=resume,

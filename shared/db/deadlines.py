@@ -81,6 +81,7 @@ def row_for(
         "warn_at": planned.warn_at,
         "provisional": planned.provisional,
         "paused_at": planned.paused_at,
+        "paused_total": planned.paused_total,
     }
 
 

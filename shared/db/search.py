@@ -6,8 +6,11 @@ GIN index on `search_vector`): for terms of one or two characters (漏水, 吞�
 alone; a longer term is also checked with `LIKE` on the text (its bigrams may be scattered).
 So a search finds exactly what `LIKE '%term%'` finds. Principals who see contact data also
 match the customer's name and phone; for the others those are neither queried nor checked.
+(`match_clause` is that check in SQL, for counts and the export; the list's pages read the
+index window by window and check each row they read on its texts, `shared.domain.search.rank_of`,
+shared.db.complaints._scan.)
 
-Relevance (shared.db.complaints.page_query): a complaint whose own words (content, product,
+Relevance (shared.db.complaints._text_page): a complaint whose own words (content, product,
 受理号, what the customer wants, whom they complain about) contain every term ranks above one
 matched only through its handling (findings, root cause, solution, notes and replies); within
 each, newest first.
@@ -17,15 +20,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, cast, func, literal, or_
+from sqlalchemy import ColumnElement, Text, and_, bindparam, cast, func, literal, or_
 from sqlalchemy.dialects.postgresql import TSQUERY
 
 from shared.db.tables import Complaint, table_of
 from shared.domain.search import (
     TextQuery,
     checked_terms,
+    days_tsquery,
     like_pattern,
-    own_words_tsquery,
     tsquery,
 )
 
@@ -71,13 +74,31 @@ def _checked(
     return and_(*checks) if checks else None
 
 
+# What the GIN index is on (migration 0050): the grams and the complaint's creation day. Every
+# query of the index says it exactly so; checks of one row read the column alone.
+INDEXED: ColumnElement[Any] = _c.search_vector.op("||")(func.kesu_search_recency(_c.created_at))
+
+
 def _grams(tsq: str) -> ColumnElement[bool]:
-    return _c.search_vector.bool_op("@@")(cast(literal(tsq), TSQUERY))
+    return INDEXED.bool_op("@@")(cast(literal(tsq), TSQUERY))
 
 
 def candidates_clause(query: TextQuery) -> ColumnElement[bool]:
     """The index's answer: a superset of the matches (exact for terms of 1–2 characters)."""
     return _grams(tsquery(query))
+
+
+def in_days(name: str) -> ColumnElement[bool]:
+    """The index's answer for the `tsquery` given as the parameter `name` (`days_query`: a
+    query's grams among the complaints created on some days): GIN reads those days' rows
+    only."""
+    return INDEXED.bool_op("@@")(cast(bindparam(name, type_=Text), TSQUERY))
+
+
+def days_query(tsq: str, first: int, last: int) -> str:
+    """The `tsquery` `tsq` among the complaints created in the UTC days `first` … `last`
+    (shared.domain.search.days_tsquery)."""
+    return f"({tsq}) & ({days_tsquery(first, last)})"
 
 
 def checked_clause(query: TextQuery, c: Any = _c) -> ColumnElement[bool] | None:
@@ -90,19 +111,3 @@ def match_clause(query: TextQuery) -> ColumnElement[bool]:
     """Complaints that contain every term of the query (anywhere searchable): exact."""
     checked = checked_clause(query)
     return candidates_clause(query) if checked is None else and_(candidates_clause(query), checked)
-
-
-def own_words_candidates(query: TextQuery) -> ColumnElement[bool]:
-    """The index's answer for the higher relevance tier (every term in the own words)."""
-    return _grams(own_words_tsquery(query))
-
-
-def own_words_checked(query: TextQuery, c: Any = _c) -> ColumnElement[bool] | None:
-    return _checked(query, [main_text(c)], c)
-
-
-def own_words_clause(query: TextQuery) -> ColumnElement[bool]:
-    """Complaints whose own words contain every term (the higher relevance tier): exact."""
-    checked = own_words_checked(query)
-    grams = own_words_candidates(query)
-    return grams if checked is None else and_(grams, checked)

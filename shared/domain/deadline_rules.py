@@ -43,7 +43,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from shared.domain.calendar import BusinessCalendar
+from shared.domain.calendar import BusinessCalendar, Due
 from shared.domain.complaint import ComplaintState, EventMeta
 from shared.domain.enums import Channel, DurationUnit, Stage
 from shared.domain.events import (
@@ -199,11 +199,36 @@ class _Planner:
 
     def replan_open(self, state: ComplaintState, at: datetime) -> None:
         """Every open deadline planned again under the policies in force, from its start (the
-        first contact and the resolution from registration, SPEC §4)."""
+        first contact and the resolution from registration, SPEC §4), keeping the time the
+        customer has kept us waiting (`_carry_pause`)."""
         for stage, d in list(self.open.items()):
             start = state.created_at if stage in FROM_REGISTRATION else d.started_at
             self.cancel(stage)
             self.plan(state, stage, start)
+            self._carry_pause(stage, d)
+
+    def _carry_pause(self, stage: Stage, old: OpenDeadline) -> None:
+        """The new plan of `stage` keeps the paused time `old` had accrued (added to its due
+        and warning times, as a recompute adds `paused_total`) and, while the pause lasts, its
+        start, so that the resumption adds the whole pause. The total is carried as it stands
+        (in the old unit's sense: corrected rules that change a stage's unit between hours and
+        working time count it the same length)."""
+        if not old.paused_total and old.paused_at is None:
+            return
+        for i, new in enumerate(self.out.planned):
+            if new.stage is not stage:
+                continue
+            due, warn = Due(new.due_at, new.provisional), new.warn_at
+            if old.paused_total:
+                due = self.calendar.extend_for_pause(due, new.unit, old.paused_total)
+                warn = self.calendar.extend_for_pause(warn, new.unit, old.paused_total).at
+            self.out.planned[i] = new._replace(
+                due_at=due.at,
+                warn_at=warn,
+                provisional=due.provisional,
+                paused_total=old.paused_total,
+                paused_at=old.paused_at if old.paused_at is not None else new.paused_at,
+            )
 
     def breach(self, state: ComplaintState, event: DeadlineBreached, at: datetime) -> None:
         """超时: recorded against whoever held the case; a repeating stage (progress updates)

@@ -481,7 +481,7 @@ class Escalated(LifecycleEvent):
     from_level: Level
     to_level: Level
     reason: str
-    cause: str  # "manual", "satisfaction", "breach", "repeat" or "group"
+    cause: str  # "manual", "triage", "satisfaction", "breach", "repeat" or "group"
     stage: Stage | None = None  # the deadline whose breach caused it
     deadline_id: int | None = None
     # SPEC §2: when the level rises the case moves to the new tier: `assignee_id` holds it

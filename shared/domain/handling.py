@@ -258,7 +258,9 @@ class Command(BaseModel):
 class Triage(Command):
     """初步判断: set kind, category, cause class and level. Without `level` the suggested level
     applies (regulator → 3, keywords → 3, repeat → ≥2) unless staff set the level earlier, which
-    then stands; a `level` other than the suggested and the current one needs a reason."""
+    then stands; a `level` other than the suggested and the current one needs a reason. A level
+    that rises moves the case to the new tier exactly as `escalate` does (seed 002
+    §5.1.1.2–3, SPEC §2): to `assignee_id` of that tier, or to the tier's queue without one."""
 
     kind: Kind | None = None
     category: Category | None = None
@@ -266,6 +268,10 @@ class Triage(Command):
     cause_class: CauseClass | None = None
     level: Level | None = None
     level_reason: MediumText | None = Field(default=None, description="Why the level differs")
+    assignee_id: uuid.UUID | None = Field(
+        default=None,
+        description="When the level rises: who of the new tier takes the case (default: its queue)",
+    )
 
     def decide(self, state: ComplaintState, ctx: Context) -> list[Event]:
         suggestion = suggest_level(
@@ -291,7 +297,13 @@ class Triage(Command):
         department = state.department
         if category != state.category and state.assignee_id is None:
             department = route(category, level, rules=ctx.rules.routing).department_code
-        return [
+        rises = level > state.level
+        if self.assignee_id is not None and not rises:
+            raise InvalidInput(
+                [FieldError(("body", "assignee_id"), "a new holder only when the level rises")]
+            )
+        _not_the_subject(state, self.assignee_id)
+        events: list[Event] = [
             Triaged(
                 kind=self.kind or state.kind,
                 category=category,
@@ -303,6 +315,20 @@ class Triage(Command):
                 department=department,
             )
         ]
+        if rises:
+            # The same move as `escalate`: the new tier's queue or the named person of it, the
+            # tier told, the resolution counted from registration at the new level.
+            events.append(
+                Escalated(
+                    from_level=state.level,
+                    to_level=level,
+                    reason=self.level_reason or f"初步判断：定为{int(level)}级投诉",
+                    cause="triage",
+                    handed_over=True,
+                    assignee_id=self.assignee_id,
+                )
+            )
+        return events
 
 
 class Assign(Command):

@@ -13,7 +13,10 @@ functions); shared/db/search.py builds the SQL from what this module says.
 from __future__ import annotations
 
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
 
 from shared.domain.events import Event
 
@@ -109,6 +112,85 @@ def tsquery(query: TextQuery) -> str:
 def own_words_tsquery(query: TextQuery) -> str:
     """The same, in the complaint's own words only (the higher relevance tier)."""
     return _query(query, ("",))
+
+
+# --- recency in the index (migration 0050) ---------------------------------------------------
+#
+# Each complaint's creation day (UTC, days since 2000-01-01) is in the index as blocks of
+# 4**level days, levels 0–4 (1 … 256 days), behind U+0001 U+0001 (never in a gram). A window
+# of days is the few blocks that tile it, so `(terms) & (blocks)` asks the index for the
+# matches of those days only.
+
+RECENCY_PREFIX = "\x01\x01"
+RECENCY_LEVELS = 5
+_EPOCH = date(2000, 1, 1)
+
+
+def day_number(at: datetime) -> int:
+    """The UTC day of an instant, as the index numbers it (`kesu_search_recency`)."""
+    return (at.astimezone(UTC).date() - _EPOCH).days
+
+
+def recency_lexeme(level: int, block: int) -> str:
+    return f"{RECENCY_PREFIX}{level}:{block}"
+
+
+def days_tsquery(first: int, last: int) -> str:
+    """The `tsquery` (text form) of the days `first` … `last` (inclusive): the largest aligned
+    blocks that tile them, OR-ed (at most six a level)."""
+    blocks: list[str] = []
+    day = first
+    while day <= last:
+        level = RECENCY_LEVELS - 1
+        while level and (day % 4**level or day + 4**level - 1 > last):
+            level -= 1
+        blocks.append(_lexeme(recency_lexeme(level, day >> (2 * level))))
+        day += 4**level
+    return " | ".join(blocks)
+
+
+def window(first: int, last: int, *, edge: int, span: int, descending: bool) -> tuple[int, int]:
+    """The next window of days a search reads: `span` days from `edge` towards `first`
+    (descending) or `last` (ascending), within `first` … `last`; empty (low > high) when the
+    days are all read."""
+    if descending:
+        high = min(edge, last)
+        return max(first, high - span + 1), high
+    low = max(edge, first)
+    return low, min(last, low + span - 1)
+
+
+def next_span(read_days: int, found: int, missing: int) -> int:
+    """How many days the next window spans: enough for the `missing` matches at the rate found
+    so far (`found` in `read_days` days) with half as many again to spare, at most three times
+    the days read (the first days may be quiet: a weekend), three times when none was found.
+    A common term fills its page from the first day or so, a rare one is found in a handful of
+    reads, and neither reads many more matches than the page needs."""
+    if found == 0:
+        return max(1, 3 * read_days)
+    return max(1, min(3 * read_days, -(-3 * missing * read_days // (2 * found))))
+
+
+def contact_text(customer: Mapping[str, Any] | None) -> str:
+    """The customer's name and phone as the index holds them (`kesu_search_contact`)."""
+    data = customer or {}
+    return f"{data.get('name') or ''} {data.get('phone') or ''}"
+
+
+def rank_of(query: TextQuery, *, own: str, handling: str, contact: str = "") -> int | None:
+    """How a complaint with these texts matches the query: `OWN_WORDS` when its own words (or
+    the customer's name and phone, for principals who may search them) hold every term,
+    `HANDLING_ONLY` when every term is found only with its handling records too, None when
+    it does not match. Exactly `LIKE '%term%'` on the folded texts, as the database checks
+    (shared.db.search): a term holds no whitespace, so it is found within a word, as the
+    grams find it."""
+    owned = [fold(own), fold(contact)] if query.contact else [fold(own)]
+    if all(any(term in text for text in owned) for term in query.terms):
+        return OWN_WORDS
+    every = [*owned, fold(handling)]
+    if all(any(term in text for text in every) for term in query.terms):
+        return HANDLING_ONLY
+    return None
 
 
 def checked_terms(query: TextQuery) -> tuple[str, ...]:

@@ -197,6 +197,10 @@ class PlannedDeadline(NamedTuple):
     # Planned while the complaint awaits the customer: the clock is stopped from the start and
     # runs once the customer answers (the pause is then added like any other).
     paused_at: datetime | None = None
+    # Paused time carried over from the deadline this one replaces (rules replanned): already
+    # added to `due_at` / `warn_at`, stored as `deadlines.paused_total` so that a recompute
+    # keeps it.
+    paused_total: timedelta = timedelta(0)
 
 
 # -- choosing -------------------------------------------------------------------------------

@@ -148,8 +148,14 @@ Instant = Annotated[AwareDatetime, BeforeValidator(iso_text), AfterValidator(rep
 Money = Annotated[Decimal, Field(ge=0, le=Decimal("100000000"), max_digits=12, decimal_places=2)]
 
 
+_CN_MOBILE = re.compile(r"\+861\d{10}")
+
+
 def mask_phone(e164: str) -> str:
-    """138****1234 for Chinese numbers; keeps the country code for others (+44 79****0123)."""
+    """138****1234 for Chinese numbers; keeps the country code for others (+44 79****0123).
+    A Chinese mobile number is masked without parsing (the 台帐 masks a year of them)."""
+    if _CN_MOBILE.fullmatch(e164):
+        return f"{e164[3:6]}****{e164[-4:]}"
     try:
         parsed = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:

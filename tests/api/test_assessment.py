@@ -5,11 +5,14 @@ what, the monthly statement per handler and per department, and the amounts as r
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
+import openpyxl
 import pytest
 
 from tests.support.desk import Desk, sweep_all
@@ -18,6 +21,8 @@ from tests.support.principals import Account, create_user
 
 SH = ZoneInfo("Asia/Shanghai")
 ENTRIES = "/api/v1/assessment/entries"
+STATEMENT = "/api/v1/assessment/statement"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def at(day: str, clock: str) -> datetime:
@@ -220,6 +225,135 @@ async def test_monthly_statement_per_handler_and_department(desk: Desk, team: Te
         "/api/v1/assessment/statement", params={"month": "2026-12"}, headers=desk.manager.headers
     )
     assert december.json()["entries"] == 0
+
+
+@pytest.fixture(scope="module")
+async def october(desk: Desk, team: Team) -> None:
+    """October's ledger, known by hand: managers' entries (§5.4.1.2) — hq 80 + 30 元, hl 100
+    元, and ag 60 元 voided (left out of the statement)."""
+    desk.now = at("2026-10-15", "10:00")
+    mq, manager = team.manager_quality.headers, desk.manager.headers
+    for who, handler, amount in (
+        (mq, team.handler, "80.00"),
+        (mq, team.handler, "30.00"),
+        (manager, team.handler_logistics, "100.00"),
+        (manager, team.agent, "60.00"),
+    ):
+        body = {"handler_id": handler.id, "amount": amount, "reason": "未按指引操作"}
+        added = await desk.client.post(ENTRIES, json=body, headers=who)
+        assert added.status_code == 201, added.text
+    voided = await desk.client.post(
+        f"{ENTRIES}/{added.json()['id']}/void", json={"reason": "复核后作废"}, headers=manager
+    )
+    assert voided.status_code == 200, voided.text
+    desk.now = at("2026-11-27", "09:00")
+
+
+def _rows(sheet: Any) -> list[list[Any]]:
+    return [[c.value for c in row] for row in sheet.iter_rows(min_row=4)]
+
+
+async def test_monthly_statement_as_an_excel_workbook(
+    desk: Desk, team: Team, october: None
+) -> None:
+    """Issue 12's monthly statement per handler and per department (seed 002 §5.4) as Excel:
+    Chinese sheets and headers, the header row frozen, counts and 元 formatted, a total row,
+    a Chinese file name; voided entries left out."""
+    response = await desk.client.get(
+        STATEMENT, params={"month": "2026-10", "format": "xlsx"}, headers=desk.manager.headers
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == XLSX
+    disposition = response.headers["content-disposition"]
+    assert disposition.startswith("attachment;")
+    assert unquote(disposition.split("filename*=UTF-8''")[1]) == "月度考核表_2026-10.xlsx"
+    book = openpyxl.load_workbook(io.BytesIO(response.content))
+    assert book.sheetnames == ["处理人汇总", "部门汇总"]
+    handlers = book["处理人汇总"]
+    assert handlers["A1"].value == "月度考核表"
+    assert handlers["A2"].value.startswith("2026年10月 · 全公司 · 生成于 ")
+    assert handlers.freeze_panes == "A4"
+    assert [c.value for c in handlers[3]] == [
+        "处理人",
+        "部门",
+        "未在1个工作日内应诉（条）",
+        "未在1个工作日内应诉（元）",
+        "未按受理权责及业务指引操作（条）",
+        "未按受理权责及业务指引操作（元）",
+        "处理完毕后未做满意度回访（条）",
+        "处理完毕后未做满意度回访（元）",
+        "合计（条）",
+        "合计（元）",
+    ]
+    assert sorted(_rows(handlers)[:-1]) == [
+        ["hl", "logistics", 0, 0, 1, 100, 0, 0, 1, 100],
+        ["hq", "quality", 0, 0, 2, 110, 0, 0, 2, 110],
+    ]
+    assert _rows(handlers)[-1] == ["合计", None, 0, 0, 3, 210, 0, 0, 3, 210]
+    hq = next(row for row in handlers.iter_rows(min_row=4) if row[0].value == "hq")
+    assert hq[4].number_format == "#,##0"
+    assert hq[5].number_format == "#,##0.00"
+    assert hq[9].number_format == "#,##0.00"
+    departments = book["部门汇总"]
+    assert departments.freeze_panes == "A4"
+    assert [c.value for c in departments[3]] == ["部门", "处理人数", "条数", "金额（元）"]
+    assert sorted(_rows(departments)[:-1]) == [["logistics", 1, 1, 100], ["quality", 1, 2, 110]]
+    assert _rows(departments)[-1] == ["合计", 2, 3, 210]
+    assert departments["D4"].number_format == "#,##0.00"
+
+
+async def test_monthly_statement_as_csv_and_handlers_see_their_own_line(
+    desk: Desk, team: Team, october: None
+) -> None:
+    """CSV by `Accept` (UTF-8 with a BOM); a handler's workbook holds their own line only
+    (issue 12: a handler sees their own entries), a department manager's their department."""
+    response = await desk.client.get(
+        STATEMENT,
+        params={"month": "2026-10"},
+        headers={**desk.manager.headers, "Accept": "text/csv"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/csv")
+    assert response.content.startswith("\ufeff".encode())
+    text = response.content.decode("utf-8-sig")
+    assert "【处理人汇总】" in text
+    assert "【部门汇总】" in text
+    assert "hq,quality,0,0.0,2,110.0,0,0.0,2,110.0" in text
+    assert "合计,2,3,210.0" in text
+    assert unquote(response.headers["content-disposition"]).endswith("月度考核表_2026-10.csv")
+
+    own = await desk.client.get(
+        STATEMENT, params={"month": "2026-10"}, headers={**team.handler.headers, "Accept": XLSX}
+    )
+    assert own.status_code == 200, own.text
+    book = openpyxl.load_workbook(io.BytesIO(own.content))
+    assert book["处理人汇总"]["A2"].value.startswith("2026年10月 · 处理人：hq · ")
+    assert [r[0] for r in _rows(book["处理人汇总"])] == ["hq", "合计"]
+    assert [r[0] for r in _rows(book["部门汇总"])] == ["quality", "合计"]
+    theirs = await desk.client.get(
+        STATEMENT,
+        params={"month": "2026-10", "format": "xlsx"},
+        headers=team.handler_logistics.headers,
+    )
+    book = openpyxl.load_workbook(io.BytesIO(theirs.content))
+    assert [r[0] for r in _rows(book["处理人汇总"])] == ["hl", "合计"]
+    department = await desk.client.get(
+        STATEMENT,
+        params={"month": "2026-10", "format": "xlsx"},
+        headers=team.manager_quality.headers,
+    )
+    book = openpyxl.load_workbook(io.BytesIO(department.content))
+    assert [r[0] for r in _rows(book["处理人汇总"])] == ["hq", "合计"]
+    page = await desk.client.get(
+        STATEMENT, params={"month": "2026-10", "format": "html"}, headers=desk.manager.headers
+    )
+    assert page.headers["content-type"].startswith("text/html")
+    assert "<h2>处理人汇总</h2>" in page.text
+    bad = await desk.client.get(
+        STATEMENT, params={"month": "2026-10", "format": "pdf"}, headers=desk.manager.headers
+    )
+    assert bad.status_code == 422
+    assert bad.headers["content-type"].startswith("application/problem+json")
 
 
 async def test_amounts_are_rule_data(desk: Desk, team: Team) -> None:

@@ -214,19 +214,64 @@ async def test_the_ledger_csv_follows_the_list_filters_and_access(
 async def test_the_ledger_as_excel(
     anon: httpx.AsyncClient, ledger_keys: tuple[dict[str, str], dict[str, str]], tmp_path: Path
 ) -> None:
-    clear, _ = ledger_keys
+    clear, masked = ledger_keys
+    phones = []
     for _ in range(3):
-        created = await anon.post("/api/v1/complaints", json=complaint_body(), headers=clear)
+        body = complaint_body()
+        created = await anon.post("/api/v1/complaints", json=body, headers=clear)
         assert created.status_code == 201
+        phones.append(f"+86{body['customer']['phone']}")
     answer = await anon.get("/api/v1/complaints/export", params={"format": "xlsx"}, headers=clear)
     assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
     path = tmp_path / "ledger.xlsx"
     path.write_bytes(answer.content)
-    sheet = openpyxl.load_workbook(path, read_only=True)["台帐"]
-    rows = list(sheet.iter_rows(values_only=True))
+    read_only = openpyxl.load_workbook(path, read_only=True)
+    rows = list(read_only["台帐"].iter_rows(values_only=True))
+    read_only.close()  # a read-only workbook keeps its file open until closed
     assert rows[0][0] == "受理号"
     assert len(rows) == 4
     assert all(str(r[0]).startswith("KS-") for r in rows[1:])
+
+    # The same workbook as the CSV's lines, typed: Chinese headers, the header row frozen,
+    # times as Excel dates (Asia/Shanghai wall time) with a date format, the level a number.
+    book = openpyxl.load_workbook(path)
+    sheet = book["台帐"]
+    header = [c.value for c in sheet[1]]
+    csv_answer = await anon.get(
+        "/api/v1/complaints/export", params={"format": "csv"}, headers=clear
+    )
+    csv_rows = list(csv.reader(io.StringIO(csv_answer.content.decode("utf-8-sig"))))
+    assert header == csv_rows[0]
+    assert sheet.freeze_panes == "A2"
+    assert sheet["A1"].font.b
+    assert sheet.column_dimensions["L"].width > 50  # 投诉内容, the widest
+    created_at = sheet.cell(row=2, column=header.index("登记时间") + 1)
+    assert created_at.is_date
+    assert created_at.number_format == "yyyy-mm-dd hh:mm"
+    assert f"{created_at.value:%Y-%m-%d %H:%M}" == csv_rows[1][header.index("登记时间")]
+    level = sheet.cell(row=2, column=header.index("级别") + 1).value
+    assert isinstance(level, int)
+    assert str(level) == csv_rows[1][header.index("级别")]
+    lines = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert len(lines) == len(csv_rows) - 1
+    for line, csv_line in zip(lines, csv_rows[1:], strict=True):
+        texts = [header.index(h) for h in ("受理号", "状态", "客户姓名", "投诉内容", "客户诉求")]
+        assert [line[i] or "" for i in texts] == [csv_line[i] for i in texts]
+    assert {r[header.index("联系电话")] for r in rows[1:]} == set(phones)
+
+    # Without pii:read the numbers are masked in the workbook too, as in the list.
+    for _ in range(2):
+        other = await anon.post("/api/v1/complaints", json=complaint_body(), headers=masked)
+        assert other.status_code == 201
+    hidden = await anon.get("/api/v1/complaints/export", params={"format": "xlsx"}, headers=masked)
+    assert hidden.status_code == 200, hidden.text
+    path.write_bytes(hidden.content)
+    hidden_rows = list(openpyxl.load_workbook(path)["台帐"].iter_rows(values_only=True))
+    assert len(hidden_rows) == 3
+    assert all("****" in str(r[header.index("联系电话")]) for r in hidden_rows[1:])
 
 
 @pytest.mark.parametrize(

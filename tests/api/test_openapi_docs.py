@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.principals import Account, create_user
+from tests.support.desk import Desk
+from tests.support.principals import create_user
 
 METHODS = {"get", "post", "put", "patch", "delete"}
 
@@ -148,12 +149,14 @@ async def _path_of(path: str, op: dict[str, Any], resources: Resources) -> str:
 
 
 async def test_every_documented_example_is_accepted_as_it_stands(
-    anon: httpx.AsyncClient,
-    admin_headers: dict[str, str],
-    integration: Account,
-    schema: dict[str, Any],
+    desk: Desk, schema: dict[str, Any]
 ) -> None:
-    """And answered with a status the operation declares (a PUT that creates says 201)."""
+    """And answered with a status the operation declares (a PUT that creates says 201). On a
+    database of the module's own (`desk`): the examples make what they document — the user
+    `li.na` with the sign-in form's example password, departments, policies, a template
+    override — which no other test may meet (tests/api/test_auth.py signs in with that
+    example and expects no such account)."""
+    anon, admin_headers, integration = desk.client, desk.admin, desk.integration
     resources = Resources(anon, admin_headers, schema)
     posted: set[str] = set()
     try:
@@ -165,7 +168,7 @@ async def test_every_documented_example_is_accepted_as_it_stands(
                 continue
             # Intake as the integration client; configuration and ops as the admin.
             intake = {"complaints", "public"} & set(op.get("tags", []))
-            headers = integration.headers if intake else admin_headers
+            headers = integration if intake else admin_headers
             url = await _path_of(path, op, resources)
             for name, example in _examples(op):
                 response = await anon.request(method, url, json=example, headers=headers)
@@ -177,7 +180,7 @@ async def test_every_documented_example_is_accepted_as_it_stands(
                 declared = op["responses"]
                 assert str(response.status_code) in declared, (method, path, response.status_code)
                 posted.add(f"{method} {path}")
-    finally:  # the other tests' messages use the default 受理回执
+    finally:  # the module's other messages use the default 受理回执
         await anon.delete(f"/api/v1/notification-templates/{TEMPLATE_KEY}", headers=admin_headers)
     with_path_parameters = {
         "patch /api/v1/users/{user_id}",

@@ -79,9 +79,12 @@ async def test_two_character_terms_find_exactly_what_like_finds(
     texts[in_findings.id] = "冷凝管漏水导致异响"
 
     director = staff.director.headers  # sees every complaint (the quality ones included)
+    # Other tests register complaints at the same time (漏水 is a common word): what this test
+    # decides is the search among the complaints it wrote; any other complaint found in the
+    # window must show the term in its highlighted snippet.
     found = await _search(anon, director, q="漏水", created_from=_since(start))
     expected = {cid for cid, text in texts.items() if "漏水" in text}
-    assert {c["id"] for c in found} == expected
+    assert {c["id"] for c in found} & texts.keys() == expected
     assert near_miss.id not in {c["id"] for c in found}
     for item in found:
         match = item["match"]
@@ -90,7 +93,10 @@ async def test_two_character_terms_find_exactly_what_like_finds(
         assert match["highlights"], item
 
     one_char = await _search(anon, director, q="泡", created_from=_since(start))
-    assert [c["id"] for c in one_char] == [near_miss.id]
+    assert [c["id"] for c in one_char if c["id"] in texts] == [near_miss.id]
+    for item in one_char:
+        spans = {item["match"]["snippet"][s:e] for s, e in item["match"]["highlights"]}
+        assert spans == {"泡"}, item
 
 
 async def test_mixed_queries_need_every_term(anon: httpx.AsyncClient, staff: Staff) -> None:

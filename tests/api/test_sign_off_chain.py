@@ -220,3 +220,42 @@ async def test_a_send_back_needs_a_reason_and_the_reviewers_tier(
         None,
         None,
     )
+
+
+async def test_seed_002_5_1_1_2_a_level_rise_by_triage_moves_the_case_to_the_new_tier(
+    anon: httpx.AsyncClient, staff: Staff, db: Database
+) -> None:
+    """Seed 002 §5.1.1.2–3 (二级投诉 交由二级受理人, 三级 led by 三级受理人): a case triaged up
+    leaves its tier-1 holder for the new tier's queue, exactly as `escalate` moves it (the
+    holder and the tier told, level 3 reported); or goes to a named person of that tier."""
+    flow = await register(anon, staff.agent.headers)
+    assert flow.complaint["level"] == 1
+    await flow.act("claim", staff.agent.headers, {})
+    assert flow.complaint["assignee_id"] == staff.agent.id
+    await flow.act("triage", staff.agent.headers, {"level": 2, "level_reason": "客户多次来电投诉"})
+    assert (flow.complaint["level"], flow.complaint["assignee_id"]) == (2, None)
+    moved = [e for e in await flow.events(staff.manager.headers) if e["type"].endswith("escalated")]
+    assert [(e["payload"]["cause"], e["payload"]["handed_over"]) for e in moved] == [
+        ("triage", True)
+    ]
+    # In tier 2's queue, out of tier 1's: the agent no longer sees it.
+    queue = await anon.get(
+        "/api/v1/complaints",
+        params={"queue": "unassigned", "reference": flow.complaint["reference"]},
+        headers=staff.manager.headers,
+    )
+    assert [c["id"] for c in queue.json()["items"]] == [flow.id]
+    mine = await anon.get(f"/api/v1/complaints/{flow.id}", headers=staff.agent2.headers)
+    assert mine.status_code == 404
+    assert staff.agent.id in await _staff_messages(db, flow.id, "escalation")
+
+    # To a named person of the new tier, checked against it as escalate's assignee is.
+    named = await register(anon, staff.agent.headers)
+    rise = {"level": 3, "level_reason": "涉及人身安全"}
+    refused = await named.act(
+        "triage", staff.director.headers, {**rise, "assignee_id": staff.agent.id}, expect=422
+    )
+    assert refused.json()["errors"][0]["loc"][-1] == "assignee_id"
+    await named.act("triage", staff.director.headers, {**rise, "assignee_id": staff.director2.id})
+    assert (named.complaint["level"], named.complaint["assignee_id"]) == (3, staff.director2.id)
+    assert await _staff_messages(db, named.id, "level3_alert")

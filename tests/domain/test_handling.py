@@ -241,6 +241,35 @@ def test_setting_the_suggested_level_again_ends_the_override() -> None:
     assert act(state, A.TRIAGE, DIRECTOR, {"subcategory": "烫伤"}).level is Level.VERY_SERIOUS
 
 
+def test_a_level_rise_by_triage_moves_the_case_as_escalate_does_seed_002_5_1_1_2() -> None:
+    """Seed 002 §5.1.1.2–3: a case triaged up goes to the new tier, exactly as `escalate`
+    moves it — out of its holder's hands into the tier's queue, or to a named person of it."""
+    held = act(registered(), A.ASSIGN, AGENT, {"assignee_id": uuid.UUID(AGENT.id)})
+    command = COMMANDS[A.TRIAGE].model_validate({"level": 2, "level_reason": "客户情绪激动"})
+    events = decide(held, A.TRIAGE, command, Context(principal=AGENT, now=NOW))
+    assert [type(e).__name__ for e in events] == ["Triaged", "Escalated"]
+    rise = events[1]
+    assert isinstance(rise, Escalated)
+    assert (rise.from_level, rise.to_level, rise.cause) == (Level.ORDINARY, Level.SERIOUS, "triage")
+    assert (rise.handed_over, rise.assignee_id) == (True, None)
+    queued = act(held, A.TRIAGE, AGENT, {"level": 2, "level_reason": "客户情绪激动"})
+    assert (queued.level, queued.assignee_id) == (Level.SERIOUS, None)
+    # To a named person of the new tier, as escalate's `assignee_id`.
+    director = uuid.uuid4()
+    named = act(
+        held,
+        A.TRIAGE,
+        MANAGER,
+        {"level": 3, "level_reason": "涉及人身安全", "assignee_id": director},
+    )
+    assert (named.level, named.assignee_id) == (Level.VERY_SERIOUS, director)
+    # No rise, no move: the holder stays, and a new holder is refused.
+    same = act(held, A.TRIAGE, AGENT, {"subcategory": "外观"})
+    assert (same.level, same.assignee_id) == (Level.ORDINARY, uuid.UUID(AGENT.id))
+    with pytest.raises(InvalidInput, match="level rises"):
+        act(held, A.TRIAGE, AGENT, {"subcategory": "外观", "assignee_id": director})
+
+
 @pytest.mark.parametrize(
     ("symptom", "wish_detail"), [("插上电源后冒烟起火", None), (None, "不处理就找律师起诉")]
 )

@@ -2,10 +2,29 @@
 
 from __future__ import annotations
 
+import random
+from datetime import UTC, datetime, timedelta, timezone
+
 import pytest
 
 from shared.domain.events import AwaitingCustomer, InvestigationStarted, NoteAdded, Resolved
-from shared.domain.search import event_text, parse_query, phone_like, snippet, text_similarity
+from shared.domain.search import (
+    HANDLING_ONLY,
+    OWN_WORDS,
+    RECENCY_LEVELS,
+    RECENCY_PREFIX,
+    contact_text,
+    day_number,
+    days_tsquery,
+    event_text,
+    next_span,
+    parse_query,
+    phone_like,
+    rank_of,
+    snippet,
+    text_similarity,
+    window,
+)
 
 
 def test_terms_are_split_on_any_whitespace_folded_and_distinct() -> None:
@@ -51,3 +70,76 @@ def test_phone_like_terms_and_text_similarity() -> None:
     assert not phone_like("320元")
     assert text_similarity("洗衣机漏水严重", "洗衣机漏水严重") == 1.0
     assert text_similarity("洗衣机漏水", "快递延误") == 0.0
+
+
+def _days_of(tsq: str) -> list[int]:
+    """The days the blocks of a `days_tsquery` stand for (migration 0050's lexemes)."""
+    out = []
+    for block in tsq.split(" | "):
+        level, number = block.strip("'").removeprefix(RECENCY_PREFIX).split(":")
+        size = 4 ** int(level)
+        out += range(int(number) * size, (int(number) + 1) * size)
+    return out
+
+
+def test_day_blocks_tile_exactly_the_window() -> None:
+    rng = random.Random(50)
+    for _ in range(500):
+        first = rng.randrange(-400, 12000)
+        last = first + rng.choice([0, 1, 3, 15, 63, 255, 1000, rng.randrange(3000)])
+        tsq = days_tsquery(first, last)
+        assert _days_of(tsq) == list(range(first, last + 1)), (first, last)
+        # at most three blocks a level on either side, and the largest blocks in between
+        largest = 4 ** (RECENCY_LEVELS - 1)
+        assert tsq.count("|") + 1 <= 6 * (RECENCY_LEVELS - 1) + (last - first + 1) // largest
+
+
+def test_windows_read_every_day_once_from_the_edge() -> None:
+    rng = random.Random(51)
+    for _ in range(300):
+        first = rng.randrange(9000, 9500)
+        last = first + rng.randrange(0, 800)
+        descending = rng.random() < 0.5
+        edge = rng.randrange(first - 5, last + 5)
+        read: list[int] = []
+        span, origin, found = 1, edge, 0
+        while True:
+            low, high = window(first, last, edge=edge, span=span, descending=descending)
+            if low > high:
+                break
+            days = range(high, low - 1, -1) if descending else range(low, high + 1)
+            read += days
+            found += rng.randrange(0, 3 * len(days))
+            edge = low - 1 if descending else high + 1
+            span = next_span(abs(edge - origin), found, 51)
+            assert span >= 1
+        if descending:
+            expected = range(min(origin, last), first - 1, -1)
+        else:
+            expected = range(max(origin, first), last + 1)
+        assert read == list(expected)
+
+
+def test_day_number_is_the_utc_day() -> None:
+    assert day_number(datetime(2000, 1, 1, tzinfo=UTC)) == 0
+    shanghai = timezone(timedelta(hours=8))
+    assert day_number(datetime(2026, 12, 4, 1, 30, tzinfo=shanghai)) == 9833
+
+
+def test_rank_of_is_like_on_each_text() -> None:
+    """Every term in the own words (or the name and phone, for who may search them): own
+    words; some only with the handling records: handling; a term cut by a space or folded
+    differently: no match."""
+    q = parse_query("XQG100 漏水", contact=False)
+    assert q is not None
+    assert rank_of(q, own="xqg100-a8 滚筒漏水", handling="") == OWN_WORDS
+    assert rank_of(q, own="XQG100-A8", handling="进水阀漏水") == HANDLING_ONLY
+    assert rank_of(q, own="XQG100 漏 水", handling="") is None
+    named = parse_query("欧阳 漏水", contact=True)
+    assert named is not None
+    contact = contact_text({"name": "欧阳锋", "phone": None})
+    assert contact == "欧阳锋 "
+    assert rank_of(named, own="漏水", handling="", contact=contact) == OWN_WORDS
+    hidden = parse_query("欧阳 漏水", contact=False)
+    assert hidden is not None
+    assert rank_of(hidden, own="漏水", handling="", contact=contact) is None

@@ -20,6 +20,7 @@ from sqlalchemy import text
 
 from services.sla_worker.jobs.housekeeping import housekeeping
 from shared.application.bootstrap import Collaborators
+from shared.application.replan import replan_superseded
 from shared.domain.templates import find_forbidden_phrases
 from tests.support.desk import Desk, deadlines_of, events_of, level_of, sweep_all
 from tests.support.factories import mobile
@@ -166,3 +167,57 @@ async def test_open_cases_move_to_the_corrected_rules_through_their_events(desk:
     again = await housekeeping({"collab": Collaborators(desk.db, desk.settings)})
     assert again["replanned"] == 0
     assert len(await events_of(desk.db, complaint["id"])) == len(events)
+
+
+def _on(day: int, hour: int = 10) -> datetime:
+    """A day of November 2026 (no holiday): registrations on a day of their own, since the
+    housekeeping of the test above restarts the numbering of days it has dropped."""
+    return datetime(2026, 11, day, hour, 0, tzinfo=SHANGHAI)
+
+
+async def test_planning_again_keeps_the_time_the_customer_kept_us_waiting(desk: Desk) -> None:
+    """SPEC §4 (等待客户 stops the clock): when housekeeping plans an open case's deadlines
+    again (`deadlines.replanned`), the paused time already accrued is carried over, and a
+    pause still running is resumed from where it began. Level 1: resolution in 3 working
+    days; paused Tuesday → Thursday (2 working days), then from Friday, resumed the next
+    Tuesday (2 more): 3 + 2 + 2 working days from registration."""
+    flow = Flow(desk.client, await desk.register(_on(2)))
+    manager = desk.manager.headers
+    for when, action, body in (
+        (_on(2, 11), "assign", {"assignee_id": desk.manager.id}),
+        (_on(3), "await_customer", {"reason": "等待客户提供购买凭证"}),
+        (_on(5), "customer_responded", {"summary": "已收到凭证"}),
+        (_on(6), "await_customer", {"reason": "等待客户约定上门时间"}),
+    ):
+        desk.now = when
+        await flow.act(action, manager, body)
+    async with desk.db.connect() as conn:  # planned on rules since corrected (as before 0013)
+        await conn.execute(
+            text("UPDATE deadlines SET policy_version = 1 WHERE complaint_id = :id"),
+            {"id": uuid.UUID(flow.id)},
+        )
+    rows = {(d["stage"], d["cycle"]): d for d in await deadlines_of(desk.db, flow.id)}
+    old = rows[("resolution", 1)]
+    assert old["due_at"] == nth_working_day_end(_on(2), 5)  # 3 + the first pause
+    assert old["paused_at"] == _on(6)
+
+    assert await replan_superseded(Collaborators(desk.db, desk.settings), now=_on(9)) == 1
+    rows = {(d["stage"], d["cycle"]): d for d in await deadlines_of(desk.db, flow.id)}
+    assert rows[("resolution", 1)]["status"] == "cancelled"
+    new = rows[("resolution", 2)]
+    assert (new["status"], new["started_at"]) == ("pending", _on(2))
+    assert new["due_at"] == old["due_at"]
+    assert new["paused_total"] == old["paused_total"] > timedelta(0)
+    assert new["paused_at"] == _on(6)  # the running pause, from its start
+    carried = [d for d in rows.values() if d["status"] == "pending"]
+    assert carried
+    assert all(d["paused_total"] == old["paused_total"] for d in carried)
+
+    desk.now = _on(10)
+    await flow.refresh(manager)
+    await flow.act("customer_responded", manager, {"summary": "客户确认周三上门"})
+    resolution = {(d["stage"], d["cycle"]): d for d in await deadlines_of(desk.db, flow.id)}[
+        ("resolution", 2)
+    ]
+    assert resolution["paused_at"] is None
+    assert resolution["due_at"] == nth_working_day_end(_on(2), 7)

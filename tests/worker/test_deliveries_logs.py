@@ -7,17 +7,23 @@ from __future__ import annotations
 import io
 import logging
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
+from fastapi import FastAPI
 
+from services.intake_api.app import create_app
 from services.sla_worker.delivery import DeliveryOutcome
 from services.sla_worker.delivery.run import run_deliveries
 from services.sla_worker.logs import protect_handlers
 from shared.db.engine import Database
+from tests.conftest import FULL_INTEGRATION_SCOPES, make_settings
 from tests.support.factories import mobile
+from tests.support.principals import ADMIN_PASSWORD, ADMIN_USERNAME, create_key, sign_in
+from tests.support.servers import Servers
 from tests.worker.test_deliveries_receivers import (
     insert_outbox,
     isolate_subscriptions,
@@ -27,6 +33,35 @@ from tests.worker.test_deliveries_receivers import (
 )
 
 CANARY_NAME = "金丝雀"
+
+
+# A database of the module's own: a delivery run sends everything due in its database, and on
+# the shared one other tests' pending messages (test_limits.py's acknowledgements) would go
+# through this module's deliberately crashing gateway too. `db` and `client` (and so the
+# delivery runtimes of tests/worker/conftest.py) are this module's.
+@pytest_asyncio.fixture(scope="module")
+async def own_app(own_url: str, test_servers: Servers) -> AsyncIterator[FastAPI]:
+    application = create_app(make_settings(own_url, test_servers.redis_url))
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture(scope="module")
+def db(own_app: FastAPI) -> Database:
+    database: Database = own_app.state.db
+    return database
+
+
+@pytest_asyncio.fixture(scope="module")
+async def client(own_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=own_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://kesu.test") as anon:
+        admin = await sign_in(anon, ADMIN_USERNAME, ADMIN_PASSWORD)
+        key = await create_key(anon, admin, FULL_INTEGRATION_SCOPES)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://kesu.test", headers=key.headers
+    ) as c:
+        yield c
 
 
 @pytest_asyncio.fixture(autouse=True)

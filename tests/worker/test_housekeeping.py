@@ -8,14 +8,11 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
-import httpx
 from sqlalchemy import text
 
 from services.sla_worker.jobs.housekeeping import housekeeping
 from shared.application.bootstrap import Collaborators
-from shared.config import Settings
 from shared.db.calendars import CalendarCache, calendar_cache
-from shared.db.engine import Database
 from shared.domain.reference import local_date
 from tests.support.desk import (
     Desk,
@@ -25,13 +22,20 @@ from tests.support.desk import (
 from tests.support.factories import complaint_body
 
 
-async def test_purges_expired_idempotency_keys_and_prepares_tomorrow(
-    client: httpx.AsyncClient, db: Database, settings: Settings
-) -> None:
+async def test_purges_expired_idempotency_keys_and_prepares_tomorrow(desk: Desk) -> None:
+    """On a database of the module's own (`desk`): housekeeping acts on the whole database —
+    it drops the reference sequences of days more than a week past, and plans open cases
+    again — so on the shared one it would restart the numbering of the past days other tests
+    register on (tests/api/test_deadlines_flow.py after test_customer_informed.py: a
+    duplicate 受理号)."""
+    db, settings = desk.db, desk.settings
+    desk.now = datetime.now(UTC)
     old_key, fresh_key = f"old-{uuid.uuid4()}", f"fresh-{uuid.uuid4()}"
     for key in (old_key, fresh_key):
-        response = await client.post(
-            "/api/v1/complaints", json=complaint_body(), headers={"Idempotency-Key": key}
+        response = await desk.client.post(
+            "/api/v1/complaints",
+            json=complaint_body(),
+            headers={**desk.integration, "Idempotency-Key": key},
         )
         assert response.status_code == 201
     async with db.connect() as conn:

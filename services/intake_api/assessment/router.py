@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.intake_api.assessment import service
@@ -20,7 +20,6 @@ from services.intake_api.assessment.schemas import (
     EntryOut,
     EntryPage,
     Month,
-    Statement,
     VoidIn,
     month_start,
 )
@@ -32,8 +31,10 @@ from services.intake_api.deps import (
     require_json,
 )
 from services.intake_api.problems import responses
+from services.intake_api.reports.formats import FORMAT_CONTENT, ReportFormat, download, negotiate
 from shared.domain.reference import local_date
 from shared.domain.values import MAX_ROW_ID, Code
+from shared.reports.assessment import Statement, statement_document
 
 router = APIRouter(
     prefix="/api/v1/assessment", tags=["assessment"], dependencies=[Depends(require_json)]
@@ -72,6 +73,9 @@ class StatementQuery(BaseModel):
 
     month: Month | None = Field(default=None, description="YYYY-MM; default this month")
     department: Code | None = None
+    format: ReportFormat | None = Field(
+        default=None, description="json, csv, xlsx or html; default by `Accept`, else json"
+    )
 
 
 @router.get(
@@ -140,15 +144,26 @@ async def void_entry(
     "/statement",
     summary="Get the monthly assessment statement per handler and per department (月度考核).",
     response_model=Statement,
-    responses=responses(401, 403, 422, 429),
+    responses={
+        **responses(401, 403, 422, 429),
+        200: {"description": "The statement", "content": FORMAT_CONTENT},
+    },
 )
 async def statement(
     collab: CollabDep,
     principal: CurrentPrincipal,
     now: NowDep,
     query: Annotated[StatementQuery, Query()],
-) -> Statement:
+    accept: Annotated[str | None, Header()] = None,
+) -> Statement | Response:
+    """The month's entries in force (voided ones left out) per handler, by rule, and per
+    department. Handlers and agents get their own line only. `format=xlsx` (or `Accept:
+    application/vnd.openxmlformats-officedocument.spreadsheetml.sheet`) gives the Excel
+    workbook (处理人汇总, 部门汇总), `format=csv` UTF-8 CSV with a BOM, `format=html` a page;
+    files carry a Chinese name (月度考核表_YYYY-MM)."""
     month = month_start(query.month) if query.month else local_date(now).replace(day=1)
-    return await service.statement(
+    answer = await service.statement(
         collab, principal, month=month, department=query.department, now=now
     )
+    fmt = negotiate(query.format, accept)
+    return answer if fmt is ReportFormat.JSON else download(statement_document(answer), fmt)

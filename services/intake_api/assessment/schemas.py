@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -72,38 +72,3 @@ class EntryOut(BaseModel):
 
 class EntryPage(Page[EntryOut]):
     pass
-
-
-class RuleTotal(BaseModel):
-    rule: AssessmentRule
-    rule_label: str
-    entries: int
-    amount: Decimal
-
-
-class HandlerStatement(BaseModel):
-    handler_id: uuid.UUID
-    handler: str
-    department: str | None
-    entries: int
-    amount: Decimal = Field(description="元, voided entries left out")
-    by_rule: list[RuleTotal]
-
-
-class DepartmentStatement(BaseModel):
-    department: str | None
-    handlers: int
-    entries: int
-    amount: Decimal
-
-
-class Statement(BaseModel):
-    """The monthly assessment statement (月度考核表): per handler and per department."""
-
-    month: str
-    department: str | None = Field(description="The scope; null: every department")
-    generated_at: datetime
-    handlers: list[HandlerStatement]
-    departments: list[DepartmentStatement]
-    entries: int
-    amount: Decimal

@@ -9,14 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from services.intake_api.assessment.schemas import (
-    DepartmentStatement,
-    EntryIn,
-    EntryOut,
-    HandlerStatement,
-    RuleTotal,
-    Statement,
-)
+from services.intake_api.assessment.schemas import EntryIn, EntryOut
 from shared.application.bootstrap import Collaborators
 from shared.db import assessment as ledger
 from shared.db import audit as audit_log
@@ -32,6 +25,12 @@ from shared.domain.assessment import (
 )
 from shared.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from shared.domain.reports import Period
+from shared.reports.assessment import (
+    DepartmentStatement,
+    HandlerStatement,
+    RuleTotal,
+    Statement,
+)
 
 
 async def entries(
@@ -203,6 +202,7 @@ async def statement(
     return Statement(
         month=f"{month.year:04d}-{month.month:02d}",
         department=scope.department,
+        handler_id=scope.handler_id,
         generated_at=now,
         handlers=list(handlers.values()),
         departments=[

@@ -47,6 +47,7 @@ async def _check_assignee(
 ) -> None:
     """An assignee must be an active handling account whose tier reaches the complaint's level;
     a department handler must belong to the department the complaint goes to."""
+    going_to = state.department  # an earlier event of the action may route it (triage)
     for event in events:
         if isinstance(event, RepeatLinked) and await repo.get_row(conn, event.repeat_of) is None:
             raise InvalidInput([FieldError(("body", "repeat_of"), "no such complaint")])
@@ -54,12 +55,12 @@ async def _check_assignee(
         department = getattr(event, "department", None)
         if department is not None and await accounts.get_department(conn, department) is None:
             raise InvalidInput([FieldError(("body", "department"), "no such department")])
+        going_to = department or going_to
         if assignee_id is None:
             continue
         user = await accounts.get_user(conn, assignee_id)
         level = getattr(event, "to_level", state.level)  # an escalation hands to the next tier
-        department = department or state.department
-        problem = assignee_problem(user, department=department, level=level, routing=routing)
+        problem = assignee_problem(user, department=going_to, level=level, routing=routing)
         if problem is not None:
             raise InvalidInput([FieldError(("body", "assignee_id"), problem)])
 

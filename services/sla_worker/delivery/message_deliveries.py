@@ -187,6 +187,7 @@ async def _send(
             subject=plan.subject if plan.channel is MessageChannel.EMAIL else None,
             text=plan.body,
             message_id=message_id,
+            attachments=attachments,
         )
     if plan.channel is MessageChannel.SMS:
         if runtime.sms is None:
