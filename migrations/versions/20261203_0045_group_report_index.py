@@ -10,7 +10,7 @@ costs the ordinary registration nothing but the test of its predicate.
 Downgrade: the index is dropped.
 
 Revision ID: 0045
-Revises: 0015
+Revises: 0050
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0045"
-down_revision = "0015"
+down_revision = "0050"
 branch_labels = None
 depends_on = None
 
