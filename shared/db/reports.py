@@ -437,3 +437,30 @@ async def settled_totals(
 ) -> Row:
     (row,) = await fetch(conn, SETTLED_TOTALS, start, end, department)
     return row
+
+
+# One report, one snapshot: its statements run concurrently on several connections, each in a
+# read-only REPEATABLE READ transaction, the first exporting its snapshot and the others taking
+# it (SET TRANSACTION SNAPSHOT), so that every figure of a report counts the same committed
+# changes — a change committed while the report runs is in all of its figures or in none.
+# Each is the first statement of its transaction.
+_REPEATABLE_READ = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"
+
+
+async def export_snapshot(conn: AsyncConnection) -> str:
+    """Begins `conn`'s transaction on a snapshot of its own and returns the snapshot's id, for
+    `share_snapshot` (valid while this transaction stays open)."""
+    await conn.exec_driver_sql(_REPEATABLE_READ)
+    (row,) = await fetch(conn, "SELECT pg_export_snapshot() AS snapshot")
+    snapshot: str = row["snapshot"]
+    return snapshot
+
+
+async def share_snapshot(conn: AsyncConnection, snapshot: str) -> None:
+    """Begins `conn`'s transaction on the snapshot `export_snapshot` exported."""
+    await conn.exec_driver_sql(_REPEATABLE_READ)
+    # SET TRANSACTION SNAPSHOT takes no parameter; the id is PostgreSQL's own (hex digits and
+    # dashes), checked here before it is quoted.
+    if not all(ch in "0123456789ABCDEFabcdef-" for ch in snapshot):
+        raise ValueError(f"not a snapshot id: {snapshot!r}")
+    await conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
