@@ -111,7 +111,9 @@ class _Figures:
 # (the API's pool also serves intake): PostgreSQL works on several at once while Python
 # assembles what came back (bench/reports.py). The connections' transactions share one
 # snapshot (shared.db.reports.export_snapshot), so a report's figures add up whatever is
-# committed while it runs.
+# committed while it runs. A statement starts when it is asked for (`run` returns a task) and
+# takes the connections in that order: the report asks for its longest ones first, so that
+# they do not wait for the short ones (bench/reports.py).
 Query = Callable[[AsyncConnection], Awaitable[Any]]
 READER_CONNECTIONS = 4
 
@@ -130,12 +132,18 @@ class _Reader:
         self._opened = 0
         self._snapshot: str | None = None
         self._first = asyncio.Lock()
+        self._tasks: list[asyncio.Task[Any]] = []
 
     async def __aenter__(self) -> _Reader:
         await self._open.__aenter__()
         return self
 
     async def __aexit__(self, *exc: object) -> bool | None:
+        # A statement that failed ends the report: those still running are cancelled before
+        # their connections are given back.
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         return await self._open.__aexit__(*exc)  # type: ignore[arg-type]
 
     async def _connection(self) -> AsyncConnection:
@@ -152,21 +160,34 @@ class _Reader:
         # thresholds and PostgreSQL spent seconds compiling a statement that then ran in
         # milliseconds (bench/reports.py). SET LOCAL: for this transaction only.
         await conn.exec_driver_sql("SET LOCAL jit = off")
+        # No parallel workers either: the report already runs READER_CONNECTIONS statements at
+        # once, and workers on top of them only compete for the same cores (bench/reports.py).
+        await conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
         return conn
 
-    async def run(self, query: Query) -> Any:
+    def run(self, query: Query) -> asyncio.Task[Any]:
+        """`query` on one of the report's connections, started now."""
+        task = asyncio.create_task(self._run(query))
+        self._tasks.append(task)
+        return task
+
+    async def _run(self, query: Query) -> Any:
         conn = await self._connection()
         try:
             return await query(conn)
         finally:
             self._idle.put_nowait(conn)
 
-    async def resolved(self, start: datetime, end: datetime, department: str | None) -> _Resolved:
+    def resolved(
+        self, start: datetime, end: datetime, department: str | None
+    ) -> Awaitable[_Resolved]:
         clock, zone = self.clock, self.calendar.tz
-        row = await self.run(
-            lambda c: repo.resolved(c, start, end, department, clock=clock, zone=zone)
-        )
-        return _Resolved.of(row)
+        row = self.run(lambda c: repo.resolved(c, start, end, department, clock=clock, zone=zone))
+
+        async def of() -> _Resolved:
+            return _Resolved.of(await row)
+
+        return of()
 
 
 async def _reader(db: Database, caches: Caches, period: Period) -> _Reader:
@@ -181,14 +202,26 @@ async def _reader(db: Database, caches: Caches, period: Period) -> _Reader:
     return _Reader(db, calendar, WorkingClock(calendar, first, period.last))
 
 
-async def _figures(reader: _Reader, period: Period, department: str | None) -> _Figures:
+def _figures(reader: _Reader, period: Period, department: str | None) -> Awaitable[_Figures]:
+    """The period's figures, their statements started now (the longest first)."""
     start, end = period.start, period.end
+    settled = reader.run(lambda c: repo.settled_deadlines(c, start, end, department))
+    by = reader.run(lambda c: repo.received_by(c, start, end, department))
+    resolved = reader.resolved(start, end, department)
+    closed = reader.run(lambda c: repo.closed(c, start, end, department, listed=MAX_REFERENCES))
+    withdrawn = reader.run(lambda c: repo.withdrawn(c, start, end, department))
+    return _figures_of(by, resolved, closed, withdrawn, settled)
+
+
+async def _figures_of(
+    by_dimension: Awaitable[Sequence[Any]],
+    resolved_of: Awaitable[_Resolved],
+    closed_of: Awaitable[Any],
+    withdrawn_of: Awaitable[list[str]],
+    settled_of: Awaitable[Sequence[Any]],
+) -> _Figures:
     by, resolved, closed, withdrawn, settled = await asyncio.gather(
-        reader.run(lambda c: repo.received_by(c, start, end, department)),
-        reader.resolved(start, end, department),
-        reader.run(lambda c: repo.closed(c, start, end, department, listed=MAX_REFERENCES)),
-        reader.run(lambda c: repo.withdrawn(c, start, end, department)),
-        reader.run(lambda c: repo.settled_deadlines(c, start, end, department)),
+        by_dimension, resolved_of, closed_of, withdrawn_of, settled_of
     )
     received: dict[str, dict[str, int]] = defaultdict(dict)
     for row in by:
@@ -236,13 +269,24 @@ class _Totals:
         )
 
 
-async def _totals(reader: _Reader, period: Period, department: str | None) -> _Totals:
+def _totals(reader: _Reader, period: Period, department: str | None) -> Awaitable[_Totals]:
+    """The period's headline figures, their statements started now (the longest first)."""
     start, end = period.start, period.end
+    resolved = reader.resolved(start, end, department)
+    settled = reader.run(lambda c: repo.settled_totals(c, start, end, department))
+    received = reader.run(lambda c: repo.received_totals(c, start, end, department))
+    withdrawn = reader.run(lambda c: repo.withdrawn(c, start, end, department))
+    return _totals_of(received, settled, withdrawn, resolved)
+
+
+async def _totals_of(
+    received_of: Awaitable[Any],
+    settled_of: Awaitable[Any],
+    withdrawn_of: Awaitable[list[str]],
+    resolved_of: Awaitable[_Resolved],
+) -> _Totals:
     received, settled, withdrawn, resolved = await asyncio.gather(
-        reader.run(lambda c: repo.received_totals(c, start, end, department)),
-        reader.run(lambda c: repo.settled_totals(c, start, end, department)),
-        reader.run(lambda c: repo.withdrawn(c, start, end, department)),
-        reader.resolved(start, end, department),
+        received_of, settled_of, withdrawn_of, resolved_of
     )
     return _Totals(
         received=int(received["received"]),

@@ -35,20 +35,20 @@ async def test_a_change_committed_between_a_reports_queries_is_in_none_of_them(
     period = Period.month_of(today)
     since = period.start
     reader = _Reader(db, default_calendar(), WorkingClock(default_calendar(), period.first, today))
-    counted, committed = asyncio.Event(), asyncio.Event()
+    counted, released = asyncio.Event(), asyncio.Event()
 
     async def first(conn: AsyncConnection) -> tuple[int, int]:
         seen = await _received(conn, since)
         counted.set()
-        await committed.wait()  # holds this connection: the next query needs another one
+        await released.wait()  # holds this connection: the next query needs another one
         return seen
 
     async with reader:
-        held = asyncio.create_task(reader.run(first))
+        held = reader.run(first)  # started now, on the first connection
         await counted.wait()
         await register(anon, staff.agent.headers)  # committed by the API, on its own connection
-        committed.set()
         second: Any = await reader.run(lambda c: _received(c, since))
+        released.set()
         totals: Any = await reader.run(
             lambda c: repo.received_totals(c, period.start, period.end, None)
         )
