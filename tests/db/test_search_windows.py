@@ -230,3 +230,19 @@ async def test_assignee_filter_and_view_in_the_index(year: Database) -> None:
         newest = sorted(truth, key=lambda r: (r["created_at"], r["id"]), reverse=True)
         found = await _pages(year, q, ranked=False, descending=True, assignee_id=busiest)
         assert found == [r["id"] for r in newest]
+
+
+async def test_search_puts_the_plan_setting_back(year: Database) -> None:
+    """A text search plans its window statements for their own values (`plan_cache_mode`)
+    and leaves the connection's setting as it found it, outside and inside a transaction."""
+    query = parse_query("漏水", contact=False)
+    wanted = repo.ComplaintFilters(text=query, status=("closed",))
+    for opened in (year.connect, year.begin):
+        async with opened() as conn:
+            await conn.execute(text("SET plan_cache_mode = force_generic_plan"))
+            for _ in range(7):  # past the five custom plans PostgreSQL tries first
+                rows, _after = await repo.list_page(conn, wanted, limit=5, visible=EVERYONE)
+                assert len(rows) == 5
+            setting = await conn.execute(text("SELECT current_setting('plan_cache_mode')"))
+            assert setting.scalar_one() == "force_generic_plan"
+            await conn.execute(text("RESET plan_cache_mode"))
