@@ -293,11 +293,13 @@ class RateLimiter:
         due = window.pending >= FLUSH_EVERY or now - window.flushed_at >= FLUSH_AFTER
         if exact or due:
             pending, window.pending = window.pending, 0
+            # Stamped before the round trip: the requests that arrive while it is under way
+            # count locally instead of each sending a flush of its own.
+            window.flushed_at = now
             try:
                 window.known, window.previous = await self._add(
                     key, f"{base}:{number - 1}", pending, length
                 )
-                window.flushed_at = now
                 self._redis_answered()
             except RedisError as exc:
                 self._redis_failed(exc)

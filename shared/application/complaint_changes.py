@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.application import deadline_rows
 from shared.application.bootstrap import Caches, SurveyUrl
-from shared.db import accounts, deadlines
+from shared.db import accounts, complaints, deadlines
 from shared.db.audit import AuditRecord
 from shared.db.changes import (
     AssessmentRow,
@@ -43,7 +43,7 @@ from shared.db.changes import (
 from shared.db.sla import load_policies
 from shared.domain.assessment import automatic_entries
 from shared.domain.complaint import Actor, ComplaintState, EventMeta
-from shared.domain.deadline_rules import deadline_changes
+from shared.domain.deadline_rules import counts_from_registration, deadline_changes
 from shared.domain.enums import DeadlineStatus, Level, Role
 from shared.domain.events import (
     Assigned,
@@ -157,6 +157,8 @@ async def staff_directory(conn: AsyncConnection, caches: Caches) -> StaffDirecto
 def _needs_staff(
     stamped: Sequence[tuple[Event, EventMeta]], states: Sequence[ComplaintState]
 ) -> bool:
+    # A group's member is not alerted of on its own (shared.domain.notify): the group is.
+    grouped = any(isinstance(event, GroupLinked) for event, _ in stamped)
     for (event, _), state in zip(stamped, states, strict=True):
         if isinstance(event, Escalated | DeadlineBreached | DeadlineWarned):
             return True
@@ -164,7 +166,8 @@ def _needs_staff(
             return True  # the customer is told the handler's name and work contact
         if isinstance(event, GroupLinked) and event.formed:
             return True  # management is told of the group
-        if isinstance(event, ComplaintRegistered) and state.level is Level.VERY_SERIOUS:
+        registered = isinstance(event, ComplaintRegistered)
+        if registered and state.level is Level.VERY_SERIOUS and not grouped:
             return True
         if isinstance(event, SatisfactionRecorded) and event.management_review:
             return True  # 总经理例会: management is told
@@ -214,6 +217,9 @@ async def _derive(
         book = PolicyBook(await load_policies(conn, as_of=before.created_at))
 
     open_ones, cycles = deadline_rows.open_and_cycles(stored)
+    reopened_at = None
+    if before is not None and counts_from_registration([e for e, _ in stamped]):
+        reopened_at = await complaints.last_reopened_at(conn, complaint_id)
     plan = deadline_changes(
         stamped,
         states,
@@ -222,6 +228,7 @@ async def _derive(
         cycles=cycles,
         book=book,
         calendar=loaded.calendar,
+        reopened_at=reopened_at,
     )
     outbox = Outbox(now=now, calendar=loaded.calendar)
     notices(

@@ -20,7 +20,6 @@ from shared.application.bootstrap import Caches
 from shared.db import reports as repo
 from shared.db.engine import Database
 from shared.domain.calendar import BusinessCalendar
-from shared.domain.enums import DurationUnit
 from shared.domain.reference import local_date
 from shared.domain.reports import (
     REPORT_TITLES,
@@ -29,7 +28,6 @@ from shared.domain.reports import (
     WorkingClock,
     change,
     pareto,
-    percentile,
     rate,
 )
 from shared.reports.labels import DIMENSIONS, NONE_LABEL, label
@@ -40,6 +38,7 @@ from shared.reports.model import (
     CorrectiveActions,
     Count,
     ExpectationReport,
+    GroupComplaints,
     HandlerRate,
     HandlingTime,
     Headline,
@@ -59,17 +58,37 @@ UNASSIGNED = "未分配"
 
 
 @dataclass(frozen=True)
+class _Resolved:
+    """The complaints resolved in a period: how many, their handling time in working days
+    (median, 90th percentile; None when there are none) and what was paid."""
+
+    count: int
+    median_days: float | None
+    p90_days: float | None
+    refunds: Decimal
+    compensation: Decimal
+
+    @classmethod
+    def of(cls, row: Any) -> _Resolved:
+        return cls(
+            count=int(row["resolved"]),
+            median_days=row["median_days"],
+            p90_days=row["p90_days"],
+            refunds=Decimal(row["refunds"]),
+            compensation=Decimal(row["compensation"]),
+        )
+
+
+@dataclass(frozen=True)
 class _Figures:
     """One period's figures, before they become a report (the previous period's give the
     headline's changes)."""
 
     received: dict[str, dict[str, int]]
-    closed: Sequence[Any]
+    closed: Any  # count, 回访 answers, the first 受理号 (repo.closed)
     withdrawn: list[str]
     settled: Sequence[Any]
-    handling_days: list[float]
-    refunds: Decimal
-    compensation: Decimal
+    resolved: _Resolved
 
     @property
     def total(self) -> int:
@@ -87,84 +106,67 @@ class _Figures:
         return sum(int(r["n"]) for r in self.settled if r["outcome"] == "breached")
 
 
-def handling_days(
-    calendar: BusinessCalendar,
-    resolved: Sequence[Any],
-    paused: dict[Any, list[tuple[datetime, datetime]]],
-) -> list[float]:
-    """Registration to resolution of each complaint in working days, the pauses excluded: on a
-    `WorkingClock` over the days they span (the calendar's own arithmetic per instant would be
-    most of a monthly report's time)."""
-    if not resolved:
-        return []
-    zone = ZoneInfo(calendar.tz)
-    first = min(r["created_at"] for r in resolved).astimezone(zone).date()
-    last = max(r["resolved_at"] for r in resolved).astimezone(zone).date()
-    clock = WorkingClock(calendar, first, last)
-    day = clock.day_seconds
-    days = []
-    for r in resolved:
-        worked = clock.position(r["resolved_at"]) - clock.position(r["created_at"])
-        pauses = paused.get(r["id"])
-        if pauses:
-            worked -= calendar.paused_time(DurationUnit.WORKING_DAYS, pauses).total_seconds()
-        days.append(worked / day)
-    return days
-
-
-# The reports' statements run concurrently, each on a connection of its own: PostgreSQL works
-# on several at once while Python assembles what came back (bench/reports.py). At most
-# READER_CONNECTIONS of a report's at a time: the API's pool also serves intake.
+# The reports' statements run concurrently, each in a transaction on a connection
+# of its own: PostgreSQL works on several at once while Python assembles what came back
+# (bench/reports.py). At most READER_CONNECTIONS of a report's at a time: the API's pool also
+# serves intake.
 Query = Callable[[AsyncConnection], Awaitable[Any]]
 READER_CONNECTIONS = 4
 
 
 class _Reader:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, calendar: BusinessCalendar, clock: WorkingClock) -> None:
         self.db = db
+        self.calendar = calendar
+        self.clock = clock
         self._slots = asyncio.Semaphore(READER_CONNECTIONS)
 
     async def run(self, query: Query) -> Any:
-        async with self._slots, self.db.connect() as conn:
+        async with self._slots, self.db.begin() as conn:
+            # No JIT compilation: on a million complaints the planner's estimates cross the JIT
+            # thresholds and PostgreSQL spent seconds compiling a statement that then ran in
+            # milliseconds (bench/reports.py). SET LOCAL: for this transaction only.
+            await conn.exec_driver_sql("SET LOCAL jit = off")
             return await query(conn)
 
-
-async def _resolved(
-    reader: _Reader, start: datetime, end: datetime, department: str | None
-) -> tuple[Sequence[Any], dict[Any, list[tuple[datetime, datetime]]]]:
-    async def both(conn: AsyncConnection) -> Any:
-        resolved = await repo.resolved(conn, start, end, department)
-        return resolved, await repo.pauses(conn, [r["id"] for r in resolved])
-
-    result: tuple[Sequence[Any], dict[Any, list[tuple[datetime, datetime]]]] = await reader.run(
-        both
-    )
-    return result
+    async def resolved(self, start: datetime, end: datetime, department: str | None) -> _Resolved:
+        clock, zone = self.clock, self.calendar.tz
+        row = await self.run(
+            lambda c: repo.resolved(c, start, end, department, clock=clock, zone=zone)
+        )
+        return _Resolved.of(row)
 
 
-async def _figures(
-    reader: _Reader, period: Period, department: str | None, calendar: BusinessCalendar
-) -> _Figures:
+async def _reader(db: Database, caches: Caches, period: Period) -> _Reader:
+    """A report's reader, with the working-time clock its handling times are counted on: the
+    business calendar's days from the oldest complaint's to the end of `period` (a complaint
+    resolved in the period was registered in between)."""
+    async with db.connect() as conn:
+        calendar = (await caches.calendars.get(conn)).calendar
+        oldest = await repo.first_received(conn)
+    zone = ZoneInfo(calendar.tz)
+    first = min(oldest.astimezone(zone).date(), period.first) if oldest else period.first
+    return _Reader(db, calendar, WorkingClock(calendar, first, period.last))
+
+
+async def _figures(reader: _Reader, period: Period, department: str | None) -> _Figures:
     start, end = period.start, period.end
-    (by, (resolved, paused), closed, withdrawn, settled) = await asyncio.gather(
+    by, resolved, closed, withdrawn, settled = await asyncio.gather(
         reader.run(lambda c: repo.received_by(c, start, end, department)),
-        _resolved(reader, start, end, department),
-        reader.run(lambda c: repo.closed(c, start, end, department)),
+        reader.resolved(start, end, department),
+        reader.run(lambda c: repo.closed(c, start, end, department, listed=MAX_REFERENCES)),
         reader.run(lambda c: repo.withdrawn(c, start, end, department)),
         reader.run(lambda c: repo.settled_deadlines(c, start, end, department)),
     )
     received: dict[str, dict[str, int]] = defaultdict(dict)
     for row in by:
         received[row["dimension"]][row["key"]] = int(row["n"])
-    days = handling_days(calendar, resolved, paused)
     return _Figures(
         received=dict(received),
         closed=closed,
         withdrawn=withdrawn,
         settled=settled,
-        handling_days=days,
-        refunds=sum((r["refunds"] for r in resolved), Decimal(0)),
-        compensation=sum((r["compensation"] for r in resolved), Decimal(0)),
+        resolved=resolved,
     )
 
 
@@ -181,7 +183,7 @@ class _Totals:
     withdrawn: int
     met: int
     breached: int
-    handling_days: list[float]
+    median_days: float | None
     compensation: Decimal
     refunds: Decimal
 
@@ -192,25 +194,23 @@ class _Totals:
             invalid=f.count("validity", "invalid"),
             level3=f.count("level", "3"),
             repeats=f.count("repeat", "repeat"),
-            closed=len(f.closed),
+            closed=int(f.closed["closed_count"]),
             withdrawn=len(f.withdrawn),
             met=f.met,
             breached=f.breached,
-            handling_days=f.handling_days,
-            compensation=f.compensation,
-            refunds=f.refunds,
+            median_days=f.resolved.median_days,
+            compensation=f.resolved.compensation,
+            refunds=f.resolved.refunds,
         )
 
 
-async def _totals(
-    reader: _Reader, period: Period, department: str | None, calendar: BusinessCalendar
-) -> _Totals:
+async def _totals(reader: _Reader, period: Period, department: str | None) -> _Totals:
     start, end = period.start, period.end
-    received, settled, withdrawn, (resolved, paused) = await asyncio.gather(
+    received, settled, withdrawn, resolved = await asyncio.gather(
         reader.run(lambda c: repo.received_totals(c, start, end, department)),
         reader.run(lambda c: repo.settled_totals(c, start, end, department)),
         reader.run(lambda c: repo.withdrawn(c, start, end, department)),
-        _resolved(reader, start, end, department),
+        reader.resolved(start, end, department),
     )
     return _Totals(
         received=int(received["received"]),
@@ -221,9 +221,9 @@ async def _totals(
         withdrawn=len(withdrawn),
         met=int(settled["met"]),
         breached=int(settled["breached"]),
-        handling_days=handling_days(calendar, resolved, paused),
-        compensation=sum((r["compensation"] for r in resolved), Decimal(0)),
-        refunds=sum((r["refunds"] for r in resolved), Decimal(0)),
+        median_days=resolved.median_days,
+        compensation=resolved.compensation,
+        refunds=resolved.refunds,
     )
 
 
@@ -252,7 +252,7 @@ def _headline(now: _Totals, before: _Totals) -> list[Headline]:
         return rate(f.met, f.met + f.breached) or 0.0
 
     def median(f: _Totals) -> float:
-        return _rounded(percentile(f.handling_days, 0.5)) or 0.0
+        return _rounded(f.median_days) or 0.0
 
     return [
         figure("received", "受理总数", "count", lambda f: f.received),
@@ -317,25 +317,25 @@ async def period_report(
     now: datetime,
 ) -> PeriodReport:
     """The weekly (投诉周报) or monthly (客户月投诉统计表) report of `period`."""
-    async with db.connect() as conn:
-        calendar = (await caches.calendars.get(conn)).calendar
-    reader = _Reader(db)
+    reader = await _reader(db, caches, period)
     periods = period.back(TREND_PERIODS.get(kind, 12))
     bounds = [(p.start, p.end) for p in periods]
-    current, previous, notable, still_open, trend = await asyncio.gather(
-        _figures(reader, period, department, calendar),
-        _totals(reader, period.previous(), department, calendar),
-        reader.run(lambda c: repo.received_notable(c, period.start, period.end, department)),
+    before = period.previous()
+    current, previous, still_open, trend, grouped, grouped_before = await asyncio.gather(
+        _figures(reader, period, department),
+        _totals(reader, before, department),
         reader.run(lambda c: repo.still_open(c, period.end, department, listed=MAX_REFERENCES)),
         reader.run(lambda c: repo.trend(c, bounds, department)),
+        reader.run(
+            lambda c: repo.groups(c, period.start, period.end, department, listed=MAX_REFERENCES)
+        ),
+        reader.run(lambda c: repo.groups(c, before.start, before.end, department, listed=0)),
     )
+    group_count, group_previous = int(grouped["complaints"]), int(grouped_before["complaints"])
     satisfaction = {key: 0 for key in ("1", "2", "3", "4", "5", "unreachable", "unrated")}
-    for row in current.closed:
-        score = row["satisfaction"]
-        if score is not None:
-            satisfaction[str(score)] += 1
-        else:
-            satisfaction["unreachable" if row["unreachable"] else "unrated"] += 1
+    for answer, n in _json(current.closed["answers"]).items():
+        satisfaction[answer] += int(n)
+    resolved = current.resolved
     return PeriodReport(
         kind=kind,
         title=REPORT_TITLES[kind],
@@ -350,7 +350,9 @@ async def period_report(
         valid=current.count("validity", "valid"),
         invalid=current.count("validity", "invalid"),
         responsibility=_counts("responsibility", current.received.get("responsibility", {})),
-        closed=References.of([r["reference"] for r in current.closed]),
+        closed=References.counted(
+            current.closed["closed_count"], list(current.closed["closed_references"])
+        ),
         withdrawn=References.of(current.withdrawn),
         still_open=References.counted(
             still_open["open_count"], list(still_open["open_references"])
@@ -361,20 +363,27 @@ async def period_report(
         on_time_by_stage=_stages(current.settled),
         on_time_by_handler=_handlers(current.settled),
         handling_time=HandlingTime(
-            resolved=len(current.handling_days),
-            median_working_days=_rounded(percentile(current.handling_days, 0.5)),
-            p90_working_days=_rounded(percentile(current.handling_days, 0.9)),
+            resolved=resolved.count,
+            median_working_days=_rounded(resolved.median_days),
+            p90_working_days=_rounded(resolved.p90_days),
         ),
         satisfaction=[
             Count(key=k, label=label("satisfaction", k), count=n) for k, n in satisfaction.items()
         ],
         repeat_complaints=current.count("repeat", "repeat"),
-        refunds_paid=current.refunds,
-        compensation_paid=current.compensation,
-        level3=References.of([r["reference"] for r in notable if r["level"] == 3]),
-        management_review=References.of(
-            [r["reference"] for r in notable if r["management_review"]]
+        group_complaints=GroupComplaints(
+            count=group_count,
+            references=list(grouped["group_references"]),
+            truncated=group_count > len(grouped["group_references"]),
+            groups=int(grouped["groups"]),
+            customers=int(grouped["customers"]),
+            previous=group_previous,
+            change=change(group_count, group_previous),
         ),
+        refunds_paid=resolved.refunds,
+        compensation_paid=resolved.compensation,
+        level3=References.of(sorted(current.received.get("level3", {}))),
+        management_review=References.of(sorted(current.received.get("management_review", {}))),
         trend=[
             TrendPoint(period=p.label, start=p.first, received=n)
             for p, n in zip(periods, trend, strict=True)

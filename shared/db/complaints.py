@@ -15,14 +15,11 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Select,
-    Text,
     and_,
     bindparam,
-    cast,
     delete,
     false,
     func,
-    literal_column,
     or_,
     select,
     text,
@@ -144,6 +141,15 @@ async def list_events(
     return out
 
 
+async def last_reopened_at(conn: AsyncConnection, complaint_id: uuid.UUID) -> datetime | None:
+    """When the complaint was last reopened (its current handling round began), if ever."""
+    stmt = select(func.max(events.c.occurred_at)).where(
+        events.c.complaint_id == complaint_id, events.c.type == "complaint.reopened"
+    )
+    at: datetime | None = (await conn.execute(stmt)).scalar_one()
+    return at
+
+
 async def event_rows(conn: AsyncConnection, complaint_id: uuid.UUID) -> list[dict[str, Any]]:
     """The complaint's whole log as stored, oldest first (printing and archiving show every
     event as it was written, whatever its type)."""
@@ -198,8 +204,27 @@ async def ensure_reference_sequence(conn: AsyncConnection, day: date) -> None:
             raise
 
 
+# The group's candidates (集体投诉): the oldest complaints about the same product model
+# (case-folded) or batch within the window, each side read from its index in date order (an OR
+# of the two would read every complaint about the model to sort them: hundreds in a wave of
+# calls about one washing machine). The customer is named by phone, else email, else the
+# complaint itself. Each side in its index's order ((model, created_at), (batch, created_at)):
+# read from the index a row at a time, whatever the statistics say.
+_GROUP_SIDE = (
+    "SELECT id, group_id, created_at,"
+    "  coalesce(customer_phone, lower(customer ->> 'email'), CAST(id AS text)) AS customer"
+    " FROM complaints WHERE {column} = CAST(${param} AS text) AND created_at >= $7"
+    " AND kind = 'complaint' ORDER BY created_at LIMIT $8"
+)
 _INTAKE_LOOKUP = (
-    "SELECT nextval(CAST(CAST($1 AS text) AS regclass)) AS number, ("
+    "WITH candidates AS MATERIALIZED ("
+    "  SELECT id, group_id, created_at, customer FROM ("
+    f"   ({_GROUP_SIDE.format(column='product_model_key', param=5)})"
+    "    UNION "
+    f"   ({_GROUP_SIDE.format(column='product_batch', param=6)})"
+    "  ) AS side ORDER BY created_at, id LIMIT $8"
+    ")"
+    " SELECT nextval(CAST(CAST($1 AS text) AS regclass)) AS number, ("
     "  SELECT coalesce(json_agg(json_build_object("
     "    'id', e.id, 'created_at', e.created_at, 'product', e.product,"
     "    'category', e.category, 'phone', e.customer_phone, 'email', e.customer_email"
@@ -211,8 +236,46 @@ _INTAKE_LOOKUP = (
     "        OR lower(customer ->> 'email') = lower(CAST($4 AS text)))"
     "        AND created_at >= $3"
     "        ORDER BY created_at LIMIT 50) AS e"
-    ") AS earlier"
+    " ) AS earlier,"
+    " (SELECT id FROM candidates ORDER BY created_at, id LIMIT 1) AS group_first,"
+    " (SELECT count(DISTINCT customer) FROM candidates"
+    "  WHERE customer <> CAST($9 AS text)) AS group_others,"
+    " (SELECT group_id FROM candidates WHERE group_id IS NOT NULL"
+    "  ORDER BY created_at, id LIMIT 1) AS group_existing,"
+    " (SELECT coalesce(array_agg(id ORDER BY created_at, id), '{}') FROM candidates"
+    "  WHERE group_id IS NULL) AS group_members"
 )
+
+GROUP_CANDIDATES_MAX = 200
+
+
+@dataclass(frozen=True)
+class GroupQuery:
+    """Which earlier complaints could form a group with a new one (集体投诉): those about
+    `model` (case-folded) or `batch` since `since`; `customer` names the new one's customer."""
+
+    model: str | None
+    batch: str | None
+    since: datetime
+    customer: str
+    limit: int = GROUP_CANDIDATES_MAX
+
+
+@dataclass(frozen=True)
+class GroupRows:
+    """The group's candidates summed up (shared.domain.rules.GroupSummary's fields)."""
+
+    first_id: uuid.UUID | None
+    others: int
+    existing_group_id: uuid.UUID | None
+    members: list[uuid.UUID]
+
+
+@dataclass(frozen=True)
+class IntakeLookup:
+    number: int  # the day's next reference number (受理号)
+    earlier: list[dict[str, Any]]  # the customer's complaints within the repeat window
+    group: GroupRows  # the group's candidates (none when `group` was not asked)
 
 
 async def intake_lookup(
@@ -222,15 +285,28 @@ async def intake_lookup(
     phone: str | None,
     since: datetime,
     email: str | None = None,
-) -> tuple[int, list[dict[str, Any]]]:
+    group: GroupQuery | None = None,
+) -> IntakeLookup:
     """What registering needs from the database, in one round trip: the next reference number
-    of the day (受理号; a sequence never blocks and never rolls back: unique, with gaps) and the
+    of the day (受理号; a sequence never blocks and never rolls back: unique, with gaps), the
     customer's complaints (same phone or same email) since `since`, oldest first (repeat
-    detection, 二次投诉).
+    detection, 二次投诉), and the complaints about the same product model or batch that could
+    form a group with it (`group`; 集体投诉), summed up.
 
     `conn` must be in autocommit mode (a failed nextval must not poison a transaction).
     """
-    params = (_sequence_name(day), phone, since, email)
+    asked = group or GroupQuery(model=None, batch=None, since=since, customer="", limit=0)
+    params = (
+        _sequence_name(day),
+        phone,
+        since,
+        email,
+        asked.model.casefold() if asked.model else None,
+        asked.batch,
+        asked.since,
+        asked.limit,
+        asked.customer,
+    )
     try:
         (row,) = await fetch(conn, _INTAKE_LOOKUP, *params)
     except UndefinedTableError:
@@ -239,7 +315,13 @@ async def intake_lookup(
     earlier = row["earlier"] if isinstance(row["earlier"], list) else orjson.loads(row["earlier"])
     for item in earlier:
         item["created_at"] = datetime.fromisoformat(item["created_at"])
-    return int(row["number"]), earlier
+    rows = GroupRows(
+        first_id=row["group_first"],
+        others=int(row["group_others"]),
+        existing_group_id=row["group_existing"],
+        members=list(row["group_members"]),
+    )
+    return IntakeLookup(int(row["number"]), earlier, rows)
 
 
 async def lock_rows(conn: AsyncConnection, ids: Sequence[uuid.UUID]) -> list[dict[str, Any]]:
@@ -247,59 +329,6 @@ async def lock_rows(conn: AsyncConnection, ids: Sequence[uuid.UUID]) -> list[dic
     changes to several complaints: no deadlock between two such batches)."""
     stmt = select(complaints).where(complaints.c.id.in_(list(ids))).order_by(complaints.c.id)
     return [dict(r) for r in (await conn.execute(stmt.with_for_update())).mappings()]
-
-
-_GROUP_CUSTOMERS = (
-    "SELECT count(DISTINCT recent.customer) AS others FROM ("
-    "  SELECT coalesce(customer_phone, lower(customer ->> 'email'), CAST(id AS text))"
-    "  AS customer"
-    "  FROM complaints"
-    "  WHERE (product_model_key = CAST($1 AS text) OR product_batch = CAST($2 AS text))"
-    "  AND created_at >= $3 AND kind = 'complaint'"
-    "  LIMIT $4) AS recent"
-    " WHERE recent.customer <> CAST($5 AS text)"
-)
-
-
-async def group_candidates(
-    conn: AsyncConnection,
-    *,
-    model: str | None,
-    batch: str | None,
-    since: datetime,
-    customer: str,
-    min_customers: int,
-    limit: int = 200,
-) -> list[dict[str, Any]]:
-    """Complaints about the same product model (case-folded) or batch since `since`, oldest
-    first: the candidates of a group complaint (集体投诉). The customer is named by phone,
-    else email, else the complaint itself. Only when they and `customer` (the new complaint's)
-    are `min_customers` distinct customers or more: otherwise one aggregate row is read, not
-    the candidates (the common case at intake)."""
-    if not model and not batch:
-        return []
-    model_key = model.casefold() if model else None
-    # Hand-written and sent to asyncpg directly (`fetch`): it runs at every registration about
-    # a product, where SQLAlchemy's own work would cost more than the round trip.
-    (row,) = await fetch(conn, _GROUP_CUSTOMERS, model_key, batch, since, limit, customer)
-    if row["others"] + 1 < min_customers:
-        return []
-    c = complaints.c
-    same = []
-    if model_key:
-        same.append(c.product_model_key == model_key)
-    if batch:
-        same.append(c.product_batch == batch)
-    email: ColumnElement[str] = literal_column("lower(customer ->> 'email')")
-    who = func.coalesce(c.customer_phone, email, cast(c.id, Text))
-    where = (or_(*same), c.created_at >= since, c.kind == "complaint")
-    stmt = (
-        select(c.id, c.group_id, who.label("customer"))
-        .where(*where)
-        .order_by(c.created_at, c.id)
-        .limit(limit)
-    )
-    return [dict(r) for r in (await conn.execute(stmt)).mappings()]
 
 
 async def drop_reference_sequences(conn: AsyncConnection, before: date) -> list[str]:

@@ -32,6 +32,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.config import GATEWAY_SETTINGS
+from shared.db.engine import json_dumps
 from shared.db.tables import open_deadline_sql
 
 Table = Literal["outbox", "webhook_deliveries"]
@@ -225,41 +226,90 @@ async def claim_webhook_deliveries(conn: AsyncConnection, lease: Lease) -> list[
 
 
 def _settle_sql(table: Table) -> str:
-    # Explicit casts: asyncpg must know every parameter's type, and a parameter compared with a
-    # literal (CASE WHEN :status = …) gives PostgreSQL nothing to infer it from.
-    status_code = (
-        ", last_status_code = CAST(:status_code AS integer)"
-        if table == "webhook_deliveries"
-        else ""
-    )
+    # Every row's outcome in one JSON document: a batch of sends is settled in one statement.
+    status_code = ", last_status_code = s.status_code" if table == "webhook_deliveries" else ""
     return f"""
-WITH u AS (
-    UPDATE {table}
-    SET status = CAST(:status AS text),
-        attempts = attempts + CAST(:increment AS integer),
-        next_attempt_at = COALESCE(CAST(:next_attempt_at AS timestamptz), next_attempt_at),
-        last_error = CAST(:error AS text){status_code},
-        delivered_at = CASE WHEN CAST(:status AS text) = 'pending' THEN NULL
-                            ELSE CAST(:now AS timestamptz) END,
+WITH s AS (
+    SELECT * FROM jsonb_to_recordset(CAST(CAST(:doc AS text) AS jsonb)) AS s(
+        id bigint, token uuid, status text, increment integer, next_attempt_at timestamptz,
+        error text, status_code integer, now timestamptz, outbox_id bigint,
+        delivery_id bigint, attempt integer, log boolean, attempted_at timestamptz,
+        channel text, outcome text, attempt_status_code integer, attempt_error text,
+        duration_ms integer, worker text)
+),
+u AS (
+    UPDATE {table} AS t
+    SET status = s.status,
+        attempts = t.attempts + s.increment,
+        next_attempt_at = COALESCE(s.next_attempt_at, t.next_attempt_at),
+        last_error = s.error{status_code},
+        delivered_at = CASE WHEN s.status = 'pending' THEN NULL ELSE s.now END,
         lease_expires_at = NULL, lease_token = NULL, leased_by = NULL,
-        updated_at = CAST(:now AS timestamptz)
-    WHERE id = :id AND status = 'pending'
-      AND (lease_token = CAST(:token AS uuid) OR CAST(:status AS text) = 'delivered')
-    RETURNING 1
+        updated_at = s.now
+    FROM s
+    WHERE t.id = s.id AND t.status = 'pending'
+      AND (t.lease_token = s.token OR s.status = 'delivered')
+    RETURNING t.id
 ),
 logged AS (
     INSERT INTO delivery_attempts (outbox_id, webhook_delivery_id, attempt, attempted_at,
                                    channel, outcome, status_code, error, duration_ms, worker)
-    SELECT CAST(:outbox_id AS bigint), CAST(:delivery_id AS bigint),
-           CAST(:attempt AS integer), CAST(:attempted_at AS timestamptz),
-           CAST(:channel AS text), CAST(:outcome AS text),
-           CAST(:attempt_status_code AS integer), CAST(:attempt_error AS text),
-           CAST(:duration_ms AS integer), CAST(:worker AS text)
-    WHERE CAST(:log AS boolean)
+    SELECT s.outbox_id, s.delivery_id, s.attempt, s.attempted_at, s.channel, s.outcome,
+           s.attempt_status_code, s.attempt_error, s.duration_ms, s.worker
+    FROM s WHERE s.log
     RETURNING 1
 )
-SELECT (SELECT count(*) FROM u) AS settled
+SELECT id FROM u
 """
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A claimed row's outcome, to settle: where it goes next and the attempt to log."""
+
+    row_id: int
+    outbox_id: int
+    token: uuid.UUID
+    attempts_before: int
+    settlement: Settlement
+    attempt: Attempt | None
+    now: datetime
+
+
+def _outcome_row(table: Table, o: Outcome) -> dict[str, Any]:
+    attempt, settlement = o.attempt, o.settlement
+    return {
+        "id": o.row_id,
+        "token": o.token,
+        "status": settlement.status,
+        "increment": 1 if settlement.counted and attempt is not None else 0,
+        "next_attempt_at": settlement.next_attempt_at,
+        "error": settlement.error,
+        "status_code": settlement.status_code,
+        "now": o.now,
+        "outbox_id": o.outbox_id,
+        "delivery_id": o.row_id if table == "webhook_deliveries" else None,
+        "attempt": o.attempts_before + 1,
+        "log": attempt is not None,
+        "attempted_at": attempt.attempted_at if attempt else o.now,
+        "channel": attempt.channel if attempt else "",
+        "outcome": attempt.outcome if attempt else "",
+        "attempt_status_code": attempt.status_code if attempt else None,
+        "attempt_error": attempt.error if attempt else None,
+        "duration_ms": attempt.duration_ms if attempt else 0,
+        "worker": attempt.worker if attempt else None,
+    }
+
+
+async def settle_many(conn: AsyncConnection, table: Table, outcomes: Sequence[Outcome]) -> set[int]:
+    """Record claimed rows' outcomes and log their attempts, in one statement; returns the ids
+    settled. A row missing from it had lost its lease (it was re-claimed after the lease
+    expired: that worker's outcome wins, the attempt stays logged)."""
+    if not outcomes:
+        return set()
+    doc = json_dumps([_outcome_row(table, o) for o in outcomes])
+    result = await conn.execute(text(_settle_sql(table)), {"doc": doc})
+    return {int(row_id) for (row_id,) in result}
 
 
 async def settle(
@@ -274,34 +324,10 @@ async def settle(
     attempt: Attempt | None,
     now: datetime,
 ) -> bool:
-    """Record a claimed row's outcome and log the attempt; False when the lease was lost (the
-    row was re-claimed after it expired: that worker's outcome wins, the attempt stays logged).
-    """
-    increment = 1 if settlement.counted and attempt is not None else 0
-    params: dict[str, Any] = {
-        "id": row_id,
-        "token": token,
-        "status": settlement.status,
-        "increment": increment,
-        "next_attempt_at": settlement.next_attempt_at,
-        "error": settlement.error,
-        "now": now,
-        "outbox_id": outbox_id,
-        "delivery_id": row_id if table == "webhook_deliveries" else None,
-        "attempt": attempts_before + 1,
-        "log": attempt is not None,
-        "attempted_at": attempt.attempted_at if attempt else now,
-        "channel": attempt.channel if attempt else "",
-        "outcome": attempt.outcome if attempt else "",
-        "attempt_status_code": attempt.status_code if attempt else None,
-        "attempt_error": attempt.error if attempt else None,
-        "duration_ms": attempt.duration_ms if attempt else 0,
-        "worker": attempt.worker if attempt else None,
-    }
-    if table == "webhook_deliveries":
-        params["status_code"] = settlement.status_code
-    result = await conn.execute(text(_settle_sql(table)), params)
-    return bool(result.scalar_one())
+    """Record a claimed row's outcome and log the attempt (`settle_many` of one); False when
+    the lease was lost."""
+    outcome = Outcome(row_id, outbox_id, token, attempts_before, settlement, attempt, now)
+    return bool(await settle_many(conn, table, [outcome]))
 
 
 async def release(conn: AsyncConnection, table: Table, *, ids: list[int], token: uuid.UUID) -> int:

@@ -150,13 +150,21 @@ class Complaint(Base):
     )
 
     __table_args__ = (
-        Index("ix_complaints_created_at_id", "created_at", "id"),
+        # The reports read these four alone (revision 0046: INCLUDE).
+        Index(
+            "ix_complaints_created_at_id",
+            "created_at",
+            "id",
+            postgresql_include=["status", "level", "repeat_of", "department"],
+        ),
         Index("ix_complaints_customer_phone", "customer_phone"),
         Index("ix_complaints_product_model_key", "product_model_key", "created_at"),
         Index("ix_complaints_product_batch", "product_batch", "created_at"),
         Index("ix_complaints_group_id", "group_id"),
         Index("ix_complaints_status", "status"),
         Index("ix_complaints_assignee_id", "assignee_id"),
+        # Who holds each complaint, for the reports' settled deadlines (revision 0047).
+        Index("ix_complaints_holder", "id", postgresql_include=["assignee_id", "department"]),
         Index("ix_complaints_department", "department"),
         Index("ix_complaints_subject_user_id", "subject_user_id"),
         Index("ix_complaints_created_by", "created_by_kind", "created_by_id"),
@@ -187,8 +195,22 @@ class Complaint(Base):
             postgresql_where=text("management_review"),
         ),
         # The reports' periods (revision 0020): closed and resolved in a period.
-        Index("ix_complaints_closed_at", "closed_at"),
-        Index("ix_complaints_resolved_at", "resolved_at"),
+        Index(
+            "ix_complaints_closed_at",
+            "closed_at",
+            postgresql_include=["reference", "satisfaction", "department", "id"],
+        ),
+        Index(
+            "ix_complaints_resolved_at",
+            "resolved_at",
+            postgresql_include=["created_at", "department", "id"],
+        ),
+        Index(
+            "ix_complaints_paid",
+            "resolved_at",
+            postgresql_include=["department"],
+            postgresql_where=text("(solution ->> 'implemented_at') IS NOT NULL"),
+        ),
         Index(
             "ix_complaints_open",
             "created_at",
@@ -227,6 +249,15 @@ class ComplaintEvent(Base):
             "complaint_id",
             postgresql_where=text(
                 "type IN ('complaint.awaiting_customer', 'complaint.customer_responded')"
+            ),
+        ),
+        # The reports' group complaints (revision 0045): registrations for several customers.
+        Index(
+            "ix_complaint_events_group_registrations",
+            "occurred_at",
+            postgresql_where=text(
+                "type = 'complaint.registered'"
+                " AND (payload #>> '{intake,customer_count}')::integer > 1"
             ),
         ),
     )
@@ -743,9 +774,17 @@ class Deadline(Base):
             postgresql_where=text("status = 'breached'"),
         ),
         # The reports (revision 0020): deadlines met or breached in a period.
-        Index("ix_deadlines_met_at", "met_at", postgresql_where=text("status = 'met'")),
         Index(
-            "ix_deadlines_breached_at", "breached_at", postgresql_where=text("status = 'breached'")
+            "ix_deadlines_met_at",
+            "met_at",
+            postgresql_include=["complaint_id", "stage"],
+            postgresql_where=text("status = 'met'"),
+        ),
+        Index(
+            "ix_deadlines_breached_at",
+            "breached_at",
+            postgresql_include=["complaint_id", "stage", "breached_assignee_id"],
+            postgresql_where=text("status = 'breached'"),
         ),
         # Recomputing what a newly loaded schedule makes definite.
         Index(

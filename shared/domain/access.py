@@ -62,6 +62,9 @@ class Principal:
     role: Role | None = None
     department: str | None = None
     scopes: frozenset[str] = field(default_factory=frozenset)
+    # The name shown next to its id in answers (a user's display name, a key's name), when
+    # the credentials' lookup gave it: answers about the caller's own doings need no query.
+    name: str | None = None
 
     @property
     def user_id(self) -> uuid.UUID | None:

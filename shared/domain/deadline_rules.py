@@ -13,11 +13,14 @@ One table of rules, used by the API for every change and by the SLA worker after
 - regulator replied: meet the regulator's reply;
 - escalated, triaged to another level: cancel the open resolution deadline and plan it again
   under the new level **from registration** (SPEC §4: raising level 1 to 2 on day 2 gives
-  registration + 7 working days; a late case never gains time by being escalated), and the
-  progress updates again at the new level's pace, from now;
+  registration + 7 working days; a late case never gains time by being escalated), moved by
+  the time already spent awaiting the customer (a pause still running goes on from its own
+  start: the customer's waiting never counts against the handler), and the progress updates
+  again at the new level's pace, from now;
 - reopened (a 4–5 rating): the resolution and the progress updates planned again from now (the
-  case starts over), and the regulator's reply if one was owed and is still not sent (the
-  terminal status cancelled it);
+  case starts over, seed 002 §5.3.1.6: 重新填报《投诉处理单》; "from registration" then means from
+  the reopening, for later level changes and rules re-plans too), and the regulator's reply if
+  one was owed and is still not sent (the terminal status cancelled it);
 - rules replanned (a rules migration, `DeadlinesReplanned`): every open deadline planned again
   under the policies in force, from its own start (the first contact and the resolution from
   registration);
@@ -120,6 +123,12 @@ class DeadlineChanges:
     escalated: set[int] = field(default_factory=set)  # breaches that escalated the case
 
 
+def counts_from_registration(events: Sequence[Event]) -> bool:
+    """Whether these events may plan a stage again "from registration" (a level change, a
+    rules re-plan): the planner then needs the last reopening (`deadline_changes`)."""
+    return any(isinstance(e, Escalated | Triaged | DeadlinesReplanned) for e in events)
+
+
 class _Planner:
     def __init__(
         self,
@@ -127,13 +136,17 @@ class _Planner:
         cycles: dict[Stage, int],
         book: PolicyBook,
         calendar: BusinessCalendar,
+        reopened_at: datetime | None = None,
     ) -> None:
         self.open = {d.stage: d for d in open_deadlines}
+        self.reopened_at = reopened_at
         self.cycles = dict(cycles)  # highest cycle planned so far, per stage
         self.book = book
         self.calendar = calendar
         self.out = DeadlineChanges()
         self.at: datetime | None = None  # the moment of the event being applied
+        # The pause (total, running since) of the deadlines this change breached, per stage.
+        self.breached_pause: dict[Stage, tuple[timedelta, datetime | None]] = {}
 
     def _next_cycle(self, stage: Stage) -> int:
         self.cycles[stage] = self.cycles.get(stage, 0) + 1
@@ -197,44 +210,80 @@ class _Planner:
         self.cancel(stage)
         self.plan(state, stage, start)
 
+    def round_start(self, state: ComplaintState) -> datetime:
+        """Where "from registration" counts from: the registration, or the last reopening —
+        a reopened case is handled again as a new one (seed 002 §5.3.1.6: 重新填报《投诉处理单》),
+        so a level change or a rules re-plan after a reopen never makes it late at once for
+        the time it was resolved or closed."""
+        if self.reopened_at is not None and self.reopened_at > state.created_at:
+            return self.reopened_at
+        return state.created_at
+
     def replan_open(self, state: ComplaintState, at: datetime) -> None:
         """Every open deadline planned again under the policies in force, from its start (the
-        first contact and the resolution from registration, SPEC §4), keeping the time the
-        customer has kept us waiting (`_carry_pause`)."""
+        first contact and the resolution from registration, SPEC §4, or from the reopening:
+        `round_start`), keeping the time the customer has kept us waiting (`_carry_pause`)."""
         for stage, d in list(self.open.items()):
-            start = state.created_at if stage in FROM_REGISTRATION else d.started_at
+            start = self.round_start(state) if stage in FROM_REGISTRATION else d.started_at
             self.cancel(stage)
             self.plan(state, stage, start)
-            self._carry_pause(stage, d)
+            self._carry_pause(stage, d.paused_total, d.paused_at)
 
-    def _carry_pause(self, stage: Stage, old: OpenDeadline) -> None:
-        """The new plan of `stage` keeps the paused time `old` had accrued (added to its due
-        and warning times, as a recompute adds `paused_total`) and, while the pause lasts, its
-        start, so that the resumption adds the whole pause. The total is carried as it stands
-        (in the old unit's sense: corrected rules that change a stage's unit between hours and
-        working time count it the same length)."""
-        if not old.paused_total and old.paused_at is None:
+    def replan_level(self, state: ComplaintState) -> None:
+        """A level change (escalated, triaged to another level — by hand, after a 4–5 rating, a
+        repeat, a group or a breach): the resolution planned again under the new level from
+        registration (SPEC §4, seed 002 §4.3), keeping the time the customer has kept us
+        waiting (`_carry_pause`: SPEC §4, 等待客户 does not count) — the customer's waiting is
+        never counted against the handler because the level rose. A resolution planned by this
+        very change (a reopen after a 4–5 rating) keeps its fresh start, and one reopened before
+        counts from the reopening (`round_start`)."""
+        fresh = self._planned_now(Stage.RESOLUTION)
+        start = fresh.started_at if fresh is not None else self.round_start(state)
+        # What the pause has done so far: the open resolution's, else the one planned by this
+        # change, else the one this change breached (a breach that raises the level).
+        old = self.open.get(Stage.RESOLUTION)
+        carried = (
+            (old.paused_total, old.paused_at)
+            if old is not None
+            else (fresh.paused_total, fresh.paused_at)
+            if fresh is not None
+            else self.breached_pause.get(Stage.RESOLUTION, (timedelta(0), None))
+        )
+        self.replan(state, Stage.RESOLUTION, start)
+        self._carry_pause(Stage.RESOLUTION, *carried)
+
+    def _carry_pause(
+        self, stage: Stage, paused_total: timedelta, paused_at: datetime | None
+    ) -> None:
+        """The new plan of `stage` keeps the paused time its predecessor had accrued
+        (`paused_total`, added to its due and warning times, as a recompute adds it) and, while
+        the pause lasts, its start (`paused_at`), so that the resumption adds the whole pause.
+        The total is carried as it stands (in the old unit's sense: corrected rules that change
+        a stage's unit between hours and working time count it the same length)."""
+        if not paused_total and paused_at is None:
             return
         for i, new in enumerate(self.out.planned):
             if new.stage is not stage:
                 continue
             due, warn = Due(new.due_at, new.provisional), new.warn_at
-            if old.paused_total:
-                due = self.calendar.extend_for_pause(due, new.unit, old.paused_total)
-                warn = self.calendar.extend_for_pause(warn, new.unit, old.paused_total).at
+            if paused_total:
+                due = self.calendar.extend_for_pause(due, new.unit, paused_total)
+                warn = self.calendar.extend_for_pause(warn, new.unit, paused_total).at
             self.out.planned[i] = new._replace(
                 due_at=due.at,
                 warn_at=warn,
                 provisional=due.provisional,
-                paused_total=old.paused_total,
-                paused_at=old.paused_at if old.paused_at is not None else new.paused_at,
+                paused_total=paused_total,
+                paused_at=paused_at if paused_at is not None else new.paused_at,
             )
 
     def breach(self, state: ComplaintState, event: DeadlineBreached, at: datetime) -> None:
         """超时: recorded against whoever held the case; a repeating stage (progress updates)
         is planned again."""
         self.out.breached[event.deadline_id] = event.assignee_id
-        self.open.pop(event.stage, None)
+        breached = self.open.pop(event.stage, None)
+        if breached is not None:
+            self.breached_pause[event.stage] = (breached.paused_total, breached.paused_at)
         if event.repeats:
             self.plan(state, event.stage, at)
 
@@ -274,10 +323,13 @@ def deadline_changes(
     cycles: dict[Stage, int],
     book: PolicyBook,
     calendar: BusinessCalendar,
+    reopened_at: datetime | None = None,
 ) -> DeadlineChanges:
     """What the events of one change do to the complaint's deadlines (see the module table).
-    `states[i]` is the state after `stamped[i]`; `cycles` the highest cycle per stage so far."""
-    p = _Planner(open_deadlines, cycles, book, calendar)
+    `states[i]` is the state after `stamped[i]`; `cycles` the highest cycle per stage so far;
+    `reopened_at` when the complaint was last reopened before this change, if ever (needed
+    only when `counts_from_registration` says so)."""
+    p = _Planner(open_deadlines, cycles, book, calendar, reopened_at)
     previous = before
     for (event, meta), state in zip(stamped, states, strict=True):
         at = p.at = meta.occurred_at
@@ -313,16 +365,13 @@ def deadline_changes(
             p.meet(Stage.REGULATOR_REPLY)
         elif isinstance(event, Escalated | Triaged):
             if previous is not None and state.level != previous.level:
-                # From registration; a resolution planned by this very change (a reopen
-                # after a 4–5 rating) keeps its fresh start.
-                fresh = p._planned_now(Stage.RESOLUTION)
-                start = fresh.started_at if fresh is not None else state.created_at
-                p.replan(state, Stage.RESOLUTION, start)
+                p.replan_level(state)
                 if Stage.PROGRESS_UPDATE in p.open or p._planned_now(Stage.PROGRESS_UPDATE):
                     p.replan(state, Stage.PROGRESS_UPDATE, at)
             if isinstance(event, Escalated) and event.deadline_id is not None:
                 p.out.escalated.add(event.deadline_id)
         elif isinstance(event, Reopened):
+            p.reopened_at = at
             p.replan(state, Stage.RESOLUTION, at)
             p.replan(state, Stage.PROGRESS_UPDATE, at)
             owed = Stage.REGULATOR_REPLY in p.cycles and state.regulator_reply is None

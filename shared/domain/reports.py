@@ -223,6 +223,19 @@ class WorkingClock:
             self._before.append(total)
             total += self.day_seconds if working else 0.0
 
+    def table(self) -> tuple[date, list[float], list[bool], list[float]]:
+        """The clock as data, for the database to count with (shared/db/reports.py): its first
+        day, the working seconds before each day from the first, whether each day is a working
+        day, and the working hours' bounds in seconds of the day — [start, end] of the morning
+        and of the afternoon (the second [0, 0] when there is no lunch break)."""
+        bounds = [x for segment in self._segments for x in segment]
+        return (
+            date.fromordinal(self._first),
+            list(self._before),
+            list(self._working),
+            [*bounds, 0.0, 0.0][:4],
+        )
+
     def position(self, t: datetime) -> float:
         if self._offset is not None:
             days, sod = divmod(t.timestamp() + self._offset, 86_400)

@@ -56,6 +56,7 @@ __all__ = [
     "ClosureRules",
     "GroupCandidate",
     "GroupFinding",
+    "GroupSummary",
     "LevelRules",
     "LevelSuggestion",
     "LevelTextSource",
@@ -68,6 +69,7 @@ __all__ = [
     "closure_blockers",
     "detect_group",
     "escalate",
+    "group_finding",
     "is_repeat_of",
     "level_text",
     "may_mark_invalid",
@@ -392,6 +394,27 @@ class GroupFinding:
     formed: bool  # this complaint makes the group (management is told now, once)
 
 
+@dataclass(frozen=True)
+class GroupSummary:
+    """What the group detection needs of the earlier complaints about the same product model
+    or batch (oldest first), summed up where they are read (intake reads this, not the
+    candidates themselves: in a wave of calls about one model there are hundreds)."""
+
+    first_id: str | None  # the oldest one (None: there are none)
+    others: int  # distinct customers among them, the new complaint's customer left out
+    existing_group_id: str | None  # the group the oldest grouped one belongs to
+    members: tuple[str, ...]  # those in no group yet, oldest first
+
+    @classmethod
+    def of(cls, customer: str, earlier: Sequence[GroupCandidate]) -> GroupSummary:
+        return cls(
+            first_id=earlier[0].id if earlier else None,
+            others=len({c.customer for c in earlier} - {customer}),
+            existing_group_id=next((c.group_id for c in earlier if c.group_id is not None), None),
+            members=tuple(c.id for c in earlier if c.group_id is None),
+        )
+
+
 def detect_group(
     customer: str,
     earlier: Sequence[GroupCandidate],
@@ -400,15 +423,21 @@ def detect_group(
 ) -> GroupFinding | None:
     """Whether a new complaint from `customer` joins or forms a group with `earlier` (oldest
     first): `group_min_customers` distinct customers or more, the new one included."""
-    if rules.group_window_days == 0 or not earlier:
+    return group_finding(GroupSummary.of(customer, earlier), rules=rules)
+
+
+def group_finding(
+    summary: GroupSummary, *, rules: LevelRules = DEFAULT_LEVEL_RULES
+) -> GroupFinding | None:
+    """`detect_group` on the earlier complaints' summary (seed 002 §4.3.3)."""
+    if rules.group_window_days == 0 or summary.first_id is None:
         return None
-    customers = {customer, *(c.customer for c in earlier)}
-    if len(customers) < rules.group_min_customers:
+    customers = summary.others + 1
+    if customers < rules.group_min_customers:
         return None
-    existing = next((c.group_id for c in earlier if c.group_id is not None), None)
-    group_id = existing or earlier[0].id
-    members = tuple(c.id for c in earlier if c.group_id is None)
-    return GroupFinding(group_id, len(customers), members, formed=existing is None)
+    existing = summary.existing_group_id
+    group_id = existing or summary.first_id
+    return GroupFinding(group_id, customers, summary.members, formed=existing is None)
 
 
 # ---------------------------------------------------------------------------------------------

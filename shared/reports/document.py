@@ -71,6 +71,28 @@ def period_document(report: PeriodReport) -> Document:
         f" · {_scope(report.department)} · 生成于 {_local(report.generated_at)}",
         file_stem=f"{REPORT_TITLES[ReportKind(report.kind)]}_{report.period_start.isoformat()}",
     )
+    # The headline figures, the group complaints (集体投诉) next to the repeats, then the rest.
+    groups = report.group_complaints
+    summary: list[list[Any]] = []
+    formats: list[CellFormat] = []
+    for h in report.headline:
+        summary.append([h.label, h.value, h.previous, h.change])
+        formats.append(_UNIT_FORMATS[h.unit])
+        if h.key == "repeat":
+            summary += [
+                ["集体投诉", groups.count, groups.previous, groups.change],
+                ["集体投诉组数", groups.groups, None, None],
+                ["集体投诉涉及客户数", groups.customers, None, None],
+            ]
+            formats += ["int", "int", "int"]
+    summary += [
+        ["有效率", _ratio(report.valid, report.received), None, None],
+        ["处理完毕数", report.handling_time.resolved, None, None],
+        ["处理时长P90（工作日）", report.handling_time.p90_working_days, None, None],
+        ["未结案数", report.still_open.count, None, None],
+        ["超期未结数", report.overdue.count, None, None],
+    ]
+    formats += ["pct", "int", "days", "int", "int"]
     doc.sheets.append(
         Sheet(
             "概要",
@@ -80,22 +102,8 @@ def period_document(report: PeriodReport) -> Document:
                 Column("上期", "by_row"),
                 Column("环比", "pct"),
             ),
-            [[h.label, h.value, h.previous, h.change] for h in report.headline]
-            + [
-                ["有效率", _ratio(report.valid, report.received), None, None],
-                ["处理完毕数", report.handling_time.resolved, None, None],
-                ["处理时长P90（工作日）", report.handling_time.p90_working_days, None, None],
-                ["未结案数", report.still_open.count, None, None],
-                ["超期未结数", report.overdue.count, None, None],
-            ],
-            row_formats=(
-                *(_UNIT_FORMATS[h.unit] for h in report.headline),
-                "pct",
-                "int",
-                "days",
-                "int",
-                "int",
-            ),
+            summary,
+            row_formats=tuple(formats),
         )
     )
     doc.sheets.append(
@@ -162,6 +170,7 @@ def period_document(report: PeriodReport) -> Document:
         ("未结案", report.still_open),
         ("超期未结", report.overdue),
         ("三级投诉", report.level3),
+        ("集体投诉", report.group_complaints),
         ("提交总经理例会", report.management_review),
     ]
     doc.sheets.append(

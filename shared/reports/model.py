@@ -77,6 +77,17 @@ class HandlingTime(BaseModel):
     p90_working_days: float | None
 
 
+class GroupComplaints(References):
+    """集体投诉 received in the period (issue 11 §5): complaints linked to a group found at
+    intake (several customers about one product model or batch within the window), and those
+    registered for enough customers to be a group on their own (`customer_count`)."""
+
+    groups: int = Field(description="Distinct groups among them (a group found at intake once)")
+    customers: int = Field(description="Customers they speak for (each one's customer_count)")
+    previous: int = Field(description="The previous period's group complaints")
+    change: float | None = Field(description="(count − previous) / previous; null from 0")
+
+
 class TrendPoint(BaseModel):
     period: str
     start: date
@@ -117,6 +128,7 @@ class PeriodReport(BaseModel):
         "`unreachable` (回访无法联系, after the attempts) and `unrated` (neither)"
     )
     repeat_complaints: int = Field(description="Received complaints that repeat an earlier one")
+    group_complaints: GroupComplaints = Field(description="Received group complaints (集体投诉)")
     refunds_paid: Decimal = Field(description="元, implemented solutions resolved in the period")
     compensation_paid: Decimal
     level3: References = Field(description="Received level-3 complaints (三级投诉)")

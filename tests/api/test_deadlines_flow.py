@@ -272,19 +272,110 @@ async def test_deadlines_planned_while_awaiting_the_customer_start_paused(
         headers=staff.manager.headers,
     )
     assert overdue.json()["items"] == []
-    # The customer answers on Friday at 15:00: 7 + 6 working hours of pause are not counted.
+    # The customer answers on Friday at 15:00: the pause is not counted — for the resolution
+    # all of it, 8 + 6 working hours from Thursday 10:00 (the level change keeps the pause's
+    # start); for the progress update, planned at 11:00 during the pause, 7 + 6.
     clock.set(datetime(2026, 10, 9, 15, 0, tzinfo=SHANGHAI))
     await flow.act("customer_responded", staff.manager.headers, {"summary": "照片已收到"})
     found = await _deadlines(anon, staff.manager.headers, flow.id)
     resumed = _by(found, "resolution", 2)
     assert resumed["paused"] is False
-    # Counted from registration (SPEC §4), moved by the pause since the escalation.
+    # Counted from registration (SPEC §4), moved by the whole pause (SPEC §4: 等待客户 does
+    # not count), including the hour before the escalation.
     registered = datetime(2026, 9, 30, 14, 0, tzinfo=SHANGHAI)
-    level2_due = plus_working_hours(nth_working_day_end(registered, 7), 13)
+    assert working_hours_between(datetime(2026, 10, 8, 10, 0, tzinfo=SHANGHAI), clock.now) == 14
+    level2_due = plus_working_hours(nth_working_day_end(registered, 7), 14)
     assert datetime.fromisoformat(resumed["due_at"]) == level2_due
     renewed = _by(found, "progress_update", 3)
     assert datetime.fromisoformat(renewed["due_at"]) == plus_working_hours(
         nth_working_day_end(during, 3), 13
+    )
+
+
+def working_hours_between(a: datetime, b: datetime) -> int:
+    """Whole working hours (09:00–18:00 on chinesecalendar's working days) from `a` to `b`,
+    both on the hour: an independent count, not the code under test."""
+    hours, at = 0, a.astimezone(SHANGHAI)
+    while at < b:
+        if chinese_calendar.is_workday(at.date()) and 9 <= at.hour < 18:
+            hours += 1
+        at += timedelta(hours=1)
+    return hours
+
+
+async def test_a_level_rise_after_a_pause_keeps_the_paused_time(
+    anon: httpx.AsyncClient, staff: Staff, clock: Clock
+) -> None:
+    """SPEC §4 (等待客户 does not count; level 2 counted from registration, also after a
+    level rise): the case awaited the customer Thursday 10:00 → Friday 15:00 (8 + 6 = 14
+    working hours) and is escalated the next Monday. The level-2 resolution is registration
+    + 7 working days + those 14 working hours: the customer's waiting is not counted against
+    the handler because the level rose."""
+    registered = clock.now
+    flow = await register(anon, staff.agent.headers)
+    await flow.act("assign", staff.agent.headers, {"assignee_id": staff.agent.id})
+    paused, answered = (
+        datetime(2026, 10, 8, 10, 0, tzinfo=SHANGHAI),  # Thursday
+        datetime(2026, 10, 9, 15, 0, tzinfo=SHANGHAI),  # Friday
+    )
+    assert working_hours_between(paused, answered) == 14
+    clock.set(paused)
+    await flow.act("await_customer", staff.agent.headers, {"reason": "等待照片"})
+    clock.set(answered)
+    await flow.act("customer_responded", staff.agent.headers, {"summary": "照片已收到"})
+    clock.set(datetime(2026, 10, 12, 10, 0, tzinfo=SHANGHAI))  # Monday
+    await flow.act("escalate", staff.agent.headers, {"reason": "客户情绪激动"})
+    found = await _deadlines(anon, staff.manager.headers, flow.id)
+    assert _by(found, "resolution", 1)["status"] == "cancelled"
+    level2 = _by(found, "resolution", 2)
+    assert (level2["status"], level2["paused"]) == ("pending", False)
+    assert datetime.fromisoformat(level2["started_at"]) == registered
+    assert datetime.fromisoformat(level2["due_at"]) == plus_working_hours(
+        nth_working_day_end(registered, 7), 14
+    )
+
+
+async def test_a_level_rise_during_a_pause_starts_paused_from_the_pause(
+    anon: httpx.AsyncClient, staff: Staff, clock: Clock
+) -> None:
+    """SPEC §4: a first pause (Thursday 10:00 → Friday 15:00, 14 working hours) is carried
+    into the level-2 resolution; escalated during a second pause (from Monday 09:00, at
+    12:00), the new resolution starts paused from the pause's own start — its time left is
+    counted from 09:00 — and the customer's answer on Tuesday 09:00 adds the whole second
+    pause (9 working hours), not only the part since the escalation."""
+    registered = clock.now
+    flow = await register(anon, staff.agent.headers)
+    await flow.act("assign", staff.agent.headers, {"assignee_id": staff.agent.id})
+    first = (
+        datetime(2026, 10, 8, 10, 0, tzinfo=SHANGHAI),
+        datetime(2026, 10, 9, 15, 0, tzinfo=SHANGHAI),
+    )
+    second = (
+        datetime(2026, 10, 12, 9, 0, tzinfo=SHANGHAI),  # Monday
+        datetime(2026, 10, 13, 9, 0, tzinfo=SHANGHAI),  # Tuesday
+    )
+    assert (working_hours_between(*first), working_hours_between(*second)) == (14, 9)
+    for start, end in (first, second):
+        clock.set(start)
+        await flow.act("await_customer", staff.agent.headers, {"reason": "等待照片"})
+        if end is second[1]:
+            break
+        clock.set(end)
+        await flow.act("customer_responded", staff.agent.headers, {"summary": "照片已收到"})
+    clock.set(datetime(2026, 10, 12, 12, 0, tzinfo=SHANGHAI))
+    await flow.act("escalate", staff.agent.headers, {"reason": "客户情绪激动"})
+    level2 = _by(await _deadlines(anon, staff.manager.headers, flow.id), "resolution", 2)
+    due_after_first = plus_working_hours(nth_working_day_end(registered, 7), 14)
+    assert level2["paused"] is True
+    assert datetime.fromisoformat(level2["due_at"]) == due_after_first
+    # Paused since 09:00: the time left is what remained at 09:00, not at 12:00.
+    assert level2["remaining_seconds"] == 3600 * working_hours_between(second[0], due_after_first)
+    clock.set(second[1])
+    await flow.act("customer_responded", staff.agent.headers, {"summary": "照片已收到"})
+    resumed = _by(await _deadlines(anon, staff.manager.headers, flow.id), "resolution", 2)
+    assert resumed["paused"] is False
+    assert datetime.fromisoformat(resumed["due_at"]) == plus_working_hours(
+        nth_working_day_end(registered, 7), 14 + 9
     )
 
 
@@ -339,3 +430,35 @@ async def test_invalid_cancels_what_is_left_and_reopening_plans_it_again(
     assert pending["regulator_reply"]["cycle"] == 2
     regulator_due = datetime.fromisoformat(pending["regulator_reply"]["due_at"])
     assert regulator_due == nth_working_day_end(clock.now, 10)
+
+
+async def test_a_level_rise_after_a_reopen_counts_from_the_reopening(
+    anon: httpx.AsyncClient, staff: Staff, clock: Clock
+) -> None:
+    """Seed 002 §5.3.1.6 (a reopened case is filed again, 重新填报《投诉处理单》): marked
+    invalid on the day of registration, reopened a month later and escalated the next day,
+    the level-2 resolution counts from the reopening (7 working days), not from the
+    registration — which would make the case overdue at once for the month it was closed."""
+    flow = await register(anon, staff.agent.headers)
+    director = staff.director.headers
+    await flow.act("assign", director, {"assignee_id": staff.director.id})
+    await flow.act("start_investigation", director, {})
+    await flow.act(
+        "record_findings",
+        director,
+        {"findings": "用户自行拆机导致损坏", "responsibility": "customer"},
+    )
+    await flow.act("mark_invalid", director, {"explanation": "经核实，损坏系自行拆机所致"})
+    reopened = datetime(2026, 11, 2, 10, 0, tzinfo=SHANGHAI)  # a Monday
+    clock.set(reopened)
+    await flow.act("reopen", director, {"reason": "消费者不认可调查结论"})
+    found = await _deadlines(anon, director, flow.id)
+    [level1] = [d for d in found if d["stage"] == "resolution" and d["status"] == "pending"]
+    assert datetime.fromisoformat(level1["due_at"]) == nth_working_day_end(reopened, 3)
+    clock.set(datetime(2026, 11, 3, 10, 0, tzinfo=SHANGHAI))
+    await flow.act("escalate", director, {"reason": "客户情绪激动"})
+    found = await _deadlines(anon, director, flow.id)
+    [level2] = [d for d in found if d["stage"] == "resolution" and d["status"] == "pending"]
+    assert datetime.fromisoformat(level2["started_at"]) == reopened
+    assert datetime.fromisoformat(level2["due_at"]) == nth_working_day_end(reopened, 7)
+    assert level2["remaining_seconds"] > 0

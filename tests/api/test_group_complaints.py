@@ -5,6 +5,7 @@ management is told once; intake's `customer_count` makes one complaint a group c
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -78,3 +79,44 @@ async def test_customer_count_makes_a_group_complaint_spec_2(
     bad = {**body, "customer_count": 0}
     refused = await anon.post("/api/v1/complaints", json=bad, headers=staff.agent.headers)
     assert refused.status_code == 422
+
+
+async def test_a_group_formed_by_concurrent_calls_forms_once_seed_002_4_3_3(
+    anon: httpx.AsyncClient, staff: Staff, db: Database
+) -> None:
+    """A wave of calls about one model registered at the same moment: the earlier complaints
+    are linked to the group once (not once per call that saw them outside it), and management
+    is told of the group once."""
+    model = f"GRP-{uuid.uuid4().hex[:8].upper()}"
+
+    async def post() -> str:
+        body = complaint_body(content="洗衣机脱水时漏水")
+        body["product"] = {"model": model}
+        body["customer"] = {"name": "顾客", "phone": mobile()}
+        created = await anon.post("/api/v1/complaints", json=body, headers=staff.agent.headers)
+        assert created.status_code == 201, created.text
+        return str(created.json()["id"])
+
+    earlier = [await post(), await post()]
+    wave = await asyncio.gather(*(post() for _ in range(12)))
+    ids = [*earlier, *wave]
+    async with db.connect() as conn:
+        linked = await conn.execute(
+            text(
+                "SELECT complaint_id, count(*) AS n FROM complaint_events "
+                "WHERE complaint_id = ANY(:ids) AND type = 'complaint.group_linked' "
+                "GROUP BY complaint_id"
+            ),
+            {"ids": [uuid.UUID(i) for i in ids]},
+        )
+        times = {str(r.complaint_id): r.n for r in linked}
+        groups = await conn.execute(
+            text("SELECT DISTINCT group_id FROM complaints WHERE id = ANY(:ids)"),
+            {"ids": [uuid.UUID(i) for i in ids]},
+        )
+        group_ids = {str(r.group_id) for r in groups}
+    assert times == dict.fromkeys(ids, 1)
+    assert group_ids == {earlier[0]}
+    alerts = await _alerts(db, ids)
+    formed = {a["complaint_id"] for a in alerts if a["template_key"] == "group_alert"}
+    assert len(formed) == 1

@@ -128,7 +128,7 @@ async def test_deadlines_ride_in_the_complaint_statement(
     now = datetime.now(UTC)
     async with db.connect() as conn:
         day = local_date(now)
-        number, _ = await complaints_repo.intake_lookup(conn, day, phone=None, since=now)
+        number = (await complaints_repo.intake_lookup(conn, day, phone=None, since=now)).number
         reference = format_reference(day, number)
         event = ComplaintRegistered(reference=reference, intake=intake, level=Level.VERY_SERIOUS)
         meta = EventMeta(

@@ -221,3 +221,36 @@ async def test_planning_again_keeps_the_time_the_customer_kept_us_waiting(desk: 
     ]
     assert resolution["paused_at"] is None
     assert resolution["due_at"] == nth_working_day_end(_on(2), 7)
+
+
+async def test_planning_a_reopened_case_again_counts_from_the_reopening(desk: Desk) -> None:
+    """Seed 002 §5.3.1.6 (a reopened case is filed again, 重新填报《投诉处理单》): a case
+    marked invalid on 11-16 and reopened on 11-23, planned again by housekeeping on 11-24
+    (its deadlines on rules since corrected), keeps its resolution counted from the
+    reopening (level 1: 3 working days, 11-26 18:00), not from the registration (11-19
+    18:00, already past: the case would breach at once for the week it was closed)."""
+    flow = Flow(desk.client, await desk.register(_on(16)))
+    manager = desk.manager.headers
+    for action, body in (
+        ("assign", {"assignee_id": desk.manager.id}),
+        ("start_investigation", {}),
+        ("record_findings", {"findings": "用户自行拆机导致损坏", "responsibility": "customer"}),
+        ("mark_invalid", {"explanation": "经核实，损坏系自行拆机所致"}),
+    ):
+        await flow.act(action, manager, body)
+    desk.now = _on(23)
+    await flow.act("reopen", manager, {"reason": "消费者不认可调查结论"})
+    async with desk.db.connect() as conn:  # planned on rules since corrected (as before 0013)
+        await conn.execute(
+            text("UPDATE deadlines SET policy_version = 1 WHERE complaint_id = :id"),
+            {"id": uuid.UUID(flow.id)},
+        )
+    assert await replan_superseded(Collaborators(desk.db, desk.settings), now=_on(24)) == 1
+    pending = [
+        d
+        for d in await deadlines_of(desk.db, flow.id)
+        if d["stage"] == "resolution" and d["status"] == "pending"
+    ]
+    assert [(d["started_at"], d["due_at"]) for d in pending] == [
+        (_on(23), nth_working_day_end(_on(23), 3))
+    ]

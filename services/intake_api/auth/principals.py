@@ -96,6 +96,7 @@ def user_entry(row: dict[str, Any]) -> UserEntry:
         label=row["username"],
         role=Role(row["role"]),
         department=row["department"],
+        name=row["display_name"],
     )
     return UserEntry(
         principal=principal, active=row["is_active"], token_version=row["token_version"]
@@ -108,6 +109,7 @@ def _key_entry(row: dict[str, Any]) -> KeyEntry:
         id=str(row["id"]),
         label=f"key:{row['name']}",
         scopes=frozenset(row["scopes"]),
+        name=row["name"],
     )
     return KeyEntry(
         principal=principal,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -13,7 +13,6 @@ from typing import Any, Generic, TypeVar
 import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.intake_api.complaints.groups import group_of, link_group
 from services.intake_api.complaints.schemas import (
     ActorView,
     ComplaintOut,
@@ -23,6 +22,7 @@ from services.intake_api.complaints.schemas import (
     local_times,
     named_ids,
 )
+from shared.application import groups
 from shared.application.bootstrap import Caches, Collaborators
 from shared.application.complaint_changes import Decision, change_complaints
 from shared.db import accounts
@@ -31,7 +31,7 @@ from shared.db import complaints as repo
 from shared.db import deadlines as deadlines_repo
 from shared.db import similar as similar_repo
 from shared.db.audit import AuditContext
-from shared.db.changes import DuplicateKey, IdempotencyKeyRow, StaleVersion
+from shared.db.changes import DuplicateKey, IdempotencyKeyRow
 from shared.db.engine import Database
 from shared.domain.access import (
     Principal,
@@ -59,12 +59,17 @@ from shared.domain.errors import (
 from shared.domain.events import ComplaintRegistered, Event, GroupLinked
 from shared.domain.intake import ComplaintIntake, check_intake
 from shared.domain.reference import format_reference, is_reference, local_date
-from shared.domain.rules import RepeatKey, Rules, level_text, route, suggest_level
+from shared.domain.rules import (
+    GroupFinding,
+    RepeatKey,
+    Rules,
+    level_text,
+    route,
+    suggest_level,
+)
 from shared.domain.search import TextQuery, parse_query, phone_like, text_similarity
 from shared.domain.sla import time_remaining
 from shared.domain.values import normalize_phone
-
-log = logging.getLogger("kesu.api.complaints")
 
 
 class IdempotencyKeyReused(DomainError):
@@ -91,12 +96,14 @@ async def viewer_for(
     """What answers about `rows` need besides them: the rules in force (what the caller may do
     now) and the names of the accounts they name, in one query for the page."""
     ids = [i for row in rows for i in named_ids(row)] + list(more_ids)
-    names = await accounts.display_names(conn, ids)
+    # The caller's own name came with its credentials (the authenticator's cache).
+    known = {principal.id: principal.name} if principal.name is not None else {}
+    names = await accounts.display_names(conn, [i for i in ids if str(i) not in known])
     return Viewer(
         principal=principal,
         rules=await caches.rules.get(conn),
         now=now,
-        names={str(k): v for k, v in names.items()},
+        names={**known, **{str(k): v for k, v in names.items()}},
     )
 
 
@@ -154,7 +161,12 @@ async def register(
     present: Present[Answer],
 ) -> Registration[Answer]:
     """受理: register a complaint and give it its reference number, exactly once per key.
-    `present` builds the answer from the complaint's row (before it is written)."""
+    `present` builds the answer from the complaint's row (before it is written).
+
+    Two round trips: one statement numbers it and reads what deciding needs (the customer's
+    earlier complaints, the group's candidates), one writes it. Only a registration that
+    forms or grows a group with complaints not yet in it takes a transaction, which locks
+    them and links them together with the registration (shared.application.groups)."""
     if not can_register(principal):
         raise Forbidden("This account may not register complaints.")
     now = audit.now
@@ -162,87 +174,122 @@ async def register(
     keys = _idempotency_keys(intake, principal.idempotency_scope, idempotency_key)
     request_hash = _request_hash(intake) if keys else ""
     caches = collab.caches
-    # One statement to number and look up, one to write: atomic each, so no transaction.
+    complaint_id = uuid.uuid4()
+    answers: list[Answer] = []
+    write = functools.partial(
+        change_complaints, now=now, caches=caches, survey_url=collab.survey_url
+    )
     async with collab.db.connect() as conn:
         day = local_date(now)
         rules = await caches.rules.get(conn)
-        number, earlier = await repo.intake_lookup(
+        found = await repo.intake_lookup(
             conn,
             day,
             phone=intake.customer.phone,
             email=intake.customer.email,
             since=now - rules.repeat.window,
+            group=groups.group_query(intake, complaint_id, now, rules),
         )
-        reference = format_reference(day, number)
-        repeat_of = _repeat_of(intake, earlier, now, rules)
-        complaint_id = uuid.uuid4()
-        group = await group_of(conn, intake, complaint_id, now, rules)
-        suggestion = suggest_level(
-            channel=intake.channel,
-            text=level_text(intake),
-            is_repeat=repeat_of is not None,
-            customer_count=max(intake.customer_count, group.customers if group else 1),
-            rules=rules.level,
+        viewer = await viewer_for(
+            conn, caches, principal, [], now=now, more_ids=_ids(principal.actor.id)
         )
-        routing = route(intake.category, suggestion.level, rules=rules.routing)
-        event = ComplaintRegistered(
-            reference=reference,
+
+        def answer(row: dict[str, Any]) -> Answer:
+            return present(row, viewer)
+
+        facts = _Intake(
             intake=intake,
-            level=suggestion.level,
-            level_reasons=suggestion.reasons,
-            repeat_of=repeat_of,
-            department=routing.department_code,
-        )
-        events: list[Event] = [event]
-        if group is not None:
-            events.append(
-                GroupLinked(
-                    group_id=uuid.UUID(group.group_id),
-                    customers=group.customers,
-                    formed=group.formed,
-                )
-            )
-        decision = Decision(
-            before=None,
-            events=events,
-            actor=principal.actor,
-            new_id=complaint_id,
-            idempotency_keys=[
-                IdempotencyKeyRow(s, k, request_hash, complaint_id, now) for s, k in keys
-            ],
+            reference=format_reference(day, found.number),
+            repeat_of=_repeat_of(intake, found.earlier, now, rules),
+            complaint_id=complaint_id,
+            keys=[IdempotencyKeyRow(s, k, request_hash, complaint_id, now) for s, k in keys],
         )
         record = audit.record(
             "complaint.register",
             target_type="complaint",
             target_id=str(complaint_id),
-            details={"reference": reference, "channel": intake.channel.value},
+            details={"reference": facts.reference, "channel": intake.channel.value},
         )
-        answers: list[Answer] = []
-        viewer = await viewer_for(
-            conn, caches, principal, [], now=now, more_ids=_ids(principal.actor.id)
-        )
-        try:
-            await change_complaints(
-                conn,
-                [decision],
-                now=now,
-                audit=[record],
-                caches=caches,
-                survey_url=collab.survey_url,
-                before_write=presenting(lambda row: present(row, viewer), answers),
-            )
-        except DuplicateKey as exc:
-            if exc.constraint != "pk_idempotency_keys":
-                raise
-            return await _replay(conn, keys, request_hash, lambda row: present(row, viewer))
-    if group is not None and group.members:
-        try:
-            await link_group(collab, group, now=now, rules=rules)
-        except StaleVersion:
-            # A member changed meanwhile: the complaint is registered (and in the group); the
-            # group's next registration links the members still outside it.
-            log.warning("group %s: members changed while being linked", group.group_id)
+        group = groups.group_of(found.group, rules)
+        if group is None or not group.members:
+            # The common case: one statement, atomic by itself, on the same connection.
+            decision = _registration(facts, group, principal, rules)
+            try:
+                await write(
+                    conn, [decision], audit=[record], before_write=presenting(answer, answers)
+                )
+            except DuplicateKey as exc:
+                if exc.constraint != "pk_idempotency_keys":
+                    raise
+                return await _replay(conn, keys, request_hash, answer)
+            return Registration(answers[0], created=True)
+    # It forms or grows a group with complaints not yet in it: they are locked and linked in
+    # the registration's transaction (shared.application.groups).
+    try:
+        async with collab.db.begin() as tx:
+            group, members = await groups.lock_members(tx, group, rules=rules)
+            decision = _registration(facts, group, principal, rules)
+            await write(tx, [decision], audit=[record], before_write=presenting(answer, answers))
+            if members:
+                await write(tx, members, audit=[])
+    except DuplicateKey as exc:
+        if exc.constraint != "pk_idempotency_keys":
+            raise
+        async with collab.db.connect() as conn:
+            return await _replay(conn, keys, request_hash, answer)
     return Registration(answers[0], created=True)
+
+
+@dataclass(frozen=True)
+class _Intake:
+    """What a registration found out before deciding."""
+
+    intake: ComplaintIntake
+    reference: str
+    repeat_of: uuid.UUID | None
+    complaint_id: uuid.UUID
+    keys: list[IdempotencyKeyRow]
+
+
+def _registration(
+    facts: _Intake, group: GroupFinding | None, principal: Principal, rules: Rules
+) -> Decision:
+    """The registration's decision: its level (a group's raises it), its department, and its
+    link to the group."""
+    intake = facts.intake
+    suggestion = suggest_level(
+        channel=intake.channel,
+        text=level_text(intake),
+        is_repeat=facts.repeat_of is not None,
+        customer_count=max(intake.customer_count, group.customers if group else 1),
+        rules=rules.level,
+    )
+    routing = route(intake.category, suggestion.level, rules=rules.routing)
+    events: list[Event] = [
+        ComplaintRegistered(
+            reference=facts.reference,
+            intake=intake,
+            level=suggestion.level,
+            level_reasons=suggestion.reasons,
+            repeat_of=facts.repeat_of,
+            department=routing.department_code,
+        )
+    ]
+    if group is not None:
+        events.append(
+            GroupLinked(
+                group_id=uuid.UUID(group.group_id),
+                customers=group.customers,
+                formed=group.formed,
+            )
+        )
+    return Decision(
+        before=None,
+        events=events,
+        actor=principal.actor,
+        new_id=facts.complaint_id,
+        idempotency_keys=facts.keys,
+    )
 
 
 def _repeat_of(

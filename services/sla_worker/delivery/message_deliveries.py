@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Sequence
@@ -23,7 +24,7 @@ from services.sla_worker.delivery.message_plan import (
 )
 from services.sla_worker.delivery.outcome import DeliveryOutcome, settlement_for
 from services.sla_worker.delivery.runtime import DeliveryRuntime
-from services.sla_worker.logs import worker_logger
+from services.sla_worker.logs import stack_of, worker_logger
 from shared.db import notifications as notification_repo
 from shared.db import outbox as repo
 from shared.db import report_schedule
@@ -31,6 +32,8 @@ from shared.domain.templates import MessageChannel
 from shared.reports.xlsx import XLSX_MEDIA_TYPE
 
 log = worker_logger("kesu.worker.deliveries")
+# Seconds an outcome may wait to be recorded with others (Settler).
+SETTLE_AFTER = 0.25
 
 
 async def deliver_messages(runtime: DeliveryRuntime) -> list[str]:
@@ -55,20 +58,80 @@ async def deliver_messages(runtime: DeliveryRuntime) -> list[str]:
         if waiting:
             await repo.wait_for_gateways(conn, waiting, token=token, now=runtime.clock())
     set_aside = {row_id for row_id, _ in waiting}
+    settler = Settler(runtime)
 
     async def handle(row: dict[str, Any]) -> str:
-        return await _deliver_one(runtime, row, token, plans[row["id"]])
+        return await _deliver_one(runtime, row, token, plans[row["id"]], settler)
 
-    labels = await run_batch(
-        runtime.db,
-        "outbox",
-        [row for row in rows if row["id"] not in set_aside],
-        token,
-        concurrency=runtime.config.concurrency,
-        handle=handle,
-        in_order_of=recipient_of,
-    )
+    sending = [row for row in rows if row["id"] not in set_aside]
+    sends = sum(isinstance(plans[row["id"]], Send) for row in sending)
+    settler.reserved = await _reserve(runtime, sends)
+    try:
+        labels = await run_batch(
+            runtime.db,
+            "outbox",
+            sending,
+            token,
+            concurrency=runtime.config.concurrency,
+            handle=handle,
+            in_order_of=recipient_of,
+        )
+    finally:
+        # The outcomes not yet recorded — all of them when the batch was cancelled (SIGTERM):
+        # shielded, so they reach the database rather than being sent again after the lease.
+        await asyncio.shield(settler.flush())
+    labels = [
+        "error" if row["id"] in settler.unrecorded else label
+        for row, label in zip(sending, labels, strict=True)
+    ]
     return labels + ["not_configured"] * len(set_aside)
+
+
+class Settler:
+    """The outcomes of a batch's sends, recorded together (`shared.db.outbox.settle_many`):
+    when the batch ends, or as soon as the oldest one waiting is `SETTLE_AFTER` seconds old (a
+    slow gateway), so a crash loses at most that much of outcomes — those rows are sent again
+    after their lease, as for a crash mid-send (at least once). One statement for a batch of
+    acknowledgements instead of one per message. A recipient's next message is sent only after
+    the earlier one's outcome is known here (`batch.run_batch`), and the next claim comes after
+    the flush."""
+
+    def __init__(self, runtime: DeliveryRuntime) -> None:
+        self._runtime = runtime
+        self._waiting: list[repo.Outcome] = []
+        self._oldest = 0.0
+        self.unrecorded: set[int] = set()  # rows whose outcome could not be recorded
+        self.reserved = 0  # global send-cap slots the batch took at once (SendCaps.reserve)
+
+    async def add(self, outcome: repo.Outcome) -> None:
+        if not self._waiting:
+            self._oldest = time.monotonic()
+        self._waiting.append(outcome)
+        if time.monotonic() - self._oldest >= SETTLE_AFTER:
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Record the outcomes waiting. If that fails (the database away), their rows stay
+        leased and come back after the lease (`unrecorded`, logged): never an exception."""
+        outcomes, self._waiting = self._waiting, []
+        if not outcomes:
+            return
+        try:
+            async with self._runtime.db.connect() as conn:
+                applied = await repo.settle_many(conn, "outbox", outcomes)
+        except Exception as exc:
+            self.unrecorded.update(o.row_id for o in outcomes)
+            log.error(
+                "the outcomes of %d messages were not recorded (%s); they are sent again "
+                "after their lease:\n%s",
+                len(outcomes),
+                type(exc).__name__,
+                stack_of(exc),
+            )
+            return
+        for outcome in outcomes:
+            if outcome.row_id not in applied:
+                log.info("outbox %s: lease lost before its outcome was recorded", outcome.row_id)
 
 
 def recipient_of(row: dict[str, Any]) -> tuple[object, ...]:
@@ -92,7 +155,11 @@ async def resume_waiting(runtime: DeliveryRuntime) -> int:
 
 
 async def _deliver_one(
-    runtime: DeliveryRuntime, row: dict[str, Any], token: uuid.UUID, plan: Plan
+    runtime: DeliveryRuntime,
+    row: dict[str, Any],
+    token: uuid.UUID,
+    plan: Plan,
+    settler: Settler,
 ) -> str:
     if isinstance(plan, Skip | Fail):
         status = "skipped" if isinstance(plan, Skip) else "dead"
@@ -106,9 +173,11 @@ async def _deliver_one(
             duration_ms=0,
             worker=runtime.worker_id,
         )
-        await _settle(runtime, row, token, outcome, attempt)
+        await _settle(runtime, settler, row, token, outcome, attempt)
         return status
-    wait = await _cap_wait(runtime, plan.address)
+    reserved = settler.reserved > 0
+    settler.reserved -= reserved
+    wait = await _cap_wait(runtime, plan.address, reserved=reserved)
     if wait is not None:
         # Capped (or Redis away): not an attempt, just later.
         deferred = repo.Settlement(
@@ -117,7 +186,7 @@ async def _deliver_one(
             error="send cap: deferred",
             counted=False,
         )
-        await _settle(runtime, row, token, deferred, None)
+        await _settle(runtime, settler, row, token, deferred, None)
         return "deferred"
     started = time.monotonic()
     result = await _send(runtime, plan, str(row["message_id"]), await _attachments(runtime, row))
@@ -141,15 +210,28 @@ async def _deliver_one(
         duration_ms=int((time.monotonic() - started) * 1000),
         worker=runtime.worker_id,
     )
-    await _settle(runtime, row, token, settlement, attempt)
+    await _settle(runtime, settler, row, token, settlement, attempt)
     return "retry" if settlement.status == "pending" else settlement.status
 
 
-async def _cap_wait(runtime: DeliveryRuntime, address: str) -> timedelta | None:
+async def _reserve(runtime: DeliveryRuntime, sends: int) -> int:
+    """The batch's global send-cap slots, taken at once: how many (0 when they do not all fit
+    or Redis is away; each send then asks for its own)."""
+    if runtime.caps is None:
+        return 0
+    try:
+        return sends if await runtime.caps.reserve(sends) else 0
+    except (RedisError, OSError):
+        return 0
+
+
+async def _cap_wait(
+    runtime: DeliveryRuntime, address: str, *, reserved: bool = False
+) -> timedelta | None:
     if runtime.caps is None:
         return None
     try:
-        return await runtime.caps.acquire(address)
+        return await runtime.caps.acquire(address, reserved=reserved)
     except (RedisError, OSError) as exc:
         # Hold messages while Redis restarts rather than send them uncapped.
         log.warning("send caps unavailable (%s); deferring", type(exc).__name__)
@@ -214,15 +296,14 @@ async def _send(
 
 async def _settle(
     runtime: DeliveryRuntime,
+    settler: Settler,
     row: dict[str, Any],
     token: uuid.UUID,
     settlement: repo.Settlement,
     attempt: repo.Attempt | None,
 ) -> None:
-    async with runtime.db.connect() as conn:
-        applied = await repo.settle(
-            conn,
-            "outbox",
+    await settler.add(
+        repo.Outcome(
             row_id=row["id"],
             outbox_id=row["id"],
             token=token,
@@ -231,5 +312,4 @@ async def _settle(
             attempt=attempt,
             now=runtime.clock(),
         )
-    if not applied:
-        log.info("outbox %s: lease lost before its outcome was recorded", row["id"])
+    )

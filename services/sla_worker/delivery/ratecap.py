@@ -30,9 +30,11 @@ class SendCaps:
 
     Check and count are one step, so acquire only right before sending. Redis errors
     propagate (`redis.RedisError`): whether to hold messages or send uncapped while Redis
-    restarts is the caller's decision, not this class's. When the recipient
-    passes and the global cap then refuses, the recipient's slot stays spent: `limits` has no
-    way to give a moving-window slot back, and erring towards fewer messages is the safe side.
+    restarts is the caller's decision, not this class's. The global cap is counted first, so a
+    full system spends no recipient's slots; when it passes and the recipient's cap then
+    refuses, the global slot stays spent: `limits` has no way to give a moving-window slot
+    back, and erring towards fewer messages is the safe side. A batch of sends may take its
+    global slots at once (`reserve`), then each send counts only its recipient's.
     """
 
     def __init__(
@@ -65,16 +67,22 @@ class SendCaps:
         normalized = "".join(recipient.split()).casefold().encode("utf-8")
         return hashlib.blake2b(normalized, key=self._key_secret, digest_size=16).hexdigest()
 
-    async def acquire(self, recipient: str) -> timedelta | None:
+    async def acquire(self, recipient: str, *, reserved: bool = False) -> timedelta | None:
+        """None when a send to `recipient` may go now, else how long to wait. `reserved`: its
+        global slot was taken with its batch's (`reserve`)."""
         key = self.recipient_key(recipient)
-        # Test the global cap first so a full system does not spend recipients' slots.
-        if not await self._limiter.test(self._global, "global"):
+        if not reserved and not await self._limiter.hit(self._global, "global"):
             return await self._wait(self._global, "global")
         if not await self._limiter.hit(self._per_recipient, "recipient", key):
             return await self._wait(self._per_recipient, "recipient", key)
-        if not await self._limiter.hit(self._global, "global"):
-            return await self._wait(self._global, "global")
         return None
+
+    async def reserve(self, sends: int) -> bool:
+        """Take the global cap's slots of a batch of `sends` at once (one round trip instead of
+        one per send); False when they do not all fit (each send then asks for its own)."""
+        if sends <= 0:
+            return False
+        return await self._limiter.hit(self._global, "global", cost=sends)
 
     async def _wait(self, item: RateLimitItem, *identifiers: str) -> timedelta:
         stats = await self._limiter.get_window_stats(item, *identifiers)
