@@ -16,7 +16,7 @@ kesu_search_facets(…)`): no row is rewritten; it replaces 0050's index under t
 the same statistics target.
 
 Revision ID: 0051
-Revises: 0050
+Revises: 0047
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0051"
-down_revision = "0050"
+down_revision = "0047"
 branch_labels = None
 depends_on = None
 
