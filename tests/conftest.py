@@ -153,6 +153,11 @@ class Staff:
 
 @pytest.fixture(scope="session")
 async def staff(anon: httpx.AsyncClient, admin_headers: dict[str, str]) -> Staff:
+    return await make_staff(anon, admin_headers)
+
+
+async def make_staff(anon: httpx.AsyncClient, admin_headers: dict[str, str]) -> Staff:
+    """The `staff` team on the app behind `anon` (a module with a database of its own makes one)."""
     team = Staff()
     team.agent = await create_user(anon, admin_headers, role="agent", department="service")
     team.agent2 = await create_user(anon, admin_headers, role="agent", department="service")

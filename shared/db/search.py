@@ -18,6 +18,7 @@ each, newest first.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Text, and_, bindparam, cast, func, literal, or_
@@ -74,9 +75,16 @@ def _checked(
     return and_(*checks) if checks else None
 
 
-# What the GIN index is on (migration 0050): the grams and the complaint's creation day. Every
-# query of the index says it exactly so; checks of one row read the column alone.
-INDEXED: ColumnElement[Any] = _c.search_vector.op("||")(func.kesu_search_recency(_c.created_at))
+# What the GIN index is on (migrations 0050, 0051): the grams, the complaint's creation day
+# and the values the list filters on. Every query of the index says it exactly so; checks of
+# one row read the column alone.
+INDEXED: ColumnElement[Any] = (
+    _c.search_vector.op("||")(func.kesu_search_recency(_c.created_at))
+).op("||")(
+    func.kesu_search_facets(
+        _c.status, _c.kind, _c.category, _c.level, _c.channel, _c.department, _c.assignee_id
+    )
+)
 
 
 def _grams(tsq: str) -> ColumnElement[bool]:
@@ -99,6 +107,12 @@ def days_query(tsq: str, first: int, last: int) -> str:
     """The `tsquery` `tsq` among the complaints created in the UTC days `first` … `last`
     (shared.domain.search.days_tsquery)."""
     return f"({tsq}) & ({days_tsquery(first, last)})"
+
+
+def with_facets(tsq: str, facets: Sequence[str]) -> str:
+    """The `tsquery` `tsq` among the complaints whose filtered values are as each of `facets`
+    says (shared.domain.search.facet_tsquery, migration 0051)."""
+    return " & ".join(f"({part})" for part in (tsq, *facets))
 
 
 def checked_clause(query: TextQuery, c: Any = _c) -> ColumnElement[bool] | None:

@@ -168,10 +168,14 @@ class Complaint(Base):
         Index("ix_complaints_department", "department"),
         Index("ix_complaints_subject_user_id", "subject_user_id"),
         Index("ix_complaints_created_by", "created_by_kind", "created_by_id"),
-        # The grams and the creation day (revision 0050; shared.db.search.INDEXED).
+        # The grams, the creation day and the filtered values (revisions 0050, 0051;
+        # shared.db.search.INDEXED).
         Index(
             "ix_complaints_search",
-            text("(search_vector || kesu_search_recency(created_at))"),
+            text(
+                "((search_vector || kesu_search_recency(created_at)) || kesu_search_facets("
+                "status, kind, category, level, channel, department, assignee_id))"
+            ),
             postgresql_using="gin",
         ),
         # Similar complaints (相似投诉): the same customer, order or product.

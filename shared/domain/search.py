@@ -13,7 +13,7 @@ functions); shared/db/search.py builds the SQL from what this module says.
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -169,6 +169,35 @@ def next_span(read_days: int, found: int, missing: int) -> int:
     if found == 0:
         return max(1, 3 * read_days)
     return max(1, min(3 * read_days, -(-3 * missing * read_days // (2 * found))))
+
+
+# --- the list's filters in the index (migration 0051) -------------------------------------------
+#
+# Each complaint's status, kind, category, level, channel, department and assignee are in the
+# index too, one lexeme each behind U+0001 U+0002 (never in a gram nor a day), a letter for the
+# column and the value (empty for NULL): a search with filters ANDs them into each window's
+# `tsquery`, and GIN reads only the rows that pass them.
+
+FACET_PREFIX = "\x01\x02"
+FACET_COLUMNS = {
+    "status": "s",
+    "kind": "k",
+    "category": "c",
+    "level": "l",
+    "channel": "h",
+    "department": "d",
+    "assignee_id": "a",
+}
+
+
+def facet_lexeme(column: str, value: object) -> str:
+    """The lexeme of a column's value (`kesu_search_facets`); None is the empty value."""
+    return f"{FACET_PREFIX}{FACET_COLUMNS[column]}:{'' if value is None else value}"
+
+
+def facet_tsquery(column: str, values: Sequence[object]) -> str:
+    """The `tsquery` (text form) of the complaints whose `column` is any of `values`."""
+    return " | ".join(_lexeme(facet_lexeme(column, v)) for v in dict.fromkeys(values))
 
 
 def contact_text(customer: Mapping[str, Any] | None) -> str:

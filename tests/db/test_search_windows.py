@@ -147,3 +147,102 @@ async def test_filters_and_visibility_apply_in_every_window(year: Database) -> N
             text("SELECT count(*) FROM complaints WHERE department <> 'quality'")
         )
         assert hidden.scalar_one() > 0
+
+
+# The list's filters the search index holds (migration 0051): each case's filters, the same
+# condition written out in SQL for the ground truth, and the principal.
+FILTERED = [
+    ({"status": ("closed",)}, "status = 'closed'", EVERYONE),
+    (
+        {"status": ("investigating", "resolved")},
+        "status IN ('investigating', 'resolved')",
+        EVERYONE,
+    ),
+    (
+        {"category": "product_quality", "level": 1},
+        "category = 'product_quality' AND level = 1",
+        EVERYONE,
+    ),
+    (
+        {"channel": "phone", "kind": "complaint"},
+        "channel = 'phone' AND kind = 'complaint'",
+        EVERYONE,
+    ),
+    ({"department": "quality", "level": 2}, "department = 'quality' AND level = 2", EVERYONE),
+    ({"unassigned": True}, "assignee_id IS NULL", EVERYONE),
+    (
+        {"status": ("closed",)},
+        "status = 'closed' AND department = 'service'",
+        Visibility(department="service"),
+    ),
+    ({}, "level <= 2 AND department = 'quality'", Visibility(max_level=2, department="quality")),
+    ({}, "level <= 1", Visibility(max_level=1)),
+    (
+        {},
+        "(assignee_id IS NULL OR status = 'resolved') AND level <= 2",
+        Visibility(queue_max_level=2),
+    ),
+]
+
+
+@pytest.mark.parametrize("q", ["漏水", "上门维修", "退款"])
+@pytest.mark.parametrize(("filters", "where", "visible"), FILTERED)
+async def test_filters_in_the_index_match_like(
+    year: Database, q: str, filters: dict[str, Any], where: str, visible: Visibility
+) -> None:
+    """With the filters ANDed into each window's `tsquery` (the index's lexemes of status,
+    kind, category, level, channel, department, assignee), every page holds exactly what
+    `LIKE` and the filters' SQL find, in the list's order, ranked or not, either way."""
+    truth = await _truth(year, q, where)
+    assert truth, (q, where)  # the corpus has them: the test can fail
+    newest = sorted(truth, key=lambda r: (r["created_at"], r["id"]), reverse=True)
+    ranked = [r for r in newest if r["own"]] + [r for r in newest if not r["own"]]
+    kw = {"visible": visible, **filters}
+    assert await _pages(year, q, ranked=True, descending=True, **kw) == [r["id"] for r in ranked]
+    assert await _pages(year, q, ranked=False, descending=True, **kw) == [r["id"] for r in newest]
+    assert await _pages(year, q, ranked=False, descending=False, **kw) == [
+        r["id"] for r in reversed(newest)
+    ]
+
+
+async def test_assignee_filter_and_view_in_the_index(year: Database) -> None:
+    """A handler's view (their cases, or their department's) and the assignee filter, read
+    through the index's assignee lexeme: exactly the `LIKE` matches the list shows them."""
+    async with year.connect() as conn:
+        busiest = (
+            await conn.execute(
+                text(
+                    "SELECT assignee_id FROM complaints WHERE assignee_id IS NOT NULL "
+                    "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
+                )
+            )
+        ).scalar_one()
+    handler = Visibility(assignee_id=busiest, department="logistics")
+    mine = f"(assignee_id = '{busiest}' OR department = 'logistics')"
+    for q in ("漏水", "退款"):
+        truth = await _truth(year, q, mine)
+        assert truth, q
+        newest = sorted(truth, key=lambda r: (r["created_at"], r["id"]), reverse=True)
+        found = await _pages(year, q, ranked=False, descending=True, visible=handler)
+        assert found == [r["id"] for r in newest]
+        truth = await _truth(year, q, f"assignee_id = '{busiest}'")
+        assert truth, q
+        newest = sorted(truth, key=lambda r: (r["created_at"], r["id"]), reverse=True)
+        found = await _pages(year, q, ranked=False, descending=True, assignee_id=busiest)
+        assert found == [r["id"] for r in newest]
+
+
+async def test_search_puts_the_plan_setting_back(year: Database) -> None:
+    """A text search plans its window statements for their own values (`plan_cache_mode`)
+    and leaves the connection's setting as it found it, outside and inside a transaction."""
+    query = parse_query("漏水", contact=False)
+    wanted = repo.ComplaintFilters(text=query, status=("closed",))
+    for opened in (year.connect, year.begin):
+        async with opened() as conn:
+            await conn.execute(text("SET plan_cache_mode = force_generic_plan"))
+            for _ in range(7):  # past the five custom plans PostgreSQL tries first
+                rows, _after = await repo.list_page(conn, wanted, limit=5, visible=EVERYONE)
+                assert len(rows) == 5
+            setting = await conn.execute(text("SELECT current_setting('plan_cache_mode')"))
+            assert setting.scalar_one() == "force_generic_plan"
+            await conn.execute(text("RESET plan_cache_mode"))

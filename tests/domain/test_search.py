@@ -17,12 +17,14 @@ from shared.domain.search import (
     day_number,
     days_tsquery,
     event_text,
+    facet_tsquery,
     next_span,
     parse_query,
     phone_like,
     rank_of,
     snippet,
     text_similarity,
+    tsquery,
     window,
 )
 
@@ -143,3 +145,18 @@ def test_rank_of_is_like_on_each_text() -> None:
     hidden = parse_query("欧阳 漏水", contact=False)
     assert hidden is not None
     assert rank_of(hidden, own="漏水", handling="", contact=contact) is None
+
+
+def test_facet_lexemes_are_the_indexed_values() -> None:
+    """The filters' lexemes (migration 0051's `kesu_search_facets`): prefix U+0001 U+0002, the
+    column's letter, the value — NULL as the empty value, quotes escaped, repeats once."""
+    assert facet_tsquery("status", ["closed", "resolved", "closed"]) == (
+        "'\x01\x02s:closed' | '\x01\x02s:resolved'"
+    )
+    assert facet_tsquery("level", [2]) == "'\x01\x02l:2'"
+    assert facet_tsquery("assignee_id", [None]) == "'\x01\x02a:'"
+    assert facet_tsquery("department", ["o'brien"]) == "'\x01\x02d:o''brien'"
+    # A query's grams never carry the prefix: the grams treat U+0001 and U+0002 as spaces.
+    query = parse_query("\x01\x02s:closed", contact=True)
+    assert query is not None
+    assert "\x01\x02" not in tsquery(query)
