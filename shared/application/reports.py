@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -106,35 +107,87 @@ class _Figures:
         return sum(int(r["n"]) for r in self.settled if r["outcome"] == "breached")
 
 
-# The reports' statements run concurrently, each in a transaction on a connection
-# of its own: PostgreSQL works on several at once while Python assembles what came back
-# (bench/reports.py). At most READER_CONNECTIONS of a report's at a time: the API's pool also
-# serves intake.
+# The reports' statements run concurrently on up to READER_CONNECTIONS connections of the pool
+# (the API's pool also serves intake): PostgreSQL works on several at once while Python
+# assembles what came back (bench/reports.py). The connections' transactions share one
+# snapshot (shared.db.reports.export_snapshot), so a report's figures add up whatever is
+# committed while it runs. A statement starts when it is asked for (`run` returns a task) and
+# takes the connections in that order: the report asks for its longest ones first, so that
+# they do not wait for the short ones (bench/reports.py).
 Query = Callable[[AsyncConnection], Awaitable[Any]]
 READER_CONNECTIONS = 4
 
 
 class _Reader:
+    """A report's statements, each run on whichever of the report's connections is free; the
+    connections are opened as the statements need them and all end with the report (`async
+    with`)."""
+
     def __init__(self, db: Database, calendar: BusinessCalendar, clock: WorkingClock) -> None:
         self.db = db
         self.calendar = calendar
         self.clock = clock
-        self._slots = asyncio.Semaphore(READER_CONNECTIONS)
+        self._open = AsyncExitStack()
+        self._idle: asyncio.Queue[AsyncConnection] = asyncio.Queue()
+        self._opened = 0
+        self._snapshot: str | None = None
+        self._first = asyncio.Lock()
+        self._tasks: list[asyncio.Task[Any]] = []
 
-    async def run(self, query: Query) -> Any:
-        async with self._slots, self.db.begin() as conn:
-            # No JIT compilation: on a million complaints the planner's estimates cross the JIT
-            # thresholds and PostgreSQL spent seconds compiling a statement that then ran in
-            # milliseconds (bench/reports.py). SET LOCAL: for this transaction only.
-            await conn.exec_driver_sql("SET LOCAL jit = off")
+    async def __aenter__(self) -> _Reader:
+        await self._open.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> bool | None:
+        # A statement that failed ends the report: those still running are cancelled before
+        # their connections are given back.
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        return await self._open.__aexit__(*exc)  # type: ignore[arg-type]
+
+    async def _connection(self) -> AsyncConnection:
+        if not self._idle.empty() or self._opened >= READER_CONNECTIONS:
+            return await self._idle.get()
+        self._opened += 1
+        async with self._first:  # the first connection exports the snapshot the others take
+            conn = await self._open.enter_async_context(self.db.begin())
+            if self._snapshot is None:
+                self._snapshot = await repo.export_snapshot(conn)
+            else:
+                await repo.share_snapshot(conn, self._snapshot)
+        # No JIT compilation: on a million complaints the planner's estimates cross the JIT
+        # thresholds and PostgreSQL spent seconds compiling a statement that then ran in
+        # milliseconds (bench/reports.py). SET LOCAL: for this transaction only.
+        await conn.exec_driver_sql("SET LOCAL jit = off")
+        # No parallel workers either: the report already runs READER_CONNECTIONS statements at
+        # once, and workers on top of them only compete for the same cores (bench/reports.py).
+        await conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
+        return conn
+
+    def run(self, query: Query) -> asyncio.Task[Any]:
+        """`query` on one of the report's connections, started now."""
+        task = asyncio.create_task(self._run(query))
+        self._tasks.append(task)
+        return task
+
+    async def _run(self, query: Query) -> Any:
+        conn = await self._connection()
+        try:
             return await query(conn)
+        finally:
+            self._idle.put_nowait(conn)
 
-    async def resolved(self, start: datetime, end: datetime, department: str | None) -> _Resolved:
+    def resolved(
+        self, start: datetime, end: datetime, department: str | None
+    ) -> Awaitable[_Resolved]:
         clock, zone = self.clock, self.calendar.tz
-        row = await self.run(
-            lambda c: repo.resolved(c, start, end, department, clock=clock, zone=zone)
-        )
-        return _Resolved.of(row)
+        row = self.run(lambda c: repo.resolved(c, start, end, department, clock=clock, zone=zone))
+
+        async def of() -> _Resolved:
+            return _Resolved.of(await row)
+
+        return of()
 
 
 async def _reader(db: Database, caches: Caches, period: Period) -> _Reader:
@@ -149,14 +202,26 @@ async def _reader(db: Database, caches: Caches, period: Period) -> _Reader:
     return _Reader(db, calendar, WorkingClock(calendar, first, period.last))
 
 
-async def _figures(reader: _Reader, period: Period, department: str | None) -> _Figures:
+def _figures(reader: _Reader, period: Period, department: str | None) -> Awaitable[_Figures]:
+    """The period's figures, their statements started now (the longest first)."""
     start, end = period.start, period.end
+    settled = reader.run(lambda c: repo.settled_deadlines(c, start, end, department))
+    by = reader.run(lambda c: repo.received_by(c, start, end, department))
+    resolved = reader.resolved(start, end, department)
+    closed = reader.run(lambda c: repo.closed(c, start, end, department, listed=MAX_REFERENCES))
+    withdrawn = reader.run(lambda c: repo.withdrawn(c, start, end, department))
+    return _figures_of(by, resolved, closed, withdrawn, settled)
+
+
+async def _figures_of(
+    by_dimension: Awaitable[Sequence[Any]],
+    resolved_of: Awaitable[_Resolved],
+    closed_of: Awaitable[Any],
+    withdrawn_of: Awaitable[list[str]],
+    settled_of: Awaitable[Sequence[Any]],
+) -> _Figures:
     by, resolved, closed, withdrawn, settled = await asyncio.gather(
-        reader.run(lambda c: repo.received_by(c, start, end, department)),
-        reader.resolved(start, end, department),
-        reader.run(lambda c: repo.closed(c, start, end, department, listed=MAX_REFERENCES)),
-        reader.run(lambda c: repo.withdrawn(c, start, end, department)),
-        reader.run(lambda c: repo.settled_deadlines(c, start, end, department)),
+        by_dimension, resolved_of, closed_of, withdrawn_of, settled_of
     )
     received: dict[str, dict[str, int]] = defaultdict(dict)
     for row in by:
@@ -204,13 +269,24 @@ class _Totals:
         )
 
 
-async def _totals(reader: _Reader, period: Period, department: str | None) -> _Totals:
+def _totals(reader: _Reader, period: Period, department: str | None) -> Awaitable[_Totals]:
+    """The period's headline figures, their statements started now (the longest first)."""
     start, end = period.start, period.end
+    resolved = reader.resolved(start, end, department)
+    settled = reader.run(lambda c: repo.settled_totals(c, start, end, department))
+    received = reader.run(lambda c: repo.received_totals(c, start, end, department))
+    withdrawn = reader.run(lambda c: repo.withdrawn(c, start, end, department))
+    return _totals_of(received, settled, withdrawn, resolved)
+
+
+async def _totals_of(
+    received_of: Awaitable[Any],
+    settled_of: Awaitable[Any],
+    withdrawn_of: Awaitable[list[str]],
+    resolved_of: Awaitable[_Resolved],
+) -> _Totals:
     received, settled, withdrawn, resolved = await asyncio.gather(
-        reader.run(lambda c: repo.received_totals(c, start, end, department)),
-        reader.run(lambda c: repo.settled_totals(c, start, end, department)),
-        reader.run(lambda c: repo.withdrawn(c, start, end, department)),
-        reader.resolved(start, end, department),
+        received_of, settled_of, withdrawn_of, resolved_of
     )
     return _Totals(
         received=int(received["received"]),
@@ -317,20 +393,22 @@ async def period_report(
     now: datetime,
 ) -> PeriodReport:
     """The weekly (投诉周报) or monthly (客户月投诉统计表) report of `period`."""
-    reader = await _reader(db, caches, period)
     periods = period.back(TREND_PERIODS.get(kind, 12))
     bounds = [(p.start, p.end) for p in periods]
     before = period.previous()
-    current, previous, still_open, trend, grouped, grouped_before = await asyncio.gather(
-        _figures(reader, period, department),
-        _totals(reader, before, department),
-        reader.run(lambda c: repo.still_open(c, period.end, department, listed=MAX_REFERENCES)),
-        reader.run(lambda c: repo.trend(c, bounds, department)),
-        reader.run(
-            lambda c: repo.groups(c, period.start, period.end, department, listed=MAX_REFERENCES)
-        ),
-        reader.run(lambda c: repo.groups(c, before.start, before.end, department, listed=0)),
-    )
+    async with await _reader(db, caches, period) as reader:
+        current, previous, still_open, trend, grouped, grouped_before = await asyncio.gather(
+            _figures(reader, period, department),
+            _totals(reader, before, department),
+            reader.run(lambda c: repo.still_open(c, period.end, department, listed=MAX_REFERENCES)),
+            reader.run(lambda c: repo.trend(c, bounds, department)),
+            reader.run(
+                lambda c: repo.groups(
+                    c, period.start, period.end, department, listed=MAX_REFERENCES
+                )
+            ),
+            reader.run(lambda c: repo.groups(c, before.start, before.end, department, listed=0)),
+        )
     group_count, group_previous = int(grouped["complaints"]), int(grouped_before["complaints"])
     satisfaction = {key: 0 for key in ("1", "2", "3", "4", "5", "unreachable", "unrated")}
     for answer, n in _json(current.closed["answers"]).items():

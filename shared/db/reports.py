@@ -134,20 +134,26 @@ SELECT (SELECT count(*) FROM open) AS open_count,
 """
 
 # Deadlines settled in the period: met in time, or breached (seed 002 §5.4: against whoever
-# held the case when it was breached). Per stage and per handler.
+# held the case when it was breached). Per stage and per handler. Counted per (stage, handler)
+# before the handlers' names are joined: the join to who holds each complaint is the costly
+# part (a month's met deadlines meet the whole holder index), the grouping of its rows by a
+# uuid and a stage is cheap, and the names are looked up for the few dozen groups only
+# (bench/reports.py: the month's 227,000 deadlines were sorted with their handlers' names).
 SETTLED_DEADLINES = f"""
-SELECT s.stage, s.handler_id, u.display_name AS handler, s.outcome, count(*) AS n
-FROM (
-    SELECT d.stage, c.assignee_id AS handler_id, 'met' AS outcome
+WITH settled AS (
+    SELECT d.stage, c.assignee_id AS handler_id, 'met' AS outcome, count(*) AS n
     FROM deadlines AS d JOIN complaints AS c ON c.id = d.complaint_id
     WHERE d.status = 'met' AND d.met_at >= $1 AND d.met_at < $2 AND {_SCOPE}
+    GROUP BY d.stage, c.assignee_id
     UNION ALL
-    SELECT d.stage, coalesce(d.breached_assignee_id, c.assignee_id), 'breached'
+    SELECT d.stage, coalesce(d.breached_assignee_id, c.assignee_id), 'breached', count(*)
     FROM deadlines AS d JOIN complaints AS c ON c.id = d.complaint_id
     WHERE d.status = 'breached' AND d.breached_at >= $1 AND d.breached_at < $2 AND {_SCOPE}
-) AS s
+    GROUP BY 1, 2
+)
+SELECT s.stage, s.handler_id, u.display_name AS handler, s.outcome, s.n
+FROM settled AS s
 LEFT JOIN users AS u ON u.id = s.handler_id
-GROUP BY s.stage, s.handler_id, u.display_name, s.outcome
 """
 
 
@@ -437,3 +443,30 @@ async def settled_totals(
 ) -> Row:
     (row,) = await fetch(conn, SETTLED_TOTALS, start, end, department)
     return row
+
+
+# One report, one snapshot: its statements run concurrently on several connections, each in a
+# read-only REPEATABLE READ transaction, the first exporting its snapshot and the others taking
+# it (SET TRANSACTION SNAPSHOT), so that every figure of a report counts the same committed
+# changes — a change committed while the report runs is in all of its figures or in none.
+# Each is the first statement of its transaction.
+_REPEATABLE_READ = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY"
+
+
+async def export_snapshot(conn: AsyncConnection) -> str:
+    """Begins `conn`'s transaction on a snapshot of its own and returns the snapshot's id, for
+    `share_snapshot` (valid while this transaction stays open)."""
+    await conn.exec_driver_sql(_REPEATABLE_READ)
+    (row,) = await fetch(conn, "SELECT pg_export_snapshot() AS snapshot")
+    snapshot: str = row["snapshot"]
+    return snapshot
+
+
+async def share_snapshot(conn: AsyncConnection, snapshot: str) -> None:
+    """Begins `conn`'s transaction on the snapshot `export_snapshot` exported."""
+    await conn.exec_driver_sql(_REPEATABLE_READ)
+    # SET TRANSACTION SNAPSHOT takes no parameter; the id is PostgreSQL's own (hex digits and
+    # dashes), checked here before it is quoted.
+    if not all(ch in "0123456789ABCDEFabcdef-" for ch in snapshot):
+        raise ValueError(f"not a snapshot id: {snapshot!r}")
+    await conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
