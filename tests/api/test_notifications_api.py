@@ -24,18 +24,14 @@ from services.sla_worker.delivery.run import run_deliveries
 from services.sla_worker.delivery.runtime import DeliveryConfig, DeliveryRuntime
 from shared.config import Settings
 from shared.db.engine import Database
-from tests.conftest import FULL_INTEGRATION_SCOPES, Staff, make_settings, make_staff
+from tests.conftest import Staff, make_settings
+from tests.support import own_app
 from tests.support.factories import mobile
 from tests.support.principals import (
-    ADMIN_PASSWORD,
-    ADMIN_USERNAME,
     Account,
-    create_key,
     create_user,
-    sign_in,
 )
 from tests.support.resolution import resolve_through_api
-from tests.support.servers import Servers
 from tests.worker.test_deliveries_receivers import (
     Receiver,
     forget_producer_rows,
@@ -51,56 +47,9 @@ SUBSCRIPTIONS = "/api/v1/webhook-subscriptions"
 TEMPLATES = "/api/v1/notification-templates"
 
 
-# A database of the module's own. Its delivery runs send everything due in their database: on
-# the shared one, by this point of a full run, other tests' messages (acknowledgements waiting for
-# an SMS gateway by the thousand, undispatched webhook events) are resumed and sent within the same
-# run budget, and this module's rows were left for a later run. So the session's app, clients,
-# staff and `db` are this module's here.
-@pytest.fixture(scope="module")
-def settings(own_url: str, test_servers: Servers) -> Settings:
-    return make_settings(own_url, test_servers.redis_url)
-
-
-@pytest_asyncio.fixture(scope="module")
-async def app(settings: Settings) -> AsyncIterator[FastAPI]:
-    application = create_app(settings)
-    async with application.router.lifespan_context(application):
-        yield application
-
-
-@pytest_asyncio.fixture(scope="module")
-async def anon(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://kesu.test") as c:
-        yield c
-
-
-@pytest_asyncio.fixture(scope="module")
-async def admin_headers(anon: httpx.AsyncClient) -> dict[str, str]:
-    return await sign_in(anon, ADMIN_USERNAME, ADMIN_PASSWORD)
-
-
-@pytest_asyncio.fixture(scope="module")
-async def client(
-    app: FastAPI, anon: httpx.AsyncClient, admin_headers: dict[str, str]
-) -> AsyncIterator[httpx.AsyncClient]:
-    integration = await create_key(anon, admin_headers, FULL_INTEGRATION_SCOPES)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://kesu.test", headers=integration.headers
-    ) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def db(app: FastAPI) -> Database:
-    database: Database = app.state.db
-    return database
-
-
-@pytest_asyncio.fixture(scope="module")
-async def staff(anon: httpx.AsyncClient, admin_headers: dict[str, str]) -> Staff:
-    return await make_staff(anon, admin_headers)
+# The session's app, clients, staff and `db` on a database of this module's own: its delivery
+# runs would otherwise spend their budget on the other tests' messages (tests/support/own_app.py).
+settings, app, anon, admin_headers, client, db, staff = own_app.OWN_APP_FIXTURES
 
 
 @pytest_asyncio.fixture(scope="module")

@@ -23,6 +23,7 @@ from services.sla_worker.delivery.run import run_deliveries
 from shared.db.engine import Database
 from shared.domain.webhook_secrets import webhook_message_id
 from tests.conftest import Staff
+from tests.support import own_app
 from tests.support.factories import complaint_body, mobile
 from tests.support.flow import Flow
 from tests.support.principals import create_user
@@ -40,6 +41,10 @@ from tests.worker.test_deliveries_receivers import (
     topic,
     webhook_row,
 )
+
+# The session's app, clients, staff and `db` on a database of this module's own: its delivery
+# runs would otherwise spend their budget on the other tests' messages (tests/support/own_app.py).
+settings, app, anon, admin_headers, client, db, staff = own_app.OWN_APP_FIXTURES
 
 
 @pytest_asyncio.fixture(autouse=True)

@@ -17,6 +17,7 @@ from sqlalchemy import text
 from services.sla_worker.delivery.run import run_deliveries
 from shared.db.engine import Database
 from tests.conftest import Staff
+from tests.support import own_app
 from tests.support.factories import complaint_body, mobile
 from tests.support.resolution import INTERNAL, PROGRESS, RESULT, SOLUTION, resolve_through_api
 from tests.worker.test_deliveries_receivers import Receiver, isolate_subscriptions
@@ -29,6 +30,11 @@ LATER = [
     "result_notice",
     "survey_invitation",
 ]
+
+
+# The session's app, clients, staff and `db` on a database of this module's own: its delivery
+# runs would otherwise spend their budget on the other tests' messages (tests/support/own_app.py).
+settings, app, anon, admin_headers, client, db, staff = own_app.OWN_APP_FIXTURES
 
 
 @pytest_asyncio.fixture(autouse=True)

@@ -24,8 +24,13 @@ from shared.config import Settings
 from shared.db.engine import Database
 from shared.local_sink import SunkMessage, write_message
 from tests.conftest import FULL_INTEGRATION_SCOPES, make_settings
+from tests.support import own_app
 from tests.support.factories import complaint_body, mobile
 from tests.support.principals import ADMIN_PASSWORD, ADMIN_USERNAME, create_key, sign_in
+
+# The session's app, clients, staff and `db` on a database of this module's own: its delivery
+# runs would otherwise spend their budget on the other tests' messages (tests/support/own_app.py).
+settings, app, anon, admin_headers, client, db, staff = own_app.OWN_APP_FIXTURES
 
 
 @pytest.fixture(scope="module")
