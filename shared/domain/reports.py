@@ -9,7 +9,6 @@ Nothing here reads the clock or a database.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -98,17 +97,6 @@ class Period:
 
 def period_for(kind: ReportKind) -> PeriodUnit:
     return PeriodUnit.WEEK if kind is ReportKind.WEEKLY else PeriodUnit.MONTH
-
-
-def percentile(values: Sequence[float], q: float) -> float | None:
-    """The q-quantile (0..1) by linear interpolation between closest ranks (PostgreSQL's
-    `percentile_cont`, Excel's PERCENTILE.INC); None for no values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 def rate(part: int, whole: int) -> float | None:

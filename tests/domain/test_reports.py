@@ -17,7 +17,6 @@ from shared.domain.reports import (
     WorkingClock,
     due_periods,
     pareto,
-    percentile,
     release_at,
 )
 
@@ -41,12 +40,6 @@ def test_a_month_is_a_calendar_month() -> None:
     assert (february.first, february.last) == (date(2028, 2, 1), date(2028, 2, 29))
     assert Period.month_of(date(2026, 1, 31)).previous().first == date(2025, 12, 1)
     assert february.label == "2028年2月"
-
-
-def test_percentile_interpolates_like_percentile_cont() -> None:
-    assert percentile([], 0.5) is None
-    assert percentile([2.0, 20 / 9], 0.5) == 19 / 9
-    assert percentile([1.0, 2.0, 3.0, 4.0], 0.9) == 3.7
 
 
 def test_pareto_ranks_with_share_and_cumulative_share() -> None:
