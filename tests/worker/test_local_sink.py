@@ -9,6 +9,7 @@ import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -71,22 +72,7 @@ async def test_customer_messages_go_to_the_sink_and_its_page(
         )
         assert created.status_code == 201, created.text
         reference = created.json()["reference"]
-        runtime = DeliveryRuntime(
-            db=db,
-            http=new_webhook_client(),
-            config=DeliveryConfig(smtp=None, company_name="示例电器"),
-            worker_id="local",
-            sink=LocalSink(sink_dir),
-        )
-        try:
-            await run_deliveries(runtime)
-        finally:
-            await runtime.aclose()
-            await runtime.http.aclose()
-
-        lines = [
-            json.loads(line) for line in (sink_dir / "messages.jsonl").read_text().splitlines()
-        ]
+        lines = await deliver_to_sink(db, sink_dir)
         mine = [m for m in lines if reference in m["body"]]
         assert len(mine) == 1, lines
         assert mine[0]["channel"] == "sms"
@@ -122,3 +108,21 @@ async def test_the_sink_page_is_for_this_machine_and_make_run_only(
         assert (await stranger.get("/dev/sink")).status_code == 404
     async with _client(app) as deployed:  # no KESU_LOCAL_SINK_DIR: as in a deployment
         assert (await deployed.get("/dev/sink")).status_code == 404
+
+
+async def deliver_to_sink(db: Database, sink_dir: Path) -> list[dict[str, Any]]:
+    """One delivery run as `make run`'s worker runs it (no gateways, the local sink at
+    `sink_dir`); the sink's lines after it."""
+    runtime = DeliveryRuntime(
+        db=db,
+        http=new_webhook_client(),
+        config=DeliveryConfig(smtp=None, company_name="示例电器"),
+        worker_id="local",
+        sink=LocalSink(sink_dir),
+    )
+    try:
+        await run_deliveries(runtime)
+    finally:
+        await runtime.aclose()
+        await runtime.http.aclose()
+    return [json.loads(line) for line in (sink_dir / "messages.jsonl").read_text().splitlines()]

@@ -7,7 +7,6 @@ the week's reports here must not add recipients to another module's runs."""
 from __future__ import annotations
 
 import io
-import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -21,16 +20,13 @@ import pytest_asyncio
 from fastapi import FastAPI
 
 from services.intake_api.app import create_app
-from services.sla_worker.delivery import new_webhook_client
-from services.sla_worker.delivery.run import run_deliveries
-from services.sla_worker.delivery.runtime import DeliveryConfig, DeliveryRuntime
-from services.sla_worker.delivery.sink import LocalSink
 from shared.application.bootstrap import Collaborators
 from shared.application.report_schedule import produce_due_reports
 from shared.db.engine import Database
 from tests.conftest import make_settings
 from tests.support.principals import ADMIN_PASSWORD, ADMIN_USERNAME, STAFF_PASSWORD, sign_in
 from tests.support.servers import Servers
+from tests.worker.test_local_sink import deliver_to_sink
 
 MONDAY_0900 = datetime(2026, 11, 30, 1, 0, 5, tzinfo=UTC)  # 09:00 Asia/Shanghai
 XLSX = "投诉周报_2026-11-23.xlsx"
@@ -86,22 +82,7 @@ async def test_report_mails_reach_the_sink_with_their_attachments(
         assert "2026-11-23" in {p.period.first.isoformat() for p in made}
 
         # The worker's deliveries as `make run` runs them: no SMTP server, the local sink.
-        runtime = DeliveryRuntime(
-            db=db,
-            http=new_webhook_client(),
-            config=DeliveryConfig(smtp=None, company_name="示例电器"),
-            worker_id="local",
-            sink=LocalSink(sink_dir),
-        )
-        try:
-            await run_deliveries(runtime)
-        finally:
-            await runtime.aclose()
-            await runtime.http.aclose()
-
-        lines = [
-            json.loads(line) for line in (sink_dir / "messages.jsonl").read_text().splitlines()
-        ]
+        lines = await deliver_to_sink(db, sink_dir)
         (mail,) = [m for m in lines if m["to"] == email and "2026-11-23" in (m["subject"] or "")]
         assert mail["channel"] == "email"
         assert "投诉周报" in mail["subject"]
