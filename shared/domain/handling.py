@@ -1122,9 +1122,11 @@ def available_actions(state: ComplaintState, ctx: Context) -> list[Action]:
     in_status = allowed_actions(state.status)
     for action in COMMANDS:
         # Two of check's own conditions first, without raising: most actions fail one of them,
-        # and an exception per action would cost most of the dry run.
-        roles = action_roles(action, ctx.rules.closure)
-        if action not in in_status or not ctx.principal.has_role(*roles):
+        # and an exception per action would cost most of the dry run. The status first: it
+        # rules out most actions, and their roles need not be worked out.
+        if action not in in_status:
+            continue
+        if not ctx.principal.has_role(*action_roles(action, ctx.rules.closure)):
             continue
         try:
             check(state, action, ctx)

@@ -14,7 +14,6 @@ from typing import Annotated
 from pydantic import (
     BaseModel,
     ConfigDict,
-    EmailStr,
     Field,
     HttpUrl,
     StrictBool,
@@ -27,6 +26,7 @@ from shared.domain.errors import FieldError, InvalidInput
 from shared.domain.values import (
     Code,
     ComplaintText,
+    Email,
     Identifier,
     IsoDate,
     IsoDateTime,
@@ -51,7 +51,7 @@ class Customer(BaseModel):
         description="Phone number; Chinese numbers without +86 are accepted. Stored as E.164.",
         examples=["13812345678"],
     )
-    email: EmailStr | None = Field(default=None, max_length=254)
+    email: Email | None = Field(default=None, max_length=254)
     address: MediumText | None = None
     customer_type: CustomerType = CustomerType.CONSUMER
     id_number: Annotated[str, Field(pattern=r"^[0-9A-Za-z]{6,32}$")] | None = Field(

@@ -110,8 +110,10 @@ async def act(
             conn, collab.caches, principal, [row], now=now, more_ids=new_assignees
         )
 
-        def present_row(new_row: dict[str, Any]) -> Answer:
-            return present({**new_row, "subject_user_id": row["subject_user_id"]}, viewer)
+        def present_row(new_row: dict[str, Any], new_state: ComplaintState) -> Answer:
+            return present(
+                {**new_row, "subject_user_id": row["subject_user_id"]}, viewer, new_state
+            )
 
         try:
             await change_complaints(

@@ -79,7 +79,9 @@ def _endpoint(action: Action, command_type: type[Command]) -> Callable[..., Awai
             command,
             if_match=if_match,
             audit=audit,
-            present=lambda row, viewer: ComplaintOut.from_row(row, viewer=viewer),
+            present=lambda row, viewer, state: ComplaintOut.from_row(
+                row, viewer=viewer, state=state
+            ),
         )
         return json_response(out, 200, {"ETag": etag(out.version)})
 

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from services.intake_api.paging import Page, PageQuery
 from shared.db.complaints import state_from_row
 from shared.domain.access import Principal, mask_customer, sees_contact_data
-from shared.domain.complaint import Actor, ActorKind
+from shared.domain.complaint import Actor, ActorKind, ComplaintState
 from shared.domain.enums import (
     Category,
     CauseClass,
@@ -256,13 +256,20 @@ class ComplaintOut(BaseModel):
     )
 
     @classmethod
-    def from_row(cls, row: dict[str, Any], *, viewer: Viewer) -> ComplaintOut:
+    def from_row(
+        cls, row: dict[str, Any], *, viewer: Viewer, state: ComplaintState | None = None
+    ) -> ComplaintOut:
         """The complaint as a principal may see it: contact data masked unless the viewer sees
-        contact data, identity numbers always masked (the reveal call shows them)."""
+        contact data, identity numbers always masked (the reveal call shows them).
+
+        `state`: the row's state when the caller holds it (a change just decided, whose row is
+        `row_from_state(state)`): reading it back from the row would validate the whole
+        complaint again (its e-mail address included) on every registration and action."""
         contact_visible = viewer.contact_visible
         data = dict(row)
         ctx = Context(principal=viewer.principal, now=viewer.now, rules=viewer.rules)
-        data["allowed_actions"] = [a.slug for a in available_actions(state_from_row(row), ctx)]
+        state = state if state is not None else state_from_row(row)
+        data["allowed_actions"] = [a.slug for a in available_actions(state, ctx)]
         actor = {"kind": data.pop("created_by_kind"), "id": data.pop("created_by_id")}
         data["created_by"] = ActorView.of(actor, viewer.names)
         if data.get("assignee_id") is not None:

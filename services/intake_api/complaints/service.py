@@ -80,8 +80,9 @@ class IdempotencyKeyReused(DomainError):
 
 
 Answer = TypeVar("Answer")
-# Builds the caller's answer from a complaint's projection row (the router's view of it).
-Present = Callable[[dict[str, Any], Viewer], Answer]
+# Builds the caller's answer from a complaint's projection row (the router's view of it), and
+# from its state when the caller holds it (a change just decided; None: the row was read).
+Present = Callable[[dict[str, Any], Viewer, ComplaintState | None], Answer]
 
 
 async def viewer_for(
@@ -123,14 +124,15 @@ class Registration(Generic[Answer]):
 
 
 def presenting(
-    present: Callable[[dict[str, Any]], Answer], answers: list[Answer]
+    present: Callable[[dict[str, Any], ComplaintState], Answer], answers: list[Answer]
 ) -> Callable[..., None]:
     """A `before_write` for `change_complaints`: the answer to the caller is built from the
     new state before the change is written, so an answer that cannot be built writes nothing
-    (the caller gets an error and no complaint stands behind it)."""
+    (the caller gets an error and no complaint stands behind it). The state goes along with
+    its row: the answer need not read it back from the row."""
 
     def build(states: Sequence[ComplaintState]) -> None:
-        answers.extend(present(repo.row_from_state(state)) for state in states)
+        answers.extend(present(repo.row_from_state(state), state) for state in states)
 
     return build
 
@@ -194,8 +196,8 @@ async def register(
             conn, caches, principal, [], now=now, more_ids=_ids(principal.actor.id)
         )
 
-        def answer(row: dict[str, Any]) -> Answer:
-            return present(row, viewer)
+        def answer(row: dict[str, Any], state: ComplaintState | None = None) -> Answer:
+            return present(row, viewer, state)
 
         facts = _Intake(
             intake=intake,
