@@ -244,8 +244,9 @@ def like_pattern(term: str) -> str:
 
 def event_text(event: Event) -> str | None:
     """The free text an event adds to the complaint's search document (notes, replies to the
-    customer, contact summaries, reasons), or None."""
-    payload = event.payload()
+    customer, contact summaries, reasons), or None. Only those fields are dumped: a
+    registration's payload holds the whole intake, and this runs for every event written."""
+    payload = event.model_dump(mode="json", include=set(EVENT_TEXT_FIELDS))
     parts = [v for k in EVENT_TEXT_FIELDS if isinstance(v := payload.get(k), str) and v]
     return " ".join(parts) if parts else None
 
