@@ -16,7 +16,8 @@ A raw ASGI app (no framework, no validation) on one asyncpg pool of the API's si
 - `POST /same-write/complaints`: the same write a registration does, in ONE statement of
   data-modifying CTEs (`SAME_WRITE`, fed by one JSON document): the complaints row with every
   column a registration sets, its `complaint.registered` event, the audit entry, the outbox rows
-  (the webhook, and the customer's acknowledgement unless `notify_customer` is false), the
+  (the webhook when a subscription is active, and the customer's acknowledgement unless
+  `notify_customer` is false), the
   deadlines a level-1 registration plans (the acknowledgement met at once when it is sent), and
   one idempotency_keys row per `Idempotency-Key` header and phone `channel_meta.call_id`. The
   values are computed cheaply: the intake's JSON completed with its defaults' null fields, level
@@ -299,6 +300,12 @@ ORDER BY array_position(ARRAY[
 ], stage)
 """
 CALENDAR_VERSION = "SELECT version FROM calendars WHERE code = 'default'"
+# Whether the webhook row is written: a registration queues its event only when an active
+# subscription wants it (shared.domain.notify.WebhookInterest; "*" or the family stands for it).
+ANY_SUBSCRIPTION = (
+    "SELECT EXISTS (SELECT 1 FROM webhook_subscriptions WHERE active AND deleted_at IS NULL)"
+)
+_webhooks = {"wanted": True}
 
 # The intake as a registration stores it: every optional field present (null when not given).
 CUSTOMER = {
@@ -377,6 +384,7 @@ async def _prepare_same_write(conn: asyncpg.Connection) -> None:
     day = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y%m%d")
     _reference_prefix = f"SW-{day}-"  # the width of a KS-YYYYMMDD-NNNNNN reference
     _calendar_version = await conn.fetchval(CALENDAR_VERSION) or 1
+    _webhooks["wanted"] = bool(await conn.fetchval(ANY_SUBSCRIPTION))
 
 
 async def _deadline_plan(kind: str, category: str, channel: str) -> list[asyncpg.Record]:
@@ -475,7 +483,7 @@ async def register_same_write(
         "complaint_id": complaint_id,
         "event_seq": 1,
     }
-    outbox = [
+    webhook = [
         {
             **message,
             "kind": "webhook",
@@ -497,6 +505,7 @@ async def register_same_write(
             "recipient_user_id": None,
         }
     ]
+    outbox = webhook if _webhooks["wanted"] else []
     if intake["notify_customer"]:
         outbox.append(
             {

@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 from shared.config import Settings
 from shared.db.calendars import CalendarCache, calendar_cache
 from shared.db.engine import Database
+from shared.db.notifications import WebhookInterestCache, webhook_interest_cache
 from shared.db.rule_sets import RulesCache, rules_cache
 from shared.db.sla import PolicyCache, policy_cache
 from shared.storage import Storage, build_storage
@@ -28,12 +29,14 @@ SurveyUrl = Callable[[uuid.UUID, str], str]
 
 @dataclass(frozen=True)
 class Caches:
-    """The process caches of what changes rarely: the business calendar, the SLA policies and
-    the rule sets. Each re-reads when its version in the database changes."""
+    """The process caches of what changes rarely: the business calendar, the SLA policies, the
+    rule sets and what the webhook subscriptions want. Each re-reads when its version in the
+    database changes."""
 
     calendars: CalendarCache = calendar_cache
     policies: PolicyCache = policy_cache
     rules: RulesCache = rules_cache
+    webhooks: WebhookInterestCache = webhook_interest_cache
 
 
 @dataclass(frozen=True)

@@ -240,6 +240,7 @@ async def _derive(
         planned=[p for p in plan.planned if p.stage not in plan.met_on_plan],
         calendar=loaded.calendar,
         before=before,
+        webhooks=await caches.webhooks.get(conn),
     )
     planned = []
     for p in plan.planned:

@@ -205,24 +205,15 @@ async def ensure_reference_sequence(conn: AsyncConnection, day: date) -> None:
 
 
 # The group's candidates (集体投诉): the oldest complaints about the same product model
-# (case-folded) or batch within the window, each side read from its index in date order (an OR
-# of the two would read every complaint about the model to sort them: hundreds in a wave of
-# calls about one washing machine). The customer is named by phone, else email, else the
-# complaint itself. Each side in its index's order ((model, created_at), (batch, created_at)):
-# read from the index a row at a time, whatever the statistics say.
-_GROUP_SIDE = (
-    "SELECT id, group_id, created_at,"
-    "  coalesce(customer_phone, lower(customer ->> 'email'), CAST(id AS text)) AS customer"
-    " FROM complaints WHERE {column} = CAST(${param} AS text) AND created_at >= $7"
-    " AND kind = 'complaint' ORDER BY created_at LIMIT $8"
-)
+# (case-folded) or batch within the window, at most `GROUP_CANDIDATES_MAX`, each side read from
+# its index ((model, created_at), (batch, created_at)) in date order, a row at a time, by
+# `kesu_group_candidates` (migration 0052: bitmap scans off inside it, so a model the statistics
+# do not know yet is not read whole and sorted). The customer is named by phone, else email,
+# else the complaint itself.
 _INTAKE_LOOKUP = (
     "WITH candidates AS MATERIALIZED ("
-    "  SELECT id, group_id, created_at, customer FROM ("
-    f"   ({_GROUP_SIDE.format(column='product_model_key', param=5)})"
-    "    UNION "
-    f"   ({_GROUP_SIDE.format(column='product_batch', param=6)})"
-    "  ) AS side ORDER BY created_at, id LIMIT $8"
+    "  SELECT id, group_id, created_at, customer FROM kesu_group_candidates("
+    "    CAST($5 AS text), CAST($6 AS text), $7, $8)"
     ")"
     " SELECT nextval(CAST(CAST($1 AS text) AS regclass)) AS number, ("
     "  SELECT coalesce(json_agg(json_build_object("
@@ -278,6 +269,29 @@ class IntakeLookup:
     group: GroupRows  # the group's candidates (none when `group` was not asked)
 
 
+def _lookup_params(
+    day: date,
+    *,
+    phone: str | None,
+    since: datetime,
+    email: str | None,
+    group: GroupQuery | None,
+) -> tuple[Any, ...]:
+    """`_INTAKE_LOOKUP`'s parameters ($1 … $9)."""
+    asked = group or GroupQuery(model=None, batch=None, since=since, customer="", limit=0)
+    return (
+        _sequence_name(day),
+        phone,
+        since,
+        email,
+        asked.model.casefold() if asked.model else None,
+        asked.batch,
+        asked.since,
+        asked.limit,
+        asked.customer,
+    )
+
+
 async def intake_lookup(
     conn: AsyncConnection,
     day: date,
@@ -295,18 +309,7 @@ async def intake_lookup(
 
     `conn` must be in autocommit mode (a failed nextval must not poison a transaction).
     """
-    asked = group or GroupQuery(model=None, batch=None, since=since, customer="", limit=0)
-    params = (
-        _sequence_name(day),
-        phone,
-        since,
-        email,
-        asked.model.casefold() if asked.model else None,
-        asked.batch,
-        asked.since,
-        asked.limit,
-        asked.customer,
-    )
+    params = _lookup_params(day, phone=phone, since=since, email=email, group=group)
     try:
         (row,) = await fetch(conn, _INTAKE_LOOKUP, *params)
     except UndefinedTableError:

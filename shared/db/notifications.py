@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import BigInteger, cast, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.db.cache import TableCache
 from shared.db.tables import (
     DeliveryAttempt,
     NotificationTemplate,
@@ -18,6 +19,7 @@ from shared.db.tables import (
     WebhookSubscription,
     table_of,
 )
+from shared.domain.notify import WebhookInterest
 
 subscriptions = table_of(WebhookSubscription)
 templates = table_of(NotificationTemplate)
@@ -45,6 +47,31 @@ def _one(row: Any) -> dict[str, Any] | None:
 
 async def insert_subscription(conn: AsyncConnection, values: dict[str, Any]) -> None:
     await conn.execute(insert(subscriptions).values(**values))
+
+
+async def webhook_interest(conn: AsyncConnection) -> WebhookInterest:
+    """The event patterns of the active subscriptions (no cache)."""
+    stmt = select(subscriptions.c.event_types).where(
+        subscriptions.c.active, subscriptions.c.deleted_at.is_(None)
+    )
+    return WebhookInterest(
+        frozenset(str(p) for (patterns,) in await conn.execute(stmt) for p in patterns)
+    )
+
+
+class WebhookInterestCache(TableCache[WebhookInterest]):
+    """What the webhook subscriptions want, re-read when a subscription is added or changed
+    (every change stamps `updated_at`, the worker's 410 too): checked at most every
+    `recheck_after` seconds, at once in the process that made the change (`invalidate` after
+    its commit). So another process queues a new subscription's events from at most that many
+    seconds after it is created; one it no longer wants costs a row the fan-out skips."""
+
+    def __init__(self, *, recheck_after: float = 5.0) -> None:
+        stamp = cast(func.extract("epoch", subscriptions.c.updated_at) * 1_000_000, BigInteger)
+        super().__init__(stamp, webhook_interest, recheck_after=recheck_after)
+
+
+webhook_interest_cache = WebhookInterestCache()
 
 
 async def get_subscription(

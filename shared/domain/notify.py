@@ -1,6 +1,7 @@
 """Who is told what when a complaint changes (通知, SPEC §5): the outbox rows an event owes.
 
-Every event goes to webhook subscribers (ids and non-personal fields only). Customers hear of
+Every event some webhook subscription wants goes to its subscribers (ids and non-personal fields
+only; `WebhookInterest`: an event nobody subscribed to is not queued at all). Customers hear of
 registration (with the 受理号, unless the channel says not to: `notify_customer`), progress
 replies, the solution, the result and the survey; staff hear of assignments and escalations,
 and level-3 cases alert management at once. Staff alerts that are not urgent wait for working
@@ -64,6 +65,31 @@ class StaffDirectory:
             for user_id, dept in self.by_role.get(role, ())
             if dept is None or department is None or dept == department
         ]
+
+
+@dataclass(frozen=True)
+class WebhookInterest:
+    """The event types the active webhook subscriptions want, as their patterns: a type
+    ("complaint.escalated"), a family ("complaint.*") or everything ("*"); `None`: every event
+    (whoever does not know the subscriptions).
+
+    An event no subscription wants gets no outbox row: the worker would only mark it skipped,
+    a row written, indexed and updated again for every event of every complaint when nobody
+    subscribes (issue 16). The worker's fan-out (shared.db.outbox) matches the same rule in SQL
+    and stays the judge of who gets a row that was queued."""
+
+    patterns: frozenset[str] | None = None
+
+    def wants(self, topic: str) -> bool:
+        if self.patterns is None:
+            return True
+        return any(
+            p == "*" or p == topic or (p.endswith(".*") and topic.startswith(p[:-1]))
+            for p in self.patterns
+        )
+
+
+EVERY_EVENT = WebhookInterest()
 
 
 def webhook_payload(state: ComplaintState, event: Event, meta: EventMeta) -> dict[str, Any]:
@@ -273,8 +299,10 @@ def notices(
     planned: Sequence[PlannedDeadline] = (),
     calendar: BusinessCalendar | None = None,
     before: ComplaintState | None = None,
+    webhooks: WebhookInterest = EVERY_EVENT,
 ) -> None:
     """Add to `outbox` what each event of a change owes; `states[i]` is the state after event i.
+    `webhooks`: the events the webhook subscriptions want (the others are not queued).
     `planned` are the deadlines the change planned (the acknowledgement lists them);
     `calendar` dates the answer promised to a customer whose case is late; `before` is the
     state the change started from (None for a registration)."""
@@ -283,8 +311,9 @@ def notices(
     grouped = any(isinstance(event, GroupLinked) for event, _ in stamped)
     for (event, meta), state in zip(stamped, states, strict=True):
         held_by, previous_assignee = previous_assignee, state.assignee_id
-        outbox.webhook(state, event, meta)
         topic = event.type
+        if webhooks.wants(topic):
+            outbox.webhook(state, event, meta)
         if isinstance(event, Assigned) and state.assignee_id not in (None, held_by):
             _handler_notice(outbox, state, meta, staff)
         if isinstance(event, DeadlineBreached) and event.tell_customer_within and calendar:

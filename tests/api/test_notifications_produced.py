@@ -1,5 +1,6 @@
 """What complaint changes put in the outbox, in the same statement as their events: webhooks for
-every event, the customer's messages, staff alerts by tier, recusal respected."""
+every event (a subscriber of "*" wants them all), the customer's messages, staff alerts by tier,
+recusal respected. Events nobody subscribed to: tests/api/test_webhook_interest.py."""
 
 from __future__ import annotations
 
@@ -7,12 +8,25 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest_asyncio
 from sqlalchemy import text
 
 from shared.db.engine import Database
 from tests.conftest import Staff
+from tests.support import own_app
 from tests.support.factories import complaint_body
 from tests.support.flow import Flow, register
+
+# A database of this module's own, where one subscriber wants every event: the session's
+# database has whatever subscriptions other tests left (tests/support/own_app.py).
+settings, app, anon, admin_headers, client, db, staff = own_app.OWN_APP_FIXTURES
+
+
+@pytest_asyncio.fixture(scope="module", autouse=True)
+async def subscriber_of_everything(anon: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
+    body = {"description": "全部事件", "url": "https://hooks.example.com/all", "event_types": ["*"]}
+    created = await anon.post("/api/v1/webhook-subscriptions", json=body, headers=admin_headers)
+    assert created.status_code == 201, created.text
 
 
 async def _outbox(db: Database, complaint_id: str) -> list[dict[str, Any]]:

@@ -51,7 +51,11 @@ async def make_runtime(
     opened: list[DeliveryRuntime] = []
 
     def make(
-        *, per_recipient: str = "100/hour", sms: SmsGateway | None = None, **overrides: Any
+        *,
+        per_recipient: str = "100/hour",
+        global_cap: str = "10000/minute",
+        sms: SmsGateway | None = None,
+        **overrides: Any,
     ) -> DeliveryRuntime:
         """`sms`: another gateway adapter than the HTTP one posting to the receiver."""
         config: dict[str, Any] = {
@@ -84,7 +88,7 @@ async def make_runtime(
                 settings.require_redis_url(),
                 key_secret=b"test-caps-secret-0123456789",
                 per_recipient=per_recipient,
-                global_cap="10000/minute",
+                global_cap=global_cap,
                 key_prefix=f"{settings.redis_prefix}:ratecap:{uuid.uuid4().hex[:6]}",
             ),
             _owned=[sms_client],

@@ -314,6 +314,39 @@ async def test_customer_acknowledgement_by_sms_resolves_the_phone_at_send_time(
     assert phone not in str(attempt)
 
 
+async def test_a_full_global_send_cap_leaves_messages_unclaimed(
+    db: Database, client: httpx.AsyncClient, receiver: Receiver, make_runtime: Any
+) -> None:
+    """The cap has room for two: two are sent, the others stay as they were — pending, due,
+    never leased nor deferred (no row written while they wait) — and go in a later run."""
+    complaints = [
+        await registered(client, db, customer={"name": "王芳", "phone": mobile()}) for _ in range(5)
+    ]
+    rows = [
+        message_row("complaint_acknowledged", audience="customer", complaint_id=c["id"])
+        for c in complaints
+    ]
+    ids = await insert_outbox(db, rows)
+    before = await outbox_rows(db, ids)
+    runtime = make_runtime(global_cap="2/minute")
+    totals = await run_deliveries(runtime)
+    assert totals.get("message_delivered") == 2
+    assert "message_deferred" not in totals
+    after = await outbox_rows(db, ids)
+    waiting = [oid for oid in ids if after[oid]["status"] == "pending"]
+    assert len(waiting) == 3
+    for oid in waiting:  # untouched: the same row as before the run
+        assert after[oid] == before[oid]
+
+    # The cap is full: a run claims nothing at all.
+    assert not any((await run_deliveries(runtime)).values())
+    assert await outbox_rows(db, waiting) == {oid: before[oid] for oid in waiting}
+
+    # Room again (another worker's cap here): the rest go, in order.
+    await run_deliveries(make_runtime(global_cap="10/minute"))
+    assert {r["status"] for r in (await outbox_rows(db, ids)).values()} == {"delivered"}
+
+
 async def test_customer_without_phone_gets_email(
     db: Database, client: httpx.AsyncClient, smtp: tuple[int, Inbox], make_runtime: Any
 ) -> None:

@@ -25,6 +25,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from shared.db.engine import Database, json_dumps
+from shared.db.notifications import webhook_interest_cache
 from shared.domain.webhook_secrets import new_webhook_secret
 from tests.support.factories import complaint_body
 
@@ -259,6 +260,7 @@ async def insert_subscription(
                 "now": now,
             },
         )
+    webhook_interest_cache.invalidate()  # as the API does after saving one
     return sid
 
 

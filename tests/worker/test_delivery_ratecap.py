@@ -67,6 +67,16 @@ async def test_per_recipient_cap(caps: SendCaps) -> None:
     assert await caps.acquire("+8613900139000") is None  # other recipients are unaffected
 
 
+async def test_room_is_what_the_global_cap_has_left(caps: SendCaps) -> None:
+    assert await caps.room() == 5
+    assert await caps.acquire("+8613800138000") is None
+    assert await caps.reserve(2)
+    assert await caps.room() == 2
+    assert await caps.reserve(2)
+    assert await caps.room() == 0
+    assert await caps.acquire("+8613900139000") is not None  # full indeed
+
+
 async def test_global_cap(caps: SendCaps) -> None:
     for n in range(5):
         assert await caps.acquire(f"user{n}@example.com") is None

@@ -139,7 +139,12 @@ async def create_subscription(
     response: Response,
 ) -> SubscriptionCreated:
     """The URL must be http(s) and public: loopback, link-local and private addresses are
-    refused unless KESU_WEBHOOK_ALLOW permits them; it is checked again at every delivery."""
+    refused unless KESU_WEBHOOK_ALLOW permits them; it is checked again at every delivery.
+
+    Events are queued only for what some active subscription wants: a new subscription receives
+    the events of changes made from the moment it is saved — in the API process that saved it —
+    and within 5 seconds in every other process (the SLA worker's own events, other API
+    replicas). Events from before are not sent to it."""
     row, secret = await subscriptions.create_subscription(
         db,
         settings,

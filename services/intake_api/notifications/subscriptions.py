@@ -76,6 +76,7 @@ async def create_subscription(
             details={"host": _host(url), "event_types": values["event_types"]},
         )
         await audit_log.append(conn, [record])
+    repo.webhook_interest_cache.invalidate()  # its events are queued from now on
     return values, secret
 
 
@@ -125,6 +126,7 @@ async def update_subscription(
         )
         await audit_log.append(conn, [record])
         row = await repo.get_subscription(conn, subscription_id)
+    repo.webhook_interest_cache.invalidate()  # its patterns or its being active may have changed
     assert row is not None
     return row
 
@@ -187,3 +189,4 @@ async def delete_subscription(
             details={"pending_deliveries_skipped": skipped},
         )
         await audit_log.append(conn, [record])
+    repo.webhook_interest_cache.invalidate()

@@ -6,6 +6,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -40,8 +41,17 @@ async def deliver_messages(runtime: DeliveryRuntime) -> list[str]:
     """One batch of due messages; returns a label per message (delivered, retry, dead,
     not_configured, …). Messages for a channel this worker has no gateway for are set aside
     at once, together, in one statement: they wait as `not_configured`, unclaimed, instead of
-    coming back on the retry schedule."""
+    coming back on the retry schedule.
+
+    No more are claimed than the global send cap has room for now: when it is full the due
+    messages wait, unclaimed and unwritten, for a run that finds room (every 2 s), rather than
+    being claimed and deferred one batch after another."""
+    room = await _global_room(runtime)
+    if room == 0:
+        return []
     lease = runtime.lease()
+    if room is not None and room < lease.limit:
+        lease = replace(lease, limit=room)
     token = lease.token
     async with runtime.db.connect() as conn:
         rows = await repo.claim_messages(conn, lease)
@@ -212,6 +222,17 @@ async def _deliver_one(
     )
     await _settle(runtime, settler, row, token, settlement, attempt)
     return "retry" if settlement.status == "pending" else settlement.status
+
+
+async def _global_room(runtime: DeliveryRuntime) -> int | None:
+    """The global send cap's free slots now; None: no caps, or Redis away (each send then
+    asks for its own slot, and is deferred while Redis is away)."""
+    if runtime.caps is None:
+        return None
+    try:
+        return await runtime.caps.room()
+    except (RedisError, OSError):
+        return None
 
 
 async def _reserve(runtime: DeliveryRuntime, sends: int) -> int:

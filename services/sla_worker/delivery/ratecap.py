@@ -84,6 +84,13 @@ class SendCaps:
             return False
         return await self._limiter.hit(self._global, "global", cost=sends)
 
+    async def room(self) -> int:
+        """The global cap's slots free now (a claim takes no more messages than that: a message
+        claimed only to be deferred is a row written for nothing, again at every run while
+        the cap stays full)."""
+        stats = await self._limiter.get_window_stats(self._global, "global")
+        return max(0, int(stats.remaining))
+
     async def _wait(self, item: RateLimitItem, *identifiers: str) -> timedelta:
         stats = await self._limiter.get_window_stats(item, *identifiers)
         # `limits` stamps entries with this process's clock, so compare with the same clock.
