@@ -21,6 +21,7 @@ Records are shown only to those who need them:
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -70,8 +71,10 @@ class Principal:
     def user_id(self) -> uuid.UUID | None:
         return uuid.UUID(self.id) if self.kind is ActorKind.USER else None
 
-    @property
+    @functools.cached_property
     def actor(self) -> Actor:
+        """Built once per principal (an immutable model): a request asks for it several times,
+        and the authenticator keeps the principal of a key or user between requests."""
         return Actor(kind=self.kind, id=self.id)
 
     def has_role(self, *roles: Role) -> bool:
