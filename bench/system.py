@@ -4,6 +4,7 @@
     .venv/bin/python bench/system.py --rounds 3           # medians of three rounds
     .venv/bin/python bench/system.py --api-processes 2 --workers 2
     .venv/bin/python bench/system.py --profile /tmp/prof   # py-spy stacks of the API, workers
+    .venv/bin/python bench/system.py --send-cap 100000/minute  # every acknowledgement sent
 
 Starts the system the way `make run` does — `python -m services.devstack run` on a fresh data
 directory of its own (deleted at the end): the embedded PostgreSQL 16 (pgserver) and Redis
@@ -214,7 +215,9 @@ def _devstack(command: str, env: dict[str, str], log_path: Path) -> subprocess.P
         )
 
 
-def start_system(data_dir: Path, *, api_processes: int, workers: int) -> System:
+def start_system(
+    data_dir: Path, *, api_processes: int, workers: int, send_cap: str | None = None
+) -> System:
     """`make run` on `data_dir`: the supervisor starts the embedded servers, migrates, and
     starts the API and one worker; each further worker is a `make worker` on the same servers."""
     log_dir = data_dir / "logs"
@@ -237,6 +240,8 @@ def start_system(data_dir: Path, *, api_processes: int, workers: int) -> System:
     )
     if api_processes > 1:
         env["WEB_CONCURRENCY"] = str(api_processes)  # uvicorn's --workers
+    if send_cap is not None:
+        env["KESU_NOTIFY_CAP_GLOBAL"] = send_cap
     system = System(
         data_dir=data_dir,
         log_dir=log_dir,
@@ -552,6 +557,7 @@ def summary(phases: list[Phase], args: argparse.Namespace) -> dict[str, Any]:
             name: out[name] <= bound for name, bound in TARGETS.items() if name in out
         }
     out["api_processes"] = args.api_processes
+    out["send_cap"] = args.send_cap or "600/minute (make run's default)"
     out["workers"] = args.workers
     out["rounds"] = args.rounds
     out["warmup_s"] = args.warmup
@@ -589,6 +595,13 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated (default 16,64)",
     )
     parser.add_argument("--no-baseline", action="store_true", help="skip the same-write baseline")
+    parser.add_argument(
+        "--send-cap",
+        default=None,
+        help="the worker's global send cap (KESU_NOTIFY_CAP_GLOBAL), e.g. 100000/minute: "
+        "make run's 600/minute sends 10 acknowledgements a second and the rest wait unclaimed, "
+        "so the worker's figure then leaves out most of their deliveries",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the data directory and logs")
     parser.add_argument(
         "--profile",
@@ -603,7 +616,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(name)s %(message)s")
     started = time.monotonic()
     with data_directory(args.keep) as data_dir:
-        system = start_system(data_dir, api_processes=args.api_processes, workers=args.workers)
+        system = start_system(
+            data_dir,
+            api_processes=args.api_processes,
+            workers=args.workers,
+            send_cap=args.send_cap,
+        )
         baseline: Server | None = None
         try:
             baseline_env = {**system.env, "DATABASE_URL": system.database_url}
