@@ -73,7 +73,8 @@ ComplaintText = Annotated[
 # Eleven bare digits of a Chinese mobile (13x to 19x), as call centres send them: what
 # `phonenumbers.parse(value, "CN")` gives for them is this number in +86, read without the
 # parser's two thirds of the work. Not 179…: the parser takes 179xx for a carrier code
-# (national_prefix_for_parsing), nor 11x/12x, which it also strips (tests/domain/test_values.py).
+# (national_prefix_for_parsing), nor 11x/12x, which it also strips
+# (tests/domain/test_phone_numbers.py).
 _BARE_CN_MOBILE = re.compile(r"1(?:[3-68-9][0-9]|7[0-8])[0-9]{8}")
 
 
