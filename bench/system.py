@@ -5,6 +5,7 @@
     .venv/bin/python bench/system.py --api-processes 2 --workers 2
     .venv/bin/python bench/system.py --profile /tmp/prof   # py-spy stacks of the API, workers
     .venv/bin/python bench/system.py --send-cap 100000/minute  # every acknowledgement sent
+    .venv/bin/python bench/system.py --models 1000000      # no 集体投诉: a model per call
 
 Starts the system the way `make run` does — `python -m services.devstack run` on a fresh data
 directory of its own (deleted at the end): the embedded PostgreSQL 16 (pgserver) and Redis
@@ -104,11 +105,15 @@ TARGETS = {  # issue 16, on a 2-core machine, one API process and one worker
 
 class PhoneCalls:
     """`POST /api/v1/complaints` requests: the docs' phone example with its own call id,
-    caller (customer) number, serial and order number each time."""
+    caller (customer) number, serial and order number each time. `models`: 1 keeps the
+    example's product model, so from the third call on every registration joins one 集体投诉
+    (a wave of calls about one washing machine); N spreads the calls over N models (a model
+    of their own each, for N above the calls made: no group forms)."""
 
-    def __init__(self, path: str, headers: list[tuple[str, str]]) -> None:
+    def __init__(self, path: str, headers: list[tuple[str, str]], *, models: int = 1) -> None:
         self.path = path
         self.headers = headers
+        self.models = models
         self.example = COMPLAINT_EXAMPLES["phone"]["value"]
         self.run = uuid.uuid4().hex[:8].upper()
         self.numbers = itertools.count(random.randrange(10**7))
@@ -122,6 +127,8 @@ class PhoneCalls:
         body["channel_meta"]["call_id"] = f"CALL-{self.run}-{n}"
         body["product"]["serial_number"] = f"SN{self.run}{n:09d}"
         body["product"]["order_number"] = f"JD{self.run}{n:09d}"
+        if self.models > 1:
+            body["product"]["model"] = f"{body['product']['model']}-{self.run}-{n % self.models}"
         return build_request("POST", self.path, body=orjson.dumps(body), headers=self.headers)
 
 
@@ -485,8 +492,8 @@ async def run_all(
         background = await machine_cpu_pct(1.0)
         print(f"machine CPU before loading (other work): {background:.0f}% of one core")
         for r in range(args.rounds):
-            calls = PhoneCalls(API_PATH, [("x-api-key", keys[f"r{r}"])])
-            same_write = PhoneCalls(SAME_WRITE_PATH, [])
+            calls = PhoneCalls(API_PATH, [("x-api-key", keys[f"r{r}"])], models=args.models)
+            same_write = PhoneCalls(SAME_WRITE_PATH, [], models=args.models)
             for c in args.concurrency:
                 phases.append(
                     await measure(
@@ -557,6 +564,7 @@ def summary(phases: list[Phase], args: argparse.Namespace) -> dict[str, Any]:
             name: out[name] <= bound for name, bound in TARGETS.items() if name in out
         }
     out["api_processes"] = args.api_processes
+    out["models"] = args.models
     out["send_cap"] = args.send_cap or "600/minute (make run's default)"
     out["workers"] = args.workers
     out["rounds"] = args.rounds
@@ -595,6 +603,13 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated (default 16,64)",
     )
     parser.add_argument("--no-baseline", action="store_true", help="skip the same-write baseline")
+    parser.add_argument(
+        "--models",
+        type=int,
+        default=1,
+        help="spread the calls over N product models (default 1: the docs' example, every "
+        "call joins one 集体投诉; e.g. 1000000: no group forms)",
+    )
     parser.add_argument(
         "--send-cap",
         default=None,
