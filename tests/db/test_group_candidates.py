@@ -23,6 +23,7 @@ from tests.support.servers import _asyncpg_dsn
 
 NOW = datetime(2026, 12, 3, 8, tzinfo=UTC)
 MODEL = "WAVE-XQG100-B14"
+EARLIER = 20  # complaints about other models, all the statistics know
 WAVE = 780  # complaints about MODEL, registered after the statistics were taken
 LIMIT = repo.GROUP_CANDIDATES_MAX
 
@@ -51,10 +52,12 @@ def _wave(rows: list[tuple[object, ...]]) -> list[tuple[object, ...]]:
 async def wave(own_url: str) -> AsyncIterator[str]:
     conn = await asyncpg.connect(**_asyncpg_dsn(own_url))
     try:
-        rows = [g.complaint for g in Generator(n=800, months=6, seed=16, now=NOW).complaints()]
-        await conn.copy_records_to_table("complaints", records=rows[:20], columns=COLUMNS)
+        generated = Generator(n=EARLIER + WAVE, months=6, seed=16, now=NOW).complaints()
+        rows = [g.complaint for g in generated]
+        await conn.copy_records_to_table("complaints", records=rows[:EARLIER], columns=COLUMNS)
         await conn.execute("ANALYZE complaints")  # the statistics know nothing of MODEL
-        await conn.copy_records_to_table("complaints", records=_wave(rows[20:]), columns=COLUMNS)
+        about_model = _wave(rows[EARLIER:])
+        await conn.copy_records_to_table("complaints", records=about_model, columns=COLUMNS)
     finally:
         await conn.close()
     yield own_url
@@ -104,6 +107,7 @@ async def test_a_wave_about_one_model_reads_only_its_oldest_candidates_seed_002_
         assert row["group_members"] == [r["id"] for r in truth]
         # The oldest LIMIT rows (each an index entry and a row), not the whole wave: a bitmap
         # scan or a sequential one reads all WAVE of them.
+        assert WAVE > 2 * LIMIT + 10
         assert rows_read <= 2 * LIMIT + 10, rows_read
     finally:
         await conn.close()
