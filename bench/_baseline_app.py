@@ -17,9 +17,9 @@ A raw ASGI app (no framework, no validation) on one asyncpg pool of the API's si
   data-modifying CTEs (`SAME_WRITE`, fed by one JSON document): the complaints row with every
   column a registration sets, its `complaint.registered` event, the audit entry, the outbox rows
   (the webhook when a subscription is active, and the customer's acknowledgement unless
-  `notify_customer` is false), the
-  deadlines a level-1 registration plans (the acknowledgement met at once when it is sent), and
-  one idempotency_keys row per `Idempotency-Key` header and phone `channel_meta.call_id`. The
+  `notify_customer` is false), the deadlines a level-1 registration plans (the acknowledgement
+  met at once when it is sent), and one idempotency_keys row per `Idempotency-Key` header and
+  phone `channel_meta.call_id`. The
   values are computed cheaply: the intake's JSON completed with its defaults' null fields, level
   1, the department by category, a reference `SW-YYYYMMDD-NNNNNN` from a counter, deadline times
   as plain offsets from now (the winning policies are read once per kind/category/channel),
@@ -305,7 +305,6 @@ CALENDAR_VERSION = "SELECT version FROM calendars WHERE code = 'default'"
 ANY_SUBSCRIPTION = (
     "SELECT EXISTS (SELECT 1 FROM webhook_subscriptions WHERE active AND deleted_at IS NULL)"
 )
-_webhooks = {"wanted": True}
 
 # The intake as a registration stores it: every optional field present (null when not given).
 CUSTOMER = {
@@ -376,15 +375,16 @@ IDEMPOTENCY_SCOPE = f"integration:{ACTOR_ID}"
 _numbers = itertools.count(1)
 _reference_prefix = ""
 _calendar_version = 0
+_webhook_wanted = True  # whether an active subscription exists (ANY_SUBSCRIPTION)
 _plans: dict[tuple[str, str, str], list[asyncpg.Record]] = {}
 
 
 async def _prepare_same_write(conn: asyncpg.Connection) -> None:
-    global _reference_prefix, _calendar_version
+    global _reference_prefix, _calendar_version, _webhook_wanted
     day = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y%m%d")
     _reference_prefix = f"SW-{day}-"  # the width of a KS-YYYYMMDD-NNNNNN reference
     _calendar_version = await conn.fetchval(CALENDAR_VERSION) or 1
-    _webhooks["wanted"] = bool(await conn.fetchval(ANY_SUBSCRIPTION))
+    _webhook_wanted = bool(await conn.fetchval(ANY_SUBSCRIPTION))
 
 
 async def _deadline_plan(kind: str, category: str, channel: str) -> list[asyncpg.Record]:
@@ -505,7 +505,7 @@ async def register_same_write(
             "recipient_user_id": None,
         }
     ]
-    outbox = webhook if _webhooks["wanted"] else []
+    outbox = webhook if _webhook_wanted else []
     if intake["notify_customer"]:
         outbox.append(
             {
