@@ -1,5 +1,6 @@
 """Full-text search (全文检索) in SQL: the conditions a `q` adds to the complaint list, and the
-searchable text (for the exact check and the snippet), on migration 0030's functions.
+searchable text (for the exact check and the snippet), on migration 0030's functions (the texts
+named `kesu_search_*_text` since 0053).
 
 A complaint matches a query when, for every term, the bigram index has the term's grams (the
 GIN index on `search_vector`): for terms of one or two characters (漏水, 吞卡) that decides
@@ -38,13 +39,13 @@ _c = table_of(Complaint).c
 
 def main_text(c: Any) -> ColumnElement[str]:
     """The complaint's own words (`c`: the columns of `complaints` or of a subquery of it)."""
-    return func.kesu_search_main(
+    return func.kesu_search_main_text(
         c.reference, c.content, c.product, c.subject, c.desired_resolution, c.channel_meta
     )
 
 
 def handling_text(c: Any) -> ColumnElement[str]:
-    return func.kesu_search_handling(
+    return func.kesu_search_handling_text(
         c.investigation,
         c.root_cause,
         c.solution,
@@ -70,7 +71,7 @@ def _checked(
     """LIKE for the terms the grams do not decide alone, each on any of `texts` (and the
     contact text for those who may search it); None when the grams decide every term."""
     if query.contact:
-        texts = [*texts, func.kesu_search_contact(c.customer)]
+        texts = [*texts, func.kesu_search_contact_text(c.customer)]
     checks = [or_(*(_contains(t, term) for t in texts)) for term in checked_terms(query)]
     return and_(*checks) if checks else None
 

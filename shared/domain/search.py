@@ -7,7 +7,8 @@ last character; ASCII letters fold to lower case. A query is split on whitespace
 exactly as `LIKE '%term%'` would decide (the bigrams find the candidates, `LIKE` decides).
 
 The database side of the same definitions is migration 0030 (`kesu_search_grams`, the text
-functions); shared/db/search.py builds the SQL from what this module says.
+functions, named `kesu_search_*_text` since 0053); shared/db/search.py builds the SQL from what
+this module says.
 """
 
 from __future__ import annotations
@@ -201,7 +202,7 @@ def facet_tsquery(column: str, values: Sequence[object]) -> str:
 
 
 def contact_text(customer: Mapping[str, Any] | None) -> str:
-    """The customer's name and phone as the index holds them (`kesu_search_contact`)."""
+    """The customer's name and phone as the index holds them (`kesu_search_contact_text`)."""
     data = customer or {}
     return f"{data.get('name') or ''} {data.get('phone') or ''}"
 

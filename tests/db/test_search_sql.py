@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 
+import orjson
 from sqlalchemy import text
 
 from shared.db.engine import Database
@@ -70,3 +71,52 @@ async def test_candidates_never_miss_and_short_terms_are_exact(db: Database) -> 
             checked += 1
     assert found > 100
     assert checked == 400
+
+
+_COLUMN_AND_QUERY_SIDES = text(
+    "SELECT kesu_search_main(:ref, :content, CAST(:product AS jsonb), CAST(:subject AS jsonb),"
+    "  CAST(:desired AS jsonb), CAST(:meta AS jsonb)) AS main,"
+    " kesu_search_main_text(:ref, :content, CAST(:product AS jsonb), CAST(:subject AS jsonb),"
+    "  CAST(:desired AS jsonb), CAST(:meta AS jsonb)) AS main_text,"
+    " kesu_search_handling(CAST(:investigation AS jsonb), :cause, CAST(:solution AS jsonb),"
+    "  CAST(:actions AS jsonb), CAST(:reply AS jsonb), :notes) AS handling,"
+    " kesu_search_handling_text(CAST(:investigation AS jsonb), :cause, CAST(:solution AS jsonb),"
+    "  CAST(:actions AS jsonb), CAST(:reply AS jsonb), :notes) AS handling_text,"
+    " kesu_search_contact(CAST(:customer AS jsonb)) AS contact,"
+    " kesu_search_contact_text(CAST(:customer AS jsonb)) AS contact_text"
+)
+
+
+async def test_the_columns_functions_compute_the_query_sides_texts(db: Database) -> None:
+    """Migration 0053: the generated column calls PL/pgSQL functions (opaque to the planner),
+    the query side the SQL texts they wrap; both must say the same for every field."""
+    rng = random.Random(53)
+    async with db.connect() as conn:
+
+        def word() -> str | None:
+            return _doc(rng) if rng.random() < 0.8 else None
+
+        for _ in range(60):
+            remedies = [{"amount": str(rng.randrange(500)), "description": word()}]
+            params = {
+                "ref": word(),
+                "content": word(),
+                "product": orjson.dumps(
+                    {"model": word(), "serial_number": word(), "symptom": word()}
+                ).decode(),
+                "subject": orjson.dumps({"staff_name": word(), "shop": word()}).decode(),
+                "desired": orjson.dumps({"detail": word()}).decode(),
+                "meta": orjson.dumps({"regulator_case_number": word()}).decode(),
+                "investigation": orjson.dumps({"findings": word()}).decode(),
+                "cause": word(),
+                "solution": orjson.dumps({"description": word(), "remedies": remedies}).decode(),
+                "actions": orjson.dumps([{"description": word(), "note": word()}]).decode(),
+                "reply": orjson.dumps({"content": word()}).decode(),
+                "notes": word(),
+                "customer": orjson.dumps({"name": word(), "phone": word()}).decode(),
+            }
+            row = (await conn.execute(_COLUMN_AND_QUERY_SIDES, params)).one()
+            assert row.main == row.main_text
+            assert row.handling == row.handling_text
+            assert row.contact == row.contact_text
+            assert params["content"] is None or (params["content"] in row.main)
