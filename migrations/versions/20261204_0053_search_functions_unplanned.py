@@ -85,17 +85,7 @@ RETURN (
 );
 """
 
-VECTOR_SQL = r"""
-CREATE OR REPLACE FUNCTION kesu_search_vector(main text, handling text, contact text)
-RETURNS tsvector
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-RETURN array_to_tsvector(
-    kesu_search_grams(main, '') || kesu_search_grams(handling, E'\x01')
-    || kesu_search_grams(contact, E'\x02')
-);
-"""
-
-# The column's functions: each calls what it computes, schema-qualified (`{schema}`).
+# The column's text functions: each calls what it computes, schema-qualified (`{schema}`).
 OPAQUE = [
     r"""
 CREATE OR REPLACE FUNCTION kesu_search_main(reference text, content text, product jsonb,
@@ -124,18 +114,18 @@ AS $$ BEGIN
     RETURN {schema}.kesu_search_contact_text(customer);
 END $$;
 """,
-    r"""
+]
+
+# The column's outer function, in PL/pgSQL or (the downgrade) in SQL, as RECENCY below.
+VECTOR = r"""
 CREATE OR REPLACE FUNCTION kesu_search_vector(main text, handling text, contact text)
 RETURNS tsvector
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-AS $$ BEGIN
-    RETURN array_to_tsvector(
-        {schema}.kesu_search_grams(main, '') || {schema}.kesu_search_grams(handling, E'\x01')
-        || {schema}.kesu_search_grams(contact, E'\x02')
-    );
-END $$;
-""",
-]
+LANGUAGE {language} IMMUTABLE PARALLEL SAFE
+{open}array_to_tsvector(
+    {schema}.kesu_search_grams(main, '') || {schema}.kesu_search_grams(handling, E'\x01')
+    || {schema}.kesu_search_grams(contact, E'\x02')
+){close}
+"""
 
 # The index's functions: 0050's and 0051's bodies, in PL/pgSQL (`{language}` and `{open}`/`{close}`
 # around the body) or, for the downgrade, in SQL as those migrations wrote them.
@@ -174,12 +164,18 @@ SQL = {"language": "sql", "open": "RETURN ", "close": ";"}
 TEXTS = {"main": MAIN, "handling": HANDLING, "contact": CONTACT}
 
 
+def _schema() -> str:
+    """The schema the functions live in, quoted, as the PL/pgSQL bodies name it."""
+    return str(op.get_bind().exec_driver_sql("SELECT quote_ident(current_schema())").scalar_one())
+
+
 def upgrade() -> None:
     for part, statement in TEXTS.items():
         op.execute(statement.format(name=f"kesu_search_{part}_text"))
-    schema = op.get_bind().exec_driver_sql("SELECT quote_ident(current_schema())").scalar_one()
+    schema = _schema()
     for statement in OPAQUE:
         op.execute(statement.format(schema=schema))
+    op.execute(VECTOR.format(schema=schema, **PLPGSQL))
     for statement in (RECENCY, FACETS):
         op.execute(statement.format(**PLPGSQL))
 
@@ -187,7 +183,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     for part, statement in TEXTS.items():
         op.execute(statement.format(name=f"kesu_search_{part}"))
-    op.execute(VECTOR_SQL)
+    schema = _schema()
+    op.execute(VECTOR.format(schema=schema, **SQL))
     for statement in (RECENCY, FACETS):
         op.execute(statement.format(**SQL))
     op.execute("DROP FUNCTION kesu_search_contact_text(jsonb)")
